@@ -1,0 +1,30 @@
+//! The shared heart of Open Bank on Kafka.
+//!
+//! - [`generated`]: Rust types for every record of `schemas.toml`, one enum per topic of
+//!   `topology.toml`, and the static catalogue ([`TOPICS`], [`RECORDS`]).
+//! - [`kafka`]: the one place that builds rdkafka clients from the environment.
+//! - [`codec`]: typed encode/decode in the Confluent wire format through the schema registry.
+//! - [`registry`]: the schema-registry calls the synchronizer needs.
+//! - [`values`]: open IBANs, tokens, ids and Dutch euro amounts.
+
+pub mod avro;
+pub mod catalogue;
+pub mod codec;
+pub mod kafka;
+pub mod registry;
+pub mod settings;
+pub mod values;
+
+#[cfg(test)]
+mod codegen_tests;
+
+/// Types generated from `schemas.toml` and `topology.toml` by `build.rs`.
+#[allow(clippy::all)]
+pub mod generated {
+    include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+}
+
+pub use avro::{AvroRecord, AvroShapeError, TopicMessage};
+pub use catalogue::{RecordSpec, TopicSpec};
+pub use generated::*;
+pub use settings::{KafkaSettings, RegistrySettings, Settings};
