@@ -342,14 +342,12 @@ mod tests {
     #[test]
     fn raises_partitions_but_never_lowers_them() {
         let (mut cluster, registry) = observed_exactly(1);
-        cluster
-            .topics
-            .get_mut("bank_commands")
-            .map(|t| t.partitions = 10);
-        cluster
-            .topics
-            .get_mut("bank_events")
-            .map(|t| t.partitions = 4);
+        if let Some(t) = cluster.topics.get_mut("bank_commands") {
+            t.partitions = 10;
+        }
+        if let Some(t) = cluster.topics.get_mut("bank_events") {
+            t.partitions = 4;
+        }
         let changes = plan(TOPICS, &cluster, &registry, false);
         assert!(changes.contains(&Change::AddPartitions {
             name: "bank_commands".into(),

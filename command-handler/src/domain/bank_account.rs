@@ -1,0 +1,341 @@
+//! Bank accounts: who owns an IBAN (each owner with their own token), the balance and the
+//! limit. Rules (SPEC §4 plus the hardening of the issue), checked in this order, the first
+//! failing rule wins:
+//!
+//! - CreateBankAccount: not an open IBAN → `invalid open iban`; IBAN exists → `iban already
+//!   exist`; else BankAccountCreated with a fresh token.
+//! - AddUserToBankAccount: unknown IBAN → `iban not known`; user_to_add already owner → `user to
+//!   add is already owner of bank account`; username not owner → `user is not owner of account`;
+//!   wrong token → `token is not valid`; else UserAddedToBankAccount with a fresh token.
+//! - RemoveUserFromBankAccount: unknown IBAN → `iban not known`; not owner → `user to remove is
+//!   not owner of bank account`; wrong token → `token is not valid`; last owner and balance ≠ 0
+//!   → `last user and balance is not zero, so can't be removed`; else UserRemovedFromBankAccount.
+//! - DebitMoney: amount ≤ 0 → `amount should be positive`; unknown IBAN → `iban not known`;
+//!   already booked → success without events; not owner → `user is no owner of bank account`;
+//!   wrong token → `token is not valid`; balance − amount not strictly above the limit →
+//!   `insufficient funds would be below the limit of € -500,00`; else MoneyDebited.
+//! - CreditMoney / ReturnMoney: amount ≤ 0 → `amount should be positive`; unknown IBAN → `iban
+//!   not known`; already booked → success without events; balance + amount beyond i64 →
+//!   `amount would overflow the balance`; else MoneyCredited / MoneyReturned.
+//!
+//! Why "already booked → success without events": the saga's Debit/Credit/ReturnMoney commands
+//! carry the transfer id, and Kafka delivers at least once, so the same command can arrive
+//! twice (a producer retry, a restart before the offset commit, the saga re-sending pending
+//! commands after a restart). Each account remembers which (transfer id, movement) it booked,
+//! rebuilt from the MoneyDebited/Credited/Returned events that carry that id. A second delivery
+//! then changes nothing and still answers success, because the first one did succeed: the saga
+//! must hear "done", not a refusal such as insufficient funds caused by the first debit itself.
+//! Amount checks come first because they judge the command alone; the booking check comes
+//! right after the IBAN lookup so that a later change of owners or tokens cannot turn a
+//! redelivery of a booked movement into a failure.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use topology::values::{is_open_iban, DEFAULT_LIMIT_CENTS};
+use topology::{
+    AddUserToBankAccountCommand, BankAccountCreatedEvent, BankEvent, CreateBankAccountCommand,
+    CreditMoneyCommand, DebitMoneyCommand, Id, MoneyCreditedEvent, MoneyDebitedEvent,
+    MoneyReturnedEvent, RemoveUserFromBankAccountCommand, ReturnMoneyCommand,
+    UserAddedToBankAccountEvent, UserRemovedFromBankAccountEvent,
+};
+
+use super::{Fresh, Reason};
+
+/// The commands this aggregate decides; the two that hand out a token come with the fresh one.
+#[derive(Debug, Clone, Copy)]
+pub enum Command<'a> {
+    CreateBankAccount(&'a CreateBankAccountCommand, &'a Fresh),
+    AddUserToBankAccount(&'a AddUserToBankAccountCommand, &'a Fresh),
+    RemoveUserFromBankAccount(&'a RemoveUserFromBankAccountCommand),
+    DebitMoney(&'a DebitMoneyCommand),
+    CreditMoney(&'a CreditMoneyCommand),
+    ReturnMoney(&'a ReturnMoneyCommand),
+}
+
+/// One money movement of one transfer; with the transfer id it identifies a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Movement {
+    Debit,
+    Credit,
+    Return,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankAccount {
+    balance: i64,
+    limit: i64,
+    /// username → that owner's token.
+    owners: BTreeMap<String, String>,
+    booked: HashSet<(Id, Movement)>,
+}
+
+impl BankAccount {
+    fn new(username: &str, token: &str) -> Self {
+        BankAccount {
+            balance: 0,
+            limit: DEFAULT_LIMIT_CENTS,
+            owners: BTreeMap::from([(username.to_string(), token.to_string())]),
+            booked: HashSet::new(),
+        }
+    }
+
+    pub fn balance(&self) -> i64 {
+        self.balance
+    }
+
+    pub fn limit(&self) -> i64 {
+        self.limit
+    }
+
+    pub fn is_owner(&self, username: &str) -> bool {
+        self.owners.contains_key(username)
+    }
+
+    pub fn token_of(&self, username: &str) -> Option<&str> {
+        self.owners.get(username).map(String::as_str)
+    }
+
+    pub fn owners(&self) -> impl Iterator<Item = &str> {
+        self.owners.keys().map(String::as_str)
+    }
+
+    pub fn has_booked(&self, transfer: Id, movement: Movement) -> bool {
+        self.booked.contains(&(transfer, movement))
+    }
+
+    /// Owner first, then token: the commands differ only in how they word "not an owner".
+    fn check_owner(&self, username: &str, token: &str, not_owner: Reason) -> Result<(), Reason> {
+        match self.token_of(username) {
+            None => Err(not_owner),
+            Some(known) if known != token => Err(Reason::TokenIsNotValid),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// Every account by IBAN.
+#[derive(Debug, Clone, Default)]
+pub struct BankAccounts {
+    by_iban: HashMap<String, BankAccount>,
+}
+
+impl BankAccounts {
+    pub fn get(&self, iban: &str) -> Option<&BankAccount> {
+        self.by_iban.get(iban)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &BankAccount)> {
+        self.by_iban
+            .iter()
+            .map(|(iban, account)| (iban.as_str(), account))
+    }
+
+    fn known(&self, iban: &str) -> Result<&BankAccount, Reason> {
+        self.get(iban).ok_or(Reason::IbanNotKnown)
+    }
+
+    /// May `username` with `token` take money out of (or deposit cash into) `iban`? Answers
+    /// with the DebitMoney reasons, which the transfer aggregate reuses for deposits.
+    pub fn authorize(&self, iban: &str, username: &str, token: &str) -> Result<(), Reason> {
+        self.known(iban)?
+            .check_owner(username, token, Reason::UserIsNoOwnerOfBankAccount)
+    }
+
+    pub fn evolve(&mut self, event: &BankEvent) {
+        match event {
+            BankEvent::BankAccountCreatedEvent(e) => {
+                // A duplicated creation in the log must not reset the balance or the owners.
+                self.by_iban
+                    .entry(e.iban.clone())
+                    .or_insert_with(|| BankAccount::new(&e.username, &e.token));
+            }
+            BankEvent::UserAddedToBankAccountEvent(e) => {
+                if let Some(account) = self.by_iban.get_mut(&e.iban) {
+                    account.owners.insert(e.username.clone(), e.token.clone());
+                }
+            }
+            BankEvent::UserRemovedFromBankAccountEvent(e) => {
+                if let Some(account) = self.by_iban.get_mut(&e.iban) {
+                    account.owners.remove(&e.username);
+                }
+            }
+            BankEvent::MoneyDebitedEvent(e) => self.book(&e.iban, e.id, Movement::Debit, e.amount),
+            BankEvent::MoneyCreditedEvent(e) => {
+                self.book(&e.iban, e.id, Movement::Credit, e.amount)
+            }
+            BankEvent::MoneyReturnedEvent(e) => {
+                self.book(&e.iban, e.id, Movement::Return, e.amount)
+            }
+            BankEvent::TransferStartedEvent(_)
+            | BankEvent::TransferCompletedEvent(_)
+            | BankEvent::TransferFailedEvent(_) => {}
+        }
+    }
+
+    /// Books a movement once, so a duplicated event in the log moves no money either.
+    fn book(&mut self, iban: &str, transfer: Id, movement: Movement, amount: i64) {
+        let Some(account) = self.by_iban.get_mut(iban) else {
+            return;
+        };
+        if !account.booked.insert((transfer, movement)) {
+            return;
+        }
+        // decide never emits a movement that leaves the i64 range; saturating keeps a forged
+        // event from wrapping a balance around into a fortune instead of panicking on replay.
+        account.balance = match movement {
+            Movement::Debit => account.balance.saturating_sub(amount),
+            Movement::Credit | Movement::Return => account.balance.saturating_add(amount),
+        };
+    }
+}
+
+pub fn decide(accounts: &BankAccounts, command: Command<'_>) -> Result<Vec<BankEvent>, Reason> {
+    match command {
+        Command::CreateBankAccount(c, fresh) => create(accounts, c, fresh),
+        Command::AddUserToBankAccount(c, fresh) => add_user(accounts, c, fresh),
+        Command::RemoveUserFromBankAccount(c) => remove_user(accounts, c),
+        Command::DebitMoney(c) => debit(accounts, c),
+        Command::CreditMoney(c) => {
+            let credited = MoneyCreditedEvent {
+                iban: c.iban.clone(),
+                amount: c.amount,
+                id: c.id,
+            };
+            add_money(
+                accounts,
+                &c.iban,
+                c.id,
+                c.amount,
+                Movement::Credit,
+                credited,
+            )
+        }
+        Command::ReturnMoney(c) => {
+            let returned = MoneyReturnedEvent {
+                iban: c.iban.clone(),
+                amount: c.amount,
+                id: c.id,
+                reason: c.reason.clone(),
+            };
+            add_money(
+                accounts,
+                &c.iban,
+                c.id,
+                c.amount,
+                Movement::Return,
+                returned,
+            )
+        }
+    }
+}
+
+fn create(
+    accounts: &BankAccounts,
+    c: &CreateBankAccountCommand,
+    fresh: &Fresh,
+) -> Result<Vec<BankEvent>, Reason> {
+    if !is_open_iban(&c.iban) {
+        return Err(Reason::InvalidOpenIban);
+    }
+    if accounts.get(&c.iban).is_some() {
+        return Err(Reason::IbanAlreadyExists);
+    }
+    Ok(vec![BankAccountCreatedEvent {
+        iban: c.iban.clone(),
+        token: fresh.token.clone(),
+        username: c.username.clone(),
+    }
+    .into()])
+}
+
+fn add_user(
+    accounts: &BankAccounts,
+    c: &AddUserToBankAccountCommand,
+    fresh: &Fresh,
+) -> Result<Vec<BankEvent>, Reason> {
+    let account = accounts.known(&c.iban)?;
+    if account.is_owner(&c.user_to_add) {
+        return Err(Reason::UserToAddIsAlreadyOwner);
+    }
+    account.check_owner(&c.username, &c.token, Reason::UserIsNotOwnerOfAccount)?;
+    Ok(vec![UserAddedToBankAccountEvent {
+        username: c.user_to_add.clone(),
+        iban: c.iban.clone(),
+        token: fresh.token.clone(),
+    }
+    .into()])
+}
+
+fn remove_user(
+    accounts: &BankAccounts,
+    c: &RemoveUserFromBankAccountCommand,
+) -> Result<Vec<BankEvent>, Reason> {
+    let account = accounts.known(&c.iban)?;
+    account.check_owner(&c.username, &c.token, Reason::UserToRemoveIsNotOwner)?;
+    // An account without owners could never be emptied again, so its money would be stuck.
+    if account.owners.len() == 1 && account.balance != 0 {
+        return Err(Reason::LastUserAndBalanceIsNotZero);
+    }
+    Ok(vec![UserRemovedFromBankAccountEvent {
+        username: c.username.clone(),
+        iban: c.iban.clone(),
+    }
+    .into()])
+}
+
+fn debit(accounts: &BankAccounts, c: &DebitMoneyCommand) -> Result<Vec<BankEvent>, Reason> {
+    positive(c.amount)?;
+    let account = accounts.known(&c.iban)?;
+    if account.has_booked(c.id, Movement::Debit) {
+        return Ok(Vec::new());
+    }
+    account.check_owner(&c.username, &c.token, Reason::UserIsNoOwnerOfBankAccount)?;
+    // SPEC: "balance − amount must stay strictly above the limit"; a subtraction that leaves
+    // the i64 range is certainly below it.
+    let stays_above_limit = account
+        .balance
+        .checked_sub(c.amount)
+        .is_some_and(|after| after > account.limit);
+    if !stays_above_limit {
+        return Err(Reason::InsufficientFunds {
+            limit: account.limit,
+        });
+    }
+    Ok(vec![MoneyDebitedEvent {
+        iban: c.iban.clone(),
+        amount: c.amount,
+        id: c.id,
+    }
+    .into()])
+}
+
+/// CreditMoney and ReturnMoney share every rule; only the event differs.
+fn add_money(
+    accounts: &BankAccounts,
+    iban: &str,
+    transfer: Id,
+    amount: i64,
+    movement: Movement,
+    event: impl Into<BankEvent>,
+) -> Result<Vec<BankEvent>, Reason> {
+    positive(amount)?;
+    let account = accounts.known(iban)?;
+    if account.has_booked(transfer, movement) {
+        return Ok(Vec::new());
+    }
+    if account.balance.checked_add(amount).is_none() {
+        return Err(Reason::AmountWouldOverflowTheBalance);
+    }
+    Ok(vec![event.into()])
+}
+
+fn positive(amount: i64) -> Result<(), Reason> {
+    if amount > 0 {
+        Ok(())
+    } else {
+        Err(Reason::AmountShouldBePositive)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,213 @@
+//! The pure domain of the command handler: state, rules and the transfer saga, free of Kafka,
+//! I/O, clocks and randomness, so every decision can be replayed and tested exactly.
+//!
+//! One file per aggregate, each with its rules in SPEC order (first failing rule wins):
+//! - [`user`] — CreateUserAccount.
+//! - [`bank_account`] — CreateBankAccount, AddUserToBankAccount, RemoveUserFromBankAccount,
+//!   DebitMoney, CreditMoney, ReturnMoney.
+//! - [`transfer`] — MoneyTransfer, MarkTransferCompleted, MarkTransferFailed.
+//! - [`saga`] — which command a started transfer needs next.
+//! - [`Reason`] — every user-visible refusal string.
+//!
+//! How the runtime drives it:
+//! 1. At start, fold every record of `user_events` and `bank_events` (from the beginning) into
+//!    one [`BankState`] with [`BankState::evolve_user_event`] / [`BankState::evolve_bank_event`],
+//!    and into the [`saga::Saga`] (see its docs for the feedback it also needs).
+//! 2. Per command: `decide_*` → produce the events and the feedback → evolve the state with
+//!    those same events *before deciding the next command*. Decisions are only correct if every
+//!    command sees the effect of the one before, so commands from all partitions must be
+//!    decided one at a time against this single state.
+//! 3. Feed every `bank_events` record and every `transfer_command_feedback` record to
+//!    [`saga::Saga::handle`] and send the commands it returns.
+
+pub mod bank_account;
+mod command_meta;
+mod reason;
+pub mod saga;
+pub mod transfer;
+pub mod user;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use bank_account::BankAccounts;
+pub use command_meta::CommandMeta;
+pub use reason::Reason;
+pub use transfer::{TransferStatus, Transfers};
+pub use user::Users;
+
+use topology::values::new_token;
+use topology::{BankCommand, BankEvent, TransferCommand, UserCommand, UserEvent};
+
+/// Values a decision needs but must not make up itself: passing them in keeps `decide` a pure
+/// function of its inputs, so tests are deterministic and a decision can be reproduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fresh {
+    /// The token a new owner of an account gets.
+    pub token: String,
+}
+
+impl Fresh {
+    /// Random values for one decision; the runtime calls this, never the domain.
+    pub fn generate() -> Self {
+        Fresh { token: new_token() }
+    }
+}
+
+/// Everything the command handler must know to decide a command, rebuilt from `user_events`
+/// and `bank_events`.
+#[derive(Debug, Clone, Default)]
+pub struct BankState {
+    users: Users,
+    accounts: BankAccounts,
+    transfers: Transfers,
+}
+
+impl BankState {
+    pub fn users(&self) -> &Users {
+        &self.users
+    }
+
+    pub fn accounts(&self) -> &BankAccounts {
+        &self.accounts
+    }
+
+    pub fn transfers(&self) -> &Transfers {
+        &self.transfers
+    }
+
+    pub fn evolve_user_event(&mut self, event: &UserEvent) {
+        self.users.evolve(event);
+    }
+
+    pub fn evolve_bank_event(&mut self, event: &BankEvent) {
+        self.accounts.evolve(event);
+        self.transfers.evolve(event);
+    }
+
+    /// A command from `user_commands`; its events go to `user_events`.
+    pub fn decide_user_command(&self, command: &UserCommand) -> Result<Vec<UserEvent>, Reason> {
+        match command {
+            UserCommand::CreateUserAccountCommand(command) => user::decide(&self.users, command),
+        }
+    }
+
+    /// A command from `bank_commands`; its events go to `bank_events`.
+    pub fn decide_bank_command(
+        &self,
+        command: &BankCommand,
+        fresh: &Fresh,
+    ) -> Result<Vec<BankEvent>, Reason> {
+        use bank_account::Command as Account;
+        use transfer::Command as Transfer;
+        let (accounts, transfers) = (&self.accounts, &self.transfers);
+        match command {
+            BankCommand::CreateBankAccountCommand(c) => {
+                bank_account::decide(accounts, Account::CreateBankAccount(c, fresh))
+            }
+            BankCommand::AddUserToBankAccountCommand(c) => {
+                bank_account::decide(accounts, Account::AddUserToBankAccount(c, fresh))
+            }
+            BankCommand::RemoveUserFromBankAccountCommand(c) => {
+                bank_account::decide(accounts, Account::RemoveUserFromBankAccount(c))
+            }
+            BankCommand::MoneyTransferCommand(c) => {
+                transfer::decide(transfers, accounts, Transfer::MoneyTransfer(c))
+            }
+            BankCommand::MarkTransferCompletedCommand(c) => {
+                transfer::decide(transfers, accounts, Transfer::MarkTransferCompleted(c))
+            }
+            BankCommand::MarkTransferFailedCommand(c) => {
+                transfer::decide(transfers, accounts, Transfer::MarkTransferFailed(c))
+            }
+        }
+    }
+
+    /// A saga command from `transfer_commands`; its events go to `bank_events`.
+    pub fn decide_transfer_command(
+        &self,
+        command: &TransferCommand,
+    ) -> Result<Vec<BankEvent>, Reason> {
+        use bank_account::Command as Account;
+        let command = match command {
+            TransferCommand::DebitMoneyCommand(c) => Account::DebitMoney(c),
+            TransferCommand::CreditMoneyCommand(c) => Account::CreditMoney(c),
+            TransferCommand::ReturnMoneyCommand(c) => Account::ReturnMoney(c),
+        };
+        bank_account::decide(&self.accounts, command)
+    }
+}
+
+/// The `additional_info` of the `CommandSucceeded` for a command that produced `events`:
+/// the new account's token (the creator has no other way to learn it) and the reason of a
+/// failed transfer (so whoever waits for the transfer learns why).
+pub fn additional_info(events: &[BankEvent]) -> Option<String> {
+    events.iter().find_map(|event| match event {
+        BankEvent::BankAccountCreatedEvent(created) => Some(created.token.clone()),
+        BankEvent::TransferFailedEvent(failed) => Some(failed.reason.clone()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+    use topology::{MarkTransferFailedCommand, TransferCompletedEvent, TransferFailedEvent};
+
+    #[test]
+    fn additional_info_is_the_new_token_or_the_failure_reason() {
+        let cases: [(Vec<BankEvent>, Option<&str>); 4] = [
+            (vec![created(IBAN_A, "alice", "t-1")], Some("t-1")),
+            (
+                vec![TransferFailedEvent {
+                    id: id(1),
+                    reason: "iban not known".into(),
+                }
+                .into()],
+                Some("iban not known"),
+            ),
+            (vec![TransferCompletedEvent { id: id(1) }.into()], None),
+            (vec![], None),
+        ];
+        for (events, expected) in cases {
+            assert_eq!(additional_info(&events).as_deref(), expected, "{events:?}");
+        }
+    }
+
+    #[test]
+    fn fresh_values_are_new_tokens() {
+        let fresh = Fresh::generate();
+        assert_eq!(fresh.token.len(), 20);
+        assert_ne!(fresh, Fresh::generate());
+    }
+
+    #[test]
+    fn decided_events_evolve_the_state_they_were_decided_on() {
+        let mut state = BankState::default();
+        state.evolve_bank_event(&created(IBAN_A, "alice", "t-a"));
+        let start = transfer_command(1, CASH_FROM, IBAN_A, 500);
+        let started = state
+            .decide_bank_command(&start.into(), &fresh())
+            .unwrap_or_default();
+        started.iter().for_each(|e| state.evolve_bank_event(e));
+        assert_eq!(
+            state.transfers().status(id(1)),
+            Some(TransferStatus::Started)
+        );
+
+        let fail = MarkTransferFailedCommand {
+            id: id(1),
+            reason: "because".into(),
+        };
+        let failed = state.decide_bank_command(&fail.into(), &fresh());
+        assert_eq!(
+            failed,
+            Ok(vec![TransferFailedEvent {
+                id: id(1),
+                reason: "because".into()
+            }
+            .into()])
+        );
+    }
+}

@@ -1,0 +1,403 @@
+//! The transfer saga: a pure state machine that turns what happened to a transfer into the
+//! one command the transfer needs next. Rules (SPEC §4 "Transfer saga"):
+//!
+//! - TransferStarted: from = to → MarkTransferFailed(`from and to can't be same for
+//!   transfer`); from neither `cash` nor an open IBAN → MarkTransferFailed(`from is invalid`);
+//!   from = `cash` → CreditMoney(to), a deposit whose ownership the MoneyTransfer decision
+//!   already checked (see [`super::transfer`]); else DebitMoney(from).
+//! - debit ok → CreditMoney(to) if `to` is an open IBAN, else MarkTransferCompleted (the money
+//!   leaves the bank); credit ok → MarkTransferCompleted; return ok → MarkTransferFailed(reason of
+//!   the refused credit); debit refused → MarkTransferFailed(reason); credit refused →
+//!   ReturnMoney(from) if debited, else MarkTransferFailed(reason).
+//! - Not in the SPEC: return refused → MarkTransferFailed(`<credit reason>, and returning the
+//!   money failed: <return reason>`), so even that transfer ends; a debit that succeeds after
+//!   it was refused (redelivered) → ReturnMoney(from), then MarkTransferFailed(its refusal).
+//!
+//! Every saga command carries the transfer id as its command id: its feedback then names the
+//! transfer, and an account recognises a redelivered movement (see [`super::bank_account`]).
+//!
+//! # One order per transfer
+//! Money steps advance on the *feedback* of the saga's own commands only. MoneyDebited/
+//! Credited/Returned are accepted as input but deliberately change nothing: they travel on
+//! `bank_events` while refusals travel on `transfer_command_feedback`, so acting on both would
+//! make a decision depend on which topic happens to be read first, which a replay cannot
+//! reproduce. The feedback of one transfer is keyed by its id, hence on one partition, hence
+//! seen in the same order live and on replay, and so the saga decides the same both times.
+//! From `bank_events` only TransferStarted (a transfer begins) and TransferCompleted/Failed (it
+//! ended) count.
+//!
+//! # The next command is a function of facts
+//! Per transfer the saga keeps the TransferStarted event; per step (debit, credit, return)
+//! whether it succeeded and its first refusal; and the final outcome. [`Saga::handle`] records
+//! an input and emits the command the facts call for only when it differs from the one they
+//! called for before. Hence the same input twice yields nothing, inputs of unknown transfers
+//! change nothing, and a finished transfer needs nothing (but see "money is never lost").
+//!
+//! # Guarantees and the state they need
+//! - Every started transfer ends in exactly one TransferCompleted or TransferFailed: until the
+//!   saga sees a final event it keeps needing a Mark…Command, and the transfer aggregate only
+//!   accepts the first one (a final status never changes), so extra ones are refused.
+//! - Money moves at most once: each (transfer id, debit|credit|return) is booked at most once
+//!   per account, a credit is asked for only after a successful debit without refusal (or for
+//!   a deposit), and a return only after a refusal.
+//! - Money is never lost: a refused DebitMoney that is redelivered and then finds enough funds
+//!   succeeds after the saga gave up on it. The facts then read "debit refused, debit
+//!   succeeded", for which the next command is ReturnMoney, also when the transfer has already
+//!   failed.
+//!   Known gap: a CreditMoney refused with `iban not known` (or, for a deposit, an overflow)
+//!   that is redelivered and then accepted, after the money was returned, is not undone: the
+//!   saga cannot take money out of someone else's account. It needs that IBAN to be created
+//!   between two deliveries of one command; a runtime that commits a command's offset together
+//!   with its feedback (Kafka transactions) rules out such redelivery altogether.
+//!
+//! # Rebuilding after a restart
+//! The runtime [`Saga::apply`]s, without sending anything:
+//! 1. every `bank_events` record from the beginning (for TransferStarted/Completed/Failed);
+//! 2. then every retained `transfer_command_feedback` record, from the earliest offset:
+//!    CommandSucceeded/CommandFailed of DebitMoneyCommand, CreditMoneyCommand and
+//!    ReturnMoneyCommand (any other feedback is ignored). Events go first because feedback only
+//!    counts for a transfer whose start the saga knows.
+//!
+//! Then it sends [`Saga::pending`], the next command of every unfinished transfer, and goes on
+//! with [`Saga::handle`]. Sending a command again is safe: an account answers a movement it
+//! already booked with success and no new event, and a second Mark…Command is refused by the
+//! transfer aggregate (its CommandFailed is ignored here). Feedback that already expired (60 s
+//! retention) only means the saga asks again and gets the same answer, or, for a step that
+//! never took effect, a fresh one; the commands that expired with it can no longer conflict.
+//! Like the transfer aggregate, the saga keeps every transfer it saw, so a duplicated
+//! TransferStarted can never start a finished transfer over.
+
+use std::collections::BTreeMap;
+
+use topology::values::{is_open_iban, CASH};
+use topology::{
+    BankCommand, BankEvent, CommandFailed, CommandName, CommandSucceeded, CreditMoneyCommand,
+    DebitMoneyCommand, Id, MarkTransferCompletedCommand, MarkTransferFailedCommand,
+    ReturnMoneyCommand, TransferCommand, TransferStartedEvent,
+};
+
+use super::Reason;
+
+/// What the saga reacts to: a `bank_events` record or `transfer_command_feedback` record.
+#[derive(Debug, Clone, Copy)]
+pub enum SagaInput<'a> {
+    Event(&'a BankEvent),
+    Succeeded(&'a CommandSucceeded),
+    Failed(&'a CommandFailed),
+}
+
+impl SagaInput<'_> {
+    fn transfer_id(&self) -> Option<Id> {
+        match self {
+            SagaInput::Event(event) => transfer_of(event),
+            SagaInput::Succeeded(feedback) => Some(feedback.id),
+            SagaInput::Failed(feedback) => Some(feedback.id),
+        }
+    }
+}
+
+fn transfer_of(event: &BankEvent) -> Option<Id> {
+    match event {
+        BankEvent::TransferStartedEvent(e) => Some(e.id),
+        BankEvent::MoneyDebitedEvent(e) => Some(e.id),
+        BankEvent::MoneyCreditedEvent(e) => Some(e.id),
+        BankEvent::MoneyReturnedEvent(e) => Some(e.id),
+        BankEvent::TransferCompletedEvent(e) => Some(e.id),
+        BankEvent::TransferFailedEvent(e) => Some(e.id),
+        BankEvent::BankAccountCreatedEvent(_)
+        | BankEvent::UserAddedToBankAccountEvent(_)
+        | BankEvent::UserRemovedFromBankAccountEvent(_) => None,
+    }
+}
+
+/// A command the saga asks for, each carrying the transfer id as its command id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SagaCommand {
+    DebitMoney(DebitMoneyCommand),
+    CreditMoney(CreditMoneyCommand),
+    ReturnMoney(ReturnMoneyCommand),
+    MarkTransferCompleted(MarkTransferCompletedCommand),
+    MarkTransferFailed(MarkTransferFailedCommand),
+}
+
+/// A saga command as the record of the topic it is sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SagaMessage {
+    /// For `transfer_commands`.
+    Transfer(TransferCommand),
+    /// For `bank_commands`.
+    Bank(BankCommand),
+}
+
+impl SagaCommand {
+    pub fn transfer_id(&self) -> Id {
+        match self {
+            SagaCommand::DebitMoney(c) => c.id,
+            SagaCommand::CreditMoney(c) => c.id,
+            SagaCommand::ReturnMoney(c) => c.id,
+            SagaCommand::MarkTransferCompleted(c) => c.id,
+            SagaCommand::MarkTransferFailed(c) => c.id,
+        }
+    }
+
+    pub fn command_name(&self) -> CommandName {
+        match self {
+            SagaCommand::DebitMoney(_) => CommandName::DebitMoneyCommand,
+            SagaCommand::CreditMoney(_) => CommandName::CreditMoneyCommand,
+            SagaCommand::ReturnMoney(_) => CommandName::ReturnMoneyCommand,
+            SagaCommand::MarkTransferCompleted(_) => CommandName::MarkTransferCompletedCommand,
+            SagaCommand::MarkTransferFailed(_) => CommandName::MarkTransferFailedCommand,
+        }
+    }
+
+    pub fn into_message(self) -> SagaMessage {
+        match self {
+            SagaCommand::DebitMoney(c) => SagaMessage::Transfer(c.into()),
+            SagaCommand::CreditMoney(c) => SagaMessage::Transfer(c.into()),
+            SagaCommand::ReturnMoney(c) => SagaMessage::Transfer(c.into()),
+            SagaCommand::MarkTransferCompleted(c) => SagaMessage::Bank(c.into()),
+            SagaCommand::MarkTransferFailed(c) => SagaMessage::Bank(c.into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Completed,
+    Failed(String),
+}
+
+/// What the feedback said about one step of a transfer.
+#[derive(Debug, Clone, Default)]
+struct Step {
+    succeeded: bool,
+    refused: Option<String>,
+}
+
+impl Step {
+    fn answer(&mut self, answer: Result<(), &str>) {
+        match answer {
+            Ok(()) => self.succeeded = true,
+            // The first refusal is the one the saga acted on.
+            Err(reason) => {
+                self.refused.get_or_insert_with(|| reason.to_string());
+            }
+        }
+    }
+}
+
+/// The facts about one transfer.
+#[derive(Debug, Clone)]
+struct Progress {
+    started: TransferStartedEvent,
+    debit: Step,
+    credit: Step,
+    give_back: Step,
+    outcome: Option<Outcome>,
+}
+
+impl Progress {
+    fn new(started: TransferStartedEvent) -> Self {
+        Progress {
+            started,
+            debit: Step::default(),
+            credit: Step::default(),
+            give_back: Step::default(),
+            outcome: None,
+        }
+    }
+
+    fn is_deposit(&self) -> bool {
+        self.started.from == CASH
+    }
+
+    fn next(&self) -> Option<SagaCommand> {
+        match &self.outcome {
+            None => Some(self.next_while_started()),
+            Some(Outcome::Failed(reason)) if self.debit_is_stranded() => {
+                Some(self.return_money(reason))
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// Debited money that neither arrived nor went back: only a debit that succeeded after it
+    /// was refused leaves this behind in a failed transfer, and it must go back or it is lost.
+    fn debit_is_stranded(&self) -> bool {
+        self.debit.succeeded
+            && !self.credit.succeeded
+            && !self.give_back.succeeded
+            && self.give_back.refused.is_none()
+    }
+
+    fn next_while_started(&self) -> SagaCommand {
+        let (from, to) = (&self.started.from, &self.started.to);
+        if from == to {
+            return self.mark_failed(Reason::FromAndToAreTheSame.to_string());
+        }
+        if from != CASH && !is_open_iban(from) {
+            return self.mark_failed(Reason::FromIsInvalid.to_string());
+        }
+        if self.is_deposit() {
+            return match (self.credit.succeeded, &self.credit.refused) {
+                (true, _) => self.mark_completed(),
+                (false, Some(reason)) => self.mark_failed(reason.clone()),
+                (false, None) => self.credit(),
+            };
+        }
+        if !self.debit.succeeded {
+            return match &self.debit.refused {
+                Some(reason) => self.mark_failed(reason.clone()),
+                None => self.debit(),
+            };
+        }
+        if self.credit.succeeded {
+            return self.mark_completed();
+        }
+        // Debited, and either the credit was refused or the debit had been refused before it
+        // succeeded after all (redelivered): either way the money goes back.
+        let why = self.debit.refused.as_ref().or(self.credit.refused.as_ref());
+        match (why, &self.give_back.refused) {
+            (None, _) if is_open_iban(to) => self.credit(),
+            (None, _) => self.mark_completed(),
+            (Some(reason), _) if self.give_back.succeeded => self.mark_failed(reason.clone()),
+            (Some(reason), None) => self.return_money(reason),
+            (Some(credit_reason), Some(return_reason)) => self.mark_failed(
+                Reason::ReturnFailed {
+                    credit_reason: credit_reason.clone(),
+                    return_reason: return_reason.clone(),
+                }
+                .to_string(),
+            ),
+        }
+    }
+
+    fn record(&mut self, event: &BankEvent) {
+        match event {
+            BankEvent::TransferCompletedEvent(_) => {
+                self.outcome.get_or_insert(Outcome::Completed);
+            }
+            BankEvent::TransferFailedEvent(e) => {
+                self.outcome
+                    .get_or_insert_with(|| Outcome::Failed(e.reason.clone()));
+            }
+            // Money events: see "One order per transfer" in the module docs.
+            _ => {}
+        }
+    }
+
+    fn answer(&mut self, name: CommandName, answer: Result<(), &str>) {
+        // A deposit has no debit to return; such feedback cannot be about this transfer.
+        let step = match name {
+            CommandName::DebitMoneyCommand if !self.is_deposit() => &mut self.debit,
+            CommandName::CreditMoneyCommand => &mut self.credit,
+            CommandName::ReturnMoneyCommand if !self.is_deposit() => &mut self.give_back,
+            // The final events, not this feedback, tell whether a Mark…Command took effect.
+            _ => return,
+        };
+        step.answer(answer);
+    }
+
+    fn debit(&self) -> SagaCommand {
+        let t = &self.started;
+        SagaCommand::DebitMoney(DebitMoneyCommand {
+            id: t.id,
+            iban: t.from.clone(),
+            amount: t.amount,
+            token: t.token.clone(),
+            username: t.username.clone(),
+        })
+    }
+
+    fn credit(&self) -> SagaCommand {
+        let t = &self.started;
+        SagaCommand::CreditMoney(CreditMoneyCommand {
+            id: t.id,
+            iban: t.to.clone(),
+            amount: t.amount,
+        })
+    }
+
+    fn return_money(&self, reason: &str) -> SagaCommand {
+        let t = &self.started;
+        SagaCommand::ReturnMoney(ReturnMoneyCommand {
+            id: t.id,
+            iban: t.from.clone(),
+            amount: t.amount,
+            reason: reason.to_string(),
+        })
+    }
+
+    fn mark_completed(&self) -> SagaCommand {
+        SagaCommand::MarkTransferCompleted(MarkTransferCompletedCommand {
+            id: self.started.id,
+        })
+    }
+
+    fn mark_failed(&self, reason: String) -> SagaCommand {
+        SagaCommand::MarkTransferFailed(MarkTransferFailedCommand {
+            id: self.started.id,
+            reason,
+        })
+    }
+}
+
+/// The facts of every transfer the saga saw, ordered by id so [`Saga::pending`] is
+/// deterministic.
+#[derive(Debug, Clone, Default)]
+pub struct Saga {
+    transfers: BTreeMap<Id, Progress>,
+}
+
+impl Saga {
+    /// Records `input` and returns the commands to send: at most one, and none when the input
+    /// changed nothing the transfer needs.
+    pub fn handle(&mut self, input: SagaInput<'_>) -> Vec<SagaCommand> {
+        let Some(transfer) = input.transfer_id() else {
+            return Vec::new();
+        };
+        let before = self.next_for(transfer);
+        self.apply(input);
+        let after = self.next_for(transfer);
+        if after == before {
+            Vec::new()
+        } else {
+            after.into_iter().collect()
+        }
+    }
+
+    /// Records `input` without asking for anything: for replaying at start.
+    pub fn apply(&mut self, input: SagaInput<'_>) {
+        if let SagaInput::Event(BankEvent::TransferStartedEvent(started)) = input {
+            self.transfers
+                .entry(started.id)
+                .or_insert_with(|| Progress::new(started.clone()));
+            return;
+        }
+        let Some(progress) = input
+            .transfer_id()
+            .and_then(|transfer| self.transfers.get_mut(&transfer))
+        else {
+            return;
+        };
+        match input {
+            SagaInput::Event(event) => progress.record(event),
+            SagaInput::Succeeded(feedback) => progress.answer(feedback.command_name, Ok(())),
+            SagaInput::Failed(feedback) => {
+                progress.answer(feedback.command_name, Err(&feedback.reason))
+            }
+        }
+    }
+
+    /// The next command of every transfer that still needs one: what to send after a replay.
+    pub fn pending(&self) -> Vec<SagaCommand> {
+        self.transfers.values().filter_map(Progress::next).collect()
+    }
+
+    fn next_for(&self, transfer: Id) -> Option<SagaCommand> {
+        self.transfers.get(&transfer).and_then(Progress::next)
+    }
+}
+
+#[cfg(test)]
+mod tests;

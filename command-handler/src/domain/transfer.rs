@@ -1,0 +1,415 @@
+//! Transfers: the life cycle of one money transfer, keyed by its id (the id of the
+//! MoneyTransferCommand). Status: started → complete | failed, and a final status never
+//! changes. Rules (SPEC §4 plus the hardening of the issue), first failing rule wins:
+//!
+//! - MoneyTransfer: id seen before → `transfer was already started, current status:
+//!   <started|complete|failed>`; amount ≤ 0 → `amount should be positive`; a deposit (`from` =
+//!   `cash`, `to` ≠ `cash`) into an account that username + token do not own → the DebitMoney
+//!   reasons (`iban not known`, `user is no owner of bank account`, `token is not valid`);
+//!   else TransferStarted.
+//! - MarkTransferCompleted / MarkTransferFailed: unknown id → `transfer not known`; status not
+//!   started → `state of transfer was <status> so could not be completed` / `… failed`; else
+//!   TransferCompleted / TransferFailed.
+//!
+//! Why the deposit check lives here and not in the saga: the saga only sees transfers, and
+//! CreditMoney carries no username or token, so the only place that knows both the depositor's
+//! credentials and the account's owners is this decision, which can read the bank accounts.
+//! Deciding it here also means a refused deposit never becomes a started transfer: no
+//! TransferStarted and no CreditMoney exist that a replay or a redelivery could act on later,
+//! and the sender gets the reason straight away as the CommandFailed of its
+//! MoneyTransferCommand (the same way it learns about a duplicate id). `cash` → `cash` is left
+//! to the saga so that it fails with its own, more precise `from and to can't be same for
+//! transfer`.
+//! The ownership of `from` in a normal transfer is deliberately not checked here: DebitMoney
+//! checks it at the moment the money moves.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use topology::values::CASH;
+use topology::{
+    BankEvent, Id, MarkTransferCompletedCommand, MarkTransferFailedCommand, MoneyTransferCommand,
+    TransferCompletedEvent, TransferFailedEvent, TransferStartedEvent,
+};
+
+use super::{BankAccounts, Reason};
+
+/// The commands this aggregate decides.
+#[derive(Debug, Clone, Copy)]
+pub enum Command<'a> {
+    MoneyTransfer(&'a MoneyTransferCommand),
+    MarkTransferCompleted(&'a MarkTransferCompletedCommand),
+    MarkTransferFailed(&'a MarkTransferFailedCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransferStatus {
+    Started,
+    Complete,
+    Failed,
+}
+
+/// The words of the public reason strings.
+impl fmt::Display for TransferStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransferStatus::Started => "started",
+            TransferStatus::Complete => "complete",
+            TransferStatus::Failed => "failed",
+        })
+    }
+}
+
+/// The status of every transfer ever started. Kept forever: a transfer id must stay "seen"
+/// so that a retried MoneyTransferCommand never moves money twice.
+#[derive(Debug, Clone, Default)]
+pub struct Transfers {
+    status: HashMap<Id, TransferStatus>,
+}
+
+impl Transfers {
+    pub fn status(&self, transfer: Id) -> Option<TransferStatus> {
+        self.status.get(&transfer).copied()
+    }
+
+    pub fn evolve(&mut self, event: &BankEvent) {
+        match event {
+            BankEvent::TransferStartedEvent(e) => {
+                self.status.entry(e.id).or_insert(TransferStatus::Started);
+            }
+            BankEvent::TransferCompletedEvent(e) => self.finish(e.id, TransferStatus::Complete),
+            BankEvent::TransferFailedEvent(e) => self.finish(e.id, TransferStatus::Failed),
+            _ => {}
+        }
+    }
+
+    /// Mirrors decide: only a started transfer finishes, so a duplicated or stray final event
+    /// in the log cannot flip a finished transfer.
+    fn finish(&mut self, transfer: Id, outcome: TransferStatus) {
+        if let Some(status) = self.status.get_mut(&transfer) {
+            if *status == TransferStatus::Started {
+                *status = outcome;
+            }
+        }
+    }
+}
+
+pub fn decide(
+    transfers: &Transfers,
+    accounts: &BankAccounts,
+    command: Command<'_>,
+) -> Result<Vec<BankEvent>, Reason> {
+    match command {
+        Command::MoneyTransfer(c) => start(transfers, accounts, c),
+        Command::MarkTransferCompleted(c) => {
+            finishable(transfers, c.id, Reason::TransferCouldNotBeCompleted)?;
+            Ok(vec![TransferCompletedEvent { id: c.id }.into()])
+        }
+        Command::MarkTransferFailed(c) => {
+            finishable(transfers, c.id, Reason::TransferCouldNotBeFailed)?;
+            Ok(vec![TransferFailedEvent {
+                id: c.id,
+                reason: c.reason.clone(),
+            }
+            .into()])
+        }
+    }
+}
+
+fn start(
+    transfers: &Transfers,
+    accounts: &BankAccounts,
+    c: &MoneyTransferCommand,
+) -> Result<Vec<BankEvent>, Reason> {
+    if let Some(status) = transfers.status(c.id) {
+        return Err(Reason::TransferWasAlreadyStarted(status));
+    }
+    if c.amount <= 0 {
+        return Err(Reason::AmountShouldBePositive);
+    }
+    if c.from == CASH && c.to != CASH {
+        accounts.authorize(&c.to, &c.username, &c.token)?;
+    }
+    Ok(vec![TransferStartedEvent {
+        id: c.id,
+        token: c.token.clone(),
+        amount: c.amount,
+        from: c.from.clone(),
+        to: c.to.clone(),
+        description: c.description.clone(),
+        username: c.username.clone(),
+    }
+    .into()])
+}
+
+fn finishable(
+    transfers: &Transfers,
+    transfer: Id,
+    not_started: fn(TransferStatus) -> Reason,
+) -> Result<(), Reason> {
+    match transfers.status(transfer) {
+        None => Err(Reason::TransferNotKnown),
+        Some(TransferStatus::Started) => Ok(()),
+        Some(status) => Err(not_started(status)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::*;
+
+    fn completed(transfer: u8) -> BankEvent {
+        TransferCompletedEvent { id: id(transfer) }.into()
+    }
+
+    fn failed(transfer: u8, reason: &str) -> BankEvent {
+        TransferFailedEvent {
+            id: id(transfer),
+            reason: reason.into(),
+        }
+        .into()
+    }
+
+    fn start_event(transfer: u8, from: &str, to: &str, amount: i64) -> BankEvent {
+        started(transfer, from, to, amount).into()
+    }
+
+    /// An owned command, so a table row can hold it; `Command` only borrows.
+    enum Cmd {
+        Transfer(MoneyTransferCommand),
+        Complete(u8),
+        Fail(u8),
+    }
+
+    type Row = (
+        &'static str,
+        Vec<BankEvent>,
+        Cmd,
+        Result<Vec<BankEvent>, &'static str>,
+    );
+
+    fn run(rows: Vec<Row>) {
+        for (name, given, command, expected) in rows {
+            let state = state_after(&given);
+            let complete;
+            let fail;
+            let command = match &command {
+                Cmd::Transfer(c) => Command::MoneyTransfer(c),
+                Cmd::Complete(transfer) => {
+                    complete = MarkTransferCompletedCommand { id: id(*transfer) };
+                    Command::MarkTransferCompleted(&complete)
+                }
+                Cmd::Fail(transfer) => {
+                    fail = MarkTransferFailedCommand {
+                        id: id(*transfer),
+                        reason: "iban not known".into(),
+                    };
+                    Command::MarkTransferFailed(&fail)
+                }
+            };
+            let outcome = decide(state.transfers(), state.accounts(), command);
+            let outcome = outcome.map_err(|reason| reason.to_string());
+            assert_eq!(outcome, expected.map_err(String::from), "{name}");
+        }
+    }
+
+    fn transfer(transfer: u8, from: &str, to: &str, amount: i64) -> Cmd {
+        Cmd::Transfer(transfer_command(transfer, from, to, amount))
+    }
+
+    fn deposit_by(username: &str, token: &str, to: &str) -> Cmd {
+        let mut command = transfer_command(1, CASH_FROM, to, 500);
+        command.username = username.into();
+        command.token = token.into();
+        Cmd::Transfer(command)
+    }
+
+    #[test]
+    fn money_transfer() {
+        let alice_owns_a = || vec![created(IBAN_A, "alice", "t-a")];
+        let with = |more: Vec<BankEvent>| [alice_owns_a(), more].concat();
+        run(vec![
+            (
+                "a new transfer starts",
+                vec![],
+                transfer(1, IBAN_A, IBAN_B, 500),
+                Ok(vec![start_event(1, IBAN_A, IBAN_B, 500)]),
+            ),
+            (
+                "a started id is refused",
+                vec![start_event(1, IBAN_A, IBAN_B, 500)],
+                transfer(1, IBAN_A, IBAN_B, 500),
+                Err("transfer was already started, current status: started"),
+            ),
+            (
+                "a completed id is refused",
+                vec![start_event(1, IBAN_A, IBAN_B, 500), completed(1)],
+                transfer(1, IBAN_A, IBAN_C, 700),
+                Err("transfer was already started, current status: complete"),
+            ),
+            (
+                "a failed id is refused",
+                vec![start_event(1, IBAN_A, IBAN_B, 500), failed(1, "no")],
+                transfer(1, IBAN_A, IBAN_B, 500),
+                Err("transfer was already started, current status: failed"),
+            ),
+            (
+                "a seen id is judged before the amount",
+                vec![start_event(1, IBAN_A, IBAN_B, 500)],
+                transfer(1, IBAN_A, IBAN_B, 0),
+                Err("transfer was already started, current status: started"),
+            ),
+            (
+                "zero amount",
+                vec![],
+                transfer(1, IBAN_A, IBAN_B, 0),
+                Err("amount should be positive"),
+            ),
+            (
+                "negative amount",
+                vec![],
+                transfer(1, IBAN_A, IBAN_B, -500),
+                Err("amount should be positive"),
+            ),
+            (
+                "negative deposit",
+                alice_owns_a(),
+                transfer(1, CASH_FROM, IBAN_A, -500),
+                Err("amount should be positive"),
+            ),
+            (
+                "a deposit into the depositor's own account starts",
+                alice_owns_a(),
+                transfer(1, CASH_FROM, IBAN_A, 500),
+                Ok(vec![start_event(1, CASH_FROM, IBAN_A, 500)]),
+            ),
+            (
+                "a deposit into an unknown account",
+                alice_owns_a(),
+                transfer(1, CASH_FROM, IBAN_B, 500),
+                Err("iban not known"),
+            ),
+            (
+                "a deposit into an IBAN outside the bank",
+                alice_owns_a(),
+                transfer(1, CASH_FROM, FOREIGN_IBAN, 500),
+                Err("iban not known"),
+            ),
+            (
+                "a deposit into someone else's account",
+                with(vec![created(IBAN_B, "bob", "t-b")]),
+                transfer(1, CASH_FROM, IBAN_B, 500),
+                Err("user is no owner of bank account"),
+            ),
+            (
+                "a deposit with a wrong token",
+                alice_owns_a(),
+                deposit_by("alice", "t-b", IBAN_A),
+                Err("token is not valid"),
+            ),
+            (
+                "a deposit by a co-owner",
+                with(vec![added(IBAN_A, "bob", "t-b")]),
+                deposit_by("bob", "t-b", IBAN_A),
+                Ok(vec![TransferStartedEvent {
+                    username: "bob".into(),
+                    token: "t-b".into(),
+                    ..started(1, CASH_FROM, IBAN_A, 500)
+                }
+                .into()]),
+            ),
+            (
+                "cash to cash is left to the saga, which names the real problem",
+                vec![],
+                transfer(1, CASH_FROM, CASH_FROM, 500),
+                Ok(vec![start_event(1, CASH_FROM, CASH_FROM, 500)]),
+            ),
+            (
+                "a normal transfer defers the owner check to the debit",
+                vec![],
+                transfer(1, IBAN_B, IBAN_A, 500),
+                Ok(vec![start_event(1, IBAN_B, IBAN_A, 500)]),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn mark_transfer_completed() {
+        let start = || start_event(1, IBAN_A, IBAN_B, 500);
+        run(vec![
+            (
+                "unknown",
+                vec![],
+                Cmd::Complete(1),
+                Err("transfer not known"),
+            ),
+            (
+                "another transfer is unknown",
+                vec![start()],
+                Cmd::Complete(2),
+                Err("transfer not known"),
+            ),
+            (
+                "started",
+                vec![start()],
+                Cmd::Complete(1),
+                Ok(vec![completed(1)]),
+            ),
+            (
+                "already complete",
+                vec![start(), completed(1)],
+                Cmd::Complete(1),
+                Err("state of transfer was complete so could not be completed"),
+            ),
+            (
+                "already failed",
+                vec![start(), failed(1, "no")],
+                Cmd::Complete(1),
+                Err("state of transfer was failed so could not be completed"),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn mark_transfer_failed() {
+        let start = || start_event(1, IBAN_A, IBAN_B, 500);
+        run(vec![
+            ("unknown", vec![], Cmd::Fail(1), Err("transfer not known")),
+            (
+                "started",
+                vec![start()],
+                Cmd::Fail(1),
+                Ok(vec![failed(1, "iban not known")]),
+            ),
+            (
+                "already complete",
+                vec![start(), completed(1)],
+                Cmd::Fail(1),
+                Err("state of transfer was complete so could not be failed"),
+            ),
+            (
+                "already failed",
+                vec![start(), failed(1, "no")],
+                Cmd::Fail(1),
+                Err("state of transfer was failed so could not be failed"),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn a_final_status_never_changes() {
+        let mut transfers = Transfers::default();
+        for event in [
+            start_event(1, IBAN_A, IBAN_B, 500),
+            completed(1),
+            failed(1, "late"),
+            start_event(1, IBAN_A, IBAN_B, 500),
+            completed(2),
+        ] {
+            transfers.evolve(&event);
+        }
+        assert_eq!(transfers.status(id(1)), Some(TransferStatus::Complete));
+        assert_eq!(transfers.status(id(2)), None);
+    }
+}

@@ -1,0 +1,99 @@
+//! Users: one per username. Rules (SPEC §4):
+//! - CreateUserAccount: username taken → `user already exists`; else UserAccountCreated.
+
+use std::collections::HashSet;
+
+use topology::{CreateUserAccountCommand, UserAccountCreatedEvent, UserEvent};
+
+use super::Reason;
+
+/// The usernames taken so far; the password hash is not needed to decide anything here.
+#[derive(Debug, Clone, Default)]
+pub struct Users {
+    usernames: HashSet<String>,
+}
+
+impl Users {
+    pub fn exists(&self, username: &str) -> bool {
+        self.usernames.contains(username)
+    }
+
+    pub fn evolve(&mut self, event: &UserEvent) {
+        match event {
+            UserEvent::UserAccountCreatedEvent(created) => {
+                self.usernames.insert(created.username.clone());
+            }
+        }
+    }
+}
+
+pub fn decide(users: &Users, command: &CreateUserAccountCommand) -> Result<Vec<UserEvent>, Reason> {
+    if users.exists(&command.username) {
+        return Err(Reason::UserAlreadyExists);
+    }
+    Ok(vec![UserAccountCreatedEvent {
+        username: command.username.clone(),
+        password: command.password.clone(),
+    }
+    .into()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::id;
+
+    fn user_created(username: &str) -> UserEvent {
+        UserAccountCreatedEvent {
+            username: username.into(),
+            password: "hash".into(),
+        }
+        .into()
+    }
+
+    type Row = (
+        &'static str,
+        Vec<UserEvent>,
+        &'static str,
+        Result<Vec<UserEvent>, &'static str>,
+    );
+
+    #[test]
+    fn create_user_account() {
+        let cases: [Row; 3] = [
+            ("new user", vec![], "alice", Ok(vec![user_created("alice")])),
+            (
+                "other user exists",
+                vec![user_created("bob")],
+                "alice",
+                Ok(vec![user_created("alice")]),
+            ),
+            (
+                "username taken",
+                vec![user_created("alice")],
+                "alice",
+                Err("user already exists"),
+            ),
+        ];
+        for (name, given, username, expected) in cases {
+            let mut users = Users::default();
+            given.iter().for_each(|event| users.evolve(event));
+            let command = CreateUserAccountCommand {
+                id: id(1),
+                username: username.into(),
+                password: "hash".into(),
+            };
+            let outcome = decide(&users, &command).map_err(|reason| reason.to_string());
+            assert_eq!(outcome, expected.map_err(String::from), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_replayed_creation_is_harmless() {
+        let mut users = Users::default();
+        users.evolve(&user_created("alice"));
+        users.evolve(&user_created("alice"));
+        assert!(users.exists("alice"));
+        assert!(!users.exists("bob"));
+    }
+}
