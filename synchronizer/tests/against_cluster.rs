@@ -40,7 +40,8 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn owned_topics(settings: &Settings) -> BTreeSet<String> {
+/// Every topic on the cluster with its partition count.
+fn cluster_topics(settings: &Settings) -> Vec<(String, usize)> {
     let admin = settings.kafka.admin().expect("admin client");
     let metadata = admin
         .inner()
@@ -49,7 +50,14 @@ fn owned_topics(settings: &Settings) -> BTreeSet<String> {
     metadata
         .topics()
         .iter()
-        .map(|t| t.name().to_string())
+        .map(|t| (t.name().to_string(), t.partitions().len()))
+        .collect()
+}
+
+fn owned_topics(settings: &Settings) -> BTreeSet<String> {
+    cluster_topics(settings)
+        .into_iter()
+        .map(|(name, _)| name)
         .filter(|name| !topology::catalogue::is_internal_topic(name))
         .collect()
 }
@@ -105,18 +113,7 @@ async fn apply_creates_the_topology_and_a_second_apply_does_nothing() {
     let apply = synchronizer(&["apply"]);
     assert!(apply.status.success());
     assert_eq!(owned_topics(&settings), expected_topics());
-    let cluster_topics = {
-        let admin = settings.kafka.admin().expect("admin");
-        let metadata = admin
-            .inner()
-            .fetch_metadata(None, Duration::from_secs(10))
-            .expect("metadata");
-        metadata
-            .topics()
-            .iter()
-            .map(|t| (t.name().to_string(), t.partitions().len()))
-            .collect::<Vec<_>>()
-    };
+    let cluster_topics = cluster_topics(&settings);
     for topic in TOPICS {
         let partitions = cluster_topics
             .iter()

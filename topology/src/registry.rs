@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -46,13 +47,6 @@ struct RegisteredId {
 struct ErrorBody {
     #[serde(default)]
     message: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Compatibility {
-    is_compatible: bool,
-    #[serde(default)]
-    messages: Vec<String>,
 }
 
 pub struct RegistryClient {
@@ -103,34 +97,25 @@ impl RegistryClient {
         }
     }
 
-    /// Every subject the registry knows.
-    pub async fn subjects(&self) -> Result<Vec<String>, RegistryError> {
-        let response = self
-            .http
-            .get(format!("{}/subjects", self.url))
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        if !response.status().is_success() {
-            return Err(Self::rejected("/subjects", response).await);
+    /// A 404 where the Confluent API always answers: the URL points elsewhere.
+    fn no_api(&self, subject: &str) -> RegistryError {
+        RegistryError::Rejected {
+            subject: subject.to_string(),
+            status: StatusCode::NOT_FOUND.as_u16(),
+            message: format!(
+                "no Confluent-compatible API at {} (Apicurio serves it under /apis/ccompat/v7)",
+                self.url
+            ),
         }
-        response
-            .json()
-            .await
-            .map_err(|source| RegistryError::BadAnswer {
-                subject: "/subjects".into(),
-                source,
-            })
     }
 
-    /// The latest version under `subject`, or `None` when the subject does not exist.
-    pub async fn latest(&self, subject: &str) -> Result<Option<SubjectVersion>, RegistryError> {
-        let response = self
-            .http
-            .get(format!("{}/subjects/{subject}/versions/latest", self.url))
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
+    /// Sends `request` and reads the JSON answer; `None` when the registry answers 404.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        subject: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Option<T>, RegistryError> {
+        let response = request.send().await.map_err(|e| self.unreachable(e))?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -147,62 +132,33 @@ impl RegistryClient {
             })
     }
 
+    /// Every subject the registry knows.
+    pub async fn subjects(&self) -> Result<Vec<String>, RegistryError> {
+        let request = self.http.get(format!("{}/subjects", self.url));
+        self.call("/subjects", request)
+            .await?
+            .ok_or_else(|| self.no_api("/subjects"))
+    }
+
+    /// The latest version under `subject`, or `None` when the subject does not exist.
+    pub async fn latest(&self, subject: &str) -> Result<Option<SubjectVersion>, RegistryError> {
+        let request = self
+            .http
+            .get(format!("{}/subjects/{subject}/versions/latest", self.url));
+        self.call(subject, request).await
+    }
+
     /// Registers `schema` under `subject` (a no-op returning the same id when it is already
     /// there); an incompatible change is refused by the registry.
     pub async fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/subjects/{subject}/versions", self.url))
             .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .body(json!({ "schema": schema, "schemaType": "AVRO" }).to_string())
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        if !response.status().is_success() {
-            return Err(Self::rejected(subject, response).await);
-        }
-        response
-            .json::<RegisteredId>()
-            .await
-            .map(|r| r.id)
-            .map_err(|source| RegistryError::BadAnswer {
-                subject: subject.into(),
-                source,
-            })
-    }
-
-    /// Whether `schema` may become the next version of `subject`; the reasons when not.
-    pub async fn check_compatibility(
-        &self,
-        subject: &str,
-        schema: &str,
-    ) -> Result<Result<(), String>, RegistryError> {
-        let response = self
-            .http
-            .post(format!(
-                "{}/compatibility/subjects/{subject}/versions/latest?verbose=true",
-                self.url
-            ))
-            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .body(json!({ "schema": schema, "schemaType": "AVRO" }).to_string())
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        if !response.status().is_success() {
-            return Err(Self::rejected(subject, response).await);
-        }
-        let answer: Compatibility =
-            response
-                .json()
-                .await
-                .map_err(|source| RegistryError::BadAnswer {
-                    subject: subject.into(),
-                    source,
-                })?;
-        Ok(if answer.is_compatible {
-            Ok(())
-        } else {
-            Err(answer.messages.join("; "))
-        })
+            .body(json!({ "schema": schema, "schemaType": "AVRO" }).to_string());
+        self.call::<RegisteredId>(subject, request)
+            .await?
+            .map(|registered| registered.id)
+            .ok_or_else(|| self.no_api(subject))
     }
 }
