@@ -1,0 +1,271 @@
+//! How fast the projector's read model catches up, and how much memory it then holds.
+//!
+//! Writes bank events to a *scratch* topic (never `bank_events`: other services would project
+//! them), then replays that topic from offset 0 with the projector's own event loop (publishing
+//! off) and prints the time and the resident memory. Printed numbers only; nothing is asserted.
+//!
+//! ```sh
+//! eval "$(scripts/infra.sh env)"   # KAFKA_BROKERS, SCHEMA_REGISTRY_URL; topology applied
+//! cargo run --release -p projector --bin catch_up_bench -- write --events 1000000
+//! cargo run --release -p projector --bin catch_up_bench -- replay
+//! cargo run --release -p projector --bin catch_up_bench -- drop     # delete the scratch topic
+//! ```
+//!
+//! `replay` runs in its own process so the memory it reports is the read model's, not the
+//! writer's buffers. The events are the wire bytes of `bank_events` (same schemas, same
+//! subjects); the scratch topic has one partition, like `bank_events`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use projector::runtime::{events, EventsConfig, Shutdown, Status};
+use projector::ReadModel;
+use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+use rdkafka::producer::{FutureRecord, Producer};
+use topology::codec::Codec;
+use topology::kafka::ADMIN_TIMEOUT;
+use topology::values::{new_token, open_iban_for_account, CASH};
+use topology::{
+    BankAccountCreatedEvent, BankEvent, Id, MoneyCreditedEvent, MoneyDebitedEvent, Settings,
+    TransferCompletedEvent, TransferStartedEvent,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "catch_up_bench",
+    about = "Measures the projector's catch-up time and memory"
+)]
+struct Args {
+    /// The scratch topic (created with one partition when missing).
+    #[arg(long, global = true, default_value = "projector-bench-bank-events")]
+    topic: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Appends bank events to the scratch topic: account creations, then transfers of four
+    /// events each (started, debited, credited, completed).
+    Write {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Number of accounts the transfers move money between.
+        #[arg(long, default_value_t = 10_000)]
+        accounts: u32,
+    },
+    /// Replays the scratch topic from offset 0 into a fresh read model.
+    Replay,
+    /// Deletes the scratch topic (the synchronizer would report it as unknown).
+    Drop,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let settings = Settings::from_env();
+    match args.command {
+        Command::Write { events, accounts } => {
+            write(&settings, &args.topic, events, accounts).await
+        }
+        Command::Replay => replay(&settings, &args.topic).await,
+        Command::Drop => drop_topic(&settings, &args.topic).await,
+    }
+}
+
+async fn write(settings: &Settings, topic: &str, events: u64, accounts: u32) -> anyhow::Result<()> {
+    if accounts < 2 {
+        bail!("--accounts must be at least 2");
+    }
+    let admin = settings.kafka.admin().context("admin client")?;
+    let new_topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1))
+        .set("retention.ms", "-1")
+        .set("cleanup.policy", "delete");
+    for result in admin
+        .create_topics(
+            [&new_topic],
+            &AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT)),
+        )
+        .await
+        .context("create the scratch topic")?
+    {
+        match result {
+            Ok(_) => println!("created topic {topic}"),
+            Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {
+                println!("topic {topic} exists; appending")
+            }
+            Err((name, code)) => bail!("creating {name}: {code}"),
+        }
+    }
+
+    let codec = Codec::new(&settings.registry)?;
+    let producer = settings.kafka.producer()?;
+    let started = Instant::now();
+    let mut pending = Vec::new();
+    let mut written = 0u64;
+    let mut transfer = 0u64;
+    while written < events {
+        let batch: Vec<BankEvent> = if written < u64::from(accounts) {
+            let account = u32::try_from(written)?;
+            vec![BankAccountCreatedEvent {
+                iban: open_iban_for_account(account),
+                token: new_token(),
+                username: format!("bench-user-{account}"),
+            }
+            .into()]
+        } else {
+            transfer += 1;
+            let from = open_iban_for_account(u32::try_from(transfer % u64::from(accounts))?);
+            let to = open_iban_for_account(u32::try_from((transfer + 1) % u64::from(accounts))?);
+            let id = Id::random();
+            let amount = i64::try_from(transfer % 1_000 + 1)?;
+            vec![
+                TransferStartedEvent {
+                    id,
+                    token: new_token(),
+                    amount,
+                    from: if transfer % 10 == 0 {
+                        CASH.into()
+                    } else {
+                        from.clone()
+                    },
+                    to: to.clone(),
+                    description: format!("bench transfer {transfer}"),
+                    username: "bench".into(),
+                }
+                .into(),
+                MoneyDebitedEvent {
+                    iban: from,
+                    amount,
+                    id,
+                }
+                .into(),
+                MoneyCreditedEvent {
+                    iban: to,
+                    amount,
+                    id,
+                }
+                .into(),
+                TransferCompletedEvent { id }.into(),
+            ]
+        };
+        for event in batch.iter().take(usize::try_from(events - written)?) {
+            let payload = codec.encode(event).await?;
+            loop {
+                match producer.send_result(FutureRecord::to(topic).key("bench").payload(&payload)) {
+                    Ok(delivery) => {
+                        pending.push(delivery);
+                        break;
+                    }
+                    Err((error, _)) => {
+                        // The local queue is full: let deliveries drain, then try again.
+                        tracing::debug!(%error, "producer queue full");
+                        producer.poll(Duration::from_millis(10));
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+            written += 1;
+        }
+        if pending.len() >= 50_000 {
+            for delivery in pending.drain(..) {
+                delivery.await?.map_err(|(error, _)| error)?;
+            }
+        }
+    }
+    for delivery in pending.drain(..) {
+        delivery.await?.map_err(|(error, _)| error)?;
+    }
+    producer.flush(Duration::from_secs(30))?;
+    let elapsed = started.elapsed();
+    println!(
+        "wrote {written} events to {topic} in {:.1} s ({:.0} events/s)",
+        elapsed.as_secs_f64(),
+        written as f64 / elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn replay(settings: &Settings, topic: &str) -> anyhow::Result<()> {
+    let codec = Arc::new(Codec::new(&settings.registry)?);
+    let model = Arc::new(ReadModel::new());
+    let status = Arc::new(Status::new());
+    let (_stop, shutdown) = Shutdown::new();
+    let config = EventsConfig {
+        user_events_topic: None,
+        bank_events_topic: topic.to_string(),
+        publishing: None,
+        stop_when_caught_up: true,
+    };
+    let rss_before = vm_rss_kib();
+    let started = Instant::now();
+    events::run(
+        settings.kafka.clone(),
+        codec,
+        config,
+        Arc::clone(&model),
+        Arc::clone(&status),
+        shutdown,
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    let rss_after = vm_rss_kib();
+    let events = status.events_projected();
+    println!("replayed {events} events of {topic} from offset 0");
+    println!(
+        "catch-up time: {:.2} s ({:.0} events/s)",
+        elapsed.as_secs_f64(),
+        events as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "transactions in the read model: {}",
+        model.transaction_count()
+    );
+    println!(
+        "VmRSS: {} before the replay, {} after",
+        kib(rss_before),
+        kib(rss_after)
+    );
+    Ok(())
+}
+
+async fn drop_topic(settings: &Settings, topic: &str) -> anyhow::Result<()> {
+    let admin = settings.kafka.admin().context("admin client")?;
+    for result in admin
+        .delete_topics(
+            &[topic],
+            &AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT)),
+        )
+        .await
+        .context("delete the scratch topic")?
+    {
+        match result {
+            Ok(name) => println!("deleted topic {name}"),
+            Err((name, code)) => bail!("deleting {name}: {code}"),
+        }
+    }
+    Ok(())
+}
+
+/// Resident memory of this process from /proc/self/status (Linux), in KiB.
+fn vm_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn kib(value: Option<u64>) -> String {
+    value.map_or_else(
+        || "unknown".to_string(),
+        |k| format!("{:.1} MiB", k as f64 / 1024.0),
+    )
+}

@@ -1,0 +1,70 @@
+//! Projector of Open Bank on Kafka: the read side (SPEC §5).
+//!
+//! All modules but [`runtime`] are the pure core: no Kafka, no I/O, no async. The runtime feeds
+//! it events and queries and publishes what it returns.
+//!
+//! - [`read_model`]: the read models in concurrent maps; one writer, many readers.
+//! - [`projection`]: `user_events` / `bank_events` → read-model updates → derived
+//!   `TransactionHappenedEvent`s with their source offset.
+//! - [`publishing`]: which derived events to publish after a replay, and the exactly-once
+//!   runtime design.
+//! - [`queries`]: answers to `user_queries` / `bank_queries`, with the reasons of failures.
+//! - [`query_results`]: the JSON shapes of successful answers (a contract with GraphQL).
+//! - [`runtime`]: the Kafka side (replay, publishing, query answering, health) that the
+//!   `projector` binary runs.
+//!
+//! The runtime's loop, in short:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use projector::{answer, project_user_event, should_publish, BankProjector, ReadModel};
+//! use topology::{
+//!     BankAccountCreatedEvent, BankEvent, BankQuery, FindBankAccountQuery, Id,
+//!     UserAccountCreatedEvent, UserEvent,
+//! };
+//!
+//! let mut bank = BankProjector::new(Arc::new(ReadModel::new()));
+//! let for_queries = Arc::clone(bank.read_model()); // shared with the query threads
+//!
+//! // user_events: from offset 0 at every start, nothing to publish.
+//! let user: UserEvent = UserAccountCreatedEvent { username: "openweb".into(), password: "hash".into() }.into();
+//! project_user_event(bank.read_model(), &user);
+//!
+//! // bank_events: from offset 0 at every start, publish only what is new.
+//! let last_published = None; // from the committed offset of bank_events, see `publishing`
+//!
+//! let event: BankEvent = BankAccountCreatedEvent {
+//!     iban: "NL66OPEN0000000000".into(),
+//!     token: "01234567890123456789".into(),
+//!     username: "openweb".into(),
+//! }
+//! .into();
+//! if let Some(derived) = bank.project(0, &event).map_err(|e| e.to_string())? {
+//!     if should_publish(derived.source_offset, last_published) {
+//!         // produce derived.event keyed by derived.key() in a Kafka transaction
+//!     }
+//! }
+//!
+//! let query: BankQuery = FindBankAccountQuery { id: Id([1; 16]), iban: "NL66OPEN0000000000".into() }.into();
+//! let feedback: topology::BankQueryFeedback = answer(&for_queries, &query).into();
+//! assert!(matches!(feedback, topology::BankQueryFeedback::QuerySucceeded(_)));
+//! # Ok::<(), String>(())
+//! ```
+
+pub mod projection;
+pub mod publishing;
+pub mod queries;
+pub mod query_results;
+pub mod read_model;
+pub mod runtime;
+
+#[cfg(test)]
+mod test_events;
+
+pub use projection::{
+    project_user_event, return_description, BankProjector, DerivedTransaction, ProjectionError,
+};
+pub use publishing::{last_published_offset, offset_to_commit, should_publish};
+pub use queries::{answer, Query, QueryAnswer};
+pub use query_results::{Account, Owner, Transaction, User};
+pub use read_model::{ReadModel, Transfer};

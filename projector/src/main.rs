@@ -1,0 +1,110 @@
+//! The projector service: see `projector --help` and the crate docs of `projector::runtime`.
+
+use std::net::{IpAddr, SocketAddr};
+
+use anyhow::Context;
+use clap::Parser;
+use projector::runtime::{self, Config, EventsConfig, PublishingConfig};
+use tracing_subscriber::EnvFilter;
+
+/// Open Bank projector: builds the read models from `user_events` and `bank_events`, answers
+/// `user_queries` / `bank_queries`, and publishes a `TransactionHappenedEvent` for every money
+/// event exactly once.
+#[derive(Debug, Parser)]
+#[command(
+    name = "projector",
+    version,
+    long_about = "Open Bank projector: builds the read models from `user_events` and `bank_events`, \
+answers `user_queries` / `bank_queries` on their feedback topics, and publishes a \
+`TransactionHappenedEvent` for every money event on `transaction_events` exactly once.\n\n\
+At start it replays both event topics from offset 0 up to the end offsets read at start; \
+/health answers 503 until then and 200 afterwards, and queries are answered only once caught up. \
+Publishing uses a Kafka transaction that also commits the bank_events offset for --group, so a \
+restart rebuilds everything but publishes only what was not published before.\n\n\
+Kafka and the schema registry come from KAFKA_BROKERS (default localhost:9092), \
+SCHEMA_REGISTRY_URL (default http://localhost:8081/apis/ccompat/v7) and any KAFKA_<SETTING> \
+(e.g. KAFKA_SECURITY_PROTOCOL). Logging: RUST_LOG (default info). Stops cleanly on SIGINT/SIGTERM."
+)]
+struct Args {
+    /// Port of the HTTP health endpoint (GET /health).
+    #[arg(long, env = "PROJECTOR_HEALTH_PORT", default_value_t = 8091)]
+    health_port: u16,
+    /// Address the health endpoint binds to.
+    #[arg(long, env = "PROJECTOR_HEALTH_HOST", default_value = "0.0.0.0")]
+    health_host: IpAddr,
+    /// Consumer group whose committed bank_events offset records what is published.
+    #[arg(long, env = "PROJECTOR_GROUP", default_value = "projector")]
+    group: String,
+    /// Transactional id of the publisher; keep it stable so a restart fences the old instance.
+    #[arg(
+        long,
+        env = "PROJECTOR_TRANSACTIONAL_ID",
+        default_value = "projector-transactions"
+    )]
+    transactional_id: String,
+    /// Consumer group of the query consumers (instances sharing it share the queries).
+    #[arg(
+        long,
+        env = "PROJECTOR_QUERY_GROUP",
+        default_value = "projector-queries"
+    )]
+    query_group: String,
+    /// Rebuild and answer queries only: publish no derived events (e.g. a second instance).
+    #[arg(long, env = "PROJECTOR_NO_PUBLISH")]
+    no_publish: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.group != args.query_group,
+        "--group and --query-group must differ: the publishing group never joins, the query group does"
+    );
+    let settings = topology::Settings::from_env();
+    tracing::info!(brokers = %settings.kafka.brokers, registry = %settings.registry.url, "starting projector");
+
+    let publishing = (!args.no_publish).then(|| PublishingConfig {
+        group: args.group.clone(),
+        transactional_id: args.transactional_id.clone(),
+    });
+    let config = Config {
+        health_addr: SocketAddr::new(args.health_host, args.health_port),
+        events: EventsConfig::new(publishing),
+        query_group: args.query_group,
+    };
+    runtime::run(settings, config, stop_signal())
+        .await
+        .context("projector stopped with an error")?;
+    tracing::info!("projector stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM. If a handler cannot be installed the service still runs; it
+/// then just cannot be stopped by that signal gracefully.
+async fn stop_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,174 @@
+//! JSON shapes of `QuerySucceeded.query_result`: a public contract with the GraphQL endpoint.
+//!
+//! Field names are stable; new fields may be added later, so parsers should ignore fields they
+//! do not know. Amounts are euro cents as JSON integers. Lists are JSON arrays.
+//!
+//! | query | result |
+//! | --- | --- |
+//! | `FindUserQuery` | [`User`]: `{"username":"alice","password":"<hash>"}` |
+//! | `FindBankAccountQuery` | [`Account`]: `{"iban":"NL66OPEN0000000000","balance":1000,"limit":-50000,"owners":[{"username":"alice","token":"0123…"}]}` |
+//! | `FindBankAccountsForUserQuery` | array of [`Account`], in the order the user became owner |
+//! | `TransactionByIdQuery` | [`Transaction`]: `{"id":1,"iban":"NL66OPEN0000000000","new_balance":1000,"changed_by":1000,"from_to":"cash","description":"deposit"}` |
+//! | `TransactionsByIbanQuery` | array of [`Transaction`], newest first |
+//! | `AllLastTransactionsQuery` | array of [`Transaction`], one per IBAN, sorted by IBAN |
+//!
+//! The read model stores these very types, so answering a query serializes what is stored.
+
+use serde::{Deserialize, Serialize};
+use topology::{values::DEFAULT_LIMIT_CENTS, TransactionHappenedEvent};
+
+/// A user: `{username, password}`; `password` is the stored hash, never a clear-text password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub username: String,
+    pub password: String,
+}
+
+/// One owner of an account with the token that proves it: `{username, token}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub username: String,
+    pub token: String,
+}
+
+/// A bank account: `{iban, balance, limit, owners}`; `balance` and `limit` in cents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub iban: String,
+    pub balance: i64,
+    pub limit: i64,
+    /// In the order the owners were added; the creator first.
+    pub owners: Vec<Owner>,
+}
+
+impl Account {
+    /// A new account: balance 0, the default limit, no owners yet.
+    pub fn new(iban: &str) -> Self {
+        Self {
+            iban: iban.to_string(),
+            balance: 0,
+            limit: DEFAULT_LIMIT_CENTS,
+            owners: Vec::new(),
+        }
+    }
+}
+
+/// A transaction: `{id, iban, new_balance, changed_by, from_to, description}`.
+///
+/// `changed_by` is signed: negative for a debit. `new_balance` is the balance right after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub id: i32,
+    pub iban: String,
+    pub new_balance: i64,
+    pub changed_by: i64,
+    pub from_to: String,
+    pub description: String,
+}
+
+impl From<&Transaction> for TransactionHappenedEvent {
+    fn from(transaction: &Transaction) -> Self {
+        Self {
+            transaction_id: transaction.id,
+            iban: transaction.iban.clone(),
+            new_balance: transaction.new_balance,
+            changed_by: transaction.changed_by,
+            from_to: transaction.from_to.clone(),
+            description: transaction.description.clone(),
+        }
+    }
+}
+
+impl From<&TransactionHappenedEvent> for Transaction {
+    fn from(event: &TransactionHappenedEvent) -> Self {
+        Self {
+            id: event.transaction_id,
+            iban: event.iban.clone(),
+            new_balance: event.new_balance,
+            changed_by: event.changed_by,
+            from_to: event.from_to.clone(),
+            description: event.description.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn keys(value: &Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .map(|object| object.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn field_names_are_the_documented_ones() {
+        let user = serde_json::to_value(User {
+            username: "alice".into(),
+            password: "hash".into(),
+        })
+        .unwrap();
+        assert_eq!(user, json!({"username": "alice", "password": "hash"}));
+
+        let mut account = Account::new("NL66OPEN0000000000");
+        account.owners.push(Owner {
+            username: "alice".into(),
+            token: "t".into(),
+        });
+        let account = serde_json::to_value(account).unwrap();
+        assert_eq!(
+            account,
+            json!({"iban": "NL66OPEN0000000000", "balance": 0, "limit": -50000,
+                   "owners": [{"username": "alice", "token": "t"}]})
+        );
+
+        let transaction = serde_json::to_value(Transaction {
+            id: 7,
+            iban: "NL66OPEN0000000000".into(),
+            new_balance: -250,
+            changed_by: -250,
+            from_to: "cash".into(),
+            description: "d".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            keys(&transaction),
+            [
+                "changed_by",
+                "description",
+                "from_to",
+                "iban",
+                "id",
+                "new_balance"
+            ]
+        );
+        assert_eq!(transaction["changed_by"], json!(-250));
+    }
+
+    #[test]
+    fn parsers_may_ignore_fields_added_later() {
+        let parsed: User =
+            serde_json::from_str(r#"{"username":"a","password":"p","added_later":1}"#).unwrap();
+        assert_eq!(parsed.username, "a");
+    }
+
+    #[test]
+    fn transaction_and_event_convert_both_ways() {
+        let transaction = Transaction {
+            id: 3,
+            iban: "NL66OPEN0000000000".into(),
+            new_balance: 10,
+            changed_by: 10,
+            from_to: "cash".into(),
+            description: "d".into(),
+        };
+        let event = TransactionHappenedEvent::from(&transaction);
+        assert_eq!(event.transaction_id, 3);
+        assert_eq!(Transaction::from(&event), transaction);
+    }
+}

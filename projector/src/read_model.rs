@@ -1,0 +1,284 @@
+//! The read models, each a concurrent map shaped for the queries that read it.
+//!
+//! One writer (the projection, see [`crate::projection`]) and many concurrent readers (the
+//! query handlers) share one [`ReadModel`] through an `Arc`. Two rules keep that safe:
+//!
+//! - no method holds a guard of one map while touching another map, or another key of the same
+//!   map: DashMap locks shards, and a reader holding shard A while waiting for shard B against a
+//!   writer doing the opposite would deadlock;
+//! - readers copy out what they need (an account, a few `Arc`s) and drop the guard before
+//!   serializing, so a slow query never stalls the projection.
+//!
+//! The price is that a query may see one map a moment ahead of another (a transaction by id
+//! before it is in its IBAN's list); an eventually consistent read side allows that.
+//!
+//! Memory is proportional to the data: every transaction is stored once and shared by `Arc`
+//! between the three transaction maps; a transfer is forgotten once it is completed or failed.
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use topology::Id;
+
+use crate::query_results::{Account, Owner, Transaction};
+
+/// What a money event needs from the transfer that caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub from: String,
+    pub to: String,
+    pub description: String,
+    /// The transaction of this transfer's debit: a later return's description names it.
+    pub debit_transaction_id: Option<i32>,
+}
+
+/// Every read model of the projector.
+#[derive(Debug, Default)]
+pub struct ReadModel {
+    /// username → password hash.
+    users: DashMap<String, String>,
+    /// IBAN → account (balance, limit, owners with tokens).
+    accounts: DashMap<String, Account>,
+    /// username → IBANs the user owns, in the order the user became owner. A user without
+    /// accounts has no entry.
+    accounts_by_user: DashMap<String, Vec<String>>,
+    /// Transfers still in progress, by transfer id.
+    transfers: DashMap<Id, Transfer>,
+    /// IBAN → its transactions, oldest first: appending is a push, newest first is a reverse walk.
+    transactions_by_iban: DashMap<String, Vec<Arc<Transaction>>>,
+    transactions_by_id: DashMap<i32, Arc<Transaction>>,
+    /// IBAN → its newest transaction, so "last of every IBAN" never walks the long lists.
+    last_transactions: DashMap<String, Arc<Transaction>>,
+}
+
+impl ReadModel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    // ---- reads: safe from any thread, concurrently with the projection ----
+
+    /// The stored password hash of `username`.
+    pub fn password_hash(&self, username: &str) -> Option<String> {
+        self.users.get(username).map(|hash| hash.value().clone())
+    }
+
+    pub fn account(&self, iban: &str) -> Option<Account> {
+        self.accounts
+            .get(iban)
+            .map(|account| account.value().clone())
+    }
+
+    /// The IBANs `username` owns, in the order the user became owner.
+    pub fn ibans_of_user(&self, username: &str) -> Vec<String> {
+        self.accounts_by_user
+            .get(username)
+            .map(|ibans| ibans.value().clone())
+            .unwrap_or_default()
+    }
+
+    /// A transfer that is started but not yet completed or failed.
+    pub fn transfer(&self, id: &Id) -> Option<Transfer> {
+        self.transfers
+            .get(id)
+            .map(|transfer| transfer.value().clone())
+    }
+
+    pub fn transaction(&self, id: i32) -> Option<Arc<Transaction>> {
+        self.transactions_by_id
+            .get(&id)
+            .map(|transaction| Arc::clone(transaction.value()))
+    }
+
+    /// At most `max_items` transactions of `iban`, newest first.
+    pub fn newest_transactions(&self, iban: &str, max_items: usize) -> Vec<Arc<Transaction>> {
+        self.transactions_by_iban
+            .get(iban)
+            .map(|list| list.iter().rev().take(max_items).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The newest transaction of every IBAN that has one, sorted by IBAN.
+    pub fn last_transactions(&self) -> Vec<Arc<Transaction>> {
+        let mut last: Vec<Arc<Transaction>> = self
+            .last_transactions
+            .iter()
+            .map(|entry| Arc::clone(entry.value()))
+            .collect();
+        // DashMap iterates in hash order; IBANs are unique keys, so an unstable sort is exact.
+        last.sort_unstable_by(|a, b| a.iban.cmp(&b.iban));
+        last
+    }
+
+    pub fn transaction_count(&self) -> usize {
+        self.transactions_by_id.len()
+    }
+
+    // ---- writes: only the single projection thread calls these ----
+
+    /// The first creation of a username wins, as the command handler refuses a second one.
+    pub(crate) fn create_user(&self, username: &str, password_hash: &str) {
+        self.users
+            .entry(username.to_string())
+            .or_insert_with(|| password_hash.to_string());
+    }
+
+    /// Adds `username` with `token` as owner of `iban`, creating the account when it is new.
+    /// An existing owner gets the new token and keeps its place.
+    pub(crate) fn add_owner(&self, iban: &str, username: &str, token: &str) {
+        {
+            let mut account = self
+                .accounts
+                .entry(iban.to_string())
+                .or_insert_with(|| Account::new(iban));
+            match account.owners.iter_mut().find(|o| o.username == username) {
+                Some(owner) => owner.token = token.to_string(),
+                None => account.owners.push(Owner {
+                    username: username.to_string(),
+                    token: token.to_string(),
+                }),
+            }
+        }
+        let mut ibans = self
+            .accounts_by_user
+            .entry(username.to_string())
+            .or_default();
+        if !ibans.iter().any(|owned| owned == iban) {
+            ibans.push(iban.to_string());
+        }
+    }
+
+    /// The account itself stays: its balance and transactions remain queryable.
+    pub(crate) fn remove_owner(&self, iban: &str, username: &str) {
+        if let Some(mut account) = self.accounts.get_mut(iban) {
+            account.owners.retain(|owner| owner.username != username);
+        }
+        if let Some(mut ibans) = self.accounts_by_user.get_mut(username) {
+            ibans.retain(|owned| owned != iban);
+        }
+        self.accounts_by_user
+            .remove_if(username, |_, ibans| ibans.is_empty());
+    }
+
+    /// The first start of a transfer id wins, as the command handler refuses a second one.
+    pub(crate) fn start_transfer(&self, id: Id, transfer: Transfer) {
+        self.transfers.entry(id).or_insert(transfer);
+    }
+
+    pub(crate) fn remember_debit(&self, id: &Id, transaction_id: i32) {
+        if let Some(mut transfer) = self.transfers.get_mut(id) {
+            transfer.debit_transaction_id = Some(transaction_id);
+        }
+    }
+
+    /// Once a transfer is completed or failed no money event refers to it any more (the saga
+    /// writes every money event of a transfer before its final event on the same partition).
+    pub(crate) fn forget_transfer(&self, id: &Id) {
+        self.transfers.remove(id);
+    }
+
+    /// Changes the balance of `iban` by `change` and returns the new balance. An IBAN never
+    /// created gets an account without owners: the event is a fact even if its account's
+    /// creation is missing from the log.
+    pub(crate) fn change_balance(&self, iban: &str, change: i64) -> i64 {
+        let mut account = self
+            .accounts
+            .entry(iban.to_string())
+            .or_insert_with(|| Account::new(iban));
+        // Saturating: a malformed amount must not panic the projector.
+        account.balance = account.balance.saturating_add(change);
+        account.balance
+    }
+
+    pub(crate) fn append_transaction(&self, transaction: Transaction) {
+        let transaction = Arc::new(transaction);
+        self.transactions_by_id
+            .insert(transaction.id, Arc::clone(&transaction));
+        self.transactions_by_iban
+            .entry(transaction.iban.clone())
+            .or_default()
+            .push(Arc::clone(&transaction));
+        self.last_transactions
+            .insert(transaction.iban.clone(), transaction);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transaction(id: i32, iban: &str) -> Transaction {
+        Transaction {
+            id,
+            iban: iban.into(),
+            new_balance: i64::from(id),
+            changed_by: 1,
+            from_to: "cash".into(),
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn owners_keep_their_order_and_a_re_added_owner_keeps_its_place() {
+        let model = ReadModel::new();
+        model.add_owner("A", "alice", "t1");
+        model.add_owner("A", "bob", "t2");
+        model.add_owner("A", "alice", "t3");
+        let owners: Vec<(String, String)> = model
+            .account("A")
+            .unwrap()
+            .owners
+            .into_iter()
+            .map(|o| (o.username, o.token))
+            .collect();
+        assert_eq!(
+            owners,
+            [("alice".into(), "t3".into()), ("bob".into(), "t2".into())]
+        );
+        assert_eq!(model.ibans_of_user("alice"), ["A"]);
+    }
+
+    #[test]
+    fn a_user_without_accounts_leaves_no_entry() {
+        let model = ReadModel::new();
+        model.add_owner("A", "alice", "t");
+        model.remove_owner("A", "alice");
+        assert!(model.ibans_of_user("alice").is_empty());
+        assert!(model.accounts_by_user.is_empty());
+        assert!(model.account("A").unwrap().owners.is_empty());
+    }
+
+    #[test]
+    fn transactions_are_shared_not_copied() {
+        let model = ReadModel::new();
+        model.append_transaction(transaction(1, "A"));
+        let by_id = model.transaction(1).unwrap();
+        let newest = model.newest_transactions("A", 10);
+        assert!(Arc::ptr_eq(&by_id, &newest[0]));
+        assert!(Arc::ptr_eq(&by_id, &model.last_transactions()[0]));
+    }
+
+    #[test]
+    fn newest_transactions_walk_backwards_and_stop_at_max() {
+        let model = ReadModel::new();
+        for id in 1..=5 {
+            model.append_transaction(transaction(id, "A"));
+        }
+        let ids: Vec<i32> = model
+            .newest_transactions("A", 3)
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(ids, [5, 4, 3]);
+        assert!(model.newest_transactions("B", 3).is_empty());
+    }
+
+    #[test]
+    fn first_user_creation_wins() {
+        let model = ReadModel::new();
+        model.create_user("alice", "h1");
+        model.create_user("alice", "h2");
+        assert_eq!(model.password_hash("alice").as_deref(), Some("h1"));
+        assert_eq!(model.password_hash("bob"), None);
+    }
+}

@@ -1,0 +1,132 @@
+//! Answers `user_queries` and `bank_queries` on their feedback topics, once caught up.
+//!
+//! Before the replay reaches the end offsets read at start, a "does not exist" answer would be
+//! wrong rather than stale, so the query consumer does not even join its group until then.
+//! Queries are load-balanced over the instances sharing the query group. Offsets are committed
+//! after the answer is handed to the producer: a crash may answer a query twice (harmless: the
+//! asker takes the first answer for its id), never zero times.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use topology::codec::Codec;
+use topology::topic_names::{
+    BANK_QUERIES, BANK_QUERIES_FEEDBACK, USER_QUERIES, USER_QUERIES_FEEDBACK,
+};
+use topology::{BankQuery, BankQueryFeedback, KafkaSettings, UserQuery, UserQueryFeedback};
+
+use super::{RuntimeError, Shutdown, Status};
+use crate::queries::{answer, QueryAnswer};
+use crate::read_model::ReadModel;
+
+/// How long an answer may wait for the broker before it is given up (the asker times out too).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn run(
+    settings: KafkaSettings,
+    codec: Arc<Codec>,
+    group: String,
+    model: Arc<ReadModel>,
+    status: Arc<Status>,
+    mut shutdown: Shutdown,
+) -> Result<(), RuntimeError> {
+    tokio::select! {
+        _ = shutdown.requested() => return Ok(()),
+        _ = status.wait_ready() => {}
+    }
+    let consumer = settings.consumer(&group).map_err(RuntimeError::Client)?;
+    consumer
+        .subscribe(&[USER_QUERIES, BANK_QUERIES])
+        .map_err(RuntimeError::Subscribe)?;
+    let producer = settings.producer().map_err(RuntimeError::Client)?;
+    tracing::info!(group, "answering queries");
+    let answerer = Answerer {
+        codec,
+        model,
+        producer,
+    };
+
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.requested() => break,
+            received = consumer.recv() => received,
+        };
+        match received {
+            Ok(message) => {
+                answerer.answer(&message).await;
+                if let Err(error) = consumer.commit_message(&message, CommitMode::Async) {
+                    tracing::warn!(%error, "committing the query offset");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "consuming queries"),
+        }
+    }
+    Ok(())
+}
+
+struct Answerer {
+    codec: Arc<Codec>,
+    model: Arc<ReadModel>,
+    producer: FutureProducer,
+}
+
+impl Answerer {
+    /// Answers one query message. Bad input is logged and skipped, never fatal.
+    async fn answer(&self, message: &BorrowedMessage<'_>) {
+        let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
+        let encoded = if topic == USER_QUERIES {
+            match self.codec.decode::<UserQuery>(message.payload()).await {
+                Ok(query) => {
+                    let answer = answer(&self.model, &query);
+                    let key = answer.key();
+                    let feedback = UserQueryFeedback::from(answer);
+                    Some((
+                        USER_QUERIES_FEEDBACK,
+                        key,
+                        self.codec.encode(&feedback).await,
+                    ))
+                }
+                Err(error) => {
+                    tracing::warn!(topic, partition, offset, %error, "skipping a query that cannot be decoded");
+                    None
+                }
+            }
+        } else if topic == BANK_QUERIES {
+            match self.codec.decode::<BankQuery>(message.payload()).await {
+                Ok(query) => {
+                    let answer: QueryAnswer = answer(&self.model, &query);
+                    let key = answer.key();
+                    let feedback = BankQueryFeedback::from(answer);
+                    Some((
+                        BANK_QUERIES_FEEDBACK,
+                        key,
+                        self.codec.encode(&feedback).await,
+                    ))
+                }
+                Err(error) => {
+                    tracing::warn!(topic, partition, offset, %error, "skipping a query that cannot be decoded");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let Some((feedback_topic, key, payload)) = encoded else {
+            return;
+        };
+        let payload = match payload {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::error!(feedback_topic, key, %error, "could not encode an answer");
+                return;
+            }
+        };
+        let record = FutureRecord::to(feedback_topic).key(&key).payload(&payload);
+        if let Err((error, _message)) = self.producer.send(record, SEND_TIMEOUT).await {
+            tracing::error!(feedback_topic, key, %error, "could not send an answer");
+        }
+    }
+}

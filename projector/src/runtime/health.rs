@@ -1,0 +1,86 @@
+//! `GET /health`: 503 while the replay is catching up, 200 once queries are answered.
+//!
+//! The body is JSON either way, so an operator sees progress, not just a status code:
+//! `{"status":"catching_up","events_projected":123}` or `{"status":"ready","events_projected":…}`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::{RuntimeError, Shutdown, Status};
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct HealthBody {
+    pub status: &'static str,
+    pub events_projected: u64,
+}
+
+/// The status code and body for the current [`Status`].
+pub fn health_of(status: &Status) -> (StatusCode, HealthBody) {
+    let events_projected = status.events_projected();
+    if status.is_ready() {
+        let body = HealthBody {
+            status: "ready",
+            events_projected,
+        };
+        (StatusCode::OK, body)
+    } else {
+        let body = HealthBody {
+            status: "catching_up",
+            events_projected,
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, body)
+    }
+}
+
+async fn health(State(status): State<Arc<Status>>) -> (StatusCode, Json<HealthBody>) {
+    let (code, body) = health_of(&status);
+    (code, Json(body))
+}
+
+pub fn router(status: Arc<Status>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .with_state(status)
+}
+
+pub async fn serve(
+    addr: SocketAddr,
+    status: Arc<Status>,
+    mut shutdown: Shutdown,
+) -> Result<(), RuntimeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| RuntimeError::HealthBind { addr, source })?;
+    tracing::info!(%addr, "health endpoint listening on /health");
+    axum::serve(listener, router(status))
+        .with_graceful_shutdown(async move { shutdown.requested().await })
+        .await
+        .map_err(RuntimeError::HealthServe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_until_ready() {
+        let status = Status::new();
+        status.count_event();
+        let (code, body) = health_of(&status);
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"status":"catching_up","events_projected":1}"#
+        );
+        status.set_ready();
+        let (code, body) = health_of(&status);
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(body.status, "ready");
+    }
+}

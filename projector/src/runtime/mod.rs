@@ -1,0 +1,221 @@
+//! The Kafka side of the projector: everything here does I/O; the pure core it drives lives in
+//! the crate's other modules.
+//!
+//! Three tasks share one [`ReadModel`] and one [`Status`]:
+//!
+//! - [`events`]: replays `user_events` and `bank_events` from offset 0 up to the end offsets
+//!   read at start (see `topology::replay`), marks the service ready, keeps projecting new
+//!   events, and hands derived transactions to the [`publisher`];
+//! - [`answering`]: once ready, answers `user_queries` / `bank_queries`;
+//! - [`health`]: `/health`, 503 while catching up and 200 once ready.
+//!
+//! A task that fails stops the others and [`run`] returns its error: the process exits and its
+//! restart rebuilds everything, publishing only what was not published before.
+
+pub mod answering;
+pub mod events;
+pub mod health;
+pub mod publisher;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rdkafka::error::KafkaError;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use topology::codec::{Codec, CodecError};
+use topology::replay::ReplayError;
+use topology::Settings;
+
+use crate::read_model::ReadModel;
+
+pub use events::{EventsConfig, PublishingConfig};
+
+/// Everything the service needs besides the connection settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub health_addr: SocketAddr,
+    pub events: EventsConfig,
+    /// Consumer group of the query consumers; instances sharing it share the queries.
+    pub query_group: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("creating a Kafka client: {0}")]
+    Client(KafkaError),
+    #[error("schema registry codec: {0}")]
+    Codec(#[from] CodecError),
+    #[error("replaying the event topics: {0}")]
+    Replay(#[from] ReplayError),
+    /// `partition` names the topic and the group, in one field to keep this error small.
+    #[error("reading the committed offset of {partition}: {source}")]
+    CommittedOffset {
+        partition: String,
+        source: KafkaError,
+    },
+    #[error("the consumer has no group metadata (a publishing consumer needs a group id)")]
+    NoGroupMetadata,
+    #[error("initialising transactions for transactional id {transactional_id}: {source}")]
+    InitTransactions {
+        transactional_id: String,
+        source: KafkaError,
+    },
+    #[error("publishing derived transactions: {0}")]
+    Publish(KafkaError),
+    #[error("publishing derived transactions failed {attempts} times, last: {last}")]
+    PublishGaveUp { attempts: u32, last: KafkaError },
+    #[error("subscribing to the query topics: {0}")]
+    Subscribe(KafkaError),
+    #[error("binding the health endpoint on {addr}: {source}")]
+    HealthBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving the health endpoint: {0}")]
+    HealthServe(std::io::Error),
+    #[error("task {task} panicked or was cancelled: {message}")]
+    Task { task: &'static str, message: String },
+}
+
+/// Readiness and progress, shared by the tasks and shown on `/health`.
+#[derive(Debug)]
+pub struct Status {
+    ready: watch::Sender<bool>,
+    events_projected: AtomicU64,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Status {
+    pub fn new() -> Self {
+        Self {
+            ready: watch::Sender::new(false),
+            events_projected: AtomicU64::new(0),
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.send_replace(true);
+    }
+
+    /// Resolves once the replay has caught up.
+    pub async fn wait_ready(&self) {
+        let mut ready = self.ready.subscribe();
+        // Err only if the sender is gone, which cannot happen while `self` lives.
+        let _ = ready.wait_for(|ready| *ready).await;
+    }
+
+    pub fn events_projected(&self) -> u64 {
+        self.events_projected.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_event(&self) {
+        self.events_projected.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A cloneable "stop now" signal for the tasks.
+#[derive(Debug, Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    /// A signal and the sender that fires it.
+    pub fn new() -> (watch::Sender<bool>, Self) {
+        let (sender, receiver) = watch::channel(false);
+        (sender, Self(receiver))
+    }
+
+    /// Resolves once shutdown is requested (or its sender is gone, which means the same).
+    pub async fn requested(&mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Runs the service until `stop` resolves or a task fails.
+pub async fn run(
+    settings: Settings,
+    config: Config,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RuntimeError> {
+    let codec = Arc::new(Codec::new(&settings.registry)?);
+    let model = Arc::new(ReadModel::new());
+    let status = Arc::new(Status::new());
+    let (stopper, shutdown) = Shutdown::new();
+    let stopper = Arc::new(stopper);
+
+    {
+        let stopper = Arc::clone(&stopper);
+        tokio::spawn(async move {
+            stop.await;
+            tracing::info!("shutdown requested");
+            stopper.send_replace(true);
+        });
+    }
+
+    let mut tasks = JoinSet::new();
+    tasks.spawn(named(
+        "health",
+        health::serve(config.health_addr, Arc::clone(&status), shutdown.clone()),
+    ));
+    tasks.spawn(named(
+        "events",
+        events::run(
+            settings.kafka.clone(),
+            Arc::clone(&codec),
+            config.events.clone(),
+            Arc::clone(&model),
+            Arc::clone(&status),
+            shutdown.clone(),
+        ),
+    ));
+    tasks.spawn(named(
+        "answering",
+        answering::run(
+            settings.kafka.clone(),
+            codec,
+            config.query_group.clone(),
+            model,
+            status,
+            shutdown,
+        ),
+    ));
+
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let result = joined.unwrap_or_else(|join_error| {
+            Err(RuntimeError::Task {
+                task: "unknown",
+                message: join_error.to_string(),
+            })
+        });
+        if let Err(error) = result {
+            tracing::error!(%error, "a task failed; stopping the others");
+            stopper.send_replace(true);
+            first_error.get_or_insert(error);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Logs when a task ends, so a silent exit of one task is visible.
+async fn named(
+    task: &'static str,
+    work: impl Future<Output = Result<(), RuntimeError>>,
+) -> Result<(), RuntimeError> {
+    let result = work.await;
+    if result.is_ok() {
+        tracing::info!(task, "task stopped");
+    }
+    result
+}

@@ -1,0 +1,414 @@
+//! Events in → every query answered as SPEC §5 says, and the derived transactions on
+//! `transaction_events`, against a real broker + registry (see `common` for the setup).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{EventWriter, Projector, ProjectorIds, QueryClient};
+use serde_json::{json, Value};
+use topology::topic_names::BANK_QUERIES;
+use topology::values::{new_open_iban, CASH};
+use topology::{
+    AllLastTransactionsQuery, BankAccountCreatedEvent, BankEvent, FindBankAccountQuery,
+    FindBankAccountsForUserQuery, FindUserQuery, Id, MoneyCreditedEvent, MoneyDebitedEvent,
+    MoneyReturnedEvent, TransactionByIdQuery, TransactionsByIbanQuery, TransferCompletedEvent,
+    TransferFailedEvent, TransferStartedEvent, UserAccountCreatedEvent, UserEvent,
+};
+
+fn started(id: Id, from: &str, to: &str, amount: i64, description: &str) -> BankEvent {
+    TransferStartedEvent {
+        id,
+        token: "token".into(),
+        amount,
+        from: from.into(),
+        to: to.into(),
+        description: description.into(),
+        username: "someone".into(),
+    }
+    .into()
+}
+
+fn transaction(
+    id: i64,
+    iban: &str,
+    new_balance: i64,
+    changed_by: i64,
+    from_to: &str,
+    description: &str,
+) -> Value {
+    json!({
+        "id": id, "iban": iban, "new_balance": new_balance, "changed_by": changed_by,
+        "from_to": from_to, "description": description,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
+async fn events_in_queries_answered_and_transactions_derived() {
+    let alice = common::unique("alice");
+    let bob = common::unique("bob");
+    let nobody = common::unique("nobody");
+    let (a, b, elsewhere, unused) = (
+        new_open_iban(),
+        new_open_iban(),
+        new_open_iban(),
+        new_open_iban(),
+    );
+    let (token_a, token_b) = ("11111111111111111111", "22222222222222222222");
+    let (deposit, rent, failed_credit, refused) =
+        (Id::random(), Id::random(), Id::random(), Id::random());
+    let writer = EventWriter::new();
+
+    // History before the projector starts: replayed, published once.
+    let users: Vec<UserEvent> = [(&alice, "hash-a"), (&bob, "hash-b")]
+        .into_iter()
+        .map(|(username, password)| {
+            UserAccountCreatedEvent {
+                username: username.clone(),
+                password: password.into(),
+            }
+            .into()
+        })
+        .collect();
+    let history: Vec<BankEvent> = vec![
+        BankAccountCreatedEvent {
+            iban: a.clone(),
+            token: token_a.into(),
+            username: alice.clone(),
+        }
+        .into(),
+        BankAccountCreatedEvent {
+            iban: b.clone(),
+            token: token_b.into(),
+            username: bob.clone(),
+        }
+        .into(),
+        started(deposit, CASH, &a, 10_000, "deposit"),
+        MoneyCreditedEvent {
+            iban: a.clone(),
+            amount: 10_000,
+            id: deposit,
+        }
+        .into(),
+        TransferCompletedEvent { id: deposit }.into(),
+    ];
+    writer.write(&users, &history).await;
+
+    let ids = ProjectorIds::unique();
+    let mut projector = Projector::start(&ids, "projector-queries-test");
+    projector.wait_ready(Duration::from_secs(120)).await;
+
+    // News after catch-up: projected live.
+    let news: Vec<BankEvent> = vec![
+        started(rent, &a, &b, 2_500, "rent"),
+        MoneyDebitedEvent {
+            iban: a.clone(),
+            amount: 2_500,
+            id: rent,
+        }
+        .into(),
+        MoneyCreditedEvent {
+            iban: b.clone(),
+            amount: 2_500,
+            id: rent,
+        }
+        .into(),
+        TransferCompletedEvent { id: rent }.into(),
+        started(failed_credit, &a, &elsewhere, 1_000, "oops"),
+        MoneyDebitedEvent {
+            iban: a.clone(),
+            amount: 1_000,
+            id: failed_credit,
+        }
+        .into(),
+        MoneyReturnedEvent {
+            iban: a.clone(),
+            amount: 1_000,
+            id: failed_credit,
+            reason: "iban not known".into(),
+        }
+        .into(),
+        TransferFailedEvent {
+            id: failed_credit,
+            reason: "iban not known".into(),
+        }
+        .into(),
+        started(refused, &a, &b, 99_999_999, "too much"),
+        TransferFailedEvent {
+            id: refused,
+            reason: "insufficient funds would be below the limit of € -500,00".into(),
+        }
+        .into(),
+    ];
+    writer.write(&[], &news).await;
+
+    let queries = QueryClient::new();
+    // A query that cannot be decoded is skipped; the ones after it are still answered.
+    queries
+        .send_raw(BANK_QUERIES, "garbage", b"\x00\x00\x00\x00\x01not avro")
+        .await;
+    queries.send_raw(BANK_QUERIES, "empty", b"").await;
+
+    // The live events may still be in flight: wait until the last one shows.
+    let newest_of_a = || {
+        TransactionsByIbanQuery {
+            id: Id::random(),
+            iban: a.clone(),
+            max_items: 10,
+        }
+        .into()
+    };
+    let mut a_transactions = Value::Null;
+    for _ in 0..100 {
+        a_transactions = queries
+            .bank(newest_of_a())
+            .await
+            .expect("transactions of a");
+        if a_transactions.as_array().map(Vec::len) == Some(4) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list = a_transactions.as_array().expect("an array").clone();
+    assert_eq!(list.len(), 4, "{a_transactions}");
+    // Ids are global over bank_events; ours are the newest first, increasing with time.
+    let id_of = |t: &Value| t["id"].as_i64().expect("id");
+    let (t_return, t_debit_oops, t_rent, t_deposit) = (
+        id_of(&list[0]),
+        id_of(&list[1]),
+        id_of(&list[2]),
+        id_of(&list[3]),
+    );
+    assert!(t_deposit < t_rent && t_rent < t_debit_oops && t_debit_oops < t_return);
+    assert_eq!(
+        a_transactions,
+        json!([
+            transaction(
+                t_return,
+                &a,
+                7_500,
+                1_000,
+                &a,
+                &format!("Cancelled transaction with id {t_debit_oops} because iban not known")
+            ),
+            transaction(t_debit_oops, &a, 6_500, -1_000, &elsewhere, "oops"),
+            transaction(t_rent, &a, 7_500, -2_500, &b, "rent"),
+            transaction(t_deposit, &a, 10_000, 10_000, CASH, "deposit"),
+        ])
+    );
+    let b_transactions = queries
+        .bank(
+            TransactionsByIbanQuery {
+                id: Id::random(),
+                iban: b.clone(),
+                max_items: 10,
+            }
+            .into(),
+        )
+        .await
+        .expect("transactions of b");
+    let b_list = b_transactions.as_array().expect("an array");
+    assert_eq!(b_list.len(), 1);
+    let t_credit_b = id_of(&b_list[0]);
+    assert!(t_rent < t_credit_b && t_credit_b < t_debit_oops);
+    assert_eq!(
+        b_list[0],
+        transaction(t_credit_b, &b, 2_500, 2_500, &a, "rent")
+    );
+
+    // max_items cuts from the newest; an open IBAN without transactions has none.
+    let two = queries
+        .bank(
+            TransactionsByIbanQuery {
+                id: Id::random(),
+                iban: a.clone(),
+                max_items: 2,
+            }
+            .into(),
+        )
+        .await;
+    assert_eq!(two, Ok(Value::Array(list[..2].to_vec())));
+    let none = queries
+        .bank(
+            TransactionsByIbanQuery {
+                id: Id::random(),
+                iban: unused.clone(),
+                max_items: 5,
+            }
+            .into(),
+        )
+        .await;
+    assert_eq!(none, Ok(json!([])));
+
+    // FindUser
+    let id = Id::random();
+    assert_eq!(
+        queries
+            .user(
+                id,
+                FindUserQuery {
+                    id,
+                    username: alice.clone()
+                }
+                .into()
+            )
+            .await,
+        Ok(json!({"username": alice, "password": "hash-a"}))
+    );
+    let id = Id::random();
+    assert_eq!(
+        queries
+            .user(
+                id,
+                FindUserQuery {
+                    id,
+                    username: nobody.clone()
+                }
+                .into()
+            )
+            .await,
+        Err("username does not exist".to_string())
+    );
+
+    // FindBankAccount
+    let account_a = json!({
+        "iban": a, "balance": 7_500, "limit": -50_000,
+        "owners": [{"username": alice, "token": token_a}],
+    });
+    assert_eq!(
+        queries
+            .bank(
+                FindBankAccountQuery {
+                    id: Id::random(),
+                    iban: a.clone()
+                }
+                .into()
+            )
+            .await,
+        Ok(account_a.clone())
+    );
+    assert_eq!(
+        queries
+            .bank(
+                FindBankAccountQuery {
+                    id: Id::random(),
+                    iban: unused.clone()
+                }
+                .into()
+            )
+            .await,
+        Err("iban does not exist".to_string())
+    );
+
+    // FindBankAccountsForUser
+    assert_eq!(
+        queries
+            .bank(
+                FindBankAccountsForUserQuery {
+                    id: Id::random(),
+                    username: alice.clone()
+                }
+                .into()
+            )
+            .await,
+        Ok(json!([account_a]))
+    );
+    assert_eq!(
+        queries
+            .bank(
+                FindBankAccountsForUserQuery {
+                    id: Id::random(),
+                    username: nobody.clone()
+                }
+                .into()
+            )
+            .await,
+        Err("username does not have accounts".to_string())
+    );
+
+    // TransactionById
+    assert_eq!(
+        queries
+            .bank(
+                TransactionByIdQuery {
+                    id: Id::random(),
+                    transaction_id: i32::try_from(t_rent).expect("int")
+                }
+                .into()
+            )
+            .await,
+        Ok(list[2].clone())
+    );
+    assert_eq!(
+        queries
+            .bank(
+                TransactionByIdQuery {
+                    id: Id::random(),
+                    transaction_id: -1
+                }
+                .into()
+            )
+            .await,
+        Err("transaction does not exist".to_string())
+    );
+
+    // AllLastTransactions: sorted by IBAN, and ours are the newest of a and of b.
+    let all = queries
+        .bank(AllLastTransactionsQuery { id: Id::random() }.into())
+        .await
+        .expect("all last transactions");
+    let all = all.as_array().expect("an array");
+    let ibans: Vec<&str> = all
+        .iter()
+        .map(|t| t["iban"].as_str().expect("iban"))
+        .collect();
+    assert!(
+        ibans.windows(2).all(|w| w[0] < w[1]),
+        "sorted by IBAN, one each"
+    );
+    let last_of = |iban: &str| all.iter().find(|t| t["iban"] == iban).cloned();
+    assert_eq!(last_of(&a), Some(list[0].clone()));
+    assert_eq!(last_of(&b), Some(b_list[0].clone()));
+
+    // Derived events: exactly our five transactions, once each, equal to the answers.
+    let ours = vec![a.clone(), b.clone()];
+    common::wait_for_derived(&ours, 5, Duration::from_secs(60)).await;
+    let (events, counts) = common::derived_events(&ours).await;
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "published once: {counts:?}"
+    );
+    let as_json: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            transaction(
+                i64::from(e.transaction_id),
+                &e.iban,
+                e.new_balance,
+                e.changed_by,
+                &e.from_to,
+                &e.description,
+            )
+        })
+        .collect();
+    for expected in list.iter().chain(b_list) {
+        assert!(
+            as_json.contains(expected),
+            "{expected} not derived: {as_json:?}"
+        );
+    }
+    assert_eq!(as_json.len(), 5);
+
+    // Bad input did not stop it, and SIGTERM stops it cleanly.
+    assert!(projector.is_running(), "{}", projector.log_text());
+    assert!(projector
+        .log_text()
+        .contains("skipping a query that cannot be decoded"));
+    let status = projector.terminate();
+    assert!(
+        status.success(),
+        "exit {status}; log:\n{}",
+        projector.log_text()
+    );
+}
