@@ -34,8 +34,8 @@ scripts/infra.sh up
 eval "$(scripts/infra.sh env)"
 
 step "apply the topology"
-cargo build --locked -p synchronizer
-target/debug/synchronizer apply
+cargo build --workspace --locked --bins
+"${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply
 
 step "integration tests (real broker + registry)"
 cargo test --workspace --locked -- --ignored --test-threads=1
