@@ -52,12 +52,14 @@ pub async fn apply(
                 results,
                 "creating topic",
                 &[RDKafkaErrorCode::TopicAlreadyExists],
-            )
+            )?;
+            wait_until_visible(admin, name, *partitions).await
         }
         Change::AddPartitions { name, to, .. } => {
             let partitions = NewPartitions::new(name, usize::try_from(*to).unwrap_or(0));
             let results = admin.create_partitions([&partitions], &options).await?;
-            check(results, "raising partitions of", &[])
+            check(results, "raising partitions of", &[])?;
+            wait_until_visible(admin, name, *to).await
         }
         Change::AlterConfig { name, config, .. } => {
             // AlterConfigs replaces the topic's whole override set: keys left out return to defaults.
@@ -117,6 +119,43 @@ fn check(
     }
     Ok(())
 }
+
+/// Brokers learn about new topics and partitions asynchronously; `apply` returns only once the
+/// metadata shows them, so a service started right after it finds every partition.
+async fn wait_until_visible(
+    admin: &AdminClient<DefaultClientContext>,
+    name: &str,
+    partitions: i32,
+) -> Result<(), ApplyError> {
+    let wanted = usize::try_from(partitions).unwrap_or(0);
+    let started = Instant::now();
+    loop {
+        let visible = admin
+            .inner()
+            .fetch_metadata(Some(name), Duration::from_secs(3))
+            .map(|m| {
+                m.topics().iter().any(|t| {
+                    t.error().is_none()
+                        && t.partitions().len() >= wanted
+                        && t.partitions().iter().all(|p| p.leader() >= 0)
+                })
+            })
+            .unwrap_or(false);
+        if visible {
+            return Ok(());
+        }
+        if started.elapsed() > VISIBILITY_TIMEOUT {
+            return Err(ApplyError::Topic {
+                action: "waiting for the metadata of",
+                topic: name.to_string(),
+                code: RDKafkaErrorCode::RequestTimedOut,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Topic deletion finishes asynchronously; wait a little so a following create does not race it.
 async fn wait_until_gone(admin: &AdminClient<DefaultClientContext>, name: &str) {

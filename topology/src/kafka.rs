@@ -55,6 +55,26 @@ impl KafkaSettings {
 
     /// A consumer that sees only committed records and commits offsets only when told to.
     pub fn consumer(&self, group_id: &str) -> Result<StreamConsumer, KafkaError> {
+        self.consumer_config(group_id).create()
+    }
+
+    /// [`KafkaSettings::consumer`] with static group membership under `instance_id`.
+    ///
+    /// For a single active instance whose restart must take over at once: a dynamic member
+    /// killed with SIGKILL keeps its partitions until its session times out (45 s), so its
+    /// successor would sit idle that long; a restart with the same `group.instance.id` replaces
+    /// the old member immediately, and a still-running older member is fenced by the broker.
+    pub fn static_member_consumer(
+        &self,
+        group_id: &str,
+        instance_id: &str,
+    ) -> Result<StreamConsumer, KafkaError> {
+        let mut config = self.consumer_config(group_id);
+        config.set("group.instance.id", instance_id);
+        config.create()
+    }
+
+    fn consumer_config(&self, group_id: &str) -> ClientConfig {
         let mut config = self.client_config();
         config
             .set("group.id", group_id)
@@ -62,7 +82,7 @@ impl KafkaSettings {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false");
-        config.create()
+        config
     }
 }
 

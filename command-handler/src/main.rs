@@ -1,0 +1,104 @@
+//! The command-handler service: see `command-handler --help` and `command_handler::runtime`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use clap::Parser;
+use command_handler::runtime::{self, Config};
+use tracing_subscriber::EnvFilter;
+
+/// Open Bank command handler.
+#[derive(Debug, Parser)]
+#[command(
+    name = "command-handler",
+    version,
+    long_about = "Open Bank command handler: validates the commands on `user_commands`, \
+`bank_commands` and `transfer_commands` against aggregates rebuilt from `user_events` and \
+`bank_events`, writes the resulting events and the feedback, and runs the transfer saga.\n\n\
+Exactly once, for ONE active instance: every batch of commands is handled in one Kafka \
+transaction holding its events, feedback, saga commands and consumed offsets. At start the \
+fixed transactional id fences any older instance (which then exits), the state is rebuilt from \
+the event topics, and only then /health turns from 503 to 200 and commands are consumed.\n\n\
+Kafka and the schema registry come from KAFKA_BROKERS (default localhost:9092), \
+SCHEMA_REGISTRY_URL (default http://localhost:8081/apis/ccompat/v7) and any KAFKA_<SETTING> \
+(e.g. KAFKA_SECURITY_PROTOCOL). Logging: RUST_LOG (default info). Stops cleanly on \
+SIGINT/SIGTERM after the current batch. Exit code 2: fenced by a newer instance."
+)]
+struct Args {
+    /// Port of the HTTP health endpoint (GET /health).
+    #[arg(long, env = "COMMAND_HANDLER_HEALTH_PORT", default_value_t = 8090)]
+    health_port: u16,
+    /// Address the health endpoint binds to.
+    #[arg(long, env = "COMMAND_HANDLER_HEALTH_HOST", default_value = "0.0.0.0")]
+    health_host: IpAddr,
+    /// Transactional id, also the consumer's static group instance id. Keep it fixed: a
+    /// restart with the same id fences the previous instance.
+    #[arg(
+        long,
+        env = "COMMAND_HANDLER_TRANSACTIONAL_ID",
+        default_value = "command-handler"
+    )]
+    transactional_id: String,
+    /// Consumer group of the command consumer; its offsets are committed in the transactions.
+    #[arg(long, env = "COMMAND_HANDLER_GROUP", default_value = "command-handler")]
+    group: String,
+}
+
+/// Exit code when a newer instance took over, so a supervisor can tell it from a crash.
+const EXIT_FENCED: u8 = 2;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let args = Args::parse();
+    let settings = topology::Settings::from_env();
+    tracing::info!(brokers = %settings.kafka.brokers, registry = %settings.registry.url, "starting command handler");
+    let config = Config {
+        health_addr: SocketAddr::new(args.health_host, args.health_port),
+        transactional_id: args.transactional_id,
+        group: args.group,
+    };
+    match runtime::run(settings, config, stop_signal()).await {
+        Ok(()) => {
+            tracing::info!("command handler stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) if error.is_fenced() => {
+            tracing::error!(%error, "a newer instance took over; exiting");
+            ExitCode::from(EXIT_FENCED)
+        }
+        Err(error) => {
+            let error = anyhow::Error::from(error).context("command handler stopped with an error");
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM. If a handler cannot be installed the service still runs; it
+/// then just cannot be stopped by that signal gracefully.
+async fn stop_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,97 @@
+//! `GET /health`: 503 while the state is being rebuilt, 200 once commands are handled.
+//!
+//! The body is JSON either way so an operator sees progress, not only a status code:
+//! `{"status":"catching_up","records_replayed":123,"commands_handled":0}`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tokio::sync::watch;
+
+/// What `/health` reports, shared between the runtime and the HTTP task.
+#[derive(Debug, Default)]
+pub struct Status {
+    ready: AtomicBool,
+    pub records_replayed: AtomicU64,
+    pub commands_handled: AtomicU64,
+}
+
+impl Status {
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct HealthBody {
+    pub status: &'static str,
+    pub records_replayed: u64,
+    pub commands_handled: u64,
+}
+
+pub fn health_of(status: &Status) -> (StatusCode, HealthBody) {
+    let (code, word) = if status.is_ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "catching_up")
+    };
+    let body = HealthBody {
+        status: word,
+        records_replayed: status.records_replayed.load(Ordering::Relaxed),
+        commands_handled: status.commands_handled.load(Ordering::Relaxed),
+    };
+    (code, body)
+}
+
+async fn health(State(status): State<Arc<Status>>) -> (StatusCode, Json<HealthBody>) {
+    let (code, body) = health_of(&status);
+    (code, Json(body))
+}
+
+/// Binds first (so a taken port fails the start at once), then serves until `stop` turns true.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}
+
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    status: Arc<Status>,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let router = Router::new()
+        .route("/health", get(health))
+        .with_state(status);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            // An error means the runtime is gone, which is a reason to stop as well.
+            let _ = stop.wait_for(|stop| *stop).await;
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_until_ready() {
+        let status = Status::default();
+        status.records_replayed.fetch_add(3, Ordering::Relaxed);
+        let (code, body) = health_of(&status);
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body.status, "catching_up");
+        assert_eq!(body.records_replayed, 3);
+        status.set_ready();
+        assert_eq!(health_of(&status).0, StatusCode::OK);
+    }
+}

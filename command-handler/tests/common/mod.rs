@@ -1,0 +1,559 @@
+//! Helpers for the command handler's integration tests against a real broker + registry.
+//!
+//! The topology must be applied first (`scripts/test.sh` runs `synchronizer apply`). The
+//! cluster is shared, so every test uses its own transactional id, consumer group, usernames
+//! and IBANs, and asserts only on its own data.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use topology::codec::Codec;
+use topology::replay;
+use topology::topic_names::{
+    BANK_COMMAND_FEEDBACK, BANK_EVENTS, TRANSFER_COMMAND_FEEDBACK, USER_COMMAND_FEEDBACK,
+    USER_EVENTS,
+};
+use topology::{
+    BankCommandFeedback, BankEvent, Id, Settings, TopicMessage, TransferCommandFeedback,
+    UserCommandFeedback, UserEvent,
+};
+
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// Every wait is bounded, so a bug fails a test instead of hanging it.
+pub const WAIT: Duration = Duration::from_secs(120);
+const COMMAND_TOPICS: [&str; 3] = ["user_commands", "bank_commands", "transfer_commands"];
+
+pub fn settings() -> Settings {
+    Settings::from_env()
+}
+
+pub fn codec() -> Codec {
+    Codec::new(&settings().registry).expect("codec")
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", Id::random().to_uuid_string())
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// The ids that make one command-handler "deployment": the same ids again = a restart.
+#[derive(Clone)]
+pub struct Ids {
+    pub transactional_id: String,
+    pub group: String,
+}
+
+impl Ids {
+    /// Fresh ids whose group starts at the current end of the command topics, so the instance
+    /// does not re-handle the retained commands of earlier tests (harmless, but slow).
+    pub fn fresh() -> Self {
+        let ids = Self {
+            transactional_id: unique("ch-test-tx"),
+            group: unique("ch-test-group"),
+        };
+        let consumer = settings().kafka.consumer(&ids.group).expect("consumer");
+        let ends = replay::end_offsets(&consumer, &COMMAND_TOPICS, TIMEOUT).expect("ends");
+        let mut offsets = TopicPartitionList::new();
+        for end in ends {
+            offsets
+                .add_partition_offset(&end.topic, end.partition, Offset::Offset(end.end))
+                .expect("offset");
+        }
+        consumer
+            .commit(&offsets, CommitMode::Sync)
+            .expect("commit the start offsets");
+        ids
+    }
+}
+
+/// The command-handler binary as a child process, killed (SIGKILL) when dropped.
+pub struct CommandHandler {
+    child: Child,
+    pub health_port: u16,
+    pub log: PathBuf,
+}
+
+impl CommandHandler {
+    pub fn start(ids: &Ids, name: &str) -> Self {
+        let health_port = free_port();
+        let log = std::env::temp_dir().join(format!("command-handler-{name}-{health_port}.log"));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_command-handler"))
+            .env("COMMAND_HANDLER_HEALTH_PORT", health_port.to_string())
+            .env("COMMAND_HANDLER_HEALTH_HOST", "127.0.0.1")
+            .env("COMMAND_HANDLER_TRANSACTIONAL_ID", &ids.transactional_id)
+            .env("COMMAND_HANDLER_GROUP", &ids.group)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file)
+            .spawn()
+            .expect("start the command-handler binary");
+        eprintln!(
+            "command-handler {name}: health port {health_port}, log {}",
+            log.display()
+        );
+        Self {
+            child,
+            health_port,
+            log,
+        }
+    }
+
+    async fn health(&self) -> Option<(u16, serde_json::Value)> {
+        let url = format!("http://127.0.0.1:{}/health", self.health_port);
+        let response = reqwest::get(url).await.ok()?;
+        let code = response.status().as_u16();
+        Some((code, response.json().await.ok()?))
+    }
+
+    /// Waits for 200 on /health, having seen 503 (or nothing) before.
+    pub async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                panic!(
+                    "command handler exited with {status}; log:\n{}",
+                    self.log_text()
+                );
+            }
+            match self.health().await {
+                Some((200, body)) => {
+                    assert_eq!(body["status"], "ready");
+                    return;
+                }
+                Some((503, body)) => assert_eq!(body["status"], "catching_up"),
+                Some((code, body)) => panic!("unexpected health answer {code} {body}"),
+                None => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not ready within {WAIT:?}; log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to finish or abort anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits (bounded) for the process to exit by itself.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// SIGTERM, then wait (bounded) for the exit.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM");
+        self.wait_exit(Duration::from_secs(30))
+    }
+}
+
+impl Drop for CommandHandler {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Sends commands the way the GraphQL endpoint would.
+pub struct Sender {
+    producer: FutureProducer,
+    codec: Codec,
+}
+
+impl Sender {
+    pub fn new() -> Self {
+        Self {
+            producer: settings().kafka.producer().expect("producer"),
+            codec: codec(),
+        }
+    }
+
+    pub async fn send<M: TopicMessage>(&self, key: &str, message: &M) {
+        let payload = self.codec.encode(message).await.expect("encode");
+        self.send_raw(M::TOPIC, key, &payload).await;
+    }
+
+    pub async fn send_raw(&self, topic: &str, key: &str, payload: &[u8]) {
+        self.producer
+            .send(FutureRecord::to(topic).key(key).payload(payload), TIMEOUT)
+            .await
+            .map_err(|(e, _)| e)
+            .expect("sent");
+    }
+}
+
+/// Everything the command handler wrote that a test looks at, decoded.
+#[derive(Debug, Clone)]
+pub enum Seen {
+    User(UserEvent),
+    Bank(BankEvent),
+    /// (feedback topic, record)
+    Succeeded(&'static str, topology::CommandSucceeded),
+    Failed(&'static str, topology::CommandFailed),
+}
+
+/// Reads the output topics from their end at creation, so a test sees what follows.
+pub struct Watcher {
+    consumer: StreamConsumer,
+    codec: Codec,
+    pub seen: Vec<Seen>,
+}
+
+impl Watcher {
+    pub fn new() -> Self {
+        let consumer = settings().kafka.replay_consumer(None).expect("consumer");
+        let topics = [
+            USER_EVENTS,
+            BANK_EVENTS,
+            USER_COMMAND_FEEDBACK,
+            BANK_COMMAND_FEEDBACK,
+            TRANSFER_COMMAND_FEEDBACK,
+        ];
+        let ends = replay::end_offsets(&consumer, &topics, TIMEOUT).expect("end offsets");
+        let mut assignment = TopicPartitionList::new();
+        for end in ends {
+            assignment
+                .add_partition_offset(&end.topic, end.partition, Offset::Offset(end.end))
+                .expect("partition");
+        }
+        consumer.assign(&assignment).expect("assign");
+        Self {
+            consumer,
+            codec: codec(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads until `done(&seen)` holds; panics after [`WAIT`] with what was seen.
+    pub async fn until(&mut self, what: &str, done: impl Fn(&[Seen]) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !done(&self.seen) {
+            assert!(
+                Instant::now() < deadline,
+                "not seen within {WAIT:?}: {what}; seen {} records",
+                self.seen.len()
+            );
+            let Ok(message) =
+                tokio::time::timeout(Duration::from_millis(200), self.consumer.recv()).await
+            else {
+                continue;
+            };
+            let message = message.expect("message");
+            let seen = decode(&self.codec, &message).await;
+            self.seen.push(seen);
+        }
+    }
+
+    /// The feedback for command `id` (waits for it).
+    pub async fn feedback(&mut self, id: Id) -> Result<Option<String>, String> {
+        self.until(&format!("feedback for {id}"), |seen| {
+            seen.iter().any(|s| feedback_of(s, id).is_some())
+        })
+        .await;
+        self.seen
+            .iter()
+            .find_map(|s| feedback_of(s, id))
+            .expect("feedback")
+    }
+
+    /// Waits for feedback for command `id` equal to `expected`, read after this call started.
+    pub async fn expect_feedback(&mut self, id: Id, expected: Answer) {
+        let before = self.seen.len();
+        let what = format!("feedback {expected:?} for {id}");
+        self.until(&what, |seen| {
+            seen[before..]
+                .iter()
+                .any(|s| feedback_of(s, id).as_ref() == Some(&expected))
+        })
+        .await;
+    }
+
+    /// Waits for a bank event matching `matches` and returns it. Events and feedback travel
+    /// on different topics, so the feedback of a command may be read before its events.
+    pub async fn bank_event(
+        &mut self,
+        what: &str,
+        matches: impl Fn(&BankEvent) -> bool,
+    ) -> BankEvent {
+        let find = |seen: &[Seen]| {
+            seen.iter().find_map(|s| match s {
+                Seen::Bank(e) if matches(e) => Some(e.clone()),
+                _ => None,
+            })
+        };
+        self.until(what, |seen| find(seen).is_some()).await;
+        find(&self.seen).expect("bank event")
+    }
+
+    pub async fn user_event(&mut self, what: &str, matches: impl Fn(&UserEvent) -> bool) {
+        self.until(what, |seen| {
+            seen.iter()
+                .any(|s| matches!(s, Seen::User(e) if matches(e)))
+        })
+        .await;
+    }
+
+    /// Waits until `count` money events of transfer (or command) `id` were seen.
+    pub async fn money_events(&mut self, id: Id, count: usize) -> Vec<(&'static str, String, i64)> {
+        let what = format!("{count} money events of {id}");
+        self.until(&what, |seen| {
+            seen.iter()
+                .filter(|s| matches!(s, Seen::Bank(e) if is_money(e) && transfer_id(e) == Some(id)))
+                .count()
+                >= count
+        })
+        .await;
+        money_of(self, id)
+    }
+
+    /// Waits for feedback for `id` equal to `expected`, including what was read before.
+    pub async fn any_feedback(&mut self, id: Id, expected: Answer) {
+        let what = format!("feedback {expected:?} for {id}");
+        self.until(&what, |seen| {
+            seen.iter()
+                .any(|s| feedback_of(s, id).as_ref() == Some(&expected))
+        })
+        .await;
+    }
+
+    pub fn bank_events(&self) -> Vec<BankEvent> {
+        self.seen
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Bank(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn user_events(&self) -> Vec<UserEvent> {
+        self.seen
+            .iter()
+            .filter_map(|s| match s {
+                Seen::User(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// A feedback: Ok(additional_info) or Err(reason).
+pub type Answer = Result<Option<String>, String>;
+
+/// Ok(additional_info) or Err(reason) if `seen` is feedback for `id`.
+pub fn feedback_of(seen: &Seen, id: Id) -> Option<Result<Option<String>, String>> {
+    match seen {
+        Seen::Succeeded(_, s) if s.id == id => Some(Ok(s.additional_info.clone())),
+        Seen::Failed(_, f) if f.id == id => Some(Err(f.reason.clone())),
+        _ => None,
+    }
+}
+
+async fn decode(codec: &Codec, message: &BorrowedMessage<'_>) -> Seen {
+    let payload = message.payload();
+    let topic = message.topic();
+    match topic {
+        USER_EVENTS => Seen::User(codec.decode(payload).await.expect("user event")),
+        BANK_EVENTS => Seen::Bank(codec.decode(payload).await.expect("bank event")),
+        USER_COMMAND_FEEDBACK => match codec.decode(payload).await.expect("feedback") {
+            UserCommandFeedback::CommandSucceeded(s) => Seen::Succeeded(USER_COMMAND_FEEDBACK, s),
+            UserCommandFeedback::CommandFailed(f) => Seen::Failed(USER_COMMAND_FEEDBACK, f),
+        },
+        BANK_COMMAND_FEEDBACK => match codec.decode(payload).await.expect("feedback") {
+            BankCommandFeedback::CommandSucceeded(s) => Seen::Succeeded(BANK_COMMAND_FEEDBACK, s),
+            BankCommandFeedback::CommandFailed(f) => Seen::Failed(BANK_COMMAND_FEEDBACK, f),
+        },
+        _ => match codec.decode(payload).await.expect("feedback") {
+            TransferCommandFeedback::CommandSucceeded(s) => {
+                Seen::Succeeded(TRANSFER_COMMAND_FEEDBACK, s)
+            }
+            TransferCommandFeedback::CommandFailed(f) => Seen::Failed(TRANSFER_COMMAND_FEEDBACK, f),
+        },
+    }
+}
+
+fn is_money(event: &BankEvent) -> bool {
+    matches!(
+        event,
+        BankEvent::MoneyDebitedEvent(_)
+            | BankEvent::MoneyCreditedEvent(_)
+            | BankEvent::MoneyReturnedEvent(_)
+    )
+}
+
+/// The id of a bank event that belongs to a transfer.
+pub fn transfer_id(event: &BankEvent) -> Option<Id> {
+    match event {
+        BankEvent::TransferStartedEvent(e) => Some(e.id),
+        BankEvent::MoneyDebitedEvent(e) => Some(e.id),
+        BankEvent::MoneyCreditedEvent(e) => Some(e.id),
+        BankEvent::MoneyReturnedEvent(e) => Some(e.id),
+        BankEvent::TransferCompletedEvent(e) => Some(e.id),
+        BankEvent::TransferFailedEvent(e) => Some(e.id),
+        _ => None,
+    }
+}
+
+/// Every committed `bank_events` record from the beginning to the current end.
+pub async fn all_bank_events() -> Vec<BankEvent> {
+    let consumer = settings().kafka.replay_consumer(None).expect("consumer");
+    let mut catch_up = replay::start(&consumer, &[BANK_EVENTS], TIMEOUT).expect("replay");
+    let codec = codec();
+    let mut events = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while !catch_up.is_caught_up() {
+        assert!(
+            Instant::now() < deadline,
+            "bank_events not read within {WAIT:?}"
+        );
+        match tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await {
+            Ok(message) => {
+                let message = message.expect("message");
+                catch_up.observe(message.topic(), message.partition(), message.offset() + 1);
+                events.push(codec.decode(message.payload()).await.expect("bank event"));
+            }
+            Err(_) => {
+                let positions = replay::positions(&consumer).expect("positions");
+                catch_up.observe_all(&positions);
+            }
+        }
+    }
+    events
+}
+
+/// Balance per IBAN from the money events among `events`, for `ibans` only.
+pub fn balances(events: &[BankEvent], ibans: &[String]) -> BTreeMap<String, i64> {
+    let mut balances: BTreeMap<String, i64> = ibans.iter().map(|i| (i.clone(), 0)).collect();
+    for event in events {
+        let (iban, change) = match event {
+            BankEvent::MoneyCreditedEvent(e) => (&e.iban, e.amount),
+            BankEvent::MoneyReturnedEvent(e) => (&e.iban, e.amount),
+            BankEvent::MoneyDebitedEvent(e) => (&e.iban, -e.amount),
+            _ => continue,
+        };
+        if let Some(balance) = balances.get_mut(iban) {
+            *balance += change;
+        }
+    }
+    balances
+}
+
+/// Creates `username`'s user and a new open account; returns (iban, token).
+pub async fn open_account(
+    sender: &Sender,
+    watcher: &mut Watcher,
+    username: &str,
+) -> (String, String) {
+    use topology::{BankCommand, CreateBankAccountCommand, CreateUserAccountCommand, UserCommand};
+    let id = Id::random();
+    let user: UserCommand = CreateUserAccountCommand {
+        id,
+        username: username.into(),
+        password: "hash".into(),
+    }
+    .into();
+    sender.send(&id.to_uuid_string(), &user).await;
+    assert_eq!(watcher.feedback(id).await, Ok(None));
+    let iban = topology::values::new_open_iban();
+    let id = Id::random();
+    let account: BankCommand = CreateBankAccountCommand {
+        id,
+        iban: iban.clone(),
+        username: username.into(),
+    }
+    .into();
+    sender.send(&iban, &account).await;
+    let token = watcher
+        .feedback(id)
+        .await
+        .expect("account created")
+        .expect("the token as additional_info");
+    (iban, token)
+}
+
+/// Sends a MoneyTransferCommand and returns its id.
+pub async fn transfer(
+    sender: &Sender,
+    (username, token): (&str, &str),
+    from: &str,
+    to: &str,
+    amount: i64,
+) -> Id {
+    let id = Id::random();
+    let command: topology::BankCommand = topology::MoneyTransferCommand {
+        id,
+        token: token.into(),
+        amount,
+        from: from.into(),
+        to: to.into(),
+        description: "test".into(),
+        username: username.into(),
+    }
+    .into();
+    sender.send(&id.to_uuid_string(), &command).await;
+    id
+}
+
+/// The final event of transfer `id` (waits for it): Ok(()) completed, Err(reason) failed.
+pub async fn outcome(watcher: &mut Watcher, id: Id) -> Result<(), String> {
+    let find = |seen: &[Seen]| {
+        seen.iter().find_map(|s| match s {
+            Seen::Bank(BankEvent::TransferCompletedEvent(e)) if e.id == id => Some(Ok(())),
+            Seen::Bank(BankEvent::TransferFailedEvent(e)) if e.id == id => {
+                Some(Err(e.reason.clone()))
+            }
+            _ => None,
+        })
+    };
+    watcher
+        .until(&format!("final event of transfer {id}"), |seen| {
+            find(seen).is_some()
+        })
+        .await;
+    find(&watcher.seen).expect("final event")
+}
+
+/// The money events of transfer `id` seen so far, as (kind, iban, amount).
+pub fn money_of(watcher: &Watcher, id: Id) -> Vec<(&'static str, String, i64)> {
+    watcher
+        .bank_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            BankEvent::MoneyDebitedEvent(e) if e.id == id => Some(("debited", e.iban, e.amount)),
+            BankEvent::MoneyCreditedEvent(e) if e.id == id => Some(("credited", e.iban, e.amount)),
+            BankEvent::MoneyReturnedEvent(e) if e.id == id => Some(("returned", e.iban, e.amount)),
+            _ => None,
+        })
+        .collect()
+}

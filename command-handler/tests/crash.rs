@@ -1,0 +1,140 @@
+//! Exactly once across a crash: 200 concurrent transfers between 20 accounts, the handler
+//! killed with SIGKILL half-way and restarted with the same transactional id.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use common::*;
+use topology::{BankEvent, Id};
+
+const ACCOUNTS: usize = 20;
+const TRANSFERS: usize = 200;
+const DEPOSIT: i64 = 100_000;
+const FOREIGN_IBAN: &str = "NL91ABNA0417164300";
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
+async fn a_killed_handler_resumes_without_losing_or_doubling_anything() {
+    let ids = Ids::fresh();
+    let mut handler = CommandHandler::start(&ids, "crash-1");
+    let sender = Sender::new();
+    let mut watcher = Watcher::new();
+    handler.wait_ready().await;
+
+    let mut accounts = Vec::new();
+    for n in 0..ACCOUNTS {
+        let username = unique(&format!("crash{n}"));
+        let (iban, token) = open_account(&sender, &mut watcher, &username).await;
+        accounts.push((username, iban, token));
+    }
+    let ibans: Vec<String> = accounts.iter().map(|(_, iban, _)| iban.clone()).collect();
+    let mut deposits = Vec::new();
+    for (username, iban, token) in &accounts {
+        deposits.push(transfer(&sender, (username, token), "cash", iban, DEPOSIT).await);
+    }
+    for id in &deposits {
+        assert_eq!(outcome(&mut watcher, *id).await, Ok(()), "deposit {id}");
+    }
+
+    // Deterministic pseudo-random pairs and amounts: some transfers hit the limit, some leave
+    // the bank, some fail on from = to.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    let mut sent: BTreeMap<Id, (String, i64)> = BTreeMap::new();
+    for n in 0..TRANSFERS {
+        let (username, from, token) = &accounts[next(ACCOUNTS as u64) as usize];
+        let to = if n % 10 == 0 {
+            FOREIGN_IBAN.to_string()
+        } else {
+            ibans[next(ACCOUNTS as u64) as usize].clone()
+        };
+        let amount = 1 + next(60_000) as i64;
+        let id = transfer(&sender, (username, token), from, &to, amount).await;
+        sent.insert(id, (to, amount));
+    }
+    let ours: HashSet<Id> = sent.keys().copied().collect();
+    let finals_seen = |seen: &[Seen]| {
+        seen.iter()
+            .filter(|s| match s {
+                Seen::Bank(
+                    e @ (BankEvent::TransferCompletedEvent(_) | BankEvent::TransferFailedEvent(_)),
+                ) => transfer_id(e).is_some_and(|id| ours.contains(&id)),
+                _ => false,
+            })
+            .count()
+    };
+
+    watcher
+        .until("40% of the transfers final", |seen| {
+            finals_seen(seen) >= TRANSFERS * 2 / 5
+        })
+        .await;
+    handler.kill();
+    eprintln!(
+        "killed after {} of {TRANSFERS} final events",
+        finals_seen(&watcher.seen)
+    );
+
+    let restarted_at = Instant::now();
+    let mut handler = CommandHandler::start(&ids, "crash-2");
+    handler.wait_ready().await;
+    eprintln!(
+        "restarted instance ready after {:?}",
+        restarted_at.elapsed()
+    );
+    watcher
+        .until("every transfer final", |seen| {
+            finals_seen(seen) >= TRANSFERS
+        })
+        .await;
+    eprintln!("all final {:?} after the restart", restarted_at.elapsed());
+
+    // The truth: bank_events from the beginning, read_committed.
+    let events = all_bank_events().await;
+    let mut finals: BTreeMap<Id, Vec<Result<(), String>>> = BTreeMap::new();
+    for event in &events {
+        match event {
+            BankEvent::TransferCompletedEvent(e) if ours.contains(&e.id) => {
+                finals.entry(e.id).or_default().push(Ok(()))
+            }
+            BankEvent::TransferFailedEvent(e) if ours.contains(&e.id) => {
+                finals.entry(e.id).or_default().push(Err(e.reason.clone()))
+            }
+            _ => {}
+        }
+    }
+    for id in &ours {
+        let outcomes = finals.get(id).map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(
+            outcomes.len(),
+            1,
+            "transfer {id} has final events {outcomes:?}"
+        );
+    }
+    let completed = finals.values().filter(|o| o[0].is_ok()).count();
+    eprintln!("{completed} completed, {} failed", TRANSFERS - completed);
+
+    let sent_out: i64 = sent
+        .iter()
+        .filter(|(id, (to, _))| to == FOREIGN_IBAN && finals[*id][0].is_ok())
+        .map(|(_, (_, amount))| amount)
+        .sum();
+    let balances = balances(&events, &ibans);
+    let total: i64 = balances.values().sum();
+    assert_eq!(
+        total,
+        DEPOSIT * ACCOUNTS as i64 - sent_out,
+        "money is conserved: balances {balances:?}"
+    );
+    for (iban, balance) in &balances {
+        assert!(*balance > -50_000, "{iban} went below its limit: {balance}");
+    }
+    assert!(handler.terminate().is_some_and(|s| s.success()));
+}
