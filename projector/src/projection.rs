@@ -22,7 +22,7 @@ use std::sync::Arc;
 use thiserror::Error;
 use topology::{BankEvent, TransactionHappenedEvent, UserEvent};
 
-use crate::query_results::Transaction;
+use crate::query_results::{Transaction, TransferState};
 use crate::read_model::{ReadModel, Transfer};
 
 /// `from_to` of a money event whose transfer is unknown.
@@ -153,8 +153,14 @@ impl BankProjector {
                     debit_transaction_id: None,
                 },
             ),
-            BankEvent::TransferCompletedEvent(completed) => model.forget_transfer(&completed.id),
-            BankEvent::TransferFailedEvent(failed) => model.forget_transfer(&failed.id),
+            BankEvent::TransferCompletedEvent(completed) => {
+                model.finish_transfer(&completed.id, TransferState::Complete, None)
+            }
+            BankEvent::TransferFailedEvent(failed) => model.finish_transfer(
+                &failed.id,
+                TransferState::Failed,
+                Some(failed.reason.clone()),
+            ),
             BankEvent::MoneyCreditedEvent(credited) => {
                 let (from_to, description) = match model.transfer(&credited.id) {
                     Some(transfer) => (transfer.from, transfer.description),

@@ -24,7 +24,7 @@ use topology::{
     UserQuery, UserQueryFeedback,
 };
 
-use crate::query_results::{Transaction, User};
+use crate::query_results::{Transaction, TransferStatus, User};
 use crate::read_model::ReadModel;
 
 pub const USERNAME_DOES_NOT_EXIST: &str = "username does not exist";
@@ -32,6 +32,7 @@ pub const IBAN_DOES_NOT_EXIST: &str = "iban does not exist";
 pub const USERNAME_DOES_NOT_HAVE_ACCOUNTS: &str = "username does not have accounts";
 pub const TRANSACTION_DOES_NOT_EXIST: &str = "transaction does not exist";
 pub const IBAN_IS_NOT_VALID: &str = "iban is not valid";
+pub const TRANSFER_DOES_NOT_EXIST: &str = "transfer does not exist";
 /// The largest `max_items` of a `TransactionsByIbanQuery`.
 pub const MAX_ITEMS_CAP: i32 = 1_000;
 /// Must name [`MAX_ITEMS_CAP`] (a test checks it).
@@ -138,6 +139,7 @@ impl Query for BankQuery {
             BankQuery::TransactionByIdQuery(query) => query.id,
             BankQuery::TransactionsByIbanQuery(query) => query.id,
             BankQuery::AllLastTransactionsQuery(query) => query.id,
+            BankQuery::TransferStatusQuery(query) => query.id,
         }
     }
 
@@ -148,6 +150,7 @@ impl Query for BankQuery {
             BankQuery::TransactionByIdQuery(_) => QueryName::TransactionByIdQuery,
             BankQuery::TransactionsByIbanQuery(_) => QueryName::TransactionsByIbanQuery,
             BankQuery::AllLastTransactionsQuery(_) => QueryName::AllLastTransactionsQuery,
+            BankQuery::TransferStatusQuery(_) => QueryName::TransferStatusQuery,
         }
     }
 
@@ -186,6 +189,16 @@ impl Query for BankQuery {
                 let last = model.last_transactions();
                 to_json(&last.iter().map(|t| &**t).collect::<Vec<&Transaction>>())
             }
+            BankQuery::TransferStatusQuery(query) => {
+                let (status, reason) = model
+                    .transfer_outcome(&query.transfer_id)
+                    .ok_or(TRANSFER_DOES_NOT_EXIST)?;
+                to_json(&TransferStatus {
+                    transfer_id: query.transfer_id.to_uuid_string(),
+                    status,
+                    reason,
+                })
+            }
         }
     }
 }
@@ -220,7 +233,7 @@ mod tests {
     use serde_json::{json, Value};
     use topology::{
         AllLastTransactionsQuery, FindBankAccountQuery, FindBankAccountsForUserQuery,
-        FindUserQuery, TransactionByIdQuery, TransactionsByIbanQuery,
+        FindUserQuery, TransactionByIdQuery, TransactionsByIbanQuery, TransferStatusQuery,
     };
 
     use super::*;
@@ -579,5 +592,48 @@ mod tests {
         assert_eq!(first, rebuilt);
         assert!(first.iter().any(|a| matches!(a, QueryAnswer::Succeeded(_))));
         assert!(first.iter().any(|a| matches!(a, QueryAnswer::Failed(_))));
+    }
+
+    #[test]
+    fn transfer_status_tells_started_complete_and_failed_with_reason() {
+        let started = id(100);
+        let complete = id(101);
+        let failed_transfer = id(102);
+        let model = model_with(&[
+            account_created("NL66OPEN0000000000", "alice", "token"),
+            transfer_started(started, "cash", "NL66OPEN0000000000", "pending"),
+            transfer_started(complete, "cash", "NL66OPEN0000000000", "done"),
+            credited(complete, "NL66OPEN0000000000", 100),
+            transfer_completed(complete),
+            transfer_started(
+                failed_transfer,
+                "NL66OPEN0000000000",
+                "NL91ABNA0417164300",
+                "no",
+            ),
+            transfer_failed(failed_transfer, "token is not valid"),
+        ]);
+        let status = |transfer_id: Id| -> QueryAnswer {
+            let query: BankQuery = TransferStatusQuery {
+                id: QUERY_ID,
+                transfer_id,
+            }
+            .into();
+            answer(&model, &query)
+        };
+        assert_eq!(
+            succeeded(status(started)),
+            json!({"transfer_id": started.to_uuid_string(), "status": "started", "reason": null})
+        );
+        assert_eq!(succeeded(status(complete))["status"], "complete");
+        assert_eq!(
+            succeeded(status(failed_transfer)),
+            json!({
+                "transfer_id": failed_transfer.to_uuid_string(),
+                "status": "failed",
+                "reason": "token is not valid"
+            })
+        );
+        assert_eq!(failed(status(id(103))), TRANSFER_DOES_NOT_EXIST);
     }
 }

@@ -11,11 +11,30 @@
 //! | `TransactionByIdQuery` | [`Transaction`]: `{"id":1,"iban":"NL66OPEN0000000000","new_balance":1000,"changed_by":1000,"from_to":"cash","description":"deposit"}` |
 //! | `TransactionsByIbanQuery` | array of [`Transaction`], newest first |
 //! | `AllLastTransactionsQuery` | array of [`Transaction`], one per IBAN, sorted by IBAN |
+//! | `TransferStatusQuery` | [`TransferStatus`]: `{"transfer_id":"<uuid>","status":"failed","reason":"token is not valid"}` |
 //!
 //! The read model stores these very types, so answering a query serializes what is stored.
 
 use serde::{Deserialize, Serialize};
 use topology::{values::DEFAULT_LIMIT_CENTS, TransactionHappenedEvent};
+
+/// Where a transfer stands: `{transfer_id, status, reason}`; `status` is `started`, `complete`
+/// or `failed`, and `reason` is set only for `failed`. It answers a client whose response to
+/// `money_transfer` got lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferStatus {
+    pub transfer_id: String,
+    pub status: TransferState,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferState {
+    Started,
+    Complete,
+    Failed,
+}
 
 /// A user: `{username, password}`; `password` is the stored hash, never a clear-text password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use topology::Id;
 
-use crate::query_results::{Account, Owner, Transaction};
+use crate::query_results::{Account, Owner, Transaction, TransferState};
 
 /// What a money event needs from the transfer that caused it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +44,9 @@ pub struct ReadModel {
     accounts_by_user: DashMap<String, Vec<String>>,
     /// Transfers still in progress, by transfer id.
     transfers: DashMap<Id, Transfer>,
+    /// Every transfer's state and failure reason, kept after it ends (unlike `transfers`) so a
+    /// client can ask how a transfer ended; small per transfer.
+    transfer_outcomes: DashMap<Id, (TransferState, Option<String>)>,
     /// IBAN → its transactions, oldest first: appending is a push, newest first is a reverse walk.
     transactions_by_iban: DashMap<String, Vec<Arc<Transaction>>>,
     transactions_by_id: DashMap<i32, Arc<Transaction>>,
@@ -75,6 +78,13 @@ impl ReadModel {
             .get(username)
             .map(|ibans| ibans.value().clone())
             .unwrap_or_default()
+    }
+
+    /// How transfer `id` stands, and why it failed.
+    pub fn transfer_outcome(&self, id: &Id) -> Option<(TransferState, Option<String>)> {
+        self.transfer_outcomes
+            .get(id)
+            .map(|outcome| outcome.value().clone())
     }
 
     /// A transfer that is started but not yet completed or failed.
@@ -163,6 +173,9 @@ impl ReadModel {
     /// The first start of a transfer id wins, as the command handler refuses a second one.
     pub(crate) fn start_transfer(&self, id: Id, transfer: Transfer) {
         self.transfers.entry(id).or_insert(transfer);
+        self.transfer_outcomes
+            .entry(id)
+            .or_insert((TransferState::Started, None));
     }
 
     pub(crate) fn remember_debit(&self, id: &Id, transaction_id: i32) {
@@ -173,8 +186,9 @@ impl ReadModel {
 
     /// Once a transfer is completed or failed no money event refers to it any more (the saga
     /// writes every money event of a transfer before its final event on the same partition).
-    pub(crate) fn forget_transfer(&self, id: &Id) {
+    pub(crate) fn finish_transfer(&self, id: &Id, state: TransferState, reason: Option<String>) {
         self.transfers.remove(id);
+        self.transfer_outcomes.insert(*id, (state, reason));
     }
 
     /// Changes the balance of `iban` by `change` and returns the new balance. An IBAN never

@@ -364,6 +364,7 @@ fn query_id_bank(query: &BankQuery) -> Id {
         BankQuery::TransactionByIdQuery(q) => q.id,
         BankQuery::TransactionsByIbanQuery(q) => q.id,
         BankQuery::AllLastTransactionsQuery(q) => q.id,
+        BankQuery::TransferStatusQuery(q) => q.id,
     }
 }
 
