@@ -20,6 +20,9 @@ cargo fmt --all -- --check
 step "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "compose files (Compose Specification schema + rules)"
+scripts/validate-compose.sh
+
 step "unit tests"
 cargo test --workspace --locked
 

@@ -62,8 +62,8 @@ command -v "$PYTHON" >/dev/null 2>&1 || die "python3 not found (needed for the v
 fetch_schema() {
   local tmp tarball
   tmp="$(mktemp -d)"
-  # shellcheck disable=SC2064 # expand $tmp now: it is local
-  trap "rm -rf '$tmp'" RETURN
+  # shellcheck disable=SC2064 # expand $tmp now: it is local (EXIT too: die() leaves by exit)
+  trap "rm -rf '$tmp'" RETURN EXIT
   echo "validate-compose: fetching the Compose Specification schema ($SCHEMA_PACKAGE@$SCHEMA_VERSION from npm) into $SCHEMA_DIR" >&2
   if command -v npm >/dev/null 2>&1; then
     if ! (cd "$tmp" && npm pack --silent "$SCHEMA_PACKAGE@$SCHEMA_VERSION" >"$tmp/npm.out" 2>"$tmp/npm.err"); then

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use command_handler::runtime::{self, Config};
-use tracing_subscriber::EnvFilter;
 
 /// Open Bank command handler.
 #[derive(Debug, Parser)]
@@ -49,9 +48,7 @@ const EXIT_FENCED: u8 = 2;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    topology::logging::init("info");
     let args = Args::parse();
     let settings = topology::Settings::from_env();
     tracing::info!(brokers = %settings.kafka.brokers, registry = %settings.registry.url, "starting command handler");

@@ -5,7 +5,6 @@ use std::net::{IpAddr, SocketAddr};
 use anyhow::Context;
 use clap::Parser;
 use projector::runtime::{self, Config, EventsConfig, PublishingConfig};
-use tracing_subscriber::EnvFilter;
 
 /// Open Bank projector: builds the read models from `user_events` and `bank_events`, answers
 /// `user_queries` / `bank_queries`, and publishes a `TransactionHappenedEvent` for every money
@@ -56,9 +55,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    topology::logging::init("info");
     let args = Args::parse();
     anyhow::ensure!(
         args.group != args.query_group,

@@ -11,6 +11,7 @@ pub mod avro;
 pub mod catalogue;
 pub mod codec;
 pub mod kafka;
+pub mod logging;
 pub mod registry;
 pub mod replay;
 pub mod settings;

@@ -64,11 +64,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    topology::logging::init("warn");
     let args = Args::parse();
     let settings = Settings::from_env();
     match args.command {
@@ -131,7 +127,7 @@ async fn write(settings: &Settings, topic: &str, events: u64, accounts: u32) -> 
                     id,
                     token: new_token(),
                     amount,
-                    from: if transfer % 10 == 0 {
+                    from: if transfer.is_multiple_of(10) {
                         CASH.into()
                     } else {
                         from.clone()
