@@ -263,13 +263,32 @@ async fn incompatible_schema_change_is_refused_with_subject_and_reason() {
 
 /// A value of `schema` with every field filled, varied by `seed`.
 fn sample(schema: &Schema, seed: i64) -> Value {
+    sample_named(schema, seed, &mut Vec::new())
+}
+
+/// `named` collects the named types seen so far, as a later field may refer to one by name.
+fn sample_named(schema: &Schema, seed: i64, named: &mut Vec<Schema>) -> Value {
+    if matches!(schema, Schema::Fixed(_) | Schema::Enum(_)) {
+        named.push(schema.clone());
+    }
     match schema {
+        Schema::Ref { name } => {
+            let target = named
+                .iter()
+                .find(|s| s.name() == Some(name))
+                .cloned()
+                .unwrap_or_else(|| panic!("{name:?} is used before it is defined"));
+            sample_named(&target, seed, named)
+        }
         Schema::Record(record) => Value::Record(
             record
                 .fields
                 .iter()
                 .enumerate()
-                .map(|(i, f)| (f.name.clone(), sample(&f.schema, seed + i as i64)))
+                .map(|(i, f)| {
+                    let value = sample_named(&f.schema, seed + i as i64, named);
+                    (f.name.clone(), value)
+                })
                 .collect(),
         ),
         Schema::String => Value::String(format!("value €{seed}")),
@@ -287,7 +306,7 @@ fn sample(schema: &Schema, seed: i64) -> Value {
             let index = seed.unsigned_abs() as usize % union.variants().len();
             Value::Union(
                 index as u32,
-                Box::new(sample(&union.variants()[index], seed)),
+                Box::new(sample_named(&union.variants()[index], seed, named)),
             )
         }
         other => panic!("no sample for {other:?}"),
