@@ -16,8 +16,9 @@ RUN="$CACHE/run"
 HEALTH_TIMEOUT="${OPEN_BANK_HEALTH_TIMEOUT:-120}"
 export COMMAND_HANDLER_HEALTH_PORT="${COMMAND_HANDLER_HEALTH_PORT:-8090}"
 export PROJECTOR_HEALTH_PORT="${PROJECTOR_HEALTH_PORT:-8091}"
+export GRAPHQL_PORT="${GRAPHQL_PORT:-8888}"
 # name:health port, in start order.
-SERVICES=("command-handler:$COMMAND_HANDLER_HEALTH_PORT" "projector:$PROJECTOR_HEALTH_PORT")
+SERVICES=("command-handler:$COMMAND_HANDLER_HEALTH_PORT" "projector:$PROJECTOR_HEALTH_PORT" "graphql-endpoint:$GRAPHQL_PORT")
 
 say() { printf '%s\n' "run: $*"; }
 
@@ -108,7 +109,7 @@ esac
 
 mkdir -p "$LOGS" "$RUN"
 say "building (release)"
-cargo build --release --locked -p synchronizer -p command-handler -p projector
+cargo build --release --locked -p synchronizer -p command-handler -p projector -p graphql-endpoint
 scripts/infra.sh up
 eval "$(scripts/infra.sh env)"
 export KAFKA_BROKERS SCHEMA_REGISTRY_URL
@@ -125,6 +126,8 @@ Open Bank is running:
   schema registry   $SCHEMA_REGISTRY_URL   (try: curl $SCHEMA_REGISTRY_URL/subjects)
   command handler   http://127.0.0.1:$COMMAND_HANDLER_HEALTH_PORT/health
   projector         http://127.0.0.1:$PROJECTOR_HEALTH_PORT/health
+  GraphiQL          http://127.0.0.1:$GRAPHQL_PORT/graphiql
+  GraphQL           http://127.0.0.1:$GRAPHQL_PORT/graphql   (subscriptions: ws://127.0.0.1:$GRAPHQL_PORT/graphql/ws)
   logs              $LOGS/
 Stop everything with: scripts/run.sh stop
 INFO

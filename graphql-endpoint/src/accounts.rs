@@ -1,0 +1,125 @@
+//! `get_account`: log in, or sign up on first use (a user plus a bank account with a new
+//! open IBAN).
+
+use topology::values::new_open_iban;
+use topology::{BankCommand, CreateBankAccountCommand, CreateUserAccountCommand, Id, UserCommand};
+
+use crate::bank::{Bank, RequestError};
+use crate::bus::Feedback;
+use crate::secrets::{hash_password, verify_password};
+use crate::validation;
+
+pub const INVALID_PASSWORD: &str = "invalid password";
+pub const NO_ACCOUNT: &str = "no linked bank account found";
+pub const USER_EXISTS: &str = "user already exists";
+pub const IBAN_EXISTS: &str = "iban already exist";
+/// New IBANs have nine random digits; a few collisions in a row mean something else is wrong.
+const IBAN_ATTEMPTS: usize = 5;
+
+/// The answer of `get_account`: an account, or the reason there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    Account { iban: String, token: String },
+    Refused(String),
+}
+
+impl Bank {
+    pub async fn get_account(&self, username: &str, password: &str) -> Result<Login, RequestError> {
+        validation::credentials(username, password)?;
+        match self.queries.find_user(username).await? {
+            Some(user) => self.log_in(username, password, user.password).await,
+            None => self.sign_up(username, password).await,
+        }
+    }
+
+    async fn log_in(
+        &self,
+        username: &str,
+        password: &str,
+        stored_hash: String,
+    ) -> Result<Login, RequestError> {
+        if !verify_password(password.to_string(), stored_hash).await? {
+            return Ok(Login::Refused(INVALID_PASSWORD.into()));
+        }
+        let accounts = self.queries.accounts_of(username).await?;
+        let found = accounts.into_iter().find_map(|account| {
+            let owner = account
+                .owners
+                .into_iter()
+                .find(|o| o.username == username)?;
+            Some(Login::Account {
+                iban: account.iban,
+                token: owner.token,
+            })
+        });
+        Ok(found.unwrap_or_else(|| Login::Refused(NO_ACCOUNT.into())))
+    }
+
+    async fn sign_up(&self, username: &str, password: &str) -> Result<Login, RequestError> {
+        let hash = hash_password(password.to_string()).await?;
+        match self.create_user(username, hash).await? {
+            Feedback::Succeeded { .. } => {}
+            Feedback::Failed { reason, .. } if reason == USER_EXISTS => {
+                // Someone signed up with this name since we asked: log in instead, if the
+                // projector already knows the user.
+                return match self.queries.find_user(username).await? {
+                    Some(user) => self.log_in(username, password, user.password).await,
+                    None => Ok(Login::Refused(reason)),
+                };
+            }
+            Feedback::Failed { reason, .. } => return Ok(Login::Refused(reason)),
+        }
+        self.open_account(username, None).await
+    }
+
+    pub async fn create_user(
+        &self,
+        username: &str,
+        hash: String,
+    ) -> Result<Feedback, RequestError> {
+        let id = Id::random();
+        let command = UserCommand::from(CreateUserAccountCommand {
+            id,
+            username: username.to_string(),
+            password: hash,
+        });
+        Ok(self
+            .commands
+            .execute(id, &id.to_uuid_string(), &command)
+            .await?)
+    }
+
+    /// Creates a bank account owned by `username`: with `iban` if given (no retry), else with
+    /// new random open IBANs until one is free.
+    pub async fn open_account(
+        &self,
+        username: &str,
+        fixed_iban: Option<&str>,
+    ) -> Result<Login, RequestError> {
+        let mut refused = String::new();
+        for _ in 0..IBAN_ATTEMPTS {
+            let iban = fixed_iban.map_or_else(new_open_iban, str::to_string);
+            let id = Id::random();
+            let command = BankCommand::from(CreateBankAccountCommand {
+                id,
+                iban: iban.clone(),
+                username: username.to_string(),
+            });
+            match self.commands.execute(id, &iban, &command).await? {
+                Feedback::Succeeded {
+                    info: Some(token), ..
+                } => return Ok(Login::Account { iban, token }),
+                Feedback::Succeeded { info: None, .. } => {
+                    return Ok(Login::Refused(
+                        "the bank account was created without a token".into(),
+                    ))
+                }
+                Feedback::Failed { reason, .. } => refused = reason,
+            }
+            if refused != IBAN_EXISTS || fixed_iban.is_some() {
+                break;
+            }
+        }
+        Ok(Login::Refused(refused))
+    }
+}

@@ -1,0 +1,25 @@
+//! What the GraphQL resolvers call: the command bus and the query bus together, and the
+//! errors a request can end in besides a domain reason.
+
+use crate::bus::{BusError, CommandBus, QueryBus};
+use crate::reads::ReadError;
+use crate::secrets::SecretError;
+use crate::validation::InvalidInput;
+
+pub struct Bank {
+    pub commands: CommandBus,
+    pub queries: QueryBus,
+}
+
+/// Why a request got no answer at all (a domain refusal is an answer, with a reason).
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}

@@ -1,0 +1,164 @@
+//! Commands out on `user_commands` / `bank_commands`, feedback in from
+//! `user_command_feedback` / `bank_command_feedback`, matched by command id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::producer::FutureProducer;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use topology::codec::Codec;
+use topology::{
+    BankCommandFeedback, CommandFailed, CommandName, CommandSucceeded, Id, KafkaSettings,
+    TopicMessage, UserCommandFeedback,
+};
+
+use super::listen::{consumer_at_end, spawn_dispatch, ListenError};
+use super::waiters::{Waiter, Waiters};
+use super::{produce, BusError};
+
+/// The answer to one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feedback {
+    Succeeded {
+        command: CommandName,
+        info: Option<String>,
+    },
+    Failed {
+        command: CommandName,
+        reason: String,
+    },
+}
+
+/// A transfer's id is answered twice on `bank_command_feedback`: once for the
+/// MoneyTransferCommand (started or refused), and once more when the saga ends with
+/// MarkTransferCompleted / MarkTransferFailed under the same id. They wait in separate slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Reply,
+    TransferEnd,
+}
+
+type Key = (Id, Slot);
+
+pub struct CommandBus {
+    producer: FutureProducer,
+    codec: Arc<Codec>,
+    waiters: Arc<Waiters<Key, Feedback>>,
+    timeout: Duration,
+    listeners: Vec<JoinHandle<()>>,
+}
+
+impl CommandBus {
+    /// Starts the two feedback consumers at the end of their topics; commands may be sent once
+    /// this returns.
+    pub async fn start(
+        settings: &KafkaSettings,
+        producer: FutureProducer,
+        codec: Arc<Codec>,
+        timeout: Duration,
+    ) -> Result<Self, ListenError> {
+        let waiters = Arc::new(Waiters::new());
+        let user = consumer_at_end::<UserCommandFeedback>(settings).await?;
+        let bank = consumer_at_end::<BankCommandFeedback>(settings).await?;
+        let to_user = Arc::clone(&waiters);
+        let to_bank = Arc::clone(&waiters);
+        let listeners = vec![
+            spawn_dispatch(user, Arc::clone(&codec), move |fb| match fb {
+                UserCommandFeedback::CommandSucceeded(s) => dispatch_succeeded(&to_user, s),
+                UserCommandFeedback::CommandFailed(f) => dispatch_failed(&to_user, f),
+            }),
+            spawn_dispatch(bank, Arc::clone(&codec), move |fb| match fb {
+                BankCommandFeedback::CommandSucceeded(s) => dispatch_succeeded(&to_bank, s),
+                BankCommandFeedback::CommandFailed(f) => dispatch_failed(&to_bank, f),
+            }),
+        ];
+        Ok(Self {
+            producer,
+            codec,
+            waiters,
+            timeout,
+            listeners,
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Registers for the answer of command `id` in `slot`; register before sending.
+    pub fn expect(&self, id: Id, slot: Slot) -> Waiter<Key, Feedback> {
+        self.waiters.register((id, slot))
+    }
+
+    /// Produces `command` under `key` without waiting for its feedback.
+    pub async fn send<M: TopicMessage>(&self, key: &str, command: &M) -> Result<(), BusError> {
+        produce(&self.producer, &self.codec, key, command, self.timeout).await
+    }
+
+    /// Sends command `id` and waits (up to the configured timeout) for its feedback.
+    pub async fn execute<M: TopicMessage>(
+        &self,
+        id: Id,
+        key: &str,
+        command: &M,
+    ) -> Result<Feedback, BusError> {
+        let deadline = Instant::now() + self.timeout;
+        let mut waiter = self.expect(id, Slot::Reply);
+        self.send(key, command).await?;
+        waiter
+            .until(deadline)
+            .await
+            .ok_or(BusError::Timeout(self.timeout))
+    }
+
+    /// Requests still waiting for feedback (for tests and diagnostics).
+    pub fn pending(&self) -> usize {
+        self.waiters.len()
+    }
+}
+
+impl Drop for CommandBus {
+    fn drop(&mut self) {
+        for listener in &self.listeners {
+            listener.abort();
+        }
+    }
+}
+
+fn slot_of(command: CommandName) -> Slot {
+    match command {
+        CommandName::MarkTransferCompletedCommand | CommandName::MarkTransferFailedCommand => {
+            Slot::TransferEnd
+        }
+        _ => Slot::Reply,
+    }
+}
+
+fn dispatch_succeeded(waiters: &Waiters<Key, Feedback>, feedback: CommandSucceeded) {
+    let key = (feedback.id, slot_of(feedback.command_name));
+    waiters.resolve(
+        &key,
+        Feedback::Succeeded {
+            command: feedback.command_name,
+            info: feedback.additional_info,
+        },
+    );
+}
+
+fn dispatch_failed(waiters: &Waiters<Key, Feedback>, feedback: CommandFailed) {
+    let slot = slot_of(feedback.command_name);
+    if slot == Slot::TransferEnd {
+        // The saga marks a transfer once; a refused mark (e.g. a replayed one) does not end
+        // it, the successful mark does.
+        tracing::debug!(id = %feedback.id, reason = %feedback.reason, "ignoring a refused transfer mark");
+        return;
+    }
+    waiters.resolve(
+        &(feedback.id, slot),
+        Feedback::Failed {
+            command: feedback.command_name,
+            reason: feedback.reason,
+        },
+    );
+}

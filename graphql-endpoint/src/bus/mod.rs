@@ -1,0 +1,54 @@
+//! The command bus and the query bus: produce a command or query, and wait for its answer
+//! on the matching feedback topic, read by ONE consumer per topic shared by all requests.
+
+pub mod commands;
+pub mod listen;
+pub mod queries;
+pub mod waiters;
+
+use std::time::Duration;
+
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use topology::codec::{Codec, CodecError};
+use topology::TopicMessage;
+
+pub use commands::{CommandBus, Feedback};
+pub use listen::ListenError;
+pub use queries::QueryBus;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("encoding the message: {0}")]
+    Encode(#[from] CodecError),
+    #[error("sending to {topic}: {source}")]
+    Produce {
+        topic: &'static str,
+        source: KafkaError,
+    },
+    #[error("no answer within {} s", .0.as_secs_f32())]
+    Timeout(Duration),
+}
+
+/// Encodes `message` for its topic and produces it under `key`.
+async fn produce<M: TopicMessage>(
+    producer: &FutureProducer,
+    codec: &Codec,
+    key: &str,
+    message: &M,
+    timeout: Duration,
+) -> Result<(), BusError> {
+    let payload = codec.encode(message).await?;
+    producer
+        .send(
+            FutureRecord::to(M::TOPIC).key(key).payload(&payload),
+            Timeout::After(timeout),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|(source, _)| BusError::Produce {
+            topic: M::TOPIC,
+            source,
+        })
+}

@@ -1,0 +1,120 @@
+//! The GraphQL endpoint of Open Bank on Kafka.
+//!
+//! - [`bus`]: the command bus and the query bus — ONE consumer per feedback topic, started at
+//!   its end, dispatching answers to the requests waiting for them.
+//! - [`feed`]: ONE consumer of `transaction_events` fanned out to every subscription.
+//! - [`accounts`], [`transfers`], [`company`]: what the mutations and the start-up do.
+//! - [`schema`]: the GraphQL schema of SPEC §6; [`server`]: routes, CORS, health;
+//!   [`graphiql`]: GraphiQL served from embedded assets.
+
+pub mod accounts;
+pub mod bank;
+pub mod bus;
+pub mod company;
+pub mod feed;
+pub mod graphiql;
+pub mod reads;
+pub mod schema;
+pub mod secrets;
+pub mod server;
+pub mod transfers;
+pub mod validation;
+pub mod websocket;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use topology::codec::{Codec, CodecError};
+use topology::Settings;
+
+use crate::bank::Bank;
+use crate::bus::{CommandBus, ListenError, QueryBus};
+use crate::feed::TransactionFeed;
+use crate::server::{Cors, Readiness};
+
+/// Everything the service needs besides the Kafka settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    /// How long a command or query waits for its answer.
+    pub timeout: Duration,
+    pub cors: Cors,
+    pub limits: schema::Limits,
+    /// Cents deposited into the company account, once ever.
+    pub company_funding_cents: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("creating the Kafka producer: {0}")]
+    Producer(rdkafka::error::KafkaError),
+    #[error("schema registry: {0}")]
+    Codec(#[from] CodecError),
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving HTTP: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Pause between two attempts to ensure the company account.
+const COMPANY_RETRY: Duration = Duration::from_secs(2);
+
+/// Starts the buses, serves HTTP, ensures the company account, and runs until `stop`.
+pub async fn run(
+    settings: Settings,
+    config: Config,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let codec = Arc::new(Codec::new(&settings.registry)?);
+    // One idempotent producer for every command and query: it batches and keeps order.
+    let producer = settings.kafka.producer().map_err(StartError::Producer)?;
+    let (commands, queries, feed) = tokio::try_join!(
+        CommandBus::start(
+            &settings.kafka,
+            producer.clone(),
+            Arc::clone(&codec),
+            config.timeout
+        ),
+        QueryBus::start(
+            &settings.kafka,
+            producer,
+            Arc::clone(&codec),
+            config.timeout
+        ),
+        TransactionFeed::start(&settings.kafka, Arc::clone(&codec)),
+    )?;
+    let bank = Arc::new(Bank { commands, queries });
+    let schema = schema::build(Arc::clone(&bank), Arc::new(feed), config.limits);
+    let readiness = Readiness::default();
+    let app = server::router(schema, readiness.clone(), &config.cors);
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    tracing::info!(addr = %config.addr, "serving /graphql, /graphql/ws, /graphiql and /health");
+
+    let company = tokio::spawn({
+        let bank = Arc::clone(&bank);
+        let funding = config.company_funding_cents;
+        async move {
+            company::ensure_with_retries(&bank, funding, COMPANY_RETRY).await;
+            readiness.set_ready();
+            tracing::info!("ready");
+        }
+    });
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(StartError::Serve);
+    company.abort();
+    served
+}

@@ -1,0 +1,26 @@
+//! Request errors as GraphQL errors with a clear message and an `extensions.code`.
+
+use async_graphql::{Error, ErrorExtensions};
+
+use crate::bank::RequestError;
+use crate::bus::BusError;
+use crate::reads::ReadError;
+use crate::validation::InvalidInput;
+
+pub fn graphql_error(error: RequestError) -> Error {
+    let code = match &error {
+        RequestError::Invalid(_) => "BAD_USER_INPUT",
+        RequestError::Bus(BusError::Timeout(_))
+        | RequestError::Read(ReadError::Bus(BusError::Timeout(_))) => "TIMEOUT",
+        RequestError::Read(ReadError::Refused(_)) => "NOT_FOUND",
+        _ => "INTERNAL",
+    };
+    if code == "INTERNAL" {
+        tracing::warn!(%error, "request failed");
+    }
+    Error::new(error.to_string()).extend_with(|_, e| e.set("code", code))
+}
+
+pub fn invalid(error: InvalidInput) -> Error {
+    graphql_error(RequestError::Invalid(error))
+}

@@ -1,0 +1,136 @@
+//! The GraphQL object types. Field names are the public contract (SPEC §6): snake_case.
+
+use async_graphql::{Enum, SimpleObject};
+use topology::values::format_euro;
+use topology::TransactionHappenedEvent;
+
+use crate::reads;
+
+/// Whether money left (DEBIT) or came into (CREDIT) the account.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "dtype")]
+pub enum Direction {
+    #[graphql(name = "DEBIT")]
+    Debit,
+    #[graphql(name = "CREDIT")]
+    Credit,
+}
+
+/// One change of an account's balance; amounts as Dutch euro strings (`€ 1.234,56`).
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct Transaction {
+    pub id: i32,
+    pub iban: Option<String>,
+    /// The balance right after this transaction.
+    pub new_balance: Option<String>,
+    /// The amount, without sign: `direction` tells which way.
+    pub changed_by: Option<String>,
+    /// The counterparty: an IBAN, or `cash`.
+    pub from_to: Option<String>,
+    pub descr: Option<String>,
+    pub direction: Option<Direction>,
+    /// The amount in cents, without sign, for the subscription's amount filters.
+    #[graphql(skip)]
+    pub amount_cents: i64,
+}
+
+impl Transaction {
+    fn new(
+        id: i32,
+        iban: &str,
+        new_balance: i64,
+        changed_by: i64,
+        from_to: &str,
+        description: &str,
+    ) -> Self {
+        let direction = if changed_by < 0 {
+            Direction::Debit
+        } else {
+            Direction::Credit
+        };
+        // format_euro puts the sign right after `€ `; the direction carries it instead.
+        let unsigned = format_euro(changed_by).replacen('-', "", 1);
+        Self {
+            id,
+            iban: Some(iban.to_string()),
+            new_balance: Some(format_euro(new_balance)),
+            changed_by: Some(unsigned),
+            from_to: Some(from_to.to_string()),
+            descr: Some(description.to_string()),
+            direction: Some(direction),
+            amount_cents: changed_by.checked_abs().unwrap_or(i64::MAX),
+        }
+    }
+
+    pub fn from_event(event: &TransactionHappenedEvent) -> Self {
+        Self::new(
+            event.transaction_id,
+            &event.iban,
+            event.new_balance,
+            event.changed_by,
+            &event.from_to,
+            &event.description,
+        )
+    }
+
+    pub fn from_read(read: &reads::Transaction) -> Self {
+        Self::new(
+            read.id,
+            &read.iban,
+            read.new_balance,
+            read.changed_by,
+            &read.from_to,
+            &read.description,
+        )
+    }
+}
+
+/// The answer of `get_account`: `iban` + `token`, or a `reason`.
+#[derive(SimpleObject, Debug, Clone, Default, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct AccountResult {
+    pub iban: Option<String>,
+    pub token: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The answer of `money_transfer`, when the transfer has ended (or the wait timed out).
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct MoneyTransferResult {
+    pub uuid: String,
+    pub success: bool,
+    pub reason: Option<String>,
+}
+
+/// Where a transfer stands: `started`, `complete` or `failed` (with its reason).
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct TransferStatus {
+    pub uuid: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_dutch_euros_and_the_sign_is_the_direction() {
+        let debit = Transaction::new(3, "NL66OPEN0000000000", -1_500, -123_456, "cash", "x");
+        assert_eq!(debit.changed_by.as_deref(), Some("€ 1.234,56"));
+        assert_eq!(debit.new_balance.as_deref(), Some("€ -15,00"));
+        assert_eq!(debit.direction, Some(Direction::Debit));
+        assert_eq!(debit.amount_cents, 123_456);
+        let credit = Transaction::new(4, "NL66OPEN0000000000", 0, 5, "cash", "x");
+        assert_eq!(credit.changed_by.as_deref(), Some("€ 0,05"));
+        assert_eq!(credit.direction, Some(Direction::Credit));
+        let extreme = Transaction::new(5, "NL66OPEN0000000000", 0, i64::MIN, "cash", "x");
+        assert_eq!(
+            extreme.changed_by.as_deref(),
+            Some("€ 92.233.720.368.547.758,08")
+        );
+    }
+}

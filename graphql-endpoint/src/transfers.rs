@@ -1,0 +1,184 @@
+//! `money_transfer`: start a transfer and answer when its saga ends.
+//!
+//! The client's uuid is the command id, so a retry with the same uuid is refused by the
+//! command handler as already started and moves no money; the retry then reports the
+//! original transfer's outcome (from `transfer_status` and the end feedback).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use topology::{BankCommand, CommandName, Id, MoneyTransferCommand};
+
+use crate::bank::{Bank, RequestError};
+use crate::bus::commands::Slot;
+use crate::bus::waiters::Waiter;
+use crate::bus::Feedback;
+use crate::secrets::same_token;
+use crate::validation::Transfer;
+
+pub const ALREADY_STARTED: &str = "transfer was already started";
+pub const IBAN_NOT_KNOWN: &str = "iban not known";
+pub const NOT_OWNER: &str = "user is no owner of bank account";
+pub const TOKEN_NOT_VALID: &str = "token is not valid";
+/// How often a retry asks the projector whether the original transfer has ended.
+const STATUS_POLL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub success: bool,
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    fn success() -> Self {
+        Self {
+            success: true,
+            reason: None,
+        }
+    }
+
+    fn failed(reason: impl Into<String>) -> Self {
+        Self {
+            success: false,
+            reason: Some(reason.into()),
+        }
+    }
+
+    fn timed_out(after: Duration) -> Self {
+        Self::failed(format!(
+            "no answer within {} s; the transfer may still end, ask transfer_status with this uuid",
+            after.as_secs_f32()
+        ))
+    }
+}
+
+type EndWaiter = Waiter<(Id, Slot), Feedback>;
+
+impl Bank {
+    pub async fn money_transfer(&self, transfer: &Transfer) -> Result<Outcome, RequestError> {
+        if transfer.is_deposit() {
+            if let Some(reason) = self.deposit_refusal(transfer).await? {
+                return Ok(Outcome::failed(reason));
+            }
+        }
+        let timeout = self.commands.timeout();
+        let deadline = Instant::now() + timeout;
+        // Both answers are registered before sending: the saga may end before we look.
+        let mut reply = self.commands.expect(transfer.id, Slot::Reply);
+        let end = self.commands.expect(transfer.id, Slot::TransferEnd);
+        let command = BankCommand::from(MoneyTransferCommand {
+            id: transfer.id,
+            token: transfer.token.clone(),
+            amount: transfer.amount,
+            from: transfer.from.clone(),
+            to: transfer.to.clone(),
+            description: transfer.descr.clone(),
+            username: transfer.username.clone(),
+        });
+        self.commands
+            .send(&transfer.id.to_uuid_string(), &command)
+            .await?;
+        match reply.until(deadline).await {
+            None => Ok(Outcome::timed_out(timeout)),
+            Some(Feedback::Failed { reason, .. }) if reason.starts_with(ALREADY_STARTED) => {
+                self.outcome_of_earlier(transfer.id, end, deadline, timeout)
+                    .await
+            }
+            Some(Feedback::Failed { reason, .. }) => Ok(Outcome::failed(reason)),
+            Some(Feedback::Succeeded { .. }) => {
+                let mut end = end;
+                Ok(match end.until(deadline).await {
+                    Some(feedback) => end_outcome(feedback),
+                    None => Outcome::timed_out(timeout),
+                })
+            }
+        }
+    }
+
+    /// A deposit goes only into an account the caller owns; refused with the reasons the
+    /// command handler would give, before anything is recorded.
+    async fn deposit_refusal(
+        &self,
+        transfer: &Transfer,
+    ) -> Result<Option<&'static str>, RequestError> {
+        let Some(account) = self.queries.find_account(&transfer.to).await? else {
+            return Ok(Some(IBAN_NOT_KNOWN));
+        };
+        let Some(owner) = account
+            .owners
+            .iter()
+            .find(|owner| owner.username == transfer.username)
+        else {
+            return Ok(Some(NOT_OWNER));
+        };
+        Ok((!same_token(&transfer.token, &owner.token)).then_some(TOKEN_NOT_VALID))
+    }
+
+    /// The outcome of a transfer started earlier under the same id: its recorded status, or
+    /// its end feedback if it is still running.
+    async fn outcome_of_earlier(
+        &self,
+        id: Id,
+        mut end: EndWaiter,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Outcome, RequestError> {
+        loop {
+            // The projector may lag behind the command handler, so "started" is asked again.
+            if let Some(status) = self.queries.transfer_status(id).await? {
+                match status.status.as_str() {
+                    "complete" => return Ok(Outcome::success()),
+                    "failed" => {
+                        return Ok(Outcome::failed(
+                            status.reason.unwrap_or_else(|| "transfer failed".into()),
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+            let poll = (Instant::now() + STATUS_POLL).min(deadline);
+            if let Some(feedback) = end.until(poll).await {
+                return Ok(end_outcome(feedback));
+            }
+            if Instant::now() >= deadline {
+                return Ok(Outcome::timed_out(timeout));
+            }
+        }
+    }
+}
+
+/// The saga's last word: MarkTransferCompleted → success; MarkTransferFailed → its reason.
+fn end_outcome(feedback: Feedback) -> Outcome {
+    match feedback {
+        Feedback::Succeeded {
+            command: CommandName::MarkTransferCompletedCommand,
+            ..
+        } => Outcome::success(),
+        Feedback::Succeeded { info, .. } => {
+            Outcome::failed(info.unwrap_or_else(|| "transfer failed".into()))
+        }
+        Feedback::Failed { reason, .. } => Outcome::failed(reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_feedback_tells_the_outcome() {
+        let completed = Feedback::Succeeded {
+            command: CommandName::MarkTransferCompletedCommand,
+            info: None,
+        };
+        assert_eq!(end_outcome(completed), Outcome::success());
+        let failed = Feedback::Succeeded {
+            command: CommandName::MarkTransferFailedCommand,
+            info: Some("insufficient funds would be below the limit of € -500,00".into()),
+        };
+        assert_eq!(
+            end_outcome(failed),
+            Outcome::failed("insufficient funds would be below the limit of € -500,00")
+        );
+    }
+}

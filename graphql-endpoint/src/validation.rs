@@ -1,0 +1,208 @@
+//! Checks of client input before anything is sent to Kafka. Pure; each error message says
+//! what is wrong with which argument.
+
+use iban::Iban;
+use topology::values::{is_open_iban, CASH};
+use topology::Id;
+
+pub const MIN_CREDENTIAL_CHARS: usize = 8;
+/// Bounds the argon2 work and the size of what is stored per user.
+pub const MAX_USERNAME_CHARS: usize = 100;
+pub const MAX_PASSWORD_CHARS: usize = 1_000;
+pub const MAX_DESCR_CHARS: usize = 1_000;
+/// The projector answers at most this many transactions per IBAN.
+pub const MAX_ITEMS: i32 = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+fn invalid(message: impl Into<String>) -> InvalidInput {
+    InvalidInput(message.into())
+}
+
+pub fn credentials(username: &str, password: &str) -> Result<(), InvalidInput> {
+    let length = |field: &str, value: &str, max: usize| {
+        let chars = value.chars().count();
+        if chars < MIN_CREDENTIAL_CHARS {
+            Err(invalid(format!(
+                "{field} should be at least {MIN_CREDENTIAL_CHARS} characters"
+            )))
+        } else if chars > max {
+            Err(invalid(format!(
+                "{field} should be at most {max} characters"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    length("username", username, MAX_USERNAME_CHARS)?;
+    if username.trim() != username || username.chars().any(char::is_control) {
+        return Err(invalid(
+            "username should not start or end with spaces nor contain control characters",
+        ));
+    }
+    length("password", password, MAX_PASSWORD_CHARS)
+}
+
+/// A transfer as asked by a client, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub id: Id,
+    pub username: String,
+    pub token: String,
+    pub amount: i64,
+    pub from: String,
+    pub to: String,
+    pub descr: String,
+}
+
+impl Transfer {
+    pub fn is_deposit(&self) -> bool {
+        self.from == CASH
+    }
+}
+
+pub fn transfer(
+    uuid: &str,
+    username: &str,
+    token: &str,
+    amount: i64,
+    from: &str,
+    to: &str,
+    descr: &str,
+) -> Result<Transfer, InvalidInput> {
+    let id: Id = uuid
+        .parse()
+        .map_err(|_| invalid(format!("uuid `{uuid}` is not a valid UUID")))?;
+    if amount <= 0 {
+        return Err(invalid("amount should be positive"));
+    }
+    if from != CASH && !is_open_iban(from) {
+        return Err(invalid(format!(
+            "from should be `{CASH}` or an IBAN of this bank (NL..OPEN..), got `{from}`"
+        )));
+    }
+    if !is_iban(to) {
+        return Err(invalid(format!("to `{to}` is not a valid IBAN")));
+    }
+    if from == to {
+        return Err(invalid("from and to can't be same for transfer"));
+    }
+    if descr.chars().count() > MAX_DESCR_CHARS {
+        return Err(invalid(format!(
+            "descr should be at most {MAX_DESCR_CHARS} characters"
+        )));
+    }
+    if username.is_empty() || token.is_empty() {
+        return Err(invalid("username and token are required"));
+    }
+    Ok(Transfer {
+        id,
+        username: username.to_string(),
+        token: token.to_string(),
+        amount,
+        from: from.to_string(),
+        to: to.to_string(),
+        descr: descr.to_string(),
+    })
+}
+
+/// Any valid IBAN in its electronic form (no spaces), checksum included.
+pub fn is_iban(candidate: &str) -> bool {
+    !candidate.contains(' ') && candidate.parse::<Iban>().is_ok()
+}
+
+pub fn max_items(max_items: i32) -> Result<(), InvalidInput> {
+    if (1..=MAX_ITEMS).contains(&max_items) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "max_items should be between 1 and {MAX_ITEMS}"
+        )))
+    }
+}
+
+pub fn amount_range(min: Option<i64>, max: Option<i64>) -> Result<(), InvalidInput> {
+    match (min, max) {
+        (Some(min), Some(max)) if min > max => {
+            Err(invalid("min_amount should not be more than max_amount"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UUID: &str = "7f1c4d0e-3a7b-4c55-9f43-2f0cfb4f7a10";
+    const OWN: &str = "NL66OPEN0000000000";
+    const OTHER_BANK: &str = "NL91ABNA0417164300";
+
+    fn ok_transfer(from: &str, to: &str) -> Result<Transfer, InvalidInput> {
+        transfer(UUID, "someuser", "123", 100, from, to, "rent")
+    }
+
+    #[test]
+    fn credentials_need_eight_characters() {
+        assert!(credentials("username", "password").is_ok());
+        assert_eq!(
+            credentials("short", "password").unwrap_err().0,
+            "username should be at least 8 characters"
+        );
+        assert_eq!(
+            credentials("username", "pass").unwrap_err().0,
+            "password should be at least 8 characters"
+        );
+        assert!(credentials(" username", "password").is_err());
+        assert!(credentials(&"u".repeat(101), "password").is_err());
+        assert!(
+            credentials("ÄÖÜäöüßé", "wachtwoord").is_ok(),
+            "characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn transfers_are_checked_before_sending() {
+        let good = ok_transfer("cash", OWN).expect("a deposit");
+        assert!(good.is_deposit());
+        assert!(
+            ok_transfer(OWN, OTHER_BANK).is_ok(),
+            "money may leave the bank"
+        );
+        assert_eq!(
+            transfer("nope", "u", "t", 1, "cash", OWN, "")
+                .unwrap_err()
+                .0,
+            "uuid `nope` is not a valid UUID"
+        );
+        for amount in [0, -1] {
+            assert_eq!(
+                transfer(UUID, "u", "t", amount, "cash", OWN, "")
+                    .unwrap_err()
+                    .0,
+                "amount should be positive"
+            );
+        }
+        assert!(ok_transfer(OTHER_BANK, OWN).is_err(), "from must be ours");
+        assert!(
+            ok_transfer("cash", "NL67OPEN0000000000").is_err(),
+            "checksum"
+        );
+        assert!(ok_transfer("cash", "NL66 OPEN 0000 0000 00").is_err());
+        assert!(ok_transfer(OWN, OWN).is_err());
+        let long = "x".repeat(MAX_DESCR_CHARS + 1);
+        assert!(transfer(UUID, "u", "t", 1, "cash", OWN, &long).is_err());
+        assert!(transfer(UUID, "u", "t", 1, "cash", OWN, &long[1..]).is_ok());
+    }
+
+    #[test]
+    fn list_sizes_and_ranges() {
+        assert!(max_items(1).is_ok() && max_items(1000).is_ok());
+        assert!(max_items(0).is_err() && max_items(1001).is_err());
+        assert!(amount_range(Some(5), Some(5)).is_ok());
+        assert!(amount_range(Some(6), Some(5)).is_err());
+        assert!(amount_range(None, Some(5)).is_ok());
+    }
+}

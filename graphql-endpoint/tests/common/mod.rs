@@ -1,0 +1,344 @@
+//! Helpers for the endpoint's end-to-end tests: the suite's binaries as child processes
+//! against a real broker + registry, and GraphQL over HTTP and WebSocket.
+//!
+//! The topology must be applied and the binaries built first (`scripts/test.sh` does both).
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use topology::{replay, Id, Settings};
+
+/// Every wait is bounded, so a bug fails a test instead of hanging it.
+pub const WAIT: Duration = Duration::from_secs(90);
+const METADATA: Duration = Duration::from_secs(10);
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", Id::random().to_uuid_string())
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// `target/<profile>/`: integration tests run from `target/<profile>/deps/`.
+fn binaries_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
+}
+
+fn binary(name: &str) -> PathBuf {
+    let path = binaries_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        path.display()
+    );
+    path
+}
+
+/// Commits `group`'s offsets at the current end of `topics`, so a service starting with that
+/// group skips what earlier tests left there.
+pub fn start_group_at_end(group: &str, topics: &[&str]) {
+    let consumer = Settings::from_env()
+        .kafka
+        .consumer(group)
+        .expect("consumer");
+    let ends = replay::end_offsets(&consumer, topics, METADATA).expect("end offsets");
+    let mut offsets = TopicPartitionList::new();
+    for end in ends {
+        offsets
+            .add_partition_offset(&end.topic, end.partition, Offset::Offset(end.end))
+            .expect("offset");
+    }
+    consumer
+        .commit(&offsets, CommitMode::Sync)
+        .expect("commit the start offsets");
+}
+
+/// A suite binary as a child process, killed when dropped.
+pub struct Service {
+    name: String,
+    child: Child,
+    health_port: u16,
+    log: PathBuf,
+}
+
+impl Service {
+    pub fn start(binary_name: &str, health_port: u16, env: &[(&str, String)]) -> Self {
+        let log = std::env::temp_dir().join(format!("e2e-{binary_name}-{health_port}.log"));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(binary(binary_name))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file)
+            .spawn()
+            .expect("start a suite binary");
+        eprintln!(
+            "{binary_name}: health port {health_port}, log {}",
+            log.display()
+        );
+        Self {
+            name: binary_name.to_string(),
+            child,
+            health_port,
+            log,
+        }
+    }
+
+    /// The command handler with its own transactional id and a group starting at the end of
+    /// the command topics.
+    pub fn command_handler() -> Self {
+        let group = unique("e2e-ch-group");
+        start_group_at_end(
+            &group,
+            &["user_commands", "bank_commands", "transfer_commands"],
+        );
+        let port = free_port();
+        Self::start(
+            "command-handler",
+            port,
+            &[
+                ("COMMAND_HANDLER_HEALTH_PORT", port.to_string()),
+                ("COMMAND_HANDLER_HEALTH_HOST", "127.0.0.1".into()),
+                ("COMMAND_HANDLER_TRANSACTIONAL_ID", unique("e2e-ch-tx")),
+                ("COMMAND_HANDLER_GROUP", group),
+            ],
+        )
+    }
+
+    /// The projector with its own ids; its publishing group starts at the end of bank_events,
+    /// so it does not publish the transactions of earlier tests again.
+    pub fn projector() -> Self {
+        let group = unique("e2e-projector");
+        start_group_at_end(&group, &["bank_events"]);
+        let port = free_port();
+        Self::start(
+            "projector",
+            port,
+            &[
+                ("PROJECTOR_HEALTH_PORT", port.to_string()),
+                ("PROJECTOR_HEALTH_HOST", "127.0.0.1".into()),
+                ("PROJECTOR_GROUP", group),
+                ("PROJECTOR_QUERY_GROUP", unique("e2e-projector-queries")),
+                ("PROJECTOR_TRANSACTIONAL_ID", unique("e2e-projector-tx")),
+            ],
+        )
+    }
+
+    pub fn graphql_endpoint(extra: &[(&str, String)]) -> Self {
+        let port = free_port();
+        let mut env = vec![
+            ("GRAPHQL_PORT", port.to_string()),
+            ("GRAPHQL_HOST", "127.0.0.1".to_string()),
+        ];
+        env.extend(extra.iter().cloned());
+        Self::start("graphql-endpoint", port, &env)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.health_port
+    }
+
+    /// Waits for 200 on /health.
+    pub async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + WAIT;
+        let url = format!("http://127.0.0.1:{}/health", self.health_port);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                panic!(
+                    "{} exited with {status}; log:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+            if let Ok(response) = reqwest::get(&url).await {
+                if response.status().as_u16() == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not ready within {WAIT:?}; log:\n{}",
+                self.name,
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GraphQL over HTTP.
+pub struct Client {
+    http: reqwest::Client,
+    pub base: String,
+}
+
+impl Client {
+    pub fn new(port: u16) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The whole GraphQL response (`data` and/or `errors`).
+    pub async fn post(&self, query: &str, variables: Value) -> Value {
+        self.http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }))
+            .timeout(WAIT)
+            .send()
+            .await
+            .expect("POST /graphql")
+            .json()
+            .await
+            .expect("a JSON response")
+    }
+
+    /// `data.<field>`, failing the test on GraphQL errors.
+    pub async fn data(&self, query: &str, variables: Value, field: &str) -> Value {
+        let response = self.post(query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response}"
+        );
+        response["data"][field].clone()
+    }
+
+    /// The message of the first GraphQL error, failing the test when there is none.
+    pub async fn error(&self, query: &str, variables: Value) -> String {
+        let response = self.post(query, variables).await;
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error, got {response}"))
+            .to_string()
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// The two WebSocket sub-protocols async-graphql speaks.
+#[derive(Debug, Clone, Copy)]
+pub enum Protocol {
+    /// `graphql-transport-ws` (graphql-ws library): subscribe / next.
+    TransportWs,
+    /// `graphql-ws` (legacy subscriptions-transport-ws): start / data.
+    LegacyWs,
+}
+
+/// One subscription over its own WebSocket.
+pub struct Subscription {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    protocol: Protocol,
+}
+
+impl Subscription {
+    pub async fn start(port: u16, protocol: Protocol, query: &str, variables: Value) -> Self {
+        let mut request = format!("ws://127.0.0.1:{port}/graphql/ws")
+            .into_client_request()
+            .expect("request");
+        let name = match protocol {
+            Protocol::TransportWs => "graphql-transport-ws",
+            Protocol::LegacyWs => "graphql-ws",
+        };
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(name));
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("WebSocket connect");
+        let mut subscription = Self { socket, protocol };
+        subscription
+            .send(json!({"type": "connection_init", "payload": {}}))
+            .await;
+        let ack = subscription.next_message().await;
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        let start = match protocol {
+            Protocol::TransportWs => "subscribe",
+            Protocol::LegacyWs => "start",
+        };
+        subscription
+            .send(json!({"id": "1", "type": start, "payload": {"query": query, "variables": variables}}))
+            .await;
+        subscription
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("WebSocket send");
+    }
+
+    /// The next protocol message (pings are answered, keep-alives skipped).
+    async fn next_message(&mut self) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = tokio::time::timeout(left, self.socket.next())
+                .await
+                .expect("a WebSocket message in time")
+                .expect("the WebSocket stays open")
+                .expect("a WebSocket message");
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text.as_str()).expect("JSON message");
+            match value["type"].as_str() {
+                Some("ka") | Some("pong") => continue,
+                Some("ping") => self.send(json!({"type": "pong"})).await,
+                _ => return value,
+            }
+        }
+    }
+
+    /// The payload of the next result (`data` and/or `errors`).
+    pub async fn next_payload(&mut self) -> Value {
+        let expected = match self.protocol {
+            Protocol::TransportWs => "next",
+            Protocol::LegacyWs => "data",
+        };
+        let message = self.next_message().await;
+        assert_eq!(message["type"], expected, "{message}");
+        message["payload"].clone()
+    }
+
+    /// The next protocol message as is (for error frames).
+    pub async fn next_raw(&mut self) -> Value {
+        self.next_message().await
+    }
+}

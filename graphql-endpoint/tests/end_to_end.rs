@@ -1,0 +1,413 @@
+//! The endpoint against the real suite: command handler, projector and endpoint binaries on a
+//! real broker + registry; everything through HTTP and WebSocket, as a frontend would.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Client, Protocol, Service, Subscription};
+use serde_json::{json, Value};
+use topology::Id;
+
+const LOGIN: &str = "mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason } }";
+const TRANSFER: &str = "mutation($uuid: String!, $u: String!, $t: String!, $a: Int!, $f: String!, $to: String!, $d: String!) {
+  money_transfer(uuid: $uuid, username: $u, token: $t, amount: $a, from: $f, to: $to, descr: $d) { uuid success reason } }";
+const STREAM: &str = "subscription($iban: String, $dir: dtype, $min: Int, $max: Int, $descr: String) {
+  stream_transactions(iban: $iban, direction: $dir, min_amount: $min, max_amount: $max, descr_includes: $descr) {
+    id iban new_balance changed_by from_to descr direction } }";
+const BY_IBAN: &str =
+    "query($iban: String!, $n: Int!) { transactions_by_iban(iban: $iban, max_items: $n) {
+  id iban new_balance changed_by from_to descr direction } }";
+
+struct User {
+    name: String,
+    iban: String,
+    token: String,
+}
+
+async fn log_in(client: &Client, name: &str, password: &str) -> Value {
+    client
+        .data(LOGIN, json!({"u": name, "p": password}), "get_account")
+        .await
+}
+
+async fn new_user(client: &Client, prefix: &str) -> User {
+    // Unique per run, at least 8 characters.
+    let name = format!("{prefix}-{}", &Id::random().to_uuid_string()[..8]);
+    let account = log_in(client, &name, "a good password").await;
+    assert!(account["reason"].is_null(), "{account}");
+    let iban = account["iban"].as_str().expect("iban").to_string();
+    assert!(topology::values::is_open_iban(&iban), "{iban}");
+    let token = account["token"].as_str().expect("token").to_string();
+    assert_eq!(token.len(), 20);
+    User { name, iban, token }
+}
+
+async fn transfer(
+    client: &Client,
+    uuid: &str,
+    user: &User,
+    amount: i64,
+    from: &str,
+    to: &str,
+    descr: &str,
+) -> Value {
+    client
+        .data(
+            TRANSFER,
+            json!({"uuid": uuid, "u": user.name, "t": user.token, "a": amount, "f": from, "to": to, "d": descr}),
+            "money_transfer",
+        )
+        .await
+}
+
+async fn transfer_error(
+    client: &Client,
+    uuid: &str,
+    user: &User,
+    amount: i64,
+    from: &str,
+    to: &str,
+) -> String {
+    client
+        .error(
+            TRANSFER,
+            json!({"uuid": uuid, "u": user.name, "t": user.token, "a": amount, "f": from, "to": to, "d": "x"}),
+        )
+        .await
+}
+
+fn count_fundings(transactions: &Value) -> usize {
+    transactions.as_array().map_or(0, |all| {
+        all.iter()
+            .filter(|t| t["descr"] == "initial funding of the company account")
+            .count()
+    })
+}
+
+fn new_uuid() -> String {
+    Id::random().to_uuid_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
+async fn login_deposit_transfer_stream_query_and_every_error_path() {
+    let mut handler = Service::command_handler();
+    let mut projector = Service::projector();
+    handler.wait_ready().await;
+    projector.wait_ready().await;
+    let mut endpoint = Service::graphql_endpoint(&[("GRAPHQL_COMMAND_TIMEOUT", "20".into())]);
+    // Ready means the buses listen and the company account exists and is funded.
+    endpoint.wait_ready().await;
+    let client = Client::new(endpoint.port());
+
+    let company = client
+        .data(
+            BY_IBAN,
+            json!({"iban": "NL66OPEN0000000000", "n": 1000}),
+            "transactions_by_iban",
+        )
+        .await;
+    assert_eq!(
+        count_fundings(&company),
+        1,
+        "funded exactly once: {company}"
+    );
+
+    // Two users log in: their first login creates user + account.
+    let alice = new_user(&client, "e2e-alice").await;
+    let bob = new_user(&client, "e2e-bob").await;
+    let again = log_in(&client, &alice.name, "a good password").await;
+    assert_eq!(again["iban"], alice.iban.as_str());
+    assert_eq!(again["token"], alice.token.as_str());
+
+    // Bob watches everything on his account over the legacy protocol; Alice only her debits.
+    let mut bob_stream = Subscription::start(
+        endpoint.port(),
+        Protocol::LegacyWs,
+        STREAM,
+        json!({"iban": bob.iban}),
+    )
+    .await;
+    let mut alice_debits = Subscription::start(
+        endpoint.port(),
+        Protocol::TransportWs,
+        STREAM,
+        json!({"iban": alice.iban, "dir": "DEBIT", "descr": "DINNER"}),
+    )
+    .await;
+    // A subscription has no "subscribed" acknowledgement; give the server a moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let deposit = transfer(
+        &client,
+        &new_uuid(),
+        &alice,
+        10_000,
+        "cash",
+        &alice.iban,
+        "salary",
+    )
+    .await;
+    assert_eq!(deposit["success"], true, "{deposit}");
+    let paid_uuid = new_uuid();
+    let paid = transfer(
+        &client,
+        &paid_uuid,
+        &alice,
+        2_550,
+        &alice.iban,
+        &bob.iban,
+        "Dinner at Ünïcode Place",
+    )
+    .await;
+    assert_eq!(
+        paid,
+        json!({"uuid": paid_uuid, "success": true, "reason": null})
+    );
+
+    let credit = bob_stream.next_payload().await["data"]["stream_transactions"].clone();
+    assert_eq!(credit["iban"], bob.iban.as_str());
+    assert_eq!(credit["direction"], "CREDIT");
+    assert_eq!(credit["changed_by"], "€ 25,50");
+    assert_eq!(credit["new_balance"], "€ 25,50");
+    assert_eq!(credit["from_to"], alice.iban.as_str());
+    assert_eq!(credit["descr"], "Dinner at Ünïcode Place");
+    let debit = alice_debits.next_payload().await["data"]["stream_transactions"].clone();
+    assert_eq!(debit["direction"], "DEBIT");
+    assert_eq!(debit["changed_by"], "€ 25,50");
+    assert_eq!(debit["new_balance"], "€ 74,50");
+    assert_eq!(debit["from_to"], bob.iban.as_str());
+
+    // The queries agree with what was streamed.
+    let alices = client
+        .data(
+            BY_IBAN,
+            json!({"iban": alice.iban, "n": 10}),
+            "transactions_by_iban",
+        )
+        .await;
+    assert_eq!(alices.as_array().map(Vec::len), Some(2), "{alices}");
+    assert_eq!(alices[0], debit, "newest first");
+    assert_eq!(alices[1]["descr"], "salary");
+    assert_eq!(alices[1]["from_to"], "cash");
+    assert_eq!(alices[1]["new_balance"], "€ 100,00");
+    let by_id = client
+        .data(
+            "query($id: Int!) { transaction_by_id(id: $id) { id iban new_balance changed_by from_to descr direction } }",
+            json!({"id": credit["id"]}),
+            "transaction_by_id",
+        )
+        .await;
+    assert_eq!(by_id, credit);
+    let last = client
+        .data(
+            "{ all_last_transactions { id iban direction } }",
+            json!({}),
+            "all_last_transactions",
+        )
+        .await;
+    let bobs_last = last
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["iban"] == bob.iban.as_str()))
+        .cloned();
+    assert_eq!(
+        bobs_last.map(|t| t["id"].clone()),
+        Some(credit["id"].clone())
+    );
+    let status = client
+        .data(
+            "query($u: String!) { transfer_status(uuid: $u) { uuid status reason } }",
+            json!({"u": paid_uuid}),
+            "transfer_status",
+        )
+        .await;
+    assert_eq!(
+        status,
+        json!({"uuid": paid_uuid, "status": "complete", "reason": null})
+    );
+
+    // Error paths of SPEC §4 / §6, each with its reason.
+    let short = client
+        .error(LOGIN, json!({"u": "e2e-short-pw", "p": "short"}))
+        .await;
+    assert_eq!(short, "password should be at least 8 characters");
+    let short_name = client
+        .error(LOGIN, json!({"u": "short", "p": "a good password"}))
+        .await;
+    assert_eq!(short_name, "username should be at least 8 characters");
+    let wrong = log_in(&client, &alice.name, "not her password").await;
+    assert_eq!(
+        wrong,
+        json!({"iban": null, "token": null, "reason": "invalid password"})
+    );
+    let bad_uuid = transfer_error(&client, "not-a-uuid", &alice, 100, &alice.iban, &bob.iban).await;
+    assert_eq!(bad_uuid, "uuid `not-a-uuid` is not a valid UUID");
+    for amount in [0, -100] {
+        let refused =
+            transfer_error(&client, &new_uuid(), &alice, amount, &alice.iban, &bob.iban).await;
+        assert_eq!(refused, "amount should be positive");
+    }
+    let bad_to = transfer_error(
+        &client,
+        &new_uuid(),
+        &alice,
+        100,
+        &alice.iban,
+        "NL00OPEN0000000001",
+    )
+    .await;
+    assert_eq!(bad_to, "to `NL00OPEN0000000001` is not a valid IBAN");
+    let broke_uuid = new_uuid();
+    let broke = transfer(
+        &client,
+        &broke_uuid,
+        &alice,
+        100_000,
+        &alice.iban,
+        &bob.iban,
+        "too much",
+    )
+    .await;
+    assert_eq!(
+        broke,
+        json!({"uuid": broke_uuid, "success": false, "reason": "insufficient funds would be below the limit of € -500,00"})
+    );
+    let into_bobs = transfer(&client, &new_uuid(), &alice, 100, "cash", &bob.iban, "gift").await;
+    assert_eq!(into_bobs["success"], false);
+    assert_eq!(into_bobs["reason"], "user is no owner of bank account");
+    let wrong_token = User {
+        token: "00000000000000000000".into(),
+        name: alice.name.clone(),
+        iban: alice.iban.clone(),
+    };
+    let forged = transfer(
+        &client,
+        &new_uuid(),
+        &wrong_token,
+        100,
+        "cash",
+        &alice.iban,
+        "x",
+    )
+    .await;
+    assert_eq!(forged["reason"], "token is not valid");
+
+    // The same uuid again: the original outcome, and no money moves twice.
+    let retried = transfer(
+        &client,
+        &paid_uuid,
+        &alice,
+        2_550,
+        &alice.iban,
+        &bob.iban,
+        "Dinner at Ünïcode Place",
+    )
+    .await;
+    assert_eq!(retried, paid);
+    let retried_broke = transfer(
+        &client,
+        &broke_uuid,
+        &alice,
+        100_000,
+        &alice.iban,
+        &bob.iban,
+        "too much",
+    )
+    .await;
+    assert_eq!(retried_broke, broke);
+    let bobs = client
+        .data(
+            BY_IBAN,
+            json!({"iban": bob.iban, "n": 10}),
+            "transactions_by_iban",
+        )
+        .await;
+    assert_eq!(
+        bobs.as_array().map(Vec::len),
+        Some(1),
+        "one credit only: {bobs}"
+    );
+
+    // Limits and bad arguments are GraphQL errors with a clear message.
+    let too_many = client
+        .error(BY_IBAN, json!({"iban": bob.iban, "n": 0}))
+        .await;
+    assert_eq!(too_many, "max_items should be between 1 and 1000");
+    let unknown = client
+        .error("{ transaction_by_id(id: 2000000000) { id } }", json!({}))
+        .await;
+    assert_eq!(unknown, "transaction does not exist");
+    let nested = format!(
+        "{{ __schema {{ types {{ {} name {} }} }} }}",
+        "ofType { ".repeat(16),
+        "} ".repeat(16)
+    );
+    let deep = client.error(&nested, json!({})).await;
+    assert!(deep.contains("nested too deep"), "{deep}");
+    let mut inverted = Subscription::start(
+        endpoint.port(),
+        Protocol::TransportWs,
+        STREAM,
+        json!({"min": 10, "max": 5}),
+    )
+    .await;
+    // A resolver error arrives as a result with `errors`, then the subscription completes.
+    let refused = inverted.next_payload().await;
+    assert_eq!(
+        refused["errors"][0]["message"], "min_amount should not be more than max_amount",
+        "{refused}"
+    );
+
+    // GraphiQL is served with its own assets, and browsers on other origins may call the API.
+    let page = client
+        .http()
+        .get(format!("{}/graphiql", client.base))
+        .send()
+        .await
+        .expect("GET /graphiql");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.expect("page");
+    assert!(html.contains("graphiql/assets/graphiql.min.js") && !html.contains("unpkg"));
+    let script = client
+        .http()
+        .get(format!("{}/graphiql/assets/graphiql.min.js", client.base))
+        .send()
+        .await
+        .expect("GET an asset");
+    assert_eq!(script.status().as_u16(), 200);
+    assert!(script.text().await.expect("script").contains("GraphiQL"));
+    let preflight = client
+        .http()
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", client.base))
+        .header("Origin", "http://localhost:8181")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "content-type")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"*"[..])
+    );
+
+    // A restart (here: a second instance) finds the company account and funds it no more.
+    let mut restarted = Service::graphql_endpoint(&[]);
+    restarted.wait_ready().await;
+    let company = client
+        .data(
+            BY_IBAN,
+            json!({"iban": "NL66OPEN0000000000", "n": 1000}),
+            "transactions_by_iban",
+        )
+        .await;
+    assert_eq!(count_fundings(&company), 1, "still funded once: {company}");
+
+    drop(restarted);
+    drop(endpoint);
+    drop(projector);
+    drop(handler);
+}
