@@ -57,7 +57,7 @@ async fn main() -> ExitCode {
         transactional_id: args.transactional_id,
         group: args.group,
     };
-    match runtime::run(settings, config, stop_signal()).await {
+    match runtime::run(settings, config, topology::process::stop_signal()).await {
         Ok(()) => {
             tracing::info!("command handler stopped");
             ExitCode::SUCCESS
@@ -71,31 +71,5 @@ async fn main() -> ExitCode {
             tracing::error!("{error:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM. If a handler cannot be installed the service still runs; it
-/// then just cannot be stopped by that signal gracefully.
-async fn stop_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
     }
 }

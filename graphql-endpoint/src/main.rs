@@ -8,7 +8,6 @@ use clap::Parser;
 use graphql_endpoint::schema::Limits;
 use graphql_endpoint::server::Cors;
 use graphql_endpoint::Config;
-use tracing_subscriber::EnvFilter;
 
 /// Open Bank GraphQL endpoint.
 #[derive(Debug, Parser)]
@@ -53,9 +52,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    topology::logging::init("info");
     let args = Args::parse();
     anyhow::ensure!(
         args.command_timeout.is_finite() && args.command_timeout > 0.0,
@@ -77,30 +74,7 @@ async fn main() -> anyhow::Result<()> {
         },
         company_funding_cents: args.company_funding,
     };
-    graphql_endpoint::run(settings, config, stop_signal())
+    graphql_endpoint::run(settings, config, topology::process::stop_signal())
         .await
         .context("graphql-endpoint stopped")
-}
-
-/// SIGINT or SIGTERM.
-async fn stop_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot listen for SIGTERM; SIGINT only");
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }

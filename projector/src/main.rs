@@ -73,35 +73,9 @@ async fn main() -> anyhow::Result<()> {
         events: EventsConfig::new(publishing),
         query_group: args.query_group,
     };
-    runtime::run(settings, config, stop_signal())
+    runtime::run(settings, config, topology::process::stop_signal())
         .await
         .context("projector stopped with an error")?;
     tracing::info!("projector stopped");
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM. If a handler cannot be installed the service still runs; it
-/// then just cannot be stopped by that signal gracefully.
-async fn stop_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
-    }
 }

@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod codec;
 pub mod kafka;
 pub mod logging;
+pub mod process;
 pub mod registry;
 pub mod replay;
 pub mod settings;
