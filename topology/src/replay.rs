@@ -57,6 +57,10 @@ pub enum ReplayError {
     Assign(KafkaError),
     #[error("reading the consumer position: {0}")]
     Position(KafkaError),
+    #[error("creating a consumer: {0}")]
+    Client(KafkaError),
+    #[error("committing the start offsets of group {group}: {source}")]
+    Commit { group: String, source: KafkaError },
 }
 
 impl KafkaSettings {
@@ -161,13 +165,51 @@ pub fn assign_from_beginning<C: Consumer>(
     consumer: &C,
     ends: &[PartitionEnd],
 ) -> Result<(), ReplayError> {
-    let mut assignment = TopicPartitionList::new();
+    let assignment = partition_list(ends, |_| Offset::Beginning)?;
+    consumer.assign(&assignment).map_err(ReplayError::Assign)
+}
+
+/// Assigns every partition of `topics` at its current end: the consumer sees only what is
+/// written from now on (e.g. the answers to requests sent after this returns).
+pub fn assign_at_end<C: Consumer + Sync>(
+    consumer: &C,
+    topics: &[&str],
+    timeout: Duration,
+) -> Result<(), ReplayError> {
+    let ends = end_offsets(consumer, topics, timeout)?;
+    let assignment = partition_list(&ends, |end| Offset::Offset(end.end))?;
+    consumer.assign(&assignment).map_err(ReplayError::Assign)
+}
+
+/// Commits `group`'s offsets at the current end of `topics`, so a member that joins the group
+/// later starts with what is written from now on instead of the retained history.
+pub fn commit_group_at_end(
+    settings: &KafkaSettings,
+    group: &str,
+    topics: &[&str],
+    timeout: Duration,
+) -> Result<(), ReplayError> {
+    let consumer = settings.consumer(group).map_err(ReplayError::Client)?;
+    let ends = end_offsets(&consumer, topics, timeout)?;
+    let offsets = partition_list(&ends, |end| Offset::Offset(end.end))?;
+    consumer
+        .commit(&offsets, rdkafka::consumer::CommitMode::Sync)
+        .map_err(|source| ReplayError::Commit {
+            group: group.to_string(),
+            source,
+        })
+}
+
+fn partition_list(
+    ends: &[PartitionEnd],
+    offset: impl Fn(&PartitionEnd) -> Offset,
+) -> Result<TopicPartitionList, ReplayError> {
+    let mut list = TopicPartitionList::new();
     for end in ends {
-        assignment
-            .add_partition_offset(&end.topic, end.partition, Offset::Beginning)
+        list.add_partition_offset(&end.topic, end.partition, offset(end))
             .map_err(ReplayError::Assign)?;
     }
-    consumer.assign(&assignment).map_err(ReplayError::Assign)
+    Ok(list)
 }
 
 /// Reads the end offsets of `topics`, assigns them from the beginning, and returns the

@@ -12,10 +12,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
 use topology::codec::Codec;
 use topology::replay;
 use topology::topic_names::{
@@ -64,16 +63,7 @@ impl Ids {
             transactional_id: unique("ch-test-tx"),
             group: unique("ch-test-group"),
         };
-        let consumer = settings().kafka.consumer(&ids.group).expect("consumer");
-        let ends = replay::end_offsets(&consumer, &COMMAND_TOPICS, TIMEOUT).expect("ends");
-        let mut offsets = TopicPartitionList::new();
-        for end in ends {
-            offsets
-                .add_partition_offset(&end.topic, end.partition, Offset::Offset(end.end))
-                .expect("offset");
-        }
-        consumer
-            .commit(&offsets, CommitMode::Sync)
+        replay::commit_group_at_end(&settings().kafka, &ids.group, &COMMAND_TOPICS, TIMEOUT)
             .expect("commit the start offsets");
         ids
     }
@@ -240,14 +230,7 @@ impl Watcher {
             BANK_COMMAND_FEEDBACK,
             TRANSFER_COMMAND_FEEDBACK,
         ];
-        let ends = replay::end_offsets(&consumer, &topics, TIMEOUT).expect("end offsets");
-        let mut assignment = TopicPartitionList::new();
-        for end in ends {
-            assignment
-                .add_partition_offset(&end.topic, end.partition, Offset::Offset(end.end))
-                .expect("partition");
-        }
-        consumer.assign(&assignment).expect("assign");
+        replay::assign_at_end(&consumer, &topics, TIMEOUT).expect("assign at the end");
         Self {
             consumer,
             codec: codec(),

@@ -9,10 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 use topology::codec::Codec;
 use topology::replay::{self, ReplayError};
 use topology::{KafkaSettings, TopicMessage};
@@ -51,23 +50,14 @@ pub async fn consumer_at_end<M: TopicMessage>(
         .replay_consumer(None)
         .map_err(|source| ListenError::Consumer { topic, source })?;
     // Reading watermarks blocks; keep it off the async workers.
-    let (consumer, ends) = tokio::task::spawn_blocking(move || {
-        let ends = replay::end_offsets(&consumer, &[topic], METADATA_TIMEOUT);
-        (consumer, ends)
+    let (consumer, assigned) = tokio::task::spawn_blocking(move || {
+        let assigned = replay::assign_at_end(&consumer, &[topic], METADATA_TIMEOUT);
+        (consumer, assigned)
     })
     .await
     .map_err(|_| ListenError::Cancelled { topic })?;
-    let ends = ends.map_err(|source| ListenError::End { topic, source })?;
-    let mut assignment = TopicPartitionList::new();
-    for end in &ends {
-        assignment
-            .add_partition_offset(&end.topic, end.partition, Offset::Offset(end.end))
-            .map_err(|source| ListenError::Assign { topic, source })?;
-    }
-    consumer
-        .assign(&assignment)
-        .map_err(|source| ListenError::Assign { topic, source })?;
-    tracing::debug!(topic, partitions = ends.len(), "listening from the end");
+    assigned.map_err(|source| ListenError::End { topic, source })?;
+    tracing::debug!(topic, "listening from the end");
     Ok(consumer)
 }
 

@@ -11,8 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -58,19 +56,7 @@ fn binary(name: &str) -> PathBuf {
 /// Commits `group`'s offsets at the current end of `topics`, so a service starting with that
 /// group skips what earlier tests left there.
 pub fn start_group_at_end(group: &str, topics: &[&str]) {
-    let consumer = Settings::from_env()
-        .kafka
-        .consumer(group)
-        .expect("consumer");
-    let ends = replay::end_offsets(&consumer, topics, METADATA).expect("end offsets");
-    let mut offsets = TopicPartitionList::new();
-    for end in ends {
-        offsets
-            .add_partition_offset(&end.topic, end.partition, Offset::Offset(end.end))
-            .expect("offset");
-    }
-    consumer
-        .commit(&offsets, CommitMode::Sync)
+    replay::commit_group_at_end(&Settings::from_env().kafka, group, topics, METADATA)
         .expect("commit the start offsets");
 }
 

@@ -15,10 +15,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use topology::codec::Codec;
 use topology::replay;
@@ -252,14 +251,7 @@ pub struct QueryClient {
 /// A feedback topic read from its current end: answers to queries sent afterwards all arrive.
 fn feedback_consumer(topic: &str) -> StreamConsumer {
     let consumer = settings().kafka.replay_consumer(None).expect("consumer");
-    let ends = replay::end_offsets(&consumer, &[topic], TIMEOUT).expect("end offsets");
-    let mut assignment = TopicPartitionList::new();
-    for end in ends {
-        assignment
-            .add_partition_offset(&end.topic, end.partition, Offset::Offset(end.end))
-            .expect("partition");
-    }
-    consumer.assign(&assignment).expect("assign");
+    replay::assign_at_end(&consumer, &[topic], TIMEOUT).expect("assign at the end");
     consumer
 }
 
