@@ -178,6 +178,44 @@ fn emit_topic_enum(out: &mut String, model: &Model, topic: &Topic) {
             )
         })
         .collect();
+    let records: Vec<&Record> = topic
+        .records
+        .iter()
+        .filter_map(|name| model.records.iter().find(|r| &r.name == name))
+        .collect();
+    let identified = records.iter().all(|record| {
+        record.fields.iter().any(|f| {
+            f.name == "id" && matches!(&f.field_type, FieldType::Fixed { name, .. } if name == "Id")
+        })
+    });
+    if identified {
+        let arms: String = topic
+            .records
+            .iter()
+            .map(|r| format!("            {enum_name}::{r}(record) => record.id,\n"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "impl crate::avro::Identified for {enum_name} {{\n    fn id(&self) -> Id {{\n        match self {{\n{arms}        }}\n    }}\n}}\n"
+        );
+    }
+    for named in model.named_types() {
+        let FieldType::Enum { name, symbols } = named else {
+            continue;
+        };
+        if !topic.records.iter().all(|r| symbols.contains(r)) {
+            continue;
+        }
+        let arms: String = topic
+            .records
+            .iter()
+            .map(|r| format!("            {enum_name}::{r}(_) => {name}::{r},\n"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "impl crate::avro::NamedBy<{name}> for {enum_name} {{\n    fn name(&self) -> {name} {{\n        match self {{\n{arms}        }}\n    }}\n}}\n"
+        );
+    }
     let _ = writeln!(
         out,
         "/// The records carried by topic `{topic_name}`.\n\

@@ -56,6 +56,18 @@ pub trait TopicMessage: Sized {
     fn from_avro(full_name: &str, value: Value) -> Result<Self, AvroShapeError>;
 }
 
+/// A per-topic enum whose every record carries an `id` (commands, queries, feedback): the id
+/// that answers repeat. Generated, so a record added to the topic cannot be forgotten.
+pub trait Identified {
+    fn id(&self) -> crate::generated::Id;
+}
+
+/// A per-topic enum whose every record is a symbol of the Avro enum `E`, e.g. `BankCommand`
+/// and `CommandName`: the name feedback carries. Generated like [`Identified`].
+pub trait NamedBy<E> {
+    fn name(&self) -> E;
+}
+
 fn describe(value: &Value) -> String {
     let text = format!("{value:?}");
     match text.char_indices().nth(60) {

@@ -114,6 +114,33 @@ fn topic_enums_carry_exactly_their_records() {
 }
 
 #[test]
+fn command_query_and_feedback_enums_know_their_id_and_name() {
+    use crate::avro::{Identified, NamedBy};
+    let id = Id::random();
+    let command = BankCommand::from(MarkTransferFailedCommand {
+        id,
+        reason: "no".into(),
+    });
+    assert_eq!(command.id(), id);
+    assert_eq!(command.name(), CommandName::MarkTransferFailedCommand);
+    let query = BankQuery::from(TransferStatusQuery {
+        id,
+        transfer_id: Id::random(),
+    });
+    assert_eq!(query.id(), id);
+    assert_eq!(
+        NamedBy::<QueryName>::name(&query),
+        QueryName::TransferStatusQuery
+    );
+    let feedback = BankCommandFeedback::from(CommandFailed {
+        id,
+        command_name: CommandName::MoneyTransferCommand,
+        reason: "no".into(),
+    });
+    assert_eq!(feedback.id(), id);
+}
+
+#[test]
 fn decoding_reports_missing_fields_and_wrong_types() {
     use apache_avro::types::Value;
     let missing = Value::Record(vec![("username".into(), Value::String("u".into()))]);

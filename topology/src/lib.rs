@@ -27,7 +27,7 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
-pub use avro::{AvroRecord, AvroShapeError, TopicMessage};
+pub use avro::{AvroRecord, AvroShapeError, Identified, NamedBy, TopicMessage};
 pub use catalogue::{RecordSpec, TopicSpec};
 pub use generated::*;
 pub use settings::{KafkaSettings, RegistrySettings, Settings};

@@ -1,71 +1,22 @@
 //! The id and name every feedback record needs, for each command topic.
 
-use topology::{BankCommand, CommandName, Id, TransferCommand, UserCommand};
+use topology::{CommandName, Id, Identified, NamedBy};
 
-/// What a `CommandSucceeded` / `CommandFailed` must repeat of the command it answers.
+/// What a `CommandSucceeded` / `CommandFailed` must repeat of the command it answers. The
+/// topology generates both for every command topic's enum; this names them for the handler.
 pub trait CommandMeta {
     /// The id the sender correlates the feedback with (for saga commands: the transfer id).
     fn command_id(&self) -> Id;
     fn command_name(&self) -> CommandName;
 }
 
-impl CommandMeta for UserCommand {
+impl<C: Identified + NamedBy<CommandName>> CommandMeta for C {
     fn command_id(&self) -> Id {
-        match self {
-            UserCommand::CreateUserAccountCommand(c) => c.id,
-        }
+        self.id()
     }
 
     fn command_name(&self) -> CommandName {
-        match self {
-            UserCommand::CreateUserAccountCommand(_) => CommandName::CreateUserAccountCommand,
-        }
-    }
-}
-
-impl CommandMeta for BankCommand {
-    fn command_id(&self) -> Id {
-        match self {
-            BankCommand::AddUserToBankAccountCommand(c) => c.id,
-            BankCommand::CreateBankAccountCommand(c) => c.id,
-            BankCommand::MarkTransferCompletedCommand(c) => c.id,
-            BankCommand::MarkTransferFailedCommand(c) => c.id,
-            BankCommand::MoneyTransferCommand(c) => c.id,
-            BankCommand::RemoveUserFromBankAccountCommand(c) => c.id,
-        }
-    }
-
-    fn command_name(&self) -> CommandName {
-        match self {
-            BankCommand::AddUserToBankAccountCommand(_) => CommandName::AddUserToBankAccountCommand,
-            BankCommand::CreateBankAccountCommand(_) => CommandName::CreateBankAccountCommand,
-            BankCommand::MarkTransferCompletedCommand(_) => {
-                CommandName::MarkTransferCompletedCommand
-            }
-            BankCommand::MarkTransferFailedCommand(_) => CommandName::MarkTransferFailedCommand,
-            BankCommand::MoneyTransferCommand(_) => CommandName::MoneyTransferCommand,
-            BankCommand::RemoveUserFromBankAccountCommand(_) => {
-                CommandName::RemoveUserFromBankAccountCommand
-            }
-        }
-    }
-}
-
-impl CommandMeta for TransferCommand {
-    fn command_id(&self) -> Id {
-        match self {
-            TransferCommand::CreditMoneyCommand(c) => c.id,
-            TransferCommand::DebitMoneyCommand(c) => c.id,
-            TransferCommand::ReturnMoneyCommand(c) => c.id,
-        }
-    }
-
-    fn command_name(&self) -> CommandName {
-        match self {
-            TransferCommand::CreditMoneyCommand(_) => CommandName::CreditMoneyCommand,
-            TransferCommand::DebitMoneyCommand(_) => CommandName::DebitMoneyCommand,
-            TransferCommand::ReturnMoneyCommand(_) => CommandName::ReturnMoneyCommand,
-        }
+        self.name()
     }
 }
 
@@ -73,7 +24,9 @@ impl CommandMeta for TransferCommand {
 mod tests {
     use super::*;
     use crate::domain::fixtures::id;
-    use topology::{CreditMoneyCommand, MarkTransferCompletedCommand};
+    use topology::{
+        BankCommand, CreditMoneyCommand, MarkTransferCompletedCommand, TransferCommand,
+    };
 
     #[test]
     fn names_match_the_record_names() {

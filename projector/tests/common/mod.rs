@@ -25,8 +25,8 @@ use topology::topic_names::{
     BANK_EVENTS, BANK_QUERIES_FEEDBACK, TRANSACTION_EVENTS, USER_EVENTS, USER_QUERIES_FEEDBACK,
 };
 use topology::{
-    BankEvent, BankQuery, BankQueryFeedback, Id, Settings, TopicMessage, TransactionEvent,
-    TransactionHappenedEvent, UserEvent, UserQuery, UserQueryFeedback,
+    BankEvent, BankQuery, BankQueryFeedback, Id, Identified, Settings, TopicMessage,
+    TransactionEvent, TransactionHappenedEvent, UserEvent, UserQuery, UserQueryFeedback,
 };
 
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -283,7 +283,7 @@ impl QueryClient {
     }
 
     pub async fn user(&self, id: Id, query: UserQuery) -> Answer {
-        assert_eq!(query_id_user(&query), id);
+        assert_eq!(query.id(), id);
         self.send(id, &query).await;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -313,7 +313,7 @@ impl QueryClient {
     }
 
     pub async fn bank(&self, query: BankQuery) -> Answer {
-        let id = query_id_bank(&query);
+        let id = query.id();
         self.send(id, &query).await;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -340,23 +340,6 @@ impl QueryClient {
                 }
             };
         }
-    }
-}
-
-fn query_id_user(query: &UserQuery) -> Id {
-    match query {
-        UserQuery::FindUserQuery(q) => q.id,
-    }
-}
-
-fn query_id_bank(query: &BankQuery) -> Id {
-    match query {
-        BankQuery::FindBankAccountQuery(q) => q.id,
-        BankQuery::FindBankAccountsForUserQuery(q) => q.id,
-        BankQuery::TransactionByIdQuery(q) => q.id,
-        BankQuery::TransactionsByIbanQuery(q) => q.id,
-        BankQuery::AllLastTransactionsQuery(q) => q.id,
-        BankQuery::TransferStatusQuery(q) => q.id,
     }
 }
 
