@@ -1,95 +1,199 @@
 #!/usr/bin/env bash
-# Runs the Open Bank suite locally, without Docker.
+# Runs the whole Open Bank suite locally, without Docker.
 #
-#   scripts/run.sh         build, start Kafka + schema registry, apply the topology, start the
-#                          services, wait until each is healthy, print the URLs
-#   scripts/run.sh stop    stop everything this script started, and nothing else
-#   scripts/run.sh status  which parts are running
+#   scripts/run.sh          build, start Kafka + schema registry, apply the topology, start the
+#                           command handler, projector, GraphQL endpoint and web app, wait until
+#                           each is healthy, print the URLs, and keep running: Ctrl-C stops
+#                           everything this script started
+#   scripts/run.sh start    the same, but return once everything is healthy
+#   scripts/run.sh stop     stop everything this script started, and nothing else
+#   scripts/run.sh status   which parts are running
 #
 # Logs of every service: ~/.cache/open-bank/logs/ (OPEN_BANK_CACHE moves it).
+# OPEN_BANK_PROFILE=debug runs debug builds instead of release ones (the test suite does).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
 
 CACHE="${OPEN_BANK_CACHE:-$HOME/.cache/open-bank}"
 LOGS="$CACHE/logs"
 RUN="$CACHE/run"
 HEALTH_TIMEOUT="${OPEN_BANK_HEALTH_TIMEOUT:-120}"
+PROFILE="${OPEN_BANK_PROFILE:-release}"
+case "$PROFILE" in
+  release) CARGO_PROFILE=(--release) ;;
+  debug) CARGO_PROFILE=() ;;
+  *) echo "run: OPEN_BANK_PROFILE must be release or debug, not '$PROFILE'" >&2; exit 2 ;;
+esac
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE"
+
 export COMMAND_HANDLER_HEALTH_PORT="${COMMAND_HANDLER_HEALTH_PORT:-8090}"
 export PROJECTOR_HEALTH_PORT="${PROJECTOR_HEALTH_PORT:-8091}"
 export GRAPHQL_PORT="${GRAPHQL_PORT:-8888}"
-# name:health port, in start order.
-SERVICES=("command-handler:$COMMAND_HANDLER_HEALTH_PORT" "projector:$PROJECTOR_HEALTH_PORT" "graphql-endpoint:$GRAPHQL_PORT")
+export FRONTEND_PORT="${FRONTEND_PORT:-8181}"
+export FRONTEND_HOST="${FRONTEND_HOST:-127.0.0.1}"
+export FRONTEND_GRAPHQL_TARGET="${FRONTEND_GRAPHQL_TARGET:-http://127.0.0.1:$GRAPHQL_PORT}"
+# In start order; stopped in reverse.
+SERVICES=(command-handler projector graphql-endpoint frontend)
 
 say() { printf '%s\n' "run: $*"; }
+
+health_url() {
+  case "$1" in
+    command-handler) echo "http://127.0.0.1:$COMMAND_HANDLER_HEALTH_PORT/health" ;;
+    projector) echo "http://127.0.0.1:$PROJECTOR_HEALTH_PORT/health" ;;
+    graphql-endpoint) echo "http://127.0.0.1:$GRAPHQL_PORT/health" ;;
+    frontend) echo "http://127.0.0.1:$FRONTEND_PORT/config.js" ;;
+  esac
+}
+
+# What the service's command line contains: a pid file is only trusted when it matches, so a
+# stale pid reused by another program is never killed.
+signature() {
+  case "$1" in
+    frontend) echo "vite.js preview" ;;
+    *) echo "/$1" ;;
+  esac
+}
+
+launch() { # <name>: starts the service in its own session, so its pid is its process group
+  local name="$1"
+  if [[ "$name" == frontend ]]; then
+    (cd frontend && exec setsid node node_modules/vite/bin/vite.js preview --strictPort) \
+      >>"$LOGS/$name.log" 2>&1 </dev/null &
+  else
+    setsid "$BIN/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  fi
+  echo $! >"$RUN/$name.pid"
+}
 
 pid_of() { # pid of a running service started by this script, or nothing
   local file="$RUN/$1.pid" pid
   [[ -f "$file" ]] || return 0
   pid="$(cat "$file")"
-  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "release/$1"; then
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(signature "$1")"; then
     echo "$pid"
   fi
 }
 
-healthy() { curl -fs -o /dev/null "http://127.0.0.1:$1/health"; }
+healthy() { curl -fs -o /dev/null "$(health_url "$1")"; }
 
-start_service() { # <name> <health port>
-  local name="$1" port="$2" pid
+start_service() {
+  local name="$1" pid waited=0
   if [[ -n "$(pid_of "$name")" ]]; then
     say "$name already running (pid $(pid_of "$name"))"
     return
   fi
   say "starting $name (log: $LOGS/$name.log)"
-  setsid nohup "target/release/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  pid=$!
-  echo "$pid" >"$RUN/$name.pid"
-  local waited=0
-  until healthy "$port"; do
+  launch "$name"
+  pid="$(cat "$RUN/$name.pid")"
+  until healthy "$name"; do
     if ! kill -0 "$pid" 2>/dev/null; then
       say "error: $name exited; last lines of its log:" >&2
       tail -n 30 "$LOGS/$name.log" >&2
       exit 1
     fi
     if ((waited >= HEALTH_TIMEOUT)); then
-      say "error: $name not healthy on port $port after ${HEALTH_TIMEOUT}s; last lines of its log:" >&2
+      say "error: $name not healthy at $(health_url "$name") after ${HEALTH_TIMEOUT}s; last lines of its log:" >&2
       tail -n 30 "$LOGS/$name.log" >&2
       exit 1
     fi
     sleep 1
     waited=$((waited + 1))
   done
-  say "$name healthy on http://127.0.0.1:$port/health"
+  say "$name healthy ($(health_url "$name"))"
 }
 
 stop_services() {
-  local entry name pid i
+  local name pid i
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
-    entry="${SERVICES[$i]}"
-    name="${entry%%:*}"
+    name="${SERVICES[$i]}"
     pid="$(pid_of "$name")"
     if [[ -n "$pid" ]]; then
       say "stopping $name (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-      kill -KILL "$pid" 2>/dev/null || true
+      kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     rm -f "$RUN/$name.pid"
   done
 }
 
-case "${1:-up}" in
-  up) ;;
-  stop | down)
-    stop_services
+stop_all() {
+  stop_services
+  # Kafka and the registry are stopped only when this script started them.
+  if [[ -f "$RUN/infra.started-by-run" ]]; then
     scripts/infra.sh down
+    rm -f "$RUN/infra.started-by-run"
+  else
+    say "Kafka and the schema registry were running before; left running (scripts/infra.sh down stops them)"
+  fi
+}
+
+build() {
+  say "building the services ($PROFILE)"
+  cargo build "${CARGO_PROFILE[@]}" --locked -p synchronizer -p command-handler -p projector -p graphql-endpoint
+  say "building the web app"
+  # npm ci only when the lock file changed since the last install: it deletes node_modules first.
+  if [[ ! -f frontend/node_modules/.package-lock.json || frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]]; then
+    (cd frontend && npm ci --no-audit --no-fund)
+  fi
+  (cd frontend && npm run --silent build)
+}
+
+start_everything() {
+  mkdir -p "$LOGS" "$RUN"
+  build
+  if ! scripts/infra.sh status >/dev/null 2>&1; then
+    touch "$RUN/infra.started-by-run"
+  fi
+  scripts/infra.sh up
+  eval "$(scripts/infra.sh env)"
+  export KAFKA_BROKERS SCHEMA_REGISTRY_URL
+  say "applying the topology"
+  "$BIN/synchronizer" apply
+  for name in "${SERVICES[@]}"; do
+    start_service "$name"
+  done
+  cat <<INFO
+
+Open Bank is running:
+  web app           http://127.0.0.1:$FRONTEND_PORT/
+  GraphiQL          http://127.0.0.1:$GRAPHQL_PORT/graphiql
+  GraphQL           http://127.0.0.1:$GRAPHQL_PORT/graphql   (subscriptions: ws://127.0.0.1:$GRAPHQL_PORT/graphql/ws)
+  Kafka             $KAFKA_BROKERS
+  schema registry   $SCHEMA_REGISTRY_URL   (try: curl $SCHEMA_REGISTRY_URL/subjects)
+  health            command handler :$COMMAND_HANDLER_HEALTH_PORT, projector :$PROJECTOR_HEALTH_PORT (GET /health)
+  logs              $LOGS/
+INFO
+}
+
+# Keeps the foreground until Ctrl-C, `scripts/run.sh stop`, or a service dying on its own.
+supervise() {
+  local name
+  while sleep 2; do
+    for name in "${SERVICES[@]}"; do
+      [[ -f "$RUN/$name.pid" ]] || { say "stopped from elsewhere"; return 0; }
+      if [[ -z "$(pid_of "$name")" ]]; then
+        say "error: $name exited; last lines of its log:" >&2
+        tail -n 30 "$LOGS/$name.log" >&2
+        return 1
+      fi
+    done
+  done
+}
+
+case "${1:-up}" in
+  up | start) ;;
+  stop | down)
+    mkdir -p "$RUN"
+    stop_all
     exit 0
     ;;
   status)
-    for entry in "${SERVICES[@]}"; do
-      name="${entry%%:*}"
-      port="${entry##*:}"
-      if [[ -n "$(pid_of "$name")" ]] && healthy "$port"; then
-        echo "$name: running and healthy on port $port"
+    for name in "${SERVICES[@]}"; do
+      if [[ -n "$(pid_of "$name")" ]] && healthy "$name"; then
+        echo "$name: running and healthy ($(health_url "$name"))"
       else
         echo "$name: not running"
       fi
@@ -98,36 +202,37 @@ case "${1:-up}" in
     exit 0
     ;;
   -h | --help | help)
-    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)
-    echo "usage: scripts/run.sh [up|stop|status]" >&2
+    echo "usage: scripts/run.sh [up|start|stop|status]" >&2
     exit 2
     ;;
 esac
 
-mkdir -p "$LOGS" "$RUN"
-say "building (release)"
-cargo build --release --locked -p synchronizer -p command-handler -p projector -p graphql-endpoint
-scripts/infra.sh up
-eval "$(scripts/infra.sh env)"
-export KAFKA_BROKERS SCHEMA_REGISTRY_URL
-say "applying the topology"
-target/release/synchronizer apply
-for entry in "${SERVICES[@]}"; do
-  start_service "${entry%%:*}" "${entry##*:}"
-done
+MODE="${1:-up}"
+READY=false
+# Whatever happens (a failed build, a service that does not come up, Ctrl-C), nothing this
+# script started is left behind; only `start` leaves a healthy suite running.
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [[ "$MODE" != start || "$READY" != true ]]; then
+    echo
+    say "stopping"
+    stop_all
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-cat <<INFO
-
-Open Bank is running:
-  Kafka             $KAFKA_BROKERS
-  schema registry   $SCHEMA_REGISTRY_URL   (try: curl $SCHEMA_REGISTRY_URL/subjects)
-  command handler   http://127.0.0.1:$COMMAND_HANDLER_HEALTH_PORT/health
-  projector         http://127.0.0.1:$PROJECTOR_HEALTH_PORT/health
-  GraphiQL          http://127.0.0.1:$GRAPHQL_PORT/graphiql
-  GraphQL           http://127.0.0.1:$GRAPHQL_PORT/graphql   (subscriptions: ws://127.0.0.1:$GRAPHQL_PORT/graphql/ws)
-  logs              $LOGS/
-Stop everything with: scripts/run.sh stop
-INFO
+start_everything
+READY=true
+if [[ "$MODE" == start ]]; then
+  echo "Stop everything with: scripts/run.sh stop"
+  exit 0
+fi
+echo "Press Ctrl-C to stop everything (or run scripts/run.sh stop elsewhere)."
+supervise

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of Open Bank on Kafka on a fresh machine:
-#   1. cargo fmt --check and cargo clippy -D warnings,
-#   2. unit tests (no Kafka),
+#   1. cargo fmt --check and cargo clippy -D warnings; prettier and tsc for the web app,
+#   2. unit tests (Rust, no Kafka; Vitest for the web app),
 #   3. integration tests against a real Kafka broker + schema registry that this script starts
-#      on 127.0.0.1 with its own, freshly wiped data, and stops again on exit.
-# Needs only what the machine has (Rust, Java 17, Maven); Kafka and the registry come from
-# Maven Central on first use and are cached (see scripts/infra.sh).
+#      on 127.0.0.1 with its own, freshly wiped data, and stops again on exit,
+#   4. the browser test: the whole suite started by scripts/run.sh, driven in Debian's Chromium.
+# Needs only what the machine has (Rust, Java 17, Maven, Node 20); Kafka and the registry come
+# from Maven Central on first use and are cached (see scripts/infra.sh), npm packages from npm,
+# and Chromium from Debian (apt-get, as root or through sudo) when it is not installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -26,13 +28,33 @@ scripts/validate-compose.sh
 step "unit tests"
 cargo test --workspace --locked
 
+step "web app: install, format, types, unit tests"
+(cd frontend && npm ci --no-audit --no-fund && npm run format:check && npm run typecheck && npm test)
+
+step "Chromium for the browser test"
+CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [[ ! -x "$CHROMIUM_PATH" ]]; then
+  if [[ "$(id -u)" -eq 0 ]]; then
+    as_root=()
+  elif command -v sudo >/dev/null; then
+    as_root=(sudo)
+  else
+    echo "Chromium is missing and installing it needs root: apt-get install chromium" >&2
+    exit 1
+  fi
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+"$CHROMIUM_PATH" --version
+export CHROMIUM_PATH
+
 step "start Kafka + schema registry (fresh test data)"
 if scripts/infra.sh status >/dev/null 2>&1; then
   echo "A local stack is already running on the suite's ports; stop it first: scripts/infra.sh down" >&2
   exit 1
 fi
 scripts/infra.sh reset
-trap 'step "stop Kafka + schema registry"; scripts/infra.sh down' EXIT
+trap 'step "stop the suite, Kafka + schema registry"; scripts/run.sh stop; scripts/infra.sh down' EXIT
 scripts/infra.sh up
 eval "$(scripts/infra.sh env)"
 
@@ -42,3 +64,8 @@ cargo build --workspace --locked --bins
 
 step "integration tests (real broker + registry)"
 cargo test --workspace --locked -- --ignored --test-threads=1
+
+step "browser test: the whole suite in Chromium"
+OPEN_BANK_PROFILE=debug scripts/run.sh start
+(cd frontend && npm run test:e2e)
+echo "screenshots: frontend/e2e/screenshots/"

@@ -2,7 +2,8 @@
 # scripts/validate-compose.sh — check the Docker Compose files without a Docker engine.
 #
 #   scripts/validate-compose.sh                 # docker/docker-compose.yml + docker/docker-compose.three-brokers.yml
-#   scripts/validate-compose.sh FILE...         # any compose files (e.g. an edited copy)
+#   scripts/validate-compose.sh FILE...         # any compose files (e.g. an edited copy, kept in
+#                                               # docker/ so its build contexts still resolve)
 #
 # Per file:
 #   * the YAML parses as Compose reads it (no duplicate keys; `${VAR:-default}` / `$$` interpolated);
@@ -16,9 +17,13 @@
 #     limit; every image has a pinned tag (no :latest); the Rust services get no broker KAFKA_*
 #     settings and reach the brokers on their internal listener; the KRaft brokers agree (ids,
 #     cluster id, quorum, internal-topic replication for the broker count, no auto-created topics);
-#     published ports are quoted and unique.
+#     published ports are quoted and unique; every built service's Dockerfile and its
+#     <Dockerfile>.dockerignore exist; the frontend's nginx server block (found through the COPY in
+#     docker/Dockerfile.frontend) proxies to a service of the file on the port it serves, which the
+#     frontend waits for with service_healthy, and listens on the published port its healthcheck asks.
 # Also once per run: the schema rejects deliberately broken copies (so it really detects errors),
-# and, given both default files, the three-broker variant runs the same services as the single one.
+# and, given both default files, the three-broker variant runs the same services (registry, Rust
+# services, frontend) as the single one.
 #
 # Ends with `N passed, M failed`; exit status 1 when anything failed, 2 on a setup error.
 #
@@ -148,6 +153,9 @@ import yaml
 schema_path, schema_source, root, *files = sys.argv[1:]
 
 RUST_DOCKERFILE = "docker/Dockerfile.rust"
+FRONTEND_DOCKERFILE = "docker/Dockerfile.frontend"
+# Where docker/Dockerfile.frontend puts nginx's server block (its COPY line names the source).
+NGINX_SERVER_CONF = "/etc/nginx/conf.d/default.conf"
 SYNCHRONIZER = "synchronizer"
 BROKER_IMAGE = "apache/kafka"
 REGISTRY_IMAGE = "confluentinc/cp-schema-registry"
@@ -302,6 +310,41 @@ def image_of(service):
 def is_rust_service(service):
     build = service.get("build")
     return isinstance(build, dict) and str(build.get("dockerfile", "")).endswith(RUST_DOCKERFILE)
+
+
+def is_frontend_service(service):
+    build = service.get("build")
+    return isinstance(build, dict) and str(build.get("dockerfile", "")).endswith(FRONTEND_DOCKERFILE)
+
+
+def build_files(path, service):
+    """(context dir, Dockerfile path) of a built service, resolved as Compose does, or None."""
+    build = service.get("build")
+    if build is None:
+        return None
+    if not isinstance(build, dict):
+        build = {"context": build}
+    context = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), str(build.get("context", "."))))
+    return context, os.path.join(context, str(build.get("dockerfile", "Dockerfile")))
+
+
+def container_ports(service):
+    out = set()
+    for port in service.get("ports") or []:
+        if isinstance(port, dict):
+            out.add(str(port.get("target", "")))
+        else:
+            out.add(str(port).split("/")[0].split(":")[-1])
+    return out
+
+
+def nginx_settings(text):
+    """(listen ports, proxied http://host:port targets) of an nginx configuration, comments ignored."""
+    lines = [line.split("#", 1)[0] for line in text.splitlines()]
+    body = "\n".join(lines)
+    listen = set(re.findall(r"^\s*listen\s+(?:[^\s;]*:)?(\d+)\b", body, re.M))
+    targets = set(re.findall(r"http://([A-Za-z0-9_.-]+):(\d+)", body))
+    return listen, targets
 
 
 def is_one_shot(service):
@@ -559,6 +602,72 @@ def check_file(path, data):
                 seen[host_port] = name
     check("published ports are quoted and unique", problems)
 
+    # What `up --build` needs from the working tree: the build context is the repository root, so
+    # each Dockerfile's own <Dockerfile>.dockerignore is what keeps the context small.
+    problems = []
+    for name, service in services.items():
+        files = build_files(path, service)
+        if files is None:
+            continue
+        context, dockerfile = files
+        if not os.path.isdir(context):
+            problems.append(f"{name}: build context {display(context)} is no directory")
+            continue
+        for wanted in (dockerfile, dockerfile + ".dockerignore"):
+            if not os.path.isfile(wanted):
+                problems.append(f"{name}: {display(wanted)} does not exist")
+    check("built services: Dockerfile and its .dockerignore exist in the build context", problems)
+
+    # The frontend: nginx proxies to this file's GraphQL endpoint (name and port), the container
+    # publishes the port nginx listens on and the healthcheck asks that port.
+    problems = []
+    frontends = sorted(n for n, s in services.items() if is_frontend_service(s))
+    if not frontends:
+        problems.append(f"no frontend service (built from {FRONTEND_DOCKERFILE})")
+    for name in frontends:
+        service = services[name]
+        context, dockerfile = build_files(path, service)
+        try:
+            with open(dockerfile, encoding="utf-8") as handle:
+                copies = re.findall(r"^COPY\s+(?:--\S+\s+)*(\S+)\s+" + re.escape(NGINX_SERVER_CONF) + r"\s*$",
+                                    handle.read(), re.M)
+        except OSError as error:
+            problems.append(f"{name}: {error}")
+            continue
+        if len(copies) != 1:
+            problems.append(f"{name}: {display(dockerfile)} has no single COPY of the server block to {NGINX_SERVER_CONF}")
+            continue
+        conf = os.path.join(context, copies[0])
+        try:
+            with open(conf, encoding="utf-8") as handle:
+                listen, targets = nginx_settings(handle.read())
+        except OSError as error:
+            problems.append(f"{name}: {error}")
+            continue
+        if not targets:
+            problems.append(f"{name}: {display(conf)} proxies to no http://host:port")
+        for host, port in sorted(targets):
+            target = services.get(host)
+            if target is None:
+                problems.append(f"{name}: {display(conf)} proxies to {host}:{port}, which is no service here")
+                continue
+            condition = (depends_of(service).get(host) or {}).get("condition")
+            if condition != "service_healthy":
+                problems.append(f"{name} -> {host}: condition {condition}, want service_healthy (nginx proxies to it)")
+            served = env_of(target).get("GRAPHQL_PORT") or ""
+            if port != served and port not in container_ports(target):
+                problems.append(f"{name}: {display(conf)} proxies to {host}:{port}, but {host} listens on {served or sorted(container_ports(target))}")
+        if len(listen) != 1:
+            problems.append(f"{name}: {display(conf)} should listen on one port, found {sorted(listen)}")
+        else:
+            port = next(iter(listen))
+            if port not in container_ports(service):
+                problems.append(f"{name}: nginx listens on {port}, which is not a published container port")
+            if not any(f":{port}/" in text for text in command_strings(service)):
+                problems.append(f"{name}: the healthcheck does not ask nginx's port {port}")
+    check(f"frontend ({', '.join(frontends) or 'none'}): proxies to a healthy GraphQL endpoint on its port, publishes nginx's port",
+          problems)
+
 
 def strip_broker_specifics(service):
     service = copy.deepcopy(service)
@@ -622,7 +731,7 @@ if single is not None and three is not None:
     problems = []
     single_s, three_s = single.get("services") or {}, three.get("services") or {}
     for name, service in single_s.items():
-        if is_rust_service(service) or image_of(service).split(":")[0] == REGISTRY_IMAGE:
+        if is_rust_service(service) or is_frontend_service(service) or image_of(service).split(":")[0] == REGISTRY_IMAGE:
             if name not in three_s:
                 problems.append(f"{name} missing from the three-broker file")
                 continue
@@ -632,9 +741,9 @@ if single is not None and three is not None:
             if a != b:
                 problems.append(f"{name} differs beyond KAFKA_BROKERS and broker dependencies")
     for name, service in three_s.items():
-        if is_rust_service(service) and name not in single_s:
+        if (is_rust_service(service) or is_frontend_service(service)) and name not in single_s:
             problems.append(f"{name} missing from docker-compose.yml")
-    check("three-broker variant runs the same registry image and Rust services as docker-compose.yml", problems)
+    check("three-broker variant runs the same registry image, Rust services and frontend as docker-compose.yml", problems)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

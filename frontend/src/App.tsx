@@ -1,0 +1,85 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { Api } from './api/client';
+import { ApiContext } from './hooks/api';
+import { PreferencesContext } from './hooks/preferences';
+import { parsePreferences, PREFERENCES_KEY, type Preferences } from './preferences';
+import { ROUTES, useRoute } from './routes';
+import { ClientView } from './views/ClientView';
+import { EmployeeView } from './views/EmployeeView';
+import { HomeView } from './views/HomeView';
+
+function usePreferencesState() {
+  const [preferences, setPreferences] = useState<Preferences>(() =>
+    parsePreferences(localStorage.getItem(PREFERENCES_KEY)),
+  );
+  useEffect(
+    () => localStorage.setItem(PREFERENCES_KEY, JSON.stringify(preferences)),
+    [preferences],
+  );
+  return useMemo(() => ({ preferences, setPreferences }), [preferences]);
+}
+
+export function App({ api }: { api: Api }) {
+  const route = useRoute();
+  const preferences = usePreferencesState();
+  const main = useRef<HTMLElement>(null);
+  const firstRoute = useRef(true);
+
+  // After a navigation, focus goes to the new view's heading, so screen readers announce it.
+  useEffect(() => {
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    main.current?.querySelector<HTMLElement>('h1')?.focus();
+  }, [route]);
+
+  return (
+    <ApiContext.Provider value={api}>
+      <PreferencesContext.Provider value={preferences}>
+        <a
+          className="skip-link"
+          href="#main"
+          onClick={(event) => {
+            event.preventDefault();
+            main.current?.querySelector<HTMLElement>('h1')?.focus();
+          }}
+        >
+          Skip to content
+        </a>
+        <header className="site-header">
+          <span className="brand">Open Bank</span>
+          <nav aria-label="Views">
+            <ul>
+              {ROUTES.map((item) => (
+                <li key={item.route}>
+                  <a href={item.hash} aria-current={item.route === route ? 'page' : undefined}>
+                    {item.label}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        </header>
+        <main id="main" ref={main}>
+          {route === 'client' ? (
+            <ClientView />
+          ) : route === 'employee' ? (
+            <EmployeeView />
+          ) : (
+            <HomeView />
+          )}
+        </main>
+        <footer className="site-footer">
+          GraphQL endpoint: <code data-testid="endpoint">{api.endpoint.http}</code> (change it with{' '}
+          <code>?endpoint=&lt;url&gt;</code>) · try queries in{' '}
+          <a href={graphiqlUrl(api.endpoint.http)}>GraphiQL</a>
+        </footer>
+      </PreferencesContext.Provider>
+    </ApiContext.Provider>
+  );
+}
+
+function graphiqlUrl(graphql: string): string {
+  return graphql.replace(/\/graphql\/?$/, '/graphiql');
+}

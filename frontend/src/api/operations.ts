@@ -1,0 +1,91 @@
+// Every GraphQL operation the app sends, with the shape of its answer. Field names are the
+// API's public contract (snake_case).
+
+import { gql } from '@urql/core';
+import type { Transaction } from '../transactions';
+
+const TRANSACTION_FIELDS = `
+  id
+  iban
+  new_balance
+  changed_by
+  from_to
+  descr
+  direction
+`;
+
+export const TRANSACTIONS_BY_IBAN = gql<
+  { transactions_by_iban: Transaction[] },
+  { iban: string; max_items: number }
+>`
+  query TransactionsByIban($iban: String!, $max_items: Int!) {
+    transactions_by_iban(iban: $iban, max_items: $max_items) { ${TRANSACTION_FIELDS} }
+  }
+`;
+
+export const ALL_LAST_TRANSACTIONS = gql<{ all_last_transactions: Transaction[] }>`
+  query AllLastTransactions {
+    all_last_transactions { ${TRANSACTION_FIELDS} }
+  }
+`;
+
+export const STREAM_TRANSACTIONS = gql<
+  { stream_transactions: Transaction },
+  { iban?: string | null }
+>`
+  subscription StreamTransactions($iban: String) {
+    stream_transactions(iban: $iban) { ${TRANSACTION_FIELDS} }
+  }
+`;
+
+export const GET_ACCOUNT = gql<
+  { get_account: { iban: string | null; token: string | null; reason: string | null } },
+  { username: string; password: string }
+>`
+  mutation GetAccount($username: String!, $password: String!) {
+    get_account(username: $username, password: $password) {
+      iban
+      token
+      reason
+    }
+  }
+`;
+
+export interface MoneyTransferVariables {
+  uuid: string;
+  username: string;
+  token: string;
+  amount: number;
+  from: string;
+  to: string;
+  descr: string;
+}
+
+export const MONEY_TRANSFER = gql<
+  { money_transfer: { uuid: string; success: boolean; reason: string | null } },
+  MoneyTransferVariables
+>`
+  mutation MoneyTransfer(
+    $uuid: String!
+    $username: String!
+    $token: String!
+    $amount: Int!
+    $from: String!
+    $to: String!
+    $descr: String!
+  ) {
+    money_transfer(
+      uuid: $uuid
+      username: $username
+      token: $token
+      amount: $amount
+      from: $from
+      to: $to
+      descr: $descr
+    ) {
+      uuid
+      success
+      reason
+    }
+  }
+`;

@@ -1,0 +1,33 @@
+// What a money_transfer answer means for the user, and whether a retry may reuse its uuid.
+
+import { describeError, type ReportedError } from './api/errors';
+
+export type TransferAnswer =
+  | { kind: 'done' }
+  /** The transfer ended without moving money; a new attempt is a new transfer. */
+  | { kind: 'refused'; reason: string }
+  /** No outcome known (no answer, or the endpoint stopped waiting): retry with the same uuid. */
+  | { kind: 'unknown'; reason: string };
+
+export interface TransferResult {
+  data?: { money_transfer: { success: boolean; reason: string | null } } | null | undefined;
+  error?: ReportedError | undefined;
+}
+
+// The endpoint's answer when the saga did not end in time (graphql-endpoint/src/transfers.rs).
+const STILL_RUNNING = /^no answer within/;
+
+export function interpretTransfer(result: TransferResult, endpoint: string): TransferAnswer {
+  if (result.error) {
+    const reason = describeError(result.error, endpoint);
+    // A GraphQL error means the endpoint refused the request before sending anything.
+    return result.error.graphQLErrors.length > 0
+      ? { kind: 'refused', reason }
+      : { kind: 'unknown', reason };
+  }
+  const answer = result.data?.money_transfer;
+  if (!answer) return { kind: 'unknown', reason: 'the endpoint gave no answer' };
+  if (answer.success) return { kind: 'done' };
+  const reason = answer.reason ?? 'the transfer failed';
+  return STILL_RUNNING.test(reason) ? { kind: 'unknown', reason } : { kind: 'refused', reason };
+}
