@@ -48,6 +48,21 @@ async function logIn(page: Page, user: { username: string; password: string }): 
   return (await iban.textContent()) ?? '';
 }
 
+/** Opens an account straight through the API, as a first login does. */
+async function openAccount(username: string, password: string): Promise<void> {
+  const response = await fetch(GRAPHQL, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query:
+        'mutation ($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban reason } }',
+      variables: { u: username, p: password },
+    }),
+  });
+  const answer = (await response.json()) as { data?: { get_account: { iban: string | null } } };
+  expect(answer.data?.get_account.iban, JSON.stringify(answer)).toBeTruthy();
+}
+
 async function waitForText(page: Page, testId: string, text: string): Promise<void> {
   await page.getByTestId(testId).filter({ hasText: text }).waitFor();
 }
@@ -182,12 +197,24 @@ describe('Open Bank in a browser', () => {
     await screenshot(page, 'client-login-refused');
   });
 
-  it('lets an employee find an account and follow its transactions live', async () => {
+  it('lets an employee find any account and follow its transactions live', async () => {
     const page = await newPage();
     await page.goto(`${FRONTEND}/#/employee`);
     await page.getByRole('heading', { name: 'All accounts' }).waitFor();
-    await page.getByRole('navigation', { name: 'Pages of accounts' }).waitFor();
-    await page.getByLabel('Find IBAN').fill(aliceIban);
+    const search = page.getByLabel('Find IBAN or owner');
+
+    // An account is listed from its opening on, before any transaction.
+    const carol = { username: `carol-${run}`, password: 'carol-password' };
+    const carolIban = await logIn(await newPage(), carol);
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await search.fill(carol.username);
+    await page
+      .locator(`table.accounts tr[data-iban="${carolIban}"]`)
+      .filter({ hasText: '€ 0,00' })
+      .filter({ hasText: carol.username })
+      .waitFor();
+
+    await search.fill(aliceIban);
     const account = page.locator(`table.accounts tr[data-iban="${aliceIban}"]`);
     await account.filter({ hasText: '€ 74,50' }).waitFor();
     await page.getByRole('button', { name: `Follow ${aliceIban}` }).click();
@@ -199,15 +226,24 @@ describe('Open Bank in a browser', () => {
     await account.filter({ hasText: '€ 84,50' }).waitFor();
     await screenshot(page, 'employee');
 
-    await page.getByLabel('Find IBAN').fill('');
+    // More accounts than fit on a page, whatever the cluster held before.
+    await Promise.all(
+      Array.from({ length: 11 }, (_, i) => openAccount(`dave-${i}-${run}`, 'dave-password')),
+    );
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await search.fill('');
+    const rows = page.locator('table.accounts tbody tr');
+    await rows.nth(9).waitFor();
     const pages = page.getByRole('navigation', { name: 'Pages of accounts' });
-    await pages.filter({ hasText: 'page 1 of' }).waitFor();
+    await pages.filter({ hasText: '1–10 of' }).waitFor();
     await screenshot(page, 'employee-accounts');
-    const next = pages.getByRole('button', { name: 'Next' });
-    if (await next.isEnabled()) {
-      await next.click();
-      await pages.filter({ hasText: 'page 2 of' }).waitFor();
-    }
+    const firstIban = await rows.first().getAttribute('data-iban');
+    await pages.getByRole('button', { name: 'Next' }).click();
+    await pages.filter({ hasText: 'page 2 of' }).waitFor();
+    expect(await rows.first().getAttribute('data-iban')).not.toBe(firstIban);
+    await pages.getByRole('button', { name: 'Previous' }).click();
+    await pages.filter({ hasText: 'page 1 of' }).waitFor();
+    expect(await rows.first().getAttribute('data-iban')).toBe(firstIban);
   });
 
   it('shows as many transactions and such fields as the user chooses', async () => {

@@ -1,65 +1,61 @@
 import { describe, expect, it } from 'vitest';
-import { filterByIban, mergeNewestPerIban, paginate } from './accounts';
+import { offsetOf, positionOf, withTransaction, type AccountsPage } from './accounts';
 import { transaction } from './testing';
 
 const A = 'NL02OPEN0000000001';
 const B = 'NL43OPEN0000000002';
-const C = 'NL84OPEN0000000003';
 
-describe('mergeNewestPerIban', () => {
-  it('keeps one row per IBAN, the newest, sorted by IBAN', () => {
-    const merged = mergeNewestPerIban(
-      [transaction(5, { iban: C }), transaction(2, { iban: A })],
-      [transaction(7, { iban: A }), transaction(3, { iban: B })],
-    );
-    expect(merged.map((row) => [row.iban, row.id])).toEqual([
-      [A, 7],
-      [B, 3],
-      [C, 5],
-    ]);
+const page: AccountsPage = {
+  total: 23,
+  offset: 10,
+  accounts: [
+    { iban: A, balance: '€ 0,00', owners: ['alice-demo'] },
+    { iban: B, balance: '€ 5,00', owners: ['bob-demo'] },
+  ],
+};
+
+describe('withTransaction', () => {
+  it('shows the balance after a transaction of an account on the page', () => {
+    const next = withTransaction(page, transaction(9, { iban: B, new_balance: '€ 7,50' }));
+    expect(next.accounts.map((account) => account.balance)).toEqual(['€ 0,00', '€ 7,50']);
+    expect(page.accounts[1]?.balance).toBe('€ 5,00');
   });
 
-  it('ignores a transaction older than the row it would replace', () => {
-    const merged = mergeNewestPerIban([transaction(9, { iban: A })], [transaction(4, { iban: A })]);
-    expect(merged.map((row) => row.id)).toEqual([9]);
-  });
-});
-
-describe('filterByIban', () => {
-  const rows = [transaction(1, { iban: A }), transaction(2, { iban: B })];
-
-  it('matches part of an IBAN, ignoring case and spaces', () => {
-    expect(filterByIban(rows, 'nl43 open').map((row) => row.iban)).toEqual([B]);
-    expect(filterByIban(rows, '0001').map((row) => row.iban)).toEqual([A]);
-  });
-
-  it('keeps everything for an empty filter', () => {
-    expect(filterByIban(rows, '  ')).toHaveLength(2);
+  it('leaves the page alone for an account elsewhere', () => {
+    const other = transaction(9, { iban: 'NL84OPEN0000000003' });
+    expect(withTransaction(page, other)).toBe(page);
   });
 });
 
-describe('paginate', () => {
-  const items = Array.from({ length: 23 }, (_, i) => i + 1);
-
-  it('cuts pages and says which items they hold', () => {
-    const second = paginate(items, 2, 10);
-    expect(second).toMatchObject({ page: 2, pageCount: 3, first: 11, last: 20, total: 23 });
-    expect(second.items).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
-    expect(paginate(items, 3, 10).items).toEqual([21, 22, 23]);
+describe('positionOf', () => {
+  it('says which page and which accounts are shown', () => {
+    expect(positionOf({ ...page, accounts: Array(10).fill(page.accounts[0]) }, 10)).toEqual({
+      page: 2,
+      pageCount: 3,
+      first: 11,
+      last: 20,
+    });
+    expect(positionOf({ ...page, offset: 20, accounts: page.accounts }, 10)).toMatchObject({
+      page: 3,
+      first: 21,
+      last: 22,
+    });
   });
 
-  it('clamps a page that no longer exists, as after filtering', () => {
-    expect(paginate(items, 9, 10).page).toBe(3);
-    expect(paginate(items, 0, 10).page).toBe(1);
-  });
-
-  it('has one empty page when there is nothing', () => {
-    expect(paginate([], 1, 10)).toMatchObject({
-      items: [],
+  it('has one empty page when nothing matches', () => {
+    expect(positionOf({ total: 0, offset: 0, accounts: [] }, 10)).toEqual({
       page: 1,
       pageCount: 1,
       first: 0,
       last: 0,
     });
+  });
+});
+
+describe('offsetOf', () => {
+  it('turns pages into offsets', () => {
+    expect(offsetOf(1, 10)).toBe(0);
+    expect(offsetOf(3, 10)).toBe(20);
+    expect(offsetOf(0, 10)).toBe(0);
   });
 });

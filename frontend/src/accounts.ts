@@ -1,52 +1,58 @@
-// The employee's list of accounts: one row per IBAN, holding that account's newest transaction
-// (which carries its balance), sorted by IBAN as `all_last_transactions` returns them.
+// The employee's list of accounts: one page of `all_accounts` at a time, sorted by IBAN, with
+// balances kept current from the live stream of transactions.
 
 import type { Transaction } from './transactions';
 
-/** One row per IBAN from both lists, the newest transaction of each, sorted by IBAN. */
-export function mergeNewestPerIban(
-  current: readonly Transaction[],
-  incoming: readonly Transaction[],
-): Transaction[] {
-  const byIban = new Map<string, Transaction>();
-  for (const row of [...current, ...incoming]) {
-    if (row.iban === null) continue;
-    const known = byIban.get(row.iban);
-    if (known === undefined || known.id < row.id) byIban.set(row.iban, row);
-  }
-  return [...byIban.values()].sort((a, b) => ((a.iban ?? '') < (b.iban ?? '') ? -1 : 1));
+export interface BankAccount {
+  iban: string;
+  /** Dutch euros, as the API writes them. */
+  balance: string;
+  /** Usernames, the creator first. */
+  owners: string[];
 }
 
-/** Rows whose IBAN contains `text`, ignoring case and spaces. */
-export function filterByIban(accounts: readonly Transaction[], text: string): Transaction[] {
-  const wanted = text.replace(/\s/g, '').toUpperCase();
-  if (wanted === '') return [...accounts];
-  return accounts.filter((row) => (row.iban ?? '').toUpperCase().includes(wanted));
+export interface AccountsPage {
+  /** How many accounts match the search, over all pages. */
+  total: number;
+  offset: number;
+  accounts: BankAccount[];
 }
 
-export interface Page<T> {
-  items: T[];
-  /** 1-based, clamped to the pages that exist. */
+export const EMPTY_PAGE: AccountsPage = { total: 0, offset: 0, accounts: [] };
+
+/** The page with the balance after `transaction`, if its account is on the page. */
+export function withTransaction(page: AccountsPage, transaction: Transaction): AccountsPage {
+  const { iban, new_balance } = transaction;
+  if (new_balance === null || !page.accounts.some((account) => account.iban === iban)) return page;
+  return {
+    ...page,
+    accounts: page.accounts.map((account) =>
+      account.iban === iban ? { ...account, balance: new_balance } : account,
+    ),
+  };
+}
+
+export interface PagePosition {
+  /** 1-based. */
   page: number;
   pageCount: number;
-  /** 1-based position of the first and last item shown; 0 and 0 when there are none. */
+  /** 1-based position of the first and last account shown; 0 and 0 when there are none. */
   first: number;
   last: number;
-  total: number;
 }
 
-export function paginate<T>(items: readonly T[], page: number, pageSize: number): Page<T> {
+export function positionOf(page: AccountsPage, pageSize: number): PagePosition {
   const size = Math.max(1, Math.floor(pageSize));
-  const pageCount = Math.max(1, Math.ceil(items.length / size));
-  const current = Math.min(Math.max(1, Math.floor(page)), pageCount);
-  const start = (current - 1) * size;
-  const shown = items.slice(start, start + size);
+  const shown = page.accounts.length;
   return {
-    items: shown,
-    page: current,
-    pageCount,
-    first: shown.length > 0 ? start + 1 : 0,
-    last: start + shown.length,
-    total: items.length,
+    page: Math.floor(page.offset / size) + 1,
+    pageCount: Math.max(1, Math.ceil(page.total / size)),
+    first: shown > 0 ? page.offset + 1 : 0,
+    last: page.offset + shown,
   };
+}
+
+/** The offset of a 1-based page; pages before the first are the first. */
+export function offsetOf(page: number, pageSize: number): number {
+  return (Math.max(1, Math.floor(page)) - 1) * Math.max(1, Math.floor(pageSize));
 }

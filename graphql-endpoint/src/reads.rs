@@ -6,9 +6,9 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use topology::{
-    AllLastTransactionsQuery, BankQuery, FindBankAccountQuery, FindBankAccountsForUserQuery,
-    FindUserQuery, Id, TransactionByIdQuery, TransactionsByIbanQuery, TransferStatusQuery,
-    UserQuery,
+    AllBankAccountsQuery, AllLastTransactionsQuery, BankQuery, FindBankAccountQuery,
+    FindBankAccountsForUserQuery, FindUserQuery, Id, TransactionByIdQuery, TransactionsByIbanQuery,
+    TransferStatusQuery, UserQuery,
 };
 
 use crate::bus::{BusError, QueryBus};
@@ -61,6 +61,24 @@ pub struct TransferStatus {
     /// `started`, `complete` or `failed`.
     pub status: String,
     pub reason: Option<String>,
+}
+
+/// One page of every account, sorted by IBAN (`AllBankAccountsQuery`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AccountsPage {
+    /// How many accounts match the search, on all pages together.
+    pub total: u64,
+    pub offset: u64,
+    pub accounts: Vec<ListedAccount>,
+}
+
+/// An account in a list: no tokens, owners are usernames.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ListedAccount {
+    pub iban: String,
+    /// Cents.
+    pub balance: i64,
+    pub owners: Vec<String>,
 }
 
 pub const USER_UNKNOWN: &str = "username does not exist";
@@ -135,6 +153,24 @@ impl QueryBus {
     pub async fn all_last_transactions(&self) -> Result<Vec<Transaction>, ReadError> {
         let id = Id::random();
         let query = BankQuery::from(AllLastTransactionsQuery { id });
+        parse(self.ask(id, &query).await?)
+    }
+
+    /// At most `max_items` accounts from position `offset` on, of those whose IBAN or an
+    /// owner's username contains `search` (absent: every account).
+    pub async fn all_accounts(
+        &self,
+        offset: i32,
+        max_items: i32,
+        search: Option<String>,
+    ) -> Result<AccountsPage, ReadError> {
+        let id = Id::random();
+        let query = BankQuery::from(AllBankAccountsQuery {
+            id,
+            offset,
+            max_items,
+            search,
+        });
         parse(self.ask(id, &query).await?)
     }
 

@@ -123,6 +123,22 @@ pub fn max_items(max_items: i32) -> Result<(), InvalidInput> {
     }
 }
 
+pub fn offset(offset: i32) -> Result<(), InvalidInput> {
+    if offset < 0 {
+        Err(invalid("offset should not be negative"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A search as sent to the projector: trimmed, and none when nothing is left.
+pub fn search(search: Option<&str>) -> Option<String> {
+    search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
 pub fn amount_range(min: Option<i64>, max: Option<i64>) -> Result<(), InvalidInput> {
     match (min, max) {
         (Some(min), Some(max)) if min > max => {
@@ -204,5 +220,19 @@ mod tests {
         assert!(amount_range(Some(5), Some(5)).is_ok());
         assert!(amount_range(Some(6), Some(5)).is_err());
         assert!(amount_range(None, Some(5)).is_ok());
+        assert!(offset(0).is_ok() && offset(i32::MAX).is_ok());
+        assert_eq!(offset(-1).unwrap_err().0, "offset should not be negative");
+        assert_eq!(
+            max_items(0).unwrap_err().0,
+            "max_items should be between 1 and 1000"
+        );
+    }
+
+    #[test]
+    fn searches_are_trimmed_and_blank_is_none() {
+        assert_eq!(search(Some("  Alice ")).as_deref(), Some("Alice"));
+        assert_eq!(search(Some("nl66 open")).as_deref(), Some("nl66 open"));
+        assert_eq!(search(Some(" \t ")), None);
+        assert_eq!(search(None), None);
     }
 }

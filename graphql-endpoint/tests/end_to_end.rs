@@ -19,6 +19,19 @@ const BY_IBAN: &str =
     "query($iban: String!, $n: Int!) { transactions_by_iban(iban: $iban, max_items: $n) {
   id iban new_balance changed_by from_to descr direction } }";
 
+const ALL_ACCOUNTS: &str = "query($o: Int, $n: Int, $s: String) {
+  all_accounts(offset: $o, max_items: $n, search: $s) { total offset accounts { iban balance owners } } }";
+
+async fn accounts(client: &Client, offset: i64, max_items: i64, search: &str) -> Value {
+    client
+        .data(
+            ALL_ACCOUNTS,
+            json!({"o": offset, "n": max_items, "s": search}),
+            "all_accounts",
+        )
+        .await
+}
+
 struct User {
     name: String,
     iban: String,
@@ -114,12 +127,93 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         "funded exactly once: {company}"
     );
 
-    // Two users log in: their first login creates user + account.
-    let alice = new_user(&client, "e2e-alice").await;
-    let bob = new_user(&client, "e2e-bob").await;
+    // Two users log in: their first login creates user + account. Both names carry this run's
+    // tag, so a search for it finds exactly their accounts.
+    let run = &new_uuid()[..8];
+    let alice = new_user(&client, &format!("e2e-alice-{run}")).await;
+    let bob = new_user(&client, &format!("e2e-bob-{run}")).await;
     let again = log_in(&client, &alice.name, "a good password").await;
     assert_eq!(again["iban"], alice.iban.as_str());
     assert_eq!(again["token"], alice.token.as_str());
+
+    // The employee's list: a new account shows before any transaction, with € 0,00.
+    let mut found = Value::Null;
+    for _ in 0..50 {
+        found = accounts(&client, 0, 10, &alice.name.to_uppercase()).await;
+        if found["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        found,
+        json!({"total": 1, "offset": 0, "accounts": [
+            {"iban": alice.iban, "balance": "€ 0,00", "owners": [alice.name]}
+        ]})
+    );
+    let mut ours = vec![
+        json!({"iban": alice.iban, "balance": "€ 0,00", "owners": [alice.name]}),
+        json!({"iban": bob.iban, "balance": "€ 0,00", "owners": [bob.name]}),
+    ];
+    ours.sort_by(|x, y| x["iban"].as_str().cmp(&y["iban"].as_str()));
+    let mut both = Value::Null;
+    for _ in 0..50 {
+        both = accounts(&client, 0, 10, run).await;
+        if both["total"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(both, json!({"total": 2, "offset": 0, "accounts": ours}));
+    assert_eq!(
+        accounts(&client, 1, 1, run).await,
+        json!({"total": 2, "offset": 1, "accounts": [ours[1]]})
+    );
+    assert_eq!(
+        accounts(&client, 2, 1, run).await,
+        json!({"total": 2, "offset": 2, "accounts": []})
+    );
+    // Defaults (offset 0, 10 per page), and a search by part of an IBAN as people type it.
+    let company = client
+        .data(
+            "{ all_accounts(search: \" nl66 open 0000 0000 00 \") { total offset accounts { iban owners } } }",
+            json!({}),
+            "all_accounts",
+        )
+        .await;
+    assert_eq!(
+        company,
+        json!({"total": 1, "offset": 0, "accounts": [{"iban": "NL66OPEN0000000000", "owners": ["openweb"]}]})
+    );
+    let first_page = client
+        .data(
+            "{ all_accounts { total accounts { iban } } }",
+            json!({}),
+            "all_accounts",
+        )
+        .await;
+    let listed = first_page["accounts"].as_array().map_or(0, Vec::len);
+    assert!(first_page["total"].as_i64() >= Some(3), "{first_page}");
+    assert_eq!(
+        i64::try_from(listed).ok(),
+        first_page["total"].as_i64().map(|t| t.min(10))
+    );
+    // Bad paging is refused by the endpoint itself.
+    for (variables, message) in [
+        (json!({"n": 0}), "max_items should be between 1 and 1000"),
+        (json!({"n": 1001}), "max_items should be between 1 and 1000"),
+        (json!({"o": -1}), "offset should not be negative"),
+    ] {
+        let response = client.post(ALL_ACCOUNTS, variables.clone()).await;
+        assert_eq!(
+            response["errors"][0]["message"], message,
+            "{variables}: {response}"
+        );
+        assert_eq!(
+            response["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{response}"
+        );
+    }
 
     // Bob watches everything on his account over the legacy protocol; Alice only her debits.
     let mut bob_stream = Subscription::start(
@@ -215,6 +309,15 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         bobs_last.map(|t| t["id"].clone()),
         Some(credit["id"].clone())
     );
+    let both = accounts(&client, 0, 10, run).await;
+    let balance_of = |iban: &str| {
+        both["accounts"]
+            .as_array()
+            .and_then(|list| list.iter().find(|a| a["iban"] == iban))
+            .map(|a| a["balance"].clone())
+    };
+    assert_eq!(balance_of(&alice.iban), Some(json!("€ 74,50")), "{both}");
+    assert_eq!(balance_of(&bob.iban), Some(json!("€ 25,50")), "{both}");
     let status = client
         .data(
             "query($u: String!) { transfer_status(uuid: $u) { uuid status reason } }",

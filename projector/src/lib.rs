@@ -9,6 +9,8 @@
 //! - [`publishing`]: which derived events to publish after a replay, and the exactly-once
 //!   runtime design.
 //! - [`queries`]: answers to `user_queries` / `bank_queries`, with the reasons of failures.
+//! - [`account_index`]: the sorted, searchable list of every account that
+//!   `AllBankAccountsQuery` pages through.
 //! - [`query_results`]: the JSON shapes of successful answers (a contract with GraphQL).
 //! - [`runtime`]: the Kafka side (replay, publishing, query answering, health) that the
 //!   `projector` binary runs.
@@ -51,6 +53,7 @@
 //! # Ok::<(), String>(())
 //! ```
 
+pub mod account_index;
 pub mod projection;
 pub mod publishing;
 pub mod queries;

@@ -12,6 +12,7 @@
 //! | `TransactionsByIbanQuery` | array of [`Transaction`], newest first |
 //! | `AllLastTransactionsQuery` | array of [`Transaction`], one per IBAN, sorted by IBAN |
 //! | `TransferStatusQuery` | [`TransferStatus`]: `{"transfer_id":"<uuid>","status":"failed","reason":"token is not valid"}` |
+//! | `AllBankAccountsQuery` | [`AccountsPage`]: `{"total":12,"offset":0,"accounts":[{"iban":"NL66OPEN0000000000","balance":100000000,"owners":["openweb"]}]}`: one page of every account, sorted by IBAN; owners are usernames only, never tokens |
 //!
 //! The read model stores these very types, so answering a query serializes what is stored.
 
@@ -34,6 +35,27 @@ pub enum TransferState {
     Started,
     Complete,
     Failed,
+}
+
+/// One page of the list of every account (`AllBankAccountsQuery`): `{total, offset, accounts}`.
+///
+/// `total` counts every account that matches the search, `accounts` holds at most `max_items`
+/// of them from position `offset` on (sorted by IBAN), and is `[]` past the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountsPage {
+    pub total: usize,
+    pub offset: usize,
+    pub accounts: Vec<ListedAccount>,
+}
+
+/// An account in a list of accounts: `{iban, balance, owners}`; `balance` in cents, `owners`
+/// the usernames in the order they were added. Unlike [`Account`] it has no tokens: the list is
+/// for an employee, and a token lets its holder move the account's money.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedAccount {
+    pub iban: String,
+    pub balance: i64,
+    pub owners: Vec<String>,
 }
 
 /// A user: `{username, password}`; `password` is the stored hash, never a clear-text password.
@@ -167,6 +189,23 @@ mod tests {
             ]
         );
         assert_eq!(transaction["changed_by"], json!(-250));
+
+        let page = serde_json::to_value(AccountsPage {
+            total: 12,
+            offset: 0,
+            accounts: vec![ListedAccount {
+                iban: "NL66OPEN0000000000".into(),
+                balance: 100_000_000,
+                owners: vec!["openweb".into()],
+            }],
+        })
+        .unwrap();
+        assert_eq!(
+            page,
+            json!({"total": 12, "offset": 0, "accounts": [
+                {"iban": "NL66OPEN0000000000", "balance": 100_000_000, "owners": ["openweb"]}
+            ]})
+        );
     }
 
     #[test]

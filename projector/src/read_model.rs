@@ -14,13 +14,28 @@
 //!
 //! Memory is proportional to the data: every transaction is stored once and shared by `Arc`
 //! between the three transaction maps; a transfer is forgotten once it is completed or failed.
+//!
+//! The list of every account (`AllBankAccountsQuery`) reads an [`AccountIndex`] of IBANs with
+//! their owners' usernames, kept up to date by the writes, so a page of it neither sorts nor
+//! copies every account. Its lock follows the first rule like a map: it is never held while a
+//! map is touched.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use dashmap::DashMap;
 use topology::Id;
 
-use crate::query_results::{Account, Owner, Transaction, TransferState};
+use crate::account_index::{AccountIndex, AccountSearch};
+use crate::query_results::{Account, ListedAccount, Owner, Transaction, TransferState};
+
+/// The usernames of an account's owners, in order: what may be shown of them to anyone.
+fn usernames(account: &Account) -> Vec<String> {
+    account
+        .owners
+        .iter()
+        .map(|owner| owner.username.clone())
+        .collect()
+}
 
 /// What a money event needs from the transfer that caused it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +67,18 @@ pub struct ReadModel {
     transactions_by_id: DashMap<i32, Arc<Transaction>>,
     /// IBAN → its newest transaction, so "last of every IBAN" never walks the long lists.
     last_transactions: DashMap<String, Arc<Transaction>>,
+    /// Every IBAN of `accounts` with the usernames of its owners (no tokens), sorted and
+    /// searchable: what the list of every account pages through.
+    account_index: RwLock<AccountIndex>,
+}
+
+/// A page of the accounts a search keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPage {
+    /// How many accounts the search keeps, on all pages together.
+    pub total: usize,
+    /// At most `max_items` of them, sorted by IBAN, from position `offset` on.
+    pub accounts: Vec<ListedAccount>,
 }
 
 impl ReadModel {
@@ -120,6 +147,49 @@ impl ReadModel {
         last
     }
 
+    /// The accounts `search` keeps (every account without one), sorted by IBAN: how many
+    /// there are, and at most `max_items` of them from position `offset` on (none past the end).
+    ///
+    /// The index lock is held only while the index is read; the balances of the page are read
+    /// after it is released.
+    pub fn accounts_page(
+        &self,
+        search: Option<&AccountSearch>,
+        offset: usize,
+        max_items: usize,
+    ) -> AccountPage {
+        let page = self
+            .account_index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .page(search, offset, max_items);
+        let accounts = page
+            .ibans
+            .into_iter()
+            .map(|iban| {
+                // The index is written after the map, so its IBANs are in the map already.
+                let (balance, owners) = self
+                    .accounts
+                    .get(&iban)
+                    .map(|account| (account.balance, usernames(&account)))
+                    .unwrap_or_default();
+                ListedAccount {
+                    iban,
+                    balance,
+                    owners,
+                }
+            })
+            .collect();
+        AccountPage {
+            total: page.total,
+            accounts,
+        }
+    }
+
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
     pub fn transaction_count(&self) -> usize {
         self.transactions_by_id.len()
     }
@@ -136,7 +206,7 @@ impl ReadModel {
     /// Adds `username` with `token` as owner of `iban`, creating the account when it is new.
     /// An existing owner gets the new token and keeps its place.
     pub(crate) fn add_owner(&self, iban: &str, username: &str, token: &str) {
-        {
+        let owners = {
             let mut account = self
                 .accounts
                 .entry(iban.to_string())
@@ -148,26 +218,40 @@ impl ReadModel {
                     token: token.to_string(),
                 }),
             }
+            usernames(&account)
+        };
+        {
+            let mut ibans = self
+                .accounts_by_user
+                .entry(username.to_string())
+                .or_default();
+            if !ibans.iter().any(|owned| owned == iban) {
+                ibans.push(iban.to_string());
+            }
         }
-        let mut ibans = self
-            .accounts_by_user
-            .entry(username.to_string())
-            .or_default();
-        if !ibans.iter().any(|owned| owned == iban) {
-            ibans.push(iban.to_string());
-        }
+        self.write_index().set_owners(iban, &owners);
     }
 
     /// The account itself stays: its balance and transactions remain queryable.
     pub(crate) fn remove_owner(&self, iban: &str, username: &str) {
-        if let Some(mut account) = self.accounts.get_mut(iban) {
+        let owners = self.accounts.get_mut(iban).map(|mut account| {
             account.owners.retain(|owner| owner.username != username);
-        }
+            usernames(&account)
+        });
         if let Some(mut ibans) = self.accounts_by_user.get_mut(username) {
             ibans.retain(|owned| owned != iban);
         }
         self.accounts_by_user
             .remove_if(username, |_, ibans| ibans.is_empty());
+        if let Some(owners) = owners {
+            self.write_index().set_owners(iban, &owners);
+        }
+    }
+
+    fn write_index(&self) -> RwLockWriteGuard<'_, AccountIndex> {
+        self.account_index
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The first start of a transfer id wins, as the command handler refuses a second one.
@@ -195,13 +279,20 @@ impl ReadModel {
     /// created gets an account without owners: the event is a fact even if its account's
     /// creation is missing from the log.
     pub(crate) fn change_balance(&self, iban: &str, change: i64) -> i64 {
-        let mut account = self
-            .accounts
-            .entry(iban.to_string())
-            .or_insert_with(|| Account::new(iban));
-        // Saturating: a malformed amount must not panic the projector.
-        account.balance = account.balance.saturating_add(change);
-        account.balance
+        let mut created = false;
+        let balance = {
+            let mut account = self.accounts.entry(iban.to_string()).or_insert_with(|| {
+                created = true;
+                Account::new(iban)
+            });
+            // Saturating: a malformed amount must not panic the projector.
+            account.balance = account.balance.saturating_add(change);
+            account.balance
+        };
+        if created {
+            self.write_index().insert(iban);
+        }
+        balance
     }
 
     pub(crate) fn append_transaction(&self, transaction: Transaction) {
@@ -285,6 +376,51 @@ mod tests {
             .collect();
         assert_eq!(ids, [5, 4, 3]);
         assert!(model.newest_transactions("B", 3).is_empty());
+    }
+
+    fn listed(page: &AccountPage) -> Vec<(&str, i64, Vec<&str>)> {
+        page.accounts
+            .iter()
+            .map(|a| {
+                let owners = a.owners.iter().map(String::as_str).collect();
+                (a.iban.as_str(), a.balance, owners)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_account_index_follows_owners_and_accounts_without_owners() {
+        let model = ReadModel::new();
+        model.add_owner("B", "bob", "t1");
+        model.add_owner("A", "alice", "t2");
+        model.add_owner("B", "alice", "t3");
+        model.add_owner("B", "bob", "t4");
+        model.change_balance("B", 250);
+        model.change_balance("C", -5);
+        model.remove_owner("A", "alice");
+        let all = model.accounts_page(None, 0, 10);
+        assert_eq!(all.total, 3);
+        assert_eq!(
+            listed(&all),
+            [
+                ("A", 0, vec![]),
+                ("B", 250, vec!["bob", "alice"]),
+                ("C", -5, vec![])
+            ]
+        );
+        assert_eq!(
+            listed(&model.accounts_page(None, 1, 1)),
+            [("B", 250, vec!["bob", "alice"])]
+        );
+        let past_the_end = model.accounts_page(None, 3, 10);
+        assert_eq!((past_the_end.total, past_the_end.accounts.len()), (3, 0));
+        let alice = AccountSearch::new(Some("alice"));
+        let filtered = model.accounts_page(alice.as_ref(), 0, 10);
+        assert_eq!(
+            (filtered.total, listed(&filtered)),
+            (1, vec![("B", 250, vec!["bob", "alice"])])
+        );
+        assert_eq!(model.account_count(), 3);
     }
 
     #[test]

@@ -10,10 +10,11 @@ use serde_json::{json, Value};
 use topology::topic_names::BANK_QUERIES;
 use topology::values::{new_open_iban, CASH};
 use topology::{
-    AllLastTransactionsQuery, BankAccountCreatedEvent, BankEvent, FindBankAccountQuery,
-    FindBankAccountsForUserQuery, FindUserQuery, Id, MoneyCreditedEvent, MoneyDebitedEvent,
-    MoneyReturnedEvent, TransactionByIdQuery, TransactionsByIbanQuery, TransferCompletedEvent,
-    TransferFailedEvent, TransferStartedEvent, UserAccountCreatedEvent, UserEvent,
+    AllBankAccountsQuery, AllLastTransactionsQuery, BankAccountCreatedEvent, BankEvent,
+    FindBankAccountQuery, FindBankAccountsForUserQuery, FindUserQuery, Id, MoneyCreditedEvent,
+    MoneyDebitedEvent, MoneyReturnedEvent, TransactionByIdQuery, TransactionsByIbanQuery,
+    TransferCompletedEvent, TransferFailedEvent, TransferStartedEvent, UserAccountCreatedEvent,
+    UserEvent,
 };
 
 fn started(id: Id, from: &str, to: &str, amount: i64, description: &str) -> BankEvent {
@@ -46,22 +47,30 @@ fn transaction(
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn events_in_queries_answered_and_transactions_derived() {
-    let alice = common::unique("alice");
-    let bob = common::unique("bob");
+    // One tag in every username of this run: searching for it finds exactly our accounts.
+    let run = Id::random().to_uuid_string();
+    let alice = format!("alice-{run}");
+    let bob = format!("bob-{run}");
+    let carol = format!("carol-{run}");
     let nobody = common::unique("nobody");
-    let (a, b, elsewhere, unused) = (
+    let (a, b, c, elsewhere, unused) = (
+        new_open_iban(),
         new_open_iban(),
         new_open_iban(),
         new_open_iban(),
         new_open_iban(),
     );
-    let (token_a, token_b) = ("11111111111111111111", "22222222222222222222");
+    let (token_a, token_b, token_c) = (
+        "11111111111111111111",
+        "22222222222222222222",
+        "33333333333333333333",
+    );
     let (deposit, rent, failed_credit, refused) =
         (Id::random(), Id::random(), Id::random(), Id::random());
     let writer = EventWriter::new();
 
     // History before the projector starts: replayed, published once.
-    let users: Vec<UserEvent> = [(&alice, "hash-a"), (&bob, "hash-b")]
+    let users: Vec<UserEvent> = [(&alice, "hash-a"), (&bob, "hash-b"), (&carol, "hash-c")]
         .into_iter()
         .map(|(username, password)| {
             UserAccountCreatedEvent {
@@ -82,6 +91,13 @@ async fn events_in_queries_answered_and_transactions_derived() {
             iban: b.clone(),
             token: token_b.into(),
             username: bob.clone(),
+        }
+        .into(),
+        // Carol's account never has a transaction.
+        BankAccountCreatedEvent {
+            iban: c.clone(),
+            token: token_c.into(),
+            username: carol.clone(),
         }
         .into(),
         started(deposit, CASH, &a, 10_000, "deposit"),
@@ -370,6 +386,90 @@ async fn events_in_queries_answered_and_transactions_derived() {
     let last_of = |iban: &str| all.iter().find(|t| t["iban"] == iban).cloned();
     assert_eq!(last_of(&a), Some(list[0].clone()));
     assert_eq!(last_of(&b), Some(b_list[0].clone()));
+
+    // AllBankAccounts: every account, also one without transactions, sorted by IBAN, paged,
+    // searched by username or IBAN part; owners are usernames, never tokens.
+    let page = |offset: i32, max_items: i32, search: Option<&str>| {
+        queries.bank(
+            AllBankAccountsQuery {
+                id: Id::random(),
+                offset,
+                max_items,
+                search: search.map(str::to_string),
+            }
+            .into(),
+        )
+    };
+    assert_eq!(
+        page(0, 10, Some(&carol)).await,
+        Ok(json!({"total": 1, "offset": 0, "accounts": [
+            {"iban": c, "balance": 0, "owners": [carol]}
+        ]}))
+    );
+    let mut ours = vec![
+        json!({"iban": a, "balance": 7_500, "owners": [alice]}),
+        json!({"iban": b, "balance": 2_500, "owners": [bob]}),
+        json!({"iban": c, "balance": 0, "owners": [carol]}),
+    ];
+    ours.sort_by(|x, y| x["iban"].as_str().cmp(&y["iban"].as_str()));
+    let all_ours = page(0, 10, Some(&run.to_uppercase())).await;
+    assert_eq!(
+        all_ours,
+        Ok(json!({"total": 3, "offset": 0, "accounts": ours}))
+    );
+    let text = all_ours.expect("a page").to_string();
+    for secret in [token_a, token_b, token_c, "hash-a", "token"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert_eq!(
+        page(1, 1, Some(&run)).await,
+        Ok(json!({"total": 3, "offset": 1, "accounts": [ours[1]]}))
+    );
+    assert_eq!(
+        page(2, 5, Some(&run)).await,
+        Ok(json!({"total": 3, "offset": 2, "accounts": [ours[2]]}))
+    );
+    assert_eq!(
+        page(3, 10, Some(&run)).await,
+        Ok(json!({"total": 3, "offset": 3, "accounts": []}))
+    );
+    // Part of an IBAN, in lower case with spaces, as people type it.
+    let spaced: String = b
+        .to_lowercase()
+        .chars()
+        .collect::<Vec<char>>()
+        .chunks(4)
+        .map(|chunk| chunk.iter().collect::<String>())
+        .collect::<Vec<String>>()
+        .join(" ");
+    assert_eq!(
+        page(0, 10, Some(&format!(" {spaced} "))).await,
+        Ok(json!({"total": 1, "offset": 0, "accounts": [ours.iter().find(|x| x["iban"] == b)]}))
+    );
+    // Without a search: every account of the bank, ours among them, sorted.
+    let everything = page(0, 1_000, None).await.expect("every account");
+    let total = everything["total"].as_u64().expect("total");
+    assert!(total >= 3, "{everything}");
+    let listed: Vec<&str> = everything["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|x| x["iban"].as_str().expect("iban"))
+        .collect();
+    assert!(listed.windows(2).all(|w| w[0] < w[1]), "sorted by IBAN");
+    assert_eq!(listed.len() as u64, total.min(1_000));
+    assert_eq!(
+        page(0, 0, None).await,
+        Err("max_items should be between 1 and 1000".to_string())
+    );
+    assert_eq!(
+        page(0, 1_001, Some(&run)).await,
+        Err("max_items should be between 1 and 1000".to_string())
+    );
+    assert_eq!(
+        page(-1, 10, None).await,
+        Err("offset should not be negative".to_string())
+    );
 
     // Derived events: exactly our five transactions, once each, equal to the answers.
     let ours = vec![a.clone(), b.clone()];

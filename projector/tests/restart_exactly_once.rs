@@ -8,9 +8,9 @@ use std::time::Duration;
 use common::{Answer, EventWriter, Projector, ProjectorIds, QueryClient};
 use topology::values::{new_open_iban, CASH};
 use topology::{
-    AllLastTransactionsQuery, BankAccountCreatedEvent, BankEvent, FindBankAccountQuery, Id,
-    MoneyCreditedEvent, MoneyDebitedEvent, TransactionsByIbanQuery, TransferCompletedEvent,
-    TransferStartedEvent,
+    AllBankAccountsQuery, AllLastTransactionsQuery, BankAccountCreatedEvent, BankEvent,
+    FindBankAccountQuery, Id, MoneyCreditedEvent, MoneyDebitedEvent, TransactionsByIbanQuery,
+    TransferCompletedEvent, TransferStartedEvent,
 };
 
 const ACCOUNTS: usize = 4;
@@ -55,7 +55,7 @@ fn transfer(id: Id, from: &str, to: &str, amount: i64) -> Vec<BankEvent> {
 }
 
 /// Everything a client can see of the test's accounts.
-async fn answers(queries: &QueryClient, ibans: &[String]) -> Vec<Answer> {
+async fn answers(queries: &QueryClient, ibans: &[String], owner: &str) -> Vec<Answer> {
     let mut answers = Vec::new();
     for iban in ibans {
         let account = FindBankAccountQuery {
@@ -82,6 +82,19 @@ async fn answers(queries: &QueryClient, ibans: &[String]) -> Vec<Answer> {
         .cloned()
         .collect();
     answers.push(Ok(serde_json::Value::Array(ours)));
+    let listed = AllBankAccountsQuery {
+        id: Id::random(),
+        offset: 0,
+        max_items: 10,
+        search: Some(owner.to_string()),
+    };
+    let listed = queries.bank(listed.into()).await;
+    assert_eq!(
+        listed.as_ref().map(|page| page["total"].clone()),
+        Ok(serde_json::json!(ibans.len())),
+        "{listed:?}"
+    );
+    answers.push(listed);
     answers
 }
 
@@ -147,7 +160,7 @@ async fn restarts_rebuild_the_same_answers_and_publish_nothing_twice() {
     projector.wait_ready(Duration::from_secs(120)).await;
     common::wait_for_derived(&ibans, DERIVED, Duration::from_secs(120)).await;
     let queries = QueryClient::new();
-    let before = answers(&queries, &ibans).await;
+    let before = answers(&queries, &ibans, &owner).await;
     // Sanity: money is conserved and every transfer is in the lists.
     let balances: i64 = before
         .iter()
@@ -178,7 +191,7 @@ async fn restarts_rebuild_the_same_answers_and_publish_nothing_twice() {
     projector.kill();
     let mut projector = Projector::start_with(&ids, "projector-restart-3", FAST_REJOIN);
     projector.wait_ready(Duration::from_secs(120)).await;
-    let after = answers(&queries, &ibans).await;
+    let after = answers(&queries, &ibans, &owner).await;
     assert!(before == after, "answers changed across a restart");
 
     // Give a wrongly republishing instance time to show itself, then count.

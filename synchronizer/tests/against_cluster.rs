@@ -140,7 +140,7 @@ async fn apply_creates_the_topology_and_a_second_apply_does_nothing() {
         })
         .collect();
     assert_eq!(subjects, expected_subjects());
-    assert_eq!(subjects.len(), 38);
+    assert_eq!(subjects.len(), 39);
 
     let again = synchronizer(&["apply"]);
     assert!(again.status.success());
@@ -291,6 +291,7 @@ fn sample_named(schema: &Schema, seed: i64, named: &mut Vec<Schema>) -> Value {
                 })
                 .collect(),
         ),
+        Schema::Null => Value::Null,
         Schema::String => Value::String(format!("value €{seed}")),
         Schema::Long => Value::Long(seed * 1_000_003 - 7),
         Schema::Int => Value::Int(seed as i32),

@@ -2,6 +2,7 @@
 // API's public contract (snake_case).
 
 import { gql } from '@urql/core';
+import type { AccountsPage } from '../accounts';
 import type { Transaction } from '../transactions';
 
 const TRANSACTION_FIELDS = `
@@ -23,9 +24,20 @@ export const TRANSACTIONS_BY_IBAN = gql<
   }
 `;
 
-export const ALL_LAST_TRANSACTIONS = gql<{ all_last_transactions: Transaction[] }>`
-  query AllLastTransactions {
-    all_last_transactions { ${TRANSACTION_FIELDS} }
+export const ALL_ACCOUNTS = gql<
+  { all_accounts: AccountsPage },
+  { offset: number; max_items: number; search: string | null }
+>`
+  query AllAccounts($offset: Int!, $max_items: Int!, $search: String) {
+    all_accounts(offset: $offset, max_items: $max_items, search: $search) {
+      total
+      offset
+      accounts {
+        iban
+        balance
+        owners
+      }
+    }
   }
 `;
 

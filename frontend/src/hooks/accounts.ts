@@ -1,26 +1,25 @@
 import { useCallback, useEffect, useState } from 'react';
-import { mergeNewestPerIban } from '../accounts';
+import { EMPTY_PAGE, offsetOf, withTransaction, type AccountsPage } from '../accounts';
 import { describeError } from '../api/errors';
-import { ALL_LAST_TRANSACTIONS, STREAM_TRANSACTIONS } from '../api/operations';
-import type { Transaction } from '../transactions';
+import { ALL_ACCOUNTS, STREAM_TRANSACTIONS } from '../api/operations';
 import { useApi, useConnection } from './api';
 
 export interface Accounts {
-  /** One row per account: its newest transaction, sorted by IBAN. */
-  accounts: Transaction[];
+  page: AccountsPage;
   loading: boolean;
   error: string | null;
   reload: () => void;
 }
 
 /**
- * Every account with its balance, kept up to date from the stream of all transactions, and
- * loaded again after a reconnect or when asked.
+ * One page of every account matching `search`, loaded from the API, with balances kept current
+ * from the stream of all transactions; loaded again after a reconnect or when asked (accounts
+ * opened since appear then: opening an account is not a transaction).
  */
-export function useAccounts(): Accounts {
+export function useAccounts(search: string, pageNumber: number, pageSize: number): Accounts {
   const { client, endpoint } = useApi();
   const { connects } = useConnection();
-  const [accounts, setAccounts] = useState<Transaction[]>([]);
+  const [page, setPage] = useState<AccountsPage>(EMPTY_PAGE);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
@@ -30,7 +29,7 @@ export function useAccounts(): Accounts {
     const subscription = client.subscription(STREAM_TRANSACTIONS, {}).subscribe((result) => {
       if (result.error) setError(describeError(result.error, endpoint.ws));
       const arrived = result.data?.stream_transactions;
-      if (arrived) setAccounts((current) => mergeNewestPerIban(current, [arrived]));
+      if (arrived) setPage((current) => withTransaction(current, arrived));
     });
     return () => subscription.unsubscribe();
   }, [client, endpoint]);
@@ -38,8 +37,13 @@ export function useAccounts(): Accounts {
   useEffect(() => {
     let stale = false;
     setLoading(true);
+    const variables = {
+      offset: offsetOf(pageNumber, pageSize),
+      max_items: pageSize,
+      search: search.trim() || null,
+    };
     void client
-      .query(ALL_LAST_TRANSACTIONS, {})
+      .query(ALL_ACCOUNTS, variables)
       .toPromise()
       .then((result) => {
         if (stale) return;
@@ -49,14 +53,12 @@ export function useAccounts(): Accounts {
           return;
         }
         setError(null);
-        setAccounts((current) =>
-          mergeNewestPerIban(current, result.data?.all_last_transactions ?? []),
-        );
+        setPage(result.data?.all_accounts ?? EMPTY_PAGE);
       });
     return () => {
       stale = true;
     };
-  }, [client, endpoint, connects, reloads]);
+  }, [client, endpoint, search, pageNumber, pageSize, connects, reloads]);
 
-  return { accounts, loading, error, reload };
+  return { page, loading, error, reload };
 }

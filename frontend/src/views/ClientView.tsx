@@ -1,5 +1,6 @@
 import { useCallback, useId, useState, type FormEvent } from 'react';
 import { Notice } from '../components/Notice';
+import { TextField } from '../components/TextField';
 import { TransactionsPanel } from '../components/TransactionsPanel';
 import { describeError } from '../api/errors';
 import { GET_ACCOUNT } from '../api/operations';
@@ -72,26 +73,24 @@ function LoginForm({ onLogin }: { onLogin: (session: Session) => void }) {
         Username and password need at least {MIN_CREDENTIAL_CHARS} characters each. The first login
         with a new username opens a bank account.
       </p>
-      <label htmlFor={`${id}-username`}>Username</label>
-      <input
-        id={`${id}-username`}
+      <TextField
+        label="Username"
         name="username"
         autoComplete="username"
         value={username}
-        onChange={(event) => setUsername(event.target.value)}
+        onChange={setUsername}
         aria-describedby={`${id}-hint`}
-        aria-invalid={problems.some((p) => p.startsWith('username'))}
+        invalid={problems.some((p) => p.startsWith('username'))}
       />
-      <label htmlFor={`${id}-password`}>Password</label>
-      <input
-        id={`${id}-password`}
+      <TextField
+        label="Password"
         name="password"
         type="password"
         autoComplete="current-password"
         value={password}
-        onChange={(event) => setPassword(event.target.value)}
+        onChange={setPassword}
         aria-describedby={`${id}-hint`}
-        aria-invalid={problems.some((p) => p.startsWith('password'))}
+        invalid={problems.some((p) => p.startsWith('password'))}
       />
       {problems.length > 0 && <Notice kind="error">{problems.join('; ')}</Notice>}
       <button type="submit" disabled={busy}>
@@ -226,39 +225,30 @@ function TransferForm({ session }: { session: Session }) {
   return (
     <form className="panel form" onSubmit={transfer} aria-labelledby={`${id}-title`} noValidate>
       <h2 id={`${id}-title`}>Transfer money</h2>
-      <label htmlFor={`${id}-to`}>To (IBAN)</label>
-      <input
-        id={`${id}-to`}
+      <TextField
+        label="To (IBAN)"
         name="to"
         autoComplete="off"
         spellCheck={false}
         placeholder="NL66OPEN0000000000"
         value={to}
-        onChange={(event) => edit(setTo)(event.target.value)}
+        onChange={edit(setTo)}
       />
-      <label htmlFor={`${id}-amount`}>Amount in euros</label>
-      <input
-        id={`${id}-amount`}
+      <TextField
+        label="Amount in euros"
         name="amount"
         inputMode="decimal"
         placeholder="12,50"
         value={amount}
-        onChange={(event) => edit(setAmount)(event.target.value)}
-        aria-invalid={amountProblem !== null}
-        aria-describedby={amountProblem ? `${id}-amount-problem` : undefined}
+        onChange={edit(setAmount)}
+        problem={amountProblem}
       />
-      {amountProblem && (
-        <p id={`${id}-amount-problem`} className="field-problem" role="alert">
-          {amountProblem}
-        </p>
-      )}
-      <label htmlFor={`${id}-descr`}>Description</label>
-      <input
-        id={`${id}-descr`}
+      <TextField
+        label="Description"
         name="descr"
         maxLength={1000}
         value={descr}
-        onChange={(event) => edit(setDescr)(event.target.value)}
+        onChange={edit(setDescr)}
       />
       <button type="submit" disabled={busy}>
         {busy ? 'Transferring…' : 'Transfer'}

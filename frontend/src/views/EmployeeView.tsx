@@ -1,22 +1,42 @@
-import { useId, useState } from 'react';
-import { filterByIban, paginate } from '../accounts';
+import { useEffect, useId, useState } from 'react';
+import { positionOf } from '../accounts';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { Notice } from '../components/Notice';
 import { TransactionsPanel } from '../components/TransactionsPanel';
 import { useAccounts } from '../hooks/accounts';
 import { useLiveTransactions } from '../hooks/liveTransactions';
 import { usePreferences } from '../hooks/preferences';
-import { signedAmount } from '../transactions';
 
 export const ACCOUNTS_PER_PAGE = 10;
 
+/** `value`, once it has not changed for `delayMs`: one request per pause in typing. */
+function useSettled(value: string, delayMs: number): string {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), delayMs);
+    return () => clearTimeout(timer);
+  }, [value, delayMs]);
+  return settled;
+}
+
 export function EmployeeView() {
-  const { accounts, loading, error, reload } = useAccounts();
-  const [filter, setFilter] = useState('');
-  const [page, setPage] = useState(1);
+  const [search, setSearch] = useState('');
+  const [pageNumber, setPageNumber] = useState(1);
+  const settledSearch = useSettled(search, 300);
+  const { page, loading, error, reload } = useAccounts(
+    settledSearch,
+    pageNumber,
+    ACCOUNTS_PER_PAGE,
+  );
   const [followed, setFollowed] = useState<string | null>(null);
-  const filterId = useId();
-  const shown = paginate(filterByIban(accounts, filter), page, ACCOUNTS_PER_PAGE);
+  const searchId = useId();
+  const shown = positionOf(page, ACCOUNTS_PER_PAGE);
+  // Accounts can only be added, but a search narrows them: stay within the pages that exist.
+  useEffect(() => {
+    if (!loading && page.accounts.length === 0 && pageNumber > shown.pageCount) {
+      setPageNumber(shown.pageCount);
+    }
+  }, [loading, page.accounts.length, pageNumber, shown.pageCount]);
 
   return (
     <>
@@ -27,19 +47,19 @@ export function EmployeeView() {
           <ConnectionBadge />
         </div>
         <p className="hint">
-          Every account that has had a transaction, with its balance, updated live. Follow one to
-          watch its transactions come in.
+          Every account with its owners and balance; balances change live. Follow one to watch its
+          transactions come in.
         </p>
         <div className="toolbar">
-          <label htmlFor={filterId}>Find IBAN</label>
+          <label htmlFor={searchId}>Find IBAN or owner</label>
           <input
-            id={filterId}
+            id={searchId}
             type="search"
             spellCheck={false}
-            value={filter}
+            value={search}
             onChange={(event) => {
-              setFilter(event.target.value);
-              setPage(1);
+              setSearch(event.target.value);
+              setPageNumber(1);
             }}
           />
           <button type="button" className="secondary" onClick={reload}>
@@ -47,37 +67,41 @@ export function EmployeeView() {
           </button>
         </div>
         {error && <Notice kind="error">{error}</Notice>}
-        {loading && accounts.length === 0 ? (
+        {loading && page.accounts.length === 0 ? (
           <p className="empty">Loading accounts…</p>
-        ) : shown.total === 0 ? (
+        ) : page.accounts.length === 0 ? (
           <p className="empty">No accounts found.</p>
         ) : (
           <div className="table-scroll" tabIndex={0} role="region" aria-label="Accounts">
             <table className="accounts">
               <caption className="visually-hidden">
-                Accounts {shown.first} to {shown.last} of {shown.total}, sorted by IBAN
+                Accounts {shown.first} to {shown.last} of {page.total}, sorted by IBAN
               </caption>
               <thead>
                 <tr>
                   <th scope="col">IBAN</th>
-                  <th scope="col">Balance</th>
-                  <th scope="col">Last change</th>
+                  <th scope="col">Owners</th>
+                  <th scope="col" className="col-new_balance">
+                    Balance
+                  </th>
                   <th scope="col">
                     <span className="visually-hidden">Action</span>
                   </th>
                 </tr>
               </thead>
               <tbody>
-                {shown.items.map((account) => {
-                  const iban = account.iban ?? '';
+                {page.accounts.map((account) => {
+                  const iban = account.iban;
                   const isFollowed = followed === iban;
                   return (
                     <tr key={iban} data-iban={iban} className={isFollowed ? 'followed' : ''}>
                       <td className="iban" data-label="IBAN">
                         {iban}
                       </td>
-                      <td data-label="Balance">{account.new_balance}</td>
-                      <td data-label="Last change">{signedAmount(account)}</td>
+                      <td data-label="Owners">{account.owners.join(', ')}</td>
+                      <td data-label="Balance" className="col-new_balance">
+                        {account.balance}
+                      </td>
                       <td>
                         <button
                           type="button"
@@ -101,18 +125,18 @@ export function EmployeeView() {
             type="button"
             className="secondary"
             disabled={shown.page <= 1}
-            onClick={() => setPage(shown.page - 1)}
+            onClick={() => setPageNumber(shown.page - 1)}
           >
             Previous
           </button>
           <span aria-live="polite">
-            {shown.first}–{shown.last} of {shown.total} · page {shown.page} of {shown.pageCount}
+            {shown.first}–{shown.last} of {page.total} · page {shown.page} of {shown.pageCount}
           </span>
           <button
             type="button"
             className="secondary"
             disabled={shown.page >= shown.pageCount}
-            onClick={() => setPage(shown.page + 1)}
+            onClick={() => setPageNumber(shown.page + 1)}
           >
             Next
           </button>

@@ -65,6 +65,95 @@ mod tests {
         eprintln!("introspection: {analysis:?}");
     }
 
+    const ALL_ACCOUNTS: &str = "{ all_accounts { total offset accounts { iban balance owners } } }";
+
+    #[tokio::test]
+    async fn a_page_of_accounts_fits_the_default_limits() {
+        let schema = builder(DEFAULTS).extension(Analyzer).finish();
+        let response = schema.execute(ALL_ACCOUNTS).await;
+        // Without a bank behind the schema the resolver fails, but only after the limits passed.
+        let messages: Vec<&str> = response.errors.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .all(|m| !m.contains("too complex") && !m.contains("too deep")),
+            "{messages:?}"
+        );
+        let analysis = response.extensions.get("analyzer").cloned();
+        let analysis = analysis.expect("analysis").into_json().expect("json");
+        eprintln!("a page of accounts: {analysis}");
+        assert!(analysis["complexity"].as_u64() < Some(20), "{analysis}");
+        assert!(analysis["depth"].as_u64() < Some(5), "{analysis}");
+    }
+
+    #[test]
+    fn all_accounts_is_in_the_schema_with_its_defaults() {
+        let sdl = sdl();
+        let start = sdl.find("\tall_accounts(").expect("all_accounts");
+        let field = &sdl[start..];
+        let field = &field[..field.find("): AccountsPage!").expect("its type")];
+        // Without the descriptions: `all_accounts(offset: Int = 0, max_items: Int = 10, search: String)`.
+        let arguments: Vec<&str> = field
+            .lines()
+            .map(str::trim)
+            .filter(|line| line.contains(':'))
+            .collect();
+        assert_eq!(
+            arguments,
+            ["offset: Int = 0,", "max_items: Int = 10,", "search: String"],
+            "{field}"
+        );
+        for expected in [
+            "type AccountsPage",
+            "total: Int!",
+            "accounts: [BankAccount!]!",
+            "type BankAccount",
+            "balance: String!",
+            "owners: [String!]!",
+        ] {
+            assert!(sdl.contains(expected), "{expected} missing from\n{sdl}");
+        }
+    }
+
+    #[tokio::test]
+    async fn all_accounts_refuses_bad_paging_before_asking_anyone() {
+        let schema = builder(DEFAULTS).finish();
+        for (query, message) in [
+            (
+                "{ all_accounts(max_items: 0) { total } }",
+                "max_items should be between 1 and 1000",
+            ),
+            (
+                "{ all_accounts(max_items: 1001) { total } }",
+                "max_items should be between 1 and 1000",
+            ),
+            (
+                "{ all_accounts(offset: -1) { total } }",
+                "offset should not be negative",
+            ),
+        ] {
+            let response = schema.execute(query).await;
+            let error = response.errors.first().expect(query);
+            assert_eq!(error.message, message, "{query}");
+            let code = error
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get("code"))
+                .cloned();
+            assert_eq!(code, Some(async_graphql::Value::from("BAD_USER_INPUT")));
+        }
+        // null means the default: it passes the checks (and then finds no bank behind this
+        // schema).
+        let nulls = schema
+            .execute("{ all_accounts(offset: null, max_items: null, search: null) { total } }")
+            .await;
+        assert!(
+            nulls.errors[0].message.contains("does not exist"),
+            "{:?}",
+            nulls.errors
+        );
+    }
+
     #[tokio::test]
     async fn deeper_or_bigger_documents_are_refused() {
         let schema = builder(Limits {

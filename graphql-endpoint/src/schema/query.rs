@@ -4,11 +4,14 @@ use async_graphql::{Context, Object, Result};
 use topology::Id;
 
 use super::errors::{graphql_error, invalid};
-use super::types::{Transaction, TransferStatus};
+use super::types::{AccountsPage, Transaction, TransferStatus};
 use crate::bank::{Bank, RequestError};
 use crate::validation::{self, InvalidInput};
 
 pub struct QueryRoot;
+
+/// `max_items` of `all_accounts` when not given.
+pub const DEFAULT_PAGE_SIZE: i32 = 10;
 
 #[Object(rename_fields = "snake_case", rename_args = "snake_case")]
 impl QueryRoot {
@@ -49,6 +52,42 @@ impl QueryRoot {
             .await
             .map_err(|e| graphql_error(e.into()))?;
         Ok(reads.iter().map(Transaction::from_read).collect())
+    }
+
+    /// Every account of the bank, also those without transactions, sorted by IBAN, one page at
+    /// a time: `total` is how many match, `accounts` at most `max_items` (1–1000) of them from
+    /// position `offset` (0 or more) on, empty past the end. `search` (optional) keeps the
+    /// accounts whose IBAN contains it, ignoring case and spaces (`nl66 open`), or one of whose
+    /// owners' usernames contains it, ignoring case. Balances are Dutch euros (`€ 1.234,56`).
+    async fn all_accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            default_with = "Some(0)",
+            desc = "How many matching accounts to skip (0 or more); null means 0."
+        )]
+        offset: Option<i32>,
+        #[graphql(
+            default_with = "Some(DEFAULT_PAGE_SIZE)",
+            desc = "The most accounts to return (1–1000); null means 10."
+        )]
+        max_items: Option<i32>,
+        #[graphql(
+            desc = "Part of an IBAN (case and spaces ignored) or of an owner's username \
+                          (case ignored); absent or blank lists every account."
+        )]
+        search: Option<String>,
+    ) -> Result<AccountsPage> {
+        let (offset, max_items) = (offset.unwrap_or(0), max_items.unwrap_or(DEFAULT_PAGE_SIZE));
+        validation::max_items(max_items).map_err(invalid)?;
+        validation::offset(offset).map_err(invalid)?;
+        let bank = ctx.data::<Arc<Bank>>()?;
+        let page = bank
+            .queries
+            .all_accounts(offset, max_items, validation::search(search.as_deref()))
+            .await
+            .map_err(|e| graphql_error(e.into()))?;
+        Ok(AccountsPage::from_read(page))
     }
 
     /// Where the transfer with this uuid stands: for a client whose `money_transfer` answer

@@ -104,6 +104,48 @@ pub struct MoneyTransferResult {
     pub reason: Option<String>,
 }
 
+/// One page of the accounts of the bank, sorted by IBAN.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct AccountsPage {
+    /// How many accounts match the search, on all pages together.
+    pub total: i32,
+    /// The position of the first account of this page among the matches (0 = the first).
+    pub offset: i32,
+    /// At most `max_items` accounts; empty past the end.
+    pub accounts: Vec<BankAccount>,
+}
+
+/// An account of the bank: its IBAN, balance and owners (never a token).
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct BankAccount {
+    pub iban: String,
+    /// Dutch euros, like `new_balance` of a transaction: `€ 1.234,56`, `€ -15,00`.
+    pub balance: String,
+    /// The usernames of the owners, in the order they were added.
+    pub owners: Vec<String>,
+}
+
+impl AccountsPage {
+    pub fn from_read(read: reads::AccountsPage) -> Self {
+        let int = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        Self {
+            total: int(read.total),
+            offset: int(read.offset),
+            accounts: read
+                .accounts
+                .into_iter()
+                .map(|account| BankAccount {
+                    iban: account.iban,
+                    balance: format_euro(account.balance),
+                    owners: account.owners,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Where a transfer stands: `started`, `complete` or `failed` (with its reason).
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 #[graphql(rename_fields = "snake_case")]
@@ -131,6 +173,33 @@ mod tests {
         assert_eq!(
             extreme.changed_by.as_deref(),
             Some("€ 92.233.720.368.547.758,08")
+        );
+    }
+
+    #[test]
+    fn listed_balances_are_dutch_euros_with_their_sign() {
+        let read: reads::AccountsPage = serde_json::from_str(
+            r#"{"total": 12, "offset": 10, "accounts": [
+                {"iban": "NL66OPEN0000000000", "balance": 123456, "owners": ["openweb"]},
+                {"iban": "NL39OPEN0000000001", "balance": -1500, "owners": [], "added_later": 1},
+                {"iban": "NL12OPEN0000000002", "balance": 0, "owners": ["a", "b"]}
+            ]}"#,
+        )
+        .expect("the projector's shape");
+        let page = AccountsPage::from_read(read);
+        assert_eq!((page.total, page.offset), (12, 10));
+        let shown: Vec<(&str, &str, usize)> = page
+            .accounts
+            .iter()
+            .map(|a| (a.iban.as_str(), a.balance.as_str(), a.owners.len()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("NL66OPEN0000000000", "€ 1.234,56", 1),
+                ("NL39OPEN0000000001", "€ -15,00", 0),
+                ("NL12OPEN0000000002", "€ 0,00", 2)
+            ]
         );
     }
 }

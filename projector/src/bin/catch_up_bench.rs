@@ -13,7 +13,15 @@
 //!
 //! `replay` runs in its own process so the memory it reports is the read model's, not the
 //! writer's buffers. The events are the wire bytes of `bank_events` (same schemas, same
-//! subjects); the scratch topic has one partition, like `bank_events`.
+//! subjects); the scratch topic has one partition, like `bank_events`. After the replay it also
+//! times the list of every account (`AllBankAccountsQuery`) on the replayed read model.
+//!
+//! `accounts` needs no Kafka: it projects `--accounts` account creations (IBANs in random
+//! order) into a fresh read model and times `AllBankAccountsQuery` pages and searches on it:
+//!
+//! ```sh
+//! cargo run --release -p projector --bin catch_up_bench -- accounts --accounts 100000
+//! ```
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,15 +29,15 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use projector::runtime::{events, EventsConfig, Shutdown, Status};
-use projector::ReadModel;
+use projector::{answer, BankProjector, QueryAnswer, ReadModel};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::producer::{FutureRecord, Producer};
 use topology::codec::Codec;
 use topology::kafka::ADMIN_TIMEOUT;
 use topology::values::{new_token, open_iban_for_account, CASH};
 use topology::{
-    BankAccountCreatedEvent, BankEvent, Id, MoneyCreditedEvent, MoneyDebitedEvent, Settings,
-    TransferCompletedEvent, TransferStartedEvent,
+    AllBankAccountsQuery, BankAccountCreatedEvent, BankEvent, BankQuery, Id, MoneyCreditedEvent,
+    MoneyDebitedEvent, Settings, TransferCompletedEvent, TransferStartedEvent,
 };
 
 #[derive(Debug, Parser)]
@@ -60,6 +68,11 @@ enum Command {
     Replay,
     /// Deletes the scratch topic (the synchronizer would report it as unknown).
     Drop,
+    /// Without Kafka: times the list of every account over a read model of that many accounts.
+    Accounts {
+        #[arg(long, default_value_t = 100_000)]
+        accounts: u32,
+    },
 }
 
 #[tokio::main]
@@ -73,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Replay => replay(&settings, &args.topic).await,
         Command::Drop => drop_topic(&settings, &args.topic).await,
+        Command::Accounts { accounts } => list_accounts(accounts),
     }
 }
 
@@ -229,7 +243,100 @@ async fn replay(settings: &Settings, topic: &str) -> anyhow::Result<()> {
         kib(rss_before),
         kib(rss_after)
     );
+    time_account_queries(&model, "bench-user-4242");
     Ok(())
+}
+
+/// Projects `accounts` account creations in a shuffled IBAN order, then times the list.
+fn list_accounts(accounts: u32) -> anyhow::Result<()> {
+    let model = Arc::new(ReadModel::new());
+    let mut projector = BankProjector::new(Arc::clone(&model));
+    // A multiplicative permutation of 0..accounts: IBANs arrive far from sorted.
+    let order = (0..accounts).map(|i| (u64::from(i) * 7_919 % u64::from(accounts)) as u32);
+    let rss_before = vm_rss_kib();
+    let started = Instant::now();
+    for (offset, account) in (0..).zip(order) {
+        let created: BankEvent = BankAccountCreatedEvent {
+            iban: open_iban_for_account(account),
+            token: new_token(),
+            username: format!("bench-user-{account}"),
+        }
+        .into();
+        projector.project(offset, &created)?;
+    }
+    println!(
+        "projected {} account creations in {:.0} ms; VmRSS {} before, {} after",
+        model.account_count(),
+        started.elapsed().as_secs_f64() * 1_000.0,
+        kib(rss_before),
+        kib(vm_rss_kib())
+    );
+    time_account_queries(&model, "bench-user-4242");
+    Ok(())
+}
+
+/// Median time of `AllBankAccountsQuery` answers (query → JSON text) on `model`.
+fn time_account_queries(model: &ReadModel, username: &str) {
+    let accounts = i32::try_from(model.account_count()).unwrap_or(i32::MAX);
+    let cases: [(&str, i32, i32, Option<&str>); 7] = [
+        ("first page of 10, no search", 0, 10, None),
+        (
+            "last page of 10, no search",
+            accounts.saturating_sub(10),
+            10,
+            None,
+        ),
+        (
+            "1,000 from the middle, no search",
+            accounts / 2,
+            1_000,
+            None,
+        ),
+        ("search one username", 0, 10, Some(username)),
+        (
+            "search an IBAN part (`open 0000 01`)",
+            0,
+            10,
+            Some("open 0000 01"),
+        ),
+        (
+            "search matching every account, page 1",
+            0,
+            10,
+            Some("BENCH"),
+        ),
+        ("search matching nothing", 0, 10, Some("nobody-at-all")),
+    ];
+    println!("AllBankAccountsQuery over {accounts} accounts, median of 21 runs:");
+    for (name, offset, max_items, search) in cases {
+        let query: BankQuery = AllBankAccountsQuery {
+            id: Id::random(),
+            offset,
+            max_items,
+            search: search.map(str::to_string),
+        }
+        .into();
+        let mut times = Vec::new();
+        let mut answer_text = String::new();
+        for _ in 0..21 {
+            let started = Instant::now();
+            let result = answer(model, &query);
+            times.push(started.elapsed());
+            if let QueryAnswer::Succeeded(succeeded) = result {
+                answer_text = succeeded.query_result;
+            }
+        }
+        times.sort();
+        let total = serde_json::from_str::<serde_json::Value>(&answer_text)
+            .ok()
+            .and_then(|v| v["total"].as_u64());
+        println!(
+            "  {name}: {:.3} ms (total {}, {} bytes)",
+            times[times.len() / 2].as_secs_f64() * 1_000.0,
+            total.map_or_else(|| "?".to_string(), |t| t.to_string()),
+            answer_text.len()
+        );
+    }
 }
 
 async fn drop_topic(settings: &Settings, topic: &str) -> anyhow::Result<()> {
