@@ -18,10 +18,10 @@ const FOREIGN_IBAN: &str = "NL91ABNA0417164300";
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn a_killed_handler_resumes_without_losing_or_doubling_anything() {
     let ids = Ids::fresh();
-    let mut handler = CommandHandler::start(&ids, "crash-1");
+    let mut handler = start_command_handler(&ids, "crash-1");
     let sender = Sender::new();
     let mut watcher = Watcher::new();
-    handler.wait_ready().await;
+    handler.wait_ready(WAIT).await;
 
     let mut accounts = Vec::new();
     for n in 0..ACCOUNTS {
@@ -83,8 +83,8 @@ async fn a_killed_handler_resumes_without_losing_or_doubling_anything() {
     );
 
     let restarted_at = Instant::now();
-    let mut handler = CommandHandler::start(&ids, "crash-2");
-    handler.wait_ready().await;
+    let mut handler = start_command_handler(&ids, "crash-2");
+    handler.wait_ready(WAIT).await;
     eprintln!(
         "restarted instance ready after {:?}",
         restarted_at.elapsed()

@@ -11,10 +11,10 @@ use common::*;
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn a_second_instance_fences_the_first() {
     let ids = Ids::fresh();
-    let mut first = CommandHandler::start(&ids, "fenced-1");
-    first.wait_ready().await;
-    let mut second = CommandHandler::start(&ids, "fenced-2");
-    second.wait_ready().await;
+    let mut first = start_command_handler(&ids, "fenced-1");
+    first.wait_ready(WAIT).await;
+    let mut second = start_command_handler(&ids, "fenced-2");
+    second.wait_ready(WAIT).await;
 
     // The newer instance does the work.
     let sender = Sender::new();

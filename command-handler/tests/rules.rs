@@ -59,12 +59,12 @@ fn refused(reason: &str) -> Answer {
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn every_rule_answers_with_its_exact_reason() {
     let ids = Ids::fresh();
-    let mut handler = CommandHandler::start(&ids, "rules");
+    let mut handler = start_command_handler(&ids, "rules");
     let mut rig = Rig {
         sender: Sender::new(),
         watcher: Watcher::new(),
     };
-    handler.wait_ready().await;
+    handler.wait_ready(WAIT).await;
 
     // CreateUserAccount
     let alice = unique("alice");

@@ -13,10 +13,10 @@ const FOREIGN_IBAN: &str = "NL91ABNA0417164300";
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn every_saga_path_ends_once_with_the_right_money_events() {
     let ids = Ids::fresh();
-    let mut handler = CommandHandler::start(&ids, "saga");
+    let mut handler = start_command_handler(&ids, "saga");
     let sender = Sender::new();
     let mut watcher = Watcher::new();
-    handler.wait_ready().await;
+    handler.wait_ready(WAIT).await;
 
     let alice = unique("alice");
     let bob = unique("bob");

@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, Protocol, Service, Subscription};
+use common::{
+    start_command_handler, start_graphql_endpoint, start_projector, Client, Protocol, Subscription,
+    WAIT,
+};
 use serde_json::{json, Value};
 use topology::Id;
 
@@ -56,38 +59,92 @@ async fn new_user(client: &Client, prefix: &str) -> User {
     User { name, iban, token }
 }
 
-async fn transfer(
-    client: &Client,
-    uuid: &str,
-    user: &User,
+/// One money_transfer mutation by `user`, with a fresh uuid; sent again, it is a retry.
+struct Transfer<'a> {
+    uuid: String,
+    user: &'a User,
     amount: i64,
-    from: &str,
-    to: &str,
-    descr: &str,
-) -> Value {
+    from: &'a str,
+    to: &'a str,
+    descr: &'a str,
+}
+
+fn transfer<'a>(
+    user: &'a User,
+    amount: i64,
+    from: &'a str,
+    to: &'a str,
+    descr: &'a str,
+) -> Transfer<'a> {
+    Transfer {
+        uuid: new_uuid(),
+        user,
+        amount,
+        from,
+        to,
+        descr,
+    }
+}
+
+impl Transfer<'_> {
+    fn with_uuid(self, uuid: &str) -> Self {
+        Self {
+            uuid: uuid.to_string(),
+            ..self
+        }
+    }
+
+    fn variables(&self) -> Value {
+        json!({
+            "uuid": self.uuid, "u": self.user.name, "t": self.user.token, "a": self.amount,
+            "f": self.from, "to": self.to, "d": self.descr,
+        })
+    }
+
+    /// The mutation's result: `{uuid success reason}`.
+    async fn send(&self, client: &Client) -> Value {
+        client
+            .data(TRANSFER, self.variables(), "money_transfer")
+            .await
+    }
+
+    /// The message of the GraphQL error the endpoint refuses it with before sending a command.
+    async fn refused(&self, client: &Client) -> String {
+        client.error(TRANSFER, self.variables()).await
+    }
+}
+
+async fn transactions_by_iban(client: &Client, iban: &str, max_items: i64) -> Value {
     client
         .data(
-            TRANSFER,
-            json!({"uuid": uuid, "u": user.name, "t": user.token, "a": amount, "f": from, "to": to, "d": descr}),
-            "money_transfer",
+            BY_IBAN,
+            json!({"iban": iban, "n": max_items}),
+            "transactions_by_iban",
         )
         .await
 }
 
-async fn transfer_error(
-    client: &Client,
-    uuid: &str,
-    user: &User,
-    amount: i64,
-    from: &str,
-    to: &str,
-) -> String {
+/// The page of `search`, asked again (for 5 s at most) until it lists `total` accounts: the
+/// accounts of new users reach the read model a moment after the login.
+async fn accounts_once_listed(client: &Client, search: &str, total: i64) -> Value {
+    let mut found = Value::Null;
+    for _ in 0..50 {
+        found = accounts(client, 0, 10, search).await;
+        if found["total"] == total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    found
+}
+
+async fn get(client: &Client, path: &str) -> reqwest::Response {
     client
-        .error(
-            TRANSFER,
-            json!({"uuid": uuid, "u": user.name, "t": user.token, "a": amount, "f": from, "to": to, "d": "x"}),
-        )
+        .http()
+        .get(format!("{}{path}", client.base))
+        .send()
         .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
 fn count_fundings(transactions: &Value) -> usize {
@@ -105,22 +162,16 @@ fn new_uuid() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn login_deposit_transfer_stream_query_and_every_error_path() {
-    let mut handler = Service::command_handler();
-    let mut projector = Service::projector();
-    handler.wait_ready().await;
-    projector.wait_ready().await;
-    let mut endpoint = Service::graphql_endpoint(&[("GRAPHQL_COMMAND_TIMEOUT", "20".into())]);
+    let mut handler = start_command_handler();
+    let mut projector = start_projector();
+    handler.wait_healthy(WAIT).await;
+    projector.wait_healthy(WAIT).await;
+    let mut endpoint = start_graphql_endpoint(&[("GRAPHQL_COMMAND_TIMEOUT", "20".into())]);
     // Ready means the buses listen and the company account exists and is funded.
-    endpoint.wait_ready().await;
+    endpoint.wait_healthy(WAIT).await;
     let client = Client::new(endpoint.port());
 
-    let company = client
-        .data(
-            BY_IBAN,
-            json!({"iban": "NL66OPEN0000000000", "n": 1000}),
-            "transactions_by_iban",
-        )
-        .await;
+    let company = transactions_by_iban(&client, "NL66OPEN0000000000", 1000).await;
     assert_eq!(
         count_fundings(&company),
         1,
@@ -137,14 +188,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     assert_eq!(again["token"], alice.token.as_str());
 
     // The employee's list: a new account shows before any transaction, with € 0,00.
-    let mut found = Value::Null;
-    for _ in 0..50 {
-        found = accounts(&client, 0, 10, &alice.name.to_uppercase()).await;
-        if found["total"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let found = accounts_once_listed(&client, &alice.name.to_uppercase(), 1).await;
     assert_eq!(
         found,
         json!({"total": 1, "offset": 0, "accounts": [
@@ -156,14 +200,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         json!({"iban": bob.iban, "balance": "€ 0,00", "owners": [bob.name]}),
     ];
     ours.sort_by(|x, y| x["iban"].as_str().cmp(&y["iban"].as_str()));
-    let mut both = Value::Null;
-    for _ in 0..50 {
-        both = accounts(&client, 0, 10, run).await;
-        if both["total"] == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let both = accounts_once_listed(&client, run, 2).await;
     assert_eq!(both, json!({"total": 2, "offset": 0, "accounts": ours}));
     assert_eq!(
         accounts(&client, 1, 1, run).await,
@@ -233,28 +270,19 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     // A subscription has no "subscribed" acknowledgement; give the server a moment.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let deposit = transfer(
-        &client,
-        &new_uuid(),
-        &alice,
-        10_000,
-        "cash",
-        &alice.iban,
-        "salary",
-    )
-    .await;
+    let deposit = transfer(&alice, 10_000, "cash", &alice.iban, "salary")
+        .send(&client)
+        .await;
     assert_eq!(deposit["success"], true, "{deposit}");
-    let paid_uuid = new_uuid();
-    let paid = transfer(
-        &client,
-        &paid_uuid,
+    let dinner = transfer(
         &alice,
         2_550,
         &alice.iban,
         &bob.iban,
         "Dinner at Ünïcode Place",
-    )
-    .await;
+    );
+    let paid_uuid = dinner.uuid.clone();
+    let paid = dinner.send(&client).await;
     assert_eq!(
         paid,
         json!({"uuid": paid_uuid, "success": true, "reason": null})
@@ -274,13 +302,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     assert_eq!(debit["from_to"], bob.iban.as_str());
 
     // The queries agree with what was streamed.
-    let alices = client
-        .data(
-            BY_IBAN,
-            json!({"iban": alice.iban, "n": 10}),
-            "transactions_by_iban",
-        )
-        .await;
+    let alices = transactions_by_iban(&client, &alice.iban, 10).await;
     assert_eq!(alices.as_array().map(Vec::len), Some(2), "{alices}");
     assert_eq!(alices[0], debit, "newest first");
     assert_eq!(alices[1]["descr"], "salary");
@@ -344,39 +366,31 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         wrong,
         json!({"iban": null, "token": null, "reason": "invalid password"})
     );
-    let bad_uuid = transfer_error(&client, "not-a-uuid", &alice, 100, &alice.iban, &bob.iban).await;
+    let bad_uuid = transfer(&alice, 100, &alice.iban, &bob.iban, "x")
+        .with_uuid("not-a-uuid")
+        .refused(&client)
+        .await;
     assert_eq!(bad_uuid, "uuid `not-a-uuid` is not a valid UUID");
     for amount in [0, -100] {
-        let refused =
-            transfer_error(&client, &new_uuid(), &alice, amount, &alice.iban, &bob.iban).await;
+        let refused = transfer(&alice, amount, &alice.iban, &bob.iban, "x")
+            .refused(&client)
+            .await;
         assert_eq!(refused, "amount should be positive");
     }
-    let bad_to = transfer_error(
-        &client,
-        &new_uuid(),
-        &alice,
-        100,
-        &alice.iban,
-        "NL00OPEN0000000001",
-    )
-    .await;
+    let bad_to = transfer(&alice, 100, &alice.iban, "NL00OPEN0000000001", "x")
+        .refused(&client)
+        .await;
     assert_eq!(bad_to, "to `NL00OPEN0000000001` is not a valid IBAN");
-    let broke_uuid = new_uuid();
-    let broke = transfer(
-        &client,
-        &broke_uuid,
-        &alice,
-        100_000,
-        &alice.iban,
-        &bob.iban,
-        "too much",
-    )
-    .await;
+    let overdraw = transfer(&alice, 100_000, &alice.iban, &bob.iban, "too much");
+    let broke_uuid = overdraw.uuid.clone();
+    let broke = overdraw.send(&client).await;
     assert_eq!(
         broke,
         json!({"uuid": broke_uuid, "success": false, "reason": "insufficient funds would be below the limit of € -500,00"})
     );
-    let into_bobs = transfer(&client, &new_uuid(), &alice, 100, "cash", &bob.iban, "gift").await;
+    let into_bobs = transfer(&alice, 100, "cash", &bob.iban, "gift")
+        .send(&client)
+        .await;
     assert_eq!(into_bobs["success"], false);
     assert_eq!(into_bobs["reason"], "user is no owner of bank account");
     let wrong_token = User {
@@ -384,48 +398,17 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         name: alice.name.clone(),
         iban: alice.iban.clone(),
     };
-    let forged = transfer(
-        &client,
-        &new_uuid(),
-        &wrong_token,
-        100,
-        "cash",
-        &alice.iban,
-        "x",
-    )
-    .await;
+    let forged = transfer(&wrong_token, 100, "cash", &alice.iban, "x")
+        .send(&client)
+        .await;
     assert_eq!(forged["reason"], "token is not valid");
 
     // The same uuid again: the original outcome, and no money moves twice.
-    let retried = transfer(
-        &client,
-        &paid_uuid,
-        &alice,
-        2_550,
-        &alice.iban,
-        &bob.iban,
-        "Dinner at Ünïcode Place",
-    )
-    .await;
+    let retried = dinner.send(&client).await;
     assert_eq!(retried, paid);
-    let retried_broke = transfer(
-        &client,
-        &broke_uuid,
-        &alice,
-        100_000,
-        &alice.iban,
-        &bob.iban,
-        "too much",
-    )
-    .await;
+    let retried_broke = overdraw.send(&client).await;
     assert_eq!(retried_broke, broke);
-    let bobs = client
-        .data(
-            BY_IBAN,
-            json!({"iban": bob.iban, "n": 10}),
-            "transactions_by_iban",
-        )
-        .await;
+    let bobs = transactions_by_iban(&client, &bob.iban, 10).await;
     assert_eq!(
         bobs.as_array().map(Vec::len),
         Some(1),
@@ -463,21 +446,11 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     );
 
     // GraphiQL is served with its own assets, and browsers on other origins may call the API.
-    let page = client
-        .http()
-        .get(format!("{}/graphiql", client.base))
-        .send()
-        .await
-        .expect("GET /graphiql");
+    let page = get(&client, "/graphiql").await;
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.expect("page");
     assert!(html.contains("graphiql/assets/graphiql.min.js") && !html.contains("unpkg"));
-    let script = client
-        .http()
-        .get(format!("{}/graphiql/assets/graphiql.min.js", client.base))
-        .send()
-        .await
-        .expect("GET an asset");
+    let script = get(&client, "/graphiql/assets/graphiql.min.js").await;
     assert_eq!(script.status().as_u16(), 200);
     assert!(script.text().await.expect("script").contains("GraphiQL"));
     let preflight = client
@@ -498,15 +471,9 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     );
 
     // A restart (here: a second instance) finds the company account and funds it no more.
-    let mut restarted = Service::graphql_endpoint(&[]);
-    restarted.wait_ready().await;
-    let company = client
-        .data(
-            BY_IBAN,
-            json!({"iban": "NL66OPEN0000000000", "n": 1000}),
-            "transactions_by_iban",
-        )
-        .await;
+    let mut restarted = start_graphql_endpoint(&[]);
+    restarted.wait_healthy(WAIT).await;
+    let company = transactions_by_iban(&client, "NL66OPEN0000000000", 1000).await;
     assert_eq!(count_fundings(&company), 1, "still funded once: {company}");
 
     drop(restarted);

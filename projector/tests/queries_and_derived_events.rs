@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{EventWriter, Projector, ProjectorIds, QueryClient};
+use common::{start_projector, Answer, EventWriter, ProjectorIds, QueryClient};
 use serde_json::{json, Value};
 use topology::topic_names::BANK_QUERIES;
 use topology::values::{new_open_iban, CASH};
@@ -28,6 +28,75 @@ fn started(id: Id, from: &str, to: &str, amount: i64, description: &str) -> Bank
         username: "someone".into(),
     }
     .into()
+}
+
+fn account_created(iban: &str, token: &str, username: &str) -> BankEvent {
+    BankAccountCreatedEvent {
+        iban: iban.into(),
+        token: token.into(),
+        username: username.into(),
+    }
+    .into()
+}
+
+fn debited(id: Id, iban: &str, amount: i64) -> BankEvent {
+    MoneyDebitedEvent {
+        iban: iban.into(),
+        amount,
+        id,
+    }
+    .into()
+}
+
+fn credited(id: Id, iban: &str, amount: i64) -> BankEvent {
+    MoneyCreditedEvent {
+        iban: iban.into(),
+        amount,
+        id,
+    }
+    .into()
+}
+
+async fn transactions_of(queries: &QueryClient, iban: &str, max_items: i32) -> Answer {
+    let query = TransactionsByIbanQuery {
+        id: Id::random(),
+        iban: iban.into(),
+        max_items,
+    };
+    queries.bank(query).await
+}
+
+async fn find_user(queries: &QueryClient, username: &str) -> Answer {
+    let id = Id::random();
+    let query = FindUserQuery {
+        id,
+        username: username.into(),
+    };
+    queries.user(id, query.into()).await
+}
+
+async fn find_account(queries: &QueryClient, iban: &str) -> Answer {
+    let query = FindBankAccountQuery {
+        id: Id::random(),
+        iban: iban.into(),
+    };
+    queries.bank(query).await
+}
+
+async fn accounts_of_user(queries: &QueryClient, username: &str) -> Answer {
+    let query = FindBankAccountsForUserQuery {
+        id: Id::random(),
+        username: username.into(),
+    };
+    queries.bank(query).await
+}
+
+async fn transaction_by_id(queries: &QueryClient, transaction_id: i32) -> Answer {
+    let query = TransactionByIdQuery {
+        id: Id::random(),
+        transaction_id,
+    };
+    queries.bank(query).await
 }
 
 fn transaction(
@@ -81,63 +150,28 @@ async fn events_in_queries_answered_and_transactions_derived() {
         })
         .collect();
     let history: Vec<BankEvent> = vec![
-        BankAccountCreatedEvent {
-            iban: a.clone(),
-            token: token_a.into(),
-            username: alice.clone(),
-        }
-        .into(),
-        BankAccountCreatedEvent {
-            iban: b.clone(),
-            token: token_b.into(),
-            username: bob.clone(),
-        }
-        .into(),
+        account_created(&a, token_a, &alice),
+        account_created(&b, token_b, &bob),
         // Carol's account never has a transaction.
-        BankAccountCreatedEvent {
-            iban: c.clone(),
-            token: token_c.into(),
-            username: carol.clone(),
-        }
-        .into(),
+        account_created(&c, token_c, &carol),
         started(deposit, CASH, &a, 10_000, "deposit"),
-        MoneyCreditedEvent {
-            iban: a.clone(),
-            amount: 10_000,
-            id: deposit,
-        }
-        .into(),
+        credited(deposit, &a, 10_000),
         TransferCompletedEvent { id: deposit }.into(),
     ];
     writer.write(&users, &history).await;
 
     let ids = ProjectorIds::unique();
-    let mut projector = Projector::start(&ids, "projector-queries-test");
+    let mut projector = start_projector(&ids, "projector-queries-test", &[]);
     projector.wait_ready(Duration::from_secs(120)).await;
 
     // News after catch-up: projected live.
     let news: Vec<BankEvent> = vec![
         started(rent, &a, &b, 2_500, "rent"),
-        MoneyDebitedEvent {
-            iban: a.clone(),
-            amount: 2_500,
-            id: rent,
-        }
-        .into(),
-        MoneyCreditedEvent {
-            iban: b.clone(),
-            amount: 2_500,
-            id: rent,
-        }
-        .into(),
+        debited(rent, &a, 2_500),
+        credited(rent, &b, 2_500),
         TransferCompletedEvent { id: rent }.into(),
         started(failed_credit, &a, &elsewhere, 1_000, "oops"),
-        MoneyDebitedEvent {
-            iban: a.clone(),
-            amount: 1_000,
-            id: failed_credit,
-        }
-        .into(),
+        debited(failed_credit, &a, 1_000),
         MoneyReturnedEvent {
             iban: a.clone(),
             amount: 1_000,
@@ -167,18 +201,9 @@ async fn events_in_queries_answered_and_transactions_derived() {
     queries.send_raw(BANK_QUERIES, "empty", b"").await;
 
     // The live events may still be in flight: wait until the last one shows.
-    let newest_of_a = || {
-        TransactionsByIbanQuery {
-            id: Id::random(),
-            iban: a.clone(),
-            max_items: 10,
-        }
-        .into()
-    };
     let mut a_transactions = Value::Null;
     for _ in 0..100 {
-        a_transactions = queries
-            .bank(newest_of_a())
+        a_transactions = transactions_of(&queries, &a, 10)
             .await
             .expect("transactions of a");
         if a_transactions.as_array().map(Vec::len) == Some(4) {
@@ -213,15 +238,7 @@ async fn events_in_queries_answered_and_transactions_derived() {
             transaction(t_deposit, &a, 10_000, 10_000, CASH, "deposit"),
         ])
     );
-    let b_transactions = queries
-        .bank(
-            TransactionsByIbanQuery {
-                id: Id::random(),
-                iban: b.clone(),
-                max_items: 10,
-            }
-            .into(),
-        )
+    let b_transactions = transactions_of(&queries, &b, 10)
         .await
         .expect("transactions of b");
     let b_list = b_transactions.as_array().expect("an array");
@@ -234,56 +251,18 @@ async fn events_in_queries_answered_and_transactions_derived() {
     );
 
     // max_items cuts from the newest; an open IBAN without transactions has none.
-    let two = queries
-        .bank(
-            TransactionsByIbanQuery {
-                id: Id::random(),
-                iban: a.clone(),
-                max_items: 2,
-            }
-            .into(),
-        )
-        .await;
+    let two = transactions_of(&queries, &a, 2).await;
     assert_eq!(two, Ok(Value::Array(list[..2].to_vec())));
-    let none = queries
-        .bank(
-            TransactionsByIbanQuery {
-                id: Id::random(),
-                iban: unused.clone(),
-                max_items: 5,
-            }
-            .into(),
-        )
-        .await;
+    let none = transactions_of(&queries, &unused, 5).await;
     assert_eq!(none, Ok(json!([])));
 
     // FindUser
-    let id = Id::random();
     assert_eq!(
-        queries
-            .user(
-                id,
-                FindUserQuery {
-                    id,
-                    username: alice.clone()
-                }
-                .into()
-            )
-            .await,
+        find_user(&queries, &alice).await,
         Ok(json!({"username": alice, "password": "hash-a"}))
     );
-    let id = Id::random();
     assert_eq!(
-        queries
-            .user(
-                id,
-                FindUserQuery {
-                    id,
-                    username: nobody.clone()
-                }
-                .into()
-            )
-            .await,
+        find_user(&queries, &nobody).await,
         Err("username does not exist".to_string())
     );
 
@@ -292,86 +271,36 @@ async fn events_in_queries_answered_and_transactions_derived() {
         "iban": a, "balance": 7_500, "limit": -50_000,
         "owners": [{"username": alice, "token": token_a}],
     });
+    assert_eq!(find_account(&queries, &a).await, Ok(account_a.clone()));
     assert_eq!(
-        queries
-            .bank(
-                FindBankAccountQuery {
-                    id: Id::random(),
-                    iban: a.clone()
-                }
-                .into()
-            )
-            .await,
-        Ok(account_a.clone())
-    );
-    assert_eq!(
-        queries
-            .bank(
-                FindBankAccountQuery {
-                    id: Id::random(),
-                    iban: unused.clone()
-                }
-                .into()
-            )
-            .await,
+        find_account(&queries, &unused).await,
         Err("iban does not exist".to_string())
     );
 
     // FindBankAccountsForUser
     assert_eq!(
-        queries
-            .bank(
-                FindBankAccountsForUserQuery {
-                    id: Id::random(),
-                    username: alice.clone()
-                }
-                .into()
-            )
-            .await,
+        accounts_of_user(&queries, &alice).await,
         Ok(json!([account_a]))
     );
     assert_eq!(
-        queries
-            .bank(
-                FindBankAccountsForUserQuery {
-                    id: Id::random(),
-                    username: nobody.clone()
-                }
-                .into()
-            )
-            .await,
+        accounts_of_user(&queries, &nobody).await,
         Err("username does not have accounts".to_string())
     );
 
     // TransactionById
+    let rent_id = i32::try_from(t_rent).expect("int");
     assert_eq!(
-        queries
-            .bank(
-                TransactionByIdQuery {
-                    id: Id::random(),
-                    transaction_id: i32::try_from(t_rent).expect("int")
-                }
-                .into()
-            )
-            .await,
+        transaction_by_id(&queries, rent_id).await,
         Ok(list[2].clone())
     );
     assert_eq!(
-        queries
-            .bank(
-                TransactionByIdQuery {
-                    id: Id::random(),
-                    transaction_id: -1
-                }
-                .into()
-            )
-            .await,
+        transaction_by_id(&queries, -1).await,
         Err("transaction does not exist".to_string())
     );
 
     // AllLastTransactions: sorted by IBAN, and ours are the newest of a and of b.
     let all = queries
-        .bank(AllLastTransactionsQuery { id: Id::random() }.into())
+        .bank(AllLastTransactionsQuery { id: Id::random() })
         .await
         .expect("all last transactions");
     let all = all.as_array().expect("an array");
@@ -390,15 +319,12 @@ async fn events_in_queries_answered_and_transactions_derived() {
     // AllBankAccounts: every account, also one without transactions, sorted by IBAN, paged,
     // searched by username or IBAN part; owners are usernames, never tokens.
     let page = |offset: i32, max_items: i32, search: Option<&str>| {
-        queries.bank(
-            AllBankAccountsQuery {
-                id: Id::random(),
-                offset,
-                max_items,
-                search: search.map(str::to_string),
-            }
-            .into(),
-        )
+        queries.bank(AllBankAccountsQuery {
+            id: Id::random(),
+            offset,
+            max_items,
+            search: search.map(str::to_string),
+        })
     };
     assert_eq!(
         page(0, 10, Some(&carol)).await,
@@ -505,7 +431,9 @@ async fn events_in_queries_answered_and_transactions_derived() {
     assert!(projector
         .log_text()
         .contains("skipping a query that cannot be decoded"));
-    let status = projector.terminate();
+    let status = projector
+        .terminate()
+        .expect("projector did not stop on SIGTERM");
     assert!(
         status.success(),
         "exit {status}; log:\n{}",

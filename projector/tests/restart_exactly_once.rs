@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Answer, EventWriter, Projector, ProjectorIds, QueryClient};
+use common::{start_projector, Answer, EventWriter, ProjectorIds, QueryClient};
 use topology::values::{new_open_iban, CASH};
 use topology::{
     AllBankAccountsQuery, AllLastTransactionsQuery, BankAccountCreatedEvent, BankEvent,
@@ -62,16 +62,16 @@ async fn answers(queries: &QueryClient, ibans: &[String], owner: &str) -> Vec<An
             id: Id::random(),
             iban: iban.clone(),
         };
-        answers.push(queries.bank(account.into()).await);
+        answers.push(queries.bank(account).await);
         let transactions = TransactionsByIbanQuery {
             id: Id::random(),
             iban: iban.clone(),
             max_items: 1_000,
         };
-        answers.push(queries.bank(transactions.into()).await);
+        answers.push(queries.bank(transactions).await);
     }
     let all = queries
-        .bank(AllLastTransactionsQuery { id: Id::random() }.into())
+        .bank(AllLastTransactionsQuery { id: Id::random() })
         .await;
     let ours: Vec<serde_json::Value> = all
         .expect("all last transactions")
@@ -88,7 +88,7 @@ async fn answers(queries: &QueryClient, ibans: &[String], owner: &str) -> Vec<An
         max_items: 10,
         search: Some(owner.to_string()),
     };
-    let listed = queries.bank(listed.into()).await;
+    let listed = queries.bank(listed).await;
     assert_eq!(
         listed.as_ref().map(|page| page["total"].clone()),
         Ok(serde_json::json!(ibans.len())),
@@ -137,7 +137,7 @@ async fn restarts_rebuild_the_same_answers_and_publish_nothing_twice() {
     }
 
     let ids = ProjectorIds::unique();
-    let mut projector = Projector::start_with(&ids, "projector-restart-1", FAST_REJOIN);
+    let mut projector = start_projector(&ids, "projector-restart-1", FAST_REJOIN);
     projector.wait_ready(Duration::from_secs(120)).await;
 
     // The other half: some while it runs, a SIGKILL right after (it may be mid-transaction),
@@ -156,7 +156,7 @@ async fn restarts_rebuild_the_same_answers_and_publish_nothing_twice() {
         writer.write(&[], &chunk.concat()).await;
     }
 
-    let mut projector = Projector::start_with(&ids, "projector-restart-2", FAST_REJOIN);
+    let mut projector = start_projector(&ids, "projector-restart-2", FAST_REJOIN);
     projector.wait_ready(Duration::from_secs(120)).await;
     common::wait_for_derived(&ibans, DERIVED, Duration::from_secs(120)).await;
     let queries = QueryClient::new();
@@ -189,7 +189,7 @@ async fn restarts_rebuild_the_same_answers_and_publish_nothing_twice() {
     assert_eq!(listed, DERIVED);
 
     projector.kill();
-    let mut projector = Projector::start_with(&ids, "projector-restart-3", FAST_REJOIN);
+    let mut projector = start_projector(&ids, "projector-restart-3", FAST_REJOIN);
     projector.wait_ready(Duration::from_secs(120)).await;
     let after = answers(&queries, &ibans, &owner).await;
     assert!(before == after, "answers changed across a restart");

@@ -16,6 +16,7 @@ use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
 use rdkafka::producer::FutureRecord;
 use rdkafka::{Offset, TopicPartitionList};
+use test_support::{unique, TIMEOUT};
 use topology::codec::{Codec, CodecError};
 use topology::registry::{RegistryClient, RegistryError};
 use topology::{Settings, TopicMessage, TOPICS};
@@ -36,6 +37,15 @@ fn synchronizer(args: &[&str]) -> Output {
     output
 }
 
+/// `synchronizer --timeout 2s plan` with `variable` pointing somewhere nothing answers.
+fn plan_against_nothing(variable: &str, unreachable: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_synchronizer"))
+        .args(["--timeout", "2s", "plan"])
+        .env(variable, unreachable)
+        .output()
+        .expect("runs")
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -45,7 +55,7 @@ fn cluster_topics(settings: &Settings) -> Vec<(String, usize)> {
     let admin = settings.kafka.admin().expect("admin client");
     let metadata = admin
         .inner()
-        .fetch_metadata(None, Duration::from_secs(10))
+        .fetch_metadata(None, TIMEOUT)
         .expect("metadata");
     metadata
         .topics()
@@ -97,7 +107,7 @@ async fn delete_topology_topics(settings: &Settings) {
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn apply_creates_the_topology_and_a_second_apply_does_nothing() {
     let _cluster = CLUSTER.lock().await;
-    let settings = Settings::from_env();
+    let settings = test_support::settings();
     delete_topology_topics(&settings).await;
 
     let plan = synchronizer(&["plan"]);
@@ -205,11 +215,7 @@ fn usage_errors_exit_2_and_help_explains() {
 
 #[test]
 fn unreachable_broker_is_one_clear_line_and_exit_1() {
-    let output = Command::new(env!("CARGO_BIN_EXE_synchronizer"))
-        .args(["--timeout", "2s", "plan"])
-        .env("KAFKA_BROKERS", "127.0.0.1:1")
-        .output()
-        .expect("runs");
+    let output = plan_against_nothing("KAFKA_BROKERS", "127.0.0.1:1");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let error_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
@@ -223,11 +229,7 @@ fn unreachable_broker_is_one_clear_line_and_exit_1() {
 #[tokio::test]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn unreachable_registry_is_one_clear_line_and_exit_1() {
-    let output = Command::new(env!("CARGO_BIN_EXE_synchronizer"))
-        .args(["--timeout", "2s", "plan"])
-        .env("SCHEMA_REGISTRY_URL", "http://127.0.0.1:1/apis/ccompat/v7")
-        .output()
-        .expect("runs");
+    let output = plan_against_nothing("SCHEMA_REGISTRY_URL", "http://127.0.0.1:1/apis/ccompat/v7");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -239,9 +241,9 @@ async fn unreachable_registry_is_one_clear_line_and_exit_1() {
 #[tokio::test]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn incompatible_schema_change_is_refused_with_subject_and_reason() {
-    let settings = Settings::from_env();
+    let settings = test_support::settings();
     let registry = RegistryClient::new(&settings.registry).expect("registry client");
-    let subject = format!("scratch-{}", uuid::Uuid::new_v4());
+    let subject = unique("scratch");
     let v1 = r#"{"type":"record","name":"Scratch","namespace":"nl.openweb.data","fields":[{"name":"a","type":"string"}]}"#;
     let v2 = r#"{"type":"record","name":"Scratch","namespace":"nl.openweb.data","fields":[{"name":"a","type":"string"},{"name":"b","type":"long"}]}"#;
     registry
@@ -322,7 +324,7 @@ async fn round_trip_topic<M: TopicMessage + PartialEq + std::fmt::Debug>(
     let producer = settings.kafka.producer().expect("producer");
     let consumer = settings
         .kafka
-        .consumer(&format!("round-trip-{}", uuid::Uuid::new_v4()))
+        .consumer(&unique("round-trip"))
         .expect("consumer");
     for (seed, full_name) in topic.records.iter().enumerate() {
         let record = topology::catalogue::record(full_name).expect("record");
@@ -333,11 +335,11 @@ async fn round_trip_topic<M: TopicMessage + PartialEq + std::fmt::Debug>(
             .await
             .expect("encode through the registry");
         assert_eq!(bytes[0], 0, "Confluent magic byte");
-        let key = uuid::Uuid::new_v4().to_string();
+        let key = topology::Id::random().to_uuid_string();
         let delivery = producer
             .send(
                 FutureRecord::to(M::TOPIC).key(&key).payload(&bytes),
-                Duration::from_secs(10),
+                TIMEOUT,
             )
             .await
             .expect("produced");
@@ -370,8 +372,8 @@ async fn round_trip_topic<M: TopicMessage + PartialEq + std::fmt::Debug>(
 async fn every_record_round_trips_through_kafka_and_the_registry() {
     let _cluster = CLUSTER.lock().await;
     assert!(synchronizer(&["apply"]).status.success());
-    let settings = Settings::from_env();
-    let codec = Codec::new(&settings.registry).expect("codec");
+    let settings = test_support::settings();
+    let codec = test_support::codec();
     use topology::*;
     round_trip_topic::<UserEvent>(&settings, &codec).await;
     round_trip_topic::<BankEvent>(&settings, &codec).await;

@@ -7,46 +7,23 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use topology::codec::Codec;
-use topology::replay;
 use topology::topic_names::{
     BANK_COMMAND_FEEDBACK, BANK_EVENTS, TRANSFER_COMMAND_FEEDBACK, USER_COMMAND_FEEDBACK,
     USER_EVENTS,
 };
 use topology::{
-    BankCommandFeedback, BankEvent, Id, Settings, TopicMessage, TransferCommandFeedback,
-    UserCommandFeedback, UserEvent,
+    BankCommandFeedback, BankEvent, Id, TransferCommandFeedback, UserCommandFeedback, UserEvent,
 };
 
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub use test_support::{codec, unique, Sender, ServiceProcess};
+
 /// Every wait is bounded, so a bug fails a test instead of hanging it.
 pub const WAIT: Duration = Duration::from_secs(120);
-const COMMAND_TOPICS: [&str; 3] = ["user_commands", "bank_commands", "transfer_commands"];
-
-pub fn settings() -> Settings {
-    Settings::from_env()
-}
-
-pub fn codec() -> Codec {
-    Codec::new(&settings().registry).expect("codec")
-}
-
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", Id::random().to_uuid_string())
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr").port()
-}
 
 /// The ids that make one command-handler "deployment": the same ids again = a restart.
 #[derive(Clone)]
@@ -63,144 +40,23 @@ impl Ids {
             transactional_id: unique("ch-test-tx"),
             group: unique("ch-test-group"),
         };
-        replay::commit_group_at_end(&settings().kafka, &ids.group, &COMMAND_TOPICS, TIMEOUT)
-            .expect("commit the start offsets");
+        test_support::start_group_at_end(&ids.group, &test_support::COMMAND_TOPICS);
         ids
     }
 }
 
-/// The command-handler binary as a child process, killed (SIGKILL) when dropped.
-pub struct CommandHandler {
-    child: Child,
-    pub health_port: u16,
-    pub log: PathBuf,
-}
-
-impl CommandHandler {
-    pub fn start(ids: &Ids, name: &str) -> Self {
-        let health_port = free_port();
-        let log = std::env::temp_dir().join(format!("command-handler-{name}-{health_port}.log"));
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_command-handler"))
-            .env("COMMAND_HANDLER_HEALTH_PORT", health_port.to_string())
-            .env("COMMAND_HANDLER_HEALTH_HOST", "127.0.0.1")
-            .env("COMMAND_HANDLER_TRANSACTIONAL_ID", &ids.transactional_id)
-            .env("COMMAND_HANDLER_GROUP", &ids.group)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file"))
-            .stderr(log_file)
-            .spawn()
-            .expect("start the command-handler binary");
-        eprintln!(
-            "command-handler {name}: health port {health_port}, log {}",
-            log.display()
-        );
-        Self {
-            child,
-            health_port,
-            log,
-        }
-    }
-
-    async fn health(&self) -> Option<(u16, serde_json::Value)> {
-        let url = format!("http://127.0.0.1:{}/health", self.health_port);
-        let response = reqwest::get(url).await.ok()?;
-        let code = response.status().as_u16();
-        Some((code, response.json().await.ok()?))
-    }
-
-    /// Waits for 200 on /health, having seen 503 (or nothing) before.
-    pub async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                panic!(
-                    "command handler exited with {status}; log:\n{}",
-                    self.log_text()
-                );
-            }
-            match self.health().await {
-                Some((200, body)) => {
-                    assert_eq!(body["status"], "ready");
-                    return;
-                }
-                Some((503, body)) => assert_eq!(body["status"], "catching_up"),
-                Some((code, body)) => panic!("unexpected health answer {code} {body}"),
-                None => {}
-            }
-            assert!(
-                Instant::now() < deadline,
-                "not ready within {WAIT:?}; log:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL: no chance to finish or abort anything.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Waits (bounded) for the process to exit by itself.
-    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
-    /// SIGTERM, then wait (bounded) for the exit.
-    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM");
-        self.wait_exit(Duration::from_secs(30))
-    }
-}
-
-impl Drop for CommandHandler {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Sends commands the way the GraphQL endpoint would.
-pub struct Sender {
-    producer: FutureProducer,
-    codec: Codec,
-}
-
-impl Sender {
-    pub fn new() -> Self {
-        Self {
-            producer: settings().kafka.producer().expect("producer"),
-            codec: codec(),
-        }
-    }
-
-    pub async fn send<M: TopicMessage>(&self, key: &str, message: &M) {
-        let payload = self.codec.encode(message).await.expect("encode");
-        self.send_raw(M::TOPIC, key, &payload).await;
-    }
-
-    pub async fn send_raw(&self, topic: &str, key: &str, payload: &[u8]) {
-        self.producer
-            .send(FutureRecord::to(topic).key(key).payload(payload), TIMEOUT)
-            .await
-            .map_err(|(e, _)| e)
-            .expect("sent");
-    }
+/// The command-handler binary with `ids`, as a child process killed when dropped; its log is
+/// `<temp dir>/command-handler-<name>-<port>.log`. Ready after `wait_ready(WAIT)`.
+pub fn start_command_handler(ids: &Ids, name: &str) -> ServiceProcess {
+    ServiceProcess::start(
+        &format!("command-handler-{name}"),
+        env!("CARGO_BIN_EXE_command-handler"),
+        ("COMMAND_HANDLER_HEALTH_PORT", "COMMAND_HANDLER_HEALTH_HOST"),
+        [
+            ("COMMAND_HANDLER_TRANSACTIONAL_ID", &ids.transactional_id),
+            ("COMMAND_HANDLER_GROUP", &ids.group),
+        ],
+    )
 }
 
 /// Everything the command handler wrote that a test looks at, decoded.
@@ -222,15 +78,13 @@ pub struct Watcher {
 
 impl Watcher {
     pub fn new() -> Self {
-        let consumer = settings().kafka.replay_consumer(None).expect("consumer");
-        let topics = [
+        let consumer = test_support::consumer_at_end(&[
             USER_EVENTS,
             BANK_EVENTS,
             USER_COMMAND_FEEDBACK,
             BANK_COMMAND_FEEDBACK,
             TRANSFER_COMMAND_FEEDBACK,
-        ];
-        replay::assign_at_end(&consumer, &topics, TIMEOUT).expect("assign at the end");
+        ]);
         Self {
             consumer,
             codec: codec(),
@@ -410,27 +264,10 @@ pub fn transfer_id(event: &BankEvent) -> Option<Id> {
 
 /// Every committed `bank_events` record from the beginning to the current end.
 pub async fn all_bank_events() -> Vec<BankEvent> {
-    let consumer = settings().kafka.replay_consumer(None).expect("consumer");
-    let mut catch_up = replay::start(&consumer, &[BANK_EVENTS], TIMEOUT).expect("replay");
     let codec = codec();
     let mut events = Vec::new();
-    let deadline = Instant::now() + WAIT;
-    while !catch_up.is_caught_up() {
-        assert!(
-            Instant::now() < deadline,
-            "bank_events not read within {WAIT:?}"
-        );
-        match tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await {
-            Ok(message) => {
-                let message = message.expect("message");
-                catch_up.observe(message.topic(), message.partition(), message.offset() + 1);
-                events.push(codec.decode(message.payload()).await.expect("bank event"));
-            }
-            Err(_) => {
-                let positions = replay::positions(&consumer).expect("positions");
-                catch_up.observe_all(&positions);
-            }
-        }
+    for message in test_support::read_to_end(BANK_EVENTS, WAIT).await {
+        events.push(codec.decode(message.payload()).await.expect("bank event"));
     }
     events
 }

@@ -5,9 +5,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
@@ -17,22 +15,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use topology::{replay, Id, Settings};
+
+pub use test_support::{start_group_at_end, unique, ServiceProcess};
 
 /// Every wait is bounded, so a bug fails a test instead of hanging it.
 pub const WAIT: Duration = Duration::from_secs(90);
-const METADATA: Duration = Duration::from_secs(10);
-
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", Id::random().to_uuid_string())
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
-}
 
 /// `target/<profile>/`: integration tests run from `target/<profile>/deps/`.
 fn binaries_dir() -> PathBuf {
@@ -53,136 +40,51 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// Commits `group`'s offsets at the current end of `topics`, so a service starting with that
-/// group skips what earlier tests left there.
-pub fn start_group_at_end(group: &str, topics: &[&str]) {
-    replay::commit_group_at_end(&Settings::from_env().kafka, group, topics, METADATA)
-        .expect("commit the start offsets");
+/// A suite binary as a child process, killed when dropped, on a free port given to it in
+/// `listen` (port and host variable); its log is `<temp dir>/e2e-<binary_name>-<port>.log`.
+fn start(binary_name: &str, listen: (&str, &str), env: &[(&str, String)]) -> ServiceProcess {
+    ServiceProcess::start(
+        &format!("e2e-{binary_name}"),
+        binary(binary_name),
+        listen,
+        env.iter().map(|(k, v)| (*k, v.as_str())),
+    )
 }
 
-/// A suite binary as a child process, killed when dropped.
-pub struct Service {
-    name: String,
-    child: Child,
-    health_port: u16,
-    log: PathBuf,
+/// The command handler with its own transactional id and a group starting at the end of the
+/// command topics.
+pub fn start_command_handler() -> ServiceProcess {
+    let group = unique("e2e-ch-group");
+    start_group_at_end(&group, &test_support::COMMAND_TOPICS);
+    start(
+        "command-handler",
+        ("COMMAND_HANDLER_HEALTH_PORT", "COMMAND_HANDLER_HEALTH_HOST"),
+        &[
+            ("COMMAND_HANDLER_TRANSACTIONAL_ID", unique("e2e-ch-tx")),
+            ("COMMAND_HANDLER_GROUP", group),
+        ],
+    )
 }
 
-impl Service {
-    pub fn start(binary_name: &str, health_port: u16, env: &[(&str, String)]) -> Self {
-        let log = std::env::temp_dir().join(format!("e2e-{binary_name}-{health_port}.log"));
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(binary(binary_name))
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file"))
-            .stderr(log_file)
-            .spawn()
-            .expect("start a suite binary");
-        eprintln!(
-            "{binary_name}: health port {health_port}, log {}",
-            log.display()
-        );
-        Self {
-            name: binary_name.to_string(),
-            child,
-            health_port,
-            log,
-        }
-    }
-
-    /// The command handler with its own transactional id and a group starting at the end of
-    /// the command topics.
-    pub fn command_handler() -> Self {
-        let group = unique("e2e-ch-group");
-        start_group_at_end(
-            &group,
-            &["user_commands", "bank_commands", "transfer_commands"],
-        );
-        let port = free_port();
-        Self::start(
-            "command-handler",
-            port,
-            &[
-                ("COMMAND_HANDLER_HEALTH_PORT", port.to_string()),
-                ("COMMAND_HANDLER_HEALTH_HOST", "127.0.0.1".into()),
-                ("COMMAND_HANDLER_TRANSACTIONAL_ID", unique("e2e-ch-tx")),
-                ("COMMAND_HANDLER_GROUP", group),
-            ],
-        )
-    }
-
-    /// The projector with its own ids; its publishing group starts at the end of bank_events,
-    /// so it does not publish the transactions of earlier tests again.
-    pub fn projector() -> Self {
-        let group = unique("e2e-projector");
-        start_group_at_end(&group, &["bank_events"]);
-        let port = free_port();
-        Self::start(
-            "projector",
-            port,
-            &[
-                ("PROJECTOR_HEALTH_PORT", port.to_string()),
-                ("PROJECTOR_HEALTH_HOST", "127.0.0.1".into()),
-                ("PROJECTOR_GROUP", group),
-                ("PROJECTOR_QUERY_GROUP", unique("e2e-projector-queries")),
-                ("PROJECTOR_TRANSACTIONAL_ID", unique("e2e-projector-tx")),
-            ],
-        )
-    }
-
-    pub fn graphql_endpoint(extra: &[(&str, String)]) -> Self {
-        let port = free_port();
-        let mut env = vec![
-            ("GRAPHQL_PORT", port.to_string()),
-            ("GRAPHQL_HOST", "127.0.0.1".to_string()),
-        ];
-        env.extend(extra.iter().cloned());
-        Self::start("graphql-endpoint", port, &env)
-    }
-
-    pub fn port(&self) -> u16 {
-        self.health_port
-    }
-
-    /// Waits for 200 on /health.
-    pub async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + WAIT;
-        let url = format!("http://127.0.0.1:{}/health", self.health_port);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                panic!(
-                    "{} exited with {status}; log:\n{}",
-                    self.name,
-                    self.log_text()
-                );
-            }
-            if let Ok(response) = reqwest::get(&url).await {
-                if response.status().as_u16() == 200 {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} not ready within {WAIT:?}; log:\n{}",
-                self.name,
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+/// The projector with its own ids; its publishing group starts at the end of bank_events, so
+/// it does not publish the transactions of earlier tests again.
+pub fn start_projector() -> ServiceProcess {
+    let group = unique("e2e-projector");
+    start_group_at_end(&group, &["bank_events"]);
+    start(
+        "projector",
+        ("PROJECTOR_HEALTH_PORT", "PROJECTOR_HEALTH_HOST"),
+        &[
+            ("PROJECTOR_GROUP", group),
+            ("PROJECTOR_QUERY_GROUP", unique("e2e-projector-queries")),
+            ("PROJECTOR_TRANSACTIONAL_ID", unique("e2e-projector-tx")),
+        ],
+    )
 }
 
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The endpoint, which serves GraphQL on its health port too.
+pub fn start_graphql_endpoint(extra: &[(&str, String)]) -> ServiceProcess {
+    start("graphql-endpoint", ("GRAPHQL_PORT", "GRAPHQL_HOST"), extra)
 }
 
 /// GraphQL over HTTP.

@@ -1,0 +1,189 @@
+//! The services under test as child processes.
+
+use std::ffi::OsStr;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A port nothing listens on now: the OS picks it for a listener that is closed at once, so
+/// a service started right after can bind it and tests running side by side do not collide.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// A service binary running as a child process, with its output in a log file.
+///
+/// It is killed (SIGKILL) when dropped, also when the test panics: a service left running
+/// would keep its port, consumer group and transactional id, and handle or fence what the
+/// next test does.
+pub struct ServiceProcess {
+    name: String,
+    child: Child,
+    health_port: u16,
+    log: PathBuf,
+}
+
+/// What `/health` must answer before a service counts as started.
+enum Ready {
+    /// 200 `{"status":"ready"}`, and before it only 503 `{"status":"catching_up"}` or nothing.
+    AfterCatchingUp,
+    /// Any 200.
+    Ok,
+}
+
+impl ServiceProcess {
+    /// Starts `program` listening on 127.0.0.1 and a [`free_port`], which it is given in the
+    /// variables `(port_variable, host_variable)`, with `RUST_LOG=info` and `env` (which may
+    /// override it). Stdin is closed, stdout and stderr go to `<temp dir>/<name>-<port>.log`:
+    /// the log outlives the test for a look after a failure, and failures quote it. `name` also
+    /// names the service in messages.
+    pub fn start<K, V>(
+        name: &str,
+        program: impl AsRef<OsStr>,
+        (port_variable, host_variable): (&str, &str),
+        env: impl IntoIterator<Item = (K, V)>,
+    ) -> Self
+    where
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let health_port = free_port();
+        let log = std::env::temp_dir().join(format!("{name}-{health_port}.log"));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(program)
+            .env(port_variable, health_port.to_string())
+            .env(host_variable, "127.0.0.1")
+            .env("RUST_LOG", "info")
+            .envs(env)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        eprintln!("{name}: health port {health_port}, log {}", log.display());
+        Self {
+            name: name.to_string(),
+            child,
+            health_port,
+            log,
+        }
+    }
+
+    /// The port of its /health (the GraphQL endpoint serves everything on it).
+    pub fn port(&self) -> u16 {
+        self.health_port
+    }
+
+    /// Everything the service has logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("child status").is_none()
+    }
+
+    /// GET /health: (status code, JSON body), or None while nothing answers with JSON.
+    async fn health(&self) -> Option<(u16, Value)> {
+        let response = reqwest::get(self.health_url()).await.ok()?;
+        let code = response.status().as_u16();
+        Some((code, response.json().await.ok()?))
+    }
+
+    /// Waits for 200 `{"status":"ready"}` on /health, seeing only 503 `{"status":"catching_up"}`
+    /// (or no answer) before: the command handler and the projector rebuild their state first.
+    /// Fails the test, quoting the log, when the service exits or is not ready `within`.
+    pub async fn wait_ready(&mut self, within: Duration) {
+        self.wait_for(Ready::AfterCatchingUp, within).await;
+    }
+
+    /// Waits for any 200 on /health; fails like [`Self::wait_ready`].
+    pub async fn wait_healthy(&mut self, within: Duration) {
+        self.wait_for(Ready::Ok, within).await;
+    }
+
+    async fn wait_for(&mut self, ready: Ready, within: Duration) {
+        let deadline = Instant::now() + within;
+        let mut seen_catching_up = false;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                panic!(
+                    "{} exited with {status}; log:\n{}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+            match ready {
+                Ready::AfterCatchingUp => match self.health().await {
+                    Some((200, body)) => {
+                        assert_eq!(body["status"], "ready");
+                        return;
+                    }
+                    Some((503, body)) => {
+                        assert_eq!(body["status"], "catching_up");
+                        if !seen_catching_up {
+                            eprintln!("{}: health: 503 {body}", self.name);
+                            seen_catching_up = true;
+                        }
+                    }
+                    Some((code, body)) => panic!("unexpected health answer {code} {body}"),
+                    None => {}
+                },
+                Ready::Ok => {
+                    if let Ok(response) = reqwest::get(self.health_url()).await {
+                        if response.status().as_u16() == 200 {
+                            return;
+                        }
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not ready within {within:?}; log:\n{}",
+                self.name,
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn health_url(&self) -> String {
+        format!("http://127.0.0.1:{}/health", self.health_port)
+    }
+
+    /// SIGKILL: no chance to finish or abort anything, as in a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits (bounded) for the process to exit by itself.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// SIGTERM, the way a supervisor stops a service, then waits up to 30 s for the exit.
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM");
+        self.wait_exit(Duration::from_secs(30))
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
