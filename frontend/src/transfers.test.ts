@@ -3,8 +3,8 @@ import { describeError } from './api/errors';
 import { interpretTransfer } from './transfers';
 
 const endpoint = 'http://127.0.0.1:8181/graphql';
-const answered = (success: boolean, reason: string | null) => ({
-  data: { money_transfer: { success, reason } },
+const answered = (success: boolean, reason: string | null, ended = true) => ({
+  data: { money_transfer: { success, reason, ended } },
 });
 
 describe('interpretTransfer', () => {
@@ -23,7 +23,7 @@ describe('interpretTransfer', () => {
   it('treats a timeout as unknown, so a retry reuses the uuid', () => {
     const reason =
       'no answer within 10 s; the transfer may still end, ask transfer_status with this uuid';
-    expect(interpretTransfer(answered(false, reason), endpoint).kind).toBe('unknown');
+    expect(interpretTransfer(answered(false, reason, false), endpoint).kind).toBe('unknown');
   });
 
   it('treats a refused request as refused and an unreachable endpoint as unknown', () => {

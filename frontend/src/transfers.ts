@@ -10,12 +10,12 @@ export type TransferAnswer =
   | { kind: 'unknown'; reason: string };
 
 export interface TransferResult {
-  data?: { money_transfer: { success: boolean; reason: string | null } } | null | undefined;
+  data?:
+    | { money_transfer: { success: boolean; reason: string | null; ended: boolean } }
+    | null
+    | undefined;
   error?: ReportedError | undefined;
 }
-
-// The endpoint's answer when the saga did not end in time (graphql-endpoint/src/transfers.rs).
-const STILL_RUNNING = /^no answer within/;
 
 export function interpretTransfer(result: TransferResult, endpoint: string): TransferAnswer {
   if (result.error) {
@@ -29,5 +29,6 @@ export function interpretTransfer(result: TransferResult, endpoint: string): Tra
   if (!answer) return { kind: 'unknown', reason: 'the endpoint gave no answer' };
   if (answer.success) return { kind: 'done' };
   const reason = answer.reason ?? 'the transfer failed';
-  return STILL_RUNNING.test(reason) ? { kind: 'unknown', reason } : { kind: 'refused', reason };
+  // `ended` is false when the endpoint stopped waiting before the saga ended.
+  return answer.ended ? { kind: 'refused', reason } : { kind: 'unknown', reason };
 }

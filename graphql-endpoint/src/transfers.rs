@@ -27,6 +27,9 @@ const STATUS_POLL: Duration = Duration::from_millis(250);
 pub struct Outcome {
     pub success: bool,
     pub reason: Option<String>,
+    /// False when the wait ran out before the saga ended: the transfer may still complete, so
+    /// a client must retry with the same uuid (or ask `transfer_status`), never with a new one.
+    pub ended: bool,
 }
 
 impl Outcome {
@@ -34,6 +37,7 @@ impl Outcome {
         Self {
             success: true,
             reason: None,
+            ended: true,
         }
     }
 
@@ -41,14 +45,18 @@ impl Outcome {
         Self {
             success: false,
             reason: Some(reason.into()),
+            ended: true,
         }
     }
 
     fn timed_out(after: Duration) -> Self {
-        Self::failed(format!(
-            "no answer within {} s; the transfer may still end, ask transfer_status with this uuid",
-            after.as_secs_f32()
-        ))
+        Self {
+            ended: false,
+            ..Self::failed(format!(
+                "no answer within {} s; the transfer may still end, ask transfer_status with this uuid",
+                after.as_secs_f32()
+            ))
+        }
     }
 }
 
@@ -180,5 +188,16 @@ mod tests {
             end_outcome(failed),
             Outcome::failed("insufficient funds would be below the limit of € -500,00")
         );
+    }
+
+    #[test]
+    fn only_a_timeout_leaves_the_transfer_open() {
+        assert!(Outcome::success().ended);
+        assert!(Outcome::failed("iban not known").ended);
+        let waited = Outcome::timed_out(Duration::from_secs(10));
+        assert!(!waited.ended && !waited.success);
+        assert!(waited
+            .reason
+            .is_some_and(|r| r.starts_with("no answer within 10 s")));
     }
 }

@@ -89,14 +89,15 @@ pub enum SagaInput<'a> {
 impl SagaInput<'_> {
     fn transfer_id(&self) -> Option<Id> {
         match self {
-            SagaInput::Event(event) => transfer_of(event),
+            SagaInput::Event(event) => transfer_id(event),
             SagaInput::Succeeded(feedback) => Some(feedback.id),
             SagaInput::Failed(feedback) => Some(feedback.id),
         }
     }
 }
 
-fn transfer_of(event: &BankEvent) -> Option<Id> {
+/// The transfer a bank event belongs to, if any.
+pub fn transfer_id(event: &BankEvent) -> Option<Id> {
     match event {
         BankEvent::TransferStartedEvent(e) => Some(e.id),
         BankEvent::MoneyDebitedEvent(e) => Some(e.id),

@@ -20,6 +20,7 @@ use topology::{
     BankCommandFeedback, BankEvent, Id, TransferCommandFeedback, UserCommandFeedback, UserEvent,
 };
 
+pub use command_handler::domain::saga::transfer_id;
 pub use test_support::{codec, unique, Sender, ServiceProcess};
 
 /// Every wait is bounded, so a bug fails a test instead of hanging it.
@@ -247,19 +248,6 @@ fn is_money(event: &BankEvent) -> bool {
             | BankEvent::MoneyCreditedEvent(_)
             | BankEvent::MoneyReturnedEvent(_)
     )
-}
-
-/// The id of a bank event that belongs to a transfer.
-pub fn transfer_id(event: &BankEvent) -> Option<Id> {
-    match event {
-        BankEvent::TransferStartedEvent(e) => Some(e.id),
-        BankEvent::MoneyDebitedEvent(e) => Some(e.id),
-        BankEvent::MoneyCreditedEvent(e) => Some(e.id),
-        BankEvent::MoneyReturnedEvent(e) => Some(e.id),
-        BankEvent::TransferCompletedEvent(e) => Some(e.id),
-        BankEvent::TransferFailedEvent(e) => Some(e.id),
-        _ => None,
-    }
 }
 
 /// Every committed `bank_events` record from the beginning to the current end.

@@ -74,7 +74,7 @@ export interface MoneyTransferVariables {
 }
 
 export const MONEY_TRANSFER = gql<
-  { money_transfer: { uuid: string; success: boolean; reason: string | null } },
+  { money_transfer: { uuid: string; success: boolean; reason: string | null; ended: boolean } },
   MoneyTransferVariables
 >`
   mutation MoneyTransfer(

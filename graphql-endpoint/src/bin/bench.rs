@@ -1,5 +1,5 @@
 //! Load benchmark of the GraphQL endpoint against a running suite (command handler, projector,
-//! endpoint; e.g. `scripts/run.sh`). Prints numbers only.
+//! endpoint; e.g. `scripts/run.sh start`). Prints numbers only.
 //!
 //! 1. `--accounts` users log in (creating their accounts) and each deposits from `cash`.
 //! 2. One subscription (graphql-transport-ws) streams this run's transactions.

@@ -5,17 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::producer::FutureProducer;
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
 use topology::codec::Codec;
 use topology::{
     BankCommandFeedback, CommandFailed, CommandName, CommandSucceeded, Id, KafkaSettings,
     TopicMessage, UserCommandFeedback,
 };
 
+use super::exchange::Exchange;
 use super::listen::{consumer_at_end, spawn_dispatch, ListenError};
 use super::waiters::{Waiter, Waiters};
-use super::{produce, BusError};
+use super::BusError;
 
 /// The answer to one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +41,7 @@ pub enum Slot {
 type Key = (Id, Slot);
 
 pub struct CommandBus {
-    producer: FutureProducer,
-    codec: Arc<Codec>,
-    waiters: Arc<Waiters<Key, Feedback>>,
-    timeout: Duration,
-    listeners: Vec<JoinHandle<()>>,
+    exchange: Exchange<Key, Feedback>,
 }
 
 impl CommandBus {
@@ -74,26 +69,22 @@ impl CommandBus {
             }),
         ];
         Ok(Self {
-            producer,
-            codec,
-            waiters,
-            timeout,
-            listeners,
+            exchange: Exchange::new(producer, codec, waiters, timeout, listeners),
         })
     }
 
     pub fn timeout(&self) -> Duration {
-        self.timeout
+        self.exchange.timeout()
     }
 
     /// Registers for the answer of command `id` in `slot`; register before sending.
     pub fn expect(&self, id: Id, slot: Slot) -> Waiter<Key, Feedback> {
-        self.waiters.register((id, slot))
+        self.exchange.expect((id, slot))
     }
 
     /// Produces `command` under `key` without waiting for its feedback.
     pub async fn send<M: TopicMessage>(&self, key: &str, command: &M) -> Result<(), BusError> {
-        produce(&self.producer, &self.codec, key, command, self.timeout).await
+        self.exchange.send(key, command).await
     }
 
     /// Sends command `id` and waits (up to the configured timeout) for its feedback.
@@ -103,26 +94,12 @@ impl CommandBus {
         key: &str,
         command: &M,
     ) -> Result<Feedback, BusError> {
-        let deadline = Instant::now() + self.timeout;
-        let mut waiter = self.expect(id, Slot::Reply);
-        self.send(key, command).await?;
-        waiter
-            .until(deadline)
-            .await
-            .ok_or(BusError::Timeout(self.timeout))
+        self.exchange.request((id, Slot::Reply), key, command).await
     }
 
     /// Requests still waiting for feedback (for tests and diagnostics).
     pub fn pending(&self) -> usize {
-        self.waiters.len()
-    }
-}
-
-impl Drop for CommandBus {
-    fn drop(&mut self) {
-        for listener in &self.listeners {
-            listener.abort();
-        }
+        self.exchange.pending()
     }
 }
 

@@ -2,6 +2,7 @@
 //! on the matching feedback topic, read by ONE consumer per topic shared by all requests.
 
 pub mod commands;
+mod exchange;
 pub mod listen;
 pub mod queries;
 pub mod waiters;

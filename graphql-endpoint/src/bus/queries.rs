@@ -6,24 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::producer::FutureProducer;
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
 use topology::codec::Codec;
 use topology::{BankQueryFeedback, Id, KafkaSettings, TopicMessage, UserQueryFeedback};
 
+use super::exchange::Exchange;
 use super::listen::{consumer_at_end, spawn_dispatch, ListenError};
 use super::waiters::Waiters;
-use super::{produce, BusError};
+use super::BusError;
 
 /// `Ok(json)` for QuerySucceeded, `Err(reason)` for QueryFailed.
 pub type Answer = Result<String, String>;
 
 pub struct QueryBus {
-    producer: FutureProducer,
-    codec: Arc<Codec>,
-    waiters: Arc<Waiters<Id, Answer>>,
-    timeout: Duration,
-    listeners: Vec<JoinHandle<()>>,
+    exchange: Exchange<Id, Answer>,
 }
 
 impl QueryBus {
@@ -57,41 +52,16 @@ impl QueryBus {
             }),
         ];
         Ok(Self {
-            producer,
-            codec,
-            waiters,
-            timeout,
-            listeners,
+            exchange: Exchange::new(producer, codec, waiters, timeout, listeners),
         })
     }
 
     /// Sends query `id` (keyed by the id) and waits for its answer.
     pub async fn ask<M: TopicMessage>(&self, id: Id, query: &M) -> Result<Answer, BusError> {
-        let deadline = Instant::now() + self.timeout;
-        let mut waiter = self.waiters.register(id);
-        produce(
-            &self.producer,
-            &self.codec,
-            &id.to_uuid_string(),
-            query,
-            self.timeout,
-        )
-        .await?;
-        waiter
-            .until(deadline)
-            .await
-            .ok_or(BusError::Timeout(self.timeout))
+        self.exchange.request(id, &id.to_uuid_string(), query).await
     }
 
     pub fn pending(&self) -> usize {
-        self.waiters.len()
-    }
-}
-
-impl Drop for QueryBus {
-    fn drop(&mut self) {
-        for listener in &self.listeners {
-            listener.abort();
-        }
+        self.exchange.pending()
     }
 }

@@ -72,6 +72,7 @@ impl MutationRoot {
             uuid: transfer.id.to_uuid_string(),
             success: outcome.success,
             reason: outcome.reason,
+            ended: outcome.ended,
         })
     }
 }

@@ -102,6 +102,10 @@ pub struct MoneyTransferResult {
     pub uuid: String,
     pub success: bool,
     pub reason: Option<String>,
+    /// False when no answer came in time: the transfer may still end. Retry with the same
+    /// uuid (which never moves money twice) or ask `transfer_status`; a new uuid is a new
+    /// transfer.
+    pub ended: bool,
 }
 
 /// One page of the accounts of the bank, sorted by IBAN.
