@@ -1,13 +1,26 @@
-//! The command handler's work per command, without Kafka: decide against the one in-memory
-//! [`BankState`], evolve it at once with the decided events, let the [`Saga`] react, and return
-//! every record that must be written for that command.
+//! The command handler's work per input, without Kafka: decide against the in-memory
+//! [`BankState`] of the partitions this instance owns, evolve it at once with the decided
+//! events, drive the [`Saga`] as far as this instance can, and return every record to write.
 //!
 //! Evolving before returning is what makes sequential processing safe: the next command, even
 //! in the same batch, is decided on a state that already holds this one's events, so two quick
 //! debits can never both pass the limit. The records are written later in one Kafka
-//! transaction; if that transaction fails the runtime exits (see [`crate::runtime`]), because
-//! this state then holds events that were never written.
+//! transaction; if that transaction fails, the runtime throws this state away and rebuilds it
+//! from the log (see [`crate::runtime`]), because it then holds events that were never written.
+//!
+//! # One transaction per transfer when it can
+//! A MoneyTransferCommand arrives in its home partition (`topology::routing::home`). The saga's
+//! next step is decided right here, without a round trip through Kafka, whenever its account
+//! lives in a partition this instance owns: the debit (always: it is the home account), the
+//! credit (when `to` is owned too), the return and the final mark. With one instance that is
+//! every transfer: start, debit, credit, completion and the answer leave in one transaction.
+//! Only a credit of an account owned by another instance goes out as a CreditMoneyCommand; its
+//! answer comes back on `transfer_command_feedback` in the home partition
+//! ([`Handler::transfer_feedback`]), and the saga goes on from there.
 
+use std::collections::BTreeSet;
+
+use topology::routing::partition_of;
 use topology::{
     BankCommand, BankCommandFeedback, BankEvent, CommandFailed, CommandSucceeded, Id,
     TransferCommand, TransferCommandFeedback, UserCommand, UserCommandFeedback, UserEvent,
@@ -16,7 +29,7 @@ use topology::{
 use crate::domain::saga::{Saga, SagaCommand, SagaInput, SagaMessage};
 use crate::domain::{additional_info, BankState, CommandMeta, Fresh, Reason};
 
-/// One record to write, with its key (SPEC §3).
+/// One record to write, with its key (see `topology::routing`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     UserEvent(String, UserEvent),
@@ -28,26 +41,97 @@ pub enum Output {
     TransferCommand(String, TransferCommand),
 }
 
-/// The state a single active instance decides on, rebuilt at start (see [`crate::rebuild`]).
-#[derive(Debug, Default)]
+/// The answer to a money step.
+type Answer = Result<CommandSucceeded, CommandFailed>;
+
+/// A saga may take at most this many local steps in one go (debit, credit, return, mark and a
+/// spare); more means the facts stopped changing, which the saga rules out, so it is logged
+/// and the transfer waits for the next rebuild instead of looping.
+const MAX_LOCAL_STEPS: usize = 6;
+
+/// The partitions of the co-partitioned topics this instance decides for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ownership {
+    partitions: BTreeSet<i32>,
+}
+
+impl Ownership {
+    pub fn new(partitions: impl IntoIterator<Item = i32>) -> Self {
+        Self {
+            partitions: partitions.into_iter().collect(),
+        }
+    }
+
+    /// Every partition: a single instance, or a test.
+    pub fn all() -> Self {
+        Self::new(0..topology::BANK_PARTITIONS)
+    }
+
+    pub fn owns(&self, key: &str) -> bool {
+        self.partitions.contains(&partition_of(key))
+    }
+
+    pub fn partitions(&self) -> impl Iterator<Item = i32> + '_ {
+        self.partitions.iter().copied()
+    }
+}
+
+/// The state one instance decides on, rebuilt for its partitions (see [`crate::rebuild`]).
+#[derive(Debug)]
 pub struct Handler {
     state: BankState,
     saga: Saga,
+    owned: Ownership,
+}
+
+impl Default for Handler {
+    fn default() -> Self {
+        Self::new(BankState::default(), Saga::default(), Ownership::all())
+    }
 }
 
 impl Handler {
-    pub fn new(state: BankState, saga: Saga) -> Self {
-        Self { state, saga }
+    pub fn new(state: BankState, saga: Saga, owned: Ownership) -> Self {
+        Self { state, saga, owned }
     }
 
     pub fn state(&self) -> &BankState {
         &self.state
     }
 
-    /// The next command of every unfinished transfer: sent once after a rebuild, because the
-    /// commands a previous instance sent may have expired or never been written.
-    pub fn pending(&self) -> Vec<Output> {
-        self.saga.pending().into_iter().map(saga_output).collect()
+    pub fn ownership(&self) -> &Ownership {
+        &self.owned
+    }
+
+    /// After a rebuild: every unfinished transfer goes as far as this instance can take it, and
+    /// a credit still waiting for another instance is asked for again, because the command sent
+    /// before may have expired or never been written.
+    pub fn resume(&mut self) -> Vec<Output> {
+        let pending = self.saga.pending();
+        let mut outputs = Vec::new();
+        for command in pending {
+            outputs.extend(self.drive(command));
+        }
+        outputs
+    }
+
+    /// Transfers waiting for another instance's answer to their credit.
+    pub fn awaiting_remote(&self) -> Vec<Id> {
+        self.saga
+            .pending()
+            .into_iter()
+            .filter(|command| !self.is_local(command))
+            .map(|command| command.transfer_id())
+            .collect()
+    }
+
+    /// The remote command `transfer` waits for, sent again (an answer or the command may have
+    /// expired while the other instance was away; asking twice is harmless).
+    pub fn ask_again(&self, transfer: Id) -> Option<Output> {
+        self.saga
+            .next_for(transfer)
+            .filter(|command| !self.is_local(command))
+            .map(|command| self.saga_output(command))
     }
 
     pub fn user_command(&mut self, command: &UserCommand) -> Vec<Output> {
@@ -75,9 +159,12 @@ impl Handler {
         match self.state.decide_bank_command(command, fresh) {
             Ok(events) => {
                 let info = additional_info(&events);
-                let mut outputs = self.record_bank_events(events);
+                let (mut outputs, next) = self.record_bank_events(events);
                 let feedback = succeeded(command, info);
                 outputs.push(Output::BankFeedback(key, feedback.into()));
+                for command in next {
+                    outputs.extend(self.drive(command));
+                }
                 outputs
             }
             Err(reason) => {
@@ -87,42 +174,189 @@ impl Handler {
         }
     }
 
-    /// Saga steps: the feedback goes to the saga too, because the saga advances on the feedback
-    /// of its own commands (see "One order per transfer" in [`crate::domain::saga`]).
+    /// A money step asked for by a saga, usually another instance's credit. The answer goes to
+    /// the transfer's home partition, where its saga waits.
     pub fn transfer_command(&mut self, command: &TransferCommand) -> Vec<Output> {
-        let key = command.command_id().to_uuid_string();
-        let (mut outputs, feedback) = match self.state.decide_transfer_command(command) {
-            Ok(events) => {
-                let outputs = self.record_bank_events(events);
-                (outputs, Ok(succeeded(command, None)))
-            }
-            Err(reason) => (Vec::new(), Err(failed(command, &reason))),
-        };
-        let next = match &feedback {
-            Ok(succeeded) => self.saga.handle(SagaInput::Succeeded(succeeded)),
-            Err(failed) => self.saga.handle(SagaInput::Failed(failed)),
-        };
-        let feedback = match feedback {
+        let (mut outputs, next, answer) = self.book(command);
+        let key = answer_key(command);
+        let feedback = match answer {
             Ok(succeeded) => TransferCommandFeedback::from(succeeded),
             Err(failed) => TransferCommandFeedback::from(failed),
         };
         outputs.push(Output::TransferFeedback(key, feedback));
-        outputs.extend(next.into_iter().map(saga_output));
+        // When the transfer is homed here too (partitions moved since the command was sent),
+        // its saga already saw the money event; the answer, consumed later, then changes
+        // nothing. A refusal reaches it only through the answer.
+        for command in next {
+            outputs.extend(self.drive(command));
+        }
         outputs
     }
 
-    /// Evolves the state with `events` and lets the saga react; returns the events and the
-    /// saga's next commands, in that order.
-    fn record_bank_events(&mut self, events: Vec<BankEvent>) -> Vec<Output> {
-        let mut outputs = Vec::with_capacity(events.len() + 1);
+    /// The answer to a money step this instance's saga asked another instance for.
+    pub fn transfer_feedback(&mut self, feedback: &TransferCommandFeedback) -> Vec<Output> {
+        let input = match feedback {
+            TransferCommandFeedback::CommandSucceeded(ok) => SagaInput::Succeeded(ok),
+            TransferCommandFeedback::CommandFailed(failed) => SagaInput::Failed(failed),
+        };
+        let next = self.saga.handle(input);
+        next.into_iter()
+            .flat_map(|command| self.drive(command))
+            .collect()
+    }
+
+    /// Takes `first` and every step after it that this instance can decide itself; stops at
+    /// the first step for another instance, which is sent as a command.
+    fn drive(&mut self, first: SagaCommand) -> Vec<Output> {
+        let mut outputs = Vec::new();
+        let mut next = vec![first];
+        for _ in 0..MAX_LOCAL_STEPS {
+            let Some(command) = next.pop() else {
+                return outputs;
+            };
+            if !self.is_local(&command) {
+                outputs.push(self.saga_output(command));
+                continue;
+            }
+            let transfer = command.transfer_id();
+            let (step_outputs, step_next) = match command.into_message() {
+                SagaMessage::Transfer(money) => self.local_money_step(&money),
+                SagaMessage::Bank(mark) => self.local_mark(&mark),
+            };
+            outputs.extend(step_outputs);
+            next.extend(step_next);
+            if next.is_empty() {
+                return outputs;
+            }
+            tracing::trace!(%transfer, "next local saga step");
+        }
+        if !next.is_empty() {
+            tracing::error!(
+                steps = MAX_LOCAL_STEPS,
+                "a transfer kept asking for local steps; it resumes after the next rebuild"
+            );
+        }
+        outputs
+    }
+
+    /// A debit, credit or return on an owned account: its events, no answer record (nobody
+    /// else waits for it), and the saga's next command.
+    fn local_money_step(&mut self, command: &TransferCommand) -> (Vec<Output>, Vec<SagaCommand>) {
+        let (outputs, mut next, answer) = self.book(command);
+        next.extend(match &answer {
+            Ok(succeeded) => self.saga.handle(SagaInput::Succeeded(succeeded)),
+            Err(failed) => self.saga.handle(SagaInput::Failed(failed)),
+        });
+        (outputs, next)
+    }
+
+    /// The final mark of a transfer homed here; its answer is the transfer's outcome, which
+    /// the GraphQL endpoint waits for.
+    fn local_mark(&mut self, command: &BankCommand) -> (Vec<Output>, Vec<SagaCommand>) {
+        let key = command.command_id().to_uuid_string();
+        // A mark hands out no token; the fresh values go unused.
+        match self.state.decide_bank_command(command, &Fresh::generate()) {
+            Ok(events) => {
+                let info = additional_info(&events);
+                let (mut outputs, next) = self.record_bank_events(events);
+                outputs.push(Output::BankFeedback(key, succeeded(command, info).into()));
+                (outputs, next)
+            }
+            Err(reason) => (
+                vec![Output::BankFeedback(key, failed(command, &reason).into())],
+                Vec::new(),
+            ),
+        }
+    }
+
+    /// Decides a money step and evolves the state with its events; returns them, what the
+    /// saga asks next because of them, and the answer to the step.
+    fn book(&mut self, command: &TransferCommand) -> (Vec<Output>, Vec<SagaCommand>, Answer) {
+        match self.state.decide_transfer_command(command) {
+            Ok(events) => {
+                let (outputs, next) = self.record_bank_events(events);
+                (outputs, next, Ok(succeeded(command, None)))
+            }
+            Err(reason) => (Vec::new(), Vec::new(), Err(failed(command, &reason))),
+        }
+    }
+
+    /// Evolves the state with `events` and lets the saga record them; returns the events and
+    /// the saga's next commands.
+    fn record_bank_events(&mut self, events: Vec<BankEvent>) -> (Vec<Output>, Vec<SagaCommand>) {
+        let mut outputs = Vec::with_capacity(events.len());
         let mut next = Vec::new();
         for event in events {
             self.state.evolve_bank_event(&event);
             next.extend(self.saga.handle(SagaInput::Event(&event)));
-            outputs.push(Output::BankEvent(bank_event_key(&event), event));
+            let key = self.bank_event_key(&event);
+            outputs.push(Output::BankEvent(key, event));
         }
-        outputs.extend(next.into_iter().map(saga_output));
-        outputs
+        (outputs, next)
+    }
+
+    /// A saga step is local when the account it touches is owned here; a mark always is (it
+    /// belongs to the transfer, which lives in its home partition, which is owned here).
+    fn is_local(&self, command: &SagaCommand) -> bool {
+        match command {
+            SagaCommand::DebitMoney(c) => self.owned.owns(&c.iban),
+            SagaCommand::CreditMoney(c) => self.owned.owns(&c.iban),
+            SagaCommand::ReturnMoney(c) => self.owned.owns(&c.iban),
+            SagaCommand::MarkTransferCompleted(_) | SagaCommand::MarkTransferFailed(_) => true,
+        }
+    }
+
+    /// A saga command for another instance, keyed by the account it books on. (Marks are
+    /// always local; one is keyed by its transfer's home in case a caller sends it anyway.)
+    fn saga_output(&self, command: SagaCommand) -> Output {
+        let transfer = command.transfer_id();
+        match command.into_message() {
+            SagaMessage::Transfer(command) => {
+                let iban = match &command {
+                    TransferCommand::DebitMoneyCommand(c) => c.iban.clone(),
+                    TransferCommand::CreditMoneyCommand(c) => c.iban.clone(),
+                    TransferCommand::ReturnMoneyCommand(c) => c.iban.clone(),
+                };
+                Output::TransferCommand(iban, command)
+            }
+            SagaMessage::Bank(command) => Output::BankCommand(self.transfer_key(transfer), command),
+        }
+    }
+
+    /// Account events by the IBAN they change, transfer events by the transfer's home account,
+    /// so that each lands in the partition of the account it belongs to.
+    fn bank_event_key(&self, event: &BankEvent) -> String {
+        match event {
+            BankEvent::BankAccountCreatedEvent(e) => e.iban.clone(),
+            BankEvent::UserAddedToBankAccountEvent(e) => e.iban.clone(),
+            BankEvent::UserRemovedFromBankAccountEvent(e) => e.iban.clone(),
+            BankEvent::MoneyDebitedEvent(e) => e.iban.clone(),
+            BankEvent::MoneyCreditedEvent(e) => e.iban.clone(),
+            BankEvent::MoneyReturnedEvent(e) => e.iban.clone(),
+            BankEvent::TransferStartedEvent(e) => topology::routing::home(&e.from, &e.to).into(),
+            BankEvent::TransferCompletedEvent(e) => self.transfer_key(e.id),
+            BankEvent::TransferFailedEvent(e) => self.transfer_key(e.id),
+        }
+    }
+
+    fn transfer_key(&self, transfer: Id) -> String {
+        self.saga
+            .home_of(transfer)
+            .map_or_else(|| transfer.to_uuid_string(), str::to_string)
+    }
+}
+
+/// Where the answer to a money step goes: the home partition of its transfer. A debit and a
+/// return book on the home account itself; a credit names the transfer's `from` (absent only
+/// in commands written before it existed, which are answered by id as they used to be).
+fn answer_key(command: &TransferCommand) -> String {
+    match command {
+        TransferCommand::DebitMoneyCommand(c) => c.iban.clone(),
+        TransferCommand::ReturnMoneyCommand(c) => c.iban.clone(),
+        TransferCommand::CreditMoneyCommand(c) => match &c.transfer_from {
+            Some(from) => topology::routing::home(from, &c.iban).to_string(),
+            None => c.id.to_uuid_string(),
+        },
     }
 }
 
@@ -142,44 +376,9 @@ fn failed(command: &impl CommandMeta, reason: &Reason) -> CommandFailed {
     }
 }
 
-/// Money steps are account commands, keyed by the IBAN they book on; the Mark…Commands are
-/// keyed by their (transfer) id like every other command.
-fn saga_output(command: SagaCommand) -> Output {
-    let id_key = command.transfer_id().to_uuid_string();
-    match command.into_message() {
-        SagaMessage::Transfer(command) => {
-            let iban = match &command {
-                TransferCommand::DebitMoneyCommand(c) => c.iban.clone(),
-                TransferCommand::CreditMoneyCommand(c) => c.iban.clone(),
-                TransferCommand::ReturnMoneyCommand(c) => c.iban.clone(),
-            };
-            Output::TransferCommand(iban, command)
-        }
-        SagaMessage::Bank(command) => Output::BankCommand(id_key, command),
-    }
-}
-
 fn user_event_key(event: &UserEvent) -> String {
     match event {
         UserEvent::UserAccountCreatedEvent(e) => e.username.clone(),
-    }
-}
-
-/// Account events by the IBAN they change, transfer events by the transfer id. `bank_events`
-/// has one partition, so keys never change the order; they only tell a reader what a record
-/// is about.
-fn bank_event_key(event: &BankEvent) -> String {
-    let transfer = |id: &Id| id.to_uuid_string();
-    match event {
-        BankEvent::BankAccountCreatedEvent(e) => e.iban.clone(),
-        BankEvent::UserAddedToBankAccountEvent(e) => e.iban.clone(),
-        BankEvent::UserRemovedFromBankAccountEvent(e) => e.iban.clone(),
-        BankEvent::MoneyDebitedEvent(e) => e.iban.clone(),
-        BankEvent::MoneyCreditedEvent(e) => e.iban.clone(),
-        BankEvent::MoneyReturnedEvent(e) => e.iban.clone(),
-        BankEvent::TransferStartedEvent(e) => transfer(&e.id),
-        BankEvent::TransferCompletedEvent(e) => transfer(&e.id),
-        BankEvent::TransferFailedEvent(e) => transfer(&e.id),
     }
 }
 

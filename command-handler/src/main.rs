@@ -14,14 +14,18 @@ use command_handler::runtime::{self, Config};
     long_about = "Open Bank command handler: validates the commands on `user_commands`, \
 `bank_commands` and `transfer_commands` against aggregates rebuilt from `user_events` and \
 `bank_events`, writes the resulting events and the feedback, and runs the transfer saga.\n\n\
-Exactly once, for ONE active instance: every batch of commands is handled in one Kafka \
-transaction holding its events, feedback, saga commands and consumed offsets. At start the \
-fixed transactional id fences any older instance (which then exits), the state is rebuilt from \
-the event topics, and only then /health turns from 503 to 200 and commands are consumed.\n\n\
+Several instances share the bank's partitions through one consumer group (COMMAND_HANDLER_GROUP); \
+give each its own, stable COMMAND_HANDLER_TRANSACTIONAL_ID and health port. An instance rebuilds \
+the state of the partitions it is assigned, decides their commands, and writes events, feedback \
+and consumed offsets in one Kafka transaction that carries the group's metadata, so an instance \
+that lost its partitions can never commit for them. A transfer whose accounts it all owns is \
+decided start to end in one transaction; a credit of an account owned by another instance goes \
+through the saga over `transfer_commands` and `transfer_command_feedback`.\n\n\
 Kafka and the schema registry come from KAFKA_BROKERS (default localhost:9092), \
 SCHEMA_REGISTRY_URL (default http://localhost:8081/apis/ccompat/v7) and any KAFKA_<SETTING> \
 (e.g. KAFKA_SECURITY_PROTOCOL). Logging: RUST_LOG (default info). Stops cleanly on \
-SIGINT/SIGTERM after the current batch. Exit code 2: fenced by a newer instance."
+SIGINT/SIGTERM after the current batch. Exit code 2: fenced by a newer process with the same \
+transactional id."
 )]
 struct Args {
     /// Port of the HTTP health endpoint (GET /health).
@@ -30,15 +34,16 @@ struct Args {
     /// Address the health endpoint binds to.
     #[arg(long, env = "COMMAND_HANDLER_HEALTH_HOST", default_value = "0.0.0.0")]
     health_host: IpAddr,
-    /// Transactional id, also the consumer's static group instance id. Keep it fixed: a
-    /// restart with the same id fences the previous instance.
+    /// This instance's transactional id, also its static group instance id: unique per
+    /// instance and fixed across its restarts, so a restart fences the previous process and
+    /// takes its partitions back without a rebalance.
     #[arg(
         long,
         env = "COMMAND_HANDLER_TRANSACTIONAL_ID",
         default_value = "command-handler"
     )]
     transactional_id: String,
-    /// Consumer group of the command consumer; its offsets are committed in the transactions.
+    /// Consumer group every instance joins; its offsets are committed in the transactions.
     #[arg(long, env = "COMMAND_HANDLER_GROUP", default_value = "command-handler")]
     group: String,
 }

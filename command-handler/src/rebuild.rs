@@ -1,12 +1,13 @@
-//! Rebuilding the in-memory state at start, in the order the domain docs prescribe:
+//! Rebuilding the in-memory state of the partitions an instance takes over: every
+//! `user_events` and `bank_events` record of those partitions from the beginning, into the
+//! [`BankState`] and (without sending anything) the [`Saga`].
 //!
-//! 1. every `user_events` and `bank_events` record from the beginning up to the end offsets
-//!    read at start, into the [`BankState`] and (without sending anything) the [`Saga`];
-//! 2. then every retained `transfer_command_feedback` record, into the saga only.
-//!
-//! Run it only after `init_transactions`: that aborts a transaction a previous instance left
-//! open, so the end offsets (last stable offsets under read_committed) are final and no event
-//! of ours can still appear behind them.
+//! The replay ends at each partition's *high watermark* read when it starts, and reads with
+//! `read_committed` (see `topology::replay::high_watermarks`): it therefore also waits until a
+//! transaction the partition's previous owner still had open is committed or aborted. Only then
+//! is the history final, and only then may this instance decide for those accounts. A
+//! transaction begun later by a stale owner carries offsets its consumer group no longer
+//! accepts, so it can only be aborted (see [`crate::runtime`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -17,12 +18,12 @@ use rdkafka::message::{BorrowedMessage, Message};
 use topology::codec::{Codec, CodecError};
 use topology::kafka::ADMIN_TIMEOUT;
 use topology::replay::{self, CatchUp, ReplayError};
-use topology::topic_names::{BANK_EVENTS, TRANSFER_COMMAND_FEEDBACK, USER_EVENTS};
-use topology::{BankEvent, KafkaSettings, TransferCommandFeedback, UserEvent};
+use topology::topic_names::{BANK_EVENTS, USER_EVENTS};
+use topology::{BankEvent, KafkaSettings, UserEvent};
 
 use crate::domain::saga::{Saga, SagaInput};
 use crate::domain::BankState;
-use crate::handling::Handler;
+use crate::handling::{Handler, Ownership};
 
 /// How long no record may arrive before the consumer position is asked instead: it moves past
 /// transaction markers, which are never delivered (see [`topology::replay`]).
@@ -48,73 +49,53 @@ pub enum RebuildError {
     },
 }
 
-/// Rebuilds the handler; `replayed` counts the records read, for `/health`.
+/// Rebuilds the handler for the partitions of `owned`; `replayed` counts the records read, for
+/// `/health`.
 pub async fn rebuild(
     settings: &KafkaSettings,
     codec: &Codec,
+    owned: Ownership,
     replayed: &AtomicU64,
 ) -> Result<Handler, RebuildError> {
     let started = Instant::now();
     let mut state = BankState::default();
     let mut saga = Saga::default();
-
-    let mut events = Replay::start(settings, &[USER_EVENTS, BANK_EVENTS])?;
-    let mut event_count = 0u64;
-    while let Some(message) = events.next().await? {
-        replayed.fetch_add(1, Ordering::Relaxed);
-        event_count += 1;
-        let at = |source| RebuildError::Event {
-            topic: message.topic().to_string(),
-            partition: message.partition(),
-            offset: message.offset(),
-            source: Box::new(source),
-        };
-        if message.topic() == USER_EVENTS {
-            let event: UserEvent = codec.decode(message.payload()).await.map_err(at)?;
-            state.evolve_user_event(&event);
-        } else {
-            let event: BankEvent = codec.decode(message.payload()).await.map_err(at)?;
-            state.evolve_bank_event(&event);
-            saga.apply(SagaInput::Event(&event));
-        }
-    }
-
-    let events_ms = started.elapsed().as_millis() as u64;
-
-    // Feedback only advances a transfer whose start the saga knows, hence after the events.
-    let mut feedback = Replay::start(settings, &[TRANSFER_COMMAND_FEEDBACK])?;
-    let mut feedback_count = 0u64;
-    while let Some(message) = feedback.next().await? {
-        replayed.fetch_add(1, Ordering::Relaxed);
-        feedback_count += 1;
-        // Feedback is a shortcut, not the truth: without it the saga asks again and gets the
-        // same answer, so an unreadable record is skipped rather than blocking the start.
-        match codec.decode(message.payload()).await {
-            Ok(TransferCommandFeedback::CommandSucceeded(ok)) => {
-                saga.apply(SagaInput::Succeeded(&ok))
+    let partitions: Vec<(&str, i32)> = [USER_EVENTS, BANK_EVENTS]
+        .iter()
+        .flat_map(|&topic| owned.partitions().map(move |p| (topic, p)))
+        .collect();
+    let mut count = 0u64;
+    if !partitions.is_empty() {
+        let mut events = Replay::start(settings, &partitions)?;
+        while let Some(message) = events.next().await? {
+            replayed.fetch_add(1, Ordering::Relaxed);
+            count += 1;
+            let at = |source| RebuildError::Event {
+                topic: message.topic().to_string(),
+                partition: message.partition(),
+                offset: message.offset(),
+                source: Box::new(source),
+            };
+            if message.topic() == USER_EVENTS {
+                let event: UserEvent = codec.decode(message.payload()).await.map_err(at)?;
+                state.evolve_user_event(&event);
+            } else {
+                let event: BankEvent = codec.decode(message.payload()).await.map_err(at)?;
+                state.evolve_bank_event(&event);
+                saga.apply(SagaInput::Event(&event));
             }
-            Ok(TransferCommandFeedback::CommandFailed(failed)) => {
-                saga.apply(SagaInput::Failed(&failed))
-            }
-            Err(error) => tracing::warn!(
-                %error,
-                partition = message.partition(),
-                offset = message.offset(),
-                "skipping unreadable transfer feedback during rebuild"
-            ),
         }
     }
     tracing::info!(
-        events = event_count,
-        feedback = feedback_count,
-        events_ms,
+        partitions = ?owned.partitions().collect::<Vec<_>>(),
+        events = count,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "state rebuilt"
     );
-    Ok(Handler::new(state, saga))
+    Ok(Handler::new(state, saga, owned))
 }
 
-/// A replay of some topics from the beginning up to the end offsets read at start.
+/// A replay of some partitions from the beginning up to the high watermarks read at start.
 struct Replay {
     consumer: StreamConsumer,
     catch_up: CatchUp,
@@ -123,14 +104,17 @@ struct Replay {
 }
 
 impl Replay {
-    fn start(settings: &KafkaSettings, topics: &[&str]) -> Result<Self, RebuildError> {
+    fn start(settings: &KafkaSettings, partitions: &[(&str, i32)]) -> Result<Self, RebuildError> {
         let consumer = settings
             .replay_consumer(None)
             .map_err(RebuildError::Client)?;
-        let ends =
-            tokio::task::block_in_place(|| replay::end_offsets(&consumer, topics, ADMIN_TIMEOUT))?;
+        let ends = tokio::task::block_in_place(|| {
+            replay::high_watermarks(settings, partitions, ADMIN_TIMEOUT)
+        })?;
         replay::assign_from_beginning(&consumer, &ends)?;
         let catch_up = CatchUp::new(&ends);
+        let mut topics: Vec<&str> = partitions.iter().map(|(topic, _)| *topic).collect();
+        topics.dedup();
         Ok(Self {
             consumer,
             catch_up,

@@ -210,6 +210,8 @@ async fn every_rule_answers_with_its_exact_reason() {
         id: Id::random(),
         iban: iban.into(),
         amount,
+        transfer_from: None,
+        transfer_description: None,
     };
     rig.money(credit(&unknown, 5), refused("iban not known"))
         .await;

@@ -77,16 +77,12 @@ impl Bank {
         username: &str,
         hash: String,
     ) -> Result<Feedback, RequestError> {
-        let id = Id::random();
         let command = UserCommand::from(CreateUserAccountCommand {
-            id,
+            id: Id::random(),
             username: username.to_string(),
             password: hash,
         });
-        Ok(self
-            .commands
-            .execute(id, &id.to_uuid_string(), &command)
-            .await?)
+        Ok(self.commands.execute(&command).await?)
     }
 
     /// Creates a bank account owned by `username`: with `iban` if given (no retry), else with
@@ -99,13 +95,12 @@ impl Bank {
         let mut refused = String::new();
         for _ in 0..IBAN_ATTEMPTS {
             let iban = fixed_iban.map_or_else(new_open_iban, str::to_string);
-            let id = Id::random();
             let command = BankCommand::from(CreateBankAccountCommand {
-                id,
+                id: Id::random(),
                 iban: iban.clone(),
                 username: username.to_string(),
             });
-            match self.commands.execute(id, &iban, &command).await? {
+            match self.commands.execute(&command).await? {
                 Feedback::Succeeded {
                     info: Some(token), ..
                 } => return Ok(Login::Account { iban, token }),

@@ -83,9 +83,7 @@ impl Bank {
             description: transfer.descr.clone(),
             username: transfer.username.clone(),
         });
-        self.commands
-            .send(&transfer.id.to_uuid_string(), &command)
-            .await?;
+        self.commands.send(&command).await?;
         match reply.until(deadline).await {
             None => Ok(Outcome::timed_out(timeout)),
             Some(Feedback::Failed { reason, .. }) if reason.starts_with(ALREADY_STARTED) => {

@@ -5,9 +5,13 @@
 //!
 //! - [`read_model`]: the read models in concurrent maps; one writer, many readers.
 //! - [`projection`]: `user_events` / `bank_events` → read-model updates → derived
-//!   `TransactionHappenedEvent`s with their source offset.
-//! - [`publishing`]: which derived events to publish after a replay, and the exactly-once
-//!   runtime design.
+//!   `TransactionHappenedEvent`s with their source partition and offset; why the result does
+//!   not depend on the order Kafka interleaves the partitions in.
+//! - [`transaction_ids`]: the id of the k-th money event of partition p of P: `k·P + p + 1`.
+//! - [`source`]: where an event was read (partition, offset, timestamp), and the replay-stable
+//!   order of facts from different partitions.
+//! - [`publishing`]: which derived events to publish after a replay, per partition, and the
+//!   exactly-once runtime design.
 //! - [`queries`]: answers to `user_queries` / `bank_queries`, with the reasons of failures.
 //! - [`account_index`]: the sorted, searchable list of every account that
 //!   `AllBankAccountsQuery` pages through.
@@ -19,21 +23,23 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use projector::{answer, project_user_event, should_publish, BankProjector, ReadModel};
+//! use projector::{answer, project_user_event, BankProjector, PublishedPositions, ReadModel, Source};
 //! use topology::{
 //!     BankAccountCreatedEvent, BankEvent, BankQuery, FindBankAccountQuery, Id,
 //!     UserAccountCreatedEvent, UserEvent,
 //! };
 //!
-//! let mut bank = BankProjector::new(Arc::new(ReadModel::new()));
+//! // The partition count of bank_events as read at start: transaction ids are numbered for it.
+//! let mut bank = BankProjector::new(Arc::new(ReadModel::new()), topology::BANK_PARTITIONS);
 //! let for_queries = Arc::clone(bank.read_model()); // shared with the query threads
 //!
-//! // user_events: from offset 0 at every start, nothing to publish.
+//! // user_events: every partition from offset 0 at every start, nothing to publish.
 //! let user: UserEvent = UserAccountCreatedEvent { username: "openweb".into(), password: "hash".into() }.into();
 //! project_user_event(bank.read_model(), &user);
 //!
-//! // bank_events: from offset 0 at every start, publish only what is new.
-//! let last_published = None; // from the committed offset of bank_events, see `publishing`
+//! // bank_events: every partition from offset 0 at every start, publish only what is new.
+//! // From the committed offsets of the bank_events partitions, see `publishing`.
+//! let published = PublishedPositions::nothing();
 //!
 //! let event: BankEvent = BankAccountCreatedEvent {
 //!     iban: "NL66OPEN0000000000".into(),
@@ -41,8 +47,10 @@
 //!     username: "openweb".into(),
 //! }
 //! .into();
-//! if let Some(derived) = bank.project(0, &event).map_err(|e| e.to_string())? {
-//!     if should_publish(derived.source_offset, last_published) {
+//! // Where the consumer read it: partition, offset and the record's timestamp.
+//! let source = Source::written(topology::routing::partition_of("NL66OPEN0000000000"), 0, Some(1_700_000_000_000));
+//! if let Some(derived) = bank.project(source, &event).map_err(|e| e.to_string())? {
+//!     if published.should_publish(&derived) {
 //!         // produce derived.event keyed by derived.key() in a Kafka transaction
 //!     }
 //! }
@@ -60,6 +68,8 @@ pub mod queries;
 pub mod query_results;
 pub mod read_model;
 pub mod runtime;
+pub mod source;
+pub mod transaction_ids;
 
 #[cfg(test)]
 mod test_events;
@@ -67,7 +77,10 @@ mod test_events;
 pub use projection::{
     project_user_event, return_description, BankProjector, DerivedTransaction, ProjectionError,
 };
-pub use publishing::{last_published_offset, offset_to_commit, should_publish};
+pub use publishing::{
+    last_published_offset, offset_to_commit, offsets_to_commit, should_publish, PublishedPositions,
+};
 pub use queries::{answer, Query, QueryAnswer};
 pub use query_results::{Account, Owner, Transaction, User};
 pub use read_model::{ReadModel, Transfer};
+pub use source::Source;

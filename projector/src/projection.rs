@@ -1,13 +1,46 @@
 //! Pure projections: an event updates the [`ReadModel`] and, for a money event, derives a
 //! `TransactionHappenedEvent` (SPEC §5).
 //!
-//! Transaction ids are 1, 2, … over all IBANs in `bank_events` order. Since `bank_events` has
-//! one partition and keeps everything, replaying it from offset 0 gives every transaction the
-//! same id again: derived events are identical after a restart.
+//! # Many partitions, one answer
+//!
+//! `bank_events` has `P` partitions (`topology::BANK_PARTITIONS`), keyed per account as
+//! `topology::routing` says. Kafka keeps the order within a partition but hands the partitions
+//! over in any interleaving, a different one at every replay. So everything here is computed
+//! per partition: what an event of partition `p` derives depends only on the events before it
+//! *in `p`*, never on how much of the other partitions was read.
+//!
+//! - **Transaction ids**: the `k`-th money event (`k` = 0, 1, …) of partition `p` gets id
+//!   `k · P + p + 1` (arithmetic in [`crate::transaction_ids`]). `k` counts only `p`'s own money
+//!   events, and Kafka never reorders a partition, so an id is fixed by its event's place in its
+//!   partition: every restart, replay or second instance gives every transaction the same id
+//!   whatever order it reads the partitions in. Ids are unique (partition `p` uses exactly the
+//!   ids ≡ `p` + 1 mod `P`), and with `P` = 1 they are 1, 2, 3, … in `bank_events` order. An id
+//!   that would not fit an Avro `int` is refused with [`ProjectionError::TransactionIdsExhausted`],
+//!   leaving the balance untouched. `P` is the topic's partition count read at start; it must
+//!   never change on a cluster with data (every id would change).
+//! - **Balances and lists**: every money event of an IBAN (its credits, debits and returns) is
+//!   keyed by that IBAN, so an account's balances and its transactions, newest first, follow the
+//!   order of one partition.
+//! - **Counterparty and description**: a debit or a return is keyed by the transfer's `from`,
+//!   which is also the key of its `TransferStartedEvent` (a transfer's home, see
+//!   `topology::routing::home`), so the start, and for a return the debit, came before it in
+//!   the same partition: they look the transfer up. A credit is keyed by the `to` account, may
+//!   sit in another partition and be read *before* its transfer starts, so it carries the
+//!   transfer's `from` and description itself (`transfer_from`, `transfer_description`) and
+//!   those are used. Only a field that is `None` (a record written before the fields existed,
+//!   when `bank_events` had one partition and the start always came first) falls back to the
+//!   transfer; so does a deposit's credit rightly, whose start shares its partition (a deposit's
+//!   home is its `to`).
+//! - **Transfer status**: a transfer's started, completed and failed events are all keyed by its
+//!   home: one partition, in order.
+//! - **A user's accounts** may live in several partitions. They are listed in the order the user
+//!   became owner, by the [`Source`] of the event that made them owner (its timestamp, then
+//!   partition and offset): stored with the records, so the same at every replay, unlike the
+//!   order they happen to be read in.
 //!
 //! | event | `changed_by` | `from_to` | `description` |
 //! | --- | --- | --- | --- |
-//! | `MoneyCreditedEvent` | +amount | the transfer's `from` | the transfer's |
+//! | `MoneyCreditedEvent` | +amount | its `transfer_from` (else the transfer's `from`) | its `transfer_description` (else the transfer's) |
 //! | `MoneyDebitedEvent` | −amount | the transfer's `to` | the transfer's |
 //! | `MoneyReturnedEvent` | +amount | the transfer's `from` | `Cancelled transaction with id <debit's id> because <reason>` |
 //!
@@ -20,10 +53,12 @@
 use std::sync::Arc;
 
 use thiserror::Error;
-use topology::{BankEvent, TransactionHappenedEvent, UserEvent};
+use topology::{BankEvent, MoneyCreditedEvent, TransactionHappenedEvent, UserEvent};
 
 use crate::query_results::{Transaction, TransferState};
 use crate::read_model::{ReadModel, Transfer};
+use crate::source::Source;
+use crate::transaction_ids::TransactionIds;
 
 /// `from_to` of a money event whose transfer is unknown.
 pub const UNKNOWN_COUNTERPARTY: &str = "unknown";
@@ -38,11 +73,11 @@ pub fn return_description(debit_transaction_id: Option<i32>, reason: &str) -> St
     }
 }
 
-/// A derived event with the `bank_events` offset (partition 0) of the event it came from, so
-/// the runtime can tell history from news (see [`crate::publishing`]).
+/// A derived event with the `bank_events` partition and offset of the event it came from, so
+/// the runtime can tell history from news per partition (see [`crate::publishing`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DerivedTransaction {
-    pub source_offset: i64,
+    pub source: Source,
     pub event: TransactionHappenedEvent,
 }
 
@@ -55,11 +90,18 @@ impl DerivedTransaction {
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProjectionError {
-    /// Transaction ids are Avro `int`s; the next one would not fit.
+    /// Transaction ids are Avro `int`s; the id of this money event would not fit.
     #[error(
-        "transaction ids are exhausted at {last}: the next transaction id does not fit an int"
+        "transaction ids are exhausted on bank_events partition {partition}: its money event \
+         number {sequence} (0-based) would get an id that does not fit an int"
     )]
-    TransactionIdsExhausted { last: i32 },
+    TransactionIdsExhausted { partition: i32, sequence: i64 },
+    /// An event of a partition the ids are not numbered for: its ids would collide.
+    #[error(
+        "bank_events partition {partition} is not one of the {partitions} partitions the \
+         transaction ids are numbered for"
+    )]
+    PartitionOutOfRange { partition: i32, partitions: i32 },
 }
 
 /// Applies one `user_events` event. `user_events` only touches the users model, so its
@@ -77,17 +119,19 @@ pub fn project_user_event(model: &ReadModel, event: &UserEvent) {
 #[derive(Debug)]
 pub struct BankProjector {
     model: Arc<ReadModel>,
-    last_transaction_id: i32,
-    last_projected_offset: Option<i64>,
+    ids: TransactionIds,
+    /// The last projected offset of each partition read so far, by partition.
+    last_projected: Vec<Option<i64>>,
 }
 
 impl BankProjector {
-    /// A projector over a fresh (or user-events-only) model; feed it `bank_events` from offset 0.
-    pub fn new(model: Arc<ReadModel>) -> Self {
+    /// A projector of a `bank_events` of `partitions` partitions (its actual count; at least
+    /// 1) over a fresh (or user-events-only) model; feed it every partition from offset 0.
+    pub fn new(model: Arc<ReadModel>, partitions: i32) -> Self {
         Self {
             model,
-            last_transaction_id: 0,
-            last_projected_offset: None,
+            ids: TransactionIds::new(partitions),
+            last_projected: Vec::new(),
         }
     }
 
@@ -95,51 +139,59 @@ impl BankProjector {
         &self.model
     }
 
-    /// 0 before the first money event.
-    pub fn last_transaction_id(&self) -> i32 {
-        self.last_transaction_id
+    /// The partition count the transaction ids are numbered for.
+    pub fn partitions(&self) -> i32 {
+        self.ids.partitions()
     }
 
-    pub fn last_projected_offset(&self) -> Option<i64> {
-        self.last_projected_offset
+    /// How many transactions were derived, over all partitions.
+    pub fn transaction_count(&self) -> i64 {
+        self.ids.issued()
     }
 
-    /// Applies the event at `source_offset` of `bank_events` and returns the derived
-    /// transaction of a money event.
+    /// The last projected offset of `partition`; `None` before its first event.
+    pub fn last_projected_offset(&self, partition: i32) -> Option<i64> {
+        let index = usize::try_from(partition).ok()?;
+        self.last_projected.get(index).copied().flatten()
+    }
+
+    /// Applies the event read at `source` (partition, offset, timestamp) of `bank_events` and
+    /// returns the derived transaction of a money event.
     ///
-    /// An offset at or below the last projected one is ignored and derives nothing: a
-    /// redelivery (after a seek or rebalance) must not change a balance twice. Gaps are fine
-    /// (transaction markers take offsets).
+    /// An offset at or below the last projected one of its partition is ignored and derives
+    /// nothing: a redelivery (after a seek or rebalance) must not change a balance twice. Gaps
+    /// are fine (transaction markers take offsets). An event of a partition outside the
+    /// partition count is refused before it changes anything.
     pub fn project(
         &mut self,
-        source_offset: i64,
+        source: Source,
         event: &BankEvent,
     ) -> Result<Option<DerivedTransaction>, ProjectionError> {
-        if self
-            .last_projected_offset
-            .is_some_and(|last| source_offset <= last)
-        {
+        let index = self.ids.index(source.partition)?;
+        if self.last_projected.len() <= index {
+            self.last_projected.resize(index + 1, None);
+        }
+        if self.last_projected[index].is_some_and(|last| source.offset <= last) {
             return Ok(None);
         }
-        let derived = self.apply(event)?;
-        self.last_projected_offset = Some(source_offset);
-        Ok(derived.map(|event| DerivedTransaction {
-            source_offset,
-            event,
-        }))
+        let derived = self.apply(source, event)?;
+        self.last_projected[index] = Some(source.offset);
+        Ok(derived.map(|event| DerivedTransaction { source, event }))
     }
 
     fn apply(
         &mut self,
+        source: Source,
         event: &BankEvent,
     ) -> Result<Option<TransactionHappenedEvent>, ProjectionError> {
         let model = &*self.model;
+        let partition = source.partition;
         match event {
             BankEvent::BankAccountCreatedEvent(created) => {
-                model.add_owner(&created.iban, &created.username, &created.token);
+                model.add_owner(&created.iban, &created.username, &created.token, source);
             }
             BankEvent::UserAddedToBankAccountEvent(added) => {
-                model.add_owner(&added.iban, &added.username, &added.token);
+                model.add_owner(&added.iban, &added.username, &added.token, source);
             }
             BankEvent::UserRemovedFromBankAccountEvent(removed) => {
                 model.remove_owner(&removed.iban, &removed.username);
@@ -162,12 +214,15 @@ impl BankProjector {
                 Some(failed.reason.clone()),
             ),
             BankEvent::MoneyCreditedEvent(credited) => {
-                let (from_to, description) = match model.transfer(&credited.id) {
-                    Some(transfer) => (transfer.from, transfer.description),
-                    None => unknown_transfer(),
-                };
+                let (from_to, description) = credit_details(model, credited);
                 return self
-                    .transact(&credited.iban, credited.amount, from_to, description)
+                    .transact(
+                        partition,
+                        &credited.iban,
+                        credited.amount,
+                        from_to,
+                        description,
+                    )
                     .map(Some);
             }
             BankEvent::MoneyDebitedEvent(debited) => {
@@ -176,6 +231,7 @@ impl BankProjector {
                     None => unknown_transfer(),
                 };
                 let event = self.transact(
+                    partition,
                     &debited.iban,
                     debited.amount.saturating_neg(),
                     from_to,
@@ -190,27 +246,29 @@ impl BankProjector {
                 let from_to = transfer.map_or_else(|| UNKNOWN_COUNTERPARTY.to_string(), |t| t.from);
                 let description = return_description(debit, &returned.reason);
                 return self
-                    .transact(&returned.iban, returned.amount, from_to, description)
+                    .transact(
+                        partition,
+                        &returned.iban,
+                        returned.amount,
+                        from_to,
+                        description,
+                    )
                     .map(Some);
             }
         }
         Ok(None)
     }
 
-    /// Takes the next id first, so an exhausted id space leaves the balance untouched.
+    /// Takes the id first, so an exhausted id space leaves the balance untouched.
     fn transact(
         &mut self,
+        partition: i32,
         iban: &str,
         change: i64,
         from_to: String,
         description: String,
     ) -> Result<TransactionHappenedEvent, ProjectionError> {
-        let id = self.last_transaction_id.checked_add(1).ok_or(
-            ProjectionError::TransactionIdsExhausted {
-                last: self.last_transaction_id,
-            },
-        )?;
-        self.last_transaction_id = id;
+        let id = self.ids.take(partition)?;
         let new_balance = self.model.change_balance(iban, change);
         let transaction = Transaction {
             id,
@@ -226,6 +284,30 @@ impl BankProjector {
     }
 }
 
+/// A credit's counterparty (the transfer's `from`) and description. The credit's own fields
+/// come first: its transfer may start in a partition not read yet. The transfer is looked up
+/// only for a field the record lacks (written before the fields existed, when the start always
+/// preceded the credit in the one partition).
+fn credit_details(model: &ReadModel, credited: &MoneyCreditedEvent) -> (String, String) {
+    if let (Some(from), Some(description)) =
+        (&credited.transfer_from, &credited.transfer_description)
+    {
+        return (from.clone(), description.clone());
+    }
+    let transfer = model.transfer(&credited.id);
+    let from = credited
+        .transfer_from
+        .clone()
+        .or_else(|| transfer.as_ref().map(|t| t.from.clone()))
+        .unwrap_or_else(|| UNKNOWN_COUNTERPARTY.to_string());
+    let description = credited
+        .transfer_description
+        .clone()
+        .or_else(|| transfer.map(|t| t.description))
+        .unwrap_or_else(|| UNKNOWN_TRANSFER_DESCRIPTION.to_string());
+    (from, description)
+}
+
 fn unknown_transfer() -> (String, String) {
     (
         UNKNOWN_COUNTERPARTY.to_string(),
@@ -235,21 +317,51 @@ fn unknown_transfer() -> (String, String) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
+    use topology::routing::partition_for;
+
     use super::*;
     use crate::test_events::*;
 
+    /// A projector of a one-partition `bank_events`: ids 1, 2, 3, … in order.
     fn projector() -> BankProjector {
-        BankProjector::new(Arc::new(ReadModel::new()))
+        BankProjector::new(Arc::new(ReadModel::new()), 1)
     }
 
-    /// Projects `events` at offsets 0, 1, … and returns the derived events.
+    /// Projects `events` at offsets 0, 1, … of partition 0 and returns the derived events.
     fn project_all(projector: &mut BankProjector, events: &[BankEvent]) -> Vec<DerivedTransaction> {
-        let start = projector.last_projected_offset().map_or(0, |last| last + 1);
+        let start = projector
+            .last_projected_offset(0)
+            .map_or(0, |last| last + 1);
         events
             .iter()
             .zip(start..)
-            .filter_map(|(event, offset)| projector.project(offset, event).unwrap())
+            .filter_map(|(event, offset)| projector.project(Source::at(0, offset), event).unwrap())
             .collect()
+    }
+
+    /// Projects `delivered` with a fresh projector of `partitions` partitions.
+    fn project_delivered(
+        partitions: i32,
+        delivered: &[Delivered<'_>],
+    ) -> (BankProjector, Vec<DerivedTransaction>) {
+        let mut projector = BankProjector::new(Arc::new(ReadModel::new()), partitions);
+        let derived = delivered
+            .iter()
+            .filter_map(|&(partition, offset, event)| {
+                projector
+                    .project(Source::at(partition, offset), event)
+                    .unwrap()
+            })
+            .collect();
+        (projector, derived)
+    }
+
+    /// The derived events in id order: comparable whatever order the partitions were read in.
+    fn by_id(mut derived: Vec<DerivedTransaction>) -> Vec<DerivedTransaction> {
+        derived.sort_by_key(|d| d.event.transaction_id);
+        derived
     }
 
     fn balance(projector: &BankProjector, iban: &str) -> i64 {
@@ -312,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn transaction_ids_are_one_global_sequence_across_ibans() {
+    fn with_one_partition_ids_are_one_sequence_across_ibans() {
         let mut projector = projector();
         let (t1, t2) = (id(1), id(2));
         let derived = project_all(
@@ -334,8 +446,8 @@ mod tests {
             .map(|d| (d.event.transaction_id, d.event.iban.as_str()))
             .collect();
         assert_eq!(ids, [(1, A), (2, A), (3, B)]);
-        assert_eq!(projector.last_transaction_id(), 3);
-        let offsets: Vec<i64> = derived.iter().map(|d| d.source_offset).collect();
+        assert_eq!(projector.transaction_count(), 3);
+        let offsets: Vec<i64> = derived.iter().map(|d| d.source.offset).collect();
         assert_eq!(offsets, [3, 6, 7]);
         assert!(derived.iter().all(|d| d.key() == d.event.iban));
     }
@@ -382,8 +494,8 @@ mod tests {
             ],
         );
         assert!(derived.is_empty());
-        assert_eq!(projector.last_transaction_id(), 0);
-        assert_eq!(projector.last_projected_offset(), Some(4));
+        assert_eq!(projector.transaction_count(), 0);
+        assert_eq!(projector.last_projected_offset(0), Some(4));
     }
 
     #[test]
@@ -498,24 +610,54 @@ mod tests {
                 transfer_started(t, CASH, A, "d"),
             ],
         );
-        assert!(projector.project(5, &credit).unwrap().is_some());
-        assert_eq!(projector.project(5, &credit).unwrap(), None);
-        assert_eq!(projector.project(3, &credit).unwrap(), None);
+        assert!(projector
+            .project(Source::at(0, 5), &credit)
+            .unwrap()
+            .is_some());
+        assert_eq!(projector.project(Source::at(0, 5), &credit).unwrap(), None);
+        assert_eq!(projector.project(Source::at(0, 3), &credit).unwrap(), None);
         assert_eq!(balance(&projector, A), 100);
-        assert_eq!(projector.last_transaction_id(), 1);
+        assert_eq!(projector.transaction_count(), 1);
     }
 
     #[test]
     fn exhausted_transaction_ids_fail_without_touching_the_balance() {
-        let mut projector = projector();
-        projector.last_transaction_id = i32::MAX;
-        let error = projector.project(0, &credited(id(1), A, 5)).unwrap_err();
+        // With P = i32::MAX, partition 1 has one id (2); its second money event has none.
+        let mut projector = BankProjector::new(Arc::new(ReadModel::new()), i32::MAX);
+        let first = projector
+            .project(Source::at(1, 0), &credited(id(1), A, 5))
+            .unwrap();
+        assert_eq!(first.map(|d| d.event.transaction_id), Some(2));
+        let error = projector
+            .project(Source::at(1, 1), &credited(id(1), A, 5))
+            .unwrap_err();
         assert_eq!(
             error,
-            ProjectionError::TransactionIdsExhausted { last: i32::MAX }
+            ProjectionError::TransactionIdsExhausted {
+                partition: 1,
+                sequence: 1
+            }
+        );
+        assert_eq!(balance(&projector, A), 5);
+        assert_eq!(projector.last_projected_offset(1), Some(0));
+        assert_eq!(projector.transaction_count(), 1);
+    }
+
+    #[test]
+    fn an_event_of_a_partition_outside_the_count_changes_nothing() {
+        let mut projector = BankProjector::new(Arc::new(ReadModel::new()), 12);
+        let error = projector
+            .project(Source::at(12, 0), &credited(id(1), A, 5))
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ProjectionError::PartitionOutOfRange {
+                partition: 12,
+                partitions: 12
+            }
         );
         assert!(projector.read_model().account(A).is_none());
-        assert_eq!(projector.last_projected_offset(), None);
+        assert_eq!(projector.last_projected_offset(12), None);
     }
 
     #[test]
@@ -573,5 +715,178 @@ mod tests {
             assert!(reader.join().is_ok());
         });
         assert_eq!(model.account(A).map(|a| a.balance), Some(2_000));
+    }
+
+    /// Twelve partitions, like the topology's `bank_events`.
+    const P: i32 = 12;
+
+    #[test]
+    fn ids_are_identical_whatever_order_the_partitions_are_read_in() {
+        let history = busy_history(16, 60);
+        let histories = partition_histories(&history, P);
+        let used = histories.iter().filter(|h| !h.is_empty()).count();
+        assert!(used >= 6, "the history should spread: {used} partitions");
+
+        let ascending = one_partition_after_another(&histories, 0..P);
+        let descending = one_partition_after_another(&histories, (0..P).rev());
+        let (first, first_derived) = project_delivered(P, &ascending);
+        let first_derived = by_id(first_derived);
+        // 16 deposits; 60 debits; 36 credits and 12 returns (every fifth transfer leaves the bank).
+        assert_eq!(first_derived.len(), 16 + 60 + 36 + 12);
+        for other in [
+            descending,
+            shuffled(&histories, 1),
+            shuffled(&histories, 4242),
+        ] {
+            assert_ne!(other, ascending, "a different interleaving");
+            let (again, derived) = project_delivered(P, &other);
+            assert_eq!(by_id(derived), first_derived);
+            for d in &first_derived {
+                let iban = &d.event.iban;
+                assert_eq!(
+                    again.read_model().newest_transactions(iban, 1_000),
+                    first.read_model().newest_transactions(iban, 1_000)
+                );
+                assert_eq!(
+                    again.read_model().transaction(d.event.transaction_id),
+                    first.read_model().transaction(d.event.transaction_id)
+                );
+            }
+            assert_eq!(
+                again.read_model().last_transactions(),
+                first.read_model().last_transactions()
+            );
+        }
+
+        // Balances do not depend on the partitioning: the same as in one partition.
+        let mut one = projector();
+        project_all(&mut one, &history);
+        for d in &first_derived {
+            assert_eq!(balance(&first, &d.event.iban), balance(&one, &d.event.iban));
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_follow_the_rule_and_are_found_by_id() {
+        let history = busy_history(16, 60);
+        let histories = partition_histories(&history, P);
+        let (projector, derived) = project_delivered(P, &shuffled(&histories, 7));
+        let model = projector.read_model();
+
+        let ids: HashSet<i32> = derived.iter().map(|d| d.event.transaction_id).collect();
+        assert_eq!(ids.len(), derived.len(), "every id once");
+        assert_eq!(model.transaction_count(), derived.len());
+        for d in &derived {
+            let stored = model.transaction(d.event.transaction_id).unwrap();
+            assert_eq!(TransactionHappenedEvent::from(&*stored), d.event);
+        }
+        // Per partition: p + 1, p + 1 + P, p + 1 + 2P, … in offset order.
+        for p in 0..P {
+            let mut own: Vec<&DerivedTransaction> =
+                derived.iter().filter(|d| d.source.partition == p).collect();
+            own.sort_by_key(|d| d.source.offset);
+            let expected: Vec<i32> = (0..).map(|k| k * P + p + 1).take(own.len()).collect();
+            let got: Vec<i32> = own.iter().map(|d| d.event.transaction_id).collect();
+            assert_eq!(got, expected, "partition {p}");
+        }
+    }
+
+    #[test]
+    fn a_return_names_the_debit_of_its_own_partition() {
+        let history = busy_history(16, 60);
+        let histories = partition_histories(&history, P);
+        let (projector, derived) = project_delivered(P, &shuffled(&histories, 3));
+        let returns: Vec<&DerivedTransaction> = derived
+            .iter()
+            .filter(|d| d.event.description.starts_with("Cancelled"))
+            .collect();
+        assert_eq!(returns.len(), 12);
+        for r in returns {
+            let named = r
+                .event
+                .description
+                .strip_prefix("Cancelled transaction with id ")
+                .and_then(|rest| rest.strip_suffix(" because iban not known"))
+                .and_then(|id| id.parse::<i32>().ok())
+                .unwrap_or_else(|| panic!("{}", r.event.description));
+            let debit = projector.read_model().transaction(named).unwrap();
+            assert_eq!(debit.iban, r.event.iban);
+            assert_eq!(debit.changed_by, -r.event.changed_by);
+            assert_ne!(debit.from_to, UNKNOWN_COUNTERPARTY);
+            // A return's counterparty is the transfer's `from`: the account itself.
+            assert_eq!(r.event.from_to, r.event.iban);
+            assert_eq!((named - 1) % P, r.source.partition);
+            assert!(named < r.event.transaction_id);
+        }
+    }
+
+    #[test]
+    fn a_credit_read_before_its_transfer_starts_takes_from_and_description_from_the_event() {
+        let rent = id(1);
+        let history = [
+            account_created(A, "alice", "ta"),
+            account_created(B, "bob", "tb"),
+            transfer_started(rent, A, B, "rent"),
+            debited(rent, A, 2_500),
+            credited_from(rent, B, 2_500, A, "rent"),
+            transfer_completed(rent),
+        ];
+        let histories = partition_histories(&history, P);
+        let (home, other) = (partition_for(A, P), partition_for(B, P));
+        assert_ne!(home, other, "A and B should be in different partitions");
+        // B's partition (the credit) first, the transfer's home after it.
+        let delivered = one_partition_after_another(&histories, [other, home]);
+        let (projector, derived) = project_delivered(P, &delivered);
+
+        let shown: Vec<(&str, i64, &str, &str)> = derived
+            .iter()
+            .map(|d| {
+                let e = &d.event;
+                (
+                    e.iban.as_str(),
+                    e.changed_by,
+                    e.from_to.as_str(),
+                    e.description.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(shown, [(B, 2_500, A, "rent"), (A, -2_500, B, "rent")]);
+        assert_eq!(derived[0].event.transaction_id, other + 1);
+        assert_eq!(derived[1].event.transaction_id, home + 1);
+        assert_eq!(balance(&projector, B), 2_500);
+    }
+
+    #[test]
+    fn a_credits_own_fields_win_and_a_missing_one_falls_back_to_the_transfer() {
+        let (t1, t2) = (id(1), id(2));
+        let half: BankEvent = topology::MoneyCreditedEvent {
+            iban: A.into(),
+            amount: 1,
+            id: t2,
+            transfer_from: None,
+            transfer_description: Some("from the event".into()),
+        }
+        .into();
+        let mut projector = projector();
+        let derived = project_all(
+            &mut projector,
+            &[
+                transfer_started(t1, CASH, A, "deposit"),
+                credited_from(t1, A, 1, "NL91ABNA0417164300", "as written"),
+                transfer_started(t2, CASH, A, "from the transfer"),
+                half,
+            ],
+        );
+        let shown: Vec<(&str, &str)> = derived
+            .iter()
+            .map(|d| (d.event.from_to.as_str(), d.event.description.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("NL91ABNA0417164300", "as written"),
+                (CASH, "from the event")
+            ]
+        );
     }
 }

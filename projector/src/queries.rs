@@ -230,17 +230,26 @@ mod tests {
     use super::*;
     use crate::projection::{project_user_event, BankProjector};
     use crate::query_results::Account;
+    use crate::source::Source;
     use crate::test_events::*;
 
     const QUERY_ID: Id = Id([42; 16]);
 
+    /// The model of `events` in one partition: transaction ids 1, 2, 3, … in order.
     fn model_with(events: &[topology::BankEvent]) -> Arc<ReadModel> {
-        let mut projector = BankProjector::new(Arc::new(ReadModel::new()));
+        model_of_delivered(1, &one_partition_after_another(&[events.to_vec()], [0]))
+    }
+
+    /// The model of events delivered from a `bank_events` of `partitions` partitions.
+    fn model_of_delivered(partitions: i32, delivered: &[Delivered<'_>]) -> Arc<ReadModel> {
+        let mut projector = BankProjector::new(Arc::new(ReadModel::new()), partitions);
         for user in users() {
             project_user_event(projector.read_model(), &user);
         }
-        for (offset, event) in (0..).zip(events) {
-            projector.project(offset, event).unwrap();
+        for &(partition, offset, event) in delivered {
+            projector
+                .project(Source::at(partition, offset), event)
+                .unwrap();
         }
         Arc::clone(projector.read_model())
     }
@@ -567,11 +576,21 @@ mod tests {
                 .into(),
             );
         }
-        for transaction_id in 0..=7 {
+        // 1 to 6 with one partition; with 12, A's are 6, 18, 30, 42 and B's 8, 20.
+        for transaction_id in 0..=50 {
             queries.push(
                 TransactionByIdQuery {
                     id: QUERY_ID,
                     transaction_id,
+                }
+                .into(),
+            );
+        }
+        for transfer in 1..=5 {
+            queries.push(
+                TransferStatusQuery {
+                    id: QUERY_ID,
+                    transfer_id: id(transfer),
                 }
                 .into(),
             );
@@ -596,6 +615,63 @@ mod tests {
         assert_eq!(first, rebuilt);
         assert!(first.iter().any(|a| matches!(a, QueryAnswer::Succeeded(_))));
         assert!(first.iter().any(|a| matches!(a, QueryAnswer::Failed(_))));
+    }
+
+    #[test]
+    fn answers_are_identical_whatever_order_the_partitions_are_read_in() {
+        const P: i32 = 12;
+        let histories = partition_histories(&mixed_history(), P);
+        let models = [
+            model_of_delivered(P, &one_partition_after_another(&histories, 0..P)),
+            model_of_delivered(P, &one_partition_after_another(&histories, (0..P).rev())),
+            model_of_delivered(P, &shuffled(&histories, 11)),
+        ];
+        let first = all_answers(&models[0]);
+        for model in &models[1..] {
+            assert_eq!(all_answers(model), first);
+        }
+        // A (partition 5) has ids 6, 18, 30, 42 (its fourth is the return of the third);
+        // B's credit (partition 7) came from A with the transfer's description.
+        let ids_of = |iban: &str| -> Vec<i32> {
+            models[2]
+                .newest_transactions(iban, 10)
+                .iter()
+                .map(|t| t.id)
+                .collect()
+        };
+        assert_eq!(ids_of(A), [42, 30, 18, 6]);
+        assert_eq!(ids_of(B), [20, 8]);
+        let by_id = |transaction_id| {
+            succeeded(answer::<BankQuery>(
+                &models[2],
+                &TransactionByIdQuery {
+                    id: QUERY_ID,
+                    transaction_id,
+                }
+                .into(),
+            ))
+        };
+        assert_eq!(by_id(8)["from_to"], A);
+        assert_eq!(by_id(8)["description"], "rent");
+        assert_eq!(
+            by_id(42)["description"],
+            "Cancelled transaction with id 30 because iban not known"
+        );
+        let status = |transfer_id| {
+            succeeded(answer::<BankQuery>(
+                &models[2],
+                &TransferStatusQuery {
+                    id: QUERY_ID,
+                    transfer_id,
+                }
+                .into(),
+            ))["status"]
+                .clone()
+        };
+        assert_eq!(
+            [status(id(1)), status(id(2)), status(id(3)), status(id(4))],
+            ["complete", "complete", "failed", "complete"]
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! | --- | --- |
 //! | `FindUserQuery` | [`User`]: `{"username":"alice","password":"<hash>"}` |
 //! | `FindBankAccountQuery` | [`Account`]: `{"iban":"NL66OPEN0000000000","balance":1000,"limit":-50000,"owners":[{"username":"alice","token":"0123…"}]}` |
-//! | `FindBankAccountsForUserQuery` | array of [`Account`], in the order the user became owner |
+//! | `FindBankAccountsForUserQuery` | array of [`Account`], in the order the user became owner (by the timestamp of that event, then its partition and offset: see [`crate::source::Source`]) |
 //! | `TransactionByIdQuery` | [`Transaction`]: `{"id":1,"iban":"NL66OPEN0000000000","new_balance":1000,"changed_by":1000,"from_to":"cash","description":"deposit"}` |
 //! | `TransactionsByIbanQuery` | array of [`Transaction`], newest first |
 //! | `AllLastTransactionsQuery` | array of [`Transaction`], one per IBAN, sorted by IBAN |

@@ -27,6 +27,7 @@ use topology::Id;
 
 use crate::account_index::{AccountIndex, AccountSearch};
 use crate::query_results::{Account, ListedAccount, Owner, Transaction, TransferState};
+use crate::source::Source;
 
 /// The usernames of an account's owners, in order: what may be shown of them to anyone.
 fn usernames(account: &Account) -> Vec<String> {
@@ -54,9 +55,11 @@ pub struct ReadModel {
     users: DashMap<String, String>,
     /// IBAN → account (balance, limit, owners with tokens).
     accounts: DashMap<String, Account>,
-    /// username → IBANs the user owns, in the order the user became owner. A user without
-    /// accounts has no entry.
-    accounts_by_user: DashMap<String, Vec<String>>,
+    /// username → IBANs the user owns, each with the event that made the user owner, sorted by
+    /// that event's [`Source`]: the order the user became owner, the same at every replay
+    /// although the accounts may live in different partitions. A user without accounts has no
+    /// entry.
+    accounts_by_user: DashMap<String, Vec<(Source, String)>>,
     /// Transfers still in progress, by transfer id.
     transfers: DashMap<Id, Transfer>,
     /// Every transfer's state and failure reason, kept after it ends (unlike `transfers`) so a
@@ -99,11 +102,11 @@ impl ReadModel {
             .map(|account| account.value().clone())
     }
 
-    /// The IBANs `username` owns, in the order the user became owner.
+    /// The IBANs `username` owns, in the order the user became owner (by [`Source`]).
     pub fn ibans_of_user(&self, username: &str) -> Vec<String> {
         self.accounts_by_user
             .get(username)
-            .map(|ibans| ibans.value().clone())
+            .map(|owned| owned.iter().map(|(_, iban)| iban.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -203,9 +206,9 @@ impl ReadModel {
             .or_insert_with(|| password_hash.to_string());
     }
 
-    /// Adds `username` with `token` as owner of `iban`, creating the account when it is new.
-    /// An existing owner gets the new token and keeps its place.
-    pub(crate) fn add_owner(&self, iban: &str, username: &str, token: &str) {
+    /// Adds `username` with `token` as owner of `iban` by the event at `since`, creating the
+    /// account when it is new. An existing owner gets the new token and keeps its place.
+    pub(crate) fn add_owner(&self, iban: &str, username: &str, token: &str, since: Source) {
         let owners = {
             let mut account = self
                 .accounts
@@ -221,12 +224,14 @@ impl ReadModel {
             usernames(&account)
         };
         {
-            let mut ibans = self
+            let mut owned = self
                 .accounts_by_user
                 .entry(username.to_string())
                 .or_default();
-            if !ibans.iter().any(|owned| owned == iban) {
-                ibans.push(iban.to_string());
+            if !owned.iter().any(|(_, owned)| owned == iban) {
+                // Events of other partitions may be read later yet be older: insert in place.
+                let at = owned.partition_point(|(earlier, _)| *earlier <= since);
+                owned.insert(at, (since, iban.to_string()));
             }
         }
         self.write_index().set_owners(iban, &owners);
@@ -238,11 +243,11 @@ impl ReadModel {
             account.owners.retain(|owner| owner.username != username);
             usernames(&account)
         });
-        if let Some(mut ibans) = self.accounts_by_user.get_mut(username) {
-            ibans.retain(|owned| owned != iban);
+        if let Some(mut owned) = self.accounts_by_user.get_mut(username) {
+            owned.retain(|(_, owned)| owned != iban);
         }
         self.accounts_by_user
-            .remove_if(username, |_, ibans| ibans.is_empty());
+            .remove_if(username, |_, owned| owned.is_empty());
         if let Some(owners) = owners {
             self.write_index().set_owners(iban, &owners);
         }
@@ -268,8 +273,9 @@ impl ReadModel {
         }
     }
 
-    /// Once a transfer is completed or failed no money event refers to it any more (the saga
-    /// writes every money event of a transfer before its final event on the same partition).
+    /// Once a transfer is completed or failed no money event that needs it comes any more: the
+    /// saga writes a transfer's debit and return before its final event, all in the transfer's
+    /// home partition. Its credit may come later (another partition) but carries what it needs.
     pub(crate) fn finish_transfer(&self, id: &Id, state: TransferState, reason: Option<String>) {
         self.transfers.remove(id);
         self.transfer_outcomes.insert(*id, (state, reason));
@@ -326,9 +332,9 @@ mod tests {
     #[test]
     fn owners_keep_their_order_and_a_re_added_owner_keeps_its_place() {
         let model = ReadModel::new();
-        model.add_owner("A", "alice", "t1");
-        model.add_owner("A", "bob", "t2");
-        model.add_owner("A", "alice", "t3");
+        model.add_owner("A", "alice", "t1", Source::at(0, 0));
+        model.add_owner("A", "bob", "t2", Source::at(0, 1));
+        model.add_owner("A", "alice", "t3", Source::at(0, 2));
         let owners: Vec<(String, String)> = model
             .account("A")
             .unwrap()
@@ -346,7 +352,7 @@ mod tests {
     #[test]
     fn a_user_without_accounts_leaves_no_entry() {
         let model = ReadModel::new();
-        model.add_owner("A", "alice", "t");
+        model.add_owner("A", "alice", "t", Source::at(0, 0));
         model.remove_owner("A", "alice");
         assert!(model.ibans_of_user("alice").is_empty());
         assert!(model.accounts_by_user.is_empty());
@@ -391,10 +397,10 @@ mod tests {
     #[test]
     fn the_account_index_follows_owners_and_accounts_without_owners() {
         let model = ReadModel::new();
-        model.add_owner("B", "bob", "t1");
-        model.add_owner("A", "alice", "t2");
-        model.add_owner("B", "alice", "t3");
-        model.add_owner("B", "bob", "t4");
+        model.add_owner("B", "bob", "t1", Source::at(0, 0));
+        model.add_owner("A", "alice", "t2", Source::at(0, 1));
+        model.add_owner("B", "alice", "t3", Source::at(0, 2));
+        model.add_owner("B", "bob", "t4", Source::at(0, 3));
         model.change_balance("B", 250);
         model.change_balance("C", -5);
         model.remove_owner("A", "alice");
@@ -421,6 +427,20 @@ mod tests {
             (1, vec![("B", 250, vec!["bob", "alice"])])
         );
         assert_eq!(model.account_count(), 3);
+    }
+
+    #[test]
+    fn a_users_accounts_are_in_the_order_of_their_sources_whatever_the_reading_order() {
+        let model = ReadModel::new();
+        // Read partition 7 first, although its event was written later.
+        model.add_owner("B", "alice", "t", Source::written(7, 0, Some(2_000)));
+        model.add_owner("C", "alice", "t", Source::written(3, 0, Some(3_000)));
+        model.add_owner("A", "alice", "t", Source::written(5, 0, Some(1_000)));
+        model.add_owner("D", "alice", "t", Source::written(2, 0, Some(2_000)));
+        assert_eq!(model.ibans_of_user("alice"), ["A", "D", "B", "C"]);
+        model.remove_owner("D", "alice");
+        model.add_owner("D", "alice", "t", Source::written(2, 1, Some(4_000)));
+        assert_eq!(model.ibans_of_user("alice"), ["A", "B", "C", "D"]);
     }
 
     #[test]

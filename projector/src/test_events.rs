@@ -1,5 +1,9 @@
 //! Event builders and histories shared by the unit tests.
 
+use std::collections::HashMap;
+
+use topology::routing::{home, partition_for};
+use topology::values::open_iban_for_account;
 use topology::{
     BankAccountCreatedEvent, BankEvent, Id, MoneyCreditedEvent, MoneyDebitedEvent,
     MoneyReturnedEvent, TransferCompletedEvent, TransferFailedEvent, TransferStartedEvent,
@@ -18,6 +22,13 @@ pub const CASH: &str = topology::values::CASH;
 
 pub fn id(n: u8) -> Id {
     Id([n; 16])
+}
+
+/// The `n`-th id of a `kind` (ids of different kinds never meet).
+pub fn numbered_id(kind: u8, n: u32) -> Id {
+    let mut bytes = [kind; 16];
+    bytes[..4].copy_from_slice(&n.to_be_bytes());
+    Id(bytes)
 }
 
 pub fn user_created(username: &str, password: &str) -> UserEvent {
@@ -67,11 +78,27 @@ pub fn transfer_started(id: Id, from: &str, to: &str, description: &str) -> Bank
     .into()
 }
 
+/// A credit as written before it carried its transfer's `from` and description: the
+/// projector must look its transfer up.
 pub fn credited(id: Id, iban: &str, amount: i64) -> BankEvent {
     MoneyCreditedEvent {
         iban: iban.into(),
         amount,
         id,
+        transfer_from: None,
+        transfer_description: None,
+    }
+    .into()
+}
+
+/// A credit as the command handler writes it now: with its transfer's `from` and description.
+pub fn credited_from(id: Id, iban: &str, amount: i64, from: &str, description: &str) -> BankEvent {
+    MoneyCreditedEvent {
+        iban: iban.into(),
+        amount,
+        id,
+        transfer_from: Some(from.into()),
+        transfer_description: Some(description.into()),
     }
     .into()
 }
@@ -123,7 +150,8 @@ pub fn transfer_between_accounts_then_return() -> Vec<BankEvent> {
     ]
 }
 
-/// The saga as the command handler writes it, over three accounts. Six transactions:
+/// The saga as the command handler writes it, over three accounts, in one global order (for
+/// one partition; [`partition_histories`] splits it). Six transactions:
 /// 1 A +10_000 (deposit from cash), 2 A −2_500 (rent to B), 3 B +2_500 (rent from A),
 /// 4 A −1_000 (lunch to D), 5 A +1_000 (return of 4), 6 B −500 (books to EXTERNAL).
 /// C never has a transaction; alice ends up owning A and B.
@@ -134,11 +162,11 @@ pub fn mixed_history() -> Vec<BankEvent> {
         account_created(B, "bob", "tb"),
         account_created(C, "carol", "tc"),
         transfer_started(deposit, CASH, A, "deposit"),
-        credited(deposit, A, 10_000),
+        credited_from(deposit, A, 10_000, CASH, "deposit"),
         transfer_completed(deposit),
         transfer_started(rent, A, B, "rent"),
         debited(rent, A, 2_500),
-        credited(rent, B, 2_500),
+        credited_from(rent, B, 2_500, A, "rent"),
         transfer_completed(rent),
         transfer_started(lunch, A, D, "lunch"),
         debited(lunch, A, 1_000),
@@ -157,4 +185,116 @@ pub fn users() -> Vec<UserEvent> {
         user_created("bob", "hash-b"),
         user_created("carol", "hash-c"),
     ]
+}
+
+/// Many accounts and transfers as the command handler writes them (credits carry their
+/// transfer's `from` and description), in one global order: deposits, transfers between the
+/// accounts, credits that fail and are returned, transfers out of the bank.
+pub fn busy_history(accounts: u32, transfers: u32) -> Vec<BankEvent> {
+    let ibans: Vec<String> = (0..accounts).map(open_iban_for_account).collect();
+    let mut events = Vec::new();
+    for (n, iban) in ibans.iter().enumerate() {
+        let deposit = numbered_id(1, u32::try_from(n).unwrap());
+        events.extend([
+            account_created(iban, &format!("user-{n}"), "token"),
+            transfer_started(deposit, CASH, iban, "deposit"),
+            credited_from(deposit, iban, 100_000, CASH, "deposit"),
+            transfer_completed(deposit),
+        ]);
+    }
+    for t in 0..transfers {
+        let transfer = numbered_id(2, t);
+        let n = usize::try_from(t).unwrap();
+        let from = &ibans[n % ibans.len()];
+        let to = &ibans[(n * 7 + 1) % ibans.len()];
+        let amount = i64::from(t) * 10 + 1;
+        let description = format!("transfer {t}");
+        events.push(transfer_started(transfer, from, to, &description));
+        events.push(debited(transfer, from, amount));
+        match t % 5 {
+            // The credit is refused: the money goes back.
+            3 => events.extend([
+                returned(transfer, from, amount, "iban not known"),
+                transfer_failed(transfer, "iban not known"),
+            ]),
+            // Out of the bank: nothing to credit.
+            4 => events.push(transfer_completed(transfer)),
+            _ => events.extend([
+                credited_from(transfer, to, amount, from, &description),
+                transfer_completed(transfer),
+            ]),
+        }
+    }
+    events
+}
+
+/// Splits a history written in one global order into the partitions of `bank_events` with
+/// `partitions` partitions, keyed as `topology::routing` says: account and money events by
+/// their IBAN, a transfer's own events by its home. Index = partition.
+pub fn partition_histories(events: &[BankEvent], partitions: i32) -> Vec<Vec<BankEvent>> {
+    let mut homes: HashMap<Id, String> = HashMap::new();
+    let mut histories = vec![Vec::new(); usize::try_from(partitions).unwrap()];
+    for event in events {
+        let key = match event {
+            BankEvent::BankAccountCreatedEvent(e) => e.iban.clone(),
+            BankEvent::UserAddedToBankAccountEvent(e) => e.iban.clone(),
+            BankEvent::UserRemovedFromBankAccountEvent(e) => e.iban.clone(),
+            BankEvent::MoneyCreditedEvent(e) => e.iban.clone(),
+            BankEvent::MoneyDebitedEvent(e) => e.iban.clone(),
+            BankEvent::MoneyReturnedEvent(e) => e.iban.clone(),
+            BankEvent::TransferStartedEvent(e) => {
+                let key = home(&e.from, &e.to).to_string();
+                homes.insert(e.id, key.clone());
+                key
+            }
+            BankEvent::TransferCompletedEvent(e) => homes[&e.id].clone(),
+            BankEvent::TransferFailedEvent(e) => homes[&e.id].clone(),
+        };
+        let partition = usize::try_from(partition_for(&key, partitions)).unwrap();
+        histories[partition].push(event.clone());
+    }
+    histories
+}
+
+/// An event as a consumer receives it: partition, offset, event.
+pub type Delivered<'a> = (i32, i64, &'a BankEvent);
+
+/// Every event of `histories` (index = partition, offsets 0, 1, … in each), one partition after
+/// the other, in the order of `partitions`.
+pub fn one_partition_after_another<'a>(
+    histories: &'a [Vec<BankEvent>],
+    partitions: impl IntoIterator<Item = i32>,
+) -> Vec<Delivered<'a>> {
+    partitions
+        .into_iter()
+        .flat_map(|p| {
+            (0..)
+                .zip(&histories[usize::try_from(p).unwrap()])
+                .map(move |(offset, event)| (p, offset, event))
+        })
+        .collect()
+}
+
+/// Every event of `histories`, each partition in its own order but the partitions mixed at
+/// random (a fixed `seed` gives a fixed mix), as Kafka may deliver them.
+pub fn shuffled<'a>(histories: &'a [Vec<BankEvent>], seed: u64) -> Vec<Delivered<'a>> {
+    let mut next: Vec<usize> = vec![0; histories.len()];
+    let mut state = seed | 1;
+    let mut delivered = Vec::new();
+    loop {
+        let open: Vec<usize> = (0..histories.len())
+            .filter(|&p| next[p] < histories[p].len())
+            .collect();
+        if open.is_empty() {
+            return delivered;
+        }
+        // xorshift64: enough randomness for a test, no dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let p = open[usize::try_from(state % open.len() as u64).unwrap()];
+        let offset = i64::try_from(next[p]).unwrap();
+        delivered.push((i32::try_from(p).unwrap(), offset, &histories[p][next[p]]));
+        next[p] += 1;
+    }
 }

@@ -48,11 +48,29 @@ fn debited(id: Id, iban: &str, amount: i64) -> BankEvent {
     .into()
 }
 
-fn credited(id: Id, iban: &str, amount: i64) -> BankEvent {
+/// A credit as the command handler writes it: with its transfer's `from` and description,
+/// which the projector needs when it reads the credit (in the `to` account's partition) before
+/// the transfer's start (in the `from` account's).
+fn credited(id: Id, iban: &str, amount: i64, from: &str, description: &str) -> BankEvent {
     MoneyCreditedEvent {
         iban: iban.into(),
         amount,
         id,
+        transfer_from: Some(from.into()),
+        transfer_description: Some(description.into()),
+    }
+    .into()
+}
+
+/// A credit as written before it carried those fields: the projector looks its transfer up
+/// (right for a deposit, whose start is in the same partition, before it).
+fn legacy_credited(id: Id, iban: &str, amount: i64) -> BankEvent {
+    MoneyCreditedEvent {
+        iban: iban.into(),
+        amount,
+        id,
+        transfer_from: None,
+        transfer_description: None,
     }
     .into()
 }
@@ -155,7 +173,7 @@ async fn events_in_queries_answered_and_transactions_derived() {
         // Carol's account never has a transaction.
         account_created(&c, token_c, &carol),
         started(deposit, CASH, &a, 10_000, "deposit"),
-        credited(deposit, &a, 10_000),
+        legacy_credited(deposit, &a, 10_000),
         TransferCompletedEvent { id: deposit }.into(),
     ];
     writer.write(&users, &history).await;
@@ -168,7 +186,7 @@ async fn events_in_queries_answered_and_transactions_derived() {
     let news: Vec<BankEvent> = vec![
         started(rent, &a, &b, 2_500, "rent"),
         debited(rent, &a, 2_500),
-        credited(rent, &b, 2_500),
+        credited(rent, &b, 2_500, &a, "rent"),
         TransferCompletedEvent { id: rent }.into(),
         started(failed_credit, &a, &elsewhere, 1_000, "oops"),
         debited(failed_credit, &a, 1_000),
@@ -213,7 +231,8 @@ async fn events_in_queries_answered_and_transactions_derived() {
     }
     let list = a_transactions.as_array().expect("an array").clone();
     assert_eq!(list.len(), 4, "{a_transactions}");
-    // Ids are global over bank_events; ours are the newest first, increasing with time.
+    // Ids are numbered per bank_events partition (k-th money event of partition p of P:
+    // k·P + p + 1); all of an account's are in its partition, newest first, increasing.
     let id_of = |t: &Value| t["id"].as_i64().expect("id");
     let (t_return, t_debit_oops, t_rent, t_deposit) = (
         id_of(&list[0]),
@@ -244,7 +263,21 @@ async fn events_in_queries_answered_and_transactions_derived() {
     let b_list = b_transactions.as_array().expect("an array");
     assert_eq!(b_list.len(), 1);
     let t_credit_b = id_of(&b_list[0]);
-    assert!(t_rent < t_credit_b && t_credit_b < t_debit_oops);
+    let partitions = common::bank_events_partitions();
+    for (iban, id) in [
+        (&a, t_deposit),
+        (&a, t_rent),
+        (&a, t_debit_oops),
+        (&a, t_return),
+        (&b, t_credit_b),
+    ] {
+        let partition = topology::routing::partition_for(iban, partitions);
+        assert_eq!(
+            (id - 1) % i64::from(partitions),
+            i64::from(partition),
+            "id {id} of {iban} (partition {partition} of {partitions})"
+        );
+    }
     assert_eq!(
         b_list[0],
         transaction(t_credit_b, &b, 2_500, 2_500, &a, "rent")
@@ -292,6 +325,11 @@ async fn events_in_queries_answered_and_transactions_derived() {
     assert_eq!(
         transaction_by_id(&queries, rent_id).await,
         Ok(list[2].clone())
+    );
+    let credit_b_id = i32::try_from(t_credit_b).expect("int");
+    assert_eq!(
+        transaction_by_id(&queries, credit_b_id).await,
+        Ok(b_list[0].clone())
     );
     assert_eq!(
         transaction_by_id(&queries, -1).await,

@@ -21,14 +21,18 @@ const DERIVED: usize = ACCOUNTS + 2 * TRANSFERS;
 /// default), and the group's partitions wait for it; the broker's minimum keeps restarts quick.
 const FAST_REJOIN: &[(&str, &str)] = &[("KAFKA_SESSION_TIMEOUT_MS", "6000")];
 
+/// A transfer's events as the command handler writes them (the writer keys them: the
+/// transfer's own by its home, the money events by their IBAN, so a transfer between two
+/// accounts usually spans two partitions).
 fn transfer(id: Id, from: &str, to: &str, amount: i64) -> Vec<BankEvent> {
+    let description = format!("transfer of {amount}");
     let started = TransferStartedEvent {
         id,
         token: "token".into(),
         amount,
         from: from.into(),
         to: to.into(),
-        description: format!("transfer of {amount}"),
+        description: description.clone(),
         username: "someone".into(),
     };
     let mut events = vec![started.into()];
@@ -47,6 +51,8 @@ fn transfer(id: Id, from: &str, to: &str, amount: i64) -> Vec<BankEvent> {
             iban: to.into(),
             amount,
             id,
+            transfer_from: Some(from.into()),
+            transfer_description: Some(description),
         }
         .into(),
     );
@@ -201,5 +207,17 @@ async fn restarts_rebuild_the_same_answers_and_publish_nothing_twice() {
     let twice: Vec<_> = counts.iter().filter(|(_, &n)| n > 1).collect();
     assert!(twice.is_empty(), "published more than once: {twice:?}");
     assert_eq!(events.len(), DERIVED);
+    // Ids are unique, and each is one of its account's partition (k·P + p + 1).
+    let partitions = common::bank_events_partitions();
+    let ids: std::collections::HashSet<i32> = events.iter().map(|e| e.transaction_id).collect();
+    assert_eq!(ids.len(), DERIVED, "transaction ids are unique");
+    for event in &events {
+        let partition = topology::routing::partition_for(&event.iban, partitions);
+        assert_eq!(
+            (event.transaction_id - 1) % partitions,
+            partition,
+            "{event:?}"
+        );
+    }
     assert!(projector.is_running(), "{}", projector.log_text());
 }

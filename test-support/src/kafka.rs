@@ -10,8 +10,13 @@ use topology::{replay, TopicMessage};
 
 use crate::{codec, settings, TIMEOUT};
 
-/// The topics the command handler consumes.
-pub const COMMAND_TOPICS: [&str; 3] = ["user_commands", "bank_commands", "transfer_commands"];
+/// The topics the command handler consumes (its answers from other instances included).
+pub const COMMAND_TOPICS: [&str; 4] = [
+    "user_commands",
+    "bank_commands",
+    "transfer_commands",
+    "transfer_command_feedback",
+];
 
 /// Writes records the way the services do: Avro through the registry, idempotent producer.
 pub struct Sender {

@@ -88,7 +88,8 @@ impl ServiceProcess {
     }
 
     /// GET /health: (status code, JSON body), or None while nothing answers with JSON.
-    async fn health(&self) -> Option<(u16, Value)> {
+    /// The status code and JSON body of /health, or `None` when it does not answer.
+    pub async fn health(&self) -> Option<(u16, Value)> {
         let response = reqwest::get(self.health_url()).await.ok()?;
         let code = response.status().as_u16();
         Some((code, response.json().await.ok()?))

@@ -271,11 +271,16 @@ fn emit_catalogue(out: &mut String, model: &Model) {
             .collect();
         let _ = writeln!(
             out,
-            "    crate::catalogue::TopicSpec {{ name: {:?}, partitions: {}, replication: {}, config: &[{config}], records: &[{records}] }},",
-            topic.name, topic.partitions, topic.replication
+            "    crate::catalogue::TopicSpec {{ name: {:?}, partitions: {}, co_partitioned: {}, replication: {}, config: &[{config}], records: &[{records}] }},",
+            topic.name, topic.partitions, topic.co_partitioned, topic.replication
         );
     }
     let _ = writeln!(out, "];\n");
+    let _ = writeln!(
+        out,
+        "/// The partition count every co-partitioned (per-account) topic shares.\npub const BANK_PARTITIONS: i32 = {};\n",
+        model.bank_partitions
+    );
     let _ = writeln!(out, "/// Topic names, for producers and consumers.");
     let _ = writeln!(out, "pub mod topic_names {{");
     for topic in &model.topics {

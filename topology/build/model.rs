@@ -63,6 +63,8 @@ pub struct Record {
 pub struct Topic {
     pub name: String,
     pub partitions: i32,
+    /// Shares the `[bank]` partition count and the per-account keying.
+    pub co_partitioned: bool,
     pub replication: i32,
     pub rust_enum: String,
     pub records: Vec<String>,
@@ -74,6 +76,8 @@ pub struct Model {
     pub namespace: String,
     pub records: Vec<Record>,
     pub topics: Vec<Topic>,
+    /// The `[bank]` partition count.
+    pub bank_partitions: i32,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +99,7 @@ struct SchemasFile {
 #[serde(deny_unknown_fields)]
 struct TopologyFile {
     defaults: Defaults,
+    bank: BankLayout,
     topics: BTreeMap<String, TopicEntry>,
 }
 
@@ -104,10 +109,25 @@ struct Defaults {
     replication: i32,
 }
 
+/// The one partition count every co-partitioned (per-account) topic shares.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BankLayout {
+    partitions: i32,
+}
+
+/// A topic's partition count: a number, or `"bank"` for the shared per-account count.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Partitions {
+    Count(i32),
+    Named(String),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TopicEntry {
-    partitions: i32,
+    partitions: Partitions,
     replication: Option<i32>,
     rust_enum: String,
     records: Vec<String>,
@@ -127,11 +147,20 @@ impl Model {
         let records = parse_records(schemas_file, &schemas)?;
         let topology: TopologyFile = toml::from_str(topology_text)
             .map_err(|e| error(topology_file, "file", e.message().to_string()))?;
+        let bank_partitions = topology.bank.partitions;
+        if bank_partitions < 1 {
+            return Err(error(
+                topology_file,
+                "bank",
+                "partitions must be at least 1",
+            ));
+        }
         let topics = parse_topics(topology_file, topology, &records)?;
         let model = Model {
             namespace: schemas.namespace,
             records,
             topics,
+            bank_partitions,
         };
         for record in &model.records {
             let schema = model.avro_schema(record);
@@ -157,7 +186,15 @@ impl Model {
             .fields
             .iter()
             .map(|field| {
-                json!({ "name": field.name, "type": avro_type(&field.field_type, &mut defined) })
+                let avro = avro_type(&field.field_type, &mut defined);
+                // A default lets a reader of the new schema read records written before the
+                // field existed: adding an optional field stays BACKWARD compatible.
+                match field.field_type {
+                    FieldType::OptionalString => {
+                        json!({ "name": field.name, "type": avro, "default": null })
+                    }
+                    _ => json!({ "name": field.name, "type": avro }),
+                }
             })
             .collect();
         json!({
@@ -387,7 +424,18 @@ fn parse_topics(
                     "a topic name uses [a-zA-Z0-9._-] and does not start with `_`",
                 ));
             }
-            if entry.partitions < 1 {
+            let (partitions, co_partitioned) = match &entry.partitions {
+                Partitions::Count(count) => (*count, false),
+                Partitions::Named(named) if named == "bank" => (topology.bank.partitions, true),
+                Partitions::Named(other) => {
+                    return Err(error(
+                        file,
+                        &name,
+                        format!("partitions is a number or \"bank\", not {other:?}"),
+                    ))
+                }
+            };
+            if partitions < 1 {
                 return Err(error(file, &name, "partitions must be at least 1"));
             }
             let replication = entry.replication.unwrap_or(topology.defaults.replication);
@@ -415,7 +463,8 @@ fn parse_topics(
             }
             Ok(Topic {
                 name,
-                partitions: entry.partitions,
+                partitions,
+                co_partitioned,
                 replication,
                 rust_enum: entry.rust_enum,
                 records: entry.records,

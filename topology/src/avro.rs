@@ -35,6 +35,11 @@ pub enum AvroShapeError {
 pub trait AvroField: Sized {
     fn to_avro(&self) -> Value;
     fn from_avro(value: Value) -> Result<Self, AvroShapeError>;
+    /// The value of a field the writer's schema did not have yet (its schema default), or
+    /// `None` when the field is required.
+    fn when_missing() -> Option<Self> {
+        None
+    }
 }
 
 /// A generated record type with its full Avro schema.
@@ -94,14 +99,12 @@ impl RecordFields {
     }
 
     pub fn take<T: AvroField>(&mut self, field: &'static str) -> Result<T, AvroShapeError> {
-        let position = self
-            .fields
-            .iter()
-            .position(|(name, _)| name == field)
-            .ok_or(AvroShapeError::MissingField {
+        let Some(position) = self.fields.iter().position(|(name, _)| name == field) else {
+            return T::when_missing().ok_or(AvroShapeError::MissingField {
                 record: self.record,
                 field,
-            })?;
+            });
+        };
         let (_, value) = self.fields.swap_remove(position);
         T::from_avro(value).map_err(|e| match e {
             AvroShapeError::Unexpected { expected, got } => AvroShapeError::WrongType {
@@ -174,6 +177,10 @@ impl AvroField for Option<String> {
             Value::String(s) => Ok(Some(s)),
             other => Err(unexpected("null or string", &other)),
         }
+    }
+    /// An optional field added later defaults to null, so older records still read.
+    fn when_missing() -> Option<Self> {
+        Some(None)
     }
 }
 

@@ -14,6 +14,9 @@ pub struct RecordSpec {
 pub struct TopicSpec {
     pub name: &'static str,
     pub partitions: i32,
+    /// Keyed per account or user and sharing [`crate::BANK_PARTITIONS`] with the other
+    /// co-partitioned topics, so partition `p` of each holds the same accounts.
+    pub co_partitioned: bool,
     /// Wanted replication; a cluster with fewer brokers gets one replica per broker.
     pub replication: i32,
     /// Topic configs exactly as the broker reports them.

@@ -230,15 +230,17 @@ fn decoding_reports_missing_fields_and_wrong_types() {
 
 #[test]
 fn catalogue_matches_the_specification() {
+    let bank = crate::BANK_PARTITIONS;
+    assert_eq!(bank, 12);
     let expected = [
-        ("user_events", 1, 1, "-1"),
-        ("bank_events", 1, 9, "-1"),
-        ("user_commands", 24, 1, "60000"),
-        ("bank_commands", 24, 6, "60000"),
-        ("transfer_commands", 24, 3, "60000"),
+        ("user_events", bank, 1, "-1"),
+        ("bank_events", bank, 9, "-1"),
+        ("user_commands", bank, 1, "60000"),
+        ("bank_commands", bank, 6, "60000"),
+        ("transfer_commands", bank, 3, "60000"),
         ("user_command_feedback", 24, 2, "60000"),
         ("bank_command_feedback", 24, 2, "60000"),
-        ("transfer_command_feedback", 24, 2, "60000"),
+        ("transfer_command_feedback", bank, 2, "60000"),
         ("user_queries", 24, 1, "60000"),
         ("bank_queries", 24, 7, "60000"),
         ("user_queries_feedback", 24, 2, "60000"),
@@ -249,6 +251,7 @@ fn catalogue_matches_the_specification() {
     for (name, partitions, records, retention) in expected {
         let topic = crate::catalogue::topic(name).expect(name);
         assert_eq!(topic.partitions, partitions, "{name}");
+        assert_eq!(topic.co_partitioned, partitions == bank, "{name}");
         assert_eq!(topic.replication, 3, "{name}");
         assert_eq!(topic.records.len(), records, "{name}");
         assert!(
@@ -283,12 +286,12 @@ fn the_real_files_parse() {
 #[test]
 fn malformed_files_are_rejected_with_file_record_and_problem() {
     let unknown_field = SCHEMAS.replace(
-        r#"CreditMoneyCommand = ["id", "iban", "amount"]"#,
-        r#"CreditMoneyCommand = ["id", "iban", "amout"]"#,
+        r#"ReturnMoneyCommand = ["id", "iban", "amount", "reason"]"#,
+        r#"ReturnMoneyCommand = ["id", "iban", "amout", "reason"]"#,
     );
     assert_eq!(
         parse_error(&unknown_field, TOPOLOGY),
-        "schemas.toml: CreditMoneyCommand: field `amout` has no type in [types]"
+        "schemas.toml: ReturnMoneyCommand: field `amout` has no type in [types]"
     );
     let bad_type = SCHEMAS.replace(r#"amount = "long""#, r#"amount = "money""#);
     assert_eq!(
@@ -305,8 +308,12 @@ fn malformed_files_are_rejected_with_file_record_and_problem() {
         parse_error(SCHEMAS, &unknown_record),
         "topology.toml: user_commands: record `CreateUserCommand` is not declared in the schemas file"
     );
-    let no_partitions = TOPOLOGY.replacen("partitions = 1", "partitions = 0", 1);
+    let no_partitions = TOPOLOGY.replacen("partitions = 24", "partitions = 0", 1);
     assert!(parse_error(SCHEMAS, &no_partitions).contains("partitions must be at least 1"));
+    let no_bank_partitions = TOPOLOGY.replacen("partitions = 12", "partitions = 0", 1);
+    assert!(parse_error(SCHEMAS, &no_bank_partitions).contains("partitions must be at least 1"));
+    let unknown_count = TOPOLOGY.replace("\npartitions = \"bank\"", "\npartitions = \"many\"");
+    assert!(parse_error(SCHEMAS, &unknown_count).contains(r#"partitions is a number or "bank""#));
     assert!(parse_error("namespace = ", TOPOLOGY).starts_with("schemas.toml: file:"));
     let bad_name = SCHEMAS.replace("[feedback]", "[feedback]\n\"Bad-Name\" = [\"id\"]");
     assert!(parse_error(&bad_name, TOPOLOGY).contains("Bad-Name: a record name must match"));

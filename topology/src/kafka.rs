@@ -6,7 +6,7 @@ use std::time::Duration;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::StreamConsumer;
+use rdkafka::consumer::{ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureProducer;
 
@@ -40,7 +40,39 @@ impl KafkaSettings {
     ) -> Result<FutureProducer, KafkaError> {
         let mut config = self.producer_config();
         config.set("transactional.id", transactional_id);
+        // A transaction left open by a killed instance blocks the readers of its partitions
+        // until the coordinator aborts it, this long after it began: it bounds how fast another
+        // instance can take those partitions over. A batch commits in milliseconds.
+        self.set_default(&mut config, "transaction.timeout.ms", "6000");
         config.create()
+    }
+
+    /// A member of a consumer group whose instances share co-partitioned topics, e.g. the
+    /// command handlers: static membership under `instance_id` (a restart takes its partitions
+    /// back at once, without a rebalance), the range assignor (with every topic subscribed and
+    /// of equal partition count, it gives a member the same partition numbers of each topic),
+    /// and a 6 s session, so a killed member's partitions move within seconds. `context` hears
+    /// the rebalances.
+    pub fn co_partitioned_member<C: ConsumerContext + 'static>(
+        &self,
+        group_id: &str,
+        instance_id: &str,
+        context: C,
+    ) -> Result<StreamConsumer<C>, KafkaError> {
+        let mut config = self.consumer_config(group_id);
+        config
+            .set("group.instance.id", instance_id)
+            .set("partition.assignment.strategy", "range");
+        self.set_default(&mut config, "session.timeout.ms", "6000");
+        self.set_default(&mut config, "heartbeat.interval.ms", "1500");
+        config.create_with_context(context)
+    }
+
+    /// Sets `key` unless a `KAFKA_*` override chose a value.
+    fn set_default(&self, config: &mut ClientConfig, key: &str, value: &str) {
+        if !self.overrides.contains_key(key) {
+            config.set(key, value);
+        }
     }
 
     fn producer_config(&self) -> ClientConfig {
@@ -49,7 +81,9 @@ impl KafkaSettings {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "1")
-            .set("compression.type", "lz4");
+            .set("compression.type", "lz4")
+            // Kafka's default partitioner, which `crate::routing` computes too.
+            .set("partitioner", "murmur2_random");
         config
     }
 

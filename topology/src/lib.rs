@@ -5,6 +5,7 @@
 //! - [`kafka`]: the one place that builds rdkafka clients from the environment.
 //! - [`codec`]: typed encode/decode in the Confluent wire format through the schema registry.
 //! - [`registry`]: the schema-registry calls the synchronizer needs.
+//! - [`routing`]: which partition holds an account, a user or a transfer.
 //! - [`values`]: open IBANs, tokens, ids and Dutch euro amounts.
 
 pub mod avro;
@@ -15,6 +16,7 @@ pub mod logging;
 pub mod process;
 pub mod registry;
 pub mod replay;
+pub mod routing;
 pub mod settings;
 pub mod values;
 

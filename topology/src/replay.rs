@@ -94,9 +94,6 @@ const REPLAY_FETCH_SETTING: &str = "max.partition.fetch.bytes";
 const REPLAY_FETCH_BYTES: &str = "10485760";
 
 /// The first and end offset of every partition of `topics`, in the order given.
-///
-/// The watermarks of all partitions are asked for at once: one at a time, the 24 partitions
-/// of a feedback topic took about 10 s to start.
 pub fn end_offsets<C: Consumer + Sync>(
     consumer: &C,
     topics: &[&str],
@@ -123,6 +120,38 @@ pub fn end_offsets<C: Consumer + Sync>(
             });
         }
     }
+    watermarks_of(consumer, &partitions, timeout)
+}
+
+/// The first offset and the *high watermark* of each given partition, open transactions
+/// included: what a new owner of a partition must wait for before deciding anything on it.
+///
+/// The last stable offset that a `read_committed` consumer reports stops before a transaction
+/// still open, and that transaction may yet commit (its producer was the partition's previous
+/// owner, mid-batch when the partition moved). Replaying with `read_committed` up to the high
+/// watermark waits until every transaction begun before this call is committed or aborted:
+/// the consumer's position passes it only then.
+pub fn high_watermarks(
+    settings: &KafkaSettings,
+    partitions: &[(&str, i32)],
+    timeout: Duration,
+) -> Result<Vec<PartitionEnd>, ReplayError> {
+    let mut config = settings.client_config();
+    config
+        .set("group.id", format!("watermarks-{}", uuid::Uuid::new_v4()))
+        .set("isolation.level", "read_uncommitted")
+        .set("enable.auto.commit", "false");
+    let consumer: rdkafka::consumer::BaseConsumer = config.create().map_err(ReplayError::Client)?;
+    watermarks_of(&consumer, partitions, timeout)
+}
+
+/// The watermarks of all partitions, asked for at once: one at a time, the 24 partitions of a
+/// feedback topic took about 10 s to start.
+fn watermarks_of<C: Consumer + Sync>(
+    consumer: &C,
+    partitions: &[(&str, i32)],
+    timeout: Duration,
+) -> Result<Vec<PartitionEnd>, ReplayError> {
     let watermarks: Vec<Result<(i64, i64), ReplayError>> = std::thread::scope(|scope| {
         let asks: Vec<_> = partitions
             .iter()

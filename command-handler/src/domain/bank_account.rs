@@ -200,6 +200,8 @@ pub fn decide(accounts: &BankAccounts, command: Command<'_>) -> Result<Vec<BankE
                 iban: c.iban.clone(),
                 amount: c.amount,
                 id: c.id,
+                transfer_from: c.transfer_from.clone(),
+                transfer_description: c.transfer_description.clone(),
             };
             add_money(
                 accounts,

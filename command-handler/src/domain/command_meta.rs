@@ -35,6 +35,8 @@ mod tests {
             id: id(4),
             iban: "x".into(),
             amount: 1,
+            transfer_from: None,
+            transfer_description: None,
         }
         .into();
         assert_eq!(bank.command_id(), id(3));

@@ -49,6 +49,8 @@ pub fn credited(iban: &str, amount: i64, transfer: u8) -> BankEvent {
         iban: iban.into(),
         amount,
         id: id(transfer),
+        transfer_from: None,
+        transfer_description: None,
     }
     .into()
 }

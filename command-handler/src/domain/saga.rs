@@ -16,15 +16,21 @@
 //! Every saga command carries the transfer id as its command id: its feedback then names the
 //! transfer, and an account recognises a redelivered movement (see [`super::bank_account`]).
 //!
-//! # One order per transfer
-//! Money steps advance on the *feedback* of the saga's own commands only. MoneyDebited/
-//! Credited/Returned are accepted as input but deliberately change nothing: they travel on
-//! `bank_events` while refusals travel on `transfer_command_feedback`, so acting on both would
-//! make a decision depend on which topic happens to be read first, which a replay cannot
-//! reproduce. The feedback of one transfer is keyed by its id, hence on one partition, hence
-//! seen in the same order live and on replay, and so the saga decides the same both times.
-//! From `bank_events` only TransferStarted (a transfer begins) and TransferCompleted/Failed (it
-//! ended) count.
+//! # Facts, and where each one is read
+//! A transfer lives in its home account's partition (`topology::routing::home`: `from`, or `to`
+//! for a deposit), and so does its saga: TransferStarted, MoneyDebited, MoneyReturned and
+//! TransferCompleted/Failed are all written there, by the one instance that owns it. The only
+//! step that can happen elsewhere is the credit of a `to` account in another partition; its
+//! answer comes back on `transfer_command_feedback` in the home partition.
+//!
+//! So the saga learns a step's success from the money events of the home partition (and from
+//! a MoneyCredited there when `to` shares it), and a refusal, or a remote credit's success, from
+//! the answer to its command. The runtime consumes those answers in the same transactions that
+//! write their consequences, and decides local steps within the transaction that started them,
+//! so whatever the saga acted on is in the home partition's events by the time anyone replays
+//! them: live and replayed decisions agree. A refusal leaves no event, but a refused step is
+//! always followed, in the same transaction, by the event it led to (TransferFailed, or a
+//! MoneyReturned), so a replay never needs the refusal itself.
 //!
 //! # The next command is a function of facts
 //! Per transfer the saga keeps the TransferStarted event; per step (debit, credit, return)
@@ -50,20 +56,15 @@
 //!   between two deliveries of one command; a runtime that commits a command's offset together
 //!   with its feedback (Kafka transactions) rules out such redelivery altogether.
 //!
-//! # Rebuilding after a restart
-//! The runtime [`Saga::apply`]s, without sending anything:
-//! 1. every `bank_events` record from the beginning (for TransferStarted/Completed/Failed);
-//! 2. then every retained `transfer_command_feedback` record, from the earliest offset:
-//!    CommandSucceeded/CommandFailed of DebitMoneyCommand, CreditMoneyCommand and
-//!    ReturnMoneyCommand (any other feedback is ignored). Events go first because feedback only
-//!    counts for a transfer whose start the saga knows.
-//!
-//! Then it sends [`Saga::pending`], the next command of every unfinished transfer, and goes on
-//! with [`Saga::handle`]. Sending a command again is safe: an account answers a movement it
-//! already booked with success and no new event, and a second Mark…Command is refused by the
-//! transfer aggregate (its CommandFailed is ignored here). Feedback that already expired (60 s
-//! retention) only means the saga asks again and gets the same answer, or, for a step that
-//! never took effect, a fresh one; the commands that expired with it can no longer conflict.
+//! # Rebuilding after a restart or a rebalance
+//! The runtime [`Saga::apply`]s, without sending anything, every `bank_events` record of the
+//! partitions it takes over, from the beginning. Then it asks for [`Saga::pending`], the next
+//! command of every unfinished transfer, and goes on with [`Saga::handle`]. The only transfers
+//! left unfinished are those waiting for a remote credit: asking again is safe, because an
+//! account answers a movement it already booked with success and no new event, and a second
+//! Mark…Command is refused by the transfer aggregate (its CommandFailed is ignored here). An
+//! answer or a command that expired (60 s retention) only means the saga asks again and gets
+//! the same answer, or, for a step that never took effect, a fresh one.
 //! Like the transfer aggregate, the saga keeps every transfer it saw, so a duplicated
 //! TransferStarted can never start a finished transfer over.
 
@@ -282,9 +283,19 @@ impl Progress {
                 self.outcome
                     .get_or_insert_with(|| Outcome::Failed(e.reason.clone()));
             }
-            // Money events: see "One order per transfer" in the module docs.
+            // Money events are facts too: see "Facts, and where each one is read".
+            BankEvent::MoneyDebitedEvent(_) if !self.is_deposit() => self.debit.succeeded = true,
+            BankEvent::MoneyCreditedEvent(_) => self.credit.succeeded = true,
+            BankEvent::MoneyReturnedEvent(_) if !self.is_deposit() => {
+                self.give_back.succeeded = true
+            }
             _ => {}
         }
+    }
+
+    /// The account whose partition holds this transfer.
+    fn home(&self) -> &str {
+        topology::routing::home(&self.started.from, &self.started.to)
     }
 
     fn answer(&mut self, name: CommandName, answer: Result<(), &str>) {
@@ -312,10 +323,14 @@ impl Progress {
 
     fn credit(&self) -> SagaCommand {
         let t = &self.started;
+        // The credited account may live in another partition, where the transfer is unknown:
+        // the command carries what the MoneyCredited event and the answer's route need.
         SagaCommand::CreditMoney(CreditMoneyCommand {
             id: t.id,
             iban: t.to.clone(),
             amount: t.amount,
+            transfer_from: Some(t.from.clone()),
+            transfer_description: Some(t.description.clone()),
         })
     }
 
@@ -395,8 +410,14 @@ impl Saga {
         self.transfers.values().filter_map(Progress::next).collect()
     }
 
-    fn next_for(&self, transfer: Id) -> Option<SagaCommand> {
+    /// The next command `transfer` needs, if the saga knows it and it needs one.
+    pub fn next_for(&self, transfer: Id) -> Option<SagaCommand> {
         self.transfers.get(&transfer).and_then(Progress::next)
+    }
+
+    /// The home account of a transfer the saga knows: the key of its events and answers.
+    pub fn home_of(&self, transfer: Id) -> Option<&str> {
+        self.transfers.get(&transfer).map(Progress::home)
     }
 }
 

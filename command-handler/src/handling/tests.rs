@@ -1,11 +1,20 @@
 use topology::values::{open_iban_for_account, CASH};
 use topology::{
     CreateBankAccountCommand, CreateUserAccountCommand, CreditMoneyCommand, DebitMoneyCommand,
-    MarkTransferCompletedCommand, MoneyTransferCommand,
+    MoneyTransferCommand,
 };
 
 use super::*;
 use crate::domain::TransferStatus;
+use topology::routing::partition_of;
+use topology::TopicMessage;
+
+use crate::domain::saga::{Saga, SagaInput};
+
+fn record_name(event: &BankEvent) -> &'static str {
+    let full = event.full_name();
+    full.rsplit('.').next().unwrap_or(full)
+}
 
 fn id(n: u8) -> Id {
     Id([n; 16])
@@ -86,41 +95,290 @@ fn a_new_account_token_is_the_additional_info() {
     assert_eq!(ok.additional_info.as_deref(), Some("t-a"));
 }
 
+fn deposit(handler: &mut Handler, n: u8, iban: &str, amount: i64) {
+    handler.bank_command(&transfer(n, CASH, iban, amount), &fresh("x"));
+}
+
+/// Two open IBANs in different partitions.
+fn ibans_apart() -> (String, String) {
+    let a = open_iban_for_account(1);
+    let b = (2..)
+        .map(open_iban_for_account)
+        .find(|b| partition_of(b) != partition_of(&a))
+        .unwrap_or_default();
+    (a, b)
+}
+
+/// A handler that owns the partitions of `ibans` only, with alice's account on each.
+fn owning(ibans: &[&str]) -> Handler {
+    let mut handler = Handler::new(
+        BankState::default(),
+        Saga::default(),
+        Ownership::new(ibans.iter().map(|iban| partition_of(iban))),
+    );
+    for (n, iban) in ibans.iter().enumerate() {
+        open_account(&mut handler, 100 + n as u8, iban, "t-a");
+    }
+    handler
+}
+
+fn events_of(outputs: &[Output]) -> Vec<(String, &'static str)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::BankEvent(key, event) => Some((key.clone(), record_name(event))),
+            _ => None,
+        })
+        .collect()
+}
+
+fn commands_of(outputs: &[Output]) -> usize {
+    outputs
+        .iter()
+        .filter(|o| matches!(o, Output::BankCommand(..) | Output::TransferCommand(..)))
+        .count()
+}
+
+/// The answers on bank_command_feedback: (command name, success, info or reason).
+fn answers_of(outputs: &[Output]) -> Vec<(&'static str, bool, Option<String>)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::BankFeedback(_, BankCommandFeedback::CommandSucceeded(ok)) => {
+                Some((ok.command_name.symbol().1, true, ok.additional_info.clone()))
+            }
+            Output::BankFeedback(_, BankCommandFeedback::CommandFailed(no)) => {
+                Some((no.command_name.symbol().1, false, Some(no.reason.clone())))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn a_deposit_runs_through_the_saga_to_completion() {
+fn a_deposit_is_decided_start_to_end_at_once() {
     let mut handler = Handler::default();
     let iban = open_iban_for_account(1);
     open_account(&mut handler, 1, &iban, "t-a");
 
     let outputs = handler.bank_command(&transfer(9, CASH, &iban, 500), &fresh("x"));
-    let credit = outputs
-        .iter()
-        .find_map(|o| match o {
-            Output::TransferCommand(key, TransferCommand::CreditMoneyCommand(c)) => {
-                Some((key.clone(), c.clone()))
-            }
-            _ => None,
-        })
-        .expect("a CreditMoneyCommand");
-    assert_eq!(credit.0, iban, "account commands are keyed by IBAN");
-
-    let outputs = handler.transfer_command(&credit.1.clone().into());
-    let mark = outputs.iter().find_map(|o| match o {
-        Output::BankCommand(key, command) => Some((key.clone(), command.clone())),
-        _ => None,
-    });
-    let expected: BankCommand = MarkTransferCompletedCommand { id: id(9) }.into();
-    assert_eq!(mark, Some((id(9).to_uuid_string(), expected.clone())));
-
-    let outputs = handler.bank_command(&expected, &fresh("x"));
-    assert!(outputs
-        .iter()
-        .all(|o| !matches!(o, Output::BankCommand(..) | Output::TransferCommand(..))));
+    assert_eq!(
+        events_of(&outputs),
+        [
+            (iban.clone(), "TransferStartedEvent"),
+            (iban.clone(), "MoneyCreditedEvent"),
+            (iban.clone(), "TransferCompletedEvent"),
+        ]
+    );
+    assert_eq!(commands_of(&outputs), 0, "no round trip: {outputs:?}");
+    assert_eq!(
+        answers_of(&outputs),
+        [
+            ("MoneyTransferCommand", true, None),
+            ("MarkTransferCompletedCommand", true, None)
+        ]
+    );
     assert_eq!(
         handler.state().transfers().status(id(9)),
         Some(TransferStatus::Complete)
     );
-    assert!(handler.pending().is_empty());
+    assert_eq!(
+        handler.state().accounts().get(&iban).map(|a| a.balance()),
+        Some(500)
+    );
+    assert!(handler.resume().is_empty());
+}
+
+#[test]
+fn a_transfer_between_owned_accounts_is_one_decision() {
+    let (a, b) = ibans_apart();
+    let mut handler = owning(&[&a, &b]);
+    deposit(&mut handler, 1, &a, 1_000);
+    let outputs = handler.bank_command(&transfer(2, &a, &b, 400), &fresh("x"));
+    assert_eq!(
+        events_of(&outputs),
+        [
+            (a.clone(), "TransferStartedEvent"),
+            (a.clone(), "MoneyDebitedEvent"),
+            (b.clone(), "MoneyCreditedEvent"),
+            (a.clone(), "TransferCompletedEvent"),
+        ],
+        "transfer events by the home account, money events by their account"
+    );
+    let credited = outputs.iter().find_map(|o| match o {
+        Output::BankEvent(_, BankEvent::MoneyCreditedEvent(e)) => Some(e.clone()),
+        _ => None,
+    });
+    let credited = credited.unwrap_or_else(|| panic!("a credit: {outputs:?}"));
+    assert_eq!(credited.transfer_from.as_deref(), Some(a.as_str()));
+    assert_eq!(credited.transfer_description.as_deref(), Some("test"));
+    assert_eq!(commands_of(&outputs), 0);
+}
+
+#[test]
+fn a_refused_debit_fails_the_transfer_in_the_same_decision() {
+    let (a, b) = ibans_apart();
+    let mut handler = owning(&[&a, &b]);
+    let outputs = handler.bank_command(&transfer(2, &a, &b, 60_000), &fresh("x"));
+    assert_eq!(
+        events_of(&outputs),
+        [
+            (a.clone(), "TransferStartedEvent"),
+            (a.clone(), "TransferFailedEvent")
+        ]
+    );
+    let insufficient = "insufficient funds would be below the limit of € -500,00".to_string();
+    assert_eq!(
+        answers_of(&outputs),
+        [
+            ("MoneyTransferCommand", true, None),
+            ("MarkTransferFailedCommand", true, Some(insufficient))
+        ]
+    );
+}
+
+#[test]
+fn a_credit_owned_elsewhere_goes_through_the_saga_and_back() {
+    let (a, b) = ibans_apart();
+    let mut home = owning(&[&a]);
+    let mut other = owning(&[&b]);
+    deposit(&mut home, 1, &a, 1_000);
+
+    let outputs = home.bank_command(&transfer(2, &a, &b, 400), &fresh("x"));
+    assert_eq!(
+        events_of(&outputs),
+        [
+            (a.clone(), "TransferStartedEvent"),
+            (a.clone(), "MoneyDebitedEvent")
+        ]
+    );
+    let credit = outputs.iter().find_map(|o| match o {
+        Output::TransferCommand(key, command) => Some((key.clone(), command.clone())),
+        _ => None,
+    });
+    let (key, credit) = credit.unwrap_or_else(|| panic!("a credit command: {outputs:?}"));
+    assert_eq!(key, b, "keyed by the credited account");
+    assert_eq!(home.awaiting_remote(), [id(2)]);
+    assert_eq!(
+        home.ask_again(id(2)),
+        Some(Output::TransferCommand(b.clone(), credit.clone()))
+    );
+
+    let booked = other.transfer_command(&credit);
+    assert_eq!(events_of(&booked), [(b.clone(), "MoneyCreditedEvent")]);
+    let answer = booked.iter().find_map(|o| match o {
+        Output::TransferFeedback(key, feedback) => Some((key.clone(), feedback.clone())),
+        _ => None,
+    });
+    let (key, answer) = answer.unwrap_or_else(|| panic!("an answer: {booked:?}"));
+    assert_eq!(key, a, "the answer goes to the transfer's home partition");
+    let again = other.transfer_command(&credit);
+    assert!(events_of(&again).is_empty(), "asked twice, booked once");
+
+    let finished = home.transfer_feedback(&answer);
+    assert_eq!(
+        events_of(&finished),
+        [(a.clone(), "TransferCompletedEvent")]
+    );
+    assert_eq!(
+        answers_of(&finished),
+        [("MarkTransferCompletedCommand", true, None)]
+    );
+    assert!(home.awaiting_remote().is_empty());
+    assert!(
+        home.transfer_feedback(&answer).is_empty(),
+        "a repeated answer"
+    );
+}
+
+#[test]
+fn a_credit_refused_elsewhere_returns_the_money_at_home() {
+    let (a, b) = ibans_apart();
+    let mut home = owning(&[&a]);
+    let mut other = owning(&[&b]);
+    deposit(&mut home, 1, &a, 1_000);
+    // b is owned by `other`, but the account credited does not exist there.
+    let unknown = (2..)
+        .map(open_iban_for_account)
+        .find(|iban| partition_of(iban) == partition_of(&b) && *iban != b)
+        .unwrap_or_default();
+    let outputs = home.bank_command(&transfer(2, &a, &unknown, 400), &fresh("x"));
+    let Some(Output::TransferCommand(_, credit)) = outputs
+        .iter()
+        .find(|o| matches!(o, Output::TransferCommand(..)))
+    else {
+        panic!("a credit command: {outputs:?}");
+    };
+    let refused = other.transfer_command(credit);
+    let Some(Output::TransferFeedback(_, answer)) = refused.last() else {
+        panic!("an answer: {refused:?}");
+    };
+    let finished = home.transfer_feedback(answer);
+    assert_eq!(
+        events_of(&finished),
+        [
+            (a.clone(), "MoneyReturnedEvent"),
+            (a.clone(), "TransferFailedEvent")
+        ]
+    );
+    assert_eq!(
+        home.state().accounts().get(&a).map(|x| x.balance()),
+        Some(1_000)
+    );
+}
+
+#[test]
+fn a_rebuilt_handler_finishes_what_the_log_left_open() {
+    let (a, b) = ibans_apart();
+    let mut before = owning(&[&a]);
+    let collect = |outputs: Vec<Output>, log: &mut Vec<BankEvent>| {
+        log.extend(outputs.into_iter().filter_map(|o| match o {
+            Output::BankEvent(_, event) => Some(event),
+            _ => None,
+        }))
+    };
+    // The log as `before` wrote it: accounts, a deposit, a transfer waiting for its credit.
+    let mut log = both_accounts_log(&a, &b);
+    collect(
+        before.bank_command(&transfer(1, CASH, &a, 1_000), &fresh("x")),
+        &mut log,
+    );
+    collect(
+        before.bank_command(&transfer(2, &a, &b, 400), &fresh("x")),
+        &mut log,
+    );
+    let both = owning(&[&a, &b]);
+
+    let mut state = BankState::default();
+    let mut saga = Saga::default();
+    for event in &log {
+        state.evolve_bank_event(event);
+        saga.apply(SagaInput::Event(event));
+    }
+    let mut both = Handler::new(state, saga, both.ownership().clone());
+    let resumed = both.resume();
+    assert_eq!(
+        events_of(&resumed),
+        [
+            (b.clone(), "MoneyCreditedEvent"),
+            (a.clone(), "TransferCompletedEvent")
+        ]
+    );
+    assert!(both.resume().is_empty());
+}
+
+fn both_accounts_log(a: &str, b: &str) -> Vec<BankEvent> {
+    [a, b]
+        .iter()
+        .map(|iban| {
+            topology::BankAccountCreatedEvent {
+                iban: iban.to_string(),
+                token: "t-a".into(),
+                username: "alice".into(),
+            }
+            .into()
+        })
+        .collect()
 }
 
 #[test]
@@ -162,6 +420,8 @@ fn a_credit_for_an_unknown_transfer_is_booked_but_asks_nothing_more() {
         id: id(20),
         iban,
         amount: 5,
+        transfer_from: None,
+        transfer_description: None,
     }
     .into();
     let outputs = handler.transfer_command(&credit);

@@ -1,69 +1,118 @@
-//! The command loop: poll a batch, handle each command in order against the one in-memory
-//! state, and write the batch's records and offsets in one transaction.
+//! The command loop of one instance: take over the partitions the group assigns, then poll a
+//! batch, handle each input in order against the state of those partitions, and write the
+//! batch's records and offsets in one transaction.
+//!
+//! Whenever the assignment changes, and whenever a transaction could not be written, the loop
+//! *takes over* its current assignment anew ([`Loop::take_over`]): it drops the state, rebuilds
+//! it from the event partitions it now owns (waiting for any transaction the previous owner left
+//! open, see [`crate::rebuild`]), rewinds the consumer to the group's committed offsets, and
+//! finishes what the rebuilt sagas still need. A batch read across a rebalance is dropped
+//! undecided; its records come again from the committed offsets to whoever owns them now.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::Consumer;
+use futures::FutureExt;
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use topology::codec::{Codec, CodecError};
-use topology::topic_names::{BANK_COMMANDS, TRANSFER_COMMANDS, USER_COMMANDS};
-use topology::{BankCommand, Settings, TransferCommand, UserCommand};
+use topology::kafka::ADMIN_TIMEOUT;
+use topology::topic_names::{
+    BANK_COMMANDS, TRANSFER_COMMANDS, TRANSFER_COMMAND_FEEDBACK, USER_COMMANDS,
+};
+use topology::{
+    BankCommand, BankEvent, Id, Settings, TransferCommand, TransferCommandFeedback, UserCommand,
+};
 
 use super::health::Status;
+use super::rebalance::RebalanceListener;
 use super::transactions::{WriteError, Writer};
 use super::{Config, RuntimeError};
 use crate::domain::Fresh;
-use crate::handling::{Handler, Output};
+use crate::handling::{Handler, Output, Ownership};
+use crate::rebuild::rebuild;
 
-pub const COMMAND_TOPICS: [&str; 3] = [USER_COMMANDS, BANK_COMMANDS, TRANSFER_COMMANDS];
+/// What the group consumes: the commands, and the answers to the credits this instance's sagas
+/// asked other instances for. All co-partitioned, so one member gets the same partition
+/// numbers of each.
+pub const CONSUMED_TOPICS: [&str; 4] = [
+    USER_COMMANDS,
+    BANK_COMMANDS,
+    TRANSFER_COMMANDS,
+    TRANSFER_COMMAND_FEEDBACK,
+];
 
-/// At most this many commands per transaction: enough to amortise the commit round trips,
-/// small enough to keep the latency of one command low.
-const MAX_BATCH: usize = 100;
-/// How long to wait for more commands after the first of a batch.
-const BATCH_WINDOW: Duration = Duration::from_millis(5);
+/// At most this many inputs per transaction: enough to amortise the commit round trips, small
+/// enough to keep the latency of one command low. A batch takes what has arrived by the time
+/// the previous transaction committed and never waits for more: idle, a command goes alone
+/// and at once; under load, the commit time itself gathers the next batch.
+const MAX_BATCH: usize = 200;
+/// How often the loop looks for a rebalance while no input arrives, and for credits to ask
+/// again.
+const TICK: Duration = Duration::from_millis(250);
+/// A credit another instance has not answered for this long is asked for again: well within
+/// the 60 s retention of the command topics, so an instance that was away for longer than that
+/// still gets the question when it is back.
+const ASK_AGAIN_AFTER: Duration = Duration::from_secs(20);
+/// How often the waiting credits are looked at.
+const ASK_AGAIN_CHECK: Duration = Duration::from_secs(5);
+/// Takeovers in a row that may fail to write what the rebuilt sagas need before giving up.
+const MAX_TAKEOVER_ATTEMPTS: u32 = 5;
 
 pub async fn run(
     settings: &Settings,
     config: &Config,
-    mut handler: Handler,
     writer: Writer,
     codec: Arc<Codec>,
     status: &Status,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), RuntimeError> {
-    // Before any command: the next step of every transfer the previous instance left open.
-    let pending = handler.pending();
-    if !pending.is_empty() {
-        tracing::info!(commands = pending.len(), "resuming unfinished transfers");
-        let records = writer.encode(&pending).await.map_err(WriteError::from)?;
-        writer.write(&records, None).await?;
-    }
-
-    // Static membership under the transactional id: a restart takes over the partitions at
-    // once, the same way its producer fences the old instance.
     let consumer = settings
         .kafka
-        .static_member_consumer(&config.group, &config.transactional_id)
+        .co_partitioned_member(
+            &config.group,
+            &config.transactional_id,
+            RebalanceListener::default(),
+        )
         .map_err(RuntimeError::Consumer)?;
     consumer
-        .subscribe(&COMMAND_TOPICS)
+        .subscribe(&CONSUMED_TOPICS)
         .map_err(RuntimeError::Consumer)?;
-    status.set_ready();
-    tracing::info!(group = %config.group, "ready: handling commands");
+    tracing::info!(group = %config.group, instance = %config.transactional_id, "joining the group");
 
+    let mut worker = Loop {
+        settings,
+        writer,
+        codec,
+        status,
+        handler: None,
+        acted_on_changes: 0,
+        committed: BTreeMap::new(),
+        awaiting: HashMap::new(),
+        last_ask_check: Instant::now(),
+    };
+    let mut tick = tokio::time::interval(TICK);
     loop {
         let first = tokio::select! {
             biased;
             _ = stop.wait_for(|stop| *stop) => break,
-            message = consumer.recv() => message,
+            message = consumer.recv() => Some(message),
+            _ = tick.tick() => None,
+        };
+        if worker.rebalanced(&consumer) {
+            drop(first);
+            worker.take_over(&consumer).await?;
+            continue;
+        }
+        let Some(first) = first else {
+            worker.ask_again_if_due(&consumer).await?;
+            continue;
         };
         let first = match first {
             Ok(message) => message,
@@ -73,41 +122,298 @@ pub async fn run(
             }
         };
         let mut batch = vec![first];
-        let window_end = Instant::now() + BATCH_WINDOW;
         while batch.len() < MAX_BATCH {
-            match tokio::time::timeout_at(window_end, consumer.recv()).await {
-                Ok(Ok(message)) => batch.push(message),
-                Ok(Err(error)) => consume_error(error)?,
-                Err(_window_over) => break,
+            match consumer.recv().now_or_never() {
+                Some(Ok(message)) => batch.push(message),
+                Some(Err(error)) => consume_error(error)?,
+                None => break,
             }
         }
-
-        let mut outputs = Vec::new();
-        let mut offsets = BTreeMap::new();
-        for message in &batch {
-            outputs.extend(handle(&mut handler, &codec, message).await?);
-            offsets.insert(
-                (message.topic().to_string(), message.partition()),
-                message.offset() + 1,
-            );
+        if worker.rebalanced(&consumer) {
+            drop(batch);
+            worker.take_over(&consumer).await?;
+            continue;
         }
-        let records = writer.encode(&outputs).await.map_err(WriteError::from)?;
-        let offsets = offset_list(&offsets)?;
-        writer.write(&records, Some((&offsets, &consumer))).await?;
-        status
-            .commands_handled
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        tracing::debug!(
-            commands = batch.len(),
-            records = records.len(),
-            "batch committed"
-        );
+        let written = worker.handle_batch(&consumer, &batch).await?;
+        drop(batch);
+        if !written {
+            worker.take_over(&consumer).await?;
+        }
     }
     tracing::info!("stopped between two batches; nothing is left uncommitted");
     Ok(())
 }
 
-/// The records one command calls for; none for a command that cannot be read.
+/// The group member every input comes from.
+type Member = StreamConsumer<RebalanceListener>;
+
+struct Loop<'a> {
+    settings: &'a Settings,
+    writer: Writer,
+    codec: Arc<Codec>,
+    status: &'a Status,
+    /// The state of the owned partitions; `None` until the first assignment is taken over.
+    handler: Option<Handler>,
+    /// The rebalance count the current state was built for.
+    acted_on_changes: u64,
+    /// The next offset of every consumed partition as committed: sent with transactions that
+    /// consume nothing, so that they are fenced like any other once the group moved on.
+    committed: BTreeMap<(String, i32), i64>,
+    /// Transfers waiting for another instance's credit, and since when.
+    awaiting: HashMap<Id, Instant>,
+    last_ask_check: Instant,
+}
+
+impl Loop<'_> {
+    fn rebalanced(&self, consumer: &Member) -> bool {
+        consumer.context().changes() != self.acted_on_changes
+    }
+
+    /// Drops the state and builds it again for the current assignment (see the module docs).
+    async fn take_over(&mut self, consumer: &Member) -> Result<(), RuntimeError> {
+        for attempt in 1..=MAX_TAKEOVER_ATTEMPTS {
+            self.acted_on_changes = consumer.context().changes();
+            self.handler = None;
+            self.awaiting.clear();
+            let assignment = consumer.assignment().map_err(RuntimeError::Consume)?;
+            let owned = owned_partitions(&assignment);
+            tracing::info!(partitions = ?owned.partitions().collect::<Vec<_>>(), attempt, "taking over partitions");
+            let mut handler = rebuild(
+                &self.settings.kafka,
+                &self.codec,
+                owned.clone(),
+                &self.status.records_replayed,
+            )
+            .await
+            .map_err(|e| RuntimeError::Rebuild(Box::new(e)))?;
+            self.rewind(consumer, &assignment)?;
+            let resumed = handler.resume();
+            let waiting = handler.awaiting_remote();
+            self.handler = Some(handler);
+            if !resumed.is_empty() {
+                tracing::info!(
+                    records = resumed.len(),
+                    "finishing transfers the log left open"
+                );
+                match self.write_unprompted(consumer, &resumed).await {
+                    Ok(()) => {}
+                    Err(error) if is_recoverable(&error) => {
+                        tracing::warn!(%error, "could not finish the open transfers; taking over again");
+                        continue;
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            let now = Instant::now();
+            self.awaiting = waiting.into_iter().map(|id| (id, now)).collect();
+            self.status.rebuilds.fetch_add(1, Ordering::Relaxed);
+            self.status.set_partitions(owned.partitions().collect());
+            self.status.set_ready();
+            return Ok(());
+        }
+        Err(RuntimeError::TakeOver {
+            attempts: MAX_TAKEOVER_ATTEMPTS,
+        })
+    }
+
+    /// Positions every assigned partition at the group's committed offset (or the beginning),
+    /// so nothing read but not committed is skipped, and remembers those offsets.
+    fn rewind(
+        &mut self,
+        consumer: &Member,
+        assignment: &TopicPartitionList,
+    ) -> Result<(), RuntimeError> {
+        self.committed.clear();
+        if assignment.count() == 0 {
+            return Ok(());
+        }
+        let committed = tokio::task::block_in_place(|| {
+            consumer.committed_offsets(assignment.clone(), ADMIN_TIMEOUT)
+        })
+        .map_err(RuntimeError::Consume)?;
+        let mut seek = TopicPartitionList::new();
+        for element in committed.elements() {
+            let (topic, partition) = (element.topic(), element.partition());
+            let offset = match element.offset() {
+                Offset::Offset(next) => {
+                    self.committed.insert((topic.to_string(), partition), next);
+                    Offset::Offset(next)
+                }
+                _ => Offset::Beginning,
+            };
+            seek.add_partition_offset(topic, partition, offset)
+                .map_err(RuntimeError::Consume)?;
+        }
+        let sought = tokio::task::block_in_place(|| consumer.seek_partitions(seek, ADMIN_TIMEOUT))
+            .map_err(RuntimeError::Consume)?;
+        for element in sought.elements() {
+            if let Err(error) = element.error() {
+                tracing::warn!(topic = element.topic(), partition = element.partition(), %error, "rewinding a partition");
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides a batch and writes it; `false` when the transaction was aborted and the state
+    /// must be taken over again.
+    async fn handle_batch(
+        &mut self,
+        consumer: &Member,
+        batch: &[BorrowedMessage<'_>],
+    ) -> Result<bool, RuntimeError> {
+        let Some(handler) = self.handler.as_mut() else {
+            // Read before the first takeover: the takeover rewinds, so they come again.
+            return Ok(false);
+        };
+        let group = consumer
+            .group_metadata()
+            .ok_or(WriteError::NoGroupMetadata)?;
+        let mut outputs = Vec::new();
+        let mut offsets = BTreeMap::new();
+        for message in batch {
+            outputs.extend(handle(handler, &self.codec, message).await?);
+            offsets.insert(
+                (message.topic().to_string(), message.partition()),
+                message.offset() + 1,
+            );
+        }
+        let records = self
+            .writer
+            .encode(&outputs)
+            .await
+            .map_err(WriteError::from)?;
+        let list = offset_list(&offsets)?;
+        match self.writer.write(&records, &list, &group).await {
+            Ok(()) => {}
+            Err(error) if is_recoverable(&error) => {
+                tracing::warn!(%error, "batch not written; taking the partitions over again");
+                return Ok(false);
+            }
+            Err(error) => return Err(error.into()),
+        }
+        self.committed.extend(offsets);
+        self.count(batch.len(), &outputs);
+        tracing::debug!(
+            inputs = batch.len(),
+            records = records.len(),
+            "batch committed"
+        );
+        Ok(true)
+    }
+
+    fn count(&self, inputs: usize, outputs: &[Output]) {
+        let started = outputs
+            .iter()
+            .filter(|o| matches!(o, Output::BankEvent(_, BankEvent::TransferStartedEvent(_))))
+            .count() as u64;
+        let across = outputs
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    Output::TransferCommand(_, TransferCommand::CreditMoneyCommand(_))
+                )
+            })
+            .count() as u64;
+        let status = self.status;
+        status
+            .commands_handled
+            .fetch_add(inputs as u64, Ordering::Relaxed);
+        status
+            .transfers_local
+            .fetch_add(started.saturating_sub(across), Ordering::Relaxed);
+        status
+            .transfers_across_instances
+            .fetch_add(across, Ordering::Relaxed);
+    }
+
+    /// Asks again for credits another instance has not answered for [`ASK_AGAIN_AFTER`].
+    async fn ask_again_if_due(&mut self, consumer: &Member) -> Result<(), RuntimeError> {
+        if self.last_ask_check.elapsed() < ASK_AGAIN_CHECK {
+            return Ok(());
+        }
+        self.last_ask_check = Instant::now();
+        let Some(handler) = self.handler.as_ref() else {
+            return Ok(());
+        };
+        let waiting: BTreeSet<Id> = handler.awaiting_remote().into_iter().collect();
+        self.awaiting.retain(|id, _| waiting.contains(id));
+        let now = Instant::now();
+        let mut outputs = Vec::new();
+        for id in waiting {
+            let since = self.awaiting.entry(id).or_insert(now);
+            if now.duration_since(*since) >= ASK_AGAIN_AFTER {
+                outputs.extend(handler.ask_again(id));
+                *since = now;
+            }
+        }
+        if outputs.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            credits = outputs.len(),
+            "asking other instances again for unanswered credits"
+        );
+        match self.write_unprompted(consumer, &outputs).await {
+            Ok(()) => Ok(()),
+            Err(error) if is_recoverable(&error) => {
+                tracing::warn!(%error, "asking again failed; taking the partitions over again");
+                self.take_over(consumer).await
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Writes records no input asked for, with the committed offsets of the owned partitions,
+    /// so the group still fences the transaction if this instance lost them.
+    async fn write_unprompted(
+        &self,
+        consumer: &Member,
+        outputs: &[Output],
+    ) -> Result<(), WriteError> {
+        let group = consumer
+            .group_metadata()
+            .ok_or(WriteError::NoGroupMetadata)?;
+        let records = self.writer.encode(outputs).await?;
+        let offsets = offset_list(&self.committed).map_err(|_| WriteError::NoGroupMetadata)?;
+        self.writer.write(&records, &offsets, &group).await
+    }
+}
+
+/// A write failure after which the state is rebuilt and the loop goes on.
+fn is_recoverable(error: &WriteError) -> bool {
+    matches!(
+        error,
+        WriteError::LostOwnership(_) | WriteError::GaveUp { .. }
+    )
+}
+
+/// The partitions of the assignment. With the range assignor and co-partitioned topics every
+/// consumed topic has the same ones; a partition counts as owned only when all of them are
+/// assigned, so no account is decided without its whole input.
+fn owned_partitions(assignment: &TopicPartitionList) -> Ownership {
+    let mut per_topic: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
+    for element in assignment.elements() {
+        per_topic
+            .entry(element.topic().to_string())
+            .or_default()
+            .insert(element.partition());
+    }
+    let mut sets = CONSUMED_TOPICS
+        .iter()
+        .map(|topic| per_topic.remove(*topic).unwrap_or_default());
+    let first = sets.next().unwrap_or_default();
+    let mut owned = first.clone();
+    for set in sets {
+        if set != first {
+            tracing::warn!(?first, ?set, "topics assigned with different partitions");
+        }
+        owned = owned.intersection(&set).copied().collect();
+    }
+    Ownership::new(owned)
+}
+
+/// The records one input calls for; none for a record that cannot be read.
 async fn handle(
     handler: &mut Handler,
     codec: &Codec,
@@ -121,6 +427,11 @@ async fn handle(
             .map(|command| handler.bank_command(&command, &Fresh::generate())),
         TRANSFER_COMMANDS => readable(codec.decode::<TransferCommand>(payload).await, message)?
             .map(|command| handler.transfer_command(&command)),
+        TRANSFER_COMMAND_FEEDBACK => readable(
+            codec.decode::<TransferCommandFeedback>(payload).await,
+            message,
+        )?
+        .map(|feedback| handler.transfer_feedback(&feedback)),
         other => {
             tracing::warn!(
                 topic = other,
@@ -132,10 +443,10 @@ async fn handle(
     Ok(outputs.unwrap_or_default())
 }
 
-/// `Some(command)`, or `None` for a record that will never decode (garbage, an unknown schema,
-/// a record type this topic does not carry): without a readable id there is no one to answer,
-/// so it is logged and its offset committed with the batch. A registry that cannot be reached
-/// is an error instead, so the command is retried after a restart rather than dropped.
+/// `Some(input)`, or `None` for a record that will never decode (garbage, an unknown schema, a
+/// record type this topic does not carry): without a readable id there is no one to answer, so
+/// it is logged and its offset committed with the batch. A registry that cannot be reached is
+/// an error instead, so the input is retried after a restart rather than dropped.
 fn readable<C>(
     decoded: Result<C, CodecError>,
     message: &BorrowedMessage<'_>,
@@ -154,7 +465,7 @@ fn readable<C>(
                 topic = message.topic(),
                 partition = message.partition(),
                 offset = message.offset(),
-                "unreadable command skipped"
+                "unreadable input skipped"
             );
             Ok(None)
         }

@@ -20,6 +20,13 @@ pub struct Status {
     ready: AtomicBool,
     pub records_replayed: AtomicU64,
     pub commands_handled: AtomicU64,
+    /// Transfers decided start to end by this instance, in one transaction each.
+    pub transfers_local: AtomicU64,
+    /// Transfers whose credit went to another instance through the saga.
+    pub transfers_across_instances: AtomicU64,
+    /// How often the owned partitions were rebuilt (start, rebalance, failed transaction).
+    pub rebuilds: AtomicU64,
+    partitions: std::sync::Mutex<Vec<i32>>,
 }
 
 impl Status {
@@ -30,6 +37,20 @@ impl Status {
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
     }
+
+    /// The partitions this instance decides for now.
+    pub fn set_partitions(&self, partitions: Vec<i32>) {
+        if let Ok(mut owned) = self.partitions.lock() {
+            *owned = partitions;
+        }
+    }
+
+    fn partitions(&self) -> Vec<i32> {
+        self.partitions
+            .lock()
+            .map(|owned| owned.clone())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -37,6 +58,10 @@ pub struct HealthBody {
     pub status: &'static str,
     pub records_replayed: u64,
     pub commands_handled: u64,
+    pub transfers_local: u64,
+    pub transfers_across_instances: u64,
+    pub rebuilds: u64,
+    pub partitions: Vec<i32>,
 }
 
 pub fn health_of(status: &Status) -> (StatusCode, HealthBody) {
@@ -49,6 +74,10 @@ pub fn health_of(status: &Status) -> (StatusCode, HealthBody) {
         status: word,
         records_replayed: status.records_replayed.load(Ordering::Relaxed),
         commands_handled: status.commands_handled.load(Ordering::Relaxed),
+        transfers_local: status.transfers_local.load(Ordering::Relaxed),
+        transfers_across_instances: status.transfers_across_instances.load(Ordering::Relaxed),
+        rebuilds: status.rebuilds.load(Ordering::Relaxed),
+        partitions: status.partitions(),
     };
     (code, body)
 }

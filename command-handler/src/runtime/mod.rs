@@ -1,22 +1,25 @@
-//! The command handler on Kafka: one active instance, exactly-once.
+//! The command handler on Kafka: any number of instances share the bank's partitions through
+//! one consumer group, each exactly-once for the partitions it owns.
 //!
 //! Start, in this order:
-//! 1. bind `/health` (503 from now on, until ready);
-//! 2. [`transactions::Writer::start`]: `init_transactions` with the fixed transactional id,
-//!    which fences any older instance and aborts its open transaction;
-//! 3. [`crate::rebuild`]: replay the events and the retained transfer feedback;
-//! 4. write the saga's pending commands in a first transaction, report ready, and consume
-//!    `user_commands`, `bank_commands` and `transfer_commands` (see [`commands`]).
+//! 1. bind `/health` (503 from now on, until the first partitions are taken over);
+//! 2. [`transactions::Writer::start`]: `init_transactions` with this instance's transactional
+//!    id, which fences an older process of the same instance and aborts its open transaction;
+//! 3. check that the co-partitioned topics have the layout of the topology;
+//! 4. join the group and run [`commands`]: every assignment is taken over by rebuilding its
+//!    partitions from the event topics, then inputs are handled in transactions that carry the
+//!    group's metadata.
 //!
 //! Failure policy: the in-memory state is evolved before a batch is written, so a batch that
-//! cannot be written (after retries) leaves state the log does not have. The process then
-//! exits with an error instead of repairing the state in place: its restart rebuilds from the
-//! committed events and resumes from the committed offsets, which is correct by construction
-//! and has no second code path to get wrong. A fenced producer means a newer instance took
-//! over; this one exits non-zero as well.
+//! cannot be written leaves state the log does not have. The state is then dropped and rebuilt
+//! from the committed events, and consumption resumes from the committed offsets: the same
+//! path as a rebalance, correct by construction. A fenced or fatally failed producer means
+//! this process cannot go on; it exits non-zero and its restart starts over.
 
 mod commands;
 pub mod health;
+mod layout;
+mod rebalance;
 pub mod transactions;
 
 use std::future::Future;
@@ -28,11 +31,12 @@ use tokio::sync::watch;
 use topology::codec::{Codec, CodecError};
 use topology::Settings;
 
-use crate::rebuild::{rebuild, RebuildError};
+use crate::rebuild::RebuildError;
 use health::Status;
 use transactions::{WriteError, Writer};
 
-pub use commands::COMMAND_TOPICS;
+pub use commands::CONSUMED_TOPICS;
+pub use layout::LayoutError;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -61,6 +65,10 @@ pub enum RuntimeError {
     Consumer(KafkaError),
     #[error("consuming commands: {0}")]
     Consume(KafkaError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("could not take over the assigned partitions after {attempts} attempts")]
+    TakeOver { attempts: u32 },
     /// Not skipped like a malformed command: the registry may just be unreachable, so the
     /// command stays uncommitted and the restart tries again.
     #[error("decoding a command at {topic}/{partition}@{offset} failed transiently: {source}")]
@@ -85,7 +93,7 @@ pub async fn run(
     config: Config,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RuntimeError> {
-    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
     let stop_sender = stop_tx.clone();
     tokio::spawn(async move {
         stop.await;
@@ -109,14 +117,9 @@ pub async fn run(
             Codec::new(&settings.registry).map_err(|e| RuntimeError::Codec(Box::new(e)))?,
         );
         let writer = Writer::start(&settings.kafka, &config.transactional_id, codec.clone())?;
-        tracing::info!(transactional_id = %config.transactional_id, "transactions initialised; older instances are fenced");
-        let handler = tokio::select! {
-            handler = rebuild(&settings.kafka, &codec, &status.records_replayed) => {
-                handler.map_err(|e| RuntimeError::Rebuild(Box::new(e)))?
-            }
-            _ = stop_rx.wait_for(|stop| *stop) => return Ok(()),
-        };
-        commands::run(&settings, &config, handler, writer, codec, &status, stop_rx).await
+        tracing::info!(transactional_id = %config.transactional_id, "transactions initialised; an older process of this instance is fenced");
+        layout::check(&settings.kafka)?;
+        commands::run(&settings, &config, writer, codec, &status, stop_rx).await
     }
     .await;
 

@@ -1,14 +1,23 @@
 //! Writing one batch's records and consumed offsets in one Kafka transaction.
 //!
 //! Either all of a batch is visible to read_committed readers — events, feedback, saga
-//! commands and the group's committed offsets — or none is. A restart therefore resumes
-//! exactly after the last committed batch, with a state rebuilt from exactly the events of the
-//! committed batches.
+//! commands and the group's committed offsets — or none is. A restart or a new owner of a
+//! partition therefore resumes exactly after the last committed batch, with a state rebuilt
+//! from exactly the events of the committed batches.
+//!
+//! The offsets join the transaction with the consumer group's metadata (KIP-447), taken when
+//! the batch was read: the group coordinator refuses them once the group has moved to a newer
+//! generation, so an instance that lost its partitions (rebalance, long pause, network cut)
+//! can never commit for them, and its transaction is aborted. A retry reuses that same
+//! metadata; retrying with a newer generation could commit offsets of partitions that are now
+//! someone else's. Every record is acknowledged before the offsets are sent, so whatever a
+//! transaction wrote precedes the moment the coordinator accepted its offsets: a new owner that
+//! replays up to the high watermark read after the rebalance sees all of it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
@@ -22,8 +31,12 @@ use crate::handling::Output;
 /// transaction.
 const INIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Abortable failures (e.g. a broker restart) are retried with the same records; after that
-/// many attempts the process exits and its restart retries from the committed state.
+/// many attempts the runtime rebuilds its state from the log and goes on from the committed
+/// offsets.
 const MAX_ATTEMPTS: u32 = 5;
+/// A commit that failed with a retriable error (e.g. it timed out) is retried, never aborted:
+/// it may have been decided already.
+const MAX_COMMIT_ATTEMPTS: u32 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -44,6 +57,12 @@ pub enum WriteError {
     Fatal(KafkaError),
     #[error("the consumer has no group metadata, so offsets cannot join the transaction")]
     NoGroupMetadata,
+    /// The group moved on without this instance: its offsets were refused and the transaction
+    /// aborted. Not an error of the process; its state must be rebuilt.
+    #[error(
+        "the consumer group no longer accepts this instance's offsets ({0}); transaction aborted"
+    )]
+    LostOwnership(KafkaError),
     #[error("transaction failed {attempts} times, last: {last}")]
     GaveUp { attempts: u32, last: KafkaError },
 }
@@ -106,19 +125,20 @@ impl Writer {
         })
     }
 
-    /// Writes `records` and, if given, commits `offsets` for `consumer`'s group, in one
-    /// transaction. Abortable failures are retried; fencing and fatal errors are returned.
+    /// Writes `records` and commits `offsets` for the group of `group` (the metadata read with
+    /// the batch), in one transaction. Abortable failures are retried; a refusal by the group,
+    /// fencing and fatal errors are returned.
     pub async fn write(
         &self,
         records: &[Record],
-        offsets: Option<(&TopicPartitionList, &StreamConsumer)>,
+        offsets: &TopicPartitionList,
+        group: &ConsumerGroupMetadata,
     ) -> Result<(), WriteError> {
         let mut attempt = 1;
         loop {
-            let error = match self.try_write(records, offsets).await {
+            let error = match self.try_write(records, offsets, group).await {
                 Ok(()) => return Ok(()),
-                Err(TryError::NoGroupMetadata) => return Err(WriteError::NoGroupMetadata),
-                Err(TryError::Kafka(error)) => error,
+                Err(error) => error,
             };
             if is_fenced(&error) {
                 return Err(WriteError::Fenced(error));
@@ -126,6 +146,7 @@ impl Writer {
             if is_fatal(&error) {
                 return Err(WriteError::Fatal(error));
             }
+            let lost = is_group_refusal(&error);
             tracing::warn!(%error, attempt, "transaction failed; aborting it");
             tokio::task::block_in_place(|| self.producer.abort_transaction(Timeout::Never))
                 .map_err(|abort| {
@@ -135,6 +156,9 @@ impl Writer {
                         WriteError::Fatal(abort)
                     }
                 })?;
+            if lost {
+                return Err(WriteError::LostOwnership(error));
+            }
             if attempt >= MAX_ATTEMPTS {
                 return Err(WriteError::GaveUp {
                     attempts: attempt,
@@ -149,8 +173,9 @@ impl Writer {
     async fn try_write(
         &self,
         records: &[Record],
-        offsets: Option<(&TopicPartitionList, &StreamConsumer)>,
-    ) -> Result<(), TryError> {
+        offsets: &TopicPartitionList,
+        group: &ConsumerGroupMetadata,
+    ) -> Result<(), KafkaError> {
         tokio::task::block_in_place(|| self.producer.begin_transaction())?;
         let mut deliveries = Vec::with_capacity(records.len());
         for record in records {
@@ -166,38 +191,43 @@ impl Writer {
         for delivery in deliveries {
             match delivery.await {
                 Ok(Ok(_)) => {}
-                Ok(Err((error, _message))) => return Err(error.into()),
-                Err(_canceled) => return Err(KafkaError::Canceled.into()),
+                Ok(Err((error, _message))) => return Err(error),
+                Err(_canceled) => return Err(KafkaError::Canceled),
             }
         }
-        if let Some((offsets, consumer)) = offsets {
-            // Fetched per attempt: a rebalance changes the generation it carries.
-            let metadata = consumer.group_metadata().ok_or(TryError::NoGroupMetadata)?;
+        if offsets.count() > 0 {
             tokio::task::block_in_place(|| {
                 // Timeout::Never: librdkafka then bounds the call by the transaction timeout.
                 self.producer
-                    .send_offsets_to_transaction(offsets, &metadata, Timeout::Never)
+                    .send_offsets_to_transaction(offsets, group, Timeout::Never)
             })?;
         }
-        tokio::task::block_in_place(|| self.producer.commit_transaction(Timeout::Never))?;
-        Ok(())
+        self.commit().await
+    }
+
+    /// Commits, retrying a commit whose outcome is unknown (e.g. timed out): aborting it could
+    /// contradict a commit the coordinator already decided.
+    async fn commit(&self) -> Result<(), KafkaError> {
+        let mut attempt = 1;
+        loop {
+            match tokio::task::block_in_place(|| self.producer.commit_transaction(Timeout::Never)) {
+                Ok(()) => return Ok(()),
+                Err(KafkaError::Transaction(error))
+                    if error.is_retriable() && attempt < MAX_COMMIT_ATTEMPTS =>
+                {
+                    tracing::warn!(%error, attempt, "commit not confirmed; retrying it");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 }
 
 impl From<CodecError> for WriteError {
     fn from(error: CodecError) -> Self {
         WriteError::Encode(Box::new(error))
-    }
-}
-
-enum TryError {
-    Kafka(KafkaError),
-    NoGroupMetadata,
-}
-
-impl From<KafkaError> for TryError {
-    fn from(error: KafkaError) -> Self {
-        TryError::Kafka(error)
     }
 }
 
@@ -209,6 +239,20 @@ pub fn is_fenced(error: &KafkaError) -> bool {
             RDKafkaErrorCode::Fenced
                 | RDKafkaErrorCode::ProducerFenced
                 | RDKafkaErrorCode::InvalidProducerEpoch
+        )
+    )
+}
+
+/// The group coordinator refused the offsets: this instance's generation is over (a rebalance
+/// it missed, a long pause, a replaced static member).
+fn is_group_refusal(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::IllegalGeneration
+                | RDKafkaErrorCode::UnknownMemberId
+                | RDKafkaErrorCode::FencedInstanceId
+                | RDKafkaErrorCode::RebalanceInProgress
         )
     )
 }

@@ -291,7 +291,7 @@ pub async fn open_account(
         password: "hash".into(),
     }
     .into();
-    sender.send(&id.to_uuid_string(), &user).await;
+    sender.send(username, &user).await;
     assert_eq!(watcher.feedback(id).await, Ok(None));
     let iban = topology::values::new_open_iban();
     let id = Id::random();
@@ -329,7 +329,10 @@ pub async fn transfer(
         username: username.into(),
     }
     .into();
-    sender.send(&id.to_uuid_string(), &command).await;
+    // Keyed by the transfer's home account, like the GraphQL endpoint does.
+    sender
+        .send(topology::routing::home(from, to), &command)
+        .await;
     id
 }
 
@@ -353,15 +356,25 @@ pub async fn outcome(watcher: &mut Watcher, id: Id) -> Result<(), String> {
 }
 
 /// The money events of transfer `id` seen so far, as (kind, iban, amount).
+/// The money events of transfer `id` in saga order (debit, credit, return): they may live in
+/// different partitions, which have no order between them.
 pub fn money_of(watcher: &Watcher, id: Id) -> Vec<(&'static str, String, i64)> {
-    watcher
+    let mut money: Vec<(u8, (&'static str, String, i64))> = watcher
         .bank_events()
         .into_iter()
         .filter_map(|e| match e {
-            BankEvent::MoneyDebitedEvent(e) if e.id == id => Some(("debited", e.iban, e.amount)),
-            BankEvent::MoneyCreditedEvent(e) if e.id == id => Some(("credited", e.iban, e.amount)),
-            BankEvent::MoneyReturnedEvent(e) if e.id == id => Some(("returned", e.iban, e.amount)),
+            BankEvent::MoneyDebitedEvent(e) if e.id == id => {
+                Some((0, ("debited", e.iban, e.amount)))
+            }
+            BankEvent::MoneyCreditedEvent(e) if e.id == id => {
+                Some((1, ("credited", e.iban, e.amount)))
+            }
+            BankEvent::MoneyReturnedEvent(e) if e.id == id => {
+                Some((2, ("returned", e.iban, e.amount)))
+            }
             _ => None,
         })
-        .collect()
+        .collect();
+    money.sort_by_key(|(step, _)| *step);
+    money.into_iter().map(|(_, event)| event).collect()
 }

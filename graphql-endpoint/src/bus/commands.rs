@@ -1,5 +1,6 @@
-//! Commands out on `user_commands` / `bank_commands`, feedback in from
-//! `user_command_feedback` / `bank_command_feedback`, matched by command id.
+//! Commands out on `user_commands` / `bank_commands`, keyed by their aggregate (username,
+//! IBAN, a transfer's home account); feedback in from `user_command_feedback` /
+//! `bank_command_feedback`, matched by the command id inside the record, whatever the key.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,12 +8,13 @@ use std::time::Duration;
 use rdkafka::producer::FutureProducer;
 use topology::codec::Codec;
 use topology::{
-    BankCommandFeedback, CommandFailed, CommandName, CommandSucceeded, Id, KafkaSettings,
-    TopicMessage, UserCommandFeedback,
+    BankCommandFeedback, CommandFailed, CommandName, CommandSucceeded, Id, Identified,
+    KafkaSettings, TopicMessage, UserCommandFeedback,
 };
 
 use super::exchange::Exchange;
 use super::listen::{consumer_at_end, spawn_dispatch, ListenError};
+use super::routing::AggregateKeyed;
 use super::waiters::{Waiter, Waiters};
 use super::BusError;
 
@@ -82,25 +84,37 @@ impl CommandBus {
         self.exchange.expect((id, slot))
     }
 
-    /// Produces `command` under `key` without waiting for its feedback.
-    pub async fn send<M: TopicMessage>(&self, key: &str, command: &M) -> Result<(), BusError> {
-        self.exchange.send(key, command).await
+    /// Produces `command` under its aggregate's key (see [`super::routing`]) without waiting
+    /// for its feedback.
+    pub async fn send<M: Command>(&self, command: &M) -> Result<(), BusError> {
+        self.exchange.send(record_key(command)?, command).await
     }
 
-    /// Sends command `id` and waits (up to the configured timeout) for its feedback.
-    pub async fn execute<M: TopicMessage>(
-        &self,
-        id: Id,
-        key: &str,
-        command: &M,
-    ) -> Result<Feedback, BusError> {
-        self.exchange.request((id, Slot::Reply), key, command).await
+    /// Sends `command` under its aggregate's key and waits (up to the configured timeout) for
+    /// the feedback to its id.
+    pub async fn execute<M: Command>(&self, command: &M) -> Result<Feedback, BusError> {
+        let key = record_key(command)?;
+        self.exchange
+            .request((command.id(), Slot::Reply), key, command)
+            .await
     }
 
     /// Requests still waiting for feedback (for tests and diagnostics).
     pub fn pending(&self) -> usize {
         self.exchange.pending()
     }
+}
+
+/// What the endpoint can send on a command topic: a command with an id that its feedback
+/// repeats, and an aggregate that picks its partition.
+pub trait Command: TopicMessage + Identified + AggregateKeyed {}
+
+impl<M: TopicMessage + Identified + AggregateKeyed> Command for M {}
+
+fn record_key<M: Command>(command: &M) -> Result<&str, BusError> {
+    command.aggregate_key().ok_or(BusError::NoAggregateKey {
+        record: command.full_name(),
+    })
 }
 
 fn slot_of(command: CommandName) -> Slot {
@@ -138,4 +152,38 @@ fn dispatch_failed(waiters: &Waiters<Key, Feedback>, feedback: CommandFailed) {
             reason: feedback.reason,
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use topology::{BankCommand, MarkTransferCompletedCommand, MoneyTransferCommand};
+
+    use super::*;
+
+    #[test]
+    fn a_command_goes_out_under_its_aggregate_and_is_answered_by_its_id() {
+        let id = Id::random();
+        let deposit = BankCommand::from(MoneyTransferCommand {
+            id,
+            token: "12345678901234567890".into(),
+            amount: 100,
+            from: "cash".into(),
+            to: "NL20OPEN0123456789".into(),
+            description: "first deposit".into(),
+            username: "alice-demo".into(),
+        });
+        assert!(matches!(record_key(&deposit), Ok("NL20OPEN0123456789")));
+        assert_eq!(deposit.id(), id);
+    }
+
+    #[test]
+    fn a_saga_step_is_refused_rather_than_sent_to_a_random_partition() {
+        let mark = BankCommand::from(MarkTransferCompletedCommand { id: Id::random() });
+        assert!(matches!(
+            record_key(&mark),
+            Err(BusError::NoAggregateKey {
+                record: "nl.openweb.data.MarkTransferCompletedCommand"
+            })
+        ));
+    }
 }

@@ -5,6 +5,7 @@ pub mod commands;
 mod exchange;
 pub mod listen;
 pub mod queries;
+pub mod routing;
 pub mod waiters;
 
 use std::time::Duration;
@@ -15,9 +16,10 @@ use rdkafka::util::Timeout;
 use topology::codec::{Codec, CodecError};
 use topology::TopicMessage;
 
-pub use commands::{CommandBus, Feedback};
+pub use commands::{Command, CommandBus, Feedback};
 pub use listen::ListenError;
 pub use queries::QueryBus;
+pub use routing::AggregateKeyed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -28,6 +30,9 @@ pub enum BusError {
         topic: &'static str,
         source: KafkaError,
     },
+    /// A bug, not a condition of Kafka: the endpoint sent a command only the saga may send.
+    #[error("{record} has no aggregate key the endpoint knows, so it cannot be routed")]
+    NoAggregateKey { record: &'static str },
     #[error("no answer within {} s", .0.as_secs_f32())]
     Timeout(Duration),
 }

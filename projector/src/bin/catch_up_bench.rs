@@ -13,8 +13,11 @@
 //!
 //! `replay` runs in its own process so the memory it reports is the read model's, not the
 //! writer's buffers. The events are the wire bytes of `bank_events` (same schemas, same
-//! subjects); the scratch topic has one partition, like `bank_events`. After the replay it also
-//! times the list of every account (`AllBankAccountsQuery`) on the replayed read model.
+//! subjects); the scratch topic is created with `topology::BANK_PARTITIONS` partitions like
+//! `bank_events` (`write --partitions` to choose), and the events are keyed as
+//! `topology::routing` says, so the replay reads them from every partition interleaved as
+//! Kafka delivers them. After the replay it also times the list of every account
+//! (`AllBankAccountsQuery`) on the replayed read model.
 //!
 //! `accounts` needs no Kafka: it projects `--accounts` account creations (IBANs in random
 //! order) into a fresh read model and times `AllBankAccountsQuery` pages and searches on it:
@@ -29,15 +32,16 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use projector::runtime::{events, EventsConfig, Shutdown, Status};
-use projector::{answer, BankProjector, QueryAnswer, ReadModel};
+use projector::{answer, BankProjector, QueryAnswer, ReadModel, Source};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
 use rdkafka::producer::{FutureRecord, Producer};
 use topology::codec::Codec;
 use topology::kafka::ADMIN_TIMEOUT;
+use topology::routing::home;
 use topology::values::{new_token, open_iban_for_account, CASH};
 use topology::{
     AllBankAccountsQuery, BankAccountCreatedEvent, BankEvent, BankQuery, Id, MoneyCreditedEvent,
-    MoneyDebitedEvent, Settings, TransferCompletedEvent, TransferStartedEvent,
+    MoneyDebitedEvent, Settings, TransferCompletedEvent, TransferStartedEvent, BANK_PARTITIONS,
 };
 
 #[derive(Debug, Parser)]
@@ -46,7 +50,7 @@ use topology::{
     about = "Measures the projector's catch-up time and memory"
 )]
 struct Args {
-    /// The scratch topic (created with one partition when missing).
+    /// The scratch topic (created by `write` when missing).
     #[arg(long, global = true, default_value = "projector-bench-bank-events")]
     topic: String,
     #[command(subcommand)]
@@ -56,13 +60,17 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Appends bank events to the scratch topic: account creations, then transfers of four
-    /// events each (started, debited, credited, completed).
+    /// events each (started, debited, credited, completed; every tenth a deposit from cash of
+    /// three, without the debit), each keyed as on `bank_events`.
     Write {
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
         /// Number of accounts the transfers move money between.
         #[arg(long, default_value_t = 10_000)]
         accounts: u32,
+        /// Partitions of the scratch topic when `write` creates it.
+        #[arg(long, default_value_t = BANK_PARTITIONS)]
+        partitions: i32,
     },
     /// Replays the scratch topic from offset 0 into a fresh read model.
     Replay,
@@ -81,21 +89,32 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings = Settings::from_env();
     match args.command {
-        Command::Write { events, accounts } => {
-            write(&settings, &args.topic, events, accounts).await
-        }
+        Command::Write {
+            events,
+            accounts,
+            partitions,
+        } => write(&settings, &args.topic, events, accounts, partitions).await,
         Command::Replay => replay(&settings, &args.topic).await,
         Command::Drop => drop_topic(&settings, &args.topic).await,
         Command::Accounts { accounts } => list_accounts(accounts),
     }
 }
 
-async fn write(settings: &Settings, topic: &str, events: u64, accounts: u32) -> anyhow::Result<()> {
+async fn write(
+    settings: &Settings,
+    topic: &str,
+    events: u64,
+    accounts: u32,
+    partitions: i32,
+) -> anyhow::Result<()> {
     if accounts < 2 {
         bail!("--accounts must be at least 2");
     }
+    if partitions < 1 {
+        bail!("--partitions must be at least 1");
+    }
     let admin = settings.kafka.admin().context("admin client")?;
-    let new_topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1))
+    let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(1))
         .set("retention.ms", "-1")
         .set("cleanup.policy", "delete");
     for result in admin
@@ -107,7 +126,7 @@ async fn write(settings: &Settings, topic: &str, events: u64, accounts: u32) -> 
         .context("create the scratch topic")?
     {
         match result {
-            Ok(_) => println!("created topic {topic}"),
+            Ok(_) => println!("created topic {topic} with {partitions} partitions"),
             Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {
                 println!("topic {topic} exists; appending")
             }
@@ -122,54 +141,34 @@ async fn write(settings: &Settings, topic: &str, events: u64, accounts: u32) -> 
     let mut written = 0u64;
     let mut transfer = 0u64;
     while written < events {
-        let batch: Vec<BankEvent> = if written < u64::from(accounts) {
+        // (key, event): keyed as on bank_events, so the producer's partitioner puts each
+        // where the command handler would.
+        let batch: Vec<(String, BankEvent)> = if written < u64::from(accounts) {
             let account = u32::try_from(written)?;
-            vec![BankAccountCreatedEvent {
-                iban: open_iban_for_account(account),
-                token: new_token(),
-                username: format!("bench-user-{account}"),
-            }
-            .into()]
+            let iban = open_iban_for_account(account);
+            vec![(
+                iban.clone(),
+                BankAccountCreatedEvent {
+                    iban,
+                    token: new_token(),
+                    username: format!("bench-user-{account}"),
+                }
+                .into(),
+            )]
         } else {
             transfer += 1;
-            let from = open_iban_for_account(u32::try_from(transfer % u64::from(accounts))?);
+            let from = if transfer.is_multiple_of(10) {
+                CASH.to_string()
+            } else {
+                open_iban_for_account(u32::try_from(transfer % u64::from(accounts))?)
+            };
             let to = open_iban_for_account(u32::try_from((transfer + 1) % u64::from(accounts))?);
-            let id = Id::random();
-            let amount = i64::try_from(transfer % 1_000 + 1)?;
-            vec![
-                TransferStartedEvent {
-                    id,
-                    token: new_token(),
-                    amount,
-                    from: if transfer.is_multiple_of(10) {
-                        CASH.into()
-                    } else {
-                        from.clone()
-                    },
-                    to: to.clone(),
-                    description: format!("bench transfer {transfer}"),
-                    username: "bench".into(),
-                }
-                .into(),
-                MoneyDebitedEvent {
-                    iban: from,
-                    amount,
-                    id,
-                }
-                .into(),
-                MoneyCreditedEvent {
-                    iban: to,
-                    amount,
-                    id,
-                }
-                .into(),
-                TransferCompletedEvent { id }.into(),
-            ]
+            transfer_events(Id::random(), &from, &to, transfer)?
         };
-        for event in batch.iter().take(usize::try_from(events - written)?) {
+        for (key, event) in batch.iter().take(usize::try_from(events - written)?) {
             let payload = codec.encode(event).await?;
             loop {
-                match producer.send_result(FutureRecord::to(topic).key("bench").payload(&payload)) {
+                match producer.send_result(FutureRecord::to(topic).key(key).payload(&payload)) {
                     Ok(delivery) => {
                         pending.push(delivery);
                         break;
@@ -201,6 +200,56 @@ async fn write(settings: &Settings, topic: &str, events: u64, accounts: u32) -> 
         written as f64 / elapsed.as_secs_f64()
     );
     Ok(())
+}
+
+/// The events of transfer number `n` from `from` to `to` as the command handler writes them,
+/// each with its key: the transfer's own events by its home, money events by their IBAN.
+fn transfer_events(
+    id: Id,
+    from: &str,
+    to: &str,
+    n: u64,
+) -> anyhow::Result<Vec<(String, BankEvent)>> {
+    let amount = i64::try_from(n % 1_000 + 1)?;
+    let description = format!("bench transfer {n}");
+    let home = home(from, to).to_string();
+    let mut events = vec![(
+        home.clone(),
+        TransferStartedEvent {
+            id,
+            token: new_token(),
+            amount,
+            from: from.into(),
+            to: to.into(),
+            description: description.clone(),
+            username: "bench".into(),
+        }
+        .into(),
+    )];
+    if from != CASH {
+        events.push((
+            from.into(),
+            MoneyDebitedEvent {
+                iban: from.into(),
+                amount,
+                id,
+            }
+            .into(),
+        ));
+    }
+    events.push((
+        to.into(),
+        MoneyCreditedEvent {
+            iban: to.into(),
+            amount,
+            id,
+            transfer_from: Some(from.into()),
+            transfer_description: Some(description),
+        }
+        .into(),
+    ));
+    events.push((home, TransferCompletedEvent { id }.into()));
+    Ok(events)
 }
 
 async fn replay(settings: &Settings, topic: &str) -> anyhow::Result<()> {
@@ -250,7 +299,8 @@ async fn replay(settings: &Settings, topic: &str) -> anyhow::Result<()> {
 /// Projects `accounts` account creations in a shuffled IBAN order, then times the list.
 fn list_accounts(accounts: u32) -> anyhow::Result<()> {
     let model = Arc::new(ReadModel::new());
-    let mut projector = BankProjector::new(Arc::clone(&model));
+    // One partition: only the accounts index is timed here, transaction ids do not matter.
+    let mut projector = BankProjector::new(Arc::clone(&model), 1);
     // A multiplicative permutation of 0..accounts: IBANs arrive far from sorted.
     let order = (0..accounts).map(|i| (u64::from(i) * 7_919 % u64::from(accounts)) as u32);
     let rss_before = vm_rss_kib();
@@ -262,7 +312,7 @@ fn list_accounts(accounts: u32) -> anyhow::Result<()> {
             username: format!("bench-user-{account}"),
         }
         .into();
-        projector.project(offset, &created)?;
+        projector.project(Source::at(0, offset), &created)?;
     }
     println!(
         "projected {} account creations in {:.0} ms; VmRSS {} before, {} after",

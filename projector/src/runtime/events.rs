@@ -1,9 +1,12 @@
 //! The event loop: replay from offset 0, become ready at the end offsets read at start, keep
 //! projecting, publish derived transactions in batches.
 //!
-//! One consumer reads both event topics by assignment; `user_events` and `bank_events` touch
-//! different maps of the read model, so their interleaving does not matter. The consumer's
-//! group (with publishing on) only stores the publishing position; it never subscribes.
+//! One consumer reads every partition of both event topics by assignment, in whatever
+//! interleaving Kafka delivers them. That interleaving does not matter: `user_events` and
+//! `bank_events` touch different maps of the read model, and what a `bank_events` event derives
+//! depends only on the events before it in its own partition (see [`crate::projection`]). The
+//! consumer's group (with publishing on) only stores the publishing position, one committed
+//! offset per `bank_events` partition; it never subscribes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,15 +15,16 @@ use futures::FutureExt;
 use rdkafka::message::{BorrowedMessage, Message};
 use topology::codec::Codec;
 use topology::kafka::ADMIN_TIMEOUT;
-use topology::replay::{self, CatchUp};
+use topology::replay::{self, CatchUp, PartitionEnd};
 use topology::topic_names::{BANK_EVENTS, USER_EVENTS};
-use topology::{BankEvent, KafkaSettings, UserEvent};
+use topology::{BankEvent, KafkaSettings, UserEvent, BANK_PARTITIONS};
 
 use super::publisher::Publisher;
 use super::{RuntimeError, Shutdown, Status};
 use crate::projection::{project_user_event, BankProjector, DerivedTransaction};
-use crate::publishing::should_publish;
+use crate::publishing::PublishedPositions;
 use crate::read_model::ReadModel;
+use crate::source::Source;
 
 /// The most messages handled (and derived events published in one transaction) per round.
 const MAX_BATCH: usize = 1_000;
@@ -67,34 +71,46 @@ pub async fn run(
     status: Arc<Status>,
     mut shutdown: Shutdown,
 ) -> Result<(), RuntimeError> {
-    let (consumer, publisher, last_published) = match &config.publishing {
+    let group = config.publishing.as_ref().map(|p| p.group.as_str());
+    let consumer = settings
+        .replay_consumer(group)
+        .map_err(RuntimeError::Client)?;
+
+    // The partitions and their ends, read once: the bank_events partitions are both what the
+    // publishing position is read for and the `P` transaction ids are numbered with.
+    let mut topics = vec![config.bank_events_topic.as_str()];
+    topics.extend(config.user_events_topic.as_deref());
+    let ends =
+        tokio::task::block_in_place(|| replay::end_offsets(&consumer, &topics, ADMIN_TIMEOUT))?;
+    let bank_partitions = partitions_of(&ends, &config.bank_events_topic);
+    let partition_count = i32::try_from(bank_partitions.len()).unwrap_or(i32::MAX);
+    if config.bank_events_topic == BANK_EVENTS && partition_count != BANK_PARTITIONS {
+        tracing::warn!(
+            partitions = partition_count,
+            topology = BANK_PARTITIONS,
+            "bank_events does not have the topology's partition count; transaction ids are numbered for the topic's"
+        );
+    }
+
+    let (publisher, published) = match &config.publishing {
         Some(publishing) => {
-            let consumer = settings
-                .replay_consumer(Some(&publishing.group))
-                .map_err(RuntimeError::Client)?;
-            let (publisher, last_published) = Publisher::start(
+            let (publisher, published) = Publisher::start(
                 &settings,
                 &publishing.transactional_id,
                 &consumer,
                 &publishing.group,
                 &config.bank_events_topic,
+                &bank_partitions,
                 Arc::clone(&codec),
             )
             .await?;
-            (consumer, Some(publisher), last_published)
+            (Some(publisher), published)
         }
-        None => {
-            let consumer = settings
-                .replay_consumer(None)
-                .map_err(RuntimeError::Client)?;
-            (consumer, None, None)
-        }
+        None => (None, PublishedPositions::nothing()),
     };
 
-    let mut topics = vec![config.bank_events_topic.as_str()];
-    topics.extend(config.user_events_topic.as_deref());
-    let catch_up =
-        tokio::task::block_in_place(|| replay::start(&consumer, &topics, ADMIN_TIMEOUT))?;
+    tokio::task::block_in_place(|| replay::assign_from_beginning(&consumer, &ends))?;
+    let catch_up = CatchUp::new(&ends);
     for (topic, partition, end) in catch_up.behind() {
         tracing::info!(topic, partition, end, "replaying from offset 0");
     }
@@ -102,8 +118,8 @@ pub async fn run(
     let mut projection = Projection {
         codec,
         config: &config,
-        projector: BankProjector::new(model),
-        last_published,
+        projector: BankProjector::new(model, partition_count),
+        published,
         publishing: publisher.is_some(),
         pending: Vec::new(),
         status: &status,
@@ -151,9 +167,10 @@ struct Projection<'a> {
     codec: Arc<Codec>,
     config: &'a EventsConfig,
     projector: BankProjector,
-    last_published: Option<i64>,
+    /// What was published before this start, per bank_events partition.
+    published: PublishedPositions,
     publishing: bool,
-    /// Derived events to publish, in source-offset order.
+    /// Derived events to publish, each partition's in source-offset order.
     pending: Vec<DerivedTransaction>,
     status: &'a Status,
     catch_up: CatchUp,
@@ -172,8 +189,9 @@ impl Projection<'_> {
         };
         let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
         if topic == self.config.bank_events_topic {
+            let source = Source::written(partition, offset, message.timestamp().to_millis());
             match self.codec.decode::<BankEvent>(message.payload()).await {
-                Ok(event) => self.project_bank_event(offset, &event),
+                Ok(event) => self.project_bank_event(source, &event),
                 Err(error) => {
                     tracing::error!(topic, partition, offset, %error, "skipping an event that cannot be decoded")
                 }
@@ -191,16 +209,17 @@ impl Projection<'_> {
             .observe(topic, partition, offset.saturating_add(1));
     }
 
-    fn project_bank_event(&mut self, offset: i64, event: &BankEvent) {
-        match self.projector.project(offset, event) {
+    fn project_bank_event(&mut self, source: Source, event: &BankEvent) {
+        match self.projector.project(source, event) {
             Ok(Some(derived)) => {
-                if self.publishing && should_publish(derived.source_offset, self.last_published) {
+                if self.publishing && self.published.should_publish(&derived) {
                     self.pending.push(derived);
                 }
             }
             Ok(None) => {}
             Err(error) => {
-                tracing::error!(offset, %error, "skipping an event that cannot be projected")
+                let (partition, offset) = (source.partition, source.offset);
+                tracing::error!(partition, offset, %error, "skipping an event that cannot be projected")
             }
         }
     }
@@ -216,10 +235,21 @@ impl Projection<'_> {
         self.status.set_ready();
         tracing::info!(
             events = self.status.events_projected(),
-            transactions = self.projector.last_transaction_id(),
+            transactions = self.projector.transaction_count(),
             elapsed_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "caught up: ready"
         );
         true
     }
+}
+
+/// The partitions of `topic` among `ends`, in order. Kafka numbers them 0 to n − 1.
+fn partitions_of(ends: &[PartitionEnd], topic: &str) -> Vec<i32> {
+    let mut partitions: Vec<i32> = ends
+        .iter()
+        .filter(|end| end.topic == topic)
+        .map(|end| end.partition)
+        .collect();
+    partitions.sort_unstable();
+    partitions
 }

@@ -1,9 +1,11 @@
 //! Publishes derived `TransactionHappenedEvent`s exactly once (design: [`crate::publishing`]).
 //!
-//! One producer transaction holds a batch of derived events *and* the `bank_events` offset
-//! after the last of them, committed for the publishing consumer group. Either both are visible
-//! or neither, so the group's committed offset says exactly which derived events are out.
+//! One producer transaction holds a batch of derived events *and*, for every `bank_events`
+//! partition they come from, the offset after the last of them there, committed for the
+//! publishing consumer group. Either both are visible or neither, so the group's committed
+//! offset of each partition says exactly which of that partition's derived events are out.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,10 +21,7 @@ use topology::{KafkaSettings, TransactionEvent};
 
 use super::RuntimeError;
 use crate::projection::DerivedTransaction;
-use crate::publishing::{last_published_offset, offset_to_commit};
-
-/// `bank_events` has one partition (SPEC §3); derived events carry offsets of partition 0.
-const BANK_EVENTS_PARTITION: i32 = 0;
+use crate::publishing::{offsets_to_commit, PublishedPositions};
 /// How often an abortable transaction is retried before the process gives up (and its restart
 /// retries from the committed offset).
 const MAX_ATTEMPTS: u32 = 5;
@@ -38,17 +37,19 @@ pub struct Publisher {
 
 impl Publisher {
     /// Creates the transactional producer, fences any previous instance with the same
-    /// transactional id, and reads the last published `bank_events` offset of `consumer`'s
-    /// group. The order matters: fencing first aborts a transaction a killed instance left
-    /// open, so the committed offset read afterwards is stable.
+    /// transactional id, and reads the last published offset of every `bank_events` partition
+    /// of `partitions` from `consumer`'s group. The order matters: fencing first aborts a
+    /// transaction a killed instance left open, so the committed offsets read afterwards are
+    /// stable.
     pub async fn start(
         settings: &KafkaSettings,
         transactional_id: &str,
         consumer: &StreamConsumer,
         group: &str,
         bank_events_topic: &str,
+        partitions: &[i32],
         codec: Arc<Codec>,
-    ) -> Result<(Self, Option<i64>), RuntimeError> {
+    ) -> Result<(Self, PublishedPositions), RuntimeError> {
         let producer = settings
             .transactional_producer(transactional_id)
             .map_err(RuntimeError::Client)?;
@@ -63,30 +64,35 @@ impl Publisher {
             .ok_or(RuntimeError::NoGroupMetadata)?;
 
         let committed_error = |source| RuntimeError::CommittedOffset {
-            partition: format!("{bank_events_topic}/{BANK_EVENTS_PARTITION} for group {group}"),
+            partition: format!("{bank_events_topic} for group {group}"),
             source,
         };
-        let mut partition = TopicPartitionList::new();
-        partition
-            .add_partition(bank_events_topic, BANK_EVENTS_PARTITION)
-            .set_offset(Offset::Invalid)
-            .map_err(committed_error)?;
-        let committed =
-            tokio::task::block_in_place(|| consumer.committed_offsets(partition, ADMIN_TIMEOUT))
+        let mut asked = TopicPartitionList::new();
+        for &partition in partitions {
+            asked
+                .add_partition(bank_events_topic, partition)
+                .set_offset(Offset::Invalid)
                 .map_err(committed_error)?;
-        let committed = committed
-            .find_partition(bank_events_topic, BANK_EVENTS_PARTITION)
-            .and_then(|element| match element.offset() {
-                Offset::Offset(next) => Some(next),
-                _ => None,
-            });
-        let last_published = last_published_offset(committed);
+        }
+        let committed =
+            tokio::task::block_in_place(|| consumer.committed_offsets(asked, ADMIN_TIMEOUT))
+                .map_err(committed_error)?;
+        let published = PublishedPositions::from_committed(partitions.iter().map(|&partition| {
+            let next = committed
+                .find_partition(bank_events_topic, partition)
+                .and_then(|element| match element.offset() {
+                    Offset::Offset(next) => Some(next),
+                    _ => None,
+                });
+            (partition, next)
+        }));
+        let last_published: Vec<(i32, i64)> = published.iter().collect();
         tracing::info!(
             transactional_id,
             group,
-            ?committed,
+            partitions = partitions.len(),
             ?last_published,
-            "transactions initialised; derived events after the last published offset will be published"
+            "transactions initialised; per partition, derived events after the last published offset will be published"
         );
         Ok((
             Self {
@@ -95,18 +101,18 @@ impl Publisher {
                 bank_events_topic: bank_events_topic.to_string(),
                 codec,
             },
-            last_published,
+            published,
         ))
     }
 
-    /// Publishes `batch` (in source-offset order) and commits the offset after its last event,
-    /// in one transaction. Retries abortable failures with the same batch; a fatal one (e.g.
-    /// fenced by a newer instance) is returned.
+    /// Publishes `batch` and commits, for each partition in it, the offset after its last
+    /// event there, in one transaction. Retries abortable failures with the same batch; a
+    /// fatal one (e.g. fenced by a newer instance) is returned.
     pub async fn publish(&self, batch: &[DerivedTransaction]) -> Result<(), RuntimeError> {
-        let Some(last) = batch.last() else {
+        if batch.is_empty() {
             return Ok(());
-        };
-        let next_offset = offset_to_commit(last.source_offset);
+        }
+        let next_offsets = offsets_to_commit(batch);
         let mut records = Vec::with_capacity(batch.len());
         for derived in batch {
             let message = TransactionEvent::from(derived.event.clone());
@@ -118,11 +124,11 @@ impl Publisher {
 
         let mut attempt = 1;
         loop {
-            match self.try_publish(&records, next_offset).await {
+            match self.try_publish(&records, &next_offsets).await {
                 Ok(()) => {
                     tracing::debug!(
                         events = batch.len(),
-                        next_offset,
+                        ?next_offsets,
                         "published derived events"
                     );
                     return Ok(());
@@ -148,7 +154,7 @@ impl Publisher {
     async fn try_publish(
         &self,
         records: &[(String, Vec<u8>)],
-        next_offset: i64,
+        next_offsets: &BTreeMap<i32, i64>,
     ) -> Result<(), KafkaError> {
         tokio::task::block_in_place(|| self.producer.begin_transaction())?;
         let mut deliveries = Vec::with_capacity(records.len());
@@ -170,11 +176,13 @@ impl Publisher {
             }
         }
         let mut offsets = TopicPartitionList::new();
-        offsets.add_partition_offset(
-            &self.bank_events_topic,
-            BANK_EVENTS_PARTITION,
-            Offset::Offset(next_offset),
-        )?;
+        for (&partition, &next) in next_offsets {
+            offsets.add_partition_offset(
+                &self.bank_events_topic,
+                partition,
+                Offset::Offset(next),
+            )?;
+        }
         tokio::task::block_in_place(|| {
             // Timeout::Never: librdkafka then uses the remaining transaction timeout, which it
             // recommends over a shorter client-side one.

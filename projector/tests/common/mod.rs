@@ -10,6 +10,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::StreamConsumer;
@@ -17,6 +18,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde_json::Value;
 use topology::codec::Codec;
+use topology::routing::home;
 use topology::topic_names::{
     BANK_EVENTS, BANK_QUERIES_FEEDBACK, TRANSACTION_EVENTS, USER_EVENTS, USER_QUERIES_FEEDBACK,
 };
@@ -63,10 +65,14 @@ pub fn start_projector(ids: &ProjectorIds, name: &str, env: &[(&str, &str)]) -> 
 }
 
 /// Writes events in one Kafka transaction, as the command handler does: the topics then end
-/// with a commit marker, which the projector's catch-up must step over.
+/// with a commit marker, which the projector's catch-up must step over. Events are keyed as
+/// the command handler keys them (`topology::routing`), so they spread over the partitions
+/// and the projector reads them in whatever interleaving Kafka delivers.
 pub struct EventWriter {
     producer: FutureProducer,
     codec: Codec,
+    /// Transfer id → its home IBAN, the key of its completed / failed events.
+    homes: Mutex<HashMap<Id, String>>,
 }
 
 impl EventWriter {
@@ -81,6 +87,7 @@ impl EventWriter {
         Self {
             producer,
             codec: codec(),
+            homes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -88,12 +95,14 @@ impl EventWriter {
         self.producer.begin_transaction().expect("begin");
         let mut deliveries = Vec::new();
         for event in users {
+            let UserEvent::UserAccountCreatedEvent(created) = event;
             let payload = self.codec.encode(event).await.expect("encode");
-            deliveries.push(self.send(USER_EVENTS, "user", payload));
+            deliveries.push(self.send(USER_EVENTS, &created.username, payload));
         }
         for event in bank {
+            let key = self.key_of(event);
             let payload = self.codec.encode(event).await.expect("encode");
-            deliveries.push(self.send(BANK_EVENTS, "bank", payload));
+            deliveries.push(self.send(BANK_EVENTS, &key, payload));
         }
         for delivery in deliveries {
             delivery
@@ -103,6 +112,27 @@ impl EventWriter {
                 .expect("delivered");
         }
         self.producer.commit_transaction(TIMEOUT).expect("commit");
+    }
+
+    /// The key the command handler writes `event` under: account and money events by their
+    /// IBAN, a transfer's own events by its home.
+    fn key_of(&self, event: &BankEvent) -> String {
+        let mut homes = self.homes.lock().expect("homes lock");
+        match event {
+            BankEvent::BankAccountCreatedEvent(e) => e.iban.clone(),
+            BankEvent::UserAddedToBankAccountEvent(e) => e.iban.clone(),
+            BankEvent::UserRemovedFromBankAccountEvent(e) => e.iban.clone(),
+            BankEvent::MoneyCreditedEvent(e) => e.iban.clone(),
+            BankEvent::MoneyDebitedEvent(e) => e.iban.clone(),
+            BankEvent::MoneyReturnedEvent(e) => e.iban.clone(),
+            BankEvent::TransferStartedEvent(e) => {
+                let key = home(&e.from, &e.to).to_string();
+                homes.insert(e.id, key.clone());
+                key
+            }
+            BankEvent::TransferCompletedEvent(e) => homes[&e.id].clone(),
+            BankEvent::TransferFailedEvent(e) => homes[&e.id].clone(),
+        }
     }
 
     fn send(&self, topic: &str, key: &str, payload: Vec<u8>) -> rdkafka::producer::DeliveryFuture {
@@ -252,4 +282,12 @@ pub async fn wait_for_derived(ibans: &[String], expected: usize, within: Duratio
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The partition count of `bank_events` on the cluster: the `P` of the transaction ids.
+pub fn bank_events_partitions() -> i32 {
+    let consumer = settings().kafka.replay_consumer(None).expect("a consumer");
+    let ends = topology::replay::end_offsets(&consumer, &[BANK_EVENTS], TIMEOUT)
+        .expect("the partitions of bank_events");
+    i32::try_from(ends.len()).expect("a partition count")
 }

@@ -72,6 +72,8 @@ fn credit(iban: &str, amount: i64, transfer: u8) -> Cmd {
         id: id(transfer),
         iban: iban.into(),
         amount,
+        transfer_from: None,
+        transfer_description: None,
     })
 }
 

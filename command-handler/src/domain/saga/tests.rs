@@ -115,11 +115,13 @@ fn debit(from: &str) -> Vec<SagaCommand> {
     })]
 }
 
-fn credit(to: &str) -> Vec<SagaCommand> {
+fn credit(from: &str, to: &str) -> Vec<SagaCommand> {
     vec![SagaCommand::CreditMoney(CreditMoneyCommand {
         id: id(1),
         iban: to.into(),
         amount: AMOUNT,
+        transfer_from: Some(from.into()),
+        transfer_description: Some("rent".into()),
     })]
 }
 
@@ -156,9 +158,9 @@ fn scenarios() -> Vec<Scenario> {
         (
             "cash deposit",
             vec![
-                (start(CASH_FROM, IBAN_A), credit(IBAN_A)),
-                (was_credited(IBAN_A), nothing()),
-                (ok(CREDIT), complete()),
+                (start(CASH_FROM, IBAN_A), credit(CASH_FROM, IBAN_A)),
+                (was_credited(IBAN_A), complete()),
+                (ok(CREDIT), nothing()),
                 (was_completed(), nothing()),
                 (ok(MARK_COMPLETED), nothing()),
             ],
@@ -166,7 +168,7 @@ fn scenarios() -> Vec<Scenario> {
         (
             "cash deposit refused by the account",
             vec![
-                (start(CASH_FROM, IBAN_A), credit(IBAN_A)),
+                (start(CASH_FROM, IBAN_A), credit(CASH_FROM, IBAN_A)),
                 (refused(CREDIT, OVERFLOW), fail(OVERFLOW)),
                 (has_failed(OVERFLOW), nothing()),
             ],
@@ -175,10 +177,10 @@ fn scenarios() -> Vec<Scenario> {
             "normal transfer",
             vec![
                 (start(IBAN_A, IBAN_B), debit(IBAN_A)),
-                (was_debited(IBAN_A), nothing()),
-                (ok(DEBIT), credit(IBAN_B)),
-                (was_credited(IBAN_B), nothing()),
-                (ok(CREDIT), complete()),
+                (was_debited(IBAN_A), credit(IBAN_A, IBAN_B)),
+                (ok(DEBIT), nothing()),
+                (was_credited(IBAN_B), complete()),
+                (ok(CREDIT), nothing()),
                 (was_completed(), nothing()),
             ],
         ),
@@ -227,10 +229,10 @@ fn scenarios() -> Vec<Scenario> {
             "credit refused: money returned, then the transfer fails with the credit's reason",
             vec![
                 (start(IBAN_A, IBAN_C), debit(IBAN_A)),
-                (ok(DEBIT), credit(IBAN_C)),
+                (ok(DEBIT), credit(IBAN_A, IBAN_C)),
                 (refused(CREDIT, NOT_KNOWN), give_back(IBAN_A, NOT_KNOWN)),
-                (was_returned(IBAN_A, NOT_KNOWN), nothing()),
-                (ok(RETURN), fail(NOT_KNOWN)),
+                (was_returned(IBAN_A, NOT_KNOWN), fail(NOT_KNOWN)),
+                (ok(RETURN), nothing()),
                 (has_failed(NOT_KNOWN), nothing()),
             ],
         ),
@@ -238,7 +240,7 @@ fn scenarios() -> Vec<Scenario> {
             "return refused: the transfer still ends, saying the money was not returned",
             vec![
                 (start(IBAN_A, IBAN_C), debit(IBAN_A)),
-                (ok(DEBIT), credit(IBAN_C)),
+                (ok(DEBIT), credit(IBAN_A, IBAN_C)),
                 (refused(CREDIT, NOT_KNOWN), give_back(IBAN_A, NOT_KNOWN)),
                 (refused(RETURN, OVERFLOW), fail(RETURN_FAILED)),
                 (has_failed(RETURN_FAILED), nothing()),
@@ -275,13 +277,22 @@ fn scenarios() -> Vec<Scenario> {
             vec![(start("", IBAN_A), fail("from is invalid"))],
         ),
         (
-            "money events never drive the saga, whatever their account",
+            "money events of the transfer are facts, like the answers to its commands",
             vec![
                 (start(IBAN_A, IBAN_B), debit(IBAN_A)),
-                (was_debited(IBAN_A), nothing()),
-                (was_credited(IBAN_B), nothing()),
-                (was_returned(IBAN_A, NOT_KNOWN), nothing()),
-                (ok(DEBIT), credit(IBAN_B)),
+                (was_debited(IBAN_A), credit(IBAN_A, IBAN_B)),
+                (ok(DEBIT), nothing()),
+                (was_credited(IBAN_B), complete()),
+                (ok(CREDIT), nothing()),
+            ],
+        ),
+        (
+            "a return seen as an event ends the transfer as failed",
+            vec![
+                (start(IBAN_A, IBAN_B), debit(IBAN_A)),
+                (was_debited(IBAN_A), credit(IBAN_A, IBAN_B)),
+                (refused(CREDIT, NOT_KNOWN), give_back(IBAN_A, NOT_KNOWN)),
+                (was_returned(IBAN_A, NOT_KNOWN), fail(NOT_KNOWN)),
             ],
         ),
         (
@@ -303,7 +314,7 @@ fn scenarios() -> Vec<Scenario> {
         (
             "a deposit has no debit or return to hear about",
             vec![
-                (start(CASH_FROM, IBAN_A), credit(IBAN_A)),
+                (start(CASH_FROM, IBAN_A), credit(CASH_FROM, IBAN_A)),
                 (ok(DEBIT), nothing()),
                 (refused(DEBIT, INSUFFICIENT), nothing()),
                 (ok(RETURN), nothing()),
@@ -327,7 +338,7 @@ fn scenarios() -> Vec<Scenario> {
             "a finished transfer needs nothing more",
             vec![
                 (start(IBAN_A, IBAN_B), debit(IBAN_A)),
-                (ok(DEBIT), credit(IBAN_B)),
+                (ok(DEBIT), credit(IBAN_A, IBAN_B)),
                 (ok(CREDIT), complete()),
                 (was_completed(), nothing()),
                 (start(IBAN_A, IBAN_B), nothing()),
@@ -345,7 +356,7 @@ fn scenarios() -> Vec<Scenario> {
                     In::Event(started(1, IBAN_C, CASH_FROM, 1).into()),
                     nothing(),
                 ),
-                (ok(DEBIT), credit(IBAN_B)),
+                (ok(DEBIT), credit(IBAN_A, IBAN_B)),
             ],
         ),
         (
@@ -504,7 +515,7 @@ fn pending_lists_the_next_command_of_every_unfinished_transfer() {
 fn saga_commands_go_to_their_topics() {
     let routed: Vec<(&str, Id)> = [
         debit(IBAN_A),
-        credit(IBAN_B),
+        credit(IBAN_A, IBAN_B),
         give_back(IBAN_A, NOT_KNOWN),
         complete(),
         fail(NOT_KNOWN),
@@ -538,6 +549,8 @@ fn events_without_a_transfer_are_ignored() {
         iban: IBAN_A.into(),
         amount: AMOUNT,
         id: id(1),
+        transfer_from: None,
+        transfer_description: None,
     };
     assert!(saga.handle(SagaInput::Event(&event.into())).is_empty());
     let debit_event: BankEvent = MoneyDebitedEvent {

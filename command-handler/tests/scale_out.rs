@@ -1,0 +1,317 @@
+//! Several command-handler instances sharing the bank's partitions: concurrent transfers between
+//! accounts spread over every partition (inside the bank, out of it, refused) while instances
+//! are SIGKILLed and restarted, one is added and one is stopped. Afterwards every transfer has
+//! exactly one final state, nothing is booked twice, a failed transfer moved nothing net, and
+//! the balances add up to the deposits minus what left the bank.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::time::{Duration, Instant};
+
+use common::*;
+use topology::routing::partition_of;
+use topology::{BankEvent, Id, BANK_PARTITIONS};
+
+const ACCOUNTS: usize = 36;
+const TRANSFERS: usize = 360;
+const DEPOSIT: i64 = 100_000;
+const FOREIGN_IBAN: &str = "NL91ABNA0417164300";
+/// Bound on one handover: session timeout (6 s) + aborting a dead transaction + the rebuild.
+const HANDOVER_WAIT: Duration = Duration::from_secs(60);
+
+struct Cluster {
+    group: String,
+    prefix: String,
+    instances: BTreeMap<usize, ServiceProcess>,
+}
+
+impl Cluster {
+    fn new() -> Self {
+        let ids = Ids::fresh();
+        Self {
+            group: ids.group,
+            prefix: ids.transactional_id,
+            instances: BTreeMap::new(),
+        }
+    }
+
+    fn start(&mut self, n: usize, run: usize) {
+        let ids = Ids {
+            transactional_id: format!("{}-{n}", self.prefix),
+            group: self.group.clone(),
+        };
+        let process = start_command_handler(&ids, &format!("scale-{n}-{run}"));
+        self.instances.insert(n, process);
+    }
+
+    async fn wait_ready(&mut self) {
+        for process in self.instances.values_mut() {
+            process.wait_ready(WAIT).await;
+        }
+    }
+
+    /// Waits until the running instances together serve every partition, each exactly once;
+    /// returns how long that took.
+    async fn wait_all_served(&mut self, since: Instant) -> Duration {
+        let deadline = Instant::now() + HANDOVER_WAIT;
+        loop {
+            let mut served = Vec::new();
+            let mut all_ready = true;
+            for process in self.instances.values() {
+                match process.health().await {
+                    Some((200, body)) => served.extend(
+                        body["partitions"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|p| p.as_i64()),
+                    ),
+                    _ => all_ready = false,
+                }
+            }
+            served.sort_unstable();
+            let expected: Vec<i64> = (0..i64::from(BANK_PARTITIONS)).collect();
+            if all_ready && served == expected {
+                return since.elapsed();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "partitions not all served within {HANDOVER_WAIT:?}: {served:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn counters(bodies: &[serde_json::Value], field: &str) -> u64 {
+        bodies.iter().filter_map(|b| b[field].as_u64()).sum()
+    }
+
+    async fn health_bodies(&self) -> Vec<serde_json::Value> {
+        let mut bodies = Vec::new();
+        for process in self.instances.values() {
+            if let Some((_, body)) = process.health().await {
+                bodies.push(body);
+            }
+        }
+        bodies
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
+async fn instances_come_and_go_without_losing_or_doubling_money() {
+    let mut cluster = Cluster::new();
+    for n in 1..=3 {
+        cluster.start(n, 1);
+    }
+    cluster.wait_ready().await;
+    let started = Instant::now();
+    let first = cluster.wait_all_served(started).await;
+    eprintln!("3 instances serve all {BANK_PARTITIONS} partitions after {first:?}");
+
+    let sender = Sender::new();
+    let mut watcher = Watcher::new();
+    let mut accounts = Vec::new();
+    for n in 0..ACCOUNTS {
+        let username = unique(&format!("scale{n}"));
+        let (iban, token) = open_account(&sender, &mut watcher, &username).await;
+        accounts.push((username, iban, token));
+    }
+    let ibans: Vec<String> = accounts.iter().map(|(_, iban, _)| iban.clone()).collect();
+    let partitions: BTreeSet<i32> = ibans.iter().map(|iban| partition_of(iban)).collect();
+    eprintln!(
+        "{ACCOUNTS} accounts over {} of {BANK_PARTITIONS} partitions",
+        partitions.len()
+    );
+    let mut deposits = Vec::new();
+    for (username, iban, token) in &accounts {
+        deposits.push(transfer(&sender, (username, token), "cash", iban, DEPOSIT).await);
+    }
+    for id in &deposits {
+        assert_eq!(outcome(&mut watcher, *id).await, Ok(()), "deposit {id}");
+    }
+
+    // Deterministic pseudo-random pairs and amounts: some transfers hit the limit, some leave
+    // the bank, some fail on from = to.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    let mut sent: BTreeMap<Id, (String, String, i64)> = BTreeMap::new();
+    let mut faults = Vec::new();
+    let mut handovers = Vec::new();
+    for n in 0..TRANSFERS {
+        let (username, from, token) = &accounts[next(ACCOUNTS as u64) as usize];
+        let to = if n % 10 == 0 {
+            FOREIGN_IBAN.to_string()
+        } else {
+            ibans[next(ACCOUNTS as u64) as usize].clone()
+        };
+        let amount = 1 + next(60_000) as i64;
+        let id = transfer(&sender, (username, token), from, &to, amount).await;
+        sent.insert(id, (from.clone(), to, amount));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // The faults, spread over the run while transfers keep coming.
+        match n {
+            40 => {
+                if let Some(process) = cluster.instances.get_mut(&2) {
+                    process.kill();
+                }
+                cluster.instances.remove(&2);
+                faults.push("SIGKILL instance 2");
+                let at = Instant::now();
+                let took = cluster.wait_all_served(at).await;
+                handovers.push(("instance 2 killed, others take over", took));
+            }
+            100 => {
+                let at = Instant::now();
+                cluster.start(2, 2);
+                cluster.wait_ready().await;
+                faults.push("restart instance 2");
+                handovers.push(("instance 2 back", cluster.wait_all_served(at).await));
+            }
+            160 => {
+                let at = Instant::now();
+                cluster.start(4, 1);
+                cluster.wait_ready().await;
+                faults.push("add instance 4");
+                handovers.push(("instance 4 added", cluster.wait_all_served(at).await));
+            }
+            220 => {
+                let at = Instant::now();
+                if let Some(mut stopped) = cluster.instances.remove(&1) {
+                    let status = stopped.terminate();
+                    assert!(
+                        status.is_some_and(|s| s.success()),
+                        "instance 1 stops cleanly"
+                    );
+                }
+                faults.push("stop instance 1 (SIGTERM)");
+                handovers.push(("instance 1 stopped", cluster.wait_all_served(at).await));
+            }
+            280 => {
+                if let Some(process) = cluster.instances.get_mut(&3) {
+                    process.kill();
+                }
+                cluster.instances.remove(&3);
+                faults.push("SIGKILL instance 3");
+                let at = Instant::now();
+                handovers.push(("instance 3 killed", cluster.wait_all_served(at).await));
+                cluster.start(3, 2);
+                faults.push("restart instance 3");
+            }
+            _ => {}
+        }
+    }
+    cluster.wait_ready().await;
+
+    let ours: HashSet<Id> = sent.keys().copied().collect();
+    let finals_seen = |seen: &[Seen]| {
+        seen.iter()
+            .filter(|s| match s {
+                Seen::Bank(
+                    e @ (BankEvent::TransferCompletedEvent(_) | BankEvent::TransferFailedEvent(_)),
+                ) => transfer_id(e).is_some_and(|id| ours.contains(&id)),
+                _ => false,
+            })
+            .count()
+    };
+    watcher
+        .until("every transfer final", |seen| {
+            finals_seen(seen) >= TRANSFERS
+        })
+        .await;
+
+    // The truth: bank_events from the beginning, every partition, read_committed.
+    let events = all_bank_events().await;
+    let mut finals: BTreeMap<Id, Vec<Result<(), String>>> = BTreeMap::new();
+    let mut bookings: BTreeMap<(Id, &'static str), usize> = BTreeMap::new();
+    let mut net: BTreeMap<Id, i64> = BTreeMap::new();
+    for event in &events {
+        match event {
+            BankEvent::TransferCompletedEvent(e) if ours.contains(&e.id) => {
+                finals.entry(e.id).or_default().push(Ok(()))
+            }
+            BankEvent::TransferFailedEvent(e) if ours.contains(&e.id) => {
+                finals.entry(e.id).or_default().push(Err(e.reason.clone()))
+            }
+            BankEvent::MoneyDebitedEvent(e) if ours.contains(&e.id) => {
+                *bookings.entry((e.id, "debit")).or_default() += 1;
+                *net.entry(e.id).or_default() -= e.amount;
+            }
+            BankEvent::MoneyCreditedEvent(e) if ours.contains(&e.id) => {
+                *bookings.entry((e.id, "credit")).or_default() += 1;
+                *net.entry(e.id).or_default() += e.amount;
+            }
+            BankEvent::MoneyReturnedEvent(e) if ours.contains(&e.id) => {
+                *bookings.entry((e.id, "return")).or_default() += 1;
+                *net.entry(e.id).or_default() += e.amount;
+            }
+            _ => {}
+        }
+    }
+    for id in &ours {
+        let outcomes = finals.get(id).map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(
+            outcomes.len(),
+            1,
+            "transfer {id} has final events {outcomes:?}"
+        );
+    }
+    for ((id, kind), count) in &bookings {
+        assert_eq!(*count, 1, "transfer {id}: {kind} booked {count} times");
+    }
+    let mut completed = 0;
+    let mut across = 0;
+    for (id, (from, to, amount)) in &sent {
+        let moved = net.get(id).copied().unwrap_or_default();
+        if finals[id][0].is_ok() {
+            completed += 1;
+            let expected = if to == FOREIGN_IBAN { -amount } else { 0 };
+            assert_eq!(moved, expected, "completed transfer {id} moved {moved}");
+        } else {
+            assert_eq!(moved, 0, "failed transfer {id} moved {moved} net");
+        }
+        if to != FOREIGN_IBAN && partition_of(from) != partition_of(to) {
+            across += 1;
+        }
+    }
+    let sent_out: i64 = sent
+        .iter()
+        .filter(|(id, (_, to, _))| to == FOREIGN_IBAN && finals[*id][0].is_ok())
+        .map(|(_, (_, _, amount))| amount)
+        .sum();
+    let balances = balances(&events, &ibans);
+    let total: i64 = balances.values().sum();
+    assert_eq!(
+        total,
+        DEPOSIT * ACCOUNTS as i64 - sent_out,
+        "money is conserved: balances {balances:?}"
+    );
+    for (iban, balance) in &balances {
+        assert!(*balance > -50_000, "{iban} went below its limit: {balance}");
+    }
+
+    let bodies = cluster.health_bodies().await;
+    eprintln!("--- scale-out figures ---");
+    eprintln!(
+        "transfers: {TRANSFERS} ({completed} completed, {} failed), {across} between accounts in different partitions",
+        TRANSFERS - completed
+    );
+    eprintln!("faults: {}", faults.join(", "));
+    for (what, took) in &handovers {
+        eprintln!("handover: {what}: all partitions served again after {took:.1?}");
+    }
+    eprintln!(
+        "running instances now: local transfers {}, through the saga across instances {}",
+        Cluster::counters(&bodies, "transfers_local"),
+        Cluster::counters(&bodies, "transfers_across_instances")
+    );
+    for (_, mut process) in std::mem::take(&mut cluster.instances) {
+        assert!(process.terminate().is_some_and(|s| s.success()));
+    }
+}

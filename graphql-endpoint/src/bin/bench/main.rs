@@ -1,0 +1,253 @@
+//! Load benchmark of the GraphQL endpoint against a running suite (command handler instances,
+//! projector, endpoint; e.g. `scripts/run.sh start`). Prints numbers only.
+//!
+//! 1. At least `--accounts` users log in (creating their accounts), more until every partition
+//!    of the bank holds `--min-per-partition` of them; each deposits from `cash`.
+//! 2. One subscription (graphql-transport-ws) streams this run's CREDITs.
+//! 3. Transfers between random pairs of those accounts, so most cross partitions and, with
+//!    several command-handler instances, instances, are due at `--rate` per second for
+//!    `--transfers` transfers or `--duration` seconds, open loop (see `load`).
+//! 4. Reported: achieved rates; outcomes; p50/p90/p95/p99/max of the mutation latency (due →
+//!    `money_transfer` answer) and of the delivery (due → the CREDIT on the subscription); the
+//!    same per 10-second window.
+//! 5. With `--command-handler-health`, the change of each instance's `transfers_local` and
+//!    `transfers_across_instances` over the transfers: the share that took the saga path.
+//! 6. The floor under all of it: one produce → consume hop on the same broker.
+
+mod accounts;
+mod graphql;
+mod health;
+mod hop;
+mod load;
+mod pairs;
+mod report;
+mod subscription;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use topology::{Id, BANK_PARTITIONS};
+
+use crate::graphql::GraphQl;
+use crate::load::{Outcome, Plan, Run};
+use crate::subscription::Arrivals;
+
+/// Transfers when neither --transfers nor --duration is given.
+const DEFAULT_TRANSFERS: u32 = 1_000;
+/// How long deliveries may trail the last answer.
+const DELIVERY_GRACE: Duration = Duration::from_secs(10);
+
+/// Benchmark the GraphQL endpoint of a running suite: open-loop transfers between random pairs
+/// of accounts at a fixed rate; prints achieved rates, outcomes, latency percentiles and, with
+/// --command-handler-health, the share of transfers that crossed command-handler instances.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version)]
+struct Args {
+    /// Base URL of the endpoint (its /graphql and /graphql/ws are used).
+    #[arg(long, default_value = "http://127.0.0.1:8888")]
+    url: String,
+    /// Accounts to create and transfer between (at least; see --min-per-partition).
+    #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(2..))]
+    accounts: u32,
+    /// Create more accounts until each of the bank's partitions holds at least this many
+    /// (their IBANs are random); 0 creates exactly --accounts.
+    #[arg(long, default_value_t = 1)]
+    min_per_partition: u32,
+    /// Number of transfers [default: 1000 unless --duration is given].
+    #[arg(long, conflicts_with = "duration", value_parser = clap::value_parser!(u32).range(1..))]
+    transfers: Option<u32>,
+    /// Send transfers at --rate for this many seconds instead of a number of transfers.
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    duration: Option<f64>,
+    /// Transfers due per second, sent on schedule whether or not earlier ones have answered.
+    #[arg(long, default_value_t = 50.0, value_parser = positive_number)]
+    rate: f64,
+    /// Transfers waiting for their answer at most; one due while that many wait is not sent
+    /// and is counted as "not sent".
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: u32,
+    /// Seconds to wait for one HTTP answer before counting a client timeout; keep it above
+    /// the endpoint's GRAPHQL_COMMAND_TIMEOUT so its own timeouts are seen.
+    #[arg(long, default_value = "30", value_name = "SECONDS", value_parser = positive_seconds)]
+    request_timeout: f64,
+    /// Seed of the random pairs (printed; give it again to repeat the same pairs).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A command-handler /health URL (e.g. http://127.0.0.1:8090/health), repeat for every
+    /// instance: its transfers_local and transfers_across_instances counters are read before
+    /// and after the transfers and their change printed, with the share of transfers that
+    /// took the saga path across instances.
+    #[arg(long = "command-handler-health", value_name = "URL")]
+    command_handler_health: Vec<String>,
+    /// Sequential produce → consume round trips for the raw Kafka hop (0 skips it).
+    #[arg(long, default_value_t = 200)]
+    hops: usize,
+    /// Extra subscriptions held open during the run (filtered to an account nobody uses), to
+    /// see what many watchers cost the fan-out.
+    #[arg(long, default_value_t = 0)]
+    idle_subscriptions: usize,
+    /// Scratch topic for the raw hop (created and deleted by the bench).
+    #[arg(long, default_value = "graphql-bench-hop")]
+    hop_topic: String,
+}
+
+fn positive_number(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err(format!("{text:?} is not a positive number")),
+    }
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    positive_number(text).and_then(|seconds| {
+        Duration::try_from_secs_f64(seconds)
+            .map(|_| seconds)
+            .map_err(|error| format!("{text} s: {error}"))
+    })
+}
+
+impl Args {
+    fn transfers(&self) -> usize {
+        match (self.transfers, self.duration) {
+            (Some(count), _) => count as usize,
+            (None, Some(seconds)) => ((seconds * self.rate).round() as usize).max(1),
+            (None, None) => DEFAULT_TRANSFERS as usize,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let graphql = GraphQl::new(&args.url);
+    let run_id = Id::random().to_uuid_string()[..8].to_string();
+    let seed = args
+        .seed
+        .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+
+    let accounts = accounts::create(
+        &graphql,
+        &run_id,
+        args.accounts as usize,
+        args.min_per_partition as usize,
+    )
+    .await?;
+    println!(
+        "accounts {} ({}; {BANK_PARTITIONS} bank partitions)  seed {seed}",
+        accounts.len(),
+        accounts::Spread::of(&accounts)
+    );
+    let plan = Plan {
+        transfers: args.transfers(),
+        rate: args.rate,
+        max_in_flight: args.max_in_flight as usize,
+        request_timeout: Duration::from_secs_f64(args.request_timeout),
+        seed,
+        descr_prefix: format!("bench-{run_id}-"),
+    };
+    let arrivals = subscription::subscribe(&args.url, &plan.descr_prefix).await?;
+    let mut idle = Vec::with_capacity(args.idle_subscriptions);
+    for _ in 0..args.idle_subscriptions {
+        idle.push(subscription::subscribe(&args.url, &format!("nobody-{run_id}")).await?);
+    }
+    // A subscription has no acknowledgement; give the server a moment to register it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let health_urls = &args.command_handler_health;
+    let before = health::read_all(graphql.http(), health_urls).await;
+    let run = load::run(&graphql, Arc::new(accounts), &plan).await;
+    let mut deliveries = wait_for_deliveries(&run, &plan, &arrivals).await;
+    let after = health::read_all(graphql.http(), health_urls).await;
+
+    for line in report::transfers(&run, args.rate) {
+        println!("{line}");
+    }
+    let succeeded = succeeded(&run).count();
+    println!(
+        "mutation → subscription (from due): {}  ({} of {succeeded} succeeded delivered)",
+        report::percentiles(&mut deliveries),
+        deliveries.len()
+    );
+    for line in report::windows(&run) {
+        println!("{line}");
+    }
+    for line in health::report(health_urls, &before, &after) {
+        println!("{line}");
+    }
+    if args.hops > 0 {
+        let mut hops = hop::raw_hops(&args.hop_topic, args.hops).await?;
+        println!(
+            "raw produce → consume hop: {}",
+            report::percentiles(&mut hops)
+        );
+    }
+    Ok(())
+}
+
+fn succeeded(run: &Run) -> impl Iterator<Item = usize> + '_ {
+    run.samples
+        .iter()
+        .enumerate()
+        .filter(|(_, sample)| sample.outcome == Outcome::Succeeded)
+        .map(|(index, _)| index)
+}
+
+/// The delivery latency (due → CREDIT on the subscription) of every succeeded transfer whose
+/// CREDIT arrives within [`DELIVERY_GRACE`] after the last answer.
+async fn wait_for_deliveries(run: &Run, plan: &Plan, arrivals: &Arrivals) -> Vec<Duration> {
+    let mut waiting: HashSet<usize> = succeeded(run).collect();
+    let mut latencies = Vec::with_capacity(waiting.len());
+    let deadline = Instant::now() + DELIVERY_GRACE;
+    loop {
+        for (descr, at) in arrivals.take() {
+            let Some(index) = plan.index_of(&descr) else {
+                continue;
+            };
+            if waiting.remove(&index) {
+                latencies.push(at.saturating_duration_since(run.started + plan.due(index)));
+            }
+        }
+        if waiting.is_empty() || Instant::now() >= deadline {
+            return latencies;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_options_are_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn a_duration_sets_the_number_of_transfers() {
+        let args = Args::parse_from(["bench", "--duration", "60", "--rate", "1000"]);
+        assert_eq!(args.transfers(), 60_000);
+        assert_eq!(args.accounts, 36);
+        let args = Args::parse_from(["bench"]);
+        assert_eq!(args.transfers(), 1_000);
+        assert!(Args::try_parse_from(["bench", "--duration", "5", "--transfers", "9"]).is_err());
+        assert!(Args::try_parse_from(["bench", "--rate", "0"]).is_err());
+        assert!(Args::try_parse_from(["bench", "--accounts", "1"]).is_err());
+    }
+
+    #[test]
+    fn health_urls_repeat() {
+        let args = Args::parse_from([
+            "bench",
+            "--command-handler-health",
+            "http://127.0.0.1:8090/health",
+            "--command-handler-health",
+            "http://127.0.0.1:8092/health",
+        ]);
+        assert_eq!(args.command_handler_health.len(), 2);
+    }
+}
