@@ -11,6 +11,19 @@
 #
 # Logs of every service: ~/.cache/open-bank/logs/ (OPEN_BANK_CACHE moves it).
 # OPEN_BANK_PROFILE=debug runs debug builds instead of release ones (the test suite does).
+#
+# COMMAND_HANDLER_INSTANCES=N (default 1) runs N command handlers in one consumer group
+# (COMMAND_HANDLER_GROUP, default command-handler), sharing the bank's partitions. Each has its
+# own transactional id (also its static group.instance.id), health port, log and pid file:
+#   instance 1     command-handler     id command-handler      health :8090  command-handler.log
+#   instance i>1   command-handler-i   id command-handler-i    health :8090+100*(i-1)
+#                                                              (8190, 8290, ...)
+# The ids stay the same across restarts, and the first is the single handler's id, so going
+# from 1 to N instances and back never leaves the first one's group membership or open
+# transaction behind. COMMAND_HANDLER_TRANSACTIONAL_ID and COMMAND_HANDLER_HEALTH_PORT, if set,
+# replace the base id and base port. `stop` and `status` find every instance by its pid file,
+# whatever N they were started with. Instances stopped when going to fewer keep their
+# partitions until their session times out (45 s) before the others take them over.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -27,20 +40,70 @@ case "$PROFILE" in
 esac
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE"
 
-export COMMAND_HANDLER_HEALTH_PORT="${COMMAND_HANDLER_HEALTH_PORT:-8090}"
+COMMAND_HANDLER_HEALTH_PORT="${COMMAND_HANDLER_HEALTH_PORT:-8090}"
+COMMAND_HANDLER_TRANSACTIONAL_ID="${COMMAND_HANDLER_TRANSACTIONAL_ID:-command-handler}"
+COMMAND_HANDLER_INSTANCES="${COMMAND_HANDLER_INSTANCES:-1}"
+if ! [[ "$COMMAND_HANDLER_INSTANCES" =~ ^[1-9][0-9]*$ ]]; then
+  echo "run: COMMAND_HANDLER_INSTANCES must be a number of at least 1, not '$COMMAND_HANDLER_INSTANCES'" >&2
+  exit 2
+fi
 export PROJECTOR_HEALTH_PORT="${PROJECTOR_HEALTH_PORT:-8091}"
 export GRAPHQL_PORT="${GRAPHQL_PORT:-8888}"
 export FRONTEND_PORT="${FRONTEND_PORT:-8181}"
 export FRONTEND_HOST="${FRONTEND_HOST:-127.0.0.1}"
 export FRONTEND_GRAPHQL_TARGET="${FRONTEND_GRAPHQL_TARGET:-http://127.0.0.1:$GRAPHQL_PORT}"
-# In start order; stopped in reverse.
-SERVICES=(command-handler projector graphql-endpoint frontend)
 
 say() { printf '%s\n' "run: $*"; }
 
-health_url() {
+# Command-handler instance <i> (1-based): its service name (pid and log file), transactional
+# id and health port.
+handler_name() { if (($1 == 1)); then echo command-handler; else echo "command-handler-$1"; fi; }
+handler_index() { # <service name> -> instance number
   case "$1" in
-    command-handler) echo "http://127.0.0.1:$COMMAND_HANDLER_HEALTH_PORT/health" ;;
+    command-handler) echo 1 ;;
+    *) echo "${1#command-handler-}" ;;
+  esac
+}
+handler_id() { if (($1 == 1)); then echo "$COMMAND_HANDLER_TRANSACTIONAL_ID"; else echo "$COMMAND_HANDLER_TRANSACTIONAL_ID-$1"; fi; }
+handler_port() { echo $((COMMAND_HANDLER_HEALTH_PORT + 100 * ($1 - 1))); }
+is_handler() { [[ "$1" == command-handler || "$1" =~ ^command-handler-[0-9]+$ ]]; }
+
+# The command handlers: the N asked for, plus any instance still recorded by a pid file (started
+# with a larger N), so that stop, status and Ctrl-C cover every one.
+HANDLERS=()
+for ((i = 1; i <= COMMAND_HANDLER_INSTANCES; i++)); do
+  HANDLERS+=("$(handler_name "$i")")
+done
+for i in $(find "$RUN" -maxdepth 1 -name 'command-handler-*.pid' 2>/dev/null |
+  sed -n 's#.*/command-handler-\([0-9][0-9]*\)\.pid$#\1#p' | sort -n); do
+  if ((i > COMMAND_HANDLER_INSTANCES)); then
+    HANDLERS+=("$(handler_name "$i")")
+  fi
+done
+
+# Health ports must not land on another port of the suite (8090 + 100 * (i - 1) never does with
+# the defaults; moved ports might).
+for name in "${HANDLERS[@]}"; do
+  port="$(handler_port "$(handler_index "$name")")"
+  for taken in "$PROJECTOR_HEALTH_PORT" "$GRAPHQL_PORT" "$FRONTEND_PORT" \
+    "${OPEN_BANK_REGISTRY_PORT:-8081}" "${OPEN_BANK_REGISTRY_MGMT_PORT:-9081}" \
+    "${OPEN_BANK_KAFKA_PORT:-9092}" "${OPEN_BANK_KAFKA_CONTROLLER_PORT:-9093}"; do
+    if ((port == taken)); then
+      echo "run: $name would get health port $port, which the suite uses already; lower COMMAND_HANDLER_INSTANCES or move COMMAND_HANDLER_HEALTH_PORT" >&2
+      exit 2
+    fi
+  done
+done
+
+# In start order; stopped in reverse.
+SERVICES=("${HANDLERS[@]}" projector graphql-endpoint frontend)
+
+health_url() {
+  if is_handler "$1"; then
+    echo "http://127.0.0.1:$(handler_port "$(handler_index "$1")")/health"
+    return
+  fi
+  case "$1" in
     projector) echo "http://127.0.0.1:$PROJECTOR_HEALTH_PORT/health" ;;
     graphql-endpoint) echo "http://127.0.0.1:$GRAPHQL_PORT/health" ;;
     frontend) echo "http://127.0.0.1:$FRONTEND_PORT/config.js" ;;
@@ -52,6 +115,7 @@ health_url() {
 signature() {
   case "$1" in
     frontend) echo "vite.js preview" ;;
+    command-handler-*) echo "/command-handler" ;;
     *) echo "/$1" ;;
   esac
 }
@@ -61,6 +125,12 @@ launch() { # <name>: starts the service in its own session, so its pid is its pr
   if [[ "$name" == frontend ]]; then
     (cd frontend && exec setsid node node_modules/vite/bin/vite.js preview --strictPort) \
       >>"$LOGS/$name.log" 2>&1 </dev/null &
+  elif is_handler "$name"; then
+    local index
+    index="$(handler_index "$name")"
+    COMMAND_HANDLER_TRANSACTIONAL_ID="$(handler_id "$index")" \
+      COMMAND_HANDLER_HEALTH_PORT="$(handler_port "$index")" \
+      setsid "$BIN/command-handler" >>"$LOGS/$name.log" 2>&1 </dev/null &
   else
     setsid "$BIN/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
   fi
@@ -84,7 +154,11 @@ start_service() {
     say "$name already running (pid $(pid_of "$name"))"
     return
   fi
-  say "starting $name (log: $LOGS/$name.log)"
+  if is_handler "$name"; then
+    say "starting $name (transactional id $(handler_id "$(handler_index "$name")"), log: $LOGS/$name.log)"
+  else
+    say "starting $name (log: $LOGS/$name.log)"
+  fi
   launch "$name"
   pid="$(cat "$RUN/$name.pid")"
   until healthy "$name"; do
@@ -152,8 +226,12 @@ start_everything() {
   export KAFKA_BROKERS SCHEMA_REGISTRY_URL
   say "applying the topology"
   "$BIN/synchronizer" apply
+  local name handler_health=()
   for name in "${SERVICES[@]}"; do
     start_service "$name"
+  done
+  for name in "${HANDLERS[@]}"; do
+    handler_health+=(":$(handler_port "$(handler_index "$name")")")
   done
   cat <<INFO
 
@@ -163,7 +241,7 @@ Open Bank is running:
   GraphQL           http://127.0.0.1:$GRAPHQL_PORT/graphql   (subscriptions: ws://127.0.0.1:$GRAPHQL_PORT/graphql/ws)
   Kafka             $KAFKA_BROKERS
   schema registry   $SCHEMA_REGISTRY_URL   (try: curl $SCHEMA_REGISTRY_URL/subjects)
-  health            command handler :$COMMAND_HANDLER_HEALTH_PORT, projector :$PROJECTOR_HEALTH_PORT (GET /health)
+  health            command handler${HANDLERS[1]:+s} ${handler_health[*]}, projector :$PROJECTOR_HEALTH_PORT (GET /health)
   logs              $LOGS/
 INFO
 }
@@ -202,7 +280,8 @@ case "${1:-up}" in
     exit 0
     ;;
   -h | --help | help)
-    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    # The comment block at the top of this file.
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
     exit 0
     ;;
   *)

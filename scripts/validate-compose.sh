@@ -17,6 +17,10 @@
 #     limit; every image has a pinned tag (no :latest); the Rust services get no broker KAFKA_*
 #     settings and reach the brokers on their internal listener; the KRaft brokers agree (ids,
 #     cluster id, quorum, internal-topic replication for the broker count, no auto-created topics);
+#     the command-handler replicas (built with SERVICE=command-handler) each have their own
+#     COMMAND_HANDLER_TRANSACTIONAL_ID, share one COMMAND_HANDLER_GROUP, are each waited for by the
+#     GraphQL endpoint, and the brokers abort a killed replica's open transaction within a second
+#     (KAFKA_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS <= 1000);
 #     published ports are quoted and unique; every built service's Dockerfile and its
 #     <Dockerfile>.dockerignore exist; the frontend's nginx server block (found through the COPY in
 #     docker/Dockerfile.frontend) proxies to a service of the file on the port it serves, which the
@@ -157,6 +161,15 @@ FRONTEND_DOCKERFILE = "docker/Dockerfile.frontend"
 # Where docker/Dockerfile.frontend puts nginx's server block (its COPY line names the source).
 NGINX_SERVER_CONF = "/etc/nginx/conf.d/default.conf"
 SYNCHRONIZER = "synchronizer"
+COMMAND_HANDLER = "command-handler"
+GRAPHQL_ENDPOINT = "graphql-endpoint"
+# The command handler's own defaults (command-handler/src/main.rs), for replicas that set none.
+HANDLER_DEFAULT_ID = "command-handler"
+HANDLER_DEFAULT_GROUP = "command-handler"
+# How often the brokers must look for timed-out transactions (ms): a SIGKILLed replica's open
+# transaction blocks its partitions until aborted (the handler's transaction.timeout.ms is 6 s).
+ABORT_CLEANUP_VAR = "KAFKA_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS"
+ABORT_CLEANUP_MAX_MS = 1000
 BROKER_IMAGE = "apache/kafka"
 REGISTRY_IMAGE = "confluentinc/cp-schema-registry"
 INTERNAL_LISTENER = "INTERNAL"
@@ -315,6 +328,15 @@ def is_rust_service(service):
 def is_frontend_service(service):
     build = service.get("build")
     return isinstance(build, dict) and str(build.get("dockerfile", "")).endswith(FRONTEND_DOCKERFILE)
+
+
+def build_arg(service, name):
+    """A build arg of a built service (mapping or NAME=value list form), or None."""
+    build = service.get("build")
+    args = build.get("args") if isinstance(build, dict) else None
+    if isinstance(args, list):
+        args = dict(str(item).partition("=")[::2] for item in args)
+    return str((args or {}).get(name)) if (args or {}).get(name) is not None else None
 
 
 def build_files(path, service):
@@ -583,6 +605,40 @@ def check_file(path, data):
             problems.append(f"{name}: SCHEMA_REGISTRY_KAFKASTORE_TOPIC_REPLICATION_FACTOR={rf!r}, want {want_rf!r}")
     check(f"KRaft brokers ({count}): ids, cluster id, quorum, listeners, internal topics RF {want_rf} / min ISR {want_isr}",
           problems)
+
+    # Command handlers: replicas share the bank's partitions through one consumer group; each
+    # needs its own transactional id (two with one id fence each other in turn, forever).
+    problems = []
+    handlers = sorted(n for n, s in services.items()
+                      if is_rust_service(s) and build_arg(s, "SERVICE") == COMMAND_HANDLER)
+    if not handlers:
+        problems.append(f"no service built with SERVICE={COMMAND_HANDLER}")
+    ids, groups = {}, {}
+    for name in handlers:
+        env = env_of(services[name])
+        handler_id = env.get("COMMAND_HANDLER_TRANSACTIONAL_ID") or HANDLER_DEFAULT_ID
+        if handler_id in ids:
+            problems.append(f"{name}: COMMAND_HANDLER_TRANSACTIONAL_ID {handler_id!r} is also {ids[handler_id]}'s "
+                            "(they would fence each other)")
+        ids.setdefault(handler_id, name)
+        groups.setdefault(env.get("COMMAND_HANDLER_GROUP") or HANDLER_DEFAULT_GROUP, []).append(name)
+    if len(groups) > 1:
+        problems.append("command handlers in different consumer groups: "
+                        + "; ".join(f"{g}: {', '.join(n)}" for g, n in sorted(groups.items())))
+    endpoints = sorted(n for n, s in services.items()
+                       if is_rust_service(s) and build_arg(s, "SERVICE") == GRAPHQL_ENDPOINT)
+    for endpoint in endpoints:
+        for name in handlers:
+            condition = (depends_of(services[endpoint]).get(name) or {}).get("condition")
+            if condition != "service_healthy":
+                problems.append(f"{endpoint} -> {name}: condition {condition}, want service_healthy")
+    for name in brokers:
+        value = env_of(services[name]).get(ABORT_CLEANUP_VAR)
+        if not (value or "").isdigit() or int(value) > ABORT_CLEANUP_MAX_MS:
+            problems.append(f"{name}: {ABORT_CLEANUP_VAR}={value!r}, want at most {ABORT_CLEANUP_MAX_MS} "
+                            "(a killed replica's partitions are handed over once its transaction is aborted)")
+    check(f"command handlers ({', '.join(handlers) or 'none'}): own transactional ids, one group, "
+          "the GraphQL endpoint waits for each, brokers abort timed-out transactions within 1 s", problems)
 
     problems = []
     seen = {}

@@ -93,7 +93,9 @@ pub async fn apply(
             registry.register(subject, schema).await?;
             Ok(())
         }
-        Change::TooManyPartitions { .. }
+        // Reported only; a pinned count makes `synchronize` refuse before anything runs.
+        Change::PartitionCountPinned { .. }
+        | Change::TooManyPartitions { .. }
         | Change::ReplicationDiffers { .. }
         | Change::UnknownTopic { .. } => Ok(()),
     }

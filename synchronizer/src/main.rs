@@ -1,15 +1,15 @@
 //! `synchronizer`: makes a Kafka cluster and a schema registry match the Open Bank topology
 //! (`topology/topology.toml` + `topology/schemas.toml`, compiled in).
 
-mod apply;
-mod observed;
-mod plan;
-
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use synchronizer::migrate::{self, MigrateError, Migration, MigrationTopic};
+use synchronizer::synchronize::{synchronize, Clients, Mode};
+use topology::codec::Codec;
 use topology::registry::RegistryClient;
 use topology::{Settings, TOPICS};
 
@@ -20,6 +20,10 @@ use topology::{Settings, TOPICS};
 /// (default localhost:9092), SCHEMA_REGISTRY_URL (default
 /// http://localhost:8081/apis/ccompat/v7) and any KAFKA_* rdkafka setting, e.g.
 /// KAFKA_SECURITY_PROTOCOL=SASL_SSL.
+///
+/// The partition count of an event topic (kept forever) or of a co-partitioned topic (the
+/// topology's `partitions = "bank"`) is never changed in place: `apply` refuses and says what
+/// to do (`scripts/infra.sh reset` for local data, `synchronizer migrate` to keep it).
 ///
 /// Exit codes: 0 done, 1 failed (unreachable, refused or incompatible), 2 usage error.
 #[derive(Parser)]
@@ -42,11 +46,45 @@ enum Command {
     },
     /// Make the cluster and registry match: create topics, raise partitions, set configs,
     /// register schemas. Never lowers partitions and never touches internal topics (`_*`).
+    ///
+    /// Partitions are raised only on topics keyed by their own id (commands, queries,
+    /// feedback that are not co-partitioned): adding some there only spreads new records. If
+    /// the partition count of an event topic or a co-partitioned topic differs, it refuses
+    /// and changes nothing (exit 1).
     Apply {
         /// Delete topics that are not in the topology (internal topics are always kept).
         #[arg(long)]
         delete_unknown: bool,
     },
+    /// Move a cluster with an older partition layout to the topology's, keeping every event,
+    /// then apply the rest.
+    ///
+    /// Each event topic (user_events, bank_events) whose partition count differs is copied to
+    /// `<topic>.pre-migration` (verified by counting the records of every partition), deleted,
+    /// created with the topology's partitions, and copied back in order with each record's
+    /// original bytes, re-keyed per account as `topology::routing` keys new ones.
+    /// Co-partitioned command and feedback topics (60 s retention) are recreated, empty. The
+    /// backups are kept; delete them when satisfied (`apply --delete-unknown`). An interrupted
+    /// run can be run again: it continues from what it finds.
+    ///
+    /// Stop the command handler(s) and the projector first: it refuses while their consumer
+    /// groups have members.
+    Migrate {
+        /// Consumer groups that must have no members (repeat for several).
+        #[arg(long = "group", value_name = "GROUP", default_values_t = default_groups())]
+        groups: Vec<String>,
+    },
+}
+
+/// The groups of the services that consume the moved topics, as they are configured here.
+fn default_groups() -> Vec<String> {
+    [
+        ("COMMAND_HANDLER_GROUP", "command-handler"),
+        ("PROJECTOR_GROUP", "projector"),
+    ]
+    .iter()
+    .map(|(variable, default)| std::env::var(variable).unwrap_or_else(|_| default.to_string()))
+    .collect()
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -56,6 +94,8 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            // What was printed so far comes first, so the error is the last thing shown.
+            let _ = std::io::stdout().flush();
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
@@ -70,36 +110,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .context("creating the Kafka admin client")?;
     let registry =
         RegistryClient::new(&settings.registry).context("creating the registry client")?;
-    let (apply, delete_unknown) = match cli.command {
-        Command::Plan { delete_unknown } => (false, delete_unknown),
-        Command::Apply { delete_unknown } => (true, delete_unknown),
+    let clients = Clients {
+        admin: &admin,
+        registry: &registry,
+        brokers: &settings.kafka.brokers,
+        timeout: cli.timeout,
     };
-    let cluster = observed::cluster(&admin, &settings.kafka.brokers, cli.timeout).await?;
-    let schemas = observed::registry(&registry, TOPICS, cli.timeout).await?;
-    let changes = plan::plan(TOPICS, &cluster, &schemas, delete_unknown);
-    let applicable = changes.iter().filter(|c| c.is_applicable()).count();
-    if applicable == 0 {
-        for change in &changes {
-            println!("{change}");
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Plan { delete_unknown } => {
+            synchronize(TOPICS, &clients, Mode::Plan, delete_unknown, &mut out).await?;
         }
-        println!(
-            "nothing to do: {} topics and {} subjects match the topology",
-            TOPICS.len(),
-            TOPICS.iter().map(|t| t.records.len()).sum::<usize>()
-        );
-        return Ok(());
-    }
-    if !apply {
-        for change in &changes {
-            println!("{change}");
+        Command::Apply { delete_unknown } => {
+            synchronize(TOPICS, &clients, Mode::Apply, delete_unknown, &mut out).await?;
         }
-        println!("{applicable} change(s) to apply; run `synchronizer apply`");
-        return Ok(());
+        Command::Migrate { groups } => {
+            let codec = Codec::new(&settings.registry).context("creating the Avro codec")?;
+            let migration = Migration {
+                clients: &clients,
+                kafka: &settings.kafka,
+                codec: &codec,
+                groups: &groups,
+            };
+            let migrated =
+                migrate::migrate(&MigrationTopic::of_catalogue(TOPICS), &migration, &mut out).await;
+            match migrated {
+                Ok(_) => {}
+                // Refused before anything changed.
+                Err(
+                    error @ (MigrateError::GroupsActive(_)
+                    | MigrateError::Steps(_)
+                    | MigrateError::Observe(_)),
+                ) => return Err(error.into()),
+                Err(error) => {
+                    return Err(anyhow::Error::new(error).context(
+                        "migration stopped; every event is still in its topic or in its \
+                         <topic>.pre-migration backup, and running migrate again continues \
+                         from there",
+                    ))
+                }
+            }
+            synchronize(TOPICS, &clients, Mode::Apply, false, &mut out).await?;
+        }
     }
-    for change in &changes {
-        println!("{change}");
-        apply::apply(&admin, &registry, change).await?;
-    }
-    println!("applied {applicable} change(s)");
     Ok(())
 }

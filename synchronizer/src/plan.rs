@@ -22,6 +22,14 @@ pub enum Change {
         from: i32,
         to: i32,
     },
+    /// The partition count differs on a topic whose records must stay in the partition their
+    /// key chose (see [`Pinned`]). Never applied, and it makes `apply` refuse everything.
+    PartitionCountPinned {
+        name: String,
+        actual: i32,
+        wanted: i32,
+        why: Pinned,
+    },
     /// Kafka cannot remove partitions; reported, never applied.
     TooManyPartitions {
         name: String,
@@ -61,15 +69,63 @@ pub struct ConfigDifference {
     pub wanted: Option<String>,
 }
 
+/// Why a topic's partition count must never change in place: a record's partition is
+/// `murmur2(key) % partitions`, so another count sends a key's next records to another
+/// partition than its earlier ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pinned {
+    /// Kept forever (`retention.ms = -1`): the event history. Re-homed keys would split an
+    /// account's history over two partitions, and its events would no longer be read in order.
+    pub keeps_history: bool,
+    /// Shares the `[bank]` partition count with the other per-account topics, so that
+    /// partition `p` of each holds the same accounts; one count alone cannot change.
+    pub co_partitioned: bool,
+}
+
+impl Pinned {
+    /// `Some` for a topic whose partition count must not change in place.
+    pub fn of(topic: &TopicSpec) -> Option<Pinned> {
+        let pinned = Pinned {
+            keeps_history: keeps_history(topic),
+            co_partitioned: topic.co_partitioned,
+        };
+        (pinned.keeps_history || pinned.co_partitioned).then_some(pinned)
+    }
+}
+
+impl fmt::Display for Pinned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.keeps_history, self.co_partitioned) {
+            (true, true) => f.write_str("event history kept forever, co-partitioned"),
+            (true, false) => f.write_str("event history kept forever"),
+            (false, _) => f.write_str("co-partitioned"),
+        }
+    }
+}
+
+/// An event topic: its records are kept forever (`retention.ms = -1` in the topology).
+pub fn keeps_history(topic: &TopicSpec) -> bool {
+    topic
+        .config
+        .iter()
+        .any(|(key, value)| *key == "retention.ms" && *value == "-1")
+}
+
 impl Change {
     /// Whether `apply` acts on this change (the rest are only reported).
     pub fn is_applicable(&self) -> bool {
         !matches!(
             self,
-            Change::TooManyPartitions { .. }
+            Change::PartitionCountPinned { .. }
+                | Change::TooManyPartitions { .. }
                 | Change::ReplicationDiffers { .. }
                 | Change::UnknownTopic { .. }
         )
+    }
+
+    /// Whether this difference makes `apply` refuse to change anything at all.
+    pub fn blocks_apply(&self) -> bool {
+        matches!(self, Change::PartitionCountPinned { .. })
     }
 }
 
@@ -91,6 +147,15 @@ impl fmt::Display for Change {
             Change::AddPartitions { name, from, to } => {
                 write!(f, "~ raise partitions of {name}: {from} -> {to}")
             }
+            Change::PartitionCountPinned {
+                name,
+                actual,
+                wanted,
+                why,
+            } => write!(
+                f,
+                "! {name} has {actual} partitions, the topology wants {wanted} ({why}): must not change in place, apply refuses"
+            ),
             Change::TooManyPartitions {
                 name,
                 actual,
@@ -161,19 +226,7 @@ pub fn plan(
             });
             continue;
         };
-        if observed.partitions < topic.partitions {
-            changes.push(Change::AddPartitions {
-                name: topic.name.to_string(),
-                from: observed.partitions,
-                to: topic.partitions,
-            });
-        } else if observed.partitions > topic.partitions {
-            changes.push(Change::TooManyPartitions {
-                name: topic.name.to_string(),
-                actual: observed.partitions,
-                wanted: topic.partitions,
-            });
-        }
+        changes.extend(partition_change(topic, observed.partitions));
         if observed.replication != replication {
             changes.push(Change::ReplicationDiffers {
                 name: topic.name.to_string(),
@@ -237,6 +290,43 @@ pub fn plan(
         }
     }
     changes
+}
+
+/// What to do about the partition count of an existing topic.
+///
+/// Only a topic that is neither kept forever nor co-partitioned is raised in place: queries,
+/// command and query feedback keyed by their own id, and `transaction_events` (keyed by IBAN,
+/// read whole by every subscriber). After a raise a key's new records may land in another
+/// partition than its earlier ones, which for these topics touches at most the records in
+/// flight at that moment: answers are matched to requests by id, never by partition, no
+/// consumer rebuilds state from them, and nothing stays longer than 60 s.
+pub fn partition_change(topic: &TopicSpec, actual: i32) -> Option<Change> {
+    let name = topic.name.to_string();
+    let wanted = topic.partitions;
+    if actual == wanted {
+        return None;
+    }
+    if let Some(why) = Pinned::of(topic) {
+        return Some(Change::PartitionCountPinned {
+            name,
+            actual,
+            wanted,
+            why,
+        });
+    }
+    Some(if actual < wanted {
+        Change::AddPartitions {
+            name,
+            from: actual,
+            to: wanted,
+        }
+    } else {
+        Change::TooManyPartitions {
+            name,
+            actual,
+            wanted,
+        }
+    })
 }
 
 /// Equal in Avro's parsing canonical form: formatting and attribute order do not matter.
@@ -339,27 +429,176 @@ mod tests {
         assert!(cluster.topics.values().all(|t| t.replication == 2));
     }
 
+    fn spec(name: &'static str, co_partitioned: bool, retention: &'static str) -> TopicSpec {
+        let config: &'static [(&'static str, &'static str)] = match retention {
+            "-1" => &[("retention.ms", "-1")],
+            _ => &[("retention.ms", "60000")],
+        };
+        TopicSpec {
+            name,
+            partitions: 12,
+            co_partitioned,
+            replication: 1,
+            config,
+            records: &[],
+        }
+    }
+
     #[test]
-    fn raises_partitions_but_never_lowers_them() {
+    fn raises_partitions_of_id_keyed_topics_but_never_lowers_them() {
         let (mut cluster, registry) = observed_exactly(1);
-        if let Some(t) = cluster.topics.get_mut("bank_commands") {
+        if let Some(t) = cluster.topics.get_mut("user_queries") {
             t.partitions = 10;
         }
-        if let Some(t) = cluster.topics.get_mut("bank_events") {
-            t.partitions = 4;
+        if let Some(t) = cluster.topics.get_mut("transaction_events") {
+            t.partitions = 30;
         }
         let changes = plan(TOPICS, &cluster, &registry, false);
-        assert!(changes.contains(&Change::AddPartitions {
-            name: "bank_commands".into(),
-            from: 10,
-            to: 24
-        }));
-        assert!(changes.contains(&Change::TooManyPartitions {
-            name: "bank_events".into(),
-            actual: 4,
-            wanted: 1
-        }));
-        assert!(changes.iter().filter(|c| c.is_applicable()).count() == 1);
+        assert_eq!(
+            changes,
+            vec![
+                Change::TooManyPartitions {
+                    name: "transaction_events".into(),
+                    actual: 30,
+                    wanted: 24
+                },
+                Change::AddPartitions {
+                    name: "user_queries".into(),
+                    from: 10,
+                    to: 24
+                },
+            ]
+        );
+        assert_eq!(changes.iter().filter(|c| c.is_applicable()).count(), 1);
+        assert!(!changes.iter().any(Change::blocks_apply));
+    }
+
+    #[test]
+    fn event_topics_keep_their_partition_count_in_either_direction() {
+        let (mut cluster, registry) = observed_exactly(1);
+        if let Some(t) = cluster.topics.get_mut("user_events") {
+            t.partitions = 1;
+        }
+        if let Some(t) = cluster.topics.get_mut("bank_events") {
+            t.partitions = 30;
+        }
+        let changes = plan(TOPICS, &cluster, &registry, false);
+        let both = Pinned {
+            keeps_history: true,
+            co_partitioned: true,
+        };
+        assert_eq!(
+            changes,
+            vec![
+                Change::PartitionCountPinned {
+                    name: "bank_events".into(),
+                    actual: 30,
+                    wanted: topology::BANK_PARTITIONS,
+                    why: both
+                },
+                Change::PartitionCountPinned {
+                    name: "user_events".into(),
+                    actual: 1,
+                    wanted: topology::BANK_PARTITIONS,
+                    why: both
+                },
+            ]
+        );
+        assert!(changes
+            .iter()
+            .all(|c| c.blocks_apply() && !c.is_applicable()));
+        assert!(changes[1].to_string().contains(
+            "! user_events has 1 partitions, the topology wants 12 (event history kept forever, co-partitioned): must not change in place, apply refuses"
+        ));
+    }
+
+    #[test]
+    fn co_partitioned_command_topics_keep_their_count_too() {
+        let (mut cluster, registry) = observed_exactly(1);
+        for (name, partitions) in [("bank_commands", 24), ("transfer_command_feedback", 6)] {
+            if let Some(t) = cluster.topics.get_mut(name) {
+                t.partitions = partitions;
+            }
+        }
+        let changes = plan(TOPICS, &cluster, &registry, false);
+        let co_partitioned = Pinned {
+            keeps_history: false,
+            co_partitioned: true,
+        };
+        assert_eq!(
+            changes,
+            vec![
+                Change::PartitionCountPinned {
+                    name: "bank_commands".into(),
+                    actual: 24,
+                    wanted: 12,
+                    why: co_partitioned
+                },
+                Change::PartitionCountPinned {
+                    name: "transfer_command_feedback".into(),
+                    actual: 6,
+                    wanted: 12,
+                    why: co_partitioned
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn partition_rule_per_kind_of_topic() {
+        let history = spec("history", false, "-1");
+        let shared = spec("shared", true, "60000");
+        let plain = spec("plain", false, "60000");
+        assert_eq!(partition_change(&history, 12), None);
+        assert_eq!(
+            partition_change(&history, 13),
+            Some(Change::PartitionCountPinned {
+                name: "history".into(),
+                actual: 13,
+                wanted: 12,
+                why: Pinned {
+                    keeps_history: true,
+                    co_partitioned: false
+                }
+            })
+        );
+        assert!(partition_change(&history, 1).is_some_and(|c| c.blocks_apply()));
+        assert!(partition_change(&shared, 24).is_some_and(|c| c.blocks_apply()));
+        assert_eq!(
+            partition_change(&plain, 3),
+            Some(Change::AddPartitions {
+                name: "plain".into(),
+                from: 3,
+                to: 12
+            })
+        );
+        assert!(partition_change(&plain, 24).is_some_and(|c| !c.blocks_apply()));
+        assert_eq!(Pinned::of(&plain), None);
+        assert!(keeps_history(&history) && !keeps_history(&shared));
+    }
+
+    #[test]
+    fn a_pinned_difference_refuses_the_whole_plan() {
+        let (mut cluster, mut registry) = observed_exactly(1);
+        if let Some(t) = cluster.topics.get_mut("user_events") {
+            t.partitions = 1;
+        }
+        if let Some(t) = cluster.topics.get_mut("user_queries") {
+            t.partitions = 1;
+        }
+        registry.clear();
+        let changes = plan(TOPICS, &cluster, &registry, false);
+        assert!(changes
+            .iter()
+            .any(|c| matches!(c, Change::AddPartitions { .. })));
+        assert!(changes
+            .iter()
+            .any(|c| matches!(c, Change::RegisterSchema { .. })));
+        let refusal = crate::refusal::Refusal::of(&changes, topology::BANK_PARTITIONS);
+        assert_eq!(
+            refusal.as_ref().map(|r| r.topics().collect::<Vec<_>>()),
+            Some(vec!["user_events"])
+        );
     }
 
     #[test]

@@ -178,10 +178,11 @@ async fn apply_creates_the_topology_and_a_second_apply_does_nothing() {
     assert!(synchronizer(&["apply"]).status.success());
     assert!(stdout(&synchronizer(&["plan"])).contains("nothing to do"));
 
-    // Partitions are raised, never lowered; unknown topics are kept unless asked.
+    // Unknown topics are kept unless asked.
     let extra = topology::TopicSpec {
         name: "scratch_unknown_topic",
         partitions: 1,
+        co_partitioned: false,
         replication: 1,
         config: &[],
         records: &[],
@@ -202,6 +203,83 @@ async fn apply_creates_the_topology_and_a_second_apply_does_nothing() {
     assert!(delete.status.success());
     assert!(stdout(&delete).contains("- delete topic scratch_unknown_topic"));
     assert_eq!(owned_topics(&settings), expected_topics());
+
+    // The partition count of an event topic never changes in place: with user_events as it
+    // was before co-partitioning (1 partition), apply refuses with exit 1, says which topic,
+    // both counts, why and what to do, and changes nothing at all (not even a config).
+    recreate_topic(&settings, "user_events", 1, &[("retention.ms", "-1")]).await;
+    admin
+        .alter_configs([&alter], &AdminOptions::new())
+        .await
+        .expect("alter config");
+    let refused = synchronizer(&["apply"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    for needle in [
+        "error: refusing to apply, nothing was changed".to_string(),
+        format!(
+            "user_events  1 on the cluster, {} in the topology (event history kept forever, co-partitioned)",
+            topology::BANK_PARTITIONS
+        ),
+        "re-homes keys".to_string(),
+        "scripts/infra.sh reset".to_string(),
+        "synchronizer migrate".to_string(),
+    ] {
+        assert!(stderr.contains(&needle), "{needle:?} in {stderr}");
+    }
+    assert_eq!(partitions(&settings, "user_events"), Some(1));
+    let plan = synchronizer(&["plan"]);
+    assert!(plan.status.success());
+    assert!(stdout(&plan).contains("! user_events has 1 partitions"));
+    assert!(stdout(&plan).contains("~ alter config of bank_commands: retention.ms: 1234 -> 60000;"));
+    // Recreated in the topology's layout, everything applies again.
+    delete_topics(&settings, &["user_events"]).await;
+    assert!(synchronizer(&["apply"]).status.success());
+    assert!(stdout(&synchronizer(&["plan"])).contains("nothing to do"));
+}
+
+fn partitions(settings: &Settings, topic: &str) -> Option<usize> {
+    cluster_topics(settings)
+        .into_iter()
+        .find(|(name, _)| name == topic)
+        .map(|(_, partitions)| partitions)
+}
+
+async fn delete_topics(settings: &Settings, names: &[&str]) {
+    let admin = settings.kafka.admin().expect("admin client");
+    admin
+        .delete_topics(names, &AdminOptions::new())
+        .await
+        .expect("delete topics");
+    for _ in 0..150 {
+        if names.iter().all(|n| partitions(settings, n).is_none()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{names:?} not deleted within 30 s");
+}
+
+/// Deletes `name` and creates it again with `partitions` and `config`.
+async fn recreate_topic(settings: &Settings, name: &str, partitions: i32, config: &[(&str, &str)]) {
+    delete_topics(settings, &[name]).await;
+    let mut topic =
+        rdkafka::admin::NewTopic::new(name, partitions, rdkafka::admin::TopicReplication::Fixed(1));
+    for (key, value) in config {
+        topic = topic.set(key, value);
+    }
+    let admin = settings.kafka.admin().expect("admin client");
+    admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("create topic");
+    for _ in 0..100 {
+        if self::partitions(settings, name) == Some(partitions as usize) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{name} not created");
 }
 
 #[test]

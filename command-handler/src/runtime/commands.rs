@@ -216,8 +216,9 @@ impl Loop<'_> {
         })
     }
 
-    /// Positions every assigned partition at the group's committed offset (or the beginning),
-    /// so nothing read but not committed is skipped, and remembers those offsets.
+    /// Positions every assigned partition at the group's committed offset (or the first
+    /// retained record), so nothing read but not committed is skipped, and remembers those
+    /// offsets.
     fn rewind(
         &mut self,
         consumer: &Member,
@@ -234,13 +235,21 @@ impl Loop<'_> {
         let mut seek = TopicPartitionList::new();
         for element in committed.elements() {
             let (topic, partition) = (element.topic(), element.partition());
-            let offset = match element.offset() {
-                Offset::Offset(next) => {
-                    self.committed.insert((topic.to_string(), partition), next);
-                    Offset::Offset(next)
+            // Nothing committed yet: consumption starts at the first retained record. That
+            // offset is remembered like a committed one, so that even the first transactions
+            // of a new group carry offsets, and with them the group's fencing.
+            let next = match element.offset() {
+                Offset::Offset(next) => next,
+                _ => {
+                    tokio::task::block_in_place(|| {
+                        consumer.fetch_watermarks(topic, partition, ADMIN_TIMEOUT)
+                    })
+                    .map_err(RuntimeError::Consume)?
+                    .0
                 }
-                _ => Offset::Beginning,
             };
+            self.committed.insert((topic.to_string(), partition), next);
+            let offset = Offset::Offset(next);
             seek.add_partition_offset(topic, partition, offset)
                 .map_err(RuntimeError::Consume)?;
         }
