@@ -23,30 +23,12 @@ async fn a_killed_handler_resumes_without_losing_or_doubling_anything() {
     let mut watcher = Watcher::new();
     handler.wait_ready(WAIT).await;
 
-    let mut accounts = Vec::new();
-    for n in 0..ACCOUNTS {
-        let username = unique(&format!("crash{n}"));
-        let (iban, token) = open_account(&sender, &mut watcher, &username).await;
-        accounts.push((username, iban, token));
-    }
+    let accounts = funded_accounts(&sender, &mut watcher, "crash", ACCOUNTS, DEPOSIT).await;
     let ibans: Vec<String> = accounts.iter().map(|(_, iban, _)| iban.clone()).collect();
-    let mut deposits = Vec::new();
-    for (username, iban, token) in &accounts {
-        deposits.push(transfer(&sender, (username, token), "cash", iban, DEPOSIT).await);
-    }
-    for id in &deposits {
-        assert_eq!(outcome(&mut watcher, *id).await, Ok(()), "deposit {id}");
-    }
 
     // Deterministic pseudo-random pairs and amounts: some transfers hit the limit, some leave
     // the bank, some fail on from = to.
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move |bound: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % bound
-    };
+    let mut next = pseudo_random(0x9E37_79B9_7F4A_7C15);
     let mut sent: BTreeMap<Id, (String, i64)> = BTreeMap::new();
     for n in 0..TRANSFERS {
         let (username, from, token) = &accounts[next(ACCOUNTS as u64) as usize];

@@ -112,35 +112,17 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
 
     let sender = Sender::new();
     let mut watcher = Watcher::new();
-    let mut accounts = Vec::new();
-    for n in 0..ACCOUNTS {
-        let username = unique(&format!("scale{n}"));
-        let (iban, token) = open_account(&sender, &mut watcher, &username).await;
-        accounts.push((username, iban, token));
-    }
+    let accounts = funded_accounts(&sender, &mut watcher, "scale", ACCOUNTS, DEPOSIT).await;
     let ibans: Vec<String> = accounts.iter().map(|(_, iban, _)| iban.clone()).collect();
     let partitions: BTreeSet<i32> = ibans.iter().map(|iban| partition_of(iban)).collect();
     eprintln!(
         "{ACCOUNTS} accounts over {} of {BANK_PARTITIONS} partitions",
         partitions.len()
     );
-    let mut deposits = Vec::new();
-    for (username, iban, token) in &accounts {
-        deposits.push(transfer(&sender, (username, token), "cash", iban, DEPOSIT).await);
-    }
-    for id in &deposits {
-        assert_eq!(outcome(&mut watcher, *id).await, Ok(()), "deposit {id}");
-    }
 
     // Deterministic pseudo-random pairs and amounts: some transfers hit the limit, some leave
     // the bank, some fail on from = to.
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move |bound: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % bound
-    };
+    let mut next = pseudo_random(0x2545_F491_4F6C_DD1D);
     let mut sent: BTreeMap<Id, (String, String, i64)> = BTreeMap::new();
     let mut faults = Vec::new();
     let mut handovers = Vec::new();

@@ -378,3 +378,43 @@ pub fn money_of(watcher: &Watcher, id: Id) -> Vec<(&'static str, String, i64)> {
     money.sort_by_key(|(step, _)| *step);
     money.into_iter().map(|(_, event)| event).collect()
 }
+
+/// One user with one account: (username, iban, token).
+pub type Account = (String, String, String);
+
+/// `count` accounts of fresh users named after `prefix`, each funded with `deposit` from cash
+/// (waits until every deposit completed).
+pub async fn funded_accounts(
+    sender: &Sender,
+    watcher: &mut Watcher,
+    prefix: &str,
+    count: usize,
+    deposit: i64,
+) -> Vec<Account> {
+    let mut accounts = Vec::new();
+    for n in 0..count {
+        let username = unique(&format!("{prefix}{n}"));
+        let (iban, token) = open_account(sender, watcher, &username).await;
+        accounts.push((username, iban, token));
+    }
+    let mut deposits = Vec::new();
+    for (username, iban, token) in &accounts {
+        deposits.push(transfer(sender, (username, token), "cash", iban, deposit).await);
+    }
+    for id in &deposits {
+        assert_eq!(outcome(watcher, *id).await, Ok(()), "deposit {id}");
+    }
+    accounts
+}
+
+/// A deterministic pseudo-random number below its argument (xorshift), so a failing run can be
+/// repeated with the same pairs and amounts.
+pub fn pseudo_random(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed;
+    move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    }
+}
