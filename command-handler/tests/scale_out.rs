@@ -1,6 +1,7 @@
 //! Several command-handler instances sharing the bank's partitions: concurrent transfers between
 //! accounts spread over every partition (inside the bank, out of it, refused) while instances
-//! are SIGKILLed and restarted, one is added and one is stopped. Afterwards every transfer has
+//! are SIGKILLed and restarted, one is added, one is stopped and one is frozen (SIGSTOP) past
+//! its session and woken up. Afterwards every transfer has
 //! exactly one final state, nothing is booked twice, a failed transfer moved nothing net, and
 //! the balances add up to the deposits minus what left the bank.
 
@@ -174,6 +175,42 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
                 }
                 faults.push("stop instance 1 (SIGTERM)");
                 handovers.push(("instance 1 stopped", cluster.wait_all_served(at).await));
+            }
+            250 => {
+                // A zombie: frozen past its session while transfers keep coming, then woken up
+                // with whatever it had read. The group has moved on, so nothing it decided on
+                // its stale state may commit.
+                let at = Instant::now();
+                if let Some(process) = cluster.instances.get_mut(&4) {
+                    process.pause();
+                }
+                faults.push("SIGSTOP instance 4 for 10 s");
+                let mut frozen = cluster.instances.remove(&4);
+                handovers.push(("instance 4 frozen", cluster.wait_all_served(at).await));
+                tokio::time::sleep(Duration::from_secs(10).saturating_sub(at.elapsed())).await;
+                if let Some(process) = frozen.as_mut() {
+                    process.resume();
+                }
+                faults.push("SIGCONT instance 4");
+                // Woken past its transaction timeout, it finds its producer fenced (the
+                // coordinator aborted the transaction it held) and exits with code 2, having
+                // committed nothing; a supervisor starts it again. Woken between two
+                // transactions, it simply rejoins.
+                if let Some(mut process) = frozen {
+                    match process.wait_exit(Duration::from_secs(5)) {
+                        Some(status) => {
+                            assert_eq!(status.code(), Some(2), "a woken zombie exits as fenced");
+                            faults.push("instance 4 exited as fenced; restarted");
+                            cluster.start(4, 2);
+                        }
+                        None => {
+                            cluster.instances.insert(4, process);
+                        }
+                    }
+                }
+                let at = Instant::now();
+                cluster.wait_ready().await;
+                handovers.push(("instance 4 woke up", cluster.wait_all_served(at).await));
             }
             280 => {
                 if let Some(process) = cluster.instances.get_mut(&3) {

@@ -176,10 +176,27 @@ impl ServiceProcess {
 
     /// SIGTERM, the way a supervisor stops a service, then waits up to 30 s for the exit.
     pub fn terminate(&mut self) -> Option<ExitStatus> {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM");
+        self.signal("TERM");
         self.wait_exit(Duration::from_secs(30))
+    }
+
+    /// SIGSTOP: the process freezes mid-work, as in a long GC pause or a VM stall, and its
+    /// sessions with Kafka expire while it holds whatever it was doing.
+    pub fn pause(&mut self) {
+        self.signal("STOP");
+    }
+
+    /// SIGCONT after [`Self::pause`]: it wakes up believing nothing happened.
+    pub fn resume(&mut self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&mut self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([format!("-{signal}").as_str(), &pid])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{signal}");
     }
 }
 

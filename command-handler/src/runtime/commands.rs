@@ -64,6 +64,8 @@ const TICK: Duration = Duration::from_millis(250);
 const ASK_AGAIN_AFTER: Duration = Duration::from_secs(20);
 /// How often the waiting credits are looked at.
 const ASK_AGAIN_CHECK: Duration = Duration::from_secs(5);
+/// New producers in a row, without a batch committed in between, before the process gives up.
+const MAX_RENEWALS: u32 = 3;
 /// Takeovers in a row that may fail to write what the rebuilt sagas need before giving up.
 const MAX_TAKEOVER_ATTEMPTS: u32 = 5;
 
@@ -90,6 +92,9 @@ pub async fn run(
 
     let mut worker = Loop {
         settings,
+        transactional_id: &config.transactional_id,
+        producer_failed: false,
+        renewals: 0,
         writer,
         codec,
         status,
@@ -163,7 +168,12 @@ type Member = StreamConsumer<RebalanceListener>;
 
 struct Loop<'a> {
     settings: &'a Settings,
+    transactional_id: &'a str,
     writer: Writer,
+    /// The producer failed fatally: only a new one can go on (see [`Loop::renew_writer`]).
+    producer_failed: bool,
+    /// New producers since the last committed batch.
+    renewals: u32,
     codec: Arc<Codec>,
     status: &'a Status,
     /// The state of the owned partitions; `None` until the first assignment is taken over.
@@ -186,6 +196,9 @@ impl Loop<'_> {
     /// Drops the state and builds it again for the current assignment (see the module docs).
     async fn take_over(&mut self, consumer: &Member) -> Result<(), RuntimeError> {
         for attempt in 1..=MAX_TAKEOVER_ATTEMPTS {
+            if self.producer_failed {
+                self.renew_writer()?;
+            }
             self.acted_on_changes = consumer.context().changes();
             self.handler = None;
             self.awaiting.clear();
@@ -211,7 +224,7 @@ impl Loop<'_> {
                 );
                 match self.write_unprompted(consumer, &resumed).await {
                     Ok(()) => {}
-                    Err(error) if is_recoverable(&error) => {
+                    Err(error) if self.recoverable(&error) => {
                         tracing::warn!(%error, "could not finish the open transfers; taking over again");
                         continue;
                     }
@@ -308,13 +321,14 @@ impl Loop<'_> {
         let list = offset_list(&offsets)?;
         match self.writer.write(&records, &list, &group).await {
             Ok(()) => {}
-            Err(error) if is_recoverable(&error) => {
+            Err(error) if self.recoverable(&error) => {
                 tracing::warn!(%error, "batch not written; taking the partitions over again");
                 return Ok(false);
             }
             Err(error) => return Err(error.into()),
         }
         self.committed.extend(offsets);
+        self.renewals = 0;
         self.count(batch.len(), &outputs);
         tracing::debug!(
             inputs = batch.len(),
@@ -379,12 +393,50 @@ impl Loop<'_> {
         );
         match self.write_unprompted(consumer, &outputs).await {
             Ok(()) => Ok(()),
-            Err(error) if is_recoverable(&error) => {
+            Err(error) if self.recoverable(&error) => {
                 tracing::warn!(%error, "asking again failed; taking the partitions over again");
                 self.take_over(consumer).await
             }
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Whether the loop goes on after `error` by taking its partitions over again. A fatal
+    /// producer error counts too, e.g. after a pause past the transaction timeout, when the
+    /// coordinator has aborted the transaction under the producer: the takeover first creates a
+    /// new producer. Being fenced by a newer process of this instance does not.
+    fn recoverable(&mut self, error: &WriteError) -> bool {
+        match error {
+            WriteError::LostOwnership(_) | WriteError::GaveUp { .. } => true,
+            WriteError::Fatal(_) => {
+                self.producer_failed = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Replaces a fatally failed producer; `init_transactions` under the same transactional id
+    /// aborts whatever the old one left open. Gives up when producers keep failing before any
+    /// batch commits.
+    fn renew_writer(&mut self) -> Result<(), RuntimeError> {
+        self.renewals += 1;
+        if self.renewals > MAX_RENEWALS {
+            return Err(RuntimeError::ProducerKeepsFailing {
+                renewals: MAX_RENEWALS,
+            });
+        }
+        tracing::warn!(
+            renewal = self.renewals,
+            "the producer failed fatally; creating a new one"
+        );
+        self.writer = Writer::start(
+            &self.settings.kafka,
+            self.transactional_id,
+            self.codec.clone(),
+        )?;
+        self.producer_failed = false;
+        Ok(())
     }
 
     /// Writes records no input asked for, with the committed offsets of the owned partitions,
@@ -401,14 +453,6 @@ impl Loop<'_> {
         let offsets = offset_list(&self.committed).map_err(|_| WriteError::NoGroupMetadata)?;
         self.writer.write(&records, &offsets, &group).await
     }
-}
-
-/// A write failure after which the state is rebuilt and the loop goes on.
-fn is_recoverable(error: &WriteError) -> bool {
-    matches!(
-        error,
-        WriteError::LostOwnership(_) | WriteError::GaveUp { .. }
-    )
 }
 
 /// The partitions of the assignment. With the range assignor and co-partitioned topics every

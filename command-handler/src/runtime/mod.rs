@@ -13,8 +13,9 @@
 //! Failure policy: the in-memory state is evolved before a batch is written, so a batch that
 //! cannot be written leaves state the log does not have. The state is then dropped and rebuilt
 //! from the committed events, and consumption resumes from the committed offsets: the same
-//! path as a rebalance, correct by construction. A fenced or fatally failed producer means
-//! this process cannot go on; it exits non-zero and its restart starts over.
+//! path as a rebalance, correct by construction. A fatally failed producer is replaced first
+//! (e.g. after a pause past the transaction timeout). A producer fenced by a newer process of
+//! this instance means this one must stop; it exits with code 2.
 
 mod commands;
 pub mod health;
@@ -69,6 +70,8 @@ pub enum RuntimeError {
     Layout(#[from] LayoutError),
     #[error("could not take over the assigned partitions after {attempts} attempts")]
     TakeOver { attempts: u32 },
+    #[error("the transactional producer failed fatally {renewals} times in a row")]
+    ProducerKeepsFailing { renewals: u32 },
     /// Not skipped like a malformed command: the registry may just be unreachable, so the
     /// command stays uncommitted and the restart tries again.
     #[error("decoding a command at {topic}/{partition}@{offset} failed transiently: {source}")]
