@@ -158,6 +158,8 @@ pub async fn run(
         if !written {
             worker.take_over(&consumer).await?;
         }
+        // Also under steady load, when the tick never wins the race with `recv`.
+        worker.ask_again_if_due(&consumer).await?;
     }
     tracing::info!("stopped between two batches; nothing is left uncommitted");
     Ok(())
@@ -282,6 +284,9 @@ impl Loop<'_> {
         }
         let sought = tokio::task::block_in_place(|| consumer.seek_partitions(seek, ADMIN_TIMEOUT))
             .map_err(RuntimeError::Consume)?;
+        // A partition assigned a moment ago may not fetch yet and refuses the seek; it starts
+        // at the committed offset anyway. The seek matters after an aborted batch, when every
+        // partition is fetching.
         for element in sought.elements() {
             if let Err(error) = element.error() {
                 tracing::warn!(topic = element.topic(), partition = element.partition(), %error, "rewinding a partition");

@@ -28,6 +28,8 @@ use crate::source::Source;
 
 /// The most messages handled (and derived events published in one transaction) per round.
 const MAX_BATCH: usize = 1_000;
+/// How long a batch that found several transfers' events waiting waits for more.
+const LINGER_UNDER_LOAD: Duration = Duration::from_millis(3);
 /// While catching up, how often the consumer position is read: it is what moves past
 /// transaction markers, which are never delivered as messages.
 const POSITION_CHECK: Duration = Duration::from_millis(200);
@@ -141,6 +143,18 @@ pub async fn run(
                 match consumer.recv().now_or_never() {
                     Some(next) => projection.handle(next).await,
                     None => break,
+                }
+            }
+            // More than one transfer's worth waiting means load: a few milliseconds more fill
+            // the transaction, whose cost to the broker hardly depends on its size. Idle (one
+            // transfer at a time), nothing waits.
+            if projection.pending.len() > 2 {
+                let linger_end = tokio::time::Instant::now() + LINGER_UNDER_LOAD;
+                while projection.pending.len() < MAX_BATCH {
+                    match tokio::time::timeout_at(linger_end, consumer.recv()).await {
+                        Ok(next) => projection.handle(next).await,
+                        Err(_lingered) => break,
+                    }
                 }
             }
         }
