@@ -1,8 +1,6 @@
 //! Event builders and histories shared by the unit tests.
 
-use std::collections::HashMap;
-
-use topology::routing::{home, partition_for};
+use topology::routing::{partition_for, TransferHomes};
 use topology::values::open_iban_for_account;
 use topology::{
     BankAccountCreatedEvent, BankEvent, Id, MoneyCreditedEvent, MoneyDebitedEvent,
@@ -232,24 +230,10 @@ pub fn busy_history(accounts: u32, transfers: u32) -> Vec<BankEvent> {
 /// `partitions` partitions, keyed as `topology::routing` says: account and money events by
 /// their IBAN, a transfer's own events by its home. Index = partition.
 pub fn partition_histories(events: &[BankEvent], partitions: i32) -> Vec<Vec<BankEvent>> {
-    let mut homes: HashMap<Id, String> = HashMap::new();
+    let mut homes = TransferHomes::default();
     let mut histories = vec![Vec::new(); usize::try_from(partitions).unwrap()];
     for event in events {
-        let key = match event {
-            BankEvent::BankAccountCreatedEvent(e) => e.iban.clone(),
-            BankEvent::UserAddedToBankAccountEvent(e) => e.iban.clone(),
-            BankEvent::UserRemovedFromBankAccountEvent(e) => e.iban.clone(),
-            BankEvent::MoneyCreditedEvent(e) => e.iban.clone(),
-            BankEvent::MoneyDebitedEvent(e) => e.iban.clone(),
-            BankEvent::MoneyReturnedEvent(e) => e.iban.clone(),
-            BankEvent::TransferStartedEvent(e) => {
-                let key = home(&e.from, &e.to).to_string();
-                homes.insert(e.id, key.clone());
-                key
-            }
-            BankEvent::TransferCompletedEvent(e) => homes[&e.id].clone(),
-            BankEvent::TransferFailedEvent(e) => homes[&e.id].clone(),
-        };
+        let key = homes.key_next(event);
         let partition = usize::try_from(partition_for(&key, partitions)).unwrap();
         histories[partition].push(event.clone());
     }

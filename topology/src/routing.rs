@@ -18,8 +18,10 @@
 //! client under these keys land where the command handler expects them. Producers built by
 //! [`crate::kafka`] use that partitioner.
 
+use std::collections::HashMap;
+
 use crate::values::CASH;
-use crate::BANK_PARTITIONS;
+use crate::{BankEvent, Id, UserEvent, BANK_PARTITIONS};
 
 /// The partition of `key` on every co-partitioned topic.
 pub fn partition_of(key: &str) -> i32 {
@@ -40,6 +42,83 @@ pub fn home<'a>(from: &'a str, to: &'a str) -> &'a str {
         to
     } else {
         from
+    }
+}
+
+/// The key of a `user_events` record: its username.
+pub fn user_event_key(event: &UserEvent) -> &str {
+    match event {
+        UserEvent::UserAccountCreatedEvent(e) => &e.username,
+    }
+}
+
+/// The key of a `bank_events` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BankEventKey {
+    /// The IBAN, or the transfer's home account.
+    Routed(String),
+    /// The end of a transfer whose TransferStarted was not seen: keyed by the transfer id, as
+    /// the command handler does then. Never happens in a history the handler wrote.
+    UnknownTransfer(Id),
+}
+
+impl BankEventKey {
+    pub fn into_string(self) -> String {
+        match self {
+            BankEventKey::Routed(key) => key,
+            BankEventKey::UnknownTransfer(id) => id.to_uuid_string(),
+        }
+    }
+}
+
+/// Keys `bank_events` records read or written in order, the way the command handler keys
+/// them: account and money events by the IBAN they change, a transfer's own events by its
+/// home. TransferCompleted / TransferFailed carry only the transfer id, so the home of each
+/// transfer is remembered from its TransferStarted.
+#[derive(Debug, Default)]
+pub struct TransferHomes {
+    homes: HashMap<Id, String>,
+}
+
+impl TransferHomes {
+    /// Remembers the home of a transfer from its TransferStarted; other events are ignored.
+    pub fn learn(&mut self, event: &BankEvent) {
+        if let BankEvent::TransferStartedEvent(e) = event {
+            self.homes.insert(e.id, home(&e.from, &e.to).to_string());
+        }
+    }
+
+    /// How many transfers have a known home.
+    pub fn transfers(&self) -> usize {
+        self.homes.len()
+    }
+
+    pub fn key(&self, event: &BankEvent) -> BankEventKey {
+        let transfer = |id: &Id| {
+            self.homes
+                .get(id)
+                .map_or(BankEventKey::UnknownTransfer(*id), |home| {
+                    BankEventKey::Routed(home.clone())
+                })
+        };
+        let routed = |key: &str| BankEventKey::Routed(key.to_string());
+        match event {
+            BankEvent::BankAccountCreatedEvent(e) => routed(&e.iban),
+            BankEvent::UserAddedToBankAccountEvent(e) => routed(&e.iban),
+            BankEvent::UserRemovedFromBankAccountEvent(e) => routed(&e.iban),
+            BankEvent::MoneyDebitedEvent(e) => routed(&e.iban),
+            BankEvent::MoneyCreditedEvent(e) => routed(&e.iban),
+            BankEvent::MoneyReturnedEvent(e) => routed(&e.iban),
+            BankEvent::TransferStartedEvent(e) => routed(home(&e.from, &e.to)),
+            BankEvent::TransferCompletedEvent(e) => transfer(&e.id),
+            BankEvent::TransferFailedEvent(e) => transfer(&e.id),
+        }
+    }
+
+    /// [`TransferHomes::learn`], then [`TransferHomes::key`]: for events taken in log order.
+    pub fn key_next(&mut self, event: &BankEvent) -> String {
+        self.learn(event);
+        self.key(event).into_string()
     }
 }
 

@@ -18,7 +18,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde_json::Value;
 use topology::codec::Codec;
-use topology::routing::home;
+use topology::routing::TransferHomes;
 use topology::topic_names::{
     BANK_EVENTS, BANK_QUERIES_FEEDBACK, TRANSACTION_EVENTS, USER_EVENTS, USER_QUERIES_FEEDBACK,
 };
@@ -72,7 +72,7 @@ pub struct EventWriter {
     producer: FutureProducer,
     codec: Codec,
     /// Transfer id → its home IBAN, the key of its completed / failed events.
-    homes: Mutex<HashMap<Id, String>>,
+    homes: Mutex<TransferHomes>,
 }
 
 impl EventWriter {
@@ -87,7 +87,7 @@ impl EventWriter {
         Self {
             producer,
             codec: codec(),
-            homes: Mutex::new(HashMap::new()),
+            homes: Mutex::new(TransferHomes::default()),
         }
     }
 
@@ -118,21 +118,7 @@ impl EventWriter {
     /// IBAN, a transfer's own events by its home.
     fn key_of(&self, event: &BankEvent) -> String {
         let mut homes = self.homes.lock().expect("homes lock");
-        match event {
-            BankEvent::BankAccountCreatedEvent(e) => e.iban.clone(),
-            BankEvent::UserAddedToBankAccountEvent(e) => e.iban.clone(),
-            BankEvent::UserRemovedFromBankAccountEvent(e) => e.iban.clone(),
-            BankEvent::MoneyCreditedEvent(e) => e.iban.clone(),
-            BankEvent::MoneyDebitedEvent(e) => e.iban.clone(),
-            BankEvent::MoneyReturnedEvent(e) => e.iban.clone(),
-            BankEvent::TransferStartedEvent(e) => {
-                let key = home(&e.from, &e.to).to_string();
-                homes.insert(e.id, key.clone());
-                key
-            }
-            BankEvent::TransferCompletedEvent(e) => homes[&e.id].clone(),
-            BankEvent::TransferFailedEvent(e) => homes[&e.id].clone(),
-        }
+        homes.key_next(event)
     }
 
     fn send(&self, topic: &str, key: &str, payload: Vec<u8>) -> rdkafka::producer::DeliveryFuture {

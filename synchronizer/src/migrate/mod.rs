@@ -353,7 +353,7 @@ impl Run<'_> {
                     if matches!(key, BankKey::UnknownTransfer(_)) {
                         unknown_transfers += 1;
                     }
-                    key.as_str()
+                    key.into_string()
                 }
             };
             // The partition is set explicitly, so it is exactly the one the routing computes.

@@ -2,9 +2,7 @@
 //! the command handler key new ones: user events by username, account events by the IBAN they
 //! change, transfer events by the transfer's home account.
 
-use std::collections::HashMap;
-
-use topology::{routing, BankEvent, Id, TopicMessage, UserEvent};
+use topology::{routing, BankEvent, TopicMessage, UserEvent};
 
 /// Which records a history topic holds, and so how to key them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,79 +26,18 @@ impl EventKind {
     }
 }
 
+/// The key rules themselves live with the partitioning, in `topology::routing`.
+pub use topology::routing::{BankEventKey as BankKey, TransferHomes};
+
 pub fn user_key(event: &UserEvent) -> String {
-    match event {
-        UserEvent::UserAccountCreatedEvent(e) => e.username.clone(),
-    }
-}
-
-/// The home account of every transfer seen so far: TransferCompleted / TransferFailed carry
-/// only the transfer id, so their key comes from the transfer's TransferStarted.
-#[derive(Debug, Default)]
-pub struct TransferHomes {
-    homes: HashMap<Id, String>,
-}
-
-/// The key of a bank event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BankKey {
-    Routed(String),
-    /// A transfer end whose TransferStarted was not seen: keyed by the transfer id, as the
-    /// command handler does in that case. Never happens in a history the handler wrote.
-    UnknownTransfer(Id),
-}
-
-impl BankKey {
-    pub fn as_str(&self) -> String {
-        match self {
-            BankKey::Routed(key) => key.clone(),
-            BankKey::UnknownTransfer(id) => id.to_uuid_string(),
-        }
-    }
-}
-
-impl TransferHomes {
-    /// Remembers the home of a transfer from its TransferStarted; other events are ignored.
-    pub fn learn(&mut self, event: &BankEvent) {
-        if let BankEvent::TransferStartedEvent(e) = event {
-            self.homes
-                .insert(e.id, routing::home(&e.from, &e.to).to_string());
-        }
-    }
-
-    /// How many transfers have a known home.
-    pub fn transfers(&self) -> usize {
-        self.homes.len()
-    }
-
-    pub fn key(&self, event: &BankEvent) -> BankKey {
-        let transfer = |id: &Id| {
-            self.homes
-                .get(id)
-                .map_or(BankKey::UnknownTransfer(*id), |home| {
-                    BankKey::Routed(home.clone())
-                })
-        };
-        match event {
-            BankEvent::BankAccountCreatedEvent(e) => BankKey::Routed(e.iban.clone()),
-            BankEvent::UserAddedToBankAccountEvent(e) => BankKey::Routed(e.iban.clone()),
-            BankEvent::UserRemovedFromBankAccountEvent(e) => BankKey::Routed(e.iban.clone()),
-            BankEvent::MoneyDebitedEvent(e) => BankKey::Routed(e.iban.clone()),
-            BankEvent::MoneyCreditedEvent(e) => BankKey::Routed(e.iban.clone()),
-            BankEvent::MoneyReturnedEvent(e) => BankKey::Routed(e.iban.clone()),
-            BankEvent::TransferStartedEvent(e) => {
-                BankKey::Routed(routing::home(&e.from, &e.to).to_string())
-            }
-            BankEvent::TransferCompletedEvent(e) => transfer(&e.id),
-            BankEvent::TransferFailedEvent(e) => transfer(&e.id),
-        }
-    }
+    routing::user_event_key(event).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use topology::values::CASH;
+    use topology::Id;
     use topology::{
         MoneyCreditedEvent, MoneyDebitedEvent, TransferCompletedEvent, TransferFailedEvent,
         TransferStartedEvent, UserAccountCreatedEvent,
@@ -186,6 +123,6 @@ mod tests {
         let id = Id::random();
         let key = homes.key(&BankEvent::from(TransferCompletedEvent { id }));
         assert_eq!(key, BankKey::UnknownTransfer(id));
-        assert_eq!(key.as_str(), id.to_uuid_string());
+        assert_eq!(key.into_string(), id.to_uuid_string());
     }
 }
