@@ -374,7 +374,11 @@ format_kafka_if_needed() {
     mkdir -p "$KAFKA_DATA"
     local cluster_id opts
     # A KRaft cluster id is 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints).
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    # One in 64 starts with '-', which the tool's argument parser takes for an option: draw again.
+    cluster_id="-"
+    while [[ "$cluster_id" == -* ]]; do
+        cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    done
     say "formatting KRaft storage in $KAFKA_DATA (cluster id $cluster_id) ..."
     mapfile -t opts < <(kafka_java_opts)
     if ! "$JAVA" "${opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
