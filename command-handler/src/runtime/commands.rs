@@ -455,7 +455,7 @@ impl Loop<'_> {
             .group_metadata()
             .ok_or(WriteError::NoGroupMetadata)?;
         let records = self.writer.encode(outputs).await?;
-        let offsets = offset_list(&self.committed).map_err(|_| WriteError::NoGroupMetadata)?;
+        let offsets = offset_list(&self.committed)?;
         self.writer.write(&records, &offsets, &group).await
     }
 }
@@ -560,11 +560,11 @@ fn consume_error(error: KafkaError) -> Result<(), RuntimeError> {
     }
 }
 
-fn offset_list(offsets: &BTreeMap<(String, i32), i64>) -> Result<TopicPartitionList, RuntimeError> {
+fn offset_list(offsets: &BTreeMap<(String, i32), i64>) -> Result<TopicPartitionList, WriteError> {
     let mut list = TopicPartitionList::new();
     for ((topic, partition), next) in offsets {
         list.add_partition_offset(topic, *partition, Offset::Offset(*next))
-            .map_err(RuntimeError::Consume)?;
+            .map_err(WriteError::Offsets)?;
     }
     Ok(list)
 }

@@ -57,6 +57,8 @@ pub enum WriteError {
     Fatal(KafkaError),
     #[error("the consumer has no group metadata, so offsets cannot join the transaction")]
     NoGroupMetadata,
+    #[error("listing the offsets to commit: {0}")]
+    Offsets(KafkaError),
     /// The group moved on without this instance: its offsets were refused and the transaction
     /// aborted. Not an error of the process; its state must be rebuilt.
     #[error(
