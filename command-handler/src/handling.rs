@@ -20,7 +20,7 @@
 
 use std::collections::BTreeSet;
 
-use topology::routing::partition_of;
+use topology::routing::{partition_of, user_event_key};
 use topology::{
     BankCommand, BankCommandFeedback, BankEvent, CommandFailed, CommandSucceeded, Id,
     TransferCommand, TransferCommandFeedback, UserCommand, UserCommandFeedback, UserEvent,
@@ -141,7 +141,7 @@ impl Handler {
                 let mut outputs = Vec::with_capacity(events.len() + 1);
                 for event in events {
                     self.state.evolve_user_event(&event);
-                    outputs.push(Output::UserEvent(user_event_key(&event), event));
+                    outputs.push(Output::UserEvent(user_event_key(&event).to_string(), event));
                 }
                 let feedback = succeeded(command, None);
                 outputs.push(Output::UserFeedback(key, feedback.into()));
@@ -373,12 +373,6 @@ fn failed(command: &impl CommandMeta, reason: &Reason) -> CommandFailed {
         id: command.command_id(),
         command_name: command.command_name(),
         reason: reason.to_string(),
-    }
-}
-
-fn user_event_key(event: &UserEvent) -> String {
-    match event {
-        UserEvent::UserAccountCreatedEvent(e) => e.username.clone(),
     }
 }
 

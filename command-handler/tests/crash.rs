@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use common::*;
-use topology::{BankEvent, Id};
+use topology::Id;
 
 const ACCOUNTS: usize = 20;
 const TRANSFERS: usize = 200;
@@ -42,16 +42,7 @@ async fn a_killed_handler_resumes_without_losing_or_doubling_anything() {
         sent.insert(id, (to, amount));
     }
     let ours: HashSet<Id> = sent.keys().copied().collect();
-    let finals_seen = |seen: &[Seen]| {
-        seen.iter()
-            .filter(|s| match s {
-                Seen::Bank(
-                    e @ (BankEvent::TransferCompletedEvent(_) | BankEvent::TransferFailedEvent(_)),
-                ) => transfer_id(e).is_some_and(|id| ours.contains(&id)),
-                _ => false,
-            })
-            .count()
-    };
+    let finals_seen = |seen: &[Seen]| finals_seen(seen, &ours);
 
     watcher
         .until("40% of the transfers final", |seen| {
@@ -80,43 +71,15 @@ async fn a_killed_handler_resumes_without_losing_or_doubling_anything() {
 
     // The truth: bank_events from the beginning, read_committed.
     let events = all_bank_events().await;
-    let mut finals: BTreeMap<Id, Vec<Result<(), String>>> = BTreeMap::new();
-    for event in &events {
-        match event {
-            BankEvent::TransferCompletedEvent(e) if ours.contains(&e.id) => {
-                finals.entry(e.id).or_default().push(Ok(()))
-            }
-            BankEvent::TransferFailedEvent(e) if ours.contains(&e.id) => {
-                finals.entry(e.id).or_default().push(Err(e.reason.clone()))
-            }
-            _ => {}
-        }
-    }
-    for id in &ours {
-        let outcomes = finals.get(id).map(Vec::as_slice).unwrap_or_default();
-        assert_eq!(
-            outcomes.len(),
-            1,
-            "transfer {id} has final events {outcomes:?}"
-        );
-    }
-    let completed = finals.values().filter(|o| o[0].is_ok()).count();
+    let finals = one_final_each(&events, &ours);
+    let completed = finals.values().filter(|o| o.is_ok()).count();
     eprintln!("{completed} completed, {} failed", TRANSFERS - completed);
 
     let sent_out: i64 = sent
         .iter()
-        .filter(|(id, (to, _))| to == FOREIGN_IBAN && finals[*id][0].is_ok())
+        .filter(|(id, (to, _))| to == FOREIGN_IBAN && finals[*id].is_ok())
         .map(|(_, (_, amount))| amount)
         .sum();
-    let balances = balances(&events, &ibans);
-    let total: i64 = balances.values().sum();
-    assert_eq!(
-        total,
-        DEPOSIT * ACCOUNTS as i64 - sent_out,
-        "money is conserved: balances {balances:?}"
-    );
-    for (iban, balance) in &balances {
-        assert!(*balance > -50_000, "{iban} went below its limit: {balance}");
-    }
+    assert_money_adds_up(&events, &ibans, DEPOSIT * ACCOUNTS as i64 - sent_out);
     assert!(handler.terminate().is_some_and(|s| s.success()));
 }

@@ -229,35 +229,19 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
     cluster.wait_ready().await;
 
     let ours: HashSet<Id> = sent.keys().copied().collect();
-    let finals_seen = |seen: &[Seen]| {
-        seen.iter()
-            .filter(|s| match s {
-                Seen::Bank(
-                    e @ (BankEvent::TransferCompletedEvent(_) | BankEvent::TransferFailedEvent(_)),
-                ) => transfer_id(e).is_some_and(|id| ours.contains(&id)),
-                _ => false,
-            })
-            .count()
-    };
     watcher
         .until("every transfer final", |seen| {
-            finals_seen(seen) >= TRANSFERS
+            finals_seen(seen, &ours) >= TRANSFERS
         })
         .await;
 
     // The truth: bank_events from the beginning, every partition, read_committed.
     let events = all_bank_events().await;
-    let mut finals: BTreeMap<Id, Vec<Result<(), String>>> = BTreeMap::new();
+    let finals = one_final_each(&events, &ours);
     let mut bookings: BTreeMap<(Id, &'static str), usize> = BTreeMap::new();
     let mut net: BTreeMap<Id, i64> = BTreeMap::new();
     for event in &events {
         match event {
-            BankEvent::TransferCompletedEvent(e) if ours.contains(&e.id) => {
-                finals.entry(e.id).or_default().push(Ok(()))
-            }
-            BankEvent::TransferFailedEvent(e) if ours.contains(&e.id) => {
-                finals.entry(e.id).or_default().push(Err(e.reason.clone()))
-            }
             BankEvent::MoneyDebitedEvent(e) if ours.contains(&e.id) => {
                 *bookings.entry((e.id, "debit")).or_default() += 1;
                 *net.entry(e.id).or_default() -= e.amount;
@@ -273,14 +257,6 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
             _ => {}
         }
     }
-    for id in &ours {
-        let outcomes = finals.get(id).map(Vec::as_slice).unwrap_or_default();
-        assert_eq!(
-            outcomes.len(),
-            1,
-            "transfer {id} has final events {outcomes:?}"
-        );
-    }
     for ((id, kind), count) in &bookings {
         assert_eq!(*count, 1, "transfer {id}: {kind} booked {count} times");
     }
@@ -288,7 +264,7 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
     let mut across = 0;
     for (id, (from, to, amount)) in &sent {
         let moved = net.get(id).copied().unwrap_or_default();
-        if finals[id][0].is_ok() {
+        if finals[id].is_ok() {
             completed += 1;
             let expected = if to == FOREIGN_IBAN { -amount } else { 0 };
             assert_eq!(moved, expected, "completed transfer {id} moved {moved}");
@@ -301,19 +277,10 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
     }
     let sent_out: i64 = sent
         .iter()
-        .filter(|(id, (_, to, _))| to == FOREIGN_IBAN && finals[*id][0].is_ok())
+        .filter(|(id, (_, to, _))| to == FOREIGN_IBAN && finals[*id].is_ok())
         .map(|(_, (_, _, amount))| amount)
         .sum();
-    let balances = balances(&events, &ibans);
-    let total: i64 = balances.values().sum();
-    assert_eq!(
-        total,
-        DEPOSIT * ACCOUNTS as i64 - sent_out,
-        "money is conserved: balances {balances:?}"
-    );
-    for (iban, balance) in &balances {
-        assert!(*balance > -50_000, "{iban} went below its limit: {balance}");
-    }
+    assert_money_adds_up(&events, &ibans, DEPOSIT * ACCOUNTS as i64 - sent_out);
 
     let bodies = cluster.health_bodies().await;
     eprintln!("--- scale-out figures ---");

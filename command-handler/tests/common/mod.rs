@@ -418,3 +418,61 @@ pub fn pseudo_random(seed: u64) -> impl FnMut(u64) -> u64 {
         state % bound
     }
 }
+
+/// How many of the transfers `ours` have a final event among `seen`.
+pub fn finals_seen(seen: &[Seen], ours: &std::collections::HashSet<Id>) -> usize {
+    seen.iter()
+        .filter(|s| match s {
+            Seen::Bank(
+                e @ (BankEvent::TransferCompletedEvent(_) | BankEvent::TransferFailedEvent(_)),
+            ) => transfer_id(e).is_some_and(|id| ours.contains(&id)),
+            _ => false,
+        })
+        .count()
+}
+
+/// The outcome of each of the transfers `ours` in `events`: Ok when completed, Err(reason)
+/// when failed. Fails the test for a transfer with no final event or with several.
+pub fn one_final_each(
+    events: &[BankEvent],
+    ours: &std::collections::HashSet<Id>,
+) -> BTreeMap<Id, Result<(), String>> {
+    let mut finals: BTreeMap<Id, Vec<Result<(), String>>> = BTreeMap::new();
+    for event in events {
+        match event {
+            BankEvent::TransferCompletedEvent(e) if ours.contains(&e.id) => {
+                finals.entry(e.id).or_default().push(Ok(()))
+            }
+            BankEvent::TransferFailedEvent(e) if ours.contains(&e.id) => {
+                finals.entry(e.id).or_default().push(Err(e.reason.clone()))
+            }
+            _ => {}
+        }
+    }
+    for id in ours {
+        let outcomes = finals.get(id).map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(
+            outcomes.len(),
+            1,
+            "transfer {id} has final events {outcomes:?}"
+        );
+    }
+    finals
+        .into_iter()
+        .filter_map(|(id, outcomes)| outcomes.into_iter().next().map(|o| (id, o)))
+        .collect()
+}
+
+/// The balances of `ibans` in `events` add up to `expected_total`, and none went below the
+/// limit.
+pub fn assert_money_adds_up(events: &[BankEvent], ibans: &[String], expected_total: i64) {
+    let balances = balances(events, ibans);
+    let total: i64 = balances.values().sum();
+    assert_eq!(
+        total, expected_total,
+        "money is conserved: balances {balances:?}"
+    );
+    for (iban, balance) in &balances {
+        assert!(*balance > -50_000, "{iban} went below its limit: {balance}");
+    }
+}
