@@ -53,6 +53,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     topology::logging::init("info");
+    topology::process::give_large_allocations_back();
     let args = Args::parse();
     anyhow::ensure!(
         args.command_timeout.is_finite() && args.command_timeout > 0.0,

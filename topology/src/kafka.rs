@@ -47,25 +47,41 @@ impl KafkaSettings {
         config.create()
     }
 
-    /// A member of a consumer group whose instances share co-partitioned topics, e.g. the
-    /// command handlers: static membership under `instance_id` (a restart takes its partitions
-    /// back at once, without a rebalance), the range assignor (with every topic subscribed and
-    /// of equal partition count, it gives a member the same partition numbers of each topic),
-    /// and a 6 s session, so a killed member's partitions move within seconds. `context` hears
-    /// the rebalances.
+    /// A member of a consumer group that must fail over within seconds: static membership
+    /// under `instance_id` (a restart takes its partitions back at once, without a rebalance,
+    /// and a still-running older member with that id is fenced by the broker) and a 6 s
+    /// session, so a killed member's partitions move to the others within seconds rather than
+    /// the default 45 s. `context` hears the rebalances.
+    pub fn group_member<C: ConsumerContext + 'static>(
+        &self,
+        group_id: &str,
+        instance_id: &str,
+        context: C,
+    ) -> Result<StreamConsumer<C>, KafkaError> {
+        self.group_member_config(group_id, instance_id)
+            .create_with_context(context)
+    }
+
+    /// A [`KafkaSettings::group_member`] of a group whose instances share co-partitioned
+    /// topics, e.g. the command handlers: with the range assignor, and every topic subscribed
+    /// having the same partition count, a member gets the same partition numbers of each topic.
     pub fn co_partitioned_member<C: ConsumerContext + 'static>(
         &self,
         group_id: &str,
         instance_id: &str,
         context: C,
     ) -> Result<StreamConsumer<C>, KafkaError> {
+        let mut config = self.group_member_config(group_id, instance_id);
+        config.set("partition.assignment.strategy", "range");
+        config.create_with_context(context)
+    }
+
+    fn group_member_config(&self, group_id: &str, instance_id: &str) -> ClientConfig {
         let mut config = self.consumer_config(group_id);
-        config
-            .set("group.instance.id", instance_id)
-            .set("partition.assignment.strategy", "range");
+        config.set("group.instance.id", instance_id);
         self.set_default(&mut config, "session.timeout.ms", "6000");
         self.set_default(&mut config, "heartbeat.interval.ms", "1500");
-        config.create_with_context(context)
+        config
     }
 
     /// Sets `key` unless a `KAFKA_*` override chose a value.
@@ -90,22 +106,6 @@ impl KafkaSettings {
     /// A consumer that sees only committed records and commits offsets only when told to.
     pub fn consumer(&self, group_id: &str) -> Result<StreamConsumer, KafkaError> {
         self.consumer_config(group_id).create()
-    }
-
-    /// [`KafkaSettings::consumer`] with static group membership under `instance_id`.
-    ///
-    /// For a single active instance whose restart must take over at once: a dynamic member
-    /// killed with SIGKILL keeps its partitions until its session times out (45 s), so its
-    /// successor would sit idle that long; a restart with the same `group.instance.id` replaces
-    /// the old member immediately, and a still-running older member is fenced by the broker.
-    pub fn static_member_consumer(
-        &self,
-        group_id: &str,
-        instance_id: &str,
-    ) -> Result<StreamConsumer, KafkaError> {
-        let mut config = self.consumer_config(group_id);
-        config.set("group.instance.id", instance_id);
-        config.create()
     }
 
     fn consumer_config(&self, group_id: &str) -> ClientConfig {

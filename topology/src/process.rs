@@ -25,3 +25,30 @@ pub async fn stop_signal() {
         _ = terminate => {}
     }
 }
+
+/// Allocations of at least this size get their own memory map, given back when freed.
+const OWN_MAP_BYTES: i32 = 1 << 20;
+
+/// Makes glibc's malloc give large blocks back to the system when they are freed.
+///
+/// By default glibc raises its mmap threshold to the size of the largest block freed so far
+/// (up to 32 MiB), after which such blocks come from the arena of the thread that asked and
+/// stay there once freed; every thread that ever held one (argon2's 19 MiB per hash, on
+/// changing blocking threads) keeps that much resident. Measured on
+/// the GraphQL endpoint under 200 transfers/s with 1,000 subscriptions: 430–580 MB resident
+/// with the default, 43 MB with a fixed threshold. Call it first thing in `main`. (The command
+/// handler and the projector do not yet: their memory is their state, and how this setting
+/// changes it is not measured.)
+pub fn give_large_allocations_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt only sets a parameter of the allocator, under glibc's own lock; a
+        // parameter glibc refuses leaves the default, which is merely less frugal.
+        let accepted = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, OWN_MAP_BYTES) };
+        if accepted == 0 {
+            tracing::warn!(
+                "glibc refused a fixed mmap threshold; freed large blocks may stay resident"
+            );
+        }
+    }
+}

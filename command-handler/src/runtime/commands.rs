@@ -37,6 +37,7 @@ use super::{Config, RuntimeError};
 use crate::domain::Fresh;
 use crate::handling::{Handler, Output, Ownership};
 use crate::rebuild::rebuild;
+use topology::transactions::TransactionError;
 
 /// What the group consumes: the commands, and the answers to the credits this instance's sagas
 /// asked other instances for. All co-partitioned, so one member gets the same partition
@@ -412,8 +413,10 @@ impl Loop<'_> {
     /// new producer. Being fenced by a newer process of this instance does not.
     fn recoverable(&mut self, error: &WriteError) -> bool {
         match error {
-            WriteError::LostOwnership(_) | WriteError::GaveUp { .. } => true,
-            WriteError::Fatal(_) => {
+            WriteError::Transaction(
+                TransactionError::LostOwnership(_) | TransactionError::GaveUp { .. },
+            ) => true,
+            WriteError::Transaction(TransactionError::Fatal(_)) => {
                 self.producer_failed = true;
                 true
             }

@@ -86,7 +86,7 @@ pub enum RuntimeError {
 impl RuntimeError {
     /// A newer instance took over: not a failure of this one, but it must stop.
     pub fn is_fenced(&self) -> bool {
-        matches!(self, RuntimeError::Write(WriteError::Fenced(_)))
+        matches!(self, RuntimeError::Write(error) if error.is_fenced())
     }
 }
 

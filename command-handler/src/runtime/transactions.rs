@@ -1,83 +1,46 @@
-//! Writing one batch's records and consumed offsets in one Kafka transaction.
+//! Writing one batch's records and consumed offsets in one Kafka transaction
+//! ([`topology::transactions`] does the writing; here the batch's outputs become records).
 //!
 //! Either all of a batch is visible to read_committed readers — events, feedback, saga
 //! commands and the group's committed offsets — or none is. A restart or a new owner of a
 //! partition therefore resumes exactly after the last committed batch, with a state rebuilt
-//! from exactly the events of the committed batches.
-//!
-//! The offsets join the transaction with the consumer group's metadata (KIP-447), taken when
-//! the batch was read: the group coordinator refuses them once the group has moved to a newer
-//! generation, so an instance that lost its partitions (rebalance, long pause, network cut)
-//! can never commit for them, and its transaction is aborted. A retry reuses that same
-//! metadata; retrying with a newer generation could commit offsets of partitions that are now
-//! someone else's. Every record is acknowledged before the offsets are sent, so whatever a
-//! transaction wrote precedes the moment the coordinator accepted its offsets: a new owner that
-//! replays up to the high watermark read after the rebalance sees all of it.
+//! from exactly the events of the committed batches. The offsets carry the group metadata read
+//! with the batch, so an instance that lost its partitions can never commit for them; and since
+//! every record is acknowledged before the offsets are sent, a new owner that replays up to the
+//! high watermark read after the rebalance sees all of what the old one committed.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rdkafka::consumer::ConsumerGroupMetadata;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::util::Timeout;
+use rdkafka::error::KafkaError;
 use rdkafka::TopicPartitionList;
 use topology::codec::{Codec, CodecError};
+use topology::transactions::{Record, TransactionError, TransactionalWriter};
 use topology::{KafkaSettings, TopicMessage};
 
 use crate::handling::Output;
 
-/// `init_transactions` may wait until the broker aborted a previous instance's open
-/// transaction.
-const INIT_TIMEOUT: Duration = Duration::from_secs(60);
-/// Abortable failures (e.g. a broker restart) are retried with the same records; after that
-/// many attempts the runtime rebuilds its state from the log and goes on from the committed
-/// offsets.
-const MAX_ATTEMPTS: u32 = 5;
-/// A commit that failed with a retriable error (e.g. it timed out) is retried, never aborted:
-/// it may have been decided already.
-const MAX_COMMIT_ATTEMPTS: u32 = 10;
-
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("creating the transactional producer: {0}")]
-    Client(KafkaError),
-    #[error("init_transactions for transactional id {transactional_id}: {source}")]
-    Init {
-        transactional_id: String,
-        source: KafkaError,
-    },
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
     #[error("encoding a record: {0}")]
     Encode(Box<CodecError>),
-    #[error(
-        "fenced: a newer command-handler instance with the same transactional id took over ({0})"
-    )]
-    Fenced(KafkaError),
-    #[error("the transactional producer failed fatally: {0}")]
-    Fatal(KafkaError),
     #[error("the consumer has no group metadata, so offsets cannot join the transaction")]
     NoGroupMetadata,
     #[error("listing the offsets to commit: {0}")]
     Offsets(KafkaError),
-    /// The group moved on without this instance: its offsets were refused and the transaction
-    /// aborted. Not an error of the process; its state must be rebuilt.
-    #[error(
-        "the consumer group no longer accepts this instance's offsets ({0}); transaction aborted"
-    )]
-    LostOwnership(KafkaError),
-    #[error("transaction failed {attempts} times, last: {last}")]
-    GaveUp { attempts: u32, last: KafkaError },
 }
 
-/// One encoded record.
-pub struct Record {
-    topic: &'static str,
-    key: String,
-    payload: Vec<u8>,
+impl WriteError {
+    /// A newer process of this instance (same transactional id) took over.
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, WriteError::Transaction(TransactionError::Fenced(_)))
+    }
 }
 
 pub struct Writer {
-    producer: FutureProducer,
+    transactions: TransactionalWriter,
     codec: Arc<Codec>,
 }
 
@@ -90,16 +53,11 @@ impl Writer {
         transactional_id: &str,
         codec: Arc<Codec>,
     ) -> Result<Self, WriteError> {
-        let producer = settings
-            .transactional_producer(transactional_id)
-            .map_err(WriteError::Client)?;
-        tokio::task::block_in_place(|| producer.init_transactions(INIT_TIMEOUT)).map_err(
-            |source| WriteError::Init {
-                transactional_id: transactional_id.to_string(),
-                source,
-            },
-        )?;
-        Ok(Self { producer, codec })
+        let transactions = TransactionalWriter::start(settings, transactional_id)?;
+        Ok(Self {
+            transactions,
+            codec,
+        })
     }
 
     pub async fn encode(&self, outputs: &[Output]) -> Result<Vec<Record>, CodecError> {
@@ -128,141 +86,19 @@ impl Writer {
     }
 
     /// Writes `records` and commits `offsets` for the group of `group` (the metadata read with
-    /// the batch), in one transaction. Abortable failures are retried; a refusal by the group,
-    /// fencing and fatal errors are returned.
+    /// the batch), in one transaction; see [`TransactionalWriter::write`].
     pub async fn write(
         &self,
         records: &[Record],
         offsets: &TopicPartitionList,
         group: &ConsumerGroupMetadata,
     ) -> Result<(), WriteError> {
-        let mut attempt = 1;
-        loop {
-            let error = match self.try_write(records, offsets, group).await {
-                Ok(()) => return Ok(()),
-                Err(error) => error,
-            };
-            if is_fenced(&error) {
-                return Err(WriteError::Fenced(error));
-            }
-            if is_fatal(&error) {
-                return Err(WriteError::Fatal(error));
-            }
-            let lost = is_group_refusal(&error);
-            tracing::warn!(%error, attempt, "transaction failed; aborting it");
-            tokio::task::block_in_place(|| self.producer.abort_transaction(Timeout::Never))
-                .map_err(|abort| {
-                    if is_fenced(&abort) {
-                        WriteError::Fenced(abort)
-                    } else {
-                        WriteError::Fatal(abort)
-                    }
-                })?;
-            if lost {
-                return Err(WriteError::LostOwnership(error));
-            }
-            if attempt >= MAX_ATTEMPTS {
-                return Err(WriteError::GaveUp {
-                    attempts: attempt,
-                    last: error,
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            attempt += 1;
-        }
-    }
-
-    async fn try_write(
-        &self,
-        records: &[Record],
-        offsets: &TopicPartitionList,
-        group: &ConsumerGroupMetadata,
-    ) -> Result<(), KafkaError> {
-        tokio::task::block_in_place(|| self.producer.begin_transaction())?;
-        let mut deliveries = Vec::with_capacity(records.len());
-        for record in records {
-            let future_record = FutureRecord::to(record.topic)
-                .key(&record.key)
-                .payload(&record.payload);
-            let delivery = self
-                .producer
-                .send_result(future_record)
-                .map_err(|(error, _record)| error)?;
-            deliveries.push(delivery);
-        }
-        for delivery in deliveries {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((error, _message))) => return Err(error),
-                Err(_canceled) => return Err(KafkaError::Canceled),
-            }
-        }
-        if offsets.count() > 0 {
-            tokio::task::block_in_place(|| {
-                // Timeout::Never: librdkafka then bounds the call by the transaction timeout.
-                self.producer
-                    .send_offsets_to_transaction(offsets, group, Timeout::Never)
-            })?;
-        }
-        self.commit().await
-    }
-
-    /// Commits, retrying a commit whose outcome is unknown (e.g. timed out): aborting it could
-    /// contradict a commit the coordinator already decided.
-    async fn commit(&self) -> Result<(), KafkaError> {
-        let mut attempt = 1;
-        loop {
-            match tokio::task::block_in_place(|| self.producer.commit_transaction(Timeout::Never)) {
-                Ok(()) => return Ok(()),
-                Err(KafkaError::Transaction(error))
-                    if error.is_retriable() && attempt < MAX_COMMIT_ATTEMPTS =>
-                {
-                    tracing::warn!(%error, attempt, "commit not confirmed; retrying it");
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        Ok(self.transactions.write(records, offsets, group).await?)
     }
 }
 
 impl From<CodecError> for WriteError {
     fn from(error: CodecError) -> Self {
         WriteError::Encode(Box::new(error))
-    }
-}
-
-/// Another producer with our transactional id exists: a newer instance took over.
-pub fn is_fenced(error: &KafkaError) -> bool {
-    matches!(
-        error.rdkafka_error_code(),
-        Some(
-            RDKafkaErrorCode::Fenced
-                | RDKafkaErrorCode::ProducerFenced
-                | RDKafkaErrorCode::InvalidProducerEpoch
-        )
-    )
-}
-
-/// The group coordinator refused the offsets: this instance's generation is over (a rebalance
-/// it missed, a long pause, a replaced static member).
-fn is_group_refusal(error: &KafkaError) -> bool {
-    matches!(
-        error.rdkafka_error_code(),
-        Some(
-            RDKafkaErrorCode::IllegalGeneration
-                | RDKafkaErrorCode::UnknownMemberId
-                | RDKafkaErrorCode::FencedInstanceId
-                | RDKafkaErrorCode::RebalanceInProgress
-        )
-    )
-}
-
-/// Only a new producer (a restart) can go on.
-fn is_fatal(error: &KafkaError) -> bool {
-    match error {
-        KafkaError::Transaction(error) => error.is_fatal(),
-        _ => false,
     }
 }
