@@ -13,17 +13,21 @@
 # OPEN_BANK_PROFILE=debug runs debug builds instead of release ones (the test suite does).
 #
 # COMMAND_HANDLER_INSTANCES=N (default 1) runs N command handlers in one consumer group
-# (COMMAND_HANDLER_GROUP, default command-handler), sharing the bank's partitions. Each has its
-# own transactional id (also its static group.instance.id), health port, log and pid file:
-#   instance 1     command-handler     id command-handler      health :8090  command-handler.log
-#   instance i>1   command-handler-i   id command-handler-i    health :8090+100*(i-1)
-#                                                              (8190, 8290, ...)
-# The ids stay the same across restarts, and the first is the single handler's id, so going
+# (COMMAND_HANDLER_GROUP, default command-handler), sharing the bank's partitions, and
+# PROJECTOR_INSTANCES=N (default 1) N projectors, each with the full read model, sharing the
+# queries and the publishing of derived transactions. Each instance has its own transactional id
+# (also its static group.instance.id), health port, log and pid file:
+#   instance 1     command-handler     id command-handler          health :8090
+#   instance i>1   command-handler-i   id command-handler-i        health :8090+100*(i-1)
+#   instance 1     projector           id projector-transactions   health :8091
+#   instance i>1   projector-i         id projector-transactions-i health :8091+100*(i-1)
+# The ids stay the same across restarts, and the first is the single instance's id, so going
 # from 1 to N instances and back never leaves the first one's group membership or open
-# transaction behind. COMMAND_HANDLER_TRANSACTIONAL_ID and COMMAND_HANDLER_HEALTH_PORT, if set,
-# replace the base id and base port. `stop` and `status` find every instance by its pid file,
-# whatever N they were started with. Instances stopped when going to fewer keep their
-# partitions until their session times out (45 s) before the others take them over.
+# transaction behind. <SERVICE>_TRANSACTIONAL_ID and <SERVICE>_HEALTH_PORT (COMMAND_HANDLER_…,
+# PROJECTOR_…), if set, replace the base id and base port. `stop` and `status` find every
+# instance by its pid file, whatever N they were started with. Instances stopped when going to
+# fewer keep their partitions until their session times out (6 s) before the others take them
+# over.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -43,11 +47,15 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE"
 COMMAND_HANDLER_HEALTH_PORT="${COMMAND_HANDLER_HEALTH_PORT:-8090}"
 COMMAND_HANDLER_TRANSACTIONAL_ID="${COMMAND_HANDLER_TRANSACTIONAL_ID:-command-handler}"
 COMMAND_HANDLER_INSTANCES="${COMMAND_HANDLER_INSTANCES:-1}"
-if ! [[ "$COMMAND_HANDLER_INSTANCES" =~ ^[1-9][0-9]*$ ]]; then
-  echo "run: COMMAND_HANDLER_INSTANCES must be a number of at least 1, not '$COMMAND_HANDLER_INSTANCES'" >&2
-  exit 2
-fi
-export PROJECTOR_HEALTH_PORT="${PROJECTOR_HEALTH_PORT:-8091}"
+PROJECTOR_HEALTH_PORT="${PROJECTOR_HEALTH_PORT:-8091}"
+PROJECTOR_TRANSACTIONAL_ID="${PROJECTOR_TRANSACTIONAL_ID:-projector-transactions}"
+PROJECTOR_INSTANCES="${PROJECTOR_INSTANCES:-1}"
+for count in COMMAND_HANDLER_INSTANCES PROJECTOR_INSTANCES; do
+  if ! [[ "${!count}" =~ ^[1-9][0-9]*$ ]]; then
+    echo "run: $count must be a number of at least 1, not '${!count}'" >&2
+    exit 2
+  fi
+done
 export GRAPHQL_PORT="${GRAPHQL_PORT:-8888}"
 export FRONTEND_PORT="${FRONTEND_PORT:-8181}"
 export FRONTEND_HOST="${FRONTEND_HOST:-127.0.0.1}"
@@ -55,56 +63,80 @@ export FRONTEND_GRAPHQL_TARGET="${FRONTEND_GRAPHQL_TARGET:-http://127.0.0.1:$GRA
 
 say() { printf '%s\n' "run: $*"; }
 
-# Command-handler instance <i> (1-based): its service name (pid and log file), transactional
-# id and health port.
-handler_name() { if (($1 == 1)); then echo command-handler; else echo "command-handler-$1"; fi; }
-handler_index() { # <service name> -> instance number
-  case "$1" in
-    command-handler) echo 1 ;;
-    *) echo "${1#command-handler-}" ;;
-  esac
+# Services that run as several instances: command-handler and projector. Instance <i>
+# (1-based) of <kind> is named <kind> (i = 1) or <kind>-<i>: its pid and log file.
+REPLICATED=(command-handler projector)
+replica_name() { if (($2 == 1)); then echo "$1"; else echo "$1-$2"; fi; }
+replica_kind() { # <service name> -> command-handler, projector, or nothing
+  local kind
+  for kind in "${REPLICATED[@]}"; do
+    if [[ "$1" == "$kind" || "$1" =~ ^$kind-[0-9]+$ ]]; then
+      echo "$kind"
+      return
+    fi
+  done
 }
-handler_id() { if (($1 == 1)); then echo "$COMMAND_HANDLER_TRANSACTIONAL_ID"; else echo "$COMMAND_HANDLER_TRANSACTIONAL_ID-$1"; fi; }
-handler_port() { echo $((COMMAND_HANDLER_HEALTH_PORT + 100 * ($1 - 1))); }
-is_handler() { [[ "$1" == command-handler || "$1" =~ ^command-handler-[0-9]+$ ]]; }
+is_replica() { [[ -n "$(replica_kind "$1")" ]]; }
+replica_index() { # <service name> -> instance number
+  local kind
+  kind="$(replica_kind "$1")"
+  if [[ "$1" == "$kind" ]]; then echo 1; else echo "${1#"$kind"-}"; fi
+}
+env_prefix() { case "$1" in command-handler) echo COMMAND_HANDLER ;; projector) echo PROJECTOR ;; esac; }
+replica_id() { # <service name> -> its transactional id
+  local base index
+  base="$(env_prefix "$(replica_kind "$1")")_TRANSACTIONAL_ID"
+  index="$(replica_index "$1")"
+  if ((index == 1)); then echo "${!base}"; else echo "${!base}-$index"; fi
+}
+replica_port() { # <service name> -> its health port
+  local base
+  base="$(env_prefix "$(replica_kind "$1")")_HEALTH_PORT"
+  echo $((${!base} + 100 * ($(replica_index "$1") - 1)))
+}
 
-# The command handlers: the N asked for, plus any instance still recorded by a pid file (started
-# with a larger N), so that stop, status and Ctrl-C cover every one.
-HANDLERS=()
-for ((i = 1; i <= COMMAND_HANDLER_INSTANCES; i++)); do
-  HANDLERS+=("$(handler_name "$i")")
-done
-for i in $(find "$RUN" -maxdepth 1 -name 'command-handler-*.pid' 2>/dev/null |
-  sed -n 's#.*/command-handler-\([0-9][0-9]*\)\.pid$#\1#p' | sort -n); do
-  if ((i > COMMAND_HANDLER_INSTANCES)); then
-    HANDLERS+=("$(handler_name "$i")")
-  fi
-done
+# The instances of <kind>: the N asked for, plus any still recorded by a pid file (started with a
+# larger N), so that stop, status and Ctrl-C cover every one.
+instances_of() { # <kind> <N>
+  local i
+  for ((i = 1; i <= $2; i++)); do
+    replica_name "$1" "$i"
+  done
+  for i in $(find "$RUN" -maxdepth 1 -name "$1-*.pid" 2>/dev/null |
+    sed -n "s#.*/$1-\([0-9][0-9]*\)\.pid\$#\1#p" | sort -n); do
+    if ((i > $2)); then
+      replica_name "$1" "$i"
+    fi
+  done
+}
+mapfile -t HANDLERS < <(instances_of command-handler "$COMMAND_HANDLER_INSTANCES")
+mapfile -t PROJECTORS < <(instances_of projector "$PROJECTOR_INSTANCES")
 
-# Health ports must not land on another port of the suite (8090 + 100 * (i - 1) never does with
-# the defaults; moved ports might).
-for name in "${HANDLERS[@]}"; do
-  port="$(handler_port "$(handler_index "$name")")"
-  for taken in "$PROJECTOR_HEALTH_PORT" "$GRAPHQL_PORT" "$FRONTEND_PORT" \
-    "${OPEN_BANK_REGISTRY_PORT:-8081}" "${OPEN_BANK_REGISTRY_MGMT_PORT:-9081}" \
-    "${OPEN_BANK_KAFKA_PORT:-9092}" "${OPEN_BANK_KAFKA_CONTROLLER_PORT:-9093}"; do
+# Health ports must not land on another port of the suite (the defaults never do; moved ports
+# might).
+ports_taken=("$GRAPHQL_PORT" "$FRONTEND_PORT" \
+  "${OPEN_BANK_REGISTRY_PORT:-8081}" "${OPEN_BANK_REGISTRY_MGMT_PORT:-9081}" \
+  "${OPEN_BANK_KAFKA_PORT:-9092}" "${OPEN_BANK_KAFKA_CONTROLLER_PORT:-9093}")
+for name in "${HANDLERS[@]}" "${PROJECTORS[@]}"; do
+  port="$(replica_port "$name")"
+  for taken in "${ports_taken[@]}"; do
     if ((port == taken)); then
-      echo "run: $name would get health port $port, which the suite uses already; lower COMMAND_HANDLER_INSTANCES or move COMMAND_HANDLER_HEALTH_PORT" >&2
+      echo "run: $name would get health port $port, which the suite uses already; run fewer instances or move its base port (<SERVICE>_HEALTH_PORT)" >&2
       exit 2
     fi
   done
+  ports_taken+=("$port")
 done
 
 # In start order; stopped in reverse.
-SERVICES=("${HANDLERS[@]}" projector graphql-endpoint frontend)
+SERVICES=("${HANDLERS[@]}" "${PROJECTORS[@]}" graphql-endpoint frontend)
 
 health_url() {
-  if is_handler "$1"; then
-    echo "http://127.0.0.1:$(handler_port "$(handler_index "$1")")/health"
+  if is_replica "$1"; then
+    echo "http://127.0.0.1:$(replica_port "$1")/health"
     return
   fi
   case "$1" in
-    projector) echo "http://127.0.0.1:$PROJECTOR_HEALTH_PORT/health" ;;
     graphql-endpoint) echo "http://127.0.0.1:$GRAPHQL_PORT/health" ;;
     frontend) echo "http://127.0.0.1:$FRONTEND_PORT/config.js" ;;
   esac
@@ -116,6 +148,7 @@ signature() {
   case "$1" in
     frontend) echo "vite.js preview" ;;
     command-handler-*) echo "/command-handler" ;;
+    projector-*) echo "/projector" ;;
     *) echo "/$1" ;;
   esac
 }
@@ -125,12 +158,12 @@ launch() { # <name>: starts the service in its own session, so its pid is its pr
   if [[ "$name" == frontend ]]; then
     (cd frontend && exec setsid node node_modules/vite/bin/vite.js preview --strictPort) \
       >>"$LOGS/$name.log" 2>&1 </dev/null &
-  elif is_handler "$name"; then
-    local index
-    index="$(handler_index "$name")"
-    COMMAND_HANDLER_TRANSACTIONAL_ID="$(handler_id "$index")" \
-      COMMAND_HANDLER_HEALTH_PORT="$(handler_port "$index")" \
-      setsid "$BIN/command-handler" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  elif is_replica "$name"; then
+    local kind prefix
+    kind="$(replica_kind "$name")"
+    prefix="$(env_prefix "$kind")"
+    env "${prefix}_TRANSACTIONAL_ID=$(replica_id "$name")" "${prefix}_HEALTH_PORT=$(replica_port "$name")" \
+      setsid "$BIN/$kind" >>"$LOGS/$name.log" 2>&1 </dev/null &
   else
     setsid "$BIN/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
   fi
@@ -154,8 +187,8 @@ start_service() {
     say "$name already running (pid $(pid_of "$name"))"
     return
   fi
-  if is_handler "$name"; then
-    say "starting $name (transactional id $(handler_id "$(handler_index "$name")"), log: $LOGS/$name.log)"
+  if is_replica "$name"; then
+    say "starting $name (transactional id $(replica_id "$name"), log: $LOGS/$name.log)"
   else
     say "starting $name (log: $LOGS/$name.log)"
   fi
@@ -226,12 +259,15 @@ start_everything() {
   export KAFKA_BROKERS SCHEMA_REGISTRY_URL
   say "applying the topology"
   "$BIN/synchronizer" apply
-  local name handler_health=()
+  local name handler_health=() projector_health=()
   for name in "${SERVICES[@]}"; do
     start_service "$name"
   done
   for name in "${HANDLERS[@]}"; do
-    handler_health+=(":$(handler_port "$(handler_index "$name")")")
+    handler_health+=(":$(replica_port "$name")")
+  done
+  for name in "${PROJECTORS[@]}"; do
+    projector_health+=(":$(replica_port "$name")")
   done
   cat <<INFO
 
@@ -241,7 +277,7 @@ Open Bank is running:
   GraphQL           http://127.0.0.1:$GRAPHQL_PORT/graphql   (subscriptions: ws://127.0.0.1:$GRAPHQL_PORT/graphql/ws)
   Kafka             $KAFKA_BROKERS
   schema registry   $SCHEMA_REGISTRY_URL   (try: curl $SCHEMA_REGISTRY_URL/subjects)
-  health            command handler${HANDLERS[1]:+s} ${handler_health[*]}, projector :$PROJECTOR_HEALTH_PORT (GET /health)
+  health            command handler${HANDLERS[1]:+s} ${handler_health[*]}, projector${PROJECTORS[1]:+s} ${projector_health[*]} (GET /health)
   logs              $LOGS/
 INFO
 }

@@ -20,7 +20,9 @@
 #     the command-handler replicas (built with SERVICE=command-handler) each have their own
 #     COMMAND_HANDLER_TRANSACTIONAL_ID, share one COMMAND_HANDLER_GROUP, are each waited for by the
 #     GraphQL endpoint, and the brokers abort a killed replica's open transaction within a second
-#     (KAFKA_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS <= 1000);
+#     (KAFKA_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS <= 1000); likewise the
+#     projector replicas (SERVICE=projector): own PROJECTOR_TRANSACTIONAL_ID, one PROJECTOR_GROUP,
+#     one PROJECTOR_QUERY_GROUP, each waited for by the endpoint;
 #     published ports are quoted and unique; every built service's Dockerfile and its
 #     <Dockerfile>.dockerignore exist; the frontend's nginx server block (found through the COPY in
 #     docker/Dockerfile.frontend) proxies to a service of the file on the port it serves, which the
@@ -166,6 +168,11 @@ GRAPHQL_ENDPOINT = "graphql-endpoint"
 # The command handler's own defaults (command-handler/src/main.rs), for replicas that set none.
 HANDLER_DEFAULT_ID = "command-handler"
 HANDLER_DEFAULT_GROUP = "command-handler"
+PROJECTOR = "projector"
+# The projector's own defaults (projector/src/main.rs): its transactional id, which is also its
+# static member id, and the two groups its replicas must share.
+PROJECTOR_DEFAULT_ID = "projector-transactions"
+PROJECTOR_DEFAULT_GROUPS = {"PROJECTOR_GROUP": "projector", "PROJECTOR_QUERY_GROUP": "projector-queries"}
 # How often the brokers must look for timed-out transactions (ms): a SIGKILLed replica's open
 # transaction blocks its partitions until aborted (the handler's transaction.timeout.ms is 6 s).
 ABORT_CLEANUP_VAR = "KAFKA_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS"
@@ -606,32 +613,46 @@ def check_file(path, data):
     check(f"KRaft brokers ({count}): ids, cluster id, quorum, listeners, internal topics RF {want_rf} / min ISR {want_isr}",
           problems)
 
-    # Command handlers: replicas share the bank's partitions through one consumer group; each
-    # needs its own transactional id (two with one id fence each other in turn, forever).
-    problems = []
-    handlers = sorted(n for n, s in services.items()
-                      if is_rust_service(s) and build_arg(s, "SERVICE") == COMMAND_HANDLER)
-    if not handlers:
-        problems.append(f"no service built with SERVICE={COMMAND_HANDLER}")
-    ids, groups = {}, {}
-    for name in handlers:
-        env = env_of(services[name])
-        handler_id = env.get("COMMAND_HANDLER_TRANSACTIONAL_ID") or HANDLER_DEFAULT_ID
-        if handler_id in ids:
-            problems.append(f"{name}: COMMAND_HANDLER_TRANSACTIONAL_ID {handler_id!r} is also {ids[handler_id]}'s "
-                            "(they would fence each other)")
-        ids.setdefault(handler_id, name)
-        groups.setdefault(env.get("COMMAND_HANDLER_GROUP") or HANDLER_DEFAULT_GROUP, []).append(name)
-    if len(groups) > 1:
-        problems.append("command handlers in different consumer groups: "
-                        + "; ".join(f"{g}: {', '.join(n)}" for g, n in sorted(groups.items())))
-    endpoints = sorted(n for n, s in services.items()
-                       if is_rust_service(s) and build_arg(s, "SERVICE") == GRAPHQL_ENDPOINT)
-    for endpoint in endpoints:
-        for name in handlers:
-            condition = (depends_of(services[endpoint]).get(name) or {}).get("condition")
-            if condition != "service_healthy":
-                problems.append(f"{endpoint} -> {name}: condition {condition}, want service_healthy")
+    # Replicas (command handlers, projectors) share partitions through consumer groups; each
+    # needs its own transactional id (two with one id fence each other in turn, forever), and the
+    # GraphQL endpoint waits for every one.
+    def replica_problems(kind, id_var, default_id, group_defaults):
+        found = []
+        replicas = sorted(n for n, s in services.items()
+                          if is_rust_service(s) and build_arg(s, "SERVICE") == kind)
+        if not replicas:
+            found.append(f"no service built with SERVICE={kind}")
+        ids = {}
+        groups = {var: {} for var in group_defaults}
+        for name in replicas:
+            env = env_of(services[name])
+            replica_id = env.get(id_var) or default_id
+            if replica_id in ids:
+                found.append(f"{name}: {id_var} {replica_id!r} is also {ids[replica_id]}'s "
+                             "(they would fence each other)")
+            ids.setdefault(replica_id, name)
+            for var, default in group_defaults.items():
+                groups[var].setdefault(env.get(var) or default, []).append(name)
+        for var, by_group in groups.items():
+            if len(by_group) > 1:
+                found.append(f"{kind} replicas in different {var} groups: "
+                             + "; ".join(f"{g}: {', '.join(n)}" for g, n in sorted(by_group.items())))
+        endpoints = sorted(n for n, s in services.items()
+                           if is_rust_service(s) and build_arg(s, "SERVICE") == GRAPHQL_ENDPOINT)
+        for endpoint in endpoints:
+            for name in replicas:
+                condition = (depends_of(services[endpoint]).get(name) or {}).get("condition")
+                if condition != "service_healthy":
+                    found.append(f"{endpoint} -> {name}: condition {condition}, want service_healthy")
+        return replicas, found
+
+    projectors, problems = replica_problems(PROJECTOR, "PROJECTOR_TRANSACTIONAL_ID", PROJECTOR_DEFAULT_ID,
+                                            PROJECTOR_DEFAULT_GROUPS)
+    check(f"projectors ({', '.join(projectors) or 'none'}): own transactional ids, one publishing group, "
+          "one query group, the GraphQL endpoint waits for each", problems)
+
+    handlers, problems = replica_problems(COMMAND_HANDLER, "COMMAND_HANDLER_TRANSACTIONAL_ID", HANDLER_DEFAULT_ID,
+                                          {"COMMAND_HANDLER_GROUP": HANDLER_DEFAULT_GROUP})
     for name in brokers:
         value = env_of(services[name]).get(ABORT_CLEANUP_VAR)
         if not (value or "").isdigit() or int(value) > ABORT_CLEANUP_MAX_MS:

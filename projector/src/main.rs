@@ -31,10 +31,13 @@ struct Args {
     /// Address the health endpoint binds to.
     #[arg(long, env = "PROJECTOR_HEALTH_HOST", default_value = "0.0.0.0")]
     health_host: IpAddr,
-    /// Consumer group whose committed bank_events offset records what is published.
+    /// Consumer group that shares the bank_events partitions out for publishing among the
+    /// instances; its committed offsets record what is published.
     #[arg(long, env = "PROJECTOR_GROUP", default_value = "projector")]
     group: String,
-    /// Transactional id of the publisher; keep it stable so a restart fences the old instance.
+    /// This instance's identity: its transactional id and its static member id in both groups.
+    /// Every instance needs its own, kept across restarts, so a restart fences its previous
+    /// process and takes its partitions back without a rebalance.
     #[arg(
         long,
         env = "PROJECTOR_TRANSACTIONAL_ID",
@@ -48,7 +51,7 @@ struct Args {
         default_value = "projector-queries"
     )]
     query_group: String,
-    /// Rebuild and answer queries only: publish no derived events (e.g. a second instance).
+    /// Rebuild and answer queries only: publish no derived events.
     #[arg(long, env = "PROJECTOR_NO_PUBLISH")]
     no_publish: bool,
 }
@@ -66,12 +69,13 @@ async fn main() -> anyhow::Result<()> {
 
     let publishing = (!args.no_publish).then(|| PublishingConfig {
         group: args.group.clone(),
-        transactional_id: args.transactional_id.clone(),
+        instance_id: args.transactional_id.clone(),
     });
     let config = Config {
         health_addr: SocketAddr::new(args.health_host, args.health_port),
         events: EventsConfig::new(publishing),
         query_group: args.query_group,
+        instance_id: args.transactional_id,
     };
     runtime::run(settings, config, topology::process::stop_signal())
         .await

@@ -12,30 +12,32 @@
 //!
 //! # Runtime design
 //!
-//! - One consumer of every `bank_events` partition, manually assigned and started at offset 0,
-//!   with `enable.auto.commit=false` and `isolation.level=read_committed`. Its consumer group
-//!   (e.g. `projector`) is used only to store the publishing position, never to subscribe.
-//! - One transactional producer with a stable `transactional.id` (e.g. `projector-transactions`):
-//!   `init_transactions` at start fences a previous instance that might still be publishing.
-//! - At start, after fencing: read the group's committed offset of every `bank_events`
-//!   partition into a [`PublishedPositions`]. Those committed offsets are the source of truth;
-//!   `transaction_events` is not: it keeps records for 60 s only, so after a longer stop it
-//!   would look as if nothing had ever been published.
-//! - For every event: [`crate::projection::BankProjector::project`]; a derived transaction
-//!   with [`PublishedPositions::should_publish`] true joins the batch. In one producer
-//!   transaction: produce the batch to `transaction_events` keyed by
-//!   [`DerivedTransaction::key`] (the IBAN), `send_offsets_to_transaction` with
-//!   [`offsets_to_commit`] of the batch (for *each* partition in the batch, the offset after
-//!   its last derived event there) for the group, and commit. Partitions without a derived
-//!   event in the batch keep their committed offset; events that derive nothing need no
-//!   commit.
-//! - If a commit fails with an abortable error: abort and send the same batch again (the
-//!   derived events are still in hand; the read model must not be fed the events twice). If
-//!   the producer is fenced or fails fatally: exit, and let the restart rebuild.
+//! - Every instance reads every `bank_events` partition from offset 0 with a consumer of its
+//!   own (`read_committed`, in no group) and derives every partition's events.
+//! - Each instance has one transactional producer with a stable `transactional.id` of its own:
+//!   `init_transactions` at start fences that instance's previous process.
+//! - Ownership: each instance has a static member of the publishing group (e.g. `projector`)
+//!   subscribed to `bank_events`; its assignment is what the instance publishes (see
+//!   `runtime::ownership`). It joins once the instance has caught up.
+//! - The group's committed offset of each partition is the publishing position. Those committed
+//!   offsets are the source of truth; `transaction_events` is not: it keeps records for 60 s
+//!   only, so after a longer stop it would look as if nothing had ever been published.
+//! - Every derived event past the known position of its partition waits in a
+//!   [`PublishQueue`]. The known positions come from the committed offsets read at start, every
+//!   second, after every assignment change, and from this instance's own commits.
+//! - Per round, the waiting events of the owned partitions go out in one producer transaction:
+//!   produce them to `transaction_events` keyed by [`DerivedTransaction::key`] (the IBAN),
+//!   `send_offsets_to_transaction` with [`offsets_to_commit`] of the batch (for *each* partition
+//!   in the batch, the offset after its last derived event there) and the member's group
+//!   metadata, and commit. Partitions without a derived event in the batch keep their committed
+//!   offset; events that derive nothing need no commit.
+//! - After an assignment change, nothing is published until the committed offsets were read
+//!   again (a stable read, which waits for open transactions with offsets of the group).
+//! - A transaction that fails abortably is aborted and its events stay queued; one the group
+//!   refuses (a generation that is over) publishes nothing, and ownership is read again. If the
+//!   producer is fenced or fails fatally: exit, and let the restart rebuild.
 //! - Queries should be answered only once the replay has reached the end offsets seen at
 //!   start; before that "does not exist" answers would be wrong, not merely stale.
-//! - Only the instance holding the transactional id publishes. Other instances may rebuild and
-//!   answer queries; their derived events are the same and are simply not published.
 //!
 //! # Why exactly once
 //!
@@ -48,8 +50,15 @@
 //! publishes exactly those past the committed offset: none twice, none skipped. Other
 //! partitions never enter this argument, so the interleaving Kafka chose before and after the
 //! restart does not matter.
+//!
+//! With several instances, the same holds per partition across owners: a transaction commits
+//! `p`'s offset only with the group metadata of the generation that assigned `p` to its
+//! instance, so after a handover the old owner's transactions either committed before the new
+//! owner's stable read of `p`'s offset (which then shows them) or are refused and publish
+//! nothing. The new owner publishes exactly what follows that offset, which its queue still
+//! holds, since it drops only what committed offsets show as published.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::projection::DerivedTransaction;
 
@@ -127,6 +136,96 @@ impl PublishedPositions {
     /// Partitions something was published from, with their last published offset.
     pub fn iter(&self) -> impl Iterator<Item = (i32, i64)> + '_ {
         self.last_published.iter().map(|(&p, &offset)| (p, offset))
+    }
+}
+
+/// The derived events of one instance that are not known to be published yet, per
+/// `bank_events` partition, whoever owns it.
+///
+/// Every instance projects every partition, but publishes only those of the publishing group
+/// that Kafka assigned to it. It keeps the derived events of the others too, because a
+/// partition it gains must be published from the previous owner's last commit on, and those
+/// events are projected (once) long before the handover. What the group's committed offsets
+/// show as published is dropped, so this holds about one refresh interval of each partition
+/// it does not own, and what it owns but has not published yet.
+#[derive(Debug, Default)]
+pub struct PublishQueue {
+    published: PublishedPositions,
+    waiting: BTreeMap<i32, VecDeque<DerivedTransaction>>,
+}
+
+impl PublishQueue {
+    /// A queue that takes what `published` does not show as published.
+    pub fn new(published: PublishedPositions) -> Self {
+        Self {
+            published,
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    /// Keeps `derived` until it is known to be published; drops it if it is already.
+    pub fn offer(&mut self, derived: DerivedTransaction) {
+        if self.published.should_publish(&derived) {
+            self.waiting
+                .entry(derived.source.partition)
+                .or_default()
+                .push_back(derived);
+        }
+    }
+
+    /// The group's committed offset of `partition` was read (a stable read, so it includes
+    /// every committed transaction): what it covers is published, whoever did it. Committed
+    /// offsets only move forward, so an older read never takes back a newer one.
+    pub fn learn_committed(&mut self, partition: i32, committed: Option<i64>) {
+        if let Some(last) = last_published_offset(committed) {
+            self.mark_published(partition, last);
+        }
+    }
+
+    /// This instance's transaction with `batch` committed.
+    pub fn published(&mut self, batch: &[DerivedTransaction]) {
+        for (partition, next) in offsets_to_commit(batch) {
+            self.mark_published(partition, next - 1);
+        }
+    }
+
+    /// What to publish now: the waiting events of `owned` partitions, each partition's in
+    /// offset order, at most `max` of them.
+    pub fn next_batch(&self, owned: &BTreeSet<i32>, max: usize) -> Vec<DerivedTransaction> {
+        owned
+            .iter()
+            .filter_map(|partition| self.waiting.get(partition))
+            .flatten()
+            .take(max)
+            .cloned()
+            .collect()
+    }
+
+    /// How many derived events wait, over all partitions.
+    pub fn len(&self) -> usize {
+        self.waiting.values().map(VecDeque::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.waiting.values().all(VecDeque::is_empty)
+    }
+
+    /// What is known to be published, per partition.
+    pub fn positions(&self) -> &PublishedPositions {
+        &self.published
+    }
+
+    fn mark_published(&mut self, partition: i32, last: i64) {
+        let known = self.published.last_published(partition);
+        if known.is_some_and(|known| known >= last) {
+            return;
+        }
+        self.published.last_published.insert(partition, last);
+        if let Some(waiting) = self.waiting.get_mut(&partition) {
+            while waiting.front().is_some_and(|d| d.source.offset <= last) {
+                waiting.pop_front();
+            }
+        }
     }
 }
 
@@ -309,5 +408,172 @@ mod tests {
             expected.sort_by_key(|d| d.event.transaction_id);
             assert_eq!(together, expected, "crashes {crash_a}, {crash_b}");
         }
+    }
+
+    /// One projector instance of the simulation below: its own projection of every partition,
+    /// in its own interleaving, and its queue.
+    struct Instance<'a> {
+        projector: BankProjector,
+        queue: PublishQueue,
+        delivered: Vec<Delivered<'a>>,
+        next: usize,
+        /// The partitions Kafka assigned to it, once it has read their committed offsets.
+        owned: BTreeSet<i32>,
+    }
+
+    impl<'a> Instance<'a> {
+        fn start(delivered: Vec<Delivered<'a>>, partitions: i32, committed: &Committed) -> Self {
+            Self {
+                projector: BankProjector::new(Arc::new(ReadModel::new()), partitions),
+                queue: PublishQueue::new(PublishedPositions::from_committed(
+                    committed.iter().map(|(&p, &o)| (p, Some(o))),
+                )),
+                delivered,
+                next: 0,
+                owned: BTreeSet::new(),
+            }
+        }
+
+        fn project_some(&mut self, count: usize) {
+            for &(partition, offset, event) in self.delivered.iter().skip(self.next).take(count) {
+                if let Some(derived) = self
+                    .projector
+                    .project(Source::at(partition, offset), event)
+                    .unwrap()
+                {
+                    self.queue.offer(derived);
+                }
+            }
+            self.next = self.next.saturating_add(count).min(self.delivered.len());
+        }
+
+        /// Takes `owned` over, as the runtime does after an assignment: the committed offsets
+        /// first, then publishing.
+        fn take(&mut self, owned: BTreeSet<i32>, committed: &Committed) {
+            for &partition in &owned {
+                self.queue
+                    .learn_committed(partition, committed.get(&partition).copied());
+            }
+            self.owned = owned;
+        }
+
+        /// One transaction of at most `max` events, with their offsets.
+        fn publish(
+            &mut self,
+            max: usize,
+            out: &mut Vec<DerivedTransaction>,
+            committed: &mut Committed,
+        ) {
+            let batch = self.queue.next_batch(&self.owned, max);
+            committed.extend(offsets_to_commit(&batch));
+            self.queue.published(&batch);
+            out.extend(batch);
+        }
+    }
+
+    #[test]
+    fn instances_handing_partitions_over_publish_every_derived_event_exactly_once() {
+        const P: i32 = 12;
+        let history = busy_history(16, 60);
+        let histories = partition_histories(&history, P);
+        let (uninterrupted, _) = run(
+            P,
+            &shuffled(&histories, 1),
+            &Committed::new(),
+            1,
+            usize::MAX,
+        );
+        let mut expected = uninterrupted;
+        expected.sort_by_key(|d| d.event.transaction_id);
+
+        for seed in 0..20u64 {
+            let mut committed = Committed::new();
+            let mut out = Vec::new();
+            let mut instances = [
+                Instance::start(shuffled(&histories, 10 + seed), P, &committed),
+                Instance::start(shuffled(&histories, 100 + seed), P, &committed),
+            ];
+            let mut random = seed;
+            let mut step = || {
+                random = random
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                usize::try_from(random >> 33).unwrap()
+            };
+            for round in 0..400 {
+                let which = step() % 2;
+                match step() % 10 {
+                    // A rebalance: every partition to one side or the other, at random. The
+                    // losers stop first (an eager rebalance revokes before it assigns).
+                    0 => {
+                        let to_first: BTreeSet<i32> = (0..P).filter(|_| step() % 2 == 0).collect();
+                        let to_second = (0..P).filter(|p| !to_first.contains(p)).collect();
+                        instances[0].owned.clear();
+                        instances[1].owned.clear();
+                        instances[0].take(to_first, &committed);
+                        instances[1].take(to_second, &committed);
+                    }
+                    // A kill and a restart: rebuilt from nothing, owning nothing until assigned.
+                    1 if round % 3 == 0 => {
+                        let order = shuffled(&histories, 1000 + seed * 7 + round);
+                        instances[which] = Instance::start(order, P, &committed);
+                    }
+                    // A refresh of the committed offsets of every partition.
+                    2 => {
+                        for partition in 0..P {
+                            let offset = committed.get(&partition).copied();
+                            instances[which].queue.learn_committed(partition, offset);
+                        }
+                    }
+                    _ => {
+                        let count = step() % 40;
+                        instances[which].project_some(count);
+                        let max = 1 + step() % 5;
+                        instances[which].publish(max, &mut out, &mut committed);
+                    }
+                }
+            }
+            // In the end one instance owns everything and catches up.
+            instances[1].owned.clear();
+            instances[0].take((0..P).collect(), &committed);
+            instances[0].project_some(usize::MAX);
+            instances[0].publish(usize::MAX, &mut out, &mut committed);
+
+            out.sort_by_key(|d| d.event.transaction_id);
+            let ids = sorted_ids(&out);
+            let mut unique = ids.clone();
+            unique.dedup();
+            assert_eq!(ids, unique, "published twice (seed {seed})");
+            assert_eq!(out, expected, "seed {seed}");
+            let waiting: usize = instances.iter().map(|i| i.queue.len()).sum();
+            assert!(
+                waiting <= instances[1].queue.len(),
+                "the owner of everything keeps nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn a_queue_keeps_only_what_is_not_known_to_be_published() {
+        let mut queue = PublishQueue::new(PublishedPositions::from_committed([(0, Some(5))]));
+        queue.offer(derived(0, 4));
+        queue.offer(derived(0, 5));
+        queue.offer(derived(0, 6));
+        queue.offer(derived(1, 0));
+        assert_eq!(queue.len(), 3);
+        let owned = BTreeSet::from([0]);
+        let batch = queue.next_batch(&owned, 10);
+        assert_eq!(batch, [derived(0, 5), derived(0, 6)]);
+        assert_eq!(queue.next_batch(&owned, 1), [derived(0, 5)]);
+
+        // Another instance published partition 1 up to offset 0; an older read changes nothing.
+        queue.learn_committed(1, Some(1));
+        queue.learn_committed(0, Some(2));
+        assert_eq!(queue.len(), 2);
+        queue.published(&batch[..1]);
+        assert_eq!(queue.next_batch(&owned, 10), [derived(0, 6)]);
+        assert_eq!(queue.positions().last_published(0), Some(5));
+        queue.offer(derived(0, 5));
+        assert_eq!(queue.len(), 1, "what is published is not taken again");
     }
 }

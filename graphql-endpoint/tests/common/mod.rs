@@ -82,6 +82,42 @@ pub fn start_projector() -> ServiceProcess {
     )
 }
 
+/// A command handler under ids the caller chooses: instances given the same group share the
+/// bank's partitions, and one started with the ids of a killed one takes its place. The caller
+/// places the group's start offsets.
+pub fn start_command_handler_as(group: &str, transactional_id: &str) -> ServiceProcess {
+    start(
+        "command-handler",
+        ("COMMAND_HANDLER_HEALTH_PORT", "COMMAND_HANDLER_HEALTH_HOST"),
+        &[
+            (
+                "COMMAND_HANDLER_TRANSACTIONAL_ID",
+                transactional_id.to_string(),
+            ),
+            ("COMMAND_HANDLER_GROUP", group.to_string()),
+        ],
+    )
+}
+
+/// A projector under ids the caller chooses: instances given the same groups share publishing
+/// and queries, and one started with the ids of a killed one takes its place. The caller
+/// places the publishing group's start offsets.
+pub fn start_projector_as(
+    group: &str,
+    query_group: &str,
+    transactional_id: &str,
+) -> ServiceProcess {
+    start(
+        "projector",
+        ("PROJECTOR_HEALTH_PORT", "PROJECTOR_HEALTH_HOST"),
+        &[
+            ("PROJECTOR_GROUP", group.to_string()),
+            ("PROJECTOR_QUERY_GROUP", query_group.to_string()),
+            ("PROJECTOR_TRANSACTIONAL_ID", transactional_id.to_string()),
+        ],
+    )
+}
+
 /// The endpoint, which serves GraphQL on its health port too.
 pub fn start_graphql_endpoint(extra: &[(&str, String)]) -> ServiceProcess {
     start("graphql-endpoint", ("GRAPHQL_PORT", "GRAPHQL_HOST"), extra)
@@ -228,5 +264,25 @@ impl Subscription {
     /// The next protocol message as is (for error frames).
     pub async fn next_raw(&mut self) -> Value {
         self.next_message().await
+    }
+
+    /// The next protocol message as is (pings answered, keep-alives skipped), however long it
+    /// takes, or `None` once the socket has closed or broken, e.g. because its endpoint was
+    /// killed: for a subscriber that outlives a server, where [`Self::next_raw`] would fail.
+    pub async fn next_raw_while_open(&mut self) -> Option<Value> {
+        loop {
+            let Message::Text(text) = self.socket.next().await?.ok()? else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text.as_str()).expect("JSON message");
+            match value["type"].as_str() {
+                Some("ka") | Some("pong") => continue,
+                Some("ping") => {
+                    let pong = Message::text(json!({"type": "pong"}).to_string());
+                    self.socket.send(pong).await.ok()?;
+                }
+                _ => return Some(value),
+            }
+        }
     }
 }

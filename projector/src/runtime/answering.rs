@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::consumer::{CommitMode, Consumer, DefaultConsumerContext};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use topology::codec::Codec;
@@ -29,6 +29,7 @@ pub async fn run(
     settings: KafkaSettings,
     codec: Arc<Codec>,
     group: String,
+    instance_id: String,
     model: Arc<ReadModel>,
     status: Arc<Status>,
     mut shutdown: Shutdown,
@@ -37,12 +38,16 @@ pub async fn run(
         _ = shutdown.requested() => return Ok(()),
         _ = status.wait_ready() => {}
     }
-    let consumer = settings.consumer(&group).map_err(RuntimeError::Client)?;
+    // A static member with a short session: a killed instance's queries move to the others
+    // within seconds, and its restart takes them back without a rebalance.
+    let consumer = settings
+        .group_member(&group, &instance_id, DefaultConsumerContext)
+        .map_err(RuntimeError::Client)?;
     consumer
         .subscribe(&[USER_QUERIES, BANK_QUERIES])
         .map_err(RuntimeError::Subscribe)?;
     let producer = settings.producer().map_err(RuntimeError::Client)?;
-    tracing::info!(group, "answering queries");
+    tracing::info!(group, instance_id, "answering queries");
     let answerer = Answerer {
         codec,
         model,

@@ -2,11 +2,11 @@
 //! projecting, publish derived transactions in batches.
 //!
 //! One consumer reads every partition of both event topics by assignment, in whatever
-//! interleaving Kafka delivers them. That interleaving does not matter: `user_events` and
-//! `bank_events` touch different maps of the read model, and what a `bank_events` event derives
-//! depends only on the events before it in its own partition (see [`crate::projection`]). The
-//! consumer's group (with publishing on) only stores the publishing position, one committed
-//! offset per `bank_events` partition; it never subscribes.
+//! interleaving Kafka delivers them, in every instance. That interleaving does not matter:
+//! `user_events` and `bank_events` touch different maps of the read model, and what a
+//! `bank_events` event derives depends only on the events before it in its own partition (see
+//! [`crate::projection`]). Derived events go to the [`Publisher`], which publishes those of the
+//! partitions the publishing group gave this instance.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,12 +21,11 @@ use topology::{BankEvent, KafkaSettings, UserEvent, BANK_PARTITIONS};
 
 use super::publisher::Publisher;
 use super::{RuntimeError, Shutdown, Status};
-use crate::projection::{project_user_event, BankProjector, DerivedTransaction};
-use crate::publishing::PublishedPositions;
+use crate::projection::{project_user_event, BankProjector};
 use crate::read_model::ReadModel;
 use crate::source::Source;
 
-/// The most messages handled (and derived events published in one transaction) per round.
+/// The most messages handled per round.
 const MAX_BATCH: usize = 1_000;
 /// How long a batch that found several transfers' events waiting waits for more.
 const LINGER_UNDER_LOAD: Duration = Duration::from_millis(3);
@@ -59,10 +58,12 @@ impl EventsConfig {
 
 #[derive(Debug, Clone)]
 pub struct PublishingConfig {
-    /// Consumer group whose committed `bank_events` offset is the publishing position.
+    /// Consumer group that shares the `bank_events` partitions out for publishing; its
+    /// committed offsets are the publishing positions.
     pub group: String,
-    /// Stable across restarts, so a new instance fences the previous one.
-    pub transactional_id: String,
+    /// This instance's transactional id and static member id in the group; stable across
+    /// restarts (a restart fences the previous process) and different for every instance.
+    pub instance_id: String,
 }
 
 pub async fn run(
@@ -73,13 +74,12 @@ pub async fn run(
     status: Arc<Status>,
     mut shutdown: Shutdown,
 ) -> Result<(), RuntimeError> {
-    let group = config.publishing.as_ref().map(|p| p.group.as_str());
     let consumer = settings
-        .replay_consumer(group)
+        .replay_consumer(None)
         .map_err(RuntimeError::Client)?;
 
     // The partitions and their ends, read once: the bank_events partitions are both what the
-    // publishing position is read for and the `P` transaction ids are numbered with.
+    // publishing positions are read for and the `P` transaction ids are numbered with.
     let mut topics = vec![config.bank_events_topic.as_str()];
     topics.extend(config.user_events_topic.as_deref());
     let ends =
@@ -94,21 +94,21 @@ pub async fn run(
         );
     }
 
-    let (publisher, published) = match &config.publishing {
-        Some(publishing) => {
-            let (publisher, published) = Publisher::start(
+    let publisher = match &config.publishing {
+        Some(publishing) => Some(
+            Publisher::start(
                 &settings,
-                &publishing.transactional_id,
-                &consumer,
                 &publishing.group,
+                &publishing.instance_id,
                 &config.bank_events_topic,
                 &bank_partitions,
                 Arc::clone(&codec),
+                Arc::clone(&status),
+                shutdown.clone(),
             )
-            .await?;
-            (Some(publisher), published)
-        }
-        None => (None, PublishedPositions::nothing()),
+            .await?,
+        ),
+        None => None,
     };
 
     tokio::task::block_in_place(|| replay::assign_from_beginning(&consumer, &ends))?;
@@ -121,9 +121,8 @@ pub async fn run(
         codec,
         config: &config,
         projector: BankProjector::new(model, partition_count),
-        published,
-        publishing: publisher.is_some(),
-        pending: Vec::new(),
+        publisher,
+        derived_in_round: 0,
         status: &status,
         catch_up,
         started: Instant::now(),
@@ -136,6 +135,7 @@ pub async fn run(
             _ = shutdown.requested() => break,
             received = tokio::time::timeout(POSITION_CHECK, consumer.recv()) => received,
         };
+        projection.derived_in_round = 0;
         if let Ok(first) = received {
             projection.handle(first).await;
             // Drain what is already fetched, so one transaction carries many derived events.
@@ -148,9 +148,9 @@ pub async fn run(
             // More than one transfer's worth waiting means load: a few milliseconds more fill
             // the transaction, whose cost to the broker hardly depends on its size. Idle (one
             // transfer at a time), nothing waits.
-            if projection.pending.len() > 2 {
+            if projection.derived_in_round > 2 {
                 let linger_end = tokio::time::Instant::now() + LINGER_UNDER_LOAD;
-                while projection.pending.len() < MAX_BATCH {
+                while projection.derived_in_round < MAX_BATCH {
                     match tokio::time::timeout_at(linger_end, consumer.recv()).await {
                         Ok(next) => projection.handle(next).await,
                         Err(_lingered) => break,
@@ -158,19 +158,21 @@ pub async fn run(
                 }
             }
         }
-        if let Some(publisher) = &publisher {
-            if !projection.pending.is_empty() {
-                publisher.publish(&projection.pending).await?;
-                projection.pending.clear();
-            }
+        if let Some(publisher) = &mut projection.publisher {
+            publisher.publish_owned().await?;
         }
         if !status.is_ready() && last_position_check.elapsed() >= POSITION_CHECK {
             last_position_check = Instant::now();
             let positions = tokio::task::block_in_place(|| replay::positions(&consumer))?;
             projection.catch_up.observe_all(&positions);
         }
-        if projection.check_ready() && config.stop_when_caught_up {
-            break;
+        if projection.check_ready() {
+            if let Some(publisher) = &mut projection.publisher {
+                publisher.join(shutdown.clone())?;
+            }
+            if config.stop_when_caught_up {
+                break;
+            }
         }
     }
     Ok(())
@@ -181,11 +183,9 @@ struct Projection<'a> {
     codec: Arc<Codec>,
     config: &'a EventsConfig,
     projector: BankProjector,
-    /// What was published before this start, per bank_events partition.
-    published: PublishedPositions,
-    publishing: bool,
-    /// Derived events to publish, each partition's in source-offset order.
-    pending: Vec<DerivedTransaction>,
+    publisher: Option<Publisher>,
+    /// Derived events of this round, published or not: a measure of load.
+    derived_in_round: usize,
     status: &'a Status,
     catch_up: CatchUp,
     started: Instant,
@@ -226,8 +226,9 @@ impl Projection<'_> {
     fn project_bank_event(&mut self, source: Source, event: &BankEvent) {
         match self.projector.project(source, event) {
             Ok(Some(derived)) => {
-                if self.publishing && self.published.should_publish(&derived) {
-                    self.pending.push(derived);
+                self.derived_in_round += 1;
+                if let Some(publisher) = &mut self.publisher {
+                    publisher.offer(derived);
                 }
             }
             Ok(None) => {}

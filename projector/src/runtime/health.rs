@@ -1,7 +1,10 @@
 //! `GET /health`: 503 while the replay is catching up, 200 once queries are answered.
 //!
 //! The body is JSON either way, so an operator sees progress, not just a status code:
-//! `{"status":"catching_up","events_projected":123}` or `{"status":"ready","events_projected":…}`.
+//! `{"status":"catching_up","events_projected":123,…}` or `{"status":"ready",…}`, with the
+//! `bank_events` partitions this instance publishes (`publishing_partitions`, empty until the
+//! publishing group assigns it some) and the derived events not known to be published yet
+//! (`derived_waiting`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,24 +21,25 @@ use super::{RuntimeError, Shutdown, Status};
 pub struct HealthBody {
     pub status: &'static str,
     pub events_projected: u64,
+    pub publishing_partitions: Vec<i32>,
+    pub derived_waiting: usize,
 }
 
 /// The status code and body for the current [`Status`].
 pub fn health_of(status: &Status) -> (StatusCode, HealthBody) {
-    let events_projected = status.events_projected();
-    if status.is_ready() {
-        let body = HealthBody {
-            status: "ready",
-            events_projected,
-        };
-        (StatusCode::OK, body)
+    let publishing = status.publishing();
+    let (code, label) = if status.is_ready() {
+        (StatusCode::OK, "ready")
     } else {
-        let body = HealthBody {
-            status: "catching_up",
-            events_projected,
-        };
-        (StatusCode::SERVICE_UNAVAILABLE, body)
-    }
+        (StatusCode::SERVICE_UNAVAILABLE, "catching_up")
+    };
+    let body = HealthBody {
+        status: label,
+        events_projected: status.events_projected(),
+        publishing_partitions: publishing.partitions,
+        derived_waiting: publishing.waiting,
+    };
+    (code, body)
 }
 
 async fn health(State(status): State<Arc<Status>>) -> (StatusCode, Json<HealthBody>) {
@@ -76,7 +80,7 @@ mod tests {
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
-            r#"{"status":"catching_up","events_projected":1}"#
+            r#"{"status":"catching_up","events_projected":1,"publishing_partitions":[],"derived_waiting":0}"#
         );
         status.set_ready();
         let (code, body) = health_of(&status);

@@ -5,8 +5,10 @@
 //!
 //! - [`events`]: replays `user_events` and `bank_events` from offset 0 up to the end offsets
 //!   read at start (see `topology::replay`), marks the service ready, keeps projecting new
-//!   events, and hands derived transactions to the [`publisher`];
-//! - [`answering`]: once ready, answers `user_queries` / `bank_queries`;
+//!   events, and hands derived transactions to the [`publisher`], which publishes those of the
+//!   partitions the publishing group gives this instance ([`ownership`]);
+//! - [`answering`]: once ready, answers a share of `user_queries` / `bank_queries` (the query
+//!   group shares them out among the instances);
 //! - [`health`]: `/health`, 503 while catching up and 200 once ready.
 //!
 //! A task that fails stops the others and [`run`] returns its error: the process exits and its
@@ -15,18 +17,21 @@
 pub mod answering;
 pub mod events;
 pub mod health;
+pub mod ownership;
 pub mod publisher;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rdkafka::error::KafkaError;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use topology::codec::{Codec, CodecError};
 use topology::replay::ReplayError;
+use topology::transactions::TransactionError;
 use topology::Settings;
 
 use crate::read_model::ReadModel;
@@ -40,6 +45,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// Consumer group of the query consumers; instances sharing it share the queries.
     pub query_group: String,
+    /// This instance's static member id in the query group.
+    pub instance_id: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,17 +63,10 @@ pub enum RuntimeError {
         partition: String,
         source: KafkaError,
     },
-    #[error("the consumer has no group metadata (a publishing consumer needs a group id)")]
-    NoGroupMetadata,
-    #[error("initialising transactions for transactional id {transactional_id}: {source}")]
-    InitTransactions {
-        transactional_id: String,
-        source: KafkaError,
-    },
     #[error("publishing derived transactions: {0}")]
+    Transaction(#[from] TransactionError),
+    #[error("listing the offsets of derived transactions: {0}")]
     Publish(KafkaError),
-    #[error("publishing derived transactions failed {attempts} times, last: {last}")]
-    PublishGaveUp { attempts: u32, last: KafkaError },
     #[error("subscribing to the query topics: {0}")]
     Subscribe(KafkaError),
     #[error("binding the health endpoint on {addr}: {source}")]
@@ -85,6 +85,16 @@ pub enum RuntimeError {
 pub struct Status {
     ready: watch::Sender<bool>,
     events_projected: AtomicU64,
+    publishing: Mutex<Publishing>,
+}
+
+/// What `/health` shows of publishing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Publishing {
+    /// The `bank_events` partitions this instance publishes the derived events of.
+    pub partitions: Vec<i32>,
+    /// Derived events not known to be published yet (by this instance or another).
+    pub waiting: usize,
 }
 
 impl Default for Status {
@@ -98,7 +108,24 @@ impl Status {
         Self {
             ready: watch::Sender::new(false),
             events_projected: AtomicU64::new(0),
+            publishing: Mutex::new(Publishing::default()),
         }
+    }
+
+    pub fn publishing(&self) -> Publishing {
+        self.publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_publishing(&self, partitions: &BTreeSet<i32>, waiting: usize) {
+        let mut publishing = self
+            .publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        publishing.partitions = partitions.iter().copied().collect();
+        publishing.waiting = waiting;
     }
 
     pub fn is_ready(&self) -> bool {
@@ -185,6 +212,7 @@ pub async fn run(
             settings.kafka.clone(),
             codec,
             config.query_group.clone(),
+            config.instance_id.clone(),
             model,
             status,
             shutdown,

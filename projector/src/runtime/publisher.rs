@@ -1,206 +1,296 @@
-//! Publishes derived `TransactionHappenedEvent`s exactly once (design: [`crate::publishing`]).
+//! Publishes derived `TransactionHappenedEvent`s exactly once in total, whichever instances
+//! run (design: [`crate::publishing`], ownership: [`super::ownership`]).
 //!
-//! One producer transaction holds a batch of derived events *and*, for every `bank_events`
-//! partition they come from, the offset after the last of them there, committed for the
-//! publishing consumer group. Either both are visible or neither, so the group's committed
-//! offset of each partition says exactly which of that partition's derived events are out.
+//! One producer transaction holds a batch of derived events of the partitions this instance
+//! owns *and*, for every `bank_events` partition they come from, the offset after the last of
+//! them there, committed for the publishing group with this instance's group metadata. Either
+//! both are visible or neither, so the group's committed offset of each partition says exactly
+//! which of that partition's derived events are out, whoever published them.
+//!
+//! After every assignment change this instance publishes nothing until it has read the
+//! group's committed offsets again. Those reads are stable (a read_committed client asks the
+//! coordinator to wait for open transactions with offsets), so they include the previous
+//! owner's last commit, and a transaction that owner could still have open either commits
+//! before the read answers or is refused (its generation is over) and aborted.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, ConsumerGroupMetadata, StreamConsumer};
-use rdkafka::error::KafkaError;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::util::Timeout;
+use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::watch;
 use topology::codec::Codec;
 use topology::kafka::ADMIN_TIMEOUT;
 use topology::topic_names::TRANSACTION_EVENTS;
+use topology::transactions::{Record, TransactionError, TransactionalWriter};
 use topology::{KafkaSettings, TransactionEvent};
 
-use super::RuntimeError;
+use super::ownership::{keep_membership, Ownership, OwnershipHooks, PublishingMember};
+use super::{RuntimeError, Shutdown, Status};
 use crate::projection::DerivedTransaction;
-use crate::publishing::{offsets_to_commit, PublishedPositions};
-/// How often an abortable transaction is retried before the process gives up (and its restart
-/// retries from the committed offset).
-const MAX_ATTEMPTS: u32 = 5;
-/// `init_transactions` may wait for a previous instance's open transaction to be aborted.
-const INIT_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::publishing::{offsets_to_commit, PublishQueue, PublishedPositions};
+
+/// The most derived events in one transaction.
+const MAX_BATCH: usize = 1_000;
+/// How often the committed offsets of every partition are read, to drop what other instances
+/// published from the queue.
+const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+/// Transactions in a row that may fail (each already retried) before the process gives up and
+/// its restart rebuilds.
+const MAX_FAILED_ROUNDS: u32 = 20;
+
+/// The committed offsets of every partition, read after assignment change `change`.
+#[derive(Debug, Clone)]
+struct CommittedRead {
+    change: u64,
+    offsets: Vec<(i32, Option<i64>)>,
+}
 
 pub struct Publisher {
-    producer: FutureProducer,
-    group_metadata: ConsumerGroupMetadata,
+    writer: TransactionalWriter,
+    member: Arc<PublishingMember>,
+    ownership: Arc<Ownership>,
+    queue: PublishQueue,
+    reads: watch::Receiver<Option<CommittedRead>>,
+    /// The assignment change whose committed offsets were read: only then is it acted on.
+    confirmed: Option<u64>,
     bank_events_topic: String,
     codec: Arc<Codec>,
+    status: Arc<Status>,
+    failed_rounds: u32,
+    joined: bool,
 }
 
 impl Publisher {
-    /// Creates the transactional producer, fences any previous instance with the same
-    /// transactional id, and reads the last published offset of every `bank_events` partition
-    /// of `partitions` from `consumer`'s group. The order matters: fencing first aborts a
-    /// transaction a killed instance left open, so the committed offsets read afterwards are
-    /// stable.
+    /// Creates the transactional producer (fencing any previous process of this instance and
+    /// aborting what it left open), the publishing group member (not joined yet), and reads
+    /// what every partition of `partitions` has published so far; then keeps reading that every
+    /// [`REFRESH_INTERVAL`] and after every assignment change.
+    #[allow(clippy::too_many_arguments)]
     pub async fn start(
         settings: &KafkaSettings,
-        transactional_id: &str,
-        consumer: &StreamConsumer,
         group: &str,
+        instance_id: &str,
         bank_events_topic: &str,
         partitions: &[i32],
         codec: Arc<Codec>,
-    ) -> Result<(Self, PublishedPositions), RuntimeError> {
-        let producer = settings
-            .transactional_producer(transactional_id)
+        status: Arc<Status>,
+        shutdown: Shutdown,
+    ) -> Result<Self, RuntimeError> {
+        let writer = TransactionalWriter::start(settings, instance_id)?;
+        let ownership = Arc::new(Ownership::new(bank_events_topic));
+        let member = settings
+            .group_member(group, instance_id, OwnershipHooks(Arc::clone(&ownership)))
+            .map(Arc::new)
             .map_err(RuntimeError::Client)?;
-        tokio::task::block_in_place(|| producer.init_transactions(INIT_TIMEOUT)).map_err(
-            |source| RuntimeError::InitTransactions {
-                transactional_id: transactional_id.to_string(),
-                source,
-            },
-        )?;
-        let group_metadata = consumer
-            .group_metadata()
-            .ok_or(RuntimeError::NoGroupMetadata)?;
 
-        let committed_error = |source| RuntimeError::CommittedOffset {
-            partition: format!("{bank_events_topic} for group {group}"),
-            source,
-        };
-        let mut asked = TopicPartitionList::new();
-        for &partition in partitions {
-            asked
-                .add_partition(bank_events_topic, partition)
-                .set_offset(Offset::Invalid)
-                .map_err(committed_error)?;
+        let first = read_committed(&member, bank_events_topic, partitions, group).await?;
+        let published = PublishedPositions::from_committed(first.iter().copied());
+        let last_published: Vec<(i32, i64)> = published.iter().collect();
+        tracing::info!(
+            instance_id,
+            group,
+            partitions = partitions.len(),
+            ?last_published,
+            "transactions initialised; derived events after the last published offsets wait for their partition's owner"
+        );
+
+        let (sender, reads) = watch::channel(None);
+        tokio::spawn(refresh_committed(
+            Arc::clone(&member),
+            Arc::clone(&ownership),
+            bank_events_topic.to_string(),
+            partitions.to_vec(),
+            group.to_string(),
+            sender,
+            shutdown,
+        ));
+        Ok(Self {
+            writer,
+            member,
+            ownership,
+            queue: PublishQueue::new(published),
+            reads,
+            confirmed: None,
+            bank_events_topic: bank_events_topic.to_string(),
+            codec,
+            status,
+            failed_rounds: 0,
+            joined: false,
+        })
+    }
+
+    /// Joins the publishing group: from now on Kafka assigns this instance a share of the
+    /// partitions. Done once caught up, so a replaying instance takes nothing from an up to
+    /// date one.
+    pub fn join(&mut self, shutdown: Shutdown) -> Result<(), RuntimeError> {
+        if self.joined {
+            return Ok(());
         }
-        let committed =
-            tokio::task::block_in_place(|| consumer.committed_offsets(asked, ADMIN_TIMEOUT))
-                .map_err(committed_error)?;
-        let published = PublishedPositions::from_committed(partitions.iter().map(|&partition| {
+        self.member
+            .subscribe(&[self.bank_events_topic.as_str()])
+            .map_err(RuntimeError::Subscribe)?;
+        tokio::spawn(keep_membership(Arc::clone(&self.member), shutdown));
+        self.joined = true;
+        tracing::info!("joined the publishing group");
+        Ok(())
+    }
+
+    /// Keeps `derived` until it is published, by this instance or another.
+    pub fn offer(&mut self, derived: DerivedTransaction) {
+        self.queue.offer(derived);
+    }
+
+    /// Publishes what waits in the partitions this instance owns, at most [`MAX_BATCH`] events
+    /// in one transaction: one per round, so a backlog (e.g. a new publishing group on a long
+    /// history) never stops the projection. A transaction the group refuses publishes nothing
+    /// and is not an error: ownership is read again first.
+    pub async fn publish_owned(&mut self) -> Result<(), RuntimeError> {
+        self.apply_committed_reads();
+        let snapshot = self.ownership.snapshot(&self.member);
+        self.status
+            .set_publishing(&snapshot.partitions, self.queue.len());
+        if self.confirmed != Some(snapshot.change) {
+            return Ok(());
+        }
+        let Some(group) = snapshot.group else {
+            return Ok(());
+        };
+        let batch = self.queue.next_batch(&snapshot.partitions, MAX_BATCH);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let records = self.records(&batch).await?;
+        let offsets = self.offsets(&batch)?;
+        match self.writer.write(&records, &offsets, &group).await {
+            Ok(()) => {
+                tracing::debug!(events = batch.len(), "published derived events");
+                self.queue.published(&batch);
+                self.failed_rounds = 0;
+                Ok(())
+            }
+            Err(error @ (TransactionError::Fenced(_) | TransactionError::Fatal(_))) => {
+                Err(error.into())
+            }
+            Err(error) => {
+                self.failed_rounds += 1;
+                tracing::warn!(%error, failed_rounds = self.failed_rounds, "publishing transaction not committed; ownership is read again");
+                if self.failed_rounds >= MAX_FAILED_ROUNDS {
+                    return Err(error.into());
+                }
+                self.confirmed = None;
+                Ok(())
+            }
+        }
+    }
+
+    fn apply_committed_reads(&mut self) {
+        if !self.reads.has_changed().unwrap_or(false) {
+            return;
+        }
+        let Some(read) = self.reads.borrow_and_update().clone() else {
+            return;
+        };
+        for (partition, committed) in read.offsets {
+            self.queue.learn_committed(partition, committed);
+        }
+        // Read after the current assignment (no change since the read began): act on it.
+        if read.change == self.ownership.changes() {
+            self.confirmed = Some(read.change);
+        }
+    }
+
+    async fn records(&self, batch: &[DerivedTransaction]) -> Result<Vec<Record>, RuntimeError> {
+        let mut records = Vec::with_capacity(batch.len());
+        for derived in batch {
+            let message = TransactionEvent::from(derived.event.clone());
+            records.push(Record {
+                topic: TRANSACTION_EVENTS,
+                key: derived.key().to_string(),
+                payload: self.codec.encode(&message).await?,
+            });
+        }
+        Ok(records)
+    }
+
+    fn offsets(&self, batch: &[DerivedTransaction]) -> Result<TopicPartitionList, RuntimeError> {
+        let mut offsets = TopicPartitionList::new();
+        for (partition, next) in offsets_to_commit(batch) {
+            offsets
+                .add_partition_offset(&self.bank_events_topic, partition, Offset::Offset(next))
+                .map_err(RuntimeError::Publish)?;
+        }
+        Ok(offsets)
+    }
+}
+
+/// Reads the group's committed offsets every [`REFRESH_INTERVAL`] and right after every
+/// assignment change, and hands them to the publisher. A failed read is logged and retried.
+async fn refresh_committed(
+    member: Arc<PublishingMember>,
+    ownership: Arc<Ownership>,
+    topic: String,
+    partitions: Vec<i32>,
+    group: String,
+    reads: watch::Sender<Option<CommittedRead>>,
+    mut shutdown: Shutdown,
+) {
+    loop {
+        let change = ownership.changes();
+        match read_committed(&member, &topic, &partitions, &group).await {
+            Ok(offsets) => {
+                reads.send_replace(Some(CommittedRead { change, offsets }));
+            }
+            Err(error) => tracing::warn!(%error, "reading the published offsets"),
+        }
+        if ownership.changes() != change {
+            continue;
+        }
+        tokio::select! {
+            _ = shutdown.requested() => return,
+            _ = ownership.changed() => {}
+            _ = tokio::time::sleep(REFRESH_INTERVAL) => {}
+        }
+    }
+}
+
+/// The group's committed offset of every partition of `partitions` (`None`: none yet).
+async fn read_committed(
+    member: &Arc<PublishingMember>,
+    topic: &str,
+    partitions: &[i32],
+    group: &str,
+) -> Result<Vec<(i32, Option<i64>)>, RuntimeError> {
+    let committed_error = |source| RuntimeError::CommittedOffset {
+        partition: format!("{topic} for group {group}"),
+        source,
+    };
+    let mut asked = TopicPartitionList::new();
+    for &partition in partitions {
+        asked
+            .add_partition(topic, partition)
+            .set_offset(Offset::Invalid)
+            .map_err(committed_error)?;
+    }
+    let member = Arc::clone(member);
+    let committed =
+        tokio::task::spawn_blocking(move || member.committed_offsets(asked, ADMIN_TIMEOUT))
+            .await
+            .map_err(|error| RuntimeError::Task {
+                task: "reading committed offsets",
+                message: error.to_string(),
+            })?
+            .map_err(committed_error)?;
+    Ok(partitions
+        .iter()
+        .map(|&partition| {
             let next = committed
-                .find_partition(bank_events_topic, partition)
+                .find_partition(topic, partition)
                 .and_then(|element| match element.offset() {
                     Offset::Offset(next) => Some(next),
                     _ => None,
                 });
             (partition, next)
-        }));
-        let last_published: Vec<(i32, i64)> = published.iter().collect();
-        tracing::info!(
-            transactional_id,
-            group,
-            partitions = partitions.len(),
-            ?last_published,
-            "transactions initialised; per partition, derived events after the last published offset will be published"
-        );
-        Ok((
-            Self {
-                producer,
-                group_metadata,
-                bank_events_topic: bank_events_topic.to_string(),
-                codec,
-            },
-            published,
-        ))
-    }
-
-    /// Publishes `batch` and commits, for each partition in it, the offset after its last
-    /// event there, in one transaction. Retries abortable failures with the same batch; a
-    /// fatal one (e.g. fenced by a newer instance) is returned.
-    pub async fn publish(&self, batch: &[DerivedTransaction]) -> Result<(), RuntimeError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let next_offsets = offsets_to_commit(batch);
-        let mut records = Vec::with_capacity(batch.len());
-        for derived in batch {
-            let message = TransactionEvent::from(derived.event.clone());
-            records.push((
-                derived.key().to_string(),
-                self.codec.encode(&message).await?,
-            ));
-        }
-
-        let mut attempt = 1;
-        loop {
-            match self.try_publish(&records, &next_offsets).await {
-                Ok(()) => {
-                    tracing::debug!(
-                        events = batch.len(),
-                        ?next_offsets,
-                        "published derived events"
-                    );
-                    return Ok(());
-                }
-                Err(error) if is_fatal(&error) => return Err(RuntimeError::Publish(error)),
-                Err(error) => {
-                    tracing::warn!(%error, attempt, "publishing transaction failed; aborting it");
-                    tokio::task::block_in_place(|| self.producer.abort_transaction(Timeout::Never))
-                        .map_err(RuntimeError::Publish)?;
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(RuntimeError::PublishGaveUp {
-                            attempts: attempt,
-                            last: error,
-                        });
-                    }
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                    attempt += 1;
-                }
-            }
-        }
-    }
-
-    async fn try_publish(
-        &self,
-        records: &[(String, Vec<u8>)],
-        next_offsets: &BTreeMap<i32, i64>,
-    ) -> Result<(), KafkaError> {
-        tokio::task::block_in_place(|| self.producer.begin_transaction())?;
-        let mut deliveries = Vec::with_capacity(records.len());
-        for (key, payload) in records {
-            let record = FutureRecord::to(TRANSACTION_EVENTS)
-                .key(key)
-                .payload(payload);
-            let delivery = self
-                .producer
-                .send_result(record)
-                .map_err(|(error, _record)| error)?;
-            deliveries.push(delivery);
-        }
-        for delivery in deliveries {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((error, _message))) => return Err(error),
-                Err(_canceled) => return Err(KafkaError::Canceled),
-            }
-        }
-        let mut offsets = TopicPartitionList::new();
-        for (&partition, &next) in next_offsets {
-            offsets.add_partition_offset(
-                &self.bank_events_topic,
-                partition,
-                Offset::Offset(next),
-            )?;
-        }
-        tokio::task::block_in_place(|| {
-            // Timeout::Never: librdkafka then uses the remaining transaction timeout, which it
-            // recommends over a shorter client-side one.
-            self.producer.send_offsets_to_transaction(
-                &offsets,
-                &self.group_metadata,
-                Timeout::Never,
-            )?;
-            self.producer.commit_transaction(Timeout::Never)
         })
-    }
-}
-
-/// Fenced, or the producer is unusable: another instance owns the transactional id now, or
-/// only a new producer (a restart) can go on.
-fn is_fatal(error: &KafkaError) -> bool {
-    match error {
-        KafkaError::Transaction(error) => error.is_fatal(),
-        _ => false,
-    }
+        .collect())
 }
