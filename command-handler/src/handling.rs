@@ -95,6 +95,17 @@ impl Handler {
         Self { state, saga, owned }
     }
 
+    /// Drops the saga's settled transfers: call it once a batch's outputs are written, since
+    /// their keys may need a transfer's home until then.
+    pub fn forget_settled(&mut self) -> usize {
+        self.saga.forget_settled()
+    }
+
+    /// How many transfers the saga keeps (those under way).
+    pub fn open_transfers(&self) -> usize {
+        self.saga.len()
+    }
+
     pub fn state(&self) -> &BankState {
         &self.state
     }

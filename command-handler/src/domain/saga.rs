@@ -65,8 +65,20 @@
 //! Mark…Command is refused by the transfer aggregate (its CommandFailed is ignored here). An
 //! answer or a command that expired (60 s retention) only means the saga asks again and gets
 //! the same answer, or, for a step that never took effect, a fresh one.
-//! Like the transfer aggregate, the saga keeps every transfer it saw, so a duplicated
-//! TransferStarted can never start a finished transfer over.
+//! A duplicated TransferStarted can never start a finished transfer over: the transfer
+//! aggregate, which keeps every transfer id it saw, never writes a second one.
+//!
+//! # Forgetting settled transfers
+//! A transfer with a final event whose facts call for nothing more is settled, and
+//! [`Saga::forget_settled`] drops it, so the saga's memory grows with the transfers under way,
+//! not with history. A forgotten transfer never starts over: the transfer aggregate writes one
+//! TransferStarted per id, ever. Other inputs for it change nothing, which is what the saga
+//! would have done with them anyway, except in one case: a debit that succeeds after the
+//! transfer failed on its refusal (see "money is never lost"). That needs a DebitMoney decided
+//! twice, and the runtime decides every debit once, in the transaction of the step that asks
+//! for it (a debit books on the home account, which the instance running the saga owns), so it
+//! never happens. The runtime forgets after a batch is written, when no output of the batch
+//! needs the transfer's home any more.
 
 use std::collections::BTreeMap;
 
@@ -363,6 +375,8 @@ impl Progress {
 #[derive(Debug, Clone, Default)]
 pub struct Saga {
     transfers: BTreeMap<Id, Progress>,
+    /// Transfers that got their final event since the last [`Saga::forget_settled`].
+    finished: Vec<Id>,
 }
 
 impl Saga {
@@ -396,6 +410,7 @@ impl Saga {
         else {
             return;
         };
+        let was_open = progress.outcome.is_none();
         match input {
             SagaInput::Event(event) => progress.record(event),
             SagaInput::Succeeded(feedback) => progress.answer(feedback.command_name, Ok(())),
@@ -403,6 +418,35 @@ impl Saga {
                 progress.answer(feedback.command_name, Err(&feedback.reason))
             }
         }
+        if was_open && progress.outcome.is_some() {
+            self.finished.push(progress.started.id);
+        }
+    }
+
+    /// Drops the transfers that finished since the last call and need nothing more (see
+    /// "Forgetting settled transfers"); returns how many.
+    pub fn forget_settled(&mut self) -> usize {
+        let mut forgotten = 0;
+        for transfer in std::mem::take(&mut self.finished) {
+            let settled = self
+                .transfers
+                .get(&transfer)
+                .is_some_and(|progress| progress.next().is_none());
+            if settled {
+                self.transfers.remove(&transfer);
+                forgotten += 1;
+            }
+        }
+        forgotten
+    }
+
+    /// How many transfers the saga keeps: those under way, and finished ones not forgotten.
+    pub fn len(&self) -> usize {
+        self.transfers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.transfers.is_empty()
     }
 
     /// The next command of every transfer that still needs one: what to send after a replay.

@@ -333,6 +333,7 @@ impl Loop<'_> {
             }
             Err(error) => return Err(error.into()),
         }
+        handler.forget_settled();
         self.committed.extend(offsets);
         self.renewals = 0;
         self.count(batch.len(), &outputs);

@@ -248,6 +248,7 @@ impl Projection<'_> {
             return false;
         }
         self.status.set_ready();
+        topology::process::give_freed_memory_back();
         tracing::info!(
             events = self.status.events_projected(),
             transactions = self.projector.transaction_count(),
