@@ -219,6 +219,8 @@ impl Loop<'_> {
             self.rewind(consumer, &assignment)?;
             let resumed = handler.resume();
             let waiting = handler.awaiting_remote();
+            let open = handler.open_transfers() as u64;
+            self.status.open_transfers.store(open, Ordering::Relaxed);
             self.handler = Some(handler);
             if !resumed.is_empty() {
                 tracing::info!(
@@ -334,6 +336,8 @@ impl Loop<'_> {
             Err(error) => return Err(error.into()),
         }
         handler.forget_settled();
+        let open = handler.open_transfers() as u64;
+        self.status.open_transfers.store(open, Ordering::Relaxed);
         self.committed.extend(offsets);
         self.renewals = 0;
         self.count(batch.len(), &outputs);

@@ -26,6 +26,8 @@ pub struct Status {
     pub transfers_across_instances: AtomicU64,
     /// How often the owned partitions were rebuilt (start, rebalance, failed transaction).
     pub rebuilds: AtomicU64,
+    /// Transfers the saga keeps: those under way (settled ones are forgotten).
+    pub open_transfers: AtomicU64,
     partitions: std::sync::Mutex<Vec<i32>>,
 }
 
@@ -61,6 +63,7 @@ pub struct HealthBody {
     pub transfers_local: u64,
     pub transfers_across_instances: u64,
     pub rebuilds: u64,
+    pub open_transfers: u64,
     pub partitions: Vec<i32>,
 }
 
@@ -77,6 +80,7 @@ pub fn health_of(status: &Status) -> (StatusCode, HealthBody) {
         transfers_local: status.transfers_local.load(Ordering::Relaxed),
         transfers_across_instances: status.transfers_across_instances.load(Ordering::Relaxed),
         rebuilds: status.rebuilds.load(Ordering::Relaxed),
+        open_transfers: status.open_transfers.load(Ordering::Relaxed),
         partitions: status.partitions(),
     };
     (code, body)
