@@ -6,7 +6,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -56,14 +56,7 @@ fn start(binary_name: &str, listen: (&str, &str), env: &[(&str, String)]) -> Ser
 pub fn start_command_handler() -> ServiceProcess {
     let group = unique("e2e-ch-group");
     start_group_at_end(&group, &test_support::COMMAND_TOPICS);
-    start(
-        "command-handler",
-        ("COMMAND_HANDLER_HEALTH_PORT", "COMMAND_HANDLER_HEALTH_HOST"),
-        &[
-            ("COMMAND_HANDLER_TRANSACTIONAL_ID", unique("e2e-ch-tx")),
-            ("COMMAND_HANDLER_GROUP", group),
-        ],
-    )
+    start_command_handler_as(&group, &unique("e2e-ch-tx"))
 }
 
 /// The projector with its own ids; its publishing group starts at the end of bank_events, so
@@ -71,14 +64,10 @@ pub fn start_command_handler() -> ServiceProcess {
 pub fn start_projector() -> ServiceProcess {
     let group = unique("e2e-projector");
     start_group_at_end(&group, &["bank_events"]);
-    start(
-        "projector",
-        ("PROJECTOR_HEALTH_PORT", "PROJECTOR_HEALTH_HOST"),
-        &[
-            ("PROJECTOR_GROUP", group),
-            ("PROJECTOR_QUERY_GROUP", unique("e2e-projector-queries")),
-            ("PROJECTOR_TRANSACTIONAL_ID", unique("e2e-projector-tx")),
-        ],
+    start_projector_as(
+        &group,
+        &unique("e2e-projector-queries"),
+        &unique("e2e-projector-tx"),
     )
 }
 
@@ -230,24 +219,10 @@ impl Subscription {
 
     /// The next protocol message (pings are answered, keep-alives skipped).
     async fn next_message(&mut self) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let message = tokio::time::timeout(left, self.socket.next())
-                .await
-                .expect("a WebSocket message in time")
-                .expect("the WebSocket stays open")
-                .expect("a WebSocket message");
-            let Message::Text(text) = message else {
-                continue;
-            };
-            let value: Value = serde_json::from_str(text.as_str()).expect("JSON message");
-            match value["type"].as_str() {
-                Some("ka") | Some("pong") => continue,
-                Some("ping") => self.send(json!({"type": "pong"})).await,
-                _ => return value,
-            }
-        }
+        tokio::time::timeout(WAIT, self.next_raw_while_open())
+            .await
+            .expect("a WebSocket message in time")
+            .expect("the WebSocket stays open")
     }
 
     /// The payload of the next result (`data` and/or `errors`).
