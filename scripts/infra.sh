@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # scripts/infra.sh — local, Docker-free Kafka broker + schema registry for Open Bank on Kafka.
 #
-#   scripts/infra.sh up|down|status|logs [kafka|registry] [-f]|reset|fetch|env|topics|smoke
+#   scripts/infra.sh up [--brokers N]|down|status|logs [kafka|kafka-<n>|registry] [-f]|reset|fetch|env|topics|smoke
+#                    |kill-broker <n>
 #
 # What it runs (everything real, downloaded once from Maven Central with `mvn`, cached outside git in
 # ${OPEN_BANK_CACHE:-$HOME/.cache/open-bank}):
 #   * Apache Kafka 4.4.0 (org.apache.kafka:kafka_2.13 + kafka-server + kafka-clients and their
 #     transitive jars, log4j2 as the slf4j backend; see scripts/infra/pom.xml) as a single KRaft node
 #     (broker+controller, node.id=1) on 127.0.0.1:9092, controller on 127.0.0.1:9093.
+#     `up --brokers 3` (or OPEN_BANK_BROKERS=3) runs three such nodes instead, together the controller
+#     quorum: node n listens on 9092+2(n-1) (9092, 9094, 9096), its controller on 9093+2(n-1), and every
+#     topic gets replication 3 with min.insync.replicas=2, so the cluster survives losing any one broker.
+#     The count is kept with the data (formatted for it); `reset` wipes it. `kill-broker <n>` SIGKILLs a
+#     node, as in a crash, and `up` starts whichever node is missing.
 #   * Apicurio Registry (io.apicurio:apicurio-registry-app:<version>:tar.gz:all, the Quarkus "all" distribution)
 #     on 127.0.0.1:8081; the Confluent-compatible API is http://127.0.0.1:8081/apis/ccompat/v7.
 #     Storage is `kafkasql` against the local broker: schemas live in the topics _apicurio-kafkasql-journal
@@ -31,7 +37,8 @@
 #                                                 separate one for a test suite. One stack at a time per cache.
 #   OPEN_BANK_KAFKA_VERSION [4.4.0]               OPEN_BANK_LOG4J_VERSION [2.25.5]  OPEN_BANK_SLF4J_VERSION [2.0.17]
 #   OPEN_BANK_APICURIO_VERSION [3.0.9]
-#   OPEN_BANK_KAFKA_PORT [9092]  OPEN_BANK_KAFKA_CONTROLLER_PORT [9093]
+#   OPEN_BANK_BROKERS [1, or what the data was formatted for]   number of KRaft nodes (1-5)
+#   OPEN_BANK_KAFKA_PORT [9092]  OPEN_BANK_KAFKA_CONTROLLER_PORT [9093]   (node n: +2(n-1) each)
 #   OPEN_BANK_REGISTRY_PORT [8081]  OPEN_BANK_REGISTRY_MGMT_PORT [9081] (Apicurio >= 3.1 management interface)
 #   OPEN_BANK_KAFKA_HEAP ["-Xms256m -Xmx768m"]  OPEN_BANK_REGISTRY_HEAP ["-Xms64m -Xmx512m"]
 #   OPEN_BANK_JAVA [java]  OPEN_BANK_REGISTRY_JAVA [$OPEN_BANK_JAVA]  OPEN_BANK_MVN [mvn]
@@ -68,7 +75,6 @@ REGISTRY_JOURNAL_TOPIC="_apicurio-kafkasql-journal"
 REGISTRY_SNAPSHOTS_TOPIC="_apicurio-kafkasql-snapshots"
 REGISTRY_EVENTS_TOPIC="_apicurio-registry-events"
 
-KAFKA_BROKERS="$HOST:$KAFKA_PORT"
 REGISTRY_BASE="http://$HOST:$REGISTRY_PORT"
 SCHEMA_REGISTRY_URL="$REGISTRY_BASE/apis/ccompat/v7"
 
@@ -82,14 +88,64 @@ KAFKA_LIBS="$KAFKA_HOME/libs"
 HELPER_DIR="$KAFKA_HOME/helper"
 REGISTRY_HOME="$CACHE/dist/apicurio-registry-$APICURIO_VERSION"
 DATA_DIR="${OPEN_BANK_DATA:-$CACHE/data}"
-KAFKA_DATA="$DATA_DIR/kafka"
 REGISTRY_DATA="$DATA_DIR/registry"
 LOG_DIR="$CACHE/logs"
 RUN_DIR="$CACHE/run"
-KAFKA_LOG="$LOG_DIR/kafka.log"
 REGISTRY_LOG="$LOG_DIR/registry.log"
-KAFKA_PROPS="$RUN_DIR/kafka.properties"
 MARKER=".open-bank-fetched"
+MAX_BROKERS=5
+# How many nodes the data in DATA_DIR was formatted for, and how many the running stack has.
+FORMATTED_BROKERS_FILE="$DATA_DIR/brokers"
+RUNNING_BROKERS_FILE="$RUN_DIR/brokers"
+
+# ---------------------------------------------------------------------------------------------------
+# Nodes: node 1 keeps the single-node names (kafka, kafka.log, data/kafka), node n > 1 is kafka-<n>.
+# ---------------------------------------------------------------------------------------------------
+BROKERS=1          # set by choose_brokers
+KAFKA_BROKERS=""   # bootstrap list of every node, set by choose_brokers
+
+node_name() { if (($1 == 1)); then echo kafka; else echo "kafka-$1"; fi; }
+node_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
+node_controller_port() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); }
+node_data() { echo "$DATA_DIR/$(node_name "$1")"; }
+node_log() { echo "$LOG_DIR/$(node_name "$1").log"; }
+node_props() { echo "$RUN_DIR/$(node_name "$1").properties"; }
+nodes() { seq 1 "$BROKERS"; }
+
+formatted_brokers() { # what DATA_DIR holds: its recorded count, 1 for data from before the count was kept
+    if [[ -f "$FORMATTED_BROKERS_FILE" ]]; then
+        cat "$FORMATTED_BROKERS_FILE"
+    elif [[ -f "$(node_data 1)/meta.properties" ]]; then
+        echo 1
+    fi
+}
+
+any_broker_running() {
+    local n
+    for ((n = 1; n <= MAX_BROKERS; n++)); do
+        is_running "$(node_name "$n")" && return 0
+    done
+    return 1
+}
+
+# choose_brokers <requested or empty>: the --brokers value, else OPEN_BANK_BROKERS, else the running
+# stack's count, else what the data was formatted for, else 1.
+choose_brokers() {
+    local requested="${1:-${OPEN_BANK_BROKERS:-}}"
+    if [[ -n "$requested" ]]; then
+        [[ "$requested" =~ ^[1-9][0-9]*$ ]] && ((requested <= MAX_BROKERS)) ||
+            die "the number of brokers must be 1 to $MAX_BROKERS, not '$requested'"
+        BROKERS="$requested"
+    elif any_broker_running && [[ -s "$RUNNING_BROKERS_FILE" ]]; then
+        BROKERS="$(cat "$RUNNING_BROKERS_FILE")"
+    else
+        BROKERS="$(formatted_brokers)"
+        BROKERS="${BROKERS:-1}"
+    fi
+    local n list=()
+    for n in $(nodes); do list+=("$HOST:$(node_port "$n")"); done
+    KAFKA_BROKERS="$(IFS=,; echo "${list[*]}")"
+}
 
 # ---------------------------------------------------------------------------------------------------
 # Helpers
@@ -102,15 +158,18 @@ usage() {
     cat <<EOF
 Usage: scripts/infra.sh <command>
 
-Local, Docker-free Kafka $KAFKA_VERSION (KRaft, single node) + Apicurio Registry $APICURIO_VERSION (kafkasql storage).
+Local, Docker-free Kafka $KAFKA_VERSION (KRaft, one node or several) + Apicurio Registry $APICURIO_VERSION (kafkasql storage).
 
 Commands:
-  up                  fetch if needed, format storage (first time), start broker then registry, wait until both
-                      answer; idempotent (a running stack is left as it is). Prints the services' env.
-  down                stop registry then broker (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s); safe when already down
-  status              running/healthy state of each; exit 0 when both are up and healthy, 3 otherwise
-  logs [kafka|registry] [-f]
-                      last 100 lines of the logs (both when no component is given); -f follows
+  up [--brokers N]    fetch if needed, format storage (first time), start the broker(s) then the registry, wait
+                      until all answer; idempotent (what runs is left as it is, a missing broker is started).
+                      --brokers 3 (or OPEN_BANK_BROKERS=3): three nodes, replication 3, min.insync.replicas=2;
+                      the data remembers its count. Prints the services' env.
+  down                stop registry then brokers (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s); safe when already down
+  status              running/healthy state of each; exit 0 when all are up and healthy, 3 otherwise
+  logs [kafka|kafka-<n>|registry] [-f]
+                      last 100 lines of the logs (all when no component is given; kafka = every broker); -f follows
+  kill-broker <n>     SIGKILL broker node n, as in a crash (to try failover); 'up' starts it again
   reset               down, then wipe the broker data and with it the registry's storage (same Kafka data)
   fetch               download Kafka and Apicurio once into the cache (no network when already cached)
   env                 print the export lines the services use
@@ -172,9 +231,10 @@ first_pid() { pids_of "$1" | head -n1; }
 is_running() { [[ -n "$(first_pid "$1")" ]]; }
 
 kafka_probe() { # real metadata round trip through the admin client; prints a one-line summary
+    # Succeeds once every node of the cluster is registered: topics with replication 3 need all three.
     "$JAVA" -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
         -Dlog4j2.configurationFile="$INFRA_DIR/tools-log4j2.properties" \
-        -cp "$HELPER_DIR:$KAFKA_LIBS/*" KafkaCheck probe "$KAFKA_BROKERS" "${1:-3000}"
+        -cp "$HELPER_DIR:$KAFKA_LIBS/*" KafkaCheck probe "$KAFKA_BROKERS" "${1:-3000}" "$BROKERS"
 }
 
 kafka_healthy() { kafka_probe 3000 >/dev/null 2>&1; }
@@ -352,13 +412,21 @@ check_port_free() { # <port> <what>
     fi
 }
 
-render_kafka_props() {
+render_kafka_props() { # <node>
     mkdir -p "$RUN_DIR"
-    sed -e "s#@KAFKA_HOST@#$HOST#g" \
-        -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
-        -e "s#@KAFKA_CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
-        -e "s#@KAFKA_DATA_DIR@#$KAFKA_DATA#g" \
-        "$INFRA_DIR/kafka.properties.template" >"$KAFKA_PROPS"
+    local n voters=() replication min_isr
+    for n in $(nodes); do voters+=("$n@$HOST:$(node_controller_port "$n")"); done
+    replication=$((BROKERS < 3 ? BROKERS : 3))
+    min_isr=$((BROKERS < 3 ? 1 : 2))
+    sed -e "s#@NODE_ID@#$1#g" \
+        -e "s#@QUORUM_VOTERS@#$(IFS=,; echo "${voters[*]}")#g" \
+        -e "s#@REPLICATION@#$replication#g" \
+        -e "s#@MIN_ISR@#$min_isr#g" \
+        -e "s#@KAFKA_HOST@#$HOST#g" \
+        -e "s#@KAFKA_PORT@#$(node_port "$1")#g" \
+        -e "s#@KAFKA_CONTROLLER_PORT@#$(node_controller_port "$1")#g" \
+        -e "s#@KAFKA_DATA_DIR@#$(node_data "$1")#g" \
+        "$INFRA_DIR/kafka.properties.template" >"$(node_props "$1")"
 }
 
 kafka_java_opts() {
@@ -369,56 +437,82 @@ kafka_java_opts() {
         "-Dlog4j2.configurationFile=$INFRA_DIR/kafka-log4j2.properties"
 }
 
-format_kafka_if_needed() {
-    if [[ -f "$KAFKA_DATA/meta.properties" ]]; then return 0; fi
-    mkdir -p "$KAFKA_DATA"
-    local cluster_id opts
-    # A KRaft cluster id is 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints).
-    # One in 64 starts with '-', which the tool's argument parser takes for an option: draw again.
-    cluster_id="-"
-    while [[ "$cluster_id" == -* ]]; do
-        cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-    done
-    say "formatting KRaft storage in $KAFKA_DATA (cluster id $cluster_id) ..."
-    mapfile -t opts < <(kafka_java_opts)
-    if ! "$JAVA" "${opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
-        -t "$cluster_id" -c "$KAFKA_PROPS" >>"$KAFKA_LOG" 2>&1; then
-        fail_start kafka "$KAFKA_LOG" "formatting Kafka storage failed"
+check_formatted_for_brokers() { # the data of a 1-node cluster cannot serve as 3 nodes, nor the other way
+    local formatted
+    formatted="$(formatted_brokers)"
+    if [[ -n "$formatted" && "$formatted" != "$BROKERS" ]]; then
+        die "$DATA_DIR holds a $formatted-broker cluster, not $BROKERS; use --brokers $formatted, another OPEN_BANK_DATA, or 'scripts/infra.sh reset'"
     fi
-    echo "$cluster_id" >"$DATA_DIR/cluster.id"
 }
 
-start_kafka() {
-    local pid
-    pid="$(first_pid kafka)"
+cluster_id() { # one id for every node of the cluster, drawn when the first node is formatted
+    if [[ ! -s "$DATA_DIR/cluster.id" ]]; then
+        local id="-"
+        # A KRaft cluster id is 16 random bytes, base64url without padding (what `kafka-storage random-uuid`
+        # prints). One in 64 starts with '-', which the tool's argument parser takes for an option: draw again.
+        while [[ "$id" == -* ]]; do
+            id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+        done
+        mkdir -p "$DATA_DIR"
+        echo "$id" >"$DATA_DIR/cluster.id"
+    fi
+    cat "$DATA_DIR/cluster.id"
+}
+
+format_kafka_if_needed() { # <node>
+    local data log id opts
+    data="$(node_data "$1")"
+    log="$(node_log "$1")"
+    if [[ -f "$data/meta.properties" ]]; then return 0; fi
+    mkdir -p "$data"
+    id="$(cluster_id)"
+    say "formatting KRaft storage of $(node_name "$1") in $data (cluster id $id) ..."
+    mapfile -t opts < <(kafka_java_opts)
+    if ! "$JAVA" "${opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
+        -t "$id" -c "$(node_props "$1")" >>"$log" 2>&1; then
+        fail_start "$(node_name "$1")" "$log" "formatting Kafka storage failed"
+    fi
+    echo "$BROKERS" >"$FORMATTED_BROKERS_FILE"
+}
+
+start_kafka() { # <node>
+    local name pid log
+    name="$(node_name "$1")"
+    log="$(node_log "$1")"
+    pid="$(first_pid "$name")"
     if [[ -n "$pid" ]]; then
-        say "kafka already running (pid $pid)"
-        echo "$pid" >"$RUN_DIR/kafka.pid"
+        say "$name already running (pid $pid)"
+        echo "$pid" >"$RUN_DIR/$name.pid"
         return 0
     fi
-    check_port_free "$KAFKA_PORT" "Kafka broker"
-    check_port_free "$KAFKA_CONTROLLER_PORT" "Kafka controller"
-    rotate_log "$KAFKA_LOG"
-    render_kafka_props
-    format_kafka_if_needed
+    check_port_free "$(node_port "$1")" "Kafka broker $1"
+    check_port_free "$(node_controller_port "$1")" "Kafka controller $1"
+    rotate_log "$log"
+    render_kafka_props "$1"
+    format_kafka_if_needed "$1"
     local opts
     mapfile -t opts < <(kafka_java_opts)
-    say "starting kafka $KAFKA_VERSION on $KAFKA_BROKERS (log: $KAFKA_LOG, data: $KAFKA_DATA) ..."
-    start_detached kafka "$KAFKA_LOG" "$RUN_DIR" \
-        "$JAVA" "${opts[@]}" "$(tag_of kafka)" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS"
+    say "starting $name $KAFKA_VERSION on $HOST:$(node_port "$1") (log: $log, data: $(node_data "$1")) ..."
+    start_detached "$name" "$log" "$RUN_DIR" \
+        "$JAVA" "${opts[@]}" "$(tag_of "$name")" -cp "$KAFKA_LIBS/*" kafka.Kafka "$(node_props "$1")"
     echo "$DATA_DIR" >"$RUN_DIR/data.dir"
+    echo "$BROKERS" >"$RUNNING_BROKERS_FILE"
 }
 
 wait_kafka() {
-    local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) summary
+    local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) summary n
     while :; do
-        is_running kafka || fail_start kafka "$KAFKA_LOG" "kafka exited during startup"
+        for n in $(nodes); do
+            is_running "$(node_name "$n")" ||
+                fail_start "$(node_name "$n")" "$(node_log "$n")" "$(node_name "$n") exited during startup"
+        done
         # Cheap port check first; the real probe (a short-lived JVM doing a metadata round trip) once it listens.
         if port_busy "$KAFKA_PORT" && summary="$(kafka_probe 3000 2>/dev/null)"; then
             say "kafka ready: $summary"
             return 0
         fi
-        ((SECONDS < deadline)) || fail_start kafka "$KAFKA_LOG" "kafka did not answer within ${KAFKA_START_TIMEOUT}s"
+        ((SECONDS < deadline)) ||
+            fail_start kafka "$(node_log 1)" "kafka ($BROKERS node(s)) did not answer within ${KAFKA_START_TIMEOUT}s"
         sleep 0.3
     done
 }
@@ -534,26 +628,54 @@ print_env() {
 cmd_up() {
     need "$JAVA" "Java 17+ runs the broker"
     need curl
-    local t0=$SECONDS running_data
+    local t0=$SECONDS running_data running_brokers n
     running_data="$(cat "$RUN_DIR/data.dir" 2>/dev/null || true)"
-    if is_running kafka && [[ -n "$running_data" && "$running_data" != "$DATA_DIR" ]]; then
-        die "the running stack uses data dir $running_data, not $DATA_DIR; run 'scripts/infra.sh down' first"
+    running_brokers="$(cat "$RUNNING_BROKERS_FILE" 2>/dev/null || echo 1)"
+    if any_broker_running; then
+        if [[ -n "$running_data" && "$running_data" != "$DATA_DIR" ]]; then
+            die "the running stack uses data dir $running_data, not $DATA_DIR; run 'scripts/infra.sh down' first"
+        fi
+        if [[ "$running_brokers" != "$BROKERS" ]]; then
+            die "the running stack has $running_brokers broker(s), not $BROKERS; run 'scripts/infra.sh down' first"
+        fi
     fi
-    if is_running kafka && is_running registry && kafka_healthy && registry_healthy; then
-        say "already up: kafka (pid $(first_pid kafka)) and registry (pid $(first_pid registry)) are running and healthy"
+    check_formatted_for_brokers
+    if all_brokers_running && is_running registry && kafka_healthy && registry_healthy; then
+        say "already up: $BROKERS broker(s) (pid $(broker_pids)) and registry (pid $(first_pid registry)) are running and healthy"
         init_registry_config
         print_env
         return 0
     fi
     cmd_fetch
     mkdir -p "$LOG_DIR" "$RUN_DIR" "$DATA_DIR"
-    start_kafka
+    for n in $(nodes); do start_kafka "$n"; done
     wait_kafka
     start_registry
     wait_registry
     init_registry_config
-    say "up in $((SECONDS - t0))s — kafka pid $(first_pid kafka), registry pid $(first_pid registry)"
+    say "up in $((SECONDS - t0))s — $BROKERS broker(s) pid $(broker_pids), registry pid $(first_pid registry)"
     print_env
+}
+
+all_brokers_running() {
+    local n
+    for n in $(nodes); do is_running "$(node_name "$n")" || return 1; done
+}
+
+broker_pids() { # first pid of each running node, space-separated
+    local n pids=()
+    for n in $(nodes); do pids+=("$(first_pid "$(node_name "$n")")"); done
+    echo "${pids[*]}"
+}
+
+cmd_kill_broker() { # <node>: SIGKILL, as in a crash; `up` starts it again
+    local node="${1:-}" name pids
+    [[ "$node" =~ ^[1-9][0-9]*$ ]] && ((node <= BROKERS)) || die "kill-broker needs a node number from 1 to $BROKERS"
+    name="$(node_name "$node")"
+    mapfile -t pids < <(pids_of "$name")
+    ((${#pids[@]} > 0)) || die "$name is not running"
+    kill -KILL "${pids[@]}"
+    say "$name (pid ${pids[*]}) killed with SIGKILL; 'scripts/infra.sh up' starts it again"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -595,23 +717,34 @@ stop_one() { # <name>
 
 cmd_down() {
     stop_one registry
+    local n
+    for ((n = MAX_BROKERS; n > 1; n--)); do
+        if is_running "$(node_name "$n")"; then stop_one "$(node_name "$n")"; fi
+    done
     stop_one kafka
-    rm -f "$RUN_DIR/data.dir"
+    rm -f "$RUN_DIR/data.dir" "$RUNNING_BROKERS_FILE"
 }
 
 cmd_status() {
-    local ok=0 pid summary
-    pid="$(first_pid kafka)"
-    if [[ -z "$pid" ]]; then
-        echo "kafka:    not running"
-        ok=3
+    local ok=0 pid summary n
+    for n in $(nodes); do
+        pid="$(first_pid "$(node_name "$n")")"
+        if [[ -z "$pid" ]]; then
+            printf '%-9s %s\n' "$(node_name "$n"):" "not running"
+            ok=3
+        else
+            printf '%-9s %s\n' "$(node_name "$n"):" "running (pid $pid) on $HOST:$(node_port "$n")"
+        fi
+    done
+    if ! any_broker_running; then
+        :
     elif [[ ! -f "$HELPER_DIR/KafkaCheck.class" ]]; then
-        echo "kafka:    running (pid $pid), health unknown (helper not built; run scripts/infra.sh fetch)"
+        echo "cluster:  health unknown (helper not built; run scripts/infra.sh fetch)"
         ok=3
     elif summary="$(kafka_probe 3000 2>&1)"; then
-        echo "kafka:    running and healthy (pid $pid) on $KAFKA_BROKERS — $summary"
+        echo "cluster:  healthy on $KAFKA_BROKERS — $summary"
     else
-        echo "kafka:    running (pid $pid) but NOT healthy on $KAFKA_BROKERS — $summary"
+        echo "cluster:  NOT healthy on $KAFKA_BROKERS — $summary"
         ok=3
     fi
     pid="$(first_pid registry)"
@@ -628,16 +761,18 @@ cmd_status() {
 }
 
 cmd_logs() {
-    local follow=() files=() arg
+    local follow=() files=() arg n broker_logs=()
+    for n in $(nodes); do broker_logs+=("$(node_log "$n")"); done
     for arg in "$@"; do
         case "$arg" in
             -f | --follow) follow=(-f) ;;
-            kafka) files+=("$KAFKA_LOG") ;;
+            kafka) files+=("${broker_logs[@]}") ;;
+            kafka-[1-9]) files+=("$(node_log "${arg#kafka-}")") ;;
             registry) files+=("$REGISTRY_LOG") ;;
             *) warn "unknown logs argument: $arg"; usage >&2; exit 2 ;;
         esac
     done
-    ((${#files[@]} > 0)) || files=("$KAFKA_LOG" "$REGISTRY_LOG")
+    ((${#files[@]} > 0)) || files=("${broker_logs[@]}" "$REGISTRY_LOG")
     local existing=() f
     for f in "${files[@]}"; do
         if [[ -f "$f" ]]; then existing+=("$f"); else warn "no log yet: $f"; fi
@@ -663,7 +798,7 @@ cmd_env() {
 
 require_kafka_up() {
     [[ -f "$HELPER_DIR/KafkaCheck.class" ]] || die "not fetched yet; run: scripts/infra.sh up"
-    is_running kafka || die "kafka is not running; run: scripts/infra.sh up"
+    any_broker_running || die "kafka is not running; run: scripts/infra.sh up"
 }
 
 cmd_topics() {
@@ -684,11 +819,22 @@ cmd_smoke() {
 main() {
     local cmd="${1:-}"
     if (($# > 0)); then shift; fi
+    choose_brokers
     case "$cmd" in
-        up) take_lock; cmd_up ;;
+        up)
+            local requested=""
+            while (($# > 0)); do
+                case "$1" in
+                    --brokers) requested="${2:-}"; shift 2 || die "--brokers needs a number" ;;
+                    --brokers=*) requested="${1#--brokers=}"; shift ;;
+                    *) warn "unknown option for up: $1"; usage >&2; exit 2 ;;
+                esac
+            done
+            take_lock; choose_brokers "$requested"; cmd_up ;;
         down) take_lock; cmd_down ;;
         status) cmd_status ;;
         logs) cmd_logs "$@" ;;
+        kill-broker) cmd_kill_broker "$@" ;;
         reset) take_lock; cmd_reset ;;
         fetch) take_lock; cmd_fetch ;;
         env) cmd_env ;;

@@ -4,14 +4,16 @@
 #   2. unit tests (Rust, no Kafka; Vitest for the web app),
 #   3. integration tests against a real Kafka broker + schema registry that this script starts
 #      on 127.0.0.1 with its own, freshly wiped data, and stops again on exit,
-#   4. the browser test: the whole suite started by scripts/run.sh, driven in Debian's Chromium.
+#   4. on a fresh cluster of three brokers: the broker-loss test, then the browser test (the
+#      whole suite started by scripts/run.sh, driven in Debian's Chromium).
 # Needs only what the machine has (Rust, Java 17, Maven, Node 20); Kafka and the registry come
 # from Maven Central on first use and are cached (see scripts/infra.sh), npm packages from npm,
 # and Chromium from Debian (apt-get, as root or through sudo) when it is not installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+step() { printf '\n==> [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*"; }
 
 # The test cluster keeps its data apart from a developer's local suite, and starts empty.
 export OPEN_BANK_DATA="${OPEN_BANK_TEST_DATA:-${OPEN_BANK_CACHE:-$HOME/.cache/open-bank}/test-data}"
@@ -62,10 +64,26 @@ step "apply the topology"
 cargo build --workspace --locked --bins
 "${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply
 
-step "integration tests (real broker + registry)"
-cargo test --workspace --locked -- --ignored --test-threads=1
+# The broker-loss test needs the three-broker cluster below.
+broker_loss=the_bank_keeps_answering_while_a_broker_is_lost_and_comes_back
 
-step "browser test: the whole suite in Chromium"
+step "integration tests (real broker + registry)"
+cargo test --workspace --locked -- --ignored --test-threads=1 --skip "$broker_loss"
+
+step "three brokers: replication 3, min.insync.replicas=2 (fresh test data)"
+scripts/infra.sh down
+export OPEN_BANK_DATA="$OPEN_BANK_DATA-three-brokers"
+scripts/infra.sh reset
+scripts/infra.sh up --brokers 3
+eval "$(scripts/infra.sh env)"
+"${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply
+
+step "broker loss: one of three brokers SIGKILLed under load and restarted"
+# --nocapture: the test prints how long answers paused.
+cargo test -p graphql-endpoint --locked --test broker_loss -- --ignored --nocapture "$broker_loss"
+
+step "browser test: the whole suite in Chromium, on the three brokers"
 OPEN_BANK_PROFILE=debug scripts/run.sh start
 (cd frontend && npm run test:e2e)
 echo "screenshots: frontend/e2e/screenshots/"
+step "done"

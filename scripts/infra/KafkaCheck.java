@@ -2,7 +2,9 @@
 // Kafka jars (kafka-clients). It exists because kafka-tools (TopicCommand & co.) is not published
 // on Maven Central for every Kafka release, while kafka-clients always is.
 //
-//   probe  <bootstrap> [timeoutMs]   real metadata round trip: describeCluster + listTopics; exit 0 if the broker answers
+//   probe  <bootstrap> [timeoutMs] [brokers]
+//                                    real metadata round trip: describeCluster + listTopics; exit 0 once the
+//                                    cluster answers with at least <brokers> (default 1) registered brokers
 //   topics <bootstrap>               list all topics, internal ones included, one per line
 //   smoke  <bootstrap>               transactional round trip: create topic, commit one record, abort one,
 //                                    read it back with isolation.level=read_committed, delete the topic
@@ -37,7 +39,7 @@ public final class KafkaCheck {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: KafkaCheck probe|topics|smoke <bootstrap> [timeoutMs]");
+            System.err.println("usage: KafkaCheck probe|topics|smoke <bootstrap> [timeoutMs] [brokers]");
             System.exit(2);
         }
         String cmd = args[0];
@@ -45,7 +47,7 @@ public final class KafkaCheck {
         int timeoutMs = args.length > 2 ? Integer.parseInt(args[2]) : 5000;
         int rc;
         switch (cmd) {
-            case "probe": rc = probe(bootstrap, timeoutMs); break;
+            case "probe": rc = probe(bootstrap, timeoutMs, args.length > 3 ? Integer.parseInt(args[3]) : 1); break;
             case "topics": rc = topics(bootstrap, timeoutMs); break;
             case "smoke": rc = smoke(bootstrap); break;
             default:
@@ -65,7 +67,7 @@ public final class KafkaCheck {
         return Admin.create(p);
     }
 
-    private static int probe(String bootstrap, int timeoutMs) {
+    private static int probe(String bootstrap, int timeoutMs, int brokers) {
         try (Admin a = admin(bootstrap, timeoutMs)) {
             DescribeClusterResult c = a.describeCluster();
             String clusterId = c.clusterId().get(timeoutMs, TimeUnit.MILLISECONDS);
@@ -73,7 +75,11 @@ public final class KafkaCheck {
             Set<String> names = a.listTopics(new ListTopicsOptions().listInternal(true))
                     .names().get(timeoutMs, TimeUnit.MILLISECONDS);
             System.out.println("cluster " + clusterId + ", " + nodes + " broker(s), " + names.size() + " topic(s)");
-            return nodes > 0 ? 0 : 1;
+            if (nodes < brokers) {
+                System.err.println("kafka not ready: " + nodes + " of " + brokers + " brokers registered");
+                return 1;
+            }
+            return 0;
         } catch (Exception e) {
             System.err.println("kafka not ready: " + rootMessage(e));
             return 1;

@@ -408,7 +408,7 @@ async fn migrate_moves_the_history_to_the_co_partitioned_layout_without_losing_a
     let history = sample_history(&codec).await;
     let producer = settings
         .kafka
-        .transactional_producer(&unique("migrate-test"))
+        .transactional_producer(&unique("migrate-test"), DefaultClientContext)
         .expect("producer");
     producer
         .init_transactions(TIMEOUT)

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -34,17 +34,18 @@ impl KafkaSettings {
 
     /// A producer for exactly-once processing; call `init_transactions` before use. A second
     /// process with the same `transactional_id` fences this one.
-    pub fn transactional_producer(
+    pub fn transactional_producer<C: ClientContext + 'static>(
         &self,
         transactional_id: &str,
-    ) -> Result<FutureProducer, KafkaError> {
+        context: C,
+    ) -> Result<FutureProducer<C>, KafkaError> {
         let mut config = self.producer_config();
         config.set("transactional.id", transactional_id);
         // A transaction left open by a killed instance blocks the readers of its partitions
         // until the coordinator aborts it, this long after it began: it bounds how fast another
         // instance can take those partitions over. A batch commits in milliseconds.
         self.set_default(&mut config, "transaction.timeout.ms", "6000");
-        config.create()
+        config.create_with_context(context)
     }
 
     /// A member of a consumer group that must fail over within seconds: static membership

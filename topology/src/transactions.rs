@@ -13,12 +13,14 @@
 //! librdkafka's transactional calls block, so they run in `block_in_place`: the caller must be
 //! on a multi-threaded tokio runtime.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use rdkafka::client::ClientContext;
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::util::Timeout;
 use rdkafka::TopicPartitionList;
 
 use crate::KafkaSettings;
@@ -32,6 +34,16 @@ const MAX_ATTEMPTS: u32 = 5;
 /// A commit that failed with a retriable error (e.g. it timed out) is retried, never aborted:
 /// it may have been decided already.
 const MAX_COMMIT_ATTEMPTS: u32 = 10;
+/// The timeout given to librdkafka's blocking transactional calls. A call that times out is
+/// handled like any other failure: a commit is retried, anything else aborted and retried.
+const CALL_TIMEOUT: Duration = Duration::from_secs(8);
+/// How much longer than [`CALL_TIMEOUT`] a call may take before it is abandoned with its
+/// producer: `send_offsets_to_transaction` ignores its timeout and can wait forever for a group
+/// coordinator on a broker that died (librdkafka #5456, #5511; seen in the broker-loss test).
+const ABANDON_AFTER: Duration = Duration::from_secs(10);
+/// A fencing this soon after trouble with a broker is taken for librdkafka's own confusion,
+/// not a newer instance (see [`TransactionalWriter::write`]).
+const TROUBLE_WINDOW: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransactionError {
@@ -46,6 +58,10 @@ pub enum TransactionError {
     Fenced(KafkaError),
     #[error("the transactional producer failed fatally: {0}")]
     Fatal(KafkaError),
+    /// A call did not return in time (see [`ABANDON_AFTER`]): the producer is abandoned, still
+    /// blocked on its thread, and only a new one can go on.
+    #[error("{call} did not return within {ABANDON_AFTER:?}; the producer is abandoned")]
+    Stuck { call: &'static str },
     /// The group moved on without this instance: its offsets were refused and the transaction
     /// aborted. Not an error of the process; what it owns must be found out again.
     #[error(
@@ -65,7 +81,50 @@ pub struct Record {
 }
 
 pub struct TransactionalWriter {
-    producer: FutureProducer,
+    producer: Arc<FutureProducer<BrokerTrouble>>,
+    /// A call was abandoned: the producer is unusable.
+    stuck: AtomicBool,
+}
+
+/// Why a transaction did not commit.
+enum Failure {
+    Kafka(KafkaError),
+    Stuck(&'static str),
+}
+
+impl From<KafkaError> for Failure {
+    fn from(error: KafkaError) -> Self {
+        Failure::Kafka(error)
+    }
+}
+
+/// When a transactional producer of this process last heard of trouble with a broker (a lost
+/// connection, a timed-out request): kept across producers, since a new one replaces a failed
+/// one in the middle of such trouble.
+static LAST_BROKER_TROUBLE: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// The transactional producers' context: notes the errors librdkafka reports that mean a
+/// broker is out of reach or a coordinator moved, never a fencing itself.
+pub struct BrokerTrouble;
+
+impl BrokerTrouble {
+    fn seen_within(window: Duration) -> bool {
+        let last = LAST_BROKER_TROUBLE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        last.is_some_and(|at| at.elapsed() < window)
+    }
+}
+
+impl ClientContext for BrokerTrouble {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if is_broker_trouble(&error) {
+            *LAST_BROKER_TROUBLE
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        }
+        tracing::error!("librdkafka: {error}: {reason}");
+    }
 }
 
 impl TransactionalWriter {
@@ -77,7 +136,7 @@ impl TransactionalWriter {
         transactional_id: &str,
     ) -> Result<Self, TransactionError> {
         let producer = settings
-            .transactional_producer(transactional_id)
+            .transactional_producer(transactional_id, BrokerTrouble)
             .map_err(TransactionError::Client)?;
         tokio::task::block_in_place(|| producer.init_transactions(INIT_TIMEOUT)).map_err(
             |source| TransactionError::Init {
@@ -85,25 +144,45 @@ impl TransactionalWriter {
                 source,
             },
         )?;
-        Ok(Self { producer })
+        Ok(Self {
+            producer: Arc::new(producer),
+            stuck: AtomicBool::new(false),
+        })
     }
 
     /// Writes `records` and commits `offsets` for the group of `group`, in one transaction.
     /// Abortable failures are retried; a refusal by the group, fencing and fatal errors are
     /// returned.
+    ///
+    /// A fencing soon after trouble with a broker comes back as [`TransactionError::Fatal`]:
+    /// while a broker is lost, librdkafka bumps the producer's epoch itself (for records that
+    /// timed out) and can take that bump, or a coordinator that moved, for a newer instance
+    /// (librdkafka #3928). A new producer then goes on. Were it a real newer instance, the
+    /// two would fence each other's producers for a while, but never commit for the same
+    /// partitions: the group's metadata in every transaction still decides who owns them.
     pub async fn write(
         &self,
         records: &[Record],
         offsets: &TopicPartitionList,
-        group: &ConsumerGroupMetadata,
+        group: &Arc<ConsumerGroupMetadata>,
     ) -> Result<(), TransactionError> {
         let mut attempt = 1;
         loop {
+            if self.stuck.load(Ordering::SeqCst) {
+                return Err(TransactionError::Stuck {
+                    call: "an earlier call",
+                });
+            }
             let error = match self.try_write(records, offsets, group).await {
                 Ok(()) => return Ok(()),
-                Err(error) => error,
+                Err(Failure::Stuck(call)) => return Err(TransactionError::Stuck { call }),
+                Err(Failure::Kafka(error)) => error,
             };
             if is_fenced(&error) {
+                if BrokerTrouble::seen_within(TROUBLE_WINDOW) {
+                    tracing::warn!(%error, "fenced while brokers were in trouble; taken for librdkafka's confusion");
+                    return Err(TransactionError::Fatal(error));
+                }
                 return Err(TransactionError::Fenced(error));
             }
             if is_fatal(&error) {
@@ -111,14 +190,21 @@ impl TransactionalWriter {
             }
             let lost = is_group_refusal(&error);
             tracing::warn!(%error, attempt, "transaction failed; aborting it");
-            tokio::task::block_in_place(|| self.producer.abort_transaction(Timeout::Never))
-                .map_err(|abort| {
-                    if is_fenced(&abort) {
-                        TransactionError::Fenced(abort)
-                    } else {
-                        TransactionError::Fatal(abort)
-                    }
-                })?;
+            // Any failure of the abort leaves the producer unusable, and a new one may go on: even
+            // "fenced" here is not a newer instance. Records that timed out (e.g. while a broker
+            // was lost) make librdkafka bump the producer's epoch for the abort, and when the
+            // transaction coordinator moves at the same time it can take its own bump for a
+            // fencing (librdkafka #3928). A newer instance shows in `try_write` first.
+            match self
+                .call("abort_transaction", |producer| {
+                    producer.abort_transaction(CALL_TIMEOUT)
+                })
+                .await
+            {
+                Ok(()) => {}
+                Err(Failure::Kafka(abort)) => return Err(TransactionError::Fatal(abort)),
+                Err(Failure::Stuck(call)) => return Err(TransactionError::Stuck { call }),
+            }
             if lost {
                 return Err(TransactionError::LostOwnership(error));
             }
@@ -137,8 +223,8 @@ impl TransactionalWriter {
         &self,
         records: &[Record],
         offsets: &TopicPartitionList,
-        group: &ConsumerGroupMetadata,
-    ) -> Result<(), KafkaError> {
+        group: &Arc<ConsumerGroupMetadata>,
+    ) -> Result<(), Failure> {
         tokio::task::block_in_place(|| self.producer.begin_transaction())?;
         let mut deliveries = Vec::with_capacity(records.len());
         for record in records {
@@ -154,28 +240,56 @@ impl TransactionalWriter {
         for delivery in deliveries {
             match delivery.await {
                 Ok(Ok(_)) => {}
-                Ok(Err((error, _message))) => return Err(error),
-                Err(_canceled) => return Err(KafkaError::Canceled),
+                Ok(Err((error, _message))) => return Err(error.into()),
+                Err(_canceled) => return Err(KafkaError::Canceled.into()),
             }
         }
         if offsets.count() > 0 {
-            tokio::task::block_in_place(|| {
-                // Timeout::Never: librdkafka then bounds the call by the transaction timeout.
-                self.producer
-                    .send_offsets_to_transaction(offsets, group, Timeout::Never)
-            })?;
+            let (offsets, group) = (offsets.clone(), Arc::clone(group));
+            self.call("send_offsets_to_transaction", move |producer| {
+                producer.send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT)
+            })
+            .await?;
         }
         self.commit().await
     }
 
+    /// Runs a blocking transactional call on a thread of its own and waits for it at most
+    /// [`ABANDON_AFTER`]; then it is left blocked there, with the producer.
+    async fn call(
+        &self,
+        name: &'static str,
+        call: impl FnOnce(&FutureProducer<BrokerTrouble>) -> Result<(), KafkaError> + Send + 'static,
+    ) -> Result<(), Failure> {
+        let producer = Arc::clone(&self.producer);
+        let running = tokio::task::spawn_blocking(move || call(&producer));
+        match tokio::time::timeout(ABANDON_AFTER, running).await {
+            Ok(Ok(result)) => Ok(result?),
+            Ok(Err(_panicked)) => Err(KafkaError::Canceled.into()),
+            Err(_waited) => {
+                tracing::error!(
+                    call = name,
+                    "a transactional call did not return; abandoning the producer"
+                );
+                self.stuck.store(true, Ordering::SeqCst);
+                Err(Failure::Stuck(name))
+            }
+        }
+    }
+
     /// Commits, retrying a commit whose outcome is unknown (e.g. timed out): aborting it could
     /// contradict a commit the coordinator already decided.
-    async fn commit(&self) -> Result<(), KafkaError> {
+    async fn commit(&self) -> Result<(), Failure> {
         let mut attempt = 1;
         loop {
-            match tokio::task::block_in_place(|| self.producer.commit_transaction(Timeout::Never)) {
+            let committed = self
+                .call("commit_transaction", |producer| {
+                    producer.commit_transaction(CALL_TIMEOUT)
+                })
+                .await;
+            match committed {
                 Ok(()) => return Ok(()),
-                Err(KafkaError::Transaction(error))
+                Err(Failure::Kafka(KafkaError::Transaction(error)))
                     if error.is_retriable() && attempt < MAX_COMMIT_ATTEMPTS =>
                 {
                     tracing::warn!(%error, attempt, "commit not confirmed; retrying it");
@@ -186,6 +300,26 @@ impl TransactionalWriter {
             }
         }
     }
+}
+
+fn is_broker_trouble(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::Resolve
+                | RDKafkaErrorCode::MessageTimedOut
+                | RDKafkaErrorCode::OperationTimedOut
+                | RDKafkaErrorCode::RequestTimedOut
+                | RDKafkaErrorCode::NetworkException
+                | RDKafkaErrorCode::LeaderNotAvailable
+                | RDKafkaErrorCode::NotLeaderForPartition
+                | RDKafkaErrorCode::CoordinatorLoadInProgress
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+                | RDKafkaErrorCode::NotCoordinator
+        )
+    )
 }
 
 /// Another producer with our transactional id exists: a newer instance took over.
@@ -219,5 +353,31 @@ fn is_fatal(error: &KafkaError) -> bool {
     match error {
         KafkaError::Transaction(error) => error.is_fatal(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_broker_is_trouble_and_a_fencing_is_not() {
+        let global = KafkaError::Global;
+        assert!(is_broker_trouble(&global(
+            RDKafkaErrorCode::BrokerTransportFailure
+        )));
+        assert!(is_broker_trouble(&global(RDKafkaErrorCode::NotCoordinator)));
+        assert!(is_broker_trouble(&KafkaError::MessageProduction(
+            RDKafkaErrorCode::MessageTimedOut
+        )));
+        // The fencing itself is reported through the same callback: counting it would make a
+        // real newer instance look like librdkafka's confusion.
+        assert!(!is_broker_trouble(&global(RDKafkaErrorCode::Fenced)));
+        assert!(!is_broker_trouble(&global(
+            RDKafkaErrorCode::FencedInstanceId
+        )));
+        assert!(!is_broker_trouble(&global(
+            RDKafkaErrorCode::InvalidTransactionalState
+        )));
     }
 }

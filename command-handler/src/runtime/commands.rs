@@ -69,6 +69,10 @@ const ASK_AGAIN_CHECK: Duration = Duration::from_secs(5);
 const MAX_RENEWALS: u32 = 3;
 /// Takeovers in a row that may fail to write what the rebuilt sagas need before giving up.
 const MAX_TAKEOVER_ATTEMPTS: u32 = 5;
+/// New group members in a row, without a batch committed in between, before giving up.
+const MAX_REJOINS: u32 = 3;
+/// Pause before a new member joins in place of a failed one.
+const REJOIN_BACKOFF: Duration = Duration::from_secs(1);
 
 pub async fn run(
     settings: &Settings,
@@ -78,6 +82,42 @@ pub async fn run(
     status: &Status,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), RuntimeError> {
+    let mut worker = Loop {
+        settings,
+        transactional_id: &config.transactional_id,
+        producer_failed: false,
+        renewals: 0,
+        rejoins: 0,
+        writer,
+        codec,
+        status,
+        handler: None,
+        acted_on_changes: 0,
+        committed: BTreeMap::new(),
+        awaiting: HashMap::new(),
+        last_ask_check: Instant::now(),
+    };
+    loop {
+        let consumer = join_group(settings, config)?;
+        match serve(&mut worker, &consumer, &mut stop).await {
+            Err(RuntimeError::MemberFailed(error)) if worker.rejoins < MAX_REJOINS => {
+                // librdkafka ends a static member for good when it was fenced, which also
+                // happens to a live one that lost its coordinator for a session (e.g. the
+                // broker holding it died) and rejoined: a new member with the same instance id
+                // takes its place. A real newer process of this instance is caught by the
+                // producer's fencing instead, which ends this one.
+                worker.rejoins += 1;
+                tracing::warn!(%error, rejoin = worker.rejoins, "the group member failed; joining again with a new one");
+                worker.forget_assignment();
+                close_in_background(consumer);
+                tokio::time::sleep(REJOIN_BACKOFF).await;
+            }
+            ended => return ended,
+        }
+    }
+}
+
+fn join_group(settings: &Settings, config: &Config) -> Result<Member, RuntimeError> {
     let consumer = settings
         .kafka
         .co_partitioned_member(
@@ -90,21 +130,20 @@ pub async fn run(
         .subscribe(&CONSUMED_TOPICS)
         .map_err(RuntimeError::Consumer)?;
     tracing::info!(group = %config.group, instance = %config.transactional_id, "joining the group");
+    Ok(consumer)
+}
 
-    let mut worker = Loop {
-        settings,
-        transactional_id: &config.transactional_id,
-        producer_failed: false,
-        renewals: 0,
-        writer,
-        codec,
-        status,
-        handler: None,
-        acted_on_changes: 0,
-        committed: BTreeMap::new(),
-        awaiting: HashMap::new(),
-        last_ask_check: Instant::now(),
-    };
+/// Closing a consumer blocks until librdkafka has let go of it.
+fn close_in_background(consumer: Member) {
+    tokio::task::spawn_blocking(move || drop(consumer));
+}
+
+/// Handles inputs of `consumer` until `stop`.
+async fn serve(
+    worker: &mut Loop<'_>,
+    consumer: &Member,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), RuntimeError> {
     let mut tick = tokio::time::interval(TICK);
     loop {
         let first = tokio::select! {
@@ -113,13 +152,13 @@ pub async fn run(
             message = consumer.recv() => Some(message),
             _ = tick.tick() => None,
         };
-        if worker.rebalanced(&consumer) {
+        if worker.rebalanced(consumer) {
             drop(first);
-            worker.take_over(&consumer).await?;
+            worker.take_over(consumer).await?;
             continue;
         }
         let Some(first) = first else {
-            worker.ask_again_if_due(&consumer).await?;
+            worker.ask_again_if_due(consumer).await?;
             continue;
         };
         let first = match first {
@@ -149,18 +188,18 @@ pub async fn run(
                 }
             }
         }
-        if worker.rebalanced(&consumer) {
+        if worker.rebalanced(consumer) {
             drop(batch);
-            worker.take_over(&consumer).await?;
+            worker.take_over(consumer).await?;
             continue;
         }
-        let written = worker.handle_batch(&consumer, &batch).await?;
+        let written = worker.handle_batch(consumer, &batch).await?;
         drop(batch);
         if !written {
-            worker.take_over(&consumer).await?;
+            worker.take_over(consumer).await?;
         }
         // Also under steady load, when the tick never wins the race with `recv`.
-        worker.ask_again_if_due(&consumer).await?;
+        worker.ask_again_if_due(consumer).await?;
     }
     tracing::info!("stopped between two batches; nothing is left uncommitted");
     Ok(())
@@ -177,6 +216,8 @@ struct Loop<'a> {
     producer_failed: bool,
     /// New producers since the last committed batch.
     renewals: u32,
+    /// New group members since the last committed batch.
+    rejoins: u32,
     codec: Arc<Codec>,
     status: &'a Status,
     /// The state of the owned partitions; `None` until the first assignment is taken over.
@@ -194,6 +235,13 @@ struct Loop<'a> {
 impl Loop<'_> {
     fn rebalanced(&self, consumer: &Member) -> bool {
         consumer.context().changes() != self.acted_on_changes
+    }
+
+    /// Before a new group member: whatever it is assigned is taken over from scratch.
+    fn forget_assignment(&mut self) {
+        self.handler = None;
+        self.awaiting.clear();
+        self.acted_on_changes = 0;
     }
 
     /// Drops the state and builds it again for the current assignment (see the module docs).
@@ -311,6 +359,7 @@ impl Loop<'_> {
         };
         let group = consumer
             .group_metadata()
+            .map(Arc::new)
             .ok_or(WriteError::NoGroupMetadata)?;
         let mut outputs = Vec::new();
         let mut offsets = BTreeMap::new();
@@ -340,6 +389,7 @@ impl Loop<'_> {
         self.status.open_transfers.store(open, Ordering::Relaxed);
         self.committed.extend(offsets);
         self.renewals = 0;
+        self.rejoins = 0;
         self.count(batch.len(), &outputs);
         tracing::debug!(
             inputs = batch.len(),
@@ -421,7 +471,9 @@ impl Loop<'_> {
             WriteError::Transaction(
                 TransactionError::LostOwnership(_) | TransactionError::GaveUp { .. },
             ) => true,
-            WriteError::Transaction(TransactionError::Fatal(_)) => {
+            WriteError::Transaction(
+                TransactionError::Fatal(_) | TransactionError::Stuck { .. },
+            ) => {
                 self.producer_failed = true;
                 true
             }
@@ -461,6 +513,7 @@ impl Loop<'_> {
     ) -> Result<(), WriteError> {
         let group = consumer
             .group_metadata()
+            .map(Arc::new)
             .ok_or(WriteError::NoGroupMetadata)?;
         let records = self.writer.encode(outputs).await?;
         let offsets = offset_list(&self.committed)?;
@@ -556,11 +609,11 @@ fn is_transient(error: &CodecError) -> bool {
     matches!(error, CodecError::Decode { source, .. } if source.retriable)
 }
 
-/// librdkafka recovers from transient consumer errors by itself; only fatal ones (e.g. this
-/// static member was replaced by a newer instance) end the loop.
+/// librdkafka recovers from transient consumer errors by itself; only fatal ones (this static
+/// member was fenced) end the member.
 fn consume_error(error: KafkaError) -> Result<(), RuntimeError> {
     match error {
-        KafkaError::MessageConsumptionFatal(_) => Err(RuntimeError::Consume(error)),
+        KafkaError::MessageConsumptionFatal(_) => Err(RuntimeError::MemberFailed(error)),
         error => {
             tracing::warn!(%error, "consumer error");
             Ok(())

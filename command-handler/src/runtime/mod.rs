@@ -14,7 +14,10 @@
 //! cannot be written leaves state the log does not have. The state is then dropped and rebuilt
 //! from the committed events, and consumption resumes from the committed offsets: the same
 //! path as a rebalance, correct by construction. A fatally failed producer is replaced first
-//! (e.g. after a pause past the transaction timeout). A producer fenced by a newer process of
+//! (e.g. after a pause past the transaction timeout), and so is one abandoned in a call that
+//! never returned or one "fenced" while brokers were in trouble (see
+//! [`topology::transactions::TransactionalWriter::write`]). A group member that librdkafka ended
+//! is replaced by a new one with the same instance id. A producer fenced by a newer process of
 //! this instance means this one must stop; it exits with code 2.
 
 mod commands;
@@ -66,6 +69,8 @@ pub enum RuntimeError {
     Consumer(KafkaError),
     #[error("consuming commands: {0}")]
     Consume(KafkaError),
+    #[error("the group member failed: {0}")]
+    MemberFailed(KafkaError),
     #[error(transparent)]
     Layout(#[from] LayoutError),
     #[error("could not take over the assigned partitions after {attempts} attempts")]

@@ -91,7 +91,7 @@ impl Writer {
         &self,
         records: &[Record],
         offsets: &TopicPartitionList,
-        group: &ConsumerGroupMetadata,
+        group: &Arc<ConsumerGroupMetadata>,
     ) -> Result<(), WriteError> {
         Ok(self.transactions.write(records, offsets, group).await?)
     }

@@ -16,6 +16,8 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod bank_load;
+
 pub use test_support::{start_group_at_end, unique, ServiceProcess};
 
 /// Every wait is bounded, so a bug fails a test instead of hanging it.

@@ -9,7 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{CommitMode, Consumer, DefaultConsumerContext};
+use rdkafka::consumer::{CommitMode, Consumer, DefaultConsumerContext, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use topology::codec::Codec;
@@ -24,6 +25,10 @@ use crate::read_model::ReadModel;
 
 /// How long an answer may wait for the broker before it is given up (the asker times out too).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// New group members in a row, without a query answered in between, before giving up.
+const MAX_REJOINS: u32 = 5;
+/// Pause before a new member joins in place of a failed one.
+const REJOIN_BACKOFF: Duration = Duration::from_secs(1);
 
 pub async fn run(
     settings: KafkaSettings,
@@ -38,22 +43,14 @@ pub async fn run(
         _ = shutdown.requested() => return Ok(()),
         _ = status.wait_ready() => {}
     }
-    // A static member with a short session: a killed instance's queries move to the others
-    // within seconds, and its restart takes them back without a rebalance.
-    let consumer = settings
-        .group_member(&group, &instance_id, DefaultConsumerContext)
-        .map_err(RuntimeError::Client)?;
-    consumer
-        .subscribe(&[USER_QUERIES, BANK_QUERIES])
-        .map_err(RuntimeError::Subscribe)?;
     let producer = settings.producer().map_err(RuntimeError::Client)?;
-    tracing::info!(group, instance_id, "answering queries");
     let answerer = Answerer {
         codec,
         model,
         producer,
     };
-
+    let mut consumer = join_query_group(&settings, &group, &instance_id)?;
+    let mut rejoins = 0;
     loop {
         let received = tokio::select! {
             _ = shutdown.requested() => break,
@@ -65,11 +62,46 @@ pub async fn run(
                 if let Err(error) = consumer.commit_message(&message, CommitMode::Async) {
                     tracing::warn!(%error, "committing the query offset");
                 }
+                rejoins = 0;
+            }
+            // librdkafka ends a static member for good once it is fenced, which also happens
+            // to a live member that lost its coordinator for a session (e.g. the broker holding
+            // it died) and rejoined. Its queries would wait forever: a new member takes over.
+            Err(error @ KafkaError::MessageConsumptionFatal(_)) if rejoins < MAX_REJOINS => {
+                rejoins += 1;
+                tracing::warn!(%error, rejoin = rejoins, "the query group member failed; joining again with a new one");
+                let failed = std::mem::replace(
+                    &mut consumer,
+                    join_query_group(&settings, &group, &instance_id)?,
+                );
+                // Closing blocks until librdkafka has let go of it.
+                tokio::task::spawn_blocking(move || drop(failed));
+                tokio::time::sleep(REJOIN_BACKOFF).await;
+            }
+            Err(error @ KafkaError::MessageConsumptionFatal(_)) => {
+                return Err(RuntimeError::QueryMember(error))
             }
             Err(error) => tracing::warn!(%error, "consuming queries"),
         }
     }
     Ok(())
+}
+
+/// A static member with a short session: a killed instance's queries move to the others within
+/// seconds, and its restart takes them back without a rebalance.
+fn join_query_group(
+    settings: &KafkaSettings,
+    group: &str,
+    instance_id: &str,
+) -> Result<StreamConsumer, RuntimeError> {
+    let consumer = settings
+        .group_member(group, instance_id, DefaultConsumerContext)
+        .map_err(RuntimeError::Client)?;
+    consumer
+        .subscribe(&[USER_QUERIES, BANK_QUERIES])
+        .map_err(RuntimeError::Subscribe)?;
+    tracing::info!(group, instance_id, "answering queries");
+    Ok(consumer)
 }
 
 struct Answerer {

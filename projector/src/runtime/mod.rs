@@ -69,6 +69,10 @@ pub enum RuntimeError {
     Publish(KafkaError),
     #[error("subscribing to the query topics: {0}")]
     Subscribe(KafkaError),
+    #[error("the query group member keeps failing: {0}")]
+    QueryMember(KafkaError),
+    #[error("the publishing group member keeps failing: {0}")]
+    PublishingMember(KafkaError),
     #[error("binding the health endpoint on {addr}: {source}")]
     HealthBind {
         addr: SocketAddr,

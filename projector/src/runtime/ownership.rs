@@ -10,19 +10,22 @@
 //! an instance whose generation is over; and since a transaction commits its derived events
 //! together with those offsets, a refused transaction publishes nothing.
 //!
-//! The rebalance hooks run inside the member's `recv()` (see [`keep_membership`]). A revocation
+//! The rebalance hooks run inside the member's `recv()` (see [`Membership::keep`]). A revocation
 //! empties the owned set before the member rejoins, so a snapshot that still shows a partition
 //! as owned carries the metadata of the generation that assigned it.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use rdkafka::consumer::{
     BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata, Rebalance, StreamConsumer,
 };
+use rdkafka::error::KafkaError;
 use rdkafka::{ClientContext, TopicPartitionList};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
+use topology::KafkaSettings;
 
 use super::Shutdown;
 
@@ -127,17 +130,98 @@ impl ConsumerContext for OwnershipHooks {
     }
 }
 
-/// Polls the member so that it stays in the group and its rebalance hooks run. Whatever it
-/// reads (records fetched before a pause took effect) is dropped.
-pub async fn keep_membership(member: Arc<PublishingMember>, mut shutdown: Shutdown) {
-    loop {
-        tokio::select! {
-            _ = shutdown.requested() => return,
-            received = member.recv() => {
-                if let Err(error) = received {
-                    tracing::warn!(%error, "publishing group member");
+/// The current member of the publishing group, replaced when librdkafka ends one.
+pub type Members = watch::Receiver<Arc<PublishingMember>>;
+
+/// Pause before a new member joins in place of a failed one.
+const REJOIN_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Keeps this instance in the publishing group: polls the member so that it stays in the group
+/// and its rebalance hooks run, and puts a new one in place of a member librdkafka has ended.
+pub struct Membership {
+    settings: KafkaSettings,
+    group: String,
+    instance_id: String,
+    ownership: Arc<Ownership>,
+    current: watch::Sender<Arc<PublishingMember>>,
+}
+
+impl Membership {
+    /// A member that has not joined yet (see [`Membership::join`]).
+    pub fn new(
+        settings: &KafkaSettings,
+        group: &str,
+        instance_id: &str,
+        ownership: Arc<Ownership>,
+    ) -> Result<(Self, Members), KafkaError> {
+        let member =
+            settings.group_member(group, instance_id, OwnershipHooks(Arc::clone(&ownership)))?;
+        let (current, members) = watch::channel(Arc::new(member));
+        let membership = Self {
+            settings: settings.clone(),
+            group: group.to_string(),
+            instance_id: instance_id.to_string(),
+            ownership,
+            current,
+        };
+        Ok((membership, members))
+    }
+
+    /// Subscribes the member to the topic: from now on the group assigns it partitions.
+    pub fn join(&self) -> Result<(), KafkaError> {
+        self.current
+            .borrow()
+            .subscribe(&[self.ownership.topic.as_str()])
+    }
+
+    /// Runs until `shutdown`. Whatever the member reads (records fetched before a pause took
+    /// effect) is dropped.
+    pub async fn keep(self, mut shutdown: Shutdown) {
+        loop {
+            let member = Arc::clone(&self.current.borrow());
+            let received = tokio::select! {
+                _ = shutdown.requested() => return,
+                received = member.recv() => received.map(drop),
+            };
+            match received {
+                Ok(()) => {}
+                // librdkafka ends a static member for good once it is fenced, which also
+                // happens to a live member that lost its coordinator for a session (e.g. the
+                // broker holding it died) and rejoined. A real newer process of this instance
+                // is caught by the producer's fencing instead, which ends this one.
+                Err(error @ KafkaError::MessageConsumptionFatal(_)) => {
+                    tracing::warn!(%error, "the publishing group member failed; joining again with a new one");
+                    // Its generation is over: nothing is owned until the new one is assigned.
+                    self.ownership.set(BTreeSet::new());
+                    drop(member);
+                    tokio::time::sleep(REJOIN_BACKOFF).await;
+                    self.replace_member();
                 }
+                Err(error) => tracing::warn!(%error, "publishing group member"),
             }
+        }
+    }
+
+    fn replace_member(&self) {
+        let joined = self
+            .settings
+            .group_member(
+                &self.group,
+                &self.instance_id,
+                OwnershipHooks(Arc::clone(&self.ownership)),
+            )
+            .and_then(|member| {
+                member.subscribe(&[self.ownership.topic.as_str()])?;
+                Ok(member)
+            });
+        match joined {
+            Ok(member) => {
+                let failed = self.current.send_replace(Arc::new(member));
+                // Closing blocks until librdkafka has let go of it.
+                tokio::task::spawn_blocking(move || drop(failed));
+            }
+            // The failed member fails again at once, and with it the next attempt comes.
+            Err(error) => tracing::warn!(%error, "creating a new publishing group member"),
         }
     }
 }

@@ -25,7 +25,7 @@ use topology::topic_names::TRANSACTION_EVENTS;
 use topology::transactions::{Record, TransactionError, TransactionalWriter};
 use topology::{KafkaSettings, TransactionEvent};
 
-use super::ownership::{keep_membership, Ownership, OwnershipHooks, PublishingMember};
+use super::ownership::{Members, Membership, Ownership, PublishingMember};
 use super::{RuntimeError, Shutdown, Status};
 use crate::projection::DerivedTransaction;
 use crate::publishing::{offsets_to_commit, PublishQueue, PublishedPositions};
@@ -38,6 +38,8 @@ const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// Transactions in a row that may fail (each already retried) before the process gives up and
 /// its restart rebuilds.
 const MAX_FAILED_ROUNDS: u32 = 20;
+/// New producers in a row, without a transaction committed in between, before giving up.
+const MAX_RENEWALS: u32 = 3;
 
 /// The committed offsets of every partition, read after assignment change `change`.
 #[derive(Debug, Clone)]
@@ -48,7 +50,13 @@ struct CommittedRead {
 
 pub struct Publisher {
     writer: TransactionalWriter,
-    member: Arc<PublishingMember>,
+    settings: KafkaSettings,
+    instance_id: String,
+    /// New producers since the last committed transaction.
+    renewals: u32,
+    members: Members,
+    /// Until [`Publisher::join`] hands it to its task.
+    membership: Option<Membership>,
     ownership: Arc<Ownership>,
     queue: PublishQueue,
     reads: watch::Receiver<Option<CommittedRead>>,
@@ -58,7 +66,6 @@ pub struct Publisher {
     codec: Arc<Codec>,
     status: Arc<Status>,
     failed_rounds: u32,
-    joined: bool,
 }
 
 impl Publisher {
@@ -79,11 +86,11 @@ impl Publisher {
     ) -> Result<Self, RuntimeError> {
         let writer = TransactionalWriter::start(settings, instance_id)?;
         let ownership = Arc::new(Ownership::new(bank_events_topic));
-        let member = settings
-            .group_member(group, instance_id, OwnershipHooks(Arc::clone(&ownership)))
-            .map(Arc::new)
-            .map_err(RuntimeError::Client)?;
+        let (membership, members) =
+            Membership::new(settings, group, instance_id, Arc::clone(&ownership))
+                .map_err(RuntimeError::Client)?;
 
+        let member = Arc::clone(&members.borrow());
         let first = read_committed(&member, bank_events_topic, partitions, group).await?;
         let published = PublishedPositions::from_committed(first.iter().copied());
         let last_published: Vec<(i32, i64)> = published.iter().collect();
@@ -97,7 +104,7 @@ impl Publisher {
 
         let (sender, reads) = watch::channel(None);
         tokio::spawn(refresh_committed(
-            Arc::clone(&member),
+            members.clone(),
             Arc::clone(&ownership),
             bank_events_topic.to_string(),
             partitions.to_vec(),
@@ -107,7 +114,11 @@ impl Publisher {
         ));
         Ok(Self {
             writer,
-            member,
+            settings: settings.clone(),
+            instance_id: instance_id.to_string(),
+            renewals: 0,
+            members,
+            membership: Some(membership),
             ownership,
             queue: PublishQueue::new(published),
             reads,
@@ -116,7 +127,6 @@ impl Publisher {
             codec,
             status,
             failed_rounds: 0,
-            joined: false,
         })
     }
 
@@ -124,14 +134,11 @@ impl Publisher {
     /// partitions. Done once caught up, so a replaying instance takes nothing from an up to
     /// date one.
     pub fn join(&mut self, shutdown: Shutdown) -> Result<(), RuntimeError> {
-        if self.joined {
+        let Some(membership) = self.membership.take() else {
             return Ok(());
-        }
-        self.member
-            .subscribe(&[self.bank_events_topic.as_str()])
-            .map_err(RuntimeError::Subscribe)?;
-        tokio::spawn(keep_membership(Arc::clone(&self.member), shutdown));
-        self.joined = true;
+        };
+        membership.join().map_err(RuntimeError::Subscribe)?;
+        tokio::spawn(membership.keep(shutdown));
         tracing::info!("joined the publishing group");
         Ok(())
     }
@@ -147,13 +154,14 @@ impl Publisher {
     /// and is not an error: ownership is read again first.
     pub async fn publish_owned(&mut self) -> Result<(), RuntimeError> {
         self.apply_committed_reads();
-        let snapshot = self.ownership.snapshot(&self.member);
+        let member = Arc::clone(&self.members.borrow());
+        let snapshot = self.ownership.snapshot(&member);
         self.status
             .set_publishing(&snapshot.partitions, self.queue.len());
         if self.confirmed != Some(snapshot.change) {
             return Ok(());
         }
-        let Some(group) = snapshot.group else {
+        let Some(group) = snapshot.group.map(Arc::new) else {
             return Ok(());
         };
         let batch = self.queue.next_batch(&snapshot.partitions, MAX_BATCH);
@@ -167,11 +175,25 @@ impl Publisher {
                 tracing::debug!(events = batch.len(), "published derived events");
                 self.queue.published(&batch);
                 self.failed_rounds = 0;
+                self.renewals = 0;
                 Ok(())
             }
-            Err(error @ (TransactionError::Fenced(_) | TransactionError::Fatal(_))) => {
-                Err(error.into())
+            // E.g. the broker refused to end a transaction whose records timed out while a
+            // broker was lost. `init_transactions` of a new producer aborts what is left open.
+            Err(error @ (TransactionError::Fatal(_) | TransactionError::Stuck { .. }))
+                if self.renewals < MAX_RENEWALS =>
+            {
+                self.renewals += 1;
+                tracing::warn!(%error, renewal = self.renewals, "the producer failed fatally; creating a new one");
+                self.writer = TransactionalWriter::start(&self.settings, &self.instance_id)?;
+                self.confirmed = None;
+                Ok(())
             }
+            Err(
+                error @ (TransactionError::Fenced(_)
+                | TransactionError::Fatal(_)
+                | TransactionError::Stuck { .. }),
+            ) => Err(error.into()),
             Err(error) => {
                 self.failed_rounds += 1;
                 tracing::warn!(%error, failed_rounds = self.failed_rounds, "publishing transaction not committed; ownership is read again");
@@ -227,7 +249,7 @@ impl Publisher {
 /// Reads the group's committed offsets every [`REFRESH_INTERVAL`] and right after every
 /// assignment change, and hands them to the publisher. A failed read is logged and retried.
 async fn refresh_committed(
-    member: Arc<PublishingMember>,
+    members: Members,
     ownership: Arc<Ownership>,
     topic: String,
     partitions: Vec<i32>,
@@ -237,6 +259,7 @@ async fn refresh_committed(
 ) {
     loop {
         let change = ownership.changes();
+        let member = Arc::clone(&members.borrow());
         match read_committed(&member, &topic, &partitions, &group).await {
             Ok(offsets) => {
                 reads.send_replace(Some(CommittedRead { change, offsets }));

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -79,7 +80,7 @@ impl EventWriter {
     pub fn new() -> Self {
         let producer = settings()
             .kafka
-            .transactional_producer(&unique("projector-test-writer"))
+            .transactional_producer(&unique("projector-test-writer"), DefaultClientContext)
             .expect("transactional producer");
         producer
             .init_transactions(TIMEOUT)
