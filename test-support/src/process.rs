@@ -4,15 +4,33 @@ use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A port nothing listens on now: the OS picks it for a listener that is closed at once, so
-/// a service started right after can bind it and tests running side by side do not collide.
+/// Ports handed out start here, below Linux's ephemeral range (32768–60999 by default): an
+/// ephemeral port that is free now can be taken a moment later by an outgoing connection (every
+/// Kafka client opens several), before the service binds it.
+const FIRST_PORT: u32 = 20_000;
+const PORTS: u32 = 12_000;
+static HANDED_OUT: AtomicU32 = AtomicU32::new(0);
+
+/// A port nothing listens on now, never handed out before by this process; test binaries
+/// start at different places (by process id), so ones running side by side rarely collide.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr").port()
+    let start = std::process::id().wrapping_mul(7_919) % PORTS;
+    for _ in 0..PORTS {
+        let next = HANDED_OUT.fetch_add(1, Ordering::Relaxed);
+        let port = u16::try_from(FIRST_PORT + (start + next) % PORTS).expect("below 32000");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!(
+        "no free port between {FIRST_PORT} and {}",
+        FIRST_PORT + PORTS
+    );
 }
 
 /// A service binary running as a child process, with its output in a log file.

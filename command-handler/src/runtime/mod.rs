@@ -71,6 +71,8 @@ pub enum RuntimeError {
     Consume(KafkaError),
     #[error("the group member failed: {0}")]
     MemberFailed(KafkaError),
+    #[error("a thread asking for a partition's first offset panicked")]
+    WatermarkThread,
     #[error(transparent)]
     Layout(#[from] LayoutError),
     #[error("could not take over the assigned partitions after {attempts} attempts")]

@@ -1,7 +1,8 @@
 //! How fast the projector's read model catches up, and how much memory it then holds.
 //!
-//! Writes bank events to a *scratch* topic (never `bank_events`: other services would project
-//! them), then replays that topic from offset 0 with the projector's own event loop (publishing
+//! Writes bank events to a *scratch* topic (never the `bank_events` of a cluster in use: other
+//! services would project them; on a cluster of its own, `--topic bank_events` builds a history
+//! to time the services' restarts on, see the README), then replays that topic from offset 0 with the projector's own event loop (publishing
 //! off) and prints the time and the resident memory. Printed numbers only; nothing is asserted.
 //!
 //! ```sh
