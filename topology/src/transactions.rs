@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::ConsumerGroupMetadata;
+use rdkafka::consumer::{ConsumerContext, ConsumerGroupMetadata};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::TopicPartitionList;
@@ -103,9 +103,22 @@ impl From<KafkaError> for Failure {
 /// one in the middle of such trouble.
 static LAST_BROKER_TROUBLE: Mutex<Option<Instant>> = Mutex::new(None);
 
-/// The transactional producers' context: notes the errors librdkafka reports that mean a
-/// broker is out of reach or a coordinator moved, never a fencing itself.
+/// A context for the process's Kafka clients (the transactional producers, and consumers
+/// through [`note_client_error`]): notes the errors librdkafka reports that mean a broker is out
+/// of reach or a coordinator moved, never a fencing itself.
 pub struct BrokerTrouble;
+
+/// For a client context's `error`: notes broker trouble (see [`BrokerTrouble`]) and logs the
+/// error as librdkafka's default context does. Often only a consumer of the process hears of
+/// it, not the producer.
+pub fn note_client_error(error: &KafkaError, reason: &str) {
+    if is_broker_trouble(error) {
+        *LAST_BROKER_TROUBLE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    }
+    tracing::error!("librdkafka: {error}: {reason}");
+}
 
 impl BrokerTrouble {
     fn seen_within(window: Duration) -> bool {
@@ -118,14 +131,11 @@ impl BrokerTrouble {
 
 impl ClientContext for BrokerTrouble {
     fn error(&self, error: KafkaError, reason: &str) {
-        if is_broker_trouble(&error) {
-            *LAST_BROKER_TROUBLE
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-        }
-        tracing::error!("librdkafka: {error}: {reason}");
+        note_client_error(&error, reason);
     }
 }
+
+impl ConsumerContext for BrokerTrouble {}
 
 impl TransactionalWriter {
     /// Creates the producer and calls `init_transactions`, which fences every older producer
@@ -179,22 +189,18 @@ impl TransactionalWriter {
                 Err(Failure::Kafka(error)) => error,
             };
             if is_fenced(&error) {
-                if BrokerTrouble::seen_within(TROUBLE_WINDOW) {
-                    tracing::warn!(%error, "fenced while brokers were in trouble; taken for librdkafka's confusion");
-                    return Err(TransactionError::Fatal(error));
-                }
-                return Err(TransactionError::Fenced(error));
+                return Err(fenced(error));
             }
             if is_fatal(&error) {
                 return Err(TransactionError::Fatal(error));
             }
             let lost = is_group_refusal(&error);
             tracing::warn!(%error, attempt, "transaction failed; aborting it");
-            // Any failure of the abort leaves the producer unusable, and a new one may go on: even
-            // "fenced" here is not a newer instance. Records that timed out (e.g. while a broker
-            // was lost) make librdkafka bump the producer's epoch for the abort, and when the
-            // transaction coordinator moves at the same time it can take its own bump for a
-            // fencing (librdkafka #3928). A newer instance shows in `try_write` first.
+            // A failed abort leaves the producer unusable. Records that timed out (e.g. while a
+            // broker was lost) make librdkafka bump the producer's epoch for the abort, and when
+            // the transaction coordinator moves at the same time it can take its own bump for a
+            // fencing (librdkafka #3928); a newer instance fails the abort with a fencing too, and
+            // its records fail first, purged.
             match self
                 .call("abort_transaction", |producer| {
                     producer.abort_transaction(CALL_TIMEOUT)
@@ -202,6 +208,7 @@ impl TransactionalWriter {
                 .await
             {
                 Ok(()) => {}
+                Err(Failure::Kafka(abort)) if is_fenced(&abort) => return Err(fenced(abort)),
                 Err(Failure::Kafka(abort)) => return Err(TransactionError::Fatal(abort)),
                 Err(Failure::Stuck(call)) => return Err(TransactionError::Stuck { call }),
             }
@@ -299,6 +306,17 @@ impl TransactionalWriter {
                 Err(error) => return Err(error),
             }
         }
+    }
+}
+
+/// A fencing: a newer instance, unless brokers were in trouble just before (see
+/// [`TransactionalWriter::write`]).
+fn fenced(error: KafkaError) -> TransactionError {
+    if BrokerTrouble::seen_within(TROUBLE_WINDOW) {
+        tracing::warn!(%error, "fenced while brokers were in trouble; taken for librdkafka's confusion");
+        TransactionError::Fatal(error)
+    } else {
+        TransactionError::Fenced(error)
     }
 }
 

@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
 use rdkafka::ClientContext;
 
 /// Counts the rebalance callbacks; the loop compares the count with the one it last acted on.
@@ -20,7 +21,11 @@ impl RebalanceListener {
     }
 }
 
-impl ClientContext for RebalanceListener {}
+impl ClientContext for RebalanceListener {
+    fn error(&self, error: KafkaError, reason: &str) {
+        topology::transactions::note_client_error(&error, reason);
+    }
+}
 
 impl ConsumerContext for RebalanceListener {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{CommitMode, Consumer, DefaultConsumerContext, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -17,6 +17,7 @@ use topology::codec::Codec;
 use topology::topic_names::{
     BANK_QUERIES, BANK_QUERIES_FEEDBACK, USER_QUERIES, USER_QUERIES_FEEDBACK,
 };
+use topology::transactions::BrokerTrouble;
 use topology::{BankQuery, BankQueryFeedback, KafkaSettings, UserQuery, UserQueryFeedback};
 
 use super::{RuntimeError, Shutdown, Status};
@@ -93,9 +94,9 @@ fn join_query_group(
     settings: &KafkaSettings,
     group: &str,
     instance_id: &str,
-) -> Result<StreamConsumer, RuntimeError> {
+) -> Result<StreamConsumer<BrokerTrouble>, RuntimeError> {
     let consumer = settings
-        .group_member(group, instance_id, DefaultConsumerContext)
+        .group_member(group, instance_id, BrokerTrouble)
         .map_err(RuntimeError::Client)?;
     consumer
         .subscribe(&[USER_QUERIES, BANK_QUERIES])

@@ -102,7 +102,11 @@ pub type PublishingMember = StreamConsumer<OwnershipHooks>;
 /// The rebalance hooks of the [`PublishingMember`].
 pub struct OwnershipHooks(pub Arc<Ownership>);
 
-impl ClientContext for OwnershipHooks {}
+impl ClientContext for OwnershipHooks {
+    fn error(&self, error: KafkaError, reason: &str) {
+        topology::transactions::note_client_error(&error, reason);
+    }
+}
 
 impl ConsumerContext for OwnershipHooks {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
