@@ -53,6 +53,11 @@ impl KafkaSettings {
     /// and a still-running older member with that id is fenced by the broker) and a 6 s
     /// session, so a killed member's partitions move to the others within seconds rather than
     /// the default 45 s. `context` hears the rebalances.
+    ///
+    /// librdkafka ends such a member for good once it is fenced, which also happens to a live
+    /// one that lost its coordinator for a session (e.g. the broker holding it died) and
+    /// rejoined (librdkafka #3437): its owner then puts a new member with the same id in its
+    /// place, after [`REJOIN_BACKOFF`], and closes the old one with [`close_in_background`].
     pub fn group_member<C: ConsumerContext + 'static>(
         &self,
         group_id: &str,
@@ -123,3 +128,13 @@ impl KafkaSettings {
 
 /// How long a metadata or admin call may take before it is reported as unreachable.
 pub const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pause before a new group member joins in place of one librdkafka ended (see
+/// [`KafkaSettings::group_member`]).
+pub const REJOIN_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Drops a Kafka client on a blocking thread: closing one waits until librdkafka has let go of
+/// it, which must not hold up the async executor.
+pub fn close_in_background<T: Send + 'static>(client: T) {
+    tokio::task::spawn_blocking(move || drop(client));
+}

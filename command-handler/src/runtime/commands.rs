@@ -22,7 +22,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use topology::codec::{Codec, CodecError};
-use topology::kafka::ADMIN_TIMEOUT;
+use topology::kafka::{close_in_background, ADMIN_TIMEOUT, REJOIN_BACKOFF};
 use topology::topic_names::{
     BANK_COMMANDS, TRANSFER_COMMANDS, TRANSFER_COMMAND_FEEDBACK, USER_COMMANDS,
 };
@@ -71,8 +71,6 @@ const MAX_RENEWALS: u32 = 3;
 const MAX_TAKEOVER_ATTEMPTS: u32 = 5;
 /// New group members in a row, without a batch committed in between, before giving up.
 const MAX_REJOINS: u32 = 3;
-/// Pause before a new member joins in place of a failed one.
-const REJOIN_BACKOFF: Duration = Duration::from_secs(1);
 
 pub async fn run(
     settings: &Settings,
@@ -101,11 +99,9 @@ pub async fn run(
         let consumer = join_group(settings, config)?;
         match serve(&mut worker, &consumer, &mut stop).await {
             Err(RuntimeError::MemberFailed(error)) if worker.rejoins < MAX_REJOINS => {
-                // librdkafka ends a static member for good when it was fenced, which also
-                // happens to a live one that lost its coordinator for a session (e.g. the
-                // broker holding it died) and rejoined: a new member with the same instance id
-                // takes its place. A real newer process of this instance is caught by the
-                // producer's fencing instead, which ends this one.
+                // See `group_member`: also a live member that lost its coordinator is ended. A
+                // real newer process of this instance is caught by the producer's fencing
+                // instead, which ends this one.
                 worker.rejoins += 1;
                 tracing::warn!(%error, rejoin = worker.rejoins, "the group member failed; joining again with a new one");
                 worker.forget_assignment();
@@ -131,11 +127,6 @@ fn join_group(settings: &Settings, config: &Config) -> Result<Member, RuntimeErr
         .map_err(RuntimeError::Consumer)?;
     tracing::info!(group = %config.group, instance = %config.transactional_id, "joining the group");
     Ok(consumer)
-}
-
-/// Closing a consumer blocks until librdkafka has let go of it.
-fn close_in_background(consumer: Member) {
-    tokio::task::spawn_blocking(move || drop(consumer));
 }
 
 /// Handles inputs of `consumer` until `stop`.

@@ -2,8 +2,8 @@
 //!
 //! Writes bank events to a *scratch* topic (never the `bank_events` of a cluster in use: other
 //! services would project them; on a cluster of its own, `--topic bank_events` builds a history
-//! to time the services' restarts on, see the README), then replays that topic from offset 0 with the projector's own event loop (publishing
-//! off) and prints the time and the resident memory. Printed numbers only; nothing is asserted.
+//! to time the services' restarts on, see the README), then replays that topic from offset 0
+//! with the projector's own event loop (publishing off) and prints the time and the resident memory. Printed numbers only; nothing is asserted.
 //!
 //! ```sh
 //! eval "$(scripts/infra.sh env)"   # KAFKA_BROKERS, SCHEMA_REGISTRY_URL; topology applied

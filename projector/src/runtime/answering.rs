@@ -14,6 +14,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use topology::codec::Codec;
+use topology::kafka::{close_in_background, REJOIN_BACKOFF};
 use topology::topic_names::{
     BANK_QUERIES, BANK_QUERIES_FEEDBACK, USER_QUERIES, USER_QUERIES_FEEDBACK,
 };
@@ -28,8 +29,6 @@ use crate::read_model::ReadModel;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// New group members in a row, without a query answered in between, before giving up.
 const MAX_REJOINS: u32 = 5;
-/// Pause before a new member joins in place of a failed one.
-const REJOIN_BACKOFF: Duration = Duration::from_secs(1);
 
 pub async fn run(
     settings: KafkaSettings,
@@ -75,8 +74,7 @@ pub async fn run(
                     &mut consumer,
                     join_query_group(&settings, &group, &instance_id)?,
                 );
-                // Closing blocks until librdkafka has let go of it.
-                tokio::task::spawn_blocking(move || drop(failed));
+                close_in_background(failed);
                 tokio::time::sleep(REJOIN_BACKOFF).await;
             }
             Err(error @ KafkaError::MessageConsumptionFatal(_)) => {

@@ -17,7 +17,6 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use rdkafka::consumer::{
     BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata, Rebalance, StreamConsumer,
@@ -25,6 +24,7 @@ use rdkafka::consumer::{
 use rdkafka::error::KafkaError;
 use rdkafka::{ClientContext, TopicPartitionList};
 use tokio::sync::{watch, Notify};
+use topology::kafka::{close_in_background, REJOIN_BACKOFF};
 use topology::KafkaSettings;
 
 use super::Shutdown;
@@ -137,9 +137,6 @@ impl ConsumerContext for OwnershipHooks {
 /// The current member of the publishing group, replaced when librdkafka ends one.
 pub type Members = watch::Receiver<Arc<PublishingMember>>;
 
-/// Pause before a new member joins in place of a failed one.
-const REJOIN_BACKOFF: Duration = Duration::from_secs(1);
-
 /// Keeps this instance in the publishing group: polls the member so that it stays in the group
 /// and its rebalance hooks run, and puts a new one in place of a member librdkafka has ended.
 pub struct Membership {
@@ -220,9 +217,7 @@ impl Membership {
             });
         match joined {
             Ok(member) => {
-                let failed = self.current.send_replace(Arc::new(member));
-                // Closing blocks until librdkafka has let go of it.
-                tokio::task::spawn_blocking(move || drop(failed));
+                close_in_background(self.current.send_replace(Arc::new(member)));
             }
             // The failed member fails again at once, and with it the next attempt comes.
             Err(error) => tracing::warn!(%error, "creating a new publishing group member"),
