@@ -69,6 +69,7 @@ pub mod query_results;
 pub mod read_model;
 pub mod runtime;
 pub mod source;
+pub mod store;
 pub mod transaction_ids;
 
 #[cfg(test)]

@@ -16,10 +16,11 @@ use projector::runtime::{self, Config, EventsConfig, PublishingConfig};
     long_about = "Open Bank projector: builds the read models from `user_events` and `bank_events`, \
 answers `user_queries` / `bank_queries` on their feedback topics, and publishes a \
 `TransactionHappenedEvent` for every money event on `transaction_events` exactly once.\n\n\
-At start it replays both event topics from offset 0 up to the end offsets read at start; \
-/health answers 503 until then and 200 afterwards, and queries are answered only once caught up. \
-Publishing uses a Kafka transaction that also commits the bank_events offset for --group, so a \
-restart rebuilds everything but publishes only what was not published before.\n\n\
+At start it replays both event topics up to the end offsets read at start: from offset 0, or \
+with --state-dir from where its local state store left off; /health answers 503 until then and \
+200 afterwards, and queries are answered only once caught up. Publishing uses a Kafka \
+transaction that also commits the bank_events offset for --group, so a restart publishes only \
+what was not published before.\n\n\
 Kafka and the schema registry come from KAFKA_BROKERS (default localhost:9092), \
 SCHEMA_REGISTRY_URL (default http://localhost:8081/apis/ccompat/v7) and any KAFKA_<SETTING> \
 (e.g. KAFKA_SECURITY_PROTOCOL). Logging: RUST_LOG (default info). Stops cleanly on SIGINT/SIGTERM."
@@ -51,6 +52,11 @@ struct Args {
         default_value = "projector-queries"
     )]
     query_group: String,
+    /// Directory of the local state store (`projector-<transactional id>.redb`): the read
+    /// model on disk with the offsets it reflects, so a restart replays only what came after
+    /// it. Unset: everything stays in memory and every start replays from offset 0.
+    #[arg(long, env = "PROJECTOR_STATE_DIR")]
+    state_dir: Option<std::path::PathBuf>,
     /// Rebuild and answer queries only: publish no derived events.
     #[arg(long, env = "PROJECTOR_NO_PUBLISH")]
     no_publish: bool,
@@ -71,9 +77,13 @@ async fn main() -> anyhow::Result<()> {
         group: args.group.clone(),
         instance_id: args.transactional_id.clone(),
     });
+    let mut events = EventsConfig::new(publishing);
+    events.store = args
+        .state_dir
+        .map(|dir| dir.join(format!("projector-{}.redb", args.transactional_id)));
     let config = Config {
         health_addr: SocketAddr::new(args.health_host, args.health_port),
-        events: EventsConfig::new(publishing),
+        events,
         query_group: args.query_group,
         instance_id: args.transactional_id,
     };

@@ -50,6 +50,7 @@
 //! [`UNKNOWN_TRANSFER_DESCRIPTION`]; a return whose debit is unknown gets
 //! `Cancelled transaction because <reason>`. Money is never silently dropped from a balance.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -135,6 +136,32 @@ impl BankProjector {
         }
     }
 
+    /// A projector that goes on where a state store left off: `issued` transaction ids per
+    /// partition, and each partition projected up to `last_projected` (inclusive).
+    pub fn resume(
+        model: Arc<ReadModel>,
+        partitions: i32,
+        issued: &BTreeMap<i32, i64>,
+        last_projected: &BTreeMap<i32, i64>,
+    ) -> Self {
+        let mut projector = Self::new(model, partitions);
+        projector.ids = TransactionIds::resume(partitions, issued);
+        for (&partition, &offset) in last_projected {
+            if let Ok(index) = projector.ids.index(partition) {
+                if projector.last_projected.len() <= index {
+                    projector.last_projected.resize(index + 1, None);
+                }
+                projector.last_projected[index] = Some(offset);
+            }
+        }
+        projector
+    }
+
+    /// Transaction ids handed out per partition, for the state store.
+    pub fn issued(&self) -> Vec<(i32, i64)> {
+        self.ids.issued_per_partition()
+    }
+
     pub fn read_model(&self) -> &Arc<ReadModel> {
         &self.model
     }
@@ -185,7 +212,6 @@ impl BankProjector {
         event: &BankEvent,
     ) -> Result<Option<TransactionHappenedEvent>, ProjectionError> {
         let model = &*self.model;
-        let partition = source.partition;
         match event {
             BankEvent::BankAccountCreatedEvent(created) => {
                 model.add_owner(&created.iban, &created.username, &created.token, source);
@@ -217,7 +243,7 @@ impl BankProjector {
                 let (from_to, description) = credit_details(model, credited);
                 return self
                     .transact(
-                        partition,
+                        source,
                         &credited.iban,
                         credited.amount,
                         from_to,
@@ -231,7 +257,7 @@ impl BankProjector {
                     None => unknown_transfer(),
                 };
                 let event = self.transact(
-                    partition,
+                    source,
                     &debited.iban,
                     debited.amount.saturating_neg(),
                     from_to,
@@ -247,7 +273,7 @@ impl BankProjector {
                 let description = return_description(debit, &returned.reason);
                 return self
                     .transact(
-                        partition,
+                        source,
                         &returned.iban,
                         returned.amount,
                         from_to,
@@ -262,13 +288,13 @@ impl BankProjector {
     /// Takes the id first, so an exhausted id space leaves the balance untouched.
     fn transact(
         &mut self,
-        partition: i32,
+        source: Source,
         iban: &str,
         change: i64,
         from_to: String,
         description: String,
     ) -> Result<TransactionHappenedEvent, ProjectionError> {
-        let id = self.ids.take(partition)?;
+        let id = self.ids.take(source.partition)?;
         let new_balance = self.model.change_balance(iban, change);
         let transaction = Transaction {
             id,
@@ -279,7 +305,7 @@ impl BankProjector {
             description,
         };
         let event = TransactionHappenedEvent::from(&transaction);
-        self.model.append_transaction(transaction);
+        self.model.append_transaction(transaction, source);
         Ok(event)
     }
 }

@@ -12,22 +12,29 @@
 //! The price is that a query may see one map a moment ahead of another (a transaction by id
 //! before it is in its IBAN's list); an eventually consistent read side allows that.
 //!
-//! Memory is proportional to the data: every transaction is stored once and shared by `Arc`
-//! between the three transaction maps; a transfer is forgotten once it is completed or failed.
+//! Memory holds the live data: users, accounts, transfers in progress and each account's newest
+//! transaction. History (every transaction, every finished transfer's outcome) lives in the
+//! [`Store`]: what the projection wrote this round waits in [`Pending`], where readers see it
+//! at once, and [`ReadModel::flush`] writes the round to the store with the offsets it
+//! reflects.
 //!
 //! The list of every account (`AllBankAccountsQuery`) reads an [`AccountIndex`] of IBANs with
 //! their owners' usernames, kept up to date by the writes, so a page of it neither sorts nor
 //! copies every account. Its lock follows the first rule like a map: it is never held while a
 //! map is touched.
 
-use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
 use topology::Id;
 
 use crate::account_index::{AccountIndex, AccountSearch};
 use crate::query_results::{Account, ListedAccount, Owner, Transaction, TransferState};
 use crate::source::Source;
+use crate::store::{Restored, Round, Store, StoreError, StoredAccount, StoredTransaction};
 
 /// The usernames of an account's owners, in order: what may be shown of them to anyone.
 fn usernames(account: &Account) -> Vec<String> {
@@ -39,7 +46,7 @@ fn usernames(account: &Account) -> Vec<String> {
 }
 
 /// What a money event needs from the transfer that caused it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transfer {
     pub from: String,
     pub to: String,
@@ -48,8 +55,19 @@ pub struct Transfer {
     pub debit_transaction_id: Option<i32>,
 }
 
-/// Every read model of the projector.
+/// What the projection changed since the last [`ReadModel::flush`]: readers look here before
+/// the store, so nothing is missing between a write and its flush.
 #[derive(Debug, Default)]
+struct Pending {
+    users: Vec<(String, String)>,
+    accounts: BTreeSet<String>,
+    transfers: BTreeSet<Id>,
+    outcomes: HashMap<Id, (TransferState, Option<String>)>,
+    transactions: BTreeMap<i32, (Arc<Transaction>, Source)>,
+}
+
+/// Every read model of the projector.
+#[derive(Debug)]
 pub struct ReadModel {
     /// username → password hash.
     users: DashMap<String, String>,
@@ -62,17 +80,21 @@ pub struct ReadModel {
     accounts_by_user: DashMap<String, Vec<(Source, String)>>,
     /// Transfers still in progress, by transfer id.
     transfers: DashMap<Id, Transfer>,
-    /// Every transfer's state and failure reason, kept after it ends (unlike `transfers`) so a
-    /// client can ask how a transfer ended; small per transfer.
-    transfer_outcomes: DashMap<Id, (TransferState, Option<String>)>,
-    /// IBAN → its transactions, oldest first: appending is a push, newest first is a reverse walk.
-    transactions_by_iban: DashMap<String, Vec<Arc<Transaction>>>,
-    transactions_by_id: DashMap<i32, Arc<Transaction>>,
-    /// IBAN → its newest transaction, so "last of every IBAN" never walks the long lists.
+    /// IBAN → its newest transaction, so "last of every IBAN" never reads history.
     last_transactions: DashMap<String, Arc<Transaction>>,
     /// Every IBAN of `accounts` with the usernames of its owners (no tokens), sorted and
     /// searchable: what the list of every account pages through.
     account_index: RwLock<AccountIndex>,
+    /// Every transaction, and how every finished transfer ended.
+    store: Store,
+    pending: RwLock<Pending>,
+    transaction_count: AtomicUsize,
+}
+
+impl Default for ReadModel {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A page of the accounts a search keeps.
@@ -85,8 +107,136 @@ pub struct AccountPage {
 }
 
 impl ReadModel {
+    /// A model whose history lives in memory, for as long as the process.
     pub fn new() -> Self {
-        Self::default()
+        // Creating an in-memory database touches no file; only a bug could make it fail.
+        let store = Store::in_memory().unwrap_or_else(|error| panic!("in-memory store: {error}"));
+        Self::with_store(store)
+    }
+
+    /// A model over `store`, empty: what the store holds is added with [`Self::restore`].
+    pub fn with_store(store: Store) -> Self {
+        Self {
+            users: DashMap::new(),
+            accounts: DashMap::new(),
+            accounts_by_user: DashMap::new(),
+            transfers: DashMap::new(),
+            last_transactions: DashMap::new(),
+            account_index: RwLock::default(),
+            store,
+            pending: RwLock::default(),
+            transaction_count: AtomicUsize::new(0),
+        }
+    }
+
+    /// Loads the live data a store on disk holds; before any projection.
+    pub fn restore(&self, restored: Restored) {
+        for (username, hash) in restored.users {
+            self.users.insert(username, hash);
+        }
+        let mut index = self.write_index();
+        for (iban, stored) in restored.accounts {
+            for (owner, since) in stored.account.owners.iter().zip(&stored.since) {
+                self.accounts_by_user
+                    .entry(owner.username.clone())
+                    .or_default()
+                    .push((*since, iban.clone()));
+            }
+            index.insert(&iban);
+            index.set_owners(&iban, &usernames(&stored.account));
+            self.accounts.insert(iban, stored.account);
+        }
+        drop(index);
+        for mut owned in self.accounts_by_user.iter_mut() {
+            owned.sort();
+        }
+        for (id, transfer) in restored.transfers {
+            self.transfers.insert(id, transfer);
+        }
+        for transaction in restored.last_transactions {
+            self.last_transactions
+                .insert(transaction.iban.clone(), Arc::new(transaction));
+        }
+        let issued: i64 = restored.issued.values().sum();
+        self.transaction_count
+            .store(usize::try_from(issued).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn pending(&self) -> RwLockReadGuard<'_, Pending> {
+        self.pending.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn pending_mut(&self) -> RwLockWriteGuard<'_, Pending> {
+        self.pending.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes what changed since the last flush to the store, with the `positions` (topic,
+    /// partition, next offset) and transaction ids `issued` (partition, count) it reflects.
+    /// Only the projection thread calls it.
+    pub fn flush(
+        &self,
+        positions: Vec<(String, i32, i64)>,
+        issued: Vec<(i32, i64)>,
+        durable: bool,
+    ) -> Result<(), StoreError> {
+        let round = {
+            let pending = self.pending();
+            Round {
+                users: pending.users.clone(),
+                accounts: pending
+                    .accounts
+                    .iter()
+                    .filter_map(|iban| Some((iban.clone(), self.stored_account(iban)?)))
+                    .collect(),
+                transfers: pending
+                    .transfers
+                    .iter()
+                    .map(|id| (*id, self.transfer(id)))
+                    .collect(),
+                outcomes: pending
+                    .outcomes
+                    .iter()
+                    .map(|(id, outcome)| (*id, outcome.clone()))
+                    .collect(),
+                transactions: pending
+                    .transactions
+                    .values()
+                    .map(|(transaction, source)| StoredTransaction {
+                        transaction: Transaction::clone(transaction),
+                        source: *source,
+                    })
+                    .collect(),
+                positions,
+                issued,
+            }
+        };
+        self.store.write(&round, durable)?;
+        *self.pending_mut() = Pending::default();
+        Ok(())
+    }
+
+    fn stored_account(&self, iban: &str) -> Option<StoredAccount> {
+        let account = self.account(iban)?;
+        let since = account
+            .owners
+            .iter()
+            .map(|owner| {
+                self.accounts_by_user
+                    .get(&owner.username)
+                    .and_then(|owned| {
+                        owned
+                            .iter()
+                            .find(|(_, owned)| owned == iban)
+                            .map(|(since, _)| *since)
+                    })
+                    .unwrap_or(Source::at(0, 0))
+            })
+            .collect();
+        Some(StoredAccount { account, since })
     }
 
     // ---- reads: safe from any thread, concurrently with the projection ----
@@ -112,9 +262,23 @@ impl ReadModel {
 
     /// How transfer `id` stands, and why it failed.
     pub fn transfer_outcome(&self, id: &Id) -> Option<(TransferState, Option<String>)> {
-        self.transfer_outcomes
-            .get(id)
-            .map(|outcome| outcome.value().clone())
+        if let Some(outcome) = self.pending().outcomes.get(id) {
+            return Some(outcome.clone());
+        }
+        if let Some(outcome) = self.stored(self.store.outcome(id)) {
+            return Some(outcome);
+        }
+        self.transfers
+            .contains_key(id)
+            .then_some((TransferState::Started, None))
+    }
+
+    /// A store read; a failure is logged and answers as if nothing were stored.
+    fn stored<T>(&self, read: Result<Option<T>, StoreError>) -> Option<T> {
+        read.unwrap_or_else(|error| {
+            tracing::error!(%error, "reading the state store");
+            None
+        })
     }
 
     /// A transfer that is started but not yet completed or failed.
@@ -125,17 +289,36 @@ impl ReadModel {
     }
 
     pub fn transaction(&self, id: i32) -> Option<Arc<Transaction>> {
-        self.transactions_by_id
-            .get(&id)
-            .map(|transaction| Arc::clone(transaction.value()))
+        if let Some((transaction, _)) = self.pending().transactions.get(&id) {
+            return Some(Arc::clone(transaction));
+        }
+        self.stored(self.store.transaction(id))
+            .map(|stored| Arc::new(stored.transaction))
     }
 
-    /// At most `max_items` transactions of `iban`, newest first.
+    /// At most `max_items` transactions of `iban`, newest first: the pending ones are newer
+    /// than every stored one (an IBAN's transactions follow one partition's order).
     pub fn newest_transactions(&self, iban: &str, max_items: usize) -> Vec<Arc<Transaction>> {
-        self.transactions_by_iban
-            .get(iban)
-            .map(|list| list.iter().rev().take(max_items).cloned().collect())
-            .unwrap_or_default()
+        let mut newest: Vec<Arc<Transaction>> = self
+            .pending()
+            .transactions
+            .values()
+            .rev()
+            .filter(|(transaction, _)| transaction.iban == iban)
+            .take(max_items)
+            .map(|(transaction, _)| Arc::clone(transaction))
+            .collect();
+        if newest.len() < max_items {
+            let stored = self
+                .store
+                .newest_transactions(iban, max_items - newest.len())
+                .unwrap_or_else(|error| {
+                    tracing::error!(%error, "reading the state store");
+                    Vec::new()
+                });
+            newest.extend(stored);
+        }
+        newest
     }
 
     /// The newest transaction of every IBAN that has one, sorted by IBAN.
@@ -194,16 +377,21 @@ impl ReadModel {
     }
 
     pub fn transaction_count(&self) -> usize {
-        self.transactions_by_id.len()
+        self.transaction_count.load(Ordering::Relaxed)
     }
 
     // ---- writes: only the single projection thread calls these ----
 
     /// The first creation of a username wins, as the command handler refuses a second one.
     pub(crate) fn create_user(&self, username: &str, password_hash: &str) {
+        if self.users.contains_key(username) {
+            return;
+        }
         self.users
-            .entry(username.to_string())
-            .or_insert_with(|| password_hash.to_string());
+            .insert(username.to_string(), password_hash.to_string());
+        self.pending_mut()
+            .users
+            .push((username.to_string(), password_hash.to_string()));
     }
 
     /// Adds `username` with `token` as owner of `iban` by the event at `since`, creating the
@@ -235,6 +423,7 @@ impl ReadModel {
             }
         }
         self.write_index().set_owners(iban, &owners);
+        self.pending_mut().accounts.insert(iban.to_string());
     }
 
     /// The account itself stays: its balance and transactions remain queryable.
@@ -250,6 +439,7 @@ impl ReadModel {
             .remove_if(username, |_, owned| owned.is_empty());
         if let Some(owners) = owners {
             self.write_index().set_owners(iban, &owners);
+            self.pending_mut().accounts.insert(iban.to_string());
         }
     }
 
@@ -261,16 +451,18 @@ impl ReadModel {
 
     /// The first start of a transfer id wins, as the command handler refuses a second one.
     pub(crate) fn start_transfer(&self, id: Id, transfer: Transfer) {
-        self.transfers.entry(id).or_insert(transfer);
-        self.transfer_outcomes
-            .entry(id)
-            .or_insert((TransferState::Started, None));
+        if self.transfers.contains_key(&id) {
+            return;
+        }
+        self.transfers.insert(id, transfer);
+        self.pending_mut().transfers.insert(id);
     }
 
     pub(crate) fn remember_debit(&self, id: &Id, transaction_id: i32) {
         if let Some(mut transfer) = self.transfers.get_mut(id) {
             transfer.debit_transaction_id = Some(transaction_id);
         }
+        self.pending_mut().transfers.insert(*id);
     }
 
     /// Once a transfer is completed or failed no money event that needs it comes any more: the
@@ -278,7 +470,9 @@ impl ReadModel {
     /// home partition. Its credit may come later (another partition) but carries what it needs.
     pub(crate) fn finish_transfer(&self, id: &Id, state: TransferState, reason: Option<String>) {
         self.transfers.remove(id);
-        self.transfer_outcomes.insert(*id, (state, reason));
+        let mut pending = self.pending_mut();
+        pending.transfers.insert(*id);
+        pending.outcomes.insert(*id, (state, reason));
     }
 
     /// Changes the balance of `iban` by `change` and returns the new balance. An IBAN never
@@ -298,19 +492,19 @@ impl ReadModel {
         if created {
             self.write_index().insert(iban);
         }
+        self.pending_mut().accounts.insert(iban.to_string());
         balance
     }
 
-    pub(crate) fn append_transaction(&self, transaction: Transaction) {
+    /// Adds the transaction derived from the record at `source`.
+    pub(crate) fn append_transaction(&self, transaction: Transaction, source: Source) {
         let transaction = Arc::new(transaction);
-        self.transactions_by_id
-            .insert(transaction.id, Arc::clone(&transaction));
-        self.transactions_by_iban
-            .entry(transaction.iban.clone())
-            .or_default()
-            .push(Arc::clone(&transaction));
+        self.pending_mut()
+            .transactions
+            .insert(transaction.id, (Arc::clone(&transaction), source));
         self.last_transactions
             .insert(transaction.iban.clone(), transaction);
+        self.transaction_count.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -362,7 +556,7 @@ mod tests {
     #[test]
     fn transactions_are_shared_not_copied() {
         let model = ReadModel::new();
-        model.append_transaction(transaction(1, "A"));
+        model.append_transaction(transaction(1, "A"), Source::at(0, 0));
         let by_id = model.transaction(1).unwrap();
         let newest = model.newest_transactions("A", 10);
         assert!(Arc::ptr_eq(&by_id, &newest[0]));
@@ -373,7 +567,7 @@ mod tests {
     fn newest_transactions_walk_backwards_and_stop_at_max() {
         let model = ReadModel::new();
         for id in 1..=5 {
-            model.append_transaction(transaction(id, "A"));
+            model.append_transaction(transaction(id, "A"), Source::at(0, i64::from(id)));
         }
         let ids: Vec<i32> = model
             .newest_transactions("A", 3)

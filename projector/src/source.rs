@@ -9,7 +9,9 @@
 /// how the projector orders facts of one user that live in several partitions (the accounts a
 /// user owns), where "the order they were read in" would change across restarts. Within one
 /// partition with equal (or missing) timestamps it is the offset order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Source {
     /// The record's timestamp in milliseconds (the producer's create time, or the broker's
     /// append time on a topic configured so); `None` when the record has none.

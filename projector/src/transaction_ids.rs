@@ -6,6 +6,8 @@
 //! ids congruent to `p + 1` modulo `P`), so two partitions never share an id, and with `P` = 1
 //! the ids are 1, 2, 3, … as they were with a single partition.
 
+use std::collections::BTreeMap;
+
 use crate::projection::ProjectionError;
 
 /// The id of the `sequence`-th (0-based) money event of `partition` out of `partitions`, or
@@ -38,6 +40,25 @@ impl TransactionIds {
             partitions: partitions.max(1),
             issued: Vec::new(),
         }
+    }
+
+    /// Ids for `partitions` partitions, `issued` (partition → count) of them already handed out.
+    pub fn resume(partitions: i32, issued: &BTreeMap<i32, i64>) -> Self {
+        let mut ids = Self::new(partitions);
+        for (&partition, &count) in issued {
+            if let Ok(index) = ids.index(partition) {
+                if ids.issued.len() <= index {
+                    ids.issued.resize(index + 1, 0);
+                }
+                ids.issued[index] = count.max(0);
+            }
+        }
+        ids
+    }
+
+    /// How many ids each partition handed out, by partition.
+    pub fn issued_per_partition(&self) -> Vec<(i32, i64)> {
+        (0..).zip(self.issued.iter().copied()).collect()
     }
 
     /// The `P` of the rule.

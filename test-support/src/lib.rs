@@ -10,7 +10,7 @@ mod kafka;
 mod process;
 
 pub use kafka::{consumer_at_end, read_to_end, start_group_at_end, Sender, COMMAND_TOPICS};
-pub use process::{free_port, ServiceProcess};
+pub use process::{free_port, state_dir, ServiceProcess};
 
 use std::time::Duration;
 

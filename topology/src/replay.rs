@@ -209,6 +209,21 @@ pub fn assign_from_beginning<C: Consumer>(
     consumer.assign(&assignment).map_err(ReplayError::Assign)
 }
 
+/// Assigns every partition of `ends` at its offset in `resume` ((topic, partition) → next
+/// offset to read, e.g. from a local state store), or from the beginning when it has none.
+pub fn assign_from<C: Consumer>(
+    consumer: &C,
+    ends: &[PartitionEnd],
+    resume: &std::collections::BTreeMap<(String, i32), i64>,
+) -> Result<(), ReplayError> {
+    let assignment = partition_list(ends, |end| {
+        resume
+            .get(&(end.topic.clone(), end.partition))
+            .map_or(Offset::Beginning, |&next| Offset::Offset(next))
+    })?;
+    consumer.assign(&assignment).map_err(ReplayError::Assign)
+}
+
 /// Assigns every partition of `topics` at its current end: the consumer sees only what is
 /// written from now on (e.g. the answers to requests sent after this returns).
 pub fn assign_at_end<C: Consumer + Sync>(

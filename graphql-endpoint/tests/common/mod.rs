@@ -105,6 +105,10 @@ pub fn start_projector_as(
             ("PROJECTOR_GROUP", group.to_string()),
             ("PROJECTOR_QUERY_GROUP", query_group.to_string()),
             ("PROJECTOR_TRANSACTIONAL_ID", transactional_id.to_string()),
+            (
+                "PROJECTOR_STATE_DIR",
+                test_support::state_dir().display().to_string(),
+            ),
         ],
     )
 }

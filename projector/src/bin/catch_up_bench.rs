@@ -73,8 +73,13 @@ enum Command {
         #[arg(long, default_value_t = BANK_PARTITIONS)]
         partitions: i32,
     },
-    /// Replays the scratch topic from offset 0 into a fresh read model.
-    Replay,
+    /// Replays the scratch topic from offset 0 into a fresh read model, or with `--store` from
+    /// where that state store left off (a new store first replays everything into it).
+    Replay {
+        /// The state store file, as the projector's `--state-dir` keeps it.
+        #[arg(long)]
+        store: Option<std::path::PathBuf>,
+    },
     /// Deletes the scratch topic (the synchronizer would report it as unknown).
     Drop,
     /// Without Kafka: times the list of every account over a read model of that many accounts.
@@ -95,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
             accounts,
             partitions,
         } => write(&settings, &args.topic, events, accounts, partitions).await,
-        Command::Replay => replay(&settings, &args.topic).await,
+        Command::Replay { store } => replay(&settings, &args.topic, store).await,
         Command::Drop => drop_topic(&settings, &args.topic).await,
         Command::Accounts { accounts } => list_accounts(accounts),
     }
@@ -253,9 +258,12 @@ fn transfer_events(
     Ok(events)
 }
 
-async fn replay(settings: &Settings, topic: &str) -> anyhow::Result<()> {
+async fn replay(
+    settings: &Settings,
+    topic: &str,
+    store: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     let codec = Arc::new(Codec::new(&settings.registry)?);
-    let model = Arc::new(ReadModel::new());
     let status = Arc::new(Status::new());
     let (_stop, shutdown) = Shutdown::new();
     let config = EventsConfig {
@@ -263,14 +271,18 @@ async fn replay(settings: &Settings, topic: &str) -> anyhow::Result<()> {
         bank_events_topic: topic.to_string(),
         publishing: None,
         stop_when_caught_up: true,
+        store: store.clone(),
     };
     let rss_before = vm_rss_kib();
     let started = Instant::now();
+    let opened = events::open(&settings.kafka, &config)?;
+    let loaded = started.elapsed();
+    let model = Arc::clone(opened.model());
     events::run(
         settings.kafka.clone(),
         codec,
         config,
-        Arc::clone(&model),
+        opened,
         Arc::clone(&status),
         shutdown,
     )
@@ -278,7 +290,14 @@ async fn replay(settings: &Settings, topic: &str) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     let rss_after = vm_rss_kib();
     let events = status.events_projected();
-    println!("replayed {events} events of {topic} from offset 0");
+    match &store {
+        Some(path) => println!(
+            "state store {}: opened and loaded in {:.2} s; replayed {events} events of {topic} after it",
+            path.display(),
+            loaded.as_secs_f64()
+        ),
+        None => println!("replayed {events} events of {topic} from offset 0"),
+    }
     println!(
         "catch-up time: {:.2} s ({:.0} events/s)",
         elapsed.as_secs_f64(),
@@ -289,9 +308,10 @@ async fn replay(settings: &Settings, topic: &str) -> anyhow::Result<()> {
         model.transaction_count()
     );
     println!(
-        "VmRSS: {} before the replay, {} after",
+        "VmRSS: {} before the replay, {} after; peak (VmHWM) {}",
         kib(rss_before),
-        kib(rss_after)
+        kib(rss_after),
+        kib(vm_hwm_kib())
     );
     time_account_queries(&model, "bench-user-4242");
     Ok(())
@@ -409,11 +429,20 @@ async fn drop_topic(settings: &Settings, topic: &str) -> anyhow::Result<()> {
 }
 
 /// Resident memory of this process from /proc/self/status (Linux), in KiB.
+fn vm_hwm_kib() -> Option<u64> {
+    status_field("VmHWM:")
+}
+
 fn vm_rss_kib() -> Option<u64> {
+    status_field("VmRSS:")
+}
+
+/// A memory figure of `/proc/self/status`, in KiB.
+fn status_field(name: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(name))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 

@@ -8,10 +8,13 @@
 //! [`crate::projection`]). Derived events go to the [`Publisher`], which publishes those of the
 //! partitions the publishing group gave this instance.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use topology::codec::Codec;
 use topology::kafka::ADMIN_TIMEOUT;
@@ -24,11 +27,16 @@ use super::{RuntimeError, Shutdown, Status};
 use crate::projection::{project_user_event, BankProjector};
 use crate::read_model::ReadModel;
 use crate::source::Source;
+use crate::store::{Identity, Store};
 
 /// The most messages handled per round.
 const MAX_BATCH: usize = 1_000;
 /// How long a batch that found several transfers' events waiting waits for more.
 const LINGER_UNDER_LOAD: Duration = Duration::from_millis(3);
+/// How often the rounds projected since are written to the state store. Readers see what is
+/// not written yet (see [`crate::read_model`]), so this only sets how much a crash replays and
+/// how many store transactions a catch-up costs.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// While catching up, how often the consumer position is read: it is what moves past
 /// transaction markers, which are never delivered as messages.
 const POSITION_CHECK: Duration = Duration::from_millis(200);
@@ -42,6 +50,9 @@ pub struct EventsConfig {
     pub publishing: Option<PublishingConfig>,
     /// Return once caught up instead of following the topics (benchmarks).
     pub stop_when_caught_up: bool,
+    /// The local state store's file; `None`: keep everything in memory and replay from
+    /// offset 0 at every start.
+    pub store: Option<PathBuf>,
 }
 
 impl EventsConfig {
@@ -52,6 +63,7 @@ impl EventsConfig {
             bank_events_topic: BANK_EVENTS.to_string(),
             publishing,
             stop_when_caught_up: false,
+            store: None,
         }
     }
 }
@@ -66,24 +78,104 @@ pub struct PublishingConfig {
     pub instance_id: String,
 }
 
-pub async fn run(
-    settings: KafkaSettings,
-    codec: Arc<Codec>,
-    config: EventsConfig,
+/// The event consumer, the partitions' ends, and the read model: empty, or loaded from the
+/// state store with the positions to go on from.
+pub struct Opened {
+    consumer: StreamConsumer,
+    ends: Vec<PartitionEnd>,
     model: Arc<ReadModel>,
-    status: Arc<Status>,
-    mut shutdown: Shutdown,
-) -> Result<(), RuntimeError> {
+    /// (topic, partition) → next offset to read, from the state store.
+    positions: BTreeMap<(String, i32), i64>,
+    /// Transaction ids handed out per partition, from the state store.
+    issued: BTreeMap<i32, i64>,
+}
+
+impl Opened {
+    pub fn model(&self) -> &Arc<ReadModel> {
+        &self.model
+    }
+}
+
+/// Reads the end offsets of the event topics and opens the read model: over the state store
+/// of `config.store` (checked against those ends, see [`crate::store`]), or in memory.
+pub fn open(settings: &KafkaSettings, config: &EventsConfig) -> Result<Opened, RuntimeError> {
     let consumer = settings
         .replay_consumer(None)
         .map_err(RuntimeError::Client)?;
-
-    // The partitions and their ends, read once: the bank_events partitions are both what the
-    // publishing positions are read for and the `P` transaction ids are numbered with.
     let mut topics = vec![config.bank_events_topic.as_str()];
     topics.extend(config.user_events_topic.as_deref());
     let ends =
         tokio::task::block_in_place(|| replay::end_offsets(&consumer, &topics, ADMIN_TIMEOUT))?;
+    let Some(path) = &config.store else {
+        let model = Arc::new(ReadModel::with_store(Store::in_memory()?));
+        return Ok(Opened {
+            consumer,
+            ends,
+            model,
+            positions: BTreeMap::new(),
+            issued: BTreeMap::new(),
+        });
+    };
+    let started = Instant::now();
+    let identity = Identity {
+        cluster_id: tokio::task::block_in_place(|| {
+            consumer.client().fetch_cluster_id(ADMIN_TIMEOUT)
+        })
+        .unwrap_or_default(),
+        bank_events_topic: config.bank_events_topic.clone(),
+        user_events_topic: config.user_events_topic.clone(),
+        partitions: i32::try_from(partitions_of(&ends, &config.bank_events_topic).len())
+            .unwrap_or(i32::MAX),
+    };
+    let (store, restored) = tokio::task::block_in_place(|| Store::open(path, &identity, &ends))?;
+    let model = Arc::new(ReadModel::with_store(store));
+    let (positions, issued) = match restored {
+        Some(restored) => {
+            let positions = restored.positions.clone();
+            let issued = restored.issued.clone();
+            let accounts = restored.accounts.len();
+            model.restore(restored);
+            tracing::info!(
+                path = %path.display(),
+                accounts,
+                transactions = model.transaction_count(),
+                elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "state store loaded; replaying what was written after it"
+            );
+            (positions, issued)
+        }
+        None => {
+            tracing::info!(path = %path.display(), "new state store; replaying from offset 0");
+            (BTreeMap::new(), BTreeMap::new())
+        }
+    };
+    Ok(Opened {
+        consumer,
+        ends,
+        model,
+        positions,
+        issued,
+    })
+}
+
+pub async fn run(
+    settings: KafkaSettings,
+    codec: Arc<Codec>,
+    config: EventsConfig,
+    opened: Opened,
+    status: Arc<Status>,
+    mut shutdown: Shutdown,
+) -> Result<(), RuntimeError> {
+    let Opened {
+        consumer,
+        ends,
+        model,
+        positions,
+        issued,
+    } = opened;
+
+    // The bank_events partitions are both what the publishing positions are read for and the
+    // `P` transaction ids are numbered with.
     let bank_partitions = partitions_of(&ends, &config.bank_events_topic);
     let partition_count = i32::try_from(bank_partitions.len()).unwrap_or(i32::MAX);
     if config.bank_events_topic == BANK_EVENTS && partition_count != BANK_PARTITIONS {
@@ -94,7 +186,7 @@ pub async fn run(
         );
     }
 
-    let publisher = match &config.publishing {
+    let mut publisher = match &config.publishing {
         Some(publishing) => Some(
             Publisher::start(
                 &settings,
@@ -111,18 +203,51 @@ pub async fn run(
         None => None,
     };
 
-    tokio::task::block_in_place(|| replay::assign_from_beginning(&consumer, &ends))?;
-    let catch_up = CatchUp::new(&ends);
+    // What the state store already projected is not projected again; of its derived events,
+    // those not published yet are read back from it.
+    let last_projected: BTreeMap<i32, i64> = positions
+        .iter()
+        .filter(|((topic, _), _)| *topic == config.bank_events_topic)
+        .map(|(&(_, partition), &next)| (partition, next - 1))
+        .collect();
+    if let Some(publisher) = &mut publisher {
+        for (&partition, &count) in &issued {
+            let after = publisher.last_published(partition);
+            let stored = tokio::task::block_in_place(|| {
+                model
+                    .store()
+                    .derived_after(partition_count, partition, count, after)
+            })?;
+            for stored in stored {
+                publisher.offer(crate::projection::DerivedTransaction {
+                    event: (&stored.transaction).into(),
+                    source: stored.source,
+                });
+            }
+        }
+    }
+
+    tokio::task::block_in_place(|| replay::assign_from(&consumer, &ends, &positions))?;
+    let mut catch_up = CatchUp::new(&ends);
+    for ((topic, partition), next) in &positions {
+        catch_up.observe(topic, *partition, *next);
+    }
     for (topic, partition, end) in catch_up.behind() {
-        tracing::info!(topic, partition, end, "replaying from offset 0");
+        let from = positions
+            .get(&(topic.to_string(), partition))
+            .copied()
+            .unwrap_or(0);
+        tracing::info!(topic, partition, from, end, "replaying");
     }
 
     let mut projection = Projection {
         codec,
         config: &config,
-        projector: BankProjector::new(model, partition_count),
+        projector: BankProjector::resume(model, partition_count, &issued, &last_projected),
         publisher,
         derived_in_round: 0,
+        moved: BTreeMap::new(),
+        last_flush: Instant::now(),
         status: &status,
         catch_up,
         started: Instant::now(),
@@ -158,6 +283,9 @@ pub async fn run(
                 }
             }
         }
+        if projection.last_flush.elapsed() >= FLUSH_EVERY {
+            projection.flush(false)?;
+        }
         if let Some(publisher) = &mut projection.publisher {
             publisher.publish_owned().await?;
         }
@@ -175,6 +303,7 @@ pub async fn run(
             }
         }
     }
+    projection.flush(true)?;
     Ok(())
 }
 
@@ -186,6 +315,9 @@ struct Projection<'a> {
     publisher: Option<Publisher>,
     /// Derived events of this round, published or not: a measure of load.
     derived_in_round: usize,
+    /// (topic, partition) → next offset, of the partitions read since the last flush.
+    moved: BTreeMap<(String, i32), i64>,
+    last_flush: Instant,
     status: &'a Status,
     catch_up: CatchUp,
     started: Instant,
@@ -219,8 +351,22 @@ impl Projection<'_> {
             }
         }
         self.status.count_event();
-        self.catch_up
-            .observe(topic, partition, offset.saturating_add(1));
+        let next = offset.saturating_add(1);
+        self.catch_up.observe(topic, partition, next);
+        self.moved.insert((topic.to_string(), partition), next);
+    }
+
+    /// Writes the round to the state store with the positions it reflects.
+    fn flush(&mut self, durable: bool) -> Result<(), RuntimeError> {
+        let positions = std::mem::take(&mut self.moved)
+            .into_iter()
+            .map(|((topic, partition), next)| (topic, partition, next))
+            .collect();
+        let issued = self.projector.issued();
+        let model = self.projector.read_model();
+        tokio::task::block_in_place(|| model.flush(positions, issued, durable))?;
+        self.last_flush = Instant::now();
+        Ok(())
     }
 
     fn project_bank_event(&mut self, source: Source, event: &BankEvent) {

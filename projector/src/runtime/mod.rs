@@ -34,8 +34,6 @@ use topology::replay::ReplayError;
 use topology::transactions::TransactionError;
 use topology::Settings;
 
-use crate::read_model::ReadModel;
-
 pub use events::{EventsConfig, PublishingConfig};
 
 /// Everything the service needs besides the connection settings.
@@ -63,6 +61,8 @@ pub enum RuntimeError {
         partition: String,
         source: KafkaError,
     },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error("publishing derived transactions: {0}")]
     Transaction(#[from] TransactionError),
     #[error("listing the offsets of derived transactions: {0}")]
@@ -180,7 +180,8 @@ pub async fn run(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RuntimeError> {
     let codec = Arc::new(Codec::new(&settings.registry)?);
-    let model = Arc::new(ReadModel::new());
+    let opened = events::open(&settings.kafka, &config.events)?;
+    let model = Arc::clone(opened.model());
     let status = Arc::new(Status::new());
     let (stopper, shutdown) = Shutdown::new();
     let stopper = Arc::new(stopper);
@@ -205,7 +206,7 @@ pub async fn run(
             settings.kafka.clone(),
             Arc::clone(&codec),
             config.events.clone(),
-            Arc::clone(&model),
+            opened,
             Arc::clone(&status),
             shutdown.clone(),
         ),

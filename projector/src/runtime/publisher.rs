@@ -143,6 +143,11 @@ impl Publisher {
         Ok(())
     }
 
+    /// The source offset of the last derived event known to be published from `partition`.
+    pub fn last_published(&self, partition: i32) -> Option<i64> {
+        self.queue.positions().last_published(partition)
+    }
+
     /// Keeps `derived` until it is published, by this instance or another.
     pub fn offer(&mut self, derived: DerivedTransaction) {
         self.queue.offer(derived);

@@ -52,10 +52,12 @@ impl ProjectorIds {
 /// The projector binary with `ids` and the extra environment `env` (e.g. `KAFKA_*` client
 /// settings), as a child process killed when dropped; its log is `<temp dir>/<name>-<port>.log`.
 pub fn start_projector(ids: &ProjectorIds, name: &str, env: &[(&str, &str)]) -> ServiceProcess {
-    let own: [(&str, &str); 3] = [
+    let state_dir = test_support::state_dir();
+    let own: [(&str, &str); 4] = [
         ("PROJECTOR_GROUP", &ids.group),
         ("PROJECTOR_QUERY_GROUP", &ids.query_group),
         ("PROJECTOR_TRANSACTIONAL_ID", &ids.transactional_id),
+        ("PROJECTOR_STATE_DIR", state_dir.to_str().unwrap_or("/tmp")),
     ];
     ServiceProcess::start(
         name,
