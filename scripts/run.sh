@@ -50,9 +50,10 @@ COMMAND_HANDLER_INSTANCES="${COMMAND_HANDLER_INSTANCES:-1}"
 PROJECTOR_HEALTH_PORT="${PROJECTOR_HEALTH_PORT:-8091}"
 PROJECTOR_TRANSACTIONAL_ID="${PROJECTOR_TRANSACTIONAL_ID:-projector-transactions}"
 PROJECTOR_INSTANCES="${PROJECTOR_INSTANCES:-1}"
-# Each projector keeps its read model on disk there (projector-<id>.redb), so a restart replays
-# only what was written after it; a store of another cluster is rebuilt by itself.
+# Each command handler and projector keeps its state on disk there (<service>-<id>.redb), so a
+# restart replays only what was written after it; a store of another cluster is rebuilt by itself.
 export PROJECTOR_STATE_DIR="${PROJECTOR_STATE_DIR:-$CACHE/state}"
+export COMMAND_HANDLER_STATE_DIR="${COMMAND_HANDLER_STATE_DIR:-$CACHE/state}"
 for count in COMMAND_HANDLER_INSTANCES PROJECTOR_INSTANCES; do
   if ! [[ "${!count}" =~ ^[1-9][0-9]*$ ]]; then
     echo "run: $count must be a number of at least 1, not '${!count}'" >&2

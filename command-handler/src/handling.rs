@@ -27,7 +27,7 @@ use topology::{
 };
 
 use crate::domain::saga::{Saga, SagaCommand, SagaInput, SagaMessage};
-use crate::domain::{additional_info, BankState, CommandMeta, Fresh, Reason};
+use crate::domain::{additional_info, BankState, CommandMeta, Fresh, Reason, TransferFacts};
 
 /// One record to write, with its key (see `topology::routing`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +108,28 @@ impl Handler {
 
     pub fn state(&self) -> &BankState {
         &self.state
+    }
+
+    pub fn saga(&self) -> &Saga {
+        &self.saga
+    }
+
+    /// The state and the saga, e.g. to replay more events into them.
+    pub fn into_parts(self) -> (BankState, Saga) {
+        (self.state, self.saga)
+    }
+
+    /// Puts back what the state store kept of `transfer` (see [`BankState::recall`]).
+    pub fn recall(&mut self, transfer: Id, facts: TransferFacts) {
+        self.state.recall(transfer, facts);
+    }
+
+    /// Drops the statuses and bookings of the transfers the saga no longer drives: they are in
+    /// the state store. Only after the batch that changed them is written there.
+    pub fn forget_history(&mut self) {
+        let saga = &self.saga;
+        self.state
+            .forget_history(|transfer| saga.contains(transfer));
     }
 
     pub fn ownership(&self) -> &Ownership {

@@ -9,3 +9,4 @@ pub mod domain;
 pub mod handling;
 pub mod rebuild;
 pub mod runtime;
+pub mod store;

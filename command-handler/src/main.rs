@@ -46,6 +46,12 @@ struct Args {
     /// Consumer group every instance joins; its offsets are committed in the transactions.
     #[arg(long, env = "COMMAND_HANDLER_GROUP", default_value = "command-handler")]
     group: String,
+    /// Directory of the local state store (`command-handler-<transactional id>.redb`): the
+    /// state of the owned partitions on disk with the offsets it reflects, so a takeover
+    /// replays only what came after it and memory keeps only live data. Unset: everything stays
+    /// in memory and every takeover replays its partitions from offset 0.
+    #[arg(long, env = "COMMAND_HANDLER_STATE_DIR")]
+    state_dir: Option<std::path::PathBuf>,
 }
 
 /// Exit code when a newer instance took over, so a supervisor can tell it from a crash.
@@ -57,10 +63,14 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let settings = topology::Settings::from_env();
     tracing::info!(brokers = %settings.kafka.brokers, registry = %settings.registry.url, "starting command handler");
+    let state_store = args
+        .state_dir
+        .map(|dir| dir.join(format!("command-handler-{}.redb", args.transactional_id)));
     let config = Config {
         health_addr: SocketAddr::new(args.health_host, args.health_port),
         transactional_id: args.transactional_id,
         group: args.group,
+        state_store,
     };
     match runtime::run(settings, config, topology::process::stop_signal()).await {
         Ok(()) => {

@@ -9,21 +9,23 @@
 //! transaction begun later by a stale owner carries offsets its consumer group no longer
 //! accepts, so it can only be aborted (see [`crate::runtime`]).
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::StreamConsumer;
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use topology::codec::{Codec, CodecError};
 use topology::kafka::ADMIN_TIMEOUT;
-use topology::replay::{self, CatchUp, ReplayError};
+use topology::replay::{self, CatchUp, PartitionEnd, ReplayError};
 use topology::topic_names::{BANK_EVENTS, USER_EVENTS};
-use topology::{BankEvent, KafkaSettings, UserEvent};
+use topology::{BankEvent, KafkaSettings, UserEvent, BANK_PARTITIONS};
 
-use crate::domain::saga::{Saga, SagaInput};
+use crate::domain::saga::{transfer_id, Saga, SagaInput};
 use crate::domain::BankState;
 use crate::handling::{Handler, Ownership};
+use crate::store::{Changes, Identity, Loaded, Store, StoreError};
 
 /// How long no record may arrive before the consumer position is asked instead: it moves past
 /// transaction markers, which are never delivered (see [`topology::replay`]).
@@ -47,15 +49,23 @@ pub enum RebuildError {
         offset: i64,
         source: Box<CodecError>,
     },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
+/// Rows written to the state store at a time during a replay: bounds the memory a long replay
+/// holds before it can forget history.
+const ROWS_PER_WRITE: usize = 100_000;
+
 /// Rebuilds the handler for the partitions of `owned`; `replayed` counts the records read, for
-/// `/health`.
+/// `/health`. With a `store`, the live data of those partitions comes from it and only what
+/// was written after its offsets is replayed; the replayed state is written back to it.
 pub async fn rebuild(
     settings: &KafkaSettings,
     codec: &Codec,
     owned: Ownership,
     replayed: &AtomicU64,
+    store: Option<&Store>,
 ) -> Result<Handler, RebuildError> {
     let started = Instant::now();
     let mut state = BankState::default();
@@ -65,8 +75,25 @@ pub async fn rebuild(
         .flat_map(|&topic| owned.partitions().map(move |p| (topic, p)))
         .collect();
     let mut count = 0u64;
+    let mut loaded = None;
     if !partitions.is_empty() {
-        let mut events = Replay::start(settings, &partitions)?;
+        let ends = tokio::task::block_in_place(|| {
+            replay::high_watermarks(settings, &partitions, ADMIN_TIMEOUT)
+        })?;
+        let consumer = settings
+            .replay_consumer(None)
+            .map_err(RebuildError::Client)?;
+        let mut positions = BTreeMap::new();
+        if let Some(store) = store {
+            let restored =
+                tokio::task::block_in_place(|| restore(store, &consumer, &owned, &ends))?;
+            (state, saga) = restored.handler.into_parts();
+            loaded = Some((restored.rows, started.elapsed()));
+            positions = restored.positions;
+        }
+        let mut events = Replay::start(consumer, &ends, &positions)?;
+        let mut changes = Changes::default();
+        let mut recalled = HashSet::new();
         while let Some(message) = events.next().await? {
             replayed.fetch_add(1, Ordering::Relaxed);
             count += 1;
@@ -79,17 +106,43 @@ pub async fn rebuild(
             if message.topic() == USER_EVENTS {
                 let event: UserEvent = codec.decode(message.payload()).await.map_err(at)?;
                 state.evolve_user_event(&event);
+                changes.user_event(&event);
             } else {
                 let event: BankEvent = codec.decode(message.payload()).await.map_err(at)?;
+                if let (Some(store), Some(transfer)) = (store, transfer_id(&event)) {
+                    if recalled.insert(transfer) {
+                        let facts = tokio::task::block_in_place(|| store.facts(transfer))?;
+                        state.recall(transfer, facts);
+                    }
+                }
                 state.evolve_bank_event(&event);
                 saga.apply(SagaInput::Event(&event));
                 // Nothing is keyed during a replay, so a settled transfer can go at once.
                 saga.forget_settled();
+                changes.bank_event(&event);
+            }
+            changes.position(message.topic(), message.partition(), message.offset() + 1);
+            drop(message);
+            if let Some(store) = store {
+                if changes.len() >= ROWS_PER_WRITE {
+                    let written = std::mem::take(&mut changes);
+                    tokio::task::block_in_place(|| store.write(&state, &saga, &written))?;
+                    state.forget_history(|transfer| saga.contains(transfer));
+                    recalled.clear();
+                }
             }
         }
+        if let Some(store) = store {
+            tokio::task::block_in_place(|| store.write(&state, &saga, &changes))?;
+            state.forget_history(|transfer| saga.contains(transfer));
+        }
     }
+    let (restored, load_ms) =
+        loaded.map_or((0, 0), |(rows, elapsed)| (rows, elapsed.as_millis() as u64));
     tracing::info!(
         partitions = ?owned.partitions().collect::<Vec<_>>(),
+        restored,
+        load_ms,
         events = count,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "state rebuilt"
@@ -98,7 +151,30 @@ pub async fn rebuild(
     Ok(Handler::new(state, saga, owned))
 }
 
-/// A replay of some partitions from the beginning up to the high watermarks read at start.
+/// The handler of `owned` as `store` keeps it (see [`Store::load`]), after emptying a store
+/// that does not match the log (`ends`).
+fn restore(
+    store: &Store,
+    consumer: &StreamConsumer,
+    owned: &Ownership,
+    ends: &[PartitionEnd],
+) -> Result<Loaded, RebuildError> {
+    let identity = Identity {
+        cluster_id: consumer
+            .client()
+            .fetch_cluster_id(ADMIN_TIMEOUT)
+            .unwrap_or_default(),
+        partitions: BANK_PARTITIONS,
+    };
+    if let Some(stale) = store.check(&identity, ends)? {
+        tracing::info!(path = %store.path().display(), stale, "state store emptied; the partitions are replayed from offset 0");
+        store.reset(&identity)?;
+    }
+    Ok(store.load(owned)?)
+}
+
+/// A replay of some partitions from their positions (else the beginning) up to the high
+/// watermarks read at start.
 struct Replay {
     consumer: StreamConsumer,
     catch_up: CatchUp,
@@ -107,16 +183,17 @@ struct Replay {
 }
 
 impl Replay {
-    fn start(settings: &KafkaSettings, partitions: &[(&str, i32)]) -> Result<Self, RebuildError> {
-        let consumer = settings
-            .replay_consumer(None)
-            .map_err(RebuildError::Client)?;
-        let ends = tokio::task::block_in_place(|| {
-            replay::high_watermarks(settings, partitions, ADMIN_TIMEOUT)
-        })?;
-        replay::assign_from_beginning(&consumer, &ends)?;
-        let catch_up = CatchUp::new(&ends);
-        let mut topics: Vec<&str> = partitions.iter().map(|(topic, _)| *topic).collect();
+    fn start(
+        consumer: StreamConsumer,
+        ends: &[PartitionEnd],
+        positions: &BTreeMap<(String, i32), i64>,
+    ) -> Result<Self, RebuildError> {
+        replay::assign_from(&consumer, ends, positions)?;
+        let mut catch_up = CatchUp::new(ends);
+        for ((topic, partition), next) in positions {
+            catch_up.observe(topic, *partition, *next);
+        }
+        let mut topics: Vec<&str> = ends.iter().map(|end| end.topic.as_str()).collect();
         topics.dedup();
         Ok(Self {
             consumer,

@@ -17,9 +17,9 @@
 //!   it was after some prefix of every partition, never half a round.
 //! - Only `read_committed` events are projected, so nothing the log does not keep for good
 //!   reaches the store.
-//! - Most commits skip the fsync ([`Durability::None`]); one every [`DURABLE_EVERY`] is
-//!   durable. A crash falls back to the last durable commit, an older but equally consistent
-//!   state, and the replay goes on from its positions.
+//! - Most commits skip the fsync; one every 2 s is durable (`topology::state_file`). A crash
+//!   falls back to the last durable commit, an older but equally consistent state, and the
+//!   replay goes on from its positions.
 //!
 //! # A lost or stale store only costs time
 //!
@@ -34,16 +34,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use redb::backends::InMemoryBackend;
-use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
-};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use topology::replay::PartitionEnd;
+use topology::state_file::{decode, encode, redb_error, StateFile, StateFileError};
 use topology::Id;
 
 use crate::query_results::{Account, Transaction, TransferState};
@@ -52,13 +49,9 @@ use crate::source::Source;
 
 /// Bumped whenever a table's layout or encoding changes: an older store is then rebuilt.
 const FORMAT: u32 = 1;
-/// At most this long between durable (fsynced) commits.
-pub const DURABLE_EVERY: Duration = Duration::from_secs(2);
-/// redb's page cache. Its default (1 GiB) would make the store the largest user of memory;
-/// queries read history one account at a time, so a small cache serves them.
+/// redb's page cache: queries read history one account at a time, so a small one serves them.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// (topic, partition) → the next offset to read.
 const POSITIONS: TableDefinition<(&str, i32), i64> = TableDefinition::new("positions");
 /// `bank_events` partition → transaction ids handed out there.
@@ -78,26 +71,13 @@ const BY_IBAN: TableDefinition<(&str, i32), ()> = TableDefinition::new("transact
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("state store {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: Box<redb::Error>,
-    },
+    #[error(transparent)]
+    File(#[from] StateFileError),
     #[error("removing the stale state store {path}: {source}")]
     Remove {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("state store: {0}")]
-    Redb(#[from] Box<redb::Error>),
-    #[error("state store durability: {0}")]
-    Durability(String),
-    #[error("state store record cannot be read: {0}")]
-    Decode(#[from] postcard::Error),
-}
-
-fn redb_error(error: impl Into<redb::Error>) -> StoreError {
-    StoreError::Redb(Box::new(error.into()))
 }
 
 /// What the store was built from; a store whose identity differs from the running one's is
@@ -164,35 +144,20 @@ pub struct Restored {
     pub last_transactions: Vec<Transaction>,
 }
 
-#[derive(Debug)]
-struct Durable {
-    at: Instant,
-    /// A commit since then skipped the fsync.
-    behind: bool,
-}
-
 /// The store: a redb database in a file, or in memory when the projector runs without one.
 #[derive(Debug)]
 pub struct Store {
-    db: Database,
-    durable: Mutex<Durable>,
+    file: StateFile,
 }
 
 fn id_key(id: &Id) -> u128 {
     u128::from_be_bytes(id.0)
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    Ok(postcard::to_stdvec(value)?)
-}
-
 impl Store {
     /// A store that lives only as long as the process: the projector without a state directory.
     pub fn in_memory() -> Result<Self, StoreError> {
-        let db = Database::builder()
-            .create_with_backend(InMemoryBackend::new())
-            .map_err(redb_error)?;
-        Self::ready(db)
+        Self::ready(StateFile::in_memory()?)
     }
 
     /// Opens the store at `path`, or creates it. A store that does not match `identity`, or
@@ -221,33 +186,19 @@ impl Store {
                 }
             }
         }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source: Box::new(redb::Error::Io(source)),
-            })?;
-        }
         let store = Self::open_file(path)?;
         store.set_identity(identity)?;
         Ok((store, None))
     }
 
     fn open_file(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source: Box::new(source.into()),
-            })?;
-        Self::ready(db)
+        Self::ready(StateFile::open(path, CACHE_BYTES)?)
     }
 
-    fn ready(db: Database) -> Result<Self, StoreError> {
+    fn ready(file: StateFile) -> Result<Self, StoreError> {
         // Every table exists from the start, so a read never meets a missing one.
-        let write = db.begin_write().map_err(redb_error)?;
+        let write = file.db().begin_write().map_err(redb_error)?;
         {
-            write.open_table(META).map_err(redb_error)?;
             write.open_table(POSITIONS).map_err(redb_error)?;
             write.open_table(ISSUED).map_err(redb_error)?;
             write.open_table(USERS).map_err(redb_error)?;
@@ -258,24 +209,12 @@ impl Store {
             write.open_table(BY_IBAN).map_err(redb_error)?;
         }
         write.commit().map_err(redb_error)?;
-        Ok(Self {
-            db,
-            durable: Mutex::new(Durable {
-                at: Instant::now(),
-                behind: false,
-            }),
-        })
+        Ok(Self { file })
     }
 
     fn set_identity(&self, identity: &Identity) -> Result<(), StoreError> {
-        let write = self.db.begin_write().map_err(redb_error)?;
-        {
-            let mut meta = write.open_table(META).map_err(redb_error)?;
-            meta.insert("format", FORMAT.to_be_bytes().as_slice())
-                .map_err(redb_error)?;
-            meta.insert("identity", encode(identity)?.as_slice())
-                .map_err(redb_error)?;
-        }
+        let write = self.file.db().begin_write().map_err(redb_error)?;
+        StateFile::set_meta(&write, FORMAT, identity)?;
         write.commit().map_err(redb_error)?;
         Ok(())
     }
@@ -286,25 +225,10 @@ impl Store {
         identity: &Identity,
         ends: &[PartitionEnd],
     ) -> Result<Option<String>, StoreError> {
-        let read = self.db.begin_read().map_err(redb_error)?;
-        let meta = read.open_table(META).map_err(redb_error)?;
-        let format = meta
-            .get("format")
-            .map_err(redb_error)?
-            .and_then(|bytes| <[u8; 4]>::try_from(bytes.value()).ok())
-            .map(u32::from_be_bytes);
-        if format != Some(FORMAT) {
-            return Ok(Some(format!("format {format:?}, expected {FORMAT}")));
+        if let Some(mismatch) = self.file.mismatch(FORMAT, identity)? {
+            return Ok(Some(mismatch));
         }
-        let stored: Option<Identity> = match meta.get("identity").map_err(redb_error)? {
-            Some(bytes) => postcard::from_bytes(bytes.value()).ok(),
-            None => None,
-        };
-        if stored.as_ref() != Some(identity) {
-            return Ok(Some(format!(
-                "built for {stored:?}, running with {identity:?}"
-            )));
-        }
+        let read = self.file.db().begin_read().map_err(redb_error)?;
         let positions = read.open_table(POSITIONS).map_err(redb_error)?;
         for entry in positions.iter().map_err(redb_error)? {
             let (key, next) = entry.map_err(redb_error)?;
@@ -327,7 +251,7 @@ impl Store {
     }
 
     fn restore(&self) -> Result<Restored, StoreError> {
-        let read = self.db.begin_read().map_err(redb_error)?;
+        let read = self.file.db().begin_read().map_err(redb_error)?;
         let mut restored = Restored::default();
         for entry in read
             .open_table(POSITIONS)
@@ -368,10 +292,9 @@ impl Store {
             .map_err(redb_error)?
         {
             let (id, transfer) = entry.map_err(redb_error)?;
-            restored.transfers.push((
-                Id(id.value().to_be_bytes()),
-                postcard::from_bytes(transfer.value())?,
-            ));
+            restored
+                .transfers
+                .push((Id(id.value().to_be_bytes()), decode(transfer.value())?));
         }
         let by_iban = read.open_table(BY_IBAN).map_err(redb_error)?;
         let transactions = read.open_table(TRANSACTIONS).map_err(redb_error)?;
@@ -392,13 +315,13 @@ impl Store {
             if let Some((key, _)) = newest {
                 let (_, id) = key.value();
                 if let Some(stored) = transactions.get(id).map_err(redb_error)? {
-                    let stored: StoredTransaction = postcard::from_bytes(stored.value())?;
+                    let stored: StoredTransaction = decode(stored.value())?;
                     restored.last_transactions.push(stored.transaction);
                 }
             }
             restored
                 .accounts
-                .push((iban.to_string(), postcard::from_bytes(account.value())?));
+                .push((iban.to_string(), decode(account.value())?));
         }
         Ok(restored)
     }
@@ -406,22 +329,9 @@ impl Store {
     /// Writes one round. Durable if the last durable commit is [`DURABLE_EVERY`] old, or
     /// `durable` asks for it (e.g. at shutdown).
     pub fn write(&self, round: &Round, durable: bool) -> Result<(), StoreError> {
-        let mut state = self.durable.lock().unwrap_or_else(PoisonError::into_inner);
-        let durable = durable || state.at.elapsed() >= DURABLE_EVERY;
-        if round.is_empty() && !(durable && state.behind) {
+        let Some(write) = self.file.begin(!round.is_empty(), durable)? else {
             return Ok(());
-        }
-        let mut write = self.db.begin_write().map_err(redb_error)?;
-        if durable {
-            // Saves the allocator state with the commit: reopening after a crash then needs
-            // no full repair pass over the file.
-            write.set_quick_repair(true);
-        } else {
-            // Refused only after a persistent savepoint, which this store never makes.
-            write
-                .set_durability(Durability::None)
-                .map_err(|error| StoreError::Durability(error.to_string()))?;
-        }
+        };
         {
             let mut users = write.open_table(USERS).map_err(redb_error)?;
             for (username, hash) in &round.users {
@@ -476,23 +386,15 @@ impl Store {
                 issued.insert(*partition, *count).map_err(redb_error)?;
             }
         }
-        write.commit().map_err(redb_error)?;
-        if durable {
-            *state = Durable {
-                at: Instant::now(),
-                behind: false,
-            };
-        } else {
-            state.behind = true;
-        }
+        self.file.commit(write)?;
         Ok(())
     }
 
     pub fn transaction(&self, id: i32) -> Result<Option<StoredTransaction>, StoreError> {
-        let read = self.db.begin_read().map_err(redb_error)?;
+        let read = self.file.db().begin_read().map_err(redb_error)?;
         let table = read.open_table(TRANSACTIONS).map_err(redb_error)?;
         match table.get(id).map_err(redb_error)? {
-            Some(bytes) => Ok(Some(postcard::from_bytes(bytes.value())?)),
+            Some(bytes) => Ok(Some(decode(bytes.value())?)),
             None => Ok(None),
         }
     }
@@ -503,7 +405,7 @@ impl Store {
         iban: &str,
         max_items: usize,
     ) -> Result<Vec<Arc<Transaction>>, StoreError> {
-        let read = self.db.begin_read().map_err(redb_error)?;
+        let read = self.file.db().begin_read().map_err(redb_error)?;
         let by_iban = read.open_table(BY_IBAN).map_err(redb_error)?;
         let transactions = read.open_table(TRANSACTIONS).map_err(redb_error)?;
         let mut newest = Vec::new();
@@ -516,7 +418,7 @@ impl Store {
             let (key, _) = entry.map_err(redb_error)?;
             let (_, id) = key.value();
             if let Some(bytes) = transactions.get(id).map_err(redb_error)? {
-                let stored: StoredTransaction = postcard::from_bytes(bytes.value())?;
+                let stored: StoredTransaction = decode(bytes.value())?;
                 newest.push(Arc::new(stored.transaction));
             }
         }
@@ -524,10 +426,10 @@ impl Store {
     }
 
     pub fn outcome(&self, id: &Id) -> Result<Option<(TransferState, Option<String>)>, StoreError> {
-        let read = self.db.begin_read().map_err(redb_error)?;
+        let read = self.file.db().begin_read().map_err(redb_error)?;
         let table = read.open_table(OUTCOMES).map_err(redb_error)?;
         match table.get(id_key(id)).map_err(redb_error)? {
-            Some(bytes) => Ok(Some(postcard::from_bytes(bytes.value())?)),
+            Some(bytes) => Ok(Some(decode(bytes.value())?)),
             None => Ok(None),
         }
     }
@@ -542,7 +444,7 @@ impl Store {
         issued: i64,
         after: Option<i64>,
     ) -> Result<Vec<StoredTransaction>, StoreError> {
-        let read = self.db.begin_read().map_err(redb_error)?;
+        let read = self.file.db().begin_read().map_err(redb_error)?;
         let table = read.open_table(TRANSACTIONS).map_err(redb_error)?;
         let mut found = Vec::new();
         for sequence in (0..issued).rev() {
@@ -553,7 +455,7 @@ impl Store {
             let Some(bytes) = table.get(id).map_err(redb_error)? else {
                 break;
             };
-            let stored: StoredTransaction = postcard::from_bytes(bytes.value())?;
+            let stored: StoredTransaction = decode(bytes.value())?;
             if after.is_some_and(|after| stored.source.offset <= after) {
                 break;
             }
@@ -565,9 +467,9 @@ impl Store {
 
     /// How many transactions the store holds.
     pub fn transaction_count(&self) -> Result<u64, StoreError> {
-        let read = self.db.begin_read().map_err(redb_error)?;
+        let read = self.file.db().begin_read().map_err(redb_error)?;
         let table = read.open_table(TRANSACTIONS).map_err(redb_error)?;
-        table.len().map_err(redb_error)
+        Ok(table.len().map_err(redb_error)?)
     }
 }
 

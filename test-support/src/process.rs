@@ -18,7 +18,7 @@ static HANDED_OUT: AtomicU32 = AtomicU32::new(0);
 
 /// A port nothing listens on now, never handed out before by this process; test binaries
 /// start at different places (by process id), so ones running side by side rarely collide.
-/// Where services started by tests keep their local state stores (`PROJECTOR_STATE_DIR`):
+/// Where services started by tests keep their local state stores (`*_STATE_DIR`):
 /// services are told apart by their unique ids, so one started again with the ids of a killed
 /// one finds that one's store, as after a restart in production.
 pub fn state_dir() -> std::path::PathBuf {

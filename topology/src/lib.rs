@@ -18,6 +18,7 @@ pub mod registry;
 pub mod replay;
 pub mod routing;
 pub mod settings;
+pub mod state_file;
 pub mod transactions;
 pub mod values;
 

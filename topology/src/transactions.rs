@@ -80,6 +80,10 @@ pub struct Record {
     pub payload: Vec<u8>,
 }
 
+/// Where a committed transaction's records went: (topic, partition) → the offset after the
+/// last of them there.
+pub type Written = std::collections::BTreeMap<(String, i32), i64>;
+
 pub struct TransactionalWriter {
     producer: Arc<FutureProducer<BrokerTrouble>>,
     /// A call was abandoned: the producer is unusable.
@@ -175,7 +179,7 @@ impl TransactionalWriter {
         records: &[Record],
         offsets: &TopicPartitionList,
         group: &Arc<ConsumerGroupMetadata>,
-    ) -> Result<(), TransactionError> {
+    ) -> Result<Written, TransactionError> {
         let mut attempt = 1;
         loop {
             if self.stuck.load(Ordering::SeqCst) {
@@ -184,7 +188,7 @@ impl TransactionalWriter {
                 });
             }
             let error = match self.try_write(records, offsets, group).await {
-                Ok(()) => return Ok(()),
+                Ok(written) => return Ok(written),
                 Err(Failure::Stuck(call)) => return Err(TransactionError::Stuck { call }),
                 Err(Failure::Kafka(error)) => error,
             };
@@ -231,7 +235,7 @@ impl TransactionalWriter {
         records: &[Record],
         offsets: &TopicPartitionList,
         group: &Arc<ConsumerGroupMetadata>,
-    ) -> Result<(), Failure> {
+    ) -> Result<Written, Failure> {
         tokio::task::block_in_place(|| self.producer.begin_transaction())?;
         let mut deliveries = Vec::with_capacity(records.len());
         for record in records {
@@ -242,11 +246,17 @@ impl TransactionalWriter {
                 .producer
                 .send_result(future_record)
                 .map_err(|(error, _record)| error)?;
-            deliveries.push(delivery);
+            deliveries.push((record.topic, delivery));
         }
-        for delivery in deliveries {
+        let mut written = Written::new();
+        for (topic, delivery) in deliveries {
             match delivery.await {
-                Ok(Ok(_)) => {}
+                Ok(Ok(delivered)) => {
+                    let next = written
+                        .entry((topic.to_string(), delivered.partition))
+                        .or_insert(0);
+                    *next = (*next).max(delivered.offset + 1);
+                }
                 Ok(Err((error, _message))) => return Err(error.into()),
                 Err(_canceled) => return Err(KafkaError::Canceled.into()),
             }
@@ -258,7 +268,8 @@ impl TransactionalWriter {
             })
             .await?;
         }
-        self.commit().await
+        self.commit().await?;
+        Ok(written)
     }
 
     /// Runs a blocking transactional call on a thread of its own and waits for it at most

@@ -29,7 +29,7 @@
 //! right after the IBAN lookup so that a later change of owners or tokens cannot turn a
 //! redelivery of a booked movement into a failure.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use topology::values::{is_open_iban, DEFAULT_LIMIT_CENTS};
 use topology::{
@@ -53,19 +53,96 @@ pub enum Command<'a> {
 }
 
 /// One money movement of one transfer; with the transfer id it identifies a booking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Movement {
     Debit,
     Credit,
     Return,
 }
 
+impl Movement {
+    /// The movement a money event books, with its transfer and account.
+    pub fn booked_by(event: &BankEvent) -> Option<(Id, &str, Movement)> {
+        match event {
+            BankEvent::MoneyDebitedEvent(e) => Some((e.id, e.iban.as_str(), Movement::Debit)),
+            BankEvent::MoneyCreditedEvent(e) => Some((e.id, e.iban.as_str(), Movement::Credit)),
+            BankEvent::MoneyReturnedEvent(e) => Some((e.id, e.iban.as_str(), Movement::Return)),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            Movement::Debit => 0,
+            Movement::Credit => 1,
+            Movement::Return => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Movement::Debit),
+            1 => Some(Movement::Credit),
+            2 => Some(Movement::Return),
+            _ => None,
+        }
+    }
+}
+
+/// An account as a state store keeps it: everything but its bookings, which are kept per
+/// transfer and recalled when a command of that transfer comes (see [`BankAccounts::recall_booking`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccountRecord {
+    pub balance: i64,
+    pub limit: i64,
+    /// (username, token), by username.
+    pub owners: Vec<(String, String)>,
+}
+
+/// username → that owner's token, sorted by username. A vector, not a map: an account has one
+/// owner or a few, and a `BTreeMap`'s first node alone takes about 500 bytes, which made the
+/// owners the largest part of 100,000 accounts in memory.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Owners(Vec<(String, String)>);
+
+impl Owners {
+    fn position(&self, username: &str) -> Result<usize, usize> {
+        self.0
+            .binary_search_by(|(owner, _)| owner.as_str().cmp(username))
+    }
+
+    fn get(&self, username: &str) -> Option<&str> {
+        let at = self.position(username).ok()?;
+        Some(self.0[at].1.as_str())
+    }
+
+    fn insert(&mut self, username: &str, token: &str) {
+        match self.position(username) {
+            Ok(at) => self.0[at].1 = token.to_string(),
+            Err(at) => self.0.insert(at, (username.to_string(), token.to_string())),
+        }
+    }
+
+    fn remove(&mut self, username: &str) {
+        if let Ok(at) = self.position(username) {
+            self.0.remove(at);
+        }
+    }
+}
+
+impl From<Vec<(String, String)>> for Owners {
+    fn from(mut owners: Vec<(String, String)>) -> Self {
+        owners.sort();
+        owners.dedup_by(|a, b| a.0 == b.0);
+        Owners(owners)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankAccount {
     balance: i64,
     limit: i64,
-    /// username → that owner's token.
-    owners: BTreeMap<String, String>,
+    owners: Owners,
     booked: HashSet<(Id, Movement)>,
 }
 
@@ -74,7 +151,7 @@ impl BankAccount {
         BankAccount {
             balance: 0,
             limit: DEFAULT_LIMIT_CENTS,
-            owners: BTreeMap::from([(username.to_string(), token.to_string())]),
+            owners: Owners(vec![(username.to_string(), token.to_string())]),
             booked: HashSet::new(),
         }
     }
@@ -88,15 +165,37 @@ impl BankAccount {
     }
 
     pub fn is_owner(&self, username: &str) -> bool {
-        self.owners.contains_key(username)
+        self.owners.get(username).is_some()
     }
 
     pub fn token_of(&self, username: &str) -> Option<&str> {
-        self.owners.get(username).map(String::as_str)
+        self.owners.get(username)
     }
 
     pub fn owners(&self) -> impl Iterator<Item = &str> {
-        self.owners.keys().map(String::as_str)
+        self.owners.0.iter().map(|(username, _)| username.as_str())
+    }
+
+    pub fn record(&self) -> AccountRecord {
+        AccountRecord {
+            balance: self.balance,
+            limit: self.limit,
+            owners: self
+                .owners
+                .0
+                .iter()
+                .map(|(username, token)| (username.clone(), token.clone()))
+                .collect(),
+        }
+    }
+
+    pub fn from_record(record: AccountRecord) -> Self {
+        BankAccount {
+            balance: record.balance,
+            limit: record.limit,
+            owners: Owners::from(record.owners),
+            booked: HashSet::new(),
+        }
     }
 
     pub fn has_booked(&self, transfer: Id, movement: Movement) -> bool {
@@ -120,6 +219,26 @@ pub struct BankAccounts {
 }
 
 impl BankAccounts {
+    /// An account a state store kept.
+    pub fn restore(&mut self, iban: String, account: BankAccount) {
+        self.by_iban.insert(iban, account);
+    }
+
+    /// A booking a state store kept, for an account in memory.
+    pub fn recall_booking(&mut self, iban: &str, transfer: Id, movement: Movement) {
+        if let Some(account) = self.by_iban.get_mut(iban) {
+            account.booked.insert((transfer, movement));
+        }
+    }
+
+    /// Drops the bookings of every transfer but those `keep` names: they are in the state
+    /// store, and recalled from there before a command of their transfer is decided.
+    pub fn forget_bookings(&mut self, keep: impl Fn(Id) -> bool) {
+        for account in self.by_iban.values_mut() {
+            account.booked.retain(|(transfer, _)| keep(*transfer));
+        }
+    }
+
     pub fn get(&self, iban: &str) -> Option<&BankAccount> {
         self.by_iban.get(iban)
     }
@@ -151,7 +270,7 @@ impl BankAccounts {
             }
             BankEvent::UserAddedToBankAccountEvent(e) => {
                 if let Some(account) = self.by_iban.get_mut(&e.iban) {
-                    account.owners.insert(e.username.clone(), e.token.clone());
+                    account.owners.insert(&e.username, &e.token);
                 }
             }
             BankEvent::UserRemovedFromBankAccountEvent(e) => {
@@ -275,7 +394,7 @@ fn remove_user(
     let account = accounts.known(&c.iban)?;
     account.check_owner(&c.username, &c.token, Reason::UserToRemoveIsNotOwner)?;
     // An account without owners could never be emptied again, so its money would be stuck.
-    if account.owners.len() == 1 && account.balance != 0 {
+    if account.owners.0.len() == 1 && account.balance != 0 {
         return Err(Reason::LastUserAndBalanceIsNotZero);
     }
     Ok(vec![UserRemovedFromBankAccountEvent {

@@ -37,7 +37,15 @@ pub use transfer::{TransferStatus, Transfers};
 pub use user::Users;
 
 use topology::values::new_token;
-use topology::{BankCommand, BankEvent, TransferCommand, UserCommand, UserEvent};
+use topology::{BankCommand, BankEvent, Id, TransferCommand, UserCommand, UserEvent};
+
+/// What a state store kept of one transfer: its status (in its home partition) and the
+/// movements booked for it, by account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransferFacts {
+    pub status: Option<TransferStatus>,
+    pub bookings: Vec<(String, bank_account::Movement)>,
+}
 
 /// Values a decision needs but must not make up itself: passing them in keeps `decide` a pure
 /// function of its inputs, so tests are deterministic and a decision can be reproduced.
@@ -78,6 +86,35 @@ impl BankState {
 
     pub fn evolve_user_event(&mut self, event: &UserEvent) {
         self.users.evolve(event);
+    }
+
+    // ---- a state store's view: live data kept in memory, a transfer's facts recalled ----
+
+    pub fn restore_user(&mut self, username: String) {
+        self.users.restore(username);
+    }
+
+    pub fn restore_account(&mut self, iban: String, record: bank_account::AccountRecord) {
+        self.accounts
+            .restore(iban, bank_account::BankAccount::from_record(record));
+    }
+
+    /// Puts back what a state store kept of one transfer, before a command of it is decided:
+    /// its status, and its bookings on the accounts in memory.
+    pub fn recall(&mut self, transfer: Id, facts: TransferFacts) {
+        if let Some(status) = facts.status {
+            self.transfers.recall(transfer, status);
+        }
+        for (iban, movement) in facts.bookings {
+            self.accounts.recall_booking(&iban, transfer, movement);
+        }
+    }
+
+    /// Drops the statuses and bookings of every transfer but those `keep` names: once in the
+    /// state store, they are history, recalled when needed.
+    pub fn forget_history(&mut self, keep: impl Fn(Id) -> bool) {
+        self.transfers.forget(&keep);
+        self.accounts.forget_bookings(keep);
     }
 
     pub fn evolve_bank_event(&mut self, event: &BankEvent) {

@@ -175,14 +175,40 @@ impl SagaCommand {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Outcome {
     Completed,
     Failed(String),
 }
 
+/// A transfer under way as a state store keeps it: the saga's facts about it, field by field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProgressRecord {
+    id: [u8; 16],
+    token: String,
+    amount: i64,
+    from: String,
+    to: String,
+    description: String,
+    username: String,
+    /// Debit, credit and give-back: (succeeded, first refusal).
+    steps: [(bool, Option<String>); 3],
+    outcome: Option<Outcome>,
+}
+
+impl ProgressRecord {
+    pub fn transfer_id(&self) -> Id {
+        Id(self.id)
+    }
+
+    /// The key of the transfer's events and answers (see [`Saga::home_of`]).
+    pub fn home(&self) -> &str {
+        topology::routing::home(&self.from, &self.to)
+    }
+}
+
 /// What the feedback said about one step of a transfer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Step {
     succeeded: bool,
     refused: Option<String>,
@@ -438,6 +464,58 @@ impl Saga {
             }
         }
         forgotten
+    }
+
+    pub fn contains(&self, transfer: Id) -> bool {
+        self.transfers.contains_key(&transfer)
+    }
+
+    /// What a state store keeps of `transfer`, if the saga has it.
+    pub fn record(&self, transfer: Id) -> Option<ProgressRecord> {
+        let progress = self.transfers.get(&transfer)?;
+        let started = &progress.started;
+        let step = |step: &Step| (step.succeeded, step.refused.clone());
+        Some(ProgressRecord {
+            id: started.id.0,
+            token: started.token.clone(),
+            amount: started.amount,
+            from: started.from.clone(),
+            to: started.to.clone(),
+            description: started.description.clone(),
+            username: started.username.clone(),
+            steps: [
+                step(&progress.debit),
+                step(&progress.credit),
+                step(&progress.give_back),
+            ],
+            outcome: progress.outcome.clone(),
+        })
+    }
+
+    /// A transfer a state store kept.
+    pub fn restore(&mut self, record: ProgressRecord) {
+        let [debit, credit, give_back] = record
+            .steps
+            .map(|(succeeded, refused)| Step { succeeded, refused });
+        let started = TransferStartedEvent {
+            id: Id(record.id),
+            token: record.token,
+            amount: record.amount,
+            from: record.from,
+            to: record.to,
+            description: record.description,
+            username: record.username,
+        };
+        self.transfers.insert(
+            started.id,
+            Progress {
+                started,
+                debit,
+                credit,
+                give_back,
+                outcome: record.outcome,
+            },
+        );
     }
 
     /// How many transfers the saga keeps: those under way, and finished ones not forgotten.

@@ -67,7 +67,37 @@ pub struct Transfers {
     status: HashMap<Id, TransferStatus>,
 }
 
+impl TransferStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            TransferStatus::Started => 0,
+            TransferStatus::Complete => 1,
+            TransferStatus::Failed => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(TransferStatus::Started),
+            1 => Some(TransferStatus::Complete),
+            2 => Some(TransferStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
 impl Transfers {
+    /// A status a state store kept; one in memory is newer and stays.
+    pub fn recall(&mut self, transfer: Id, status: TransferStatus) {
+        self.status.entry(transfer).or_insert(status);
+    }
+
+    /// Drops the status of every transfer but those `keep` names: it is in the state store,
+    /// and recalled from there before a command of that transfer is decided.
+    pub fn forget(&mut self, keep: impl Fn(Id) -> bool) {
+        self.status.retain(|transfer, _| keep(*transfer));
+    }
+
     pub fn status(&self, transfer: Id) -> Option<TransferStatus> {
         self.status.get(&transfer).copied()
     }

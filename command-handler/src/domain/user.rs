@@ -14,6 +14,11 @@ pub struct Users {
 }
 
 impl Users {
+    /// A username a state store kept.
+    pub fn restore(&mut self, username: String) {
+        self.usernames.insert(username);
+    }
+
     pub fn exists(&self, username: &str) -> bool {
         self.usernames.contains(username)
     }

@@ -34,10 +34,12 @@ use super::health::Status;
 use super::rebalance::RebalanceListener;
 use super::transactions::{WriteError, Writer};
 use super::{Config, RuntimeError};
-use crate::domain::Fresh;
+use crate::domain::{CommandMeta, Fresh};
 use crate::handling::{Handler, Output, Ownership};
 use crate::rebuild::rebuild;
-use topology::transactions::TransactionError;
+use crate::store::{Changes, Store};
+use topology::topic_names::{BANK_EVENTS, USER_EVENTS};
+use topology::transactions::{TransactionError, Written};
 
 /// What the group consumes: the commands, and the answers to the credits this instance's sagas
 /// asked other instances for. All co-partitioned, so one member gets the same partition
@@ -81,6 +83,8 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), RuntimeError> {
     let mut worker = Loop {
+        store: None,
+        store_path: config.state_store.clone(),
         settings,
         transactional_id: &config.transactional_id,
         producer_failed: false,
@@ -200,6 +204,10 @@ async fn serve(
 type Member = StreamConsumer<RebalanceListener>;
 
 struct Loop<'a> {
+    /// The local state store once opened (see [`crate::store`]).
+    store: Option<Store>,
+    /// Where the state store is, if one is configured.
+    store_path: Option<std::path::PathBuf>,
     settings: &'a Settings,
     transactional_id: &'a str,
     writer: Writer,
@@ -235,8 +243,25 @@ impl Loop<'_> {
         self.acted_on_changes = 0;
     }
 
+    /// Opens the configured state store if it is not open yet. One that cannot be opened (an
+    /// older process of this instance still holds it, before it notices it was fenced) is
+    /// done without until a later takeover: the state then lives in memory, which costs memory
+    /// and replay time, never correctness.
+    fn open_store(&mut self) {
+        let Some(path) = self.store_path.as_deref().filter(|_| self.store.is_none()) else {
+            return;
+        };
+        match tokio::task::block_in_place(|| Store::open(path)) {
+            Ok(store) => self.store = Some(store),
+            Err(error) => {
+                tracing::warn!(%error, "the state store cannot be opened; keeping the state in memory until the next takeover")
+            }
+        }
+    }
+
     /// Drops the state and builds it again for the current assignment (see the module docs).
     async fn take_over(&mut self, consumer: &Member) -> Result<(), RuntimeError> {
+        self.open_store();
         for attempt in 1..=MAX_TAKEOVER_ATTEMPTS {
             if self.producer_failed {
                 self.renew_writer()?;
@@ -252,6 +277,7 @@ impl Loop<'_> {
                 &self.codec,
                 owned.clone(),
                 &self.status.records_replayed,
+                self.store.as_ref(),
             )
             .await
             .map_err(|e| RuntimeError::Rebuild(Box::new(e)))?;
@@ -267,7 +293,7 @@ impl Loop<'_> {
                     "finishing transfers the log left open"
                 );
                 match self.write_unprompted(consumer, &resumed).await {
-                    Ok(()) => {}
+                    Ok(written) => self.persist(&resumed, &written, &[])?,
                     Err(error) if self.recoverable(&error) => {
                         tracing::warn!(%error, "could not finish the open transfers; taking over again");
                         continue;
@@ -358,8 +384,12 @@ impl Loop<'_> {
             .ok_or(WriteError::NoGroupMetadata)?;
         let mut outputs = Vec::new();
         let mut offsets = BTreeMap::new();
+        let mut transfers = Vec::new();
         for message in batch {
-            outputs.extend(handle(handler, &self.codec, message).await?);
+            let (handled, transfer) =
+                handle(handler, self.store.as_ref(), &self.codec, message).await?;
+            outputs.extend(handled);
+            transfers.extend(transfer);
             offsets.insert(
                 (message.topic().to_string(), message.partition()),
                 message.offset() + 1,
@@ -371,15 +401,19 @@ impl Loop<'_> {
             .await
             .map_err(WriteError::from)?;
         let list = offset_list(&offsets)?;
-        match self.writer.write(&records, &list, &group).await {
-            Ok(()) => {}
+        let written = match self.writer.write(&records, &list, &group).await {
+            Ok(written) => written,
             Err(error) if self.recoverable(&error) => {
                 tracing::warn!(%error, "batch not written; taking the partitions over again");
                 return Ok(false);
             }
             Err(error) => return Err(error.into()),
-        }
+        };
         handler.forget_settled();
+        self.persist(&outputs, &written, &transfers)?;
+        let Some(handler) = self.handler.as_ref() else {
+            return Ok(false);
+        };
         let open = handler.open_transfers() as u64;
         self.status.open_transfers.store(open, Ordering::Relaxed);
         self.committed.extend(offsets);
@@ -448,7 +482,7 @@ impl Loop<'_> {
             "asking other instances again for unanswered credits"
         );
         match self.write_unprompted(consumer, &outputs).await {
-            Ok(()) => Ok(()),
+            Ok(written) => self.persist(&outputs, &written, &[]),
             Err(error) if self.recoverable(&error) => {
                 tracing::warn!(%error, "asking again failed; taking the partitions over again");
                 self.take_over(consumer).await
@@ -499,13 +533,40 @@ impl Loop<'_> {
         Ok(())
     }
 
+    /// Writes what a committed transaction changed to the state store: the rows its events
+    /// (and the transfers of its inputs, whose saga may have moved without an event) touched,
+    /// with the offsets Kafka gave those events. Then the handler forgets the history the store
+    /// now holds.
+    fn persist(
+        &mut self,
+        outputs: &[Output],
+        written: &Written,
+        inputs: &[Id],
+    ) -> Result<(), RuntimeError> {
+        let (Some(store), Some(handler)) = (self.store.as_ref(), self.handler.as_mut()) else {
+            return Ok(());
+        };
+        let mut changes = Changes::of(outputs, inputs);
+        let owned: BTreeSet<i32> = handler.ownership().partitions().collect();
+        for ((topic, partition), next) in written {
+            // Only this instance writes its partitions, so these offsets are the log's.
+            if (topic == USER_EVENTS || topic == BANK_EVENTS) && owned.contains(partition) {
+                changes.position(topic, *partition, *next);
+            }
+        }
+        tokio::task::block_in_place(|| store.write(handler.state(), handler.saga(), &changes))
+            .map_err(|error| RuntimeError::Store(Box::new(error)))?;
+        handler.forget_history();
+        Ok(())
+    }
+
     /// Writes records no input asked for, with the committed offsets of the owned partitions,
     /// so the group still fences the transaction if this instance lost them.
     async fn write_unprompted(
         &self,
         consumer: &Member,
         outputs: &[Output],
-    ) -> Result<(), WriteError> {
+    ) -> Result<Written, WriteError> {
         let group = consumer
             .group_metadata()
             .map(Arc::new)
@@ -541,25 +602,65 @@ fn owned_partitions(assignment: &TopicPartitionList) -> Ownership {
     Ownership::new(owned)
 }
 
-/// The records one input calls for; none for a record that cannot be read.
+/// The records one input calls for (none for a record that cannot be read), and the transfer
+/// it may be about. What the state store kept of that transfer is recalled first: a command,
+/// or an answer, of a transfer is decided on its whole history.
 async fn handle(
     handler: &mut Handler,
+    store: Option<&Store>,
     codec: &Codec,
     message: &BorrowedMessage<'_>,
-) -> Result<Vec<Output>, RuntimeError> {
+) -> Result<(Vec<Output>, Option<Id>), RuntimeError> {
+    let recall = |handler: &mut Handler, transfer: Id| -> Result<Option<Id>, RuntimeError> {
+        if let Some(store) = store {
+            let facts = tokio::task::block_in_place(|| store.facts(transfer))
+                .map_err(|error| RuntimeError::Store(Box::new(error)))?;
+            handler.recall(transfer, facts);
+        }
+        Ok(Some(transfer))
+    };
     let payload = message.payload();
-    let outputs = match message.topic() {
+    let handled = match message.topic() {
         USER_COMMANDS => readable(codec.decode::<UserCommand>(payload).await, message)?
-            .map(|command| handler.user_command(&command)),
-        BANK_COMMANDS => readable(codec.decode::<BankCommand>(payload).await, message)?
-            .map(|command| handler.bank_command(&command, &Fresh::generate())),
-        TRANSFER_COMMANDS => readable(codec.decode::<TransferCommand>(payload).await, message)?
-            .map(|command| handler.transfer_command(&command)),
-        TRANSFER_COMMAND_FEEDBACK => readable(
+            .map(|command| (handler.user_command(&command), None)),
+        BANK_COMMANDS => match readable(codec.decode::<BankCommand>(payload).await, message)? {
+            // Only a transfer's commands need history; the id of any other is a fresh uuid.
+            Some(command) => {
+                let transfer = match &command {
+                    BankCommand::MoneyTransferCommand(_)
+                    | BankCommand::MarkTransferCompletedCommand(_)
+                    | BankCommand::MarkTransferFailedCommand(_) => {
+                        recall(handler, command.command_id())?
+                    }
+                    _ => None,
+                };
+                Some((handler.bank_command(&command, &Fresh::generate()), transfer))
+            }
+            None => None,
+        },
+        TRANSFER_COMMANDS => {
+            match readable(codec.decode::<TransferCommand>(payload).await, message)? {
+                Some(command) => {
+                    let transfer = recall(handler, command.command_id())?;
+                    Some((handler.transfer_command(&command), transfer))
+                }
+                None => None,
+            }
+        }
+        TRANSFER_COMMAND_FEEDBACK => match readable(
             codec.decode::<TransferCommandFeedback>(payload).await,
             message,
-        )?
-        .map(|feedback| handler.transfer_feedback(&feedback)),
+        )? {
+            Some(feedback) => {
+                let id = match &feedback {
+                    TransferCommandFeedback::CommandSucceeded(ok) => ok.id,
+                    TransferCommandFeedback::CommandFailed(failed) => failed.id,
+                };
+                let transfer = recall(handler, id)?;
+                Some((handler.transfer_feedback(&feedback), transfer))
+            }
+            None => None,
+        },
         other => {
             tracing::warn!(
                 topic = other,
@@ -568,7 +669,7 @@ async fn handle(
             None
         }
     };
-    Ok(outputs.unwrap_or_default())
+    Ok(handled.unwrap_or_default())
 }
 
 /// `Some(input)`, or `None` for a record that will never decode (garbage, an unknown schema, a

@@ -48,6 +48,9 @@ pub struct Config {
     /// Fixed per deployment: a restart with the same id fences the previous instance.
     pub transactional_id: String,
     pub group: String,
+    /// The local state store's file (see [`crate::store`]); `None`: keep everything in memory
+    /// and replay the owned partitions from offset 0 at every takeover.
+    pub state_store: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +78,8 @@ pub enum RuntimeError {
     WatermarkThread,
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Store(Box<crate::store::StoreError>),
     #[error("could not take over the assigned partitions after {attempts} attempts")]
     TakeOver { attempts: u32 },
     #[error("the transactional producer failed fatally {renewals} times in a row")]

@@ -15,7 +15,7 @@ use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::KafkaError;
 use rdkafka::TopicPartitionList;
 use topology::codec::{Codec, CodecError};
-use topology::transactions::{Record, TransactionError, TransactionalWriter};
+use topology::transactions::{Record, TransactionError, TransactionalWriter, Written};
 use topology::{KafkaSettings, TopicMessage};
 
 use crate::handling::Output;
@@ -86,13 +86,14 @@ impl Writer {
     }
 
     /// Writes `records` and commits `offsets` for the group of `group` (the metadata read with
-    /// the batch), in one transaction; see [`TransactionalWriter::write`].
+    /// the batch), in one transaction; see [`TransactionalWriter::write`]. Answers where the
+    /// records went.
     pub async fn write(
         &self,
         records: &[Record],
         offsets: &TopicPartitionList,
         group: &Arc<ConsumerGroupMetadata>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<Written, WriteError> {
         Ok(self.transactions.write(records, offsets, group).await?)
     }
 }

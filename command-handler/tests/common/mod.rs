@@ -49,6 +49,7 @@ impl Ids {
 /// The command-handler binary with `ids`, as a child process killed when dropped; its log is
 /// `<temp dir>/command-handler-<name>-<port>.log`. Ready after `wait_ready(WAIT)`.
 pub fn start_command_handler(ids: &Ids, name: &str) -> ServiceProcess {
+    let state_dir = test_support::state_dir().display().to_string();
     ServiceProcess::start(
         &format!("command-handler-{name}"),
         env!("CARGO_BIN_EXE_command-handler"),
@@ -56,6 +57,7 @@ pub fn start_command_handler(ids: &Ids, name: &str) -> ServiceProcess {
         [
             ("COMMAND_HANDLER_TRANSACTIONAL_ID", &ids.transactional_id),
             ("COMMAND_HANDLER_GROUP", &ids.group),
+            ("COMMAND_HANDLER_STATE_DIR", &state_dir),
         ],
     )
 }

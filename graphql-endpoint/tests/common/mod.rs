@@ -86,6 +86,10 @@ pub fn start_command_handler_as(group: &str, transactional_id: &str) -> ServiceP
                 transactional_id.to_string(),
             ),
             ("COMMAND_HANDLER_GROUP", group.to_string()),
+            (
+                "COMMAND_HANDLER_STATE_DIR",
+                test_support::state_dir().display().to_string(),
+            ),
         ],
     )
 }

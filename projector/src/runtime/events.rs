@@ -127,7 +127,18 @@ pub fn open(settings: &KafkaSettings, config: &EventsConfig) -> Result<Opened, R
         partitions: i32::try_from(partitions_of(&ends, &config.bank_events_topic).len())
             .unwrap_or(i32::MAX),
     };
-    let (store, restored) = tokio::task::block_in_place(|| Store::open(path, &identity, &ends))?;
+    let (store, restored) = match tokio::task::block_in_place(|| {
+        Store::open(path, &identity, &ends)
+    }) {
+        Ok(opened) => opened,
+        // E.g. an older process of this instance still holds it, until it notices that it was
+        // fenced. Without the store everything is replayed and held in memory: slower, as
+        // correct.
+        Err(error) => {
+            tracing::warn!(%error, "the state store cannot be opened; keeping the read model in memory");
+            (Store::in_memory()?, None)
+        }
+    };
     let model = Arc::new(ReadModel::with_store(store));
     let (positions, issued) = match restored {
         Some(restored) => {

@@ -176,7 +176,7 @@ impl Publisher {
         let records = self.records(&batch).await?;
         let offsets = self.offsets(&batch)?;
         match self.writer.write(&records, &offsets, &group).await {
-            Ok(()) => {
+            Ok(_written) => {
                 tracing::debug!(events = batch.len(), "published derived events");
                 self.queue.published(&batch);
                 self.failed_rounds = 0;
