@@ -126,14 +126,14 @@ pub async fn rebuild(
             if let Some(store) = store {
                 if changes.len() >= ROWS_PER_WRITE {
                     let written = std::mem::take(&mut changes);
-                    tokio::task::block_in_place(|| store.write(&state, &saga, &written))?;
+                    tokio::task::block_in_place(|| store.write(&state, &saga, &written, true))?;
                     state.forget_history(|transfer| saga.contains(transfer));
                     recalled.clear();
                 }
             }
         }
         if let Some(store) = store {
-            tokio::task::block_in_place(|| store.write(&state, &saga, &changes))?;
+            tokio::task::block_in_place(|| store.write(&state, &saga, &changes, true))?;
             state.forget_history(|transfer| saga.contains(transfer));
         }
     }

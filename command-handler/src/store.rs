@@ -27,8 +27,9 @@
 //!   batch's events: never what the log does not hold. This instance is the only writer of its
 //!   partitions of `user_events` and `bank_events` (a stale one is fenced), so the state after
 //!   the batch is the state of the log up to those offsets.
-//! - A batch's rows and offsets go in one redb transaction. Most skip the fsync, one every 2 s
-//!   is durable (`topology::state_file`); a crash falls back to an older but consistent state, and the replay goes on
+//! - A batch's rows and offsets go in one redb transaction. Writes skip the fsync; a thread of
+//!   the store makes them durable every 2 s (`topology::state_file`), and a batch that would
+//!   wait for it is written with the next one instead; a crash falls back to an older but consistent state, and the replay goes on
 //!   from its offsets.
 //! - Rows of a partition are written only together with that partition's offset. A partition
 //!   this instance lost and later gets back is replayed from its old offset, over rows that
@@ -170,6 +171,17 @@ impl Changes {
             .entry((topic.to_string(), partition))
             .or_insert(next);
         *position = (*position).max(next);
+    }
+
+    /// Adds `later` changes: written together, they take the values of the state after both.
+    pub fn absorb(&mut self, later: Changes) {
+        self.users.extend(later.users);
+        self.accounts.extend(later.accounts);
+        self.transfers.extend(later.transfers);
+        self.bookings.extend(later.bookings);
+        for ((topic, partition), next) in later.positions {
+            self.position(&topic, partition, next);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -383,14 +395,21 @@ impl Store {
 
     /// Writes `changes` with the values `bank` and `saga` hold now: they must be exactly the
     /// state of the log up to the offsets in `changes`.
+    ///
+    /// `false`: not written, because the store's background fsync holds the file and `wait` is
+    /// false; the caller keeps `changes` (see [`Changes::absorb`]) and writes them later.
     pub fn write(
         &self,
         bank: &BankState,
         saga: &Saga,
         changes: &Changes,
-    ) -> Result<(), StoreError> {
-        let Some(write) = self.file.begin(!changes.is_empty(), false)? else {
-            return Ok(());
+        wait: bool,
+    ) -> Result<bool, StoreError> {
+        if changes.is_empty() {
+            return Ok(true);
+        }
+        let Some(write) = self.file.begin(wait)? else {
+            return Ok(false);
         };
         {
             let mut users = write.open_table(USERS).map_err(redb_error)?;
@@ -441,7 +460,8 @@ impl Store {
                     .map_err(redb_error)?;
             }
         }
-        self.file.commit(write)
+        self.file.commit(write)?;
+        Ok(true)
     }
 }
 
@@ -520,9 +540,9 @@ mod tests {
             let outputs = handler.bank_command(command, &fresh());
             handler.forget_settled();
             let changes = Changes::of(&outputs, &[command.command_id()]);
-            store
-                .write(handler.state(), handler.saga(), &changes)
-                .unwrap();
+            assert!(store
+                .write(handler.state(), handler.saga(), &changes, true)
+                .unwrap());
             handler.forget_history();
         }
     }

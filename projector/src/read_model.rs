@@ -176,13 +176,14 @@ impl ReadModel {
 
     /// Writes what changed since the last flush to the store, with the `positions` (topic,
     /// partition, next offset) and transaction ids `issued` (partition, count) it reflects.
-    /// Only the projection thread calls it.
+    /// `false`: the store's background fsync held it, nothing was written, and the changes
+    /// wait for the next flush. Only the projection thread calls it.
     pub fn flush(
         &self,
         positions: Vec<(String, i32, i64)>,
         issued: Vec<(i32, i64)>,
         durable: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let round = {
             let pending = self.pending();
             Round {
@@ -214,9 +215,11 @@ impl ReadModel {
                 issued,
             }
         };
-        self.store.write(&round, durable)?;
+        if !self.store.write(&round, durable)? {
+            return Ok(false);
+        }
         *self.pending_mut() = Pending::default();
-        Ok(())
+        Ok(true)
     }
 
     fn stored_account(&self, iban: &str) -> Option<StoredAccount> {

@@ -17,9 +17,9 @@
 //!   it was after some prefix of every partition, never half a round.
 //! - Only `read_committed` events are projected, so nothing the log does not keep for good
 //!   reaches the store.
-//! - Most commits skip the fsync; one every 2 s is durable (`topology::state_file`). A crash
-//!   falls back to the last durable commit, an older but equally consistent state, and the
-//!   replay goes on from its positions.
+//! - Commits skip the fsync; a thread of the store makes them durable every 2 s
+//!   (`topology::state_file`). A crash falls back to the last durable commit, an older but
+//!   equally consistent state, and the replay goes on from its positions.
 //!
 //! # A lost or stale store only costs time
 //!
@@ -326,11 +326,18 @@ impl Store {
         Ok(restored)
     }
 
-    /// Writes one round. Durable if the last durable commit is [`DURABLE_EVERY`] old, or
-    /// `durable` asks for it (e.g. at shutdown).
-    pub fn write(&self, round: &Round, durable: bool) -> Result<(), StoreError> {
-        let Some(write) = self.file.begin(!round.is_empty(), durable)? else {
-            return Ok(());
+    /// Writes one round; with `durable` (at shutdown) waits for the background fsync and
+    /// makes it durable at once. `false`: not written, because the background fsync holds the
+    /// file; the caller keeps the round and writes it with its next one.
+    pub fn write(&self, round: &Round, durable: bool) -> Result<bool, StoreError> {
+        if round.is_empty() {
+            if durable {
+                self.file.sync()?;
+            }
+            return Ok(true);
+        }
+        let Some(write) = self.file.begin(durable)? else {
+            return Ok(false);
         };
         {
             let mut users = write.open_table(USERS).map_err(redb_error)?;
@@ -387,7 +394,10 @@ impl Store {
             }
         }
         self.file.commit(write)?;
-        Ok(())
+        if durable {
+            self.file.sync()?;
+        }
+        Ok(true)
     }
 
     pub fn transaction(&self, id: i32) -> Result<Option<StoredTransaction>, StoreError> {

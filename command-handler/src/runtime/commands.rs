@@ -85,6 +85,7 @@ pub async fn run(
     let mut worker = Loop {
         store: None,
         store_path: config.state_store.clone(),
+        unwritten: Changes::default(),
         settings,
         transactional_id: &config.transactional_id,
         producer_failed: false,
@@ -208,6 +209,9 @@ struct Loop<'a> {
     store: Option<Store>,
     /// Where the state store is, if one is configured.
     store_path: Option<std::path::PathBuf>,
+    /// Committed batches not written to the store yet (its background fsync held it): their
+    /// history stays in memory until they are.
+    unwritten: Changes,
     settings: &'a Settings,
     transactional_id: &'a str,
     writer: Writer,
@@ -262,6 +266,8 @@ impl Loop<'_> {
     /// Drops the state and builds it again for the current assignment (see the module docs).
     async fn take_over(&mut self, consumer: &Member) -> Result<(), RuntimeError> {
         self.open_store();
+        // What the store misses of committed batches is in the log after its offsets.
+        self.unwritten = Changes::default();
         for attempt in 1..=MAX_TAKEOVER_ATTEMPTS {
             if self.producer_failed {
                 self.renew_writer()?;
@@ -554,9 +560,15 @@ impl Loop<'_> {
                 changes.position(topic, *partition, *next);
             }
         }
-        tokio::task::block_in_place(|| store.write(handler.state(), handler.saga(), &changes))
-            .map_err(|error| RuntimeError::Store(Box::new(error)))?;
-        handler.forget_history();
+        self.unwritten.absorb(changes);
+        let stored = tokio::task::block_in_place(|| {
+            store.write(handler.state(), handler.saga(), &self.unwritten, false)
+        })
+        .map_err(|error| RuntimeError::Store(Box::new(error)))?;
+        if stored {
+            self.unwritten = Changes::default();
+            handler.forget_history();
+        }
         Ok(())
     }
 

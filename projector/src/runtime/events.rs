@@ -367,16 +367,27 @@ impl Projection<'_> {
         self.moved.insert((topic.to_string(), partition), next);
     }
 
-    /// Writes the round to the state store with the positions it reflects.
+    /// Writes the rounds since the last flush to the state store with the positions they
+    /// reflect; they wait for the next flush while the store's background fsync holds it.
     fn flush(&mut self, durable: bool) -> Result<(), RuntimeError> {
-        let positions = std::mem::take(&mut self.moved)
-            .into_iter()
-            .map(|((topic, partition), next)| (topic, partition, next))
+        let positions = self
+            .moved
+            .iter()
+            .map(|((topic, partition), next)| (topic.clone(), *partition, *next))
             .collect();
         let issued = self.projector.issued();
         let model = self.projector.read_model();
-        tokio::task::block_in_place(|| model.flush(positions, issued, durable))?;
-        self.last_flush = Instant::now();
+        let started = Instant::now();
+        let written = tokio::task::block_in_place(|| model.flush(positions, issued, durable))?;
+        tracing::debug!(
+            written,
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "state store flush"
+        );
+        if written {
+            self.moved.clear();
+            self.last_flush = Instant::now();
+        }
         Ok(())
     }
 
