@@ -88,6 +88,9 @@ pub struct ReadModel {
     /// Every transaction, and how every finished transfer ended.
     store: Store,
     pending: RwLock<Pending>,
+    /// What a state store write (on a thread of its own) is writing now: readers look here
+    /// after `pending` and before the store, so nothing is missing while it is written.
+    in_flight: RwLock<Pending>,
     transaction_count: AtomicUsize,
 }
 
@@ -125,6 +128,7 @@ impl ReadModel {
             account_index: RwLock::default(),
             store,
             pending: RwLock::default(),
+            in_flight: RwLock::default(),
             transaction_count: AtomicUsize::new(0),
         }
     }
@@ -174,16 +178,17 @@ impl ReadModel {
         self.pending.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes what changed since the last flush to the store, with the `positions` (topic,
-    /// partition, next offset) and transaction ids `issued` (partition, count) it reflects.
-    /// `false`: the store's background fsync held it, nothing was written, and the changes
-    /// wait for the next flush. Only the projection thread calls it.
-    pub fn flush(
-        &self,
-        positions: Vec<(String, i32, i64)>,
-        issued: Vec<(i32, i64)>,
-        durable: bool,
-    ) -> Result<bool, StoreError> {
+    fn in_flight(&self) -> RwLockReadGuard<'_, Pending> {
+        self.in_flight
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What changed since the last round, as a round to write to the store with the
+    /// `positions` (topic, partition, next offset) and transaction ids `issued` (partition,
+    /// count) it reflects. Readers go on seeing it, as in flight, until [`Self::written`].
+    /// Only the projection thread calls it, after the previous round was written.
+    pub fn take_round(&self, positions: Vec<(String, i32, i64)>, issued: Vec<(i32, i64)>) -> Round {
         let round = {
             let pending = self.pending();
             Round {
@@ -215,11 +220,22 @@ impl ReadModel {
                 issued,
             }
         };
-        if !self.store.write(&round, durable)? {
-            return Ok(false);
-        }
-        *self.pending_mut() = Pending::default();
-        Ok(true)
+        // Both locks at once: a reader finds a change in one of them, never in neither.
+        let mut pending = self.pending_mut();
+        let mut in_flight = self
+            .in_flight
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *in_flight = std::mem::take(&mut *pending);
+        round
+    }
+
+    /// The round of [`Self::take_round`] is in the store.
+    pub fn written(&self) {
+        *self
+            .in_flight
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Pending::default();
     }
 
     fn stored_account(&self, iban: &str) -> Option<StoredAccount> {
@@ -268,6 +284,9 @@ impl ReadModel {
         if let Some(outcome) = self.pending().outcomes.get(id) {
             return Some(outcome.clone());
         }
+        if let Some(outcome) = self.in_flight().outcomes.get(id) {
+            return Some(outcome.clone());
+        }
         if let Some(outcome) = self.stored(self.store.outcome(id)) {
             return Some(outcome);
         }
@@ -295,32 +314,55 @@ impl ReadModel {
         if let Some((transaction, _)) = self.pending().transactions.get(&id) {
             return Some(Arc::clone(transaction));
         }
+        if let Some((transaction, _)) = self.in_flight().transactions.get(&id) {
+            return Some(Arc::clone(transaction));
+        }
         self.stored(self.store.transaction(id))
             .map(|stored| Arc::new(stored.transaction))
     }
 
     /// At most `max_items` transactions of `iban`, newest first: the pending ones are newer
-    /// than every stored one (an IBAN's transactions follow one partition's order).
+    /// than those in flight, and those newer than every stored one (an IBAN's transactions
+    /// follow one partition's order, and so do their ids). A round may move on while this
+    /// reads, so each later source only adds what is older than everything found so far.
     pub fn newest_transactions(&self, iban: &str, max_items: usize) -> Vec<Arc<Transaction>> {
-        let mut newest: Vec<Arc<Transaction>> = self
-            .pending()
-            .transactions
-            .values()
-            .rev()
-            .filter(|(transaction, _)| transaction.iban == iban)
-            .take(max_items)
-            .map(|(transaction, _)| Arc::clone(transaction))
-            .collect();
+        let of_iban = |pending: &Pending| -> Vec<Arc<Transaction>> {
+            pending
+                .transactions
+                .values()
+                .rev()
+                .filter(|(transaction, _)| transaction.iban == iban)
+                .take(max_items)
+                .map(|(transaction, _)| Arc::clone(transaction))
+                .collect()
+        };
+        let mut newest = of_iban(&self.pending());
+        let in_flight = of_iban(&self.in_flight());
+        let older = |newest: &[Arc<Transaction>], transaction: &Arc<Transaction>| {
+            newest
+                .last()
+                .is_none_or(|oldest| transaction.id < oldest.id)
+        };
+        for transaction in in_flight {
+            if older(&newest, &transaction) {
+                newest.push(transaction);
+            }
+        }
         if newest.len() < max_items {
             let stored = self
                 .store
-                .newest_transactions(iban, max_items - newest.len())
+                .newest_transactions(iban, max_items)
                 .unwrap_or_else(|error| {
                     tracing::error!(%error, "reading the state store");
                     Vec::new()
                 });
-            newest.extend(stored);
+            for transaction in stored {
+                if older(&newest, &transaction) {
+                    newest.push(transaction);
+                }
+            }
         }
+        newest.truncate(max_items);
         newest
     }
 
@@ -579,6 +621,32 @@ mod tests {
             .collect();
         assert_eq!(ids, [5, 4, 3]);
         assert!(model.newest_transactions("B", 3).is_empty());
+    }
+
+    #[test]
+    fn a_round_on_its_way_to_the_store_is_read_once_from_wherever_it_is() {
+        let model = ReadModel::new();
+        let ids = |model: &ReadModel| -> Vec<i32> {
+            model
+                .newest_transactions("A", 10)
+                .iter()
+                .map(|t| t.id)
+                .collect()
+        };
+        for id in 1..=3 {
+            model.append_transaction(transaction(id, "A"), Source::at(0, i64::from(id)));
+        }
+        let round = model.take_round(Vec::new(), Vec::new());
+        for id in 4..=5 {
+            model.append_transaction(transaction(id, "A"), Source::at(0, i64::from(id)));
+        }
+        assert_eq!(ids(&model), [5, 4, 3, 2, 1], "pending, then in flight");
+        model.store().write(&round, false).unwrap();
+        assert_eq!(ids(&model), [5, 4, 3, 2, 1], "in flight and stored: once");
+        model.written();
+        assert_eq!(ids(&model), [5, 4, 3, 2, 1], "pending, then stored");
+        assert_eq!(model.transaction(2).map(|t| t.id), Some(2));
+        assert_eq!(model.newest_transactions("A", 2).len(), 2);
     }
 
     fn listed(page: &AccountPage) -> Vec<(&str, i64, Vec<&str>)> {

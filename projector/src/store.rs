@@ -119,7 +119,7 @@ pub struct Round {
 }
 
 impl Round {
-    fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.users.is_empty()
             && self.accounts.is_empty()
             && self.transfers.is_empty()
@@ -326,18 +326,17 @@ impl Store {
         Ok(restored)
     }
 
-    /// Writes one round; with `durable` (at shutdown) waits for the background fsync and
-    /// makes it durable at once. `false`: not written, because the background fsync holds the
-    /// file; the caller keeps the round and writes it with its next one.
-    pub fn write(&self, round: &Round, durable: bool) -> Result<bool, StoreError> {
+    /// Writes one round, waiting for the background fsync if it runs (the projection writes
+    /// from a thread of its own); with `durable` (at shutdown) makes it durable at once.
+    pub fn write(&self, round: &Round, durable: bool) -> Result<(), StoreError> {
         if round.is_empty() {
             if durable {
                 self.file.sync()?;
             }
-            return Ok(true);
+            return Ok(());
         }
-        let Some(write) = self.file.begin(durable)? else {
-            return Ok(false);
+        let Some(write) = self.file.begin(true)? else {
+            return Ok(());
         };
         {
             let mut users = write.open_table(USERS).map_err(redb_error)?;
@@ -397,7 +396,7 @@ impl Store {
         if durable {
             self.file.sync()?;
         }
-        Ok(true)
+        Ok(())
     }
 
     pub fn transaction(&self, id: i32) -> Result<Option<StoredTransaction>, StoreError> {
@@ -542,10 +541,10 @@ mod tests {
                 .map(|(partition, next)| (TOPIC.to_string(), partition, next))
                 .collect();
             let issued = projector.issued();
-            projector
-                .read_model()
-                .flush(positions, issued, false)
-                .unwrap();
+            let model = projector.read_model();
+            let round = model.take_round(positions, issued);
+            model.store().write(&round, false).unwrap();
+            model.written();
         }
         derived
     }

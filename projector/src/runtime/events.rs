@@ -33,9 +33,9 @@ use crate::store::{Identity, Store};
 const MAX_BATCH: usize = 1_000;
 /// How long a batch that found several transfers' events waiting waits for more.
 const LINGER_UNDER_LOAD: Duration = Duration::from_millis(3);
-/// How often the rounds projected since are written to the state store. Readers see what is
-/// not written yet (see [`crate::read_model`]), so this only sets how much a crash replays and
-/// how many store transactions a catch-up costs.
+/// How often the rounds projected since go to the state store. Readers see what is not written
+/// yet (see [`crate::read_model`]), so this only sets how much a crash replays and how many
+/// store transactions a catch-up costs.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// While catching up, how often the consumer position is read: it is what moves past
 /// transaction markers, which are never delivered as messages.
@@ -259,6 +259,7 @@ pub async fn run(
         derived_in_round: 0,
         moved: BTreeMap::new(),
         last_flush: Instant::now(),
+        writing: None,
         status: &status,
         catch_up,
         started: Instant::now(),
@@ -295,7 +296,7 @@ pub async fn run(
             }
         }
         if projection.last_flush.elapsed() >= FLUSH_EVERY {
-            projection.flush(false)?;
+            projection.flush(false).await?;
         }
         if let Some(publisher) = &mut projection.publisher {
             publisher.publish_owned().await?;
@@ -314,7 +315,7 @@ pub async fn run(
             }
         }
     }
-    projection.flush(true)?;
+    projection.flush(true).await?;
     Ok(())
 }
 
@@ -329,6 +330,8 @@ struct Projection<'a> {
     /// (topic, partition) → next offset, of the partitions read since the last flush.
     moved: BTreeMap<(String, i32), i64>,
     last_flush: Instant,
+    /// The state store write of the last round, on a blocking thread.
+    writing: Option<tokio::task::JoinHandle<Result<(), crate::store::StoreError>>>,
     status: &'a Status,
     catch_up: CatchUp,
     started: Instant,
@@ -367,26 +370,47 @@ impl Projection<'_> {
         self.moved.insert((topic.to_string(), partition), next);
     }
 
-    /// Writes the rounds since the last flush to the state store with the positions they
-    /// reflect; they wait for the next flush while the store's background fsync holds it.
-    fn flush(&mut self, durable: bool) -> Result<(), RuntimeError> {
-        let positions = self
-            .moved
-            .iter()
-            .map(|((topic, partition), next)| (topic.clone(), *partition, *next))
+    /// Hands what was projected since the last flush, with the positions it reflects, to a
+    /// thread that writes it to the state store, so the loop never waits for the disk. While
+    /// that thread still writes the previous round, the changes wait for the next flush (at
+    /// shutdown, `durable`, it waits for it and for an fsync).
+    async fn flush(&mut self, durable: bool) -> Result<(), RuntimeError> {
+        if let Some(writing) = &self.writing {
+            if !writing.is_finished() && !durable {
+                return Ok(());
+            }
+        }
+        if let Some(writing) = self.writing.take() {
+            writing.await.map_err(|error| RuntimeError::Task {
+                task: "state store write",
+                message: error.to_string(),
+            })??;
+        }
+        let positions = std::mem::take(&mut self.moved)
+            .into_iter()
+            .map(|((topic, partition), next)| (topic, partition, next))
             .collect();
         let issued = self.projector.issued();
-        let model = self.projector.read_model();
-        let started = Instant::now();
-        let written = tokio::task::block_in_place(|| model.flush(positions, issued, durable))?;
-        tracing::debug!(
-            written,
-            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            "state store flush"
-        );
-        if written {
-            self.moved.clear();
-            self.last_flush = Instant::now();
+        let model = Arc::clone(self.projector.read_model());
+        let round = model.take_round(positions, issued);
+        self.last_flush = Instant::now();
+        let writing = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            model.store().write(&round, durable)?;
+            model.written();
+            tracing::debug!(
+                elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "state store round written"
+            );
+            Ok(())
+        });
+        if durable {
+            writing.await.map_err(|error| RuntimeError::Task {
+                task: "state store write",
+                message: error.to_string(),
+            })??;
+        } else {
+            self.writing = Some(writing);
         }
         Ok(())
     }
