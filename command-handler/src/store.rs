@@ -248,6 +248,11 @@ impl Store {
         &self.path
     }
 
+    /// The identity the store was built for, if it records one.
+    pub fn identity(&self) -> Result<Option<Identity>, StoreError> {
+        self.file.identity()
+    }
+
     /// Why the store cannot serve the partitions of `ends` (their first and end offsets now),
     /// or `None` when it can.
     pub fn check(

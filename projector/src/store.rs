@@ -399,6 +399,11 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the store is a file (else it lives in memory, for as long as the process).
+    pub fn is_on_disk(&self) -> bool {
+        self.file.path().is_some()
+    }
+
     pub fn transaction(&self, id: i32) -> Result<Option<StoredTransaction>, StoreError> {
         let read = self.file.db().begin_read().map_err(redb_error)?;
         let table = read.open_table(TRANSACTIONS).map_err(redb_error)?;

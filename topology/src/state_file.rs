@@ -209,6 +209,18 @@ impl StateFile {
         })
     }
 
+    /// The identity the store was built for, if it records one.
+    pub fn identity<I: DeserializeOwned>(&self) -> Result<Option<I>, StateFileError> {
+        let read = self.db().begin_read().map_err(redb_error)?;
+        let meta = match read.open_table(META) {
+            Ok(meta) => meta,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(error) => return Err(redb_error(error)),
+        };
+        let identity = meta.get("identity").map_err(redb_error)?;
+        Ok(identity.and_then(|bytes| decode(bytes.value()).ok()))
+    }
+
     /// Records `format` and `identity` with `write`.
     pub fn set_meta<I: Serialize>(
         write: &WriteTransaction,
@@ -287,6 +299,7 @@ mod tests {
         StateFile::set_meta(&write, 1, &a).unwrap();
         write.commit().unwrap();
         assert_eq!(file.mismatch(1, &a).unwrap(), None);
+        assert_eq!(file.identity::<String>().unwrap(), Some(a.clone()));
         assert!(file.mismatch(1, &b).unwrap().is_some());
         assert!(file.mismatch(2, &a).unwrap().is_some());
     }

@@ -156,7 +156,9 @@ pub fn open(settings: &KafkaSettings, config: &EventsConfig) -> Result<Opened, R
             (positions, issued)
         }
         None => {
-            tracing::info!(path = %path.display(), "new state store; replaying from offset 0");
+            if model.store().is_on_disk() {
+                tracing::info!(path = %path.display(), "new state store; replaying from offset 0");
+            }
             (BTreeMap::new(), BTreeMap::new())
         }
     };
