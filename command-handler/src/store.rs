@@ -45,7 +45,8 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use topology::replay::PartitionEnd;
 use topology::routing::{partition_of, user_event_key};
-use topology::state_file::{decode, encode, redb_error, StateFile};
+pub use topology::state_file::Positions;
+use topology::state_file::{decode, encode, outside_the_log, redb_error, StateFile};
 use topology::topic_names::{BANK_EVENTS, USER_EVENTS};
 use topology::{BankEvent, Id, UserEvent};
 
@@ -59,8 +60,6 @@ const FORMAT: u32 = 1;
 /// redb's page cache: lookups touch one transfer at a time.
 const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
-/// (topic, partition) → the next offset to read.
-const POSITIONS: TableDefinition<(&str, i32), i64> = TableDefinition::new("positions");
 /// (user_events partition, username).
 const USERS: TableDefinition<(i32, &str), ()> = TableDefinition::new("users");
 /// (bank_events partition, IBAN) → [`AccountRecord`].
@@ -86,9 +85,6 @@ pub struct Identity {
     pub partitions: i32,
 }
 
-/// (topic, partition) → the next offset to read.
-pub type Positions = BTreeMap<(String, i32), i64>;
-
 /// A handler as the store keeps it (see [`Store::load`]).
 #[derive(Debug)]
 pub struct Loaded {
@@ -103,7 +99,7 @@ pub struct Loaded {
 #[derive(Debug, Default)]
 pub struct Restored {
     /// (topic, partition) → next offset to read.
-    pub positions: BTreeMap<(String, i32), i64>,
+    pub positions: Positions,
     pub users: Vec<String>,
     pub accounts: Vec<(String, AccountRecord)>,
     pub saga: Vec<ProgressRecord>,
@@ -233,7 +229,6 @@ impl Store {
     fn create_tables(&self) -> Result<(), StoreError> {
         let write = self.file.db().begin_write().map_err(redb_error)?;
         {
-            write.open_table(POSITIONS).map_err(redb_error)?;
             write.open_table(USERS).map_err(redb_error)?;
             write.open_table(ACCOUNTS).map_err(redb_error)?;
             write.open_table(STATUSES).map_err(redb_error)?;
@@ -263,29 +258,17 @@ impl Store {
         if let Some(mismatch) = self.file.mismatch(FORMAT, identity)? {
             return Ok(Some(mismatch));
         }
-        let read = self.file.db().begin_read().map_err(redb_error)?;
-        let positions = read.open_table(POSITIONS).map_err(redb_error)?;
-        for end in ends {
-            let next = positions
-                .get((end.topic.as_str(), end.partition))
-                .map_err(redb_error)?
-                .map(|next| next.value());
-            if let Some(next) = next {
-                if !(end.first..=end.end).contains(&next) {
-                    return Ok(Some(format!(
-                        "{}/{} is at offset {next}, the log holds {}..{}",
-                        end.topic, end.partition, end.first, end.end
-                    )));
-                }
-            }
-        }
-        Ok(None)
+        let positions = self.file.positions()?;
+        Ok(ends.iter().find_map(|end| {
+            let next = positions.get(&(end.topic.clone(), end.partition))?;
+            outside_the_log(&end.topic, end.partition, *next, Some(end))
+        }))
     }
 
     /// Deletes everything and records `identity`: the partitions are replayed from offset 0.
     pub fn reset(&self, identity: &Identity) -> Result<(), StoreError> {
         let write = self.file.db().begin_write().map_err(redb_error)?;
-        write.delete_table(POSITIONS).map_err(redb_error)?;
+        StateFile::clear_positions(&write)?;
         write.delete_table(USERS).map_err(redb_error)?;
         write.delete_table(ACCOUNTS).map_err(redb_error)?;
         write.delete_table(STATUSES).map_err(redb_error)?;
@@ -300,15 +283,14 @@ impl Store {
     pub fn restore(&self, partitions: &BTreeSet<i32>) -> Result<Restored, StoreError> {
         let read = self.file.db().begin_read().map_err(redb_error)?;
         let mut restored = Restored::default();
-        let positions = read.open_table(POSITIONS).map_err(redb_error)?;
+        let positions = self.file.positions()?;
         let users = read.open_table(USERS).map_err(redb_error)?;
         let accounts = read.open_table(ACCOUNTS).map_err(redb_error)?;
         for &partition in partitions {
             for topic in [USER_EVENTS, BANK_EVENTS] {
-                if let Some(next) = positions.get((topic, partition)).map_err(redb_error)? {
-                    restored
-                        .positions
-                        .insert((topic.to_string(), partition), next.value());
+                let key = (topic.to_string(), partition);
+                if let Some(&next) = positions.get(&key) {
+                    restored.positions.insert(key, next);
                 }
             }
             for entry in users
@@ -458,12 +440,13 @@ impl Store {
                     .insert((id_key(*transfer), iban.as_str(), movement.code()), ())
                     .map_err(redb_error)?;
             }
-            let mut positions = write.open_table(POSITIONS).map_err(redb_error)?;
-            for ((topic, partition), next) in &changes.positions {
-                positions
-                    .insert((topic.as_str(), *partition), *next)
-                    .map_err(redb_error)?;
-            }
+            StateFile::set_positions(
+                &write,
+                changes
+                    .positions
+                    .iter()
+                    .map(|((topic, partition), next)| (topic.as_str(), *partition, *next)),
+            )?;
         }
         self.file.commit(write)?;
         Ok(true)

@@ -40,7 +40,9 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefiniti
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use topology::replay::PartitionEnd;
-use topology::state_file::{decode, encode, redb_error, StateFile, StateFileError};
+use topology::state_file::{
+    decode, encode, outside_the_log, redb_error, Positions, StateFile, StateFileError,
+};
 use topology::Id;
 
 use crate::query_results::{Account, Transaction, TransferState};
@@ -52,8 +54,6 @@ const FORMAT: u32 = 1;
 /// redb's page cache: queries read history one account at a time, so a small one serves them.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
-/// (topic, partition) → the next offset to read.
-const POSITIONS: TableDefinition<(&str, i32), i64> = TableDefinition::new("positions");
 /// `bank_events` partition → transaction ids handed out there.
 const ISSUED: TableDefinition<i32, i64> = TableDefinition::new("issued");
 /// username → password hash.
@@ -134,7 +134,7 @@ impl Round {
 #[derive(Debug, Default)]
 pub struct Restored {
     /// (topic, partition) → next offset to read.
-    pub positions: BTreeMap<(String, i32), i64>,
+    pub positions: Positions,
     /// `bank_events` partition → transaction ids handed out.
     pub issued: BTreeMap<i32, i64>,
     pub users: Vec<(String, String)>,
@@ -199,7 +199,6 @@ impl Store {
         // Every table exists from the start, so a read never meets a missing one.
         let write = file.db().begin_write().map_err(redb_error)?;
         {
-            write.open_table(POSITIONS).map_err(redb_error)?;
             write.open_table(ISSUED).map_err(redb_error)?;
             write.open_table(USERS).map_err(redb_error)?;
             write.open_table(ACCOUNTS).map_err(redb_error)?;
@@ -228,43 +227,21 @@ impl Store {
         if let Some(mismatch) = self.file.mismatch(FORMAT, identity)? {
             return Ok(Some(mismatch));
         }
-        let read = self.file.db().begin_read().map_err(redb_error)?;
-        let positions = read.open_table(POSITIONS).map_err(redb_error)?;
-        for entry in positions.iter().map_err(redb_error)? {
-            let (key, next) = entry.map_err(redb_error)?;
-            let (topic, partition) = key.value();
-            let next = next.value();
+        let positions = self.file.positions()?;
+        Ok(positions.iter().find_map(|((topic, partition), next)| {
             let end = ends
                 .iter()
-                .find(|end| end.topic == topic && end.partition == partition);
-            match end {
-                Some(end) if (end.first..=end.end).contains(&next) => {}
-                end => {
-                    return Ok(Some(format!(
-                        "{topic}/{partition} is projected up to offset {next}, the log holds {:?}",
-                        end.map(|end| end.first..end.end)
-                    )))
-                }
-            }
-        }
-        Ok(None)
+                .find(|end| end.topic == *topic && end.partition == *partition);
+            outside_the_log(topic, *partition, *next, end)
+        }))
     }
 
     fn restore(&self) -> Result<Restored, StoreError> {
         let read = self.file.db().begin_read().map_err(redb_error)?;
-        let mut restored = Restored::default();
-        for entry in read
-            .open_table(POSITIONS)
-            .map_err(redb_error)?
-            .iter()
-            .map_err(redb_error)?
-        {
-            let (key, next) = entry.map_err(redb_error)?;
-            let (topic, partition) = key.value();
-            restored
-                .positions
-                .insert((topic.to_string(), partition), next.value());
-        }
+        let mut restored = Restored {
+            positions: self.file.positions()?,
+            ..Restored::default()
+        };
         for entry in read
             .open_table(ISSUED)
             .map_err(redb_error)?
@@ -381,12 +358,13 @@ impl Store {
                     .insert((transaction.iban.as_str(), transaction.id), ())
                     .map_err(redb_error)?;
             }
-            let mut positions = write.open_table(POSITIONS).map_err(redb_error)?;
-            for (topic, partition, next) in &round.positions {
-                positions
-                    .insert((topic.as_str(), *partition), *next)
-                    .map_err(redb_error)?;
-            }
+            StateFile::set_positions(
+                &write,
+                round
+                    .positions
+                    .iter()
+                    .map(|(topic, partition, next)| (topic.as_str(), *partition, *next)),
+            )?;
             let mut issued = write.open_table(ISSUED).map_err(redb_error)?;
             for (partition, count) in &round.issued {
                 issued.insert(*partition, *count).map_err(redb_error)?;

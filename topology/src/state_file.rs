@@ -9,6 +9,7 @@
 //! 300 MB file here) runs on a thread of its own; a service's write that would have to wait for
 //! it is put off to its next write instead, so the fsync never stalls a service's loop.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
@@ -17,15 +18,46 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
 use redb::backends::InMemoryBackend;
-use redb::{Database, Durability, ReadableDatabase, TableDefinition, WriteTransaction};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+use crate::replay::PartitionEnd;
 
 /// At most this long between durable (fsynced) writes.
 pub const DURABLE_EVERY: Duration = Duration::from_secs(2);
 
 /// Format and identity of the store.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// (topic, partition) → the next offset to read: how much of the log the store reflects.
+const POSITIONS: TableDefinition<(&str, i32), i64> = TableDefinition::new("positions");
+
+/// (topic, partition) → the next offset to read.
+pub type Positions = BTreeMap<(String, i32), i64>;
+
+/// Why a store that reflects `topic`/`partition` up to offset `next` cannot be used with the
+/// log as it is now (`end`, or `None` when the log has no such partition): the log must still
+/// hold that offset, neither past its end (the store would hold what the log does not) nor
+/// before its first record (retention removed what the replay would need).
+pub fn outside_the_log(
+    topic: &str,
+    partition: i32,
+    next: i64,
+    end: Option<&PartitionEnd>,
+) -> Option<String> {
+    match end {
+        Some(end) if (end.first..=end.end).contains(&next) => None,
+        Some(end) => Some(format!(
+            "{topic}/{partition} is at offset {next}, the log holds {}..{}",
+            end.first, end.end
+        )),
+        None => Some(format!(
+            "{topic}/{partition} is at offset {next}, the log has no such partition"
+        )),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateFileError {
@@ -221,6 +253,41 @@ impl StateFile {
         Ok(identity.and_then(|bytes| decode(bytes.value()).ok()))
     }
 
+    /// Every stored position.
+    pub fn positions(&self) -> Result<Positions, StateFileError> {
+        let read = self.db().begin_read().map_err(redb_error)?;
+        let table = match read.open_table(POSITIONS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Positions::new()),
+            Err(error) => return Err(redb_error(error)),
+        };
+        let mut positions = Positions::new();
+        for entry in table.iter().map_err(redb_error)? {
+            let (key, next) = entry.map_err(redb_error)?;
+            let (topic, partition) = key.value();
+            positions.insert((topic.to_string(), partition), next.value());
+        }
+        Ok(positions)
+    }
+
+    /// Records `positions` with `write`, in the transaction of the rows they go with.
+    pub fn set_positions<'a>(
+        write: &WriteTransaction,
+        positions: impl IntoIterator<Item = (&'a str, i32, i64)>,
+    ) -> Result<(), StateFileError> {
+        let mut table = write.open_table(POSITIONS).map_err(redb_error)?;
+        for (topic, partition, next) in positions {
+            table.insert((topic, partition), next).map_err(redb_error)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets every position with `write`: the store reflects nothing of the log.
+    pub fn clear_positions(write: &WriteTransaction) -> Result<(), StateFileError> {
+        write.delete_table(POSITIONS).map_err(redb_error)?;
+        Ok(())
+    }
+
     /// Records `format` and `identity` with `write`.
     pub fn set_meta<I: Serialize>(
         write: &WriteTransaction,
@@ -302,6 +369,39 @@ mod tests {
         assert_eq!(file.identity::<String>().unwrap(), Some(a.clone()));
         assert!(file.mismatch(1, &b).unwrap().is_some());
         assert!(file.mismatch(2, &a).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_position_is_usable_only_inside_what_the_log_holds() {
+        let end = PartitionEnd {
+            topic: "bank_events".into(),
+            partition: 3,
+            first: 10,
+            end: 20,
+        };
+        for usable in [10, 15, 20] {
+            assert_eq!(outside_the_log("bank_events", 3, usable, Some(&end)), None);
+        }
+        for stale in [9, 21] {
+            assert!(outside_the_log("bank_events", 3, stale, Some(&end)).is_some());
+        }
+        assert!(outside_the_log("bank_events", 3, 0, None).is_some());
+    }
+
+    #[test]
+    fn positions_are_written_with_a_write_and_cleared_with_another() {
+        let file = StateFile::in_memory().unwrap();
+        assert!(file.positions().unwrap().is_empty());
+        let write = file.begin(true).unwrap().unwrap();
+        StateFile::set_positions(&write, [("user_events", 0, 7), ("bank_events", 2, 9)]).unwrap();
+        file.commit(write).unwrap();
+        let positions = file.positions().unwrap();
+        assert_eq!(positions.get(&("bank_events".to_string(), 2)), Some(&9));
+        assert_eq!(positions.len(), 2);
+        let write = file.begin(true).unwrap().unwrap();
+        StateFile::clear_positions(&write).unwrap();
+        file.commit(write).unwrap();
+        assert!(file.positions().unwrap().is_empty());
     }
 
     #[test]
