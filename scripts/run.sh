@@ -60,6 +60,19 @@ for count in COMMAND_HANDLER_INSTANCES PROJECTOR_INSTANCES; do
     exit 2
   fi
 done
+# The bank employee (EMPLOYEE_USERNAME, default `employee`) logs in with EMPLOYEE_PASSWORD, and
+# the endpoint signs sessions with GRAPHQL_SESSION_SECRET. Unset, both are generated on the first
+# run and kept (readable by this user only) in the cache dir, so they survive restarts.
+kept_secret() { # <file> <random bytes> -> the file's secret, made on first use
+  if [[ ! -s "$1" ]]; then
+    mkdir -p "$(dirname "$1")"
+    (umask 077 && head -c "$2" /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_' >"$1")
+  fi
+  cat "$1"
+}
+export EMPLOYEE_USERNAME="${EMPLOYEE_USERNAME:-employee}"
+export EMPLOYEE_PASSWORD="${EMPLOYEE_PASSWORD:-$(kept_secret "$CACHE/employee-password" 12)}"
+export GRAPHQL_SESSION_SECRET="${GRAPHQL_SESSION_SECRET:-$(kept_secret "$CACHE/session-secret" 36)}"
 export GRAPHQL_PORT="${GRAPHQL_PORT:-8888}"
 export FRONTEND_PORT="${FRONTEND_PORT:-8181}"
 export FRONTEND_HOST="${FRONTEND_HOST:-127.0.0.1}"
@@ -278,6 +291,7 @@ start_everything() {
 Open Bank is running:
   web app           http://127.0.0.1:$FRONTEND_PORT/
   GraphiQL          http://127.0.0.1:$GRAPHQL_PORT/graphiql
+  employee login    $EMPLOYEE_USERNAME / $EMPLOYEE_PASSWORD   (kept in $CACHE/employee-password unless EMPLOYEE_PASSWORD is set)
   GraphQL           http://127.0.0.1:$GRAPHQL_PORT/graphql   (subscriptions: ws://127.0.0.1:$GRAPHQL_PORT/graphql/ws)
   Kafka             $KAFKA_BROKERS
   schema registry   $SCHEMA_REGISTRY_URL   (try: curl $SCHEMA_REGISTRY_URL/subjects)

@@ -83,6 +83,8 @@ step "broker loss: one of three brokers SIGKILLed under load and restarted"
 cargo test -p graphql-endpoint --locked --test broker_loss -- --ignored --nocapture "$broker_loss"
 
 step "browser test: the whole suite in Chromium, on the three brokers"
+# The employee the browser test logs in as (scripts/run.sh passes these on to the endpoint).
+export EMPLOYEE_USERNAME=employee EMPLOYEE_PASSWORD="browser-test-$RANDOM$RANDOM"
 OPEN_BANK_PROFILE=debug scripts/run.sh start
 (cd frontend && npm run test:e2e)
 echo "screenshots: frontend/e2e/screenshots/"

@@ -1,7 +1,8 @@
 // The web app in a real browser (Debian's Chromium driven by playwright-core) against the
 // running suite: Kafka, the schema registry, command handler, projector, GraphQL endpoint and
 // the app served on 8181, as `scripts/run.sh` starts them. Screenshots of every view go to
-// e2e/screenshots/.
+// e2e/screenshots/. The employee's password comes from EMPLOYEE_PASSWORD (the username from
+// EMPLOYEE_USERNAME, by default `employee`), as the endpoint was started with.
 
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,12 +16,22 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
 const COMPANY_IBAN = 'NL66OPEN0000000000';
 const INSUFFICIENT_FUNDS = 'insufficient funds would be below the limit of € -500,00';
+const LAST_OWNER_WITH_MONEY = "last user and balance is not zero, so can't be removed";
+const IBAN = /NL\d{2}OPEN0\d{9}/;
+const EMPLOYEE = {
+  username: process.env.EMPLOYEE_USERNAME ?? 'employee',
+  password: process.env.EMPLOYEE_PASSWORD ?? '',
+};
+const EMPLOYEE_SESSION_KEY = 'open-bank.employee-session';
 
 // Fresh users on every run, so the test passes against a cluster that already has data.
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const alice = { username: `alice-${run}`, password: 'alice-password' };
 const bob = { username: `bob-${run}`, password: 'bob-password' };
+const erin = { username: `erin-${run}`, password: 'erin-password' };
 const lunch = `lunch ${run}`;
+const savings = `savings ${run}`;
+const gift = `gift ${run}`;
 
 let browser: Browser;
 const contexts: BrowserContext[] = [];
@@ -48,19 +59,67 @@ async function logIn(page: Page, user: { username: string; password: string }): 
   return (await iban.textContent()) ?? '';
 }
 
-/** Opens an account straight through the API, as a first login does. */
-async function openAccount(username: string, password: string): Promise<void> {
+interface GraphQLAnswer<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+/** One request straight to the GraphQL endpoint, not through the app. */
+async function graphql<T>(
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GraphQLAnswer<T>> {
   const response = await fetch(GRAPHQL, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      query:
-        'mutation ($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban reason } }',
-      variables: { u: username, p: password },
-    }),
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
   });
-  const answer = (await response.json()) as { data?: { get_account: { iban: string | null } } };
+  return (await response.json()) as GraphQLAnswer<T>;
+}
+
+/** Opens an account straight through the API, as a first login does. */
+async function openAccount(username: string, password: string): Promise<void> {
+  const answer = await graphql<{ get_account: { iban: string | null } }>(
+    'mutation ($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban reason } }',
+    { u: username, p: password },
+  );
   expect(answer.data?.get_account.iban, JSON.stringify(answer)).toBeTruthy();
+}
+
+/** The user's accounts as my_accounts answers them, each with the user's own token. */
+async function myAccounts(user: { username: string; password: string }) {
+  const answer = await graphql<{
+    my_accounts: { accounts: { iban: string; token: string; owners: string[] }[] | null };
+  }>(
+    'query ($u: String!, $p: String!) { my_accounts(username: $u, password: $p) { accounts { iban token owners } reason } }',
+    { u: user.username, p: user.password },
+  );
+  const accounts = answer.data?.my_accounts.accounts;
+  expect(accounts, JSON.stringify(answer)).toBeTruthy();
+  return accounts ?? [];
+}
+
+/** A row of the client's own accounts. */
+function ownAccount(page: Page, iban: string) {
+  return page.locator(`table.own-accounts tr[data-iban="${iban}"]`);
+}
+
+async function transfer(page: Page, to: string, amount: string, descr: string): Promise<void> {
+  await page.getByLabel('To (IBAN)').fill(to);
+  await page.getByLabel('Amount in euros').fill(amount);
+  await page.getByRole('textbox', { name: 'Description' }).fill(descr);
+  await page.getByRole('button', { name: 'Transfer', exact: true }).click();
+}
+
+async function logInAsEmployee(page: Page, password = EMPLOYEE.password): Promise<void> {
+  expect(EMPLOYEE.password, 'set EMPLOYEE_PASSWORD to the endpoint’s employee password').not.toBe(
+    '',
+  );
+  await page.goto(`${FRONTEND}/#/employee`);
+  await page.getByLabel('Employee username').fill(EMPLOYEE.username);
+  await page.getByLabel('Employee password').fill(password);
+  await page.getByRole('button', { name: 'Log in as employee' }).click();
 }
 
 async function waitForText(page: Page, testId: string, text: string): Promise<void> {
@@ -197,10 +256,34 @@ describe('Open Bank in a browser', () => {
     await screenshot(page, 'client-login-refused');
   });
 
-  it('lets an employee find any account and follow its transactions live', async () => {
+  it('shows every account to logged-in employees only', async () => {
+    const ALL_ACCOUNTS = '{ all_accounts(offset: 0, max_items: 1) { total } }';
+    const anonymous = await graphql(ALL_ACCOUNTS);
+    expect(anonymous.errors?.[0]?.extensions?.code, JSON.stringify(anonymous)).toBe(
+      'UNAUTHENTICATED',
+    );
+    expect(anonymous.errors?.[0]?.message).toBe('employee login required');
+    const forged = await graphql(ALL_ACCOUNTS, {}, { Authorization: 'Bearer not.a.session' });
+    expect(forged.errors?.[0]?.extensions?.code, JSON.stringify(forged)).toBe('UNAUTHENTICATED');
+
     const page = await newPage();
     await page.goto(`${FRONTEND}/#/employee`);
+    await page.getByRole('heading', { name: 'Employee login' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'All accounts' }).count()).toBe(0);
+    await logInAsEmployee(page, 'not-the-password');
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'invalid employee username or password' })
+      .waitFor();
+    expect(await page.getByRole('heading', { name: 'All accounts' }).count()).toBe(0);
+    await screenshot(page, 'employee-login');
+  });
+
+  it('lets an employee find any account and follow its transactions live', async () => {
+    const page = await newPage();
+    await logInAsEmployee(page);
     await page.getByRole('heading', { name: 'All accounts' }).waitFor();
+    await page.getByTestId('employee-username').filter({ hasText: EMPLOYEE.username }).waitFor();
     const search = page.getByLabel('Find IBAN or owner');
 
     // An account is listed from its opening on, before any transaction.
@@ -244,17 +327,72 @@ describe('Open Bank in a browser', () => {
     await pages.getByRole('button', { name: 'Previous' }).click();
     await pages.filter({ hasText: 'page 1 of' }).waitFor();
     expect(await rows.first().getAttribute('data-iban')).toBe(firstIban);
+
+    // A reload keeps the session; logging out ends it.
+    await page.reload();
+    await page.getByRole('heading', { name: 'All accounts' }).waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('status').filter({ hasText: 'You logged out.' }).waitFor();
+    await page.getByRole('button', { name: 'Log in as employee' }).waitFor();
+    expect(await page.evaluate((key) => sessionStorage.getItem(key), EMPLOYEE_SESSION_KEY)).toBe(
+      null,
+    );
+  });
+
+  it('ends the employee session when it expires, and says when', async () => {
+    const page = await newPage();
+    // The page's clock is Playwright's, to skip the session's lifetime.
+    await page.clock.install();
+    await logInAsEmployee(page);
+    await page.getByRole('heading', { name: 'All accounts' }).waitFor();
+    const msLeft = await page.evaluate((key) => {
+      const stored = JSON.parse(sessionStorage.getItem(key) ?? '{}') as { expiresAt?: string };
+      return Date.parse(stored.expiresAt ?? '') - Date.now();
+    }, EMPLOYEE_SESSION_KEY);
+    expect(msLeft).toBeGreaterThan(0);
+    await page.clock.fastForward(Math.ceil(msLeft) + 1_000);
+    await page
+      .getByRole('alert')
+      .filter({
+        hasText: /^Your employee session expired at (\d{4}-\d\d-\d\d )?\d\d:\d\d\. Log in again\.$/,
+      })
+      .waitFor();
+    await page.getByRole('button', { name: 'Log in as employee' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'All accounts' }).count()).toBe(0);
+    expect(await page.evaluate((key) => sessionStorage.getItem(key), EMPLOYEE_SESSION_KEY)).toBe(
+      null,
+    );
+    await screenshot(page, 'employee-session-expired');
+
+    // A session the endpoint does not accept (here one it never signed) ends too, in its words.
+    const other = await newPage();
+    await other.goto(`${FRONTEND}/#/`);
+    await other.evaluate((key) => {
+      const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+      sessionStorage.setItem(
+        key,
+        JSON.stringify({ username: 'employee', token: 'not.a.session', expiresAt: inAnHour }),
+      );
+    }, EMPLOYEE_SESSION_KEY);
+    await other.goto(`${FRONTEND}/#/employee`);
+    await other
+      .getByRole('alert')
+      .filter({ hasText: 'Your employee session ended: employee session is not valid.' })
+      .waitFor();
+    await other.getByRole('button', { name: 'Log in as employee' }).waitFor();
   });
 
   it('shows as many transactions and such fields as the user chooses', async () => {
     await alicePage.getByText('Display options').click();
     await alicePage.getByLabel('Transactions to show').selectOption('5');
     await alicePage.getByRole('checkbox', { name: 'Description' }).uncheck();
-    await alicePage
+    // The transactions' table: the table of accounts has an IBAN column too.
+    const transactions = alicePage.locator('table.transactions');
+    await transactions
       .getByRole('columnheader', { name: 'Description' })
       .waitFor({ state: 'detached' });
     await alicePage.getByRole('checkbox', { name: 'IBAN' }).check();
-    await alicePage.getByRole('columnheader', { name: 'IBAN' }).waitFor();
+    await transactions.getByRole('columnheader', { name: 'IBAN' }).waitFor();
     for (let i = 0; i < 4; i++) {
       await alicePage.getByRole('button', { name: 'Deposit € 10,00' }).click();
       await alicePage.getByRole('status').filter({ hasText: '€ 10,00 deposited.' }).waitFor();
@@ -263,6 +401,122 @@ describe('Open Bank in a browser', () => {
     expect(await row(alicePage).count()).toBe(5);
     await screenshot(alicePage, 'client-display-options');
     await alicePage.getByRole('checkbox', { name: 'Description' }).check();
+  });
+
+  let secondIban: string;
+  let erinPage: Page;
+
+  it('opens a second account and moves money between the user’s own accounts', async () => {
+    await alicePage.getByRole('button', { name: 'Open another account' }).click();
+    const opened = alicePage.getByRole('status').filter({ hasText: 'Opened account' });
+    await opened.waitFor();
+    secondIban = IBAN.exec((await opened.textContent()) ?? '')?.[0] ?? '';
+    expect(secondIban).toMatch(IBAN);
+    expect(secondIban).not.toBe(aliceIban);
+    // Oldest first, each with its balance; the one the user works with stays selected.
+    const accounts = alicePage.locator('table.own-accounts tbody tr');
+    await ownAccount(alicePage, secondIban).filter({ hasText: '€ 0,00' }).waitFor();
+    expect(await accounts.evaluateAll((rows) => rows.map((r) => r.dataset.iban))).toEqual([
+      aliceIban,
+      secondIban,
+    ]);
+    await waitForText(alicePage, 'own-iban', aliceIban);
+
+    await alicePage.getByLabel('To one of my accounts').selectOption(secondIban);
+    expect(await alicePage.getByLabel('To (IBAN)').inputValue()).toBe(secondIban);
+    await alicePage.getByLabel('Amount in euros').fill('20');
+    await alicePage.getByRole('textbox', { name: 'Description' }).fill(savings);
+    await alicePage.getByRole('button', { name: 'Transfer', exact: true }).click();
+    await alicePage
+      .getByRole('status')
+      .filter({ hasText: `€ 20,00 transferred to ${secondIban}.` })
+      .waitFor();
+    await ownAccount(alicePage, secondIban).filter({ hasText: '€ 20,00' }).waitFor();
+    await ownAccount(alicePage, aliceIban).filter({ hasText: '€ 104,50' }).waitFor();
+    await waitForText(alicePage, 'balance', '€ 104,50');
+    await row(alicePage, savings, '− € 20,00').waitFor();
+    await screenshot(alicePage, 'client-accounts');
+  });
+
+  it('shares an account; the other owner sees it, with a token of their own, and uses it', async () => {
+    await openAccount(erin.username, erin.password);
+    await alicePage.getByRole('button', { name: `Work with ${secondIban}` }).click();
+    await waitForText(alicePage, 'own-iban', secondIban);
+    await waitForText(alicePage, 'balance', '€ 20,00');
+
+    const shareWith = alicePage.getByLabel('Username to share with');
+    await shareWith.fill(`nobody-${run}`);
+    await alicePage.getByRole('button', { name: 'Share', exact: true }).click();
+    await alicePage
+      .getByRole('alert')
+      .filter({ hasText: 'There is no user with that name' })
+      .filter({ hasText: 'username does not exist' })
+      .waitFor();
+    await shareWith.fill(erin.username);
+    await alicePage.getByRole('button', { name: 'Share', exact: true }).click();
+    await alicePage
+      .getByRole('status')
+      .filter({ hasText: `Shared ${secondIban} with ${erin.username}.` })
+      .waitFor();
+    await ownAccount(alicePage, secondIban).filter({ hasText: erin.username }).waitFor();
+    await waitForText(alicePage, 'owners', `${alice.username}, ${erin.username}`);
+
+    erinPage = await newPage();
+    const erinIban = await logIn(erinPage, erin);
+    expect(erinIban).not.toBe(secondIban);
+    await ownAccount(erinPage, secondIban)
+      .filter({ hasText: '€ 20,00' })
+      .filter({ hasText: alice.username })
+      .waitFor();
+    await erinPage.getByRole('button', { name: `Work with ${secondIban}` }).click();
+    await waitForText(erinPage, 'own-iban', secondIban);
+    await row(erinPage, savings, '+ € 20,00').waitFor();
+    await transfer(erinPage, aliceIban, '5', gift);
+    await erinPage
+      .getByRole('status')
+      .filter({ hasText: `€ 5,00 transferred to ${aliceIban}.` })
+      .waitFor();
+    await ownAccount(erinPage, secondIban).filter({ hasText: '€ 15,00' }).waitFor();
+    await row(erinPage, gift, '− € 5,00').waitFor();
+    await screenshot(erinPage, 'client-shared');
+
+    // Alice sees both of her accounts change, live.
+    await ownAccount(alicePage, secondIban).filter({ hasText: '€ 15,00' }).waitFor();
+    await ownAccount(alicePage, aliceIban).filter({ hasText: '€ 109,50' }).waitFor();
+    await row(alicePage, gift, '− € 5,00').waitFor();
+
+    const tokenOf = async (user: typeof alice) =>
+      (await myAccounts(user)).find((account) => account.iban === secondIban)?.token;
+    const [aliceToken, erinToken] = await Promise.all([tokenOf(alice), tokenOf(erin)]);
+    expect(aliceToken).toBeTruthy();
+    expect(erinToken).toBeTruthy();
+    expect(erinToken).not.toBe(aliceToken);
+  });
+
+  it('refuses to let the last owner leave an account with money, and says why', async () => {
+    await alicePage.getByRole('button', { name: `Work with ${aliceIban}` }).click();
+    await waitForText(alicePage, 'own-iban', aliceIban);
+    await alicePage.getByRole('button', { name: 'Leave this account' }).click();
+    await alicePage.getByRole('button', { name: 'Yes, leave it' }).click();
+    await alicePage
+      .getByRole('alert')
+      .filter({ hasText: 'the last owner can only leave an empty account' })
+      .filter({ hasText: LAST_OWNER_WITH_MONEY })
+      .waitFor();
+    await ownAccount(alicePage, aliceIban).filter({ hasText: '€ 109,50' }).waitFor();
+    await screenshot(alicePage, 'client-leave-refused');
+
+    // Another owner can leave: the account stays with Alice.
+    await erinPage.getByRole('button', { name: 'Leave this account' }).click();
+    await erinPage.getByRole('button', { name: 'Yes, leave it' }).click();
+    await erinPage
+      .getByRole('status')
+      .filter({ hasText: `You left ${secondIban}.` })
+      .waitFor();
+    await ownAccount(erinPage, secondIban).waitFor({ state: 'detached' });
+    expect(await erinPage.locator('table.own-accounts tbody tr').count()).toBe(1);
+    const shared = (await myAccounts(alice)).find((account) => account.iban === secondIban);
+    expect(shared?.owners).toEqual([alice.username]);
   });
 
   it('is usable at phone width', async () => {
@@ -274,6 +528,8 @@ describe('Open Bank in a browser', () => {
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );
     expect(overflow).toBeLessThanOrEqual(0);
+    // Both of Alice's accounts, as cards.
+    await ownAccount(page, secondIban).filter({ hasText: '€ 15,00' }).waitFor();
     await screenshot(page, 'client-phone');
   });
 

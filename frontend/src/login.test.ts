@@ -27,11 +27,21 @@ describe('credentialProblems', () => {
 
 describe('parseSession', () => {
   it('reads a stored session and ignores anything else', () => {
-    const session = { username: 'username', token: '123', iban: 'NL66OPEN0000000000' };
+    const session = {
+      username: 'username',
+      password: 'password',
+      token: '123',
+      iban: 'NL66OPEN0000000000',
+    };
     expect(parseSession(JSON.stringify(session))).toEqual(session);
     expect(parseSession(null)).toBeNull();
     expect(parseSession('{"username":"x"}')).toBeNull();
     expect(parseSession('][')).toBeNull();
+  });
+
+  it('does not read a session stored before the password was kept', () => {
+    const older = { username: 'username', token: '123', iban: 'NL66OPEN0000000000' };
+    expect(parseSession(JSON.stringify(older))).toBeNull();
   });
 });
 

@@ -1,11 +1,13 @@
-//! `get_account`: log in, or sign up on first use (a user plus a bank account with a new
-//! open IBAN).
+//! A customer's accounts: `get_account` (log in, or sign up on first use: a user plus a bank
+//! account with a new open IBAN), `open_account` (one more account for an existing user) and
+//! `my_accounts` (every account the user owns, each with the user's own token).
 
 use topology::values::new_open_iban;
 use topology::{BankCommand, CreateBankAccountCommand, CreateUserAccountCommand, Id, UserCommand};
 
 use crate::bank::{Bank, RequestError};
 use crate::bus::Feedback;
+use crate::reads::{Account, USER_UNKNOWN};
 use crate::secrets::{hash_password, verify_password};
 use crate::validation;
 
@@ -21,6 +23,34 @@ const IBAN_ATTEMPTS: usize = 5;
 pub enum Login {
     Account { iban: String, token: String },
     Refused(String),
+}
+
+/// An account as its owner sees it: balance in cents, the owner's own token, every owner's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedAccount {
+    pub iban: String,
+    pub token: String,
+    pub balance: i64,
+    /// Usernames, in the order they became owners.
+    pub owners: Vec<String>,
+}
+
+impl OwnedAccount {
+    /// `None` when `username` is not (or no longer) among the owners.
+    fn of(username: &str, account: Account) -> Option<Self> {
+        let token = account
+            .owners
+            .iter()
+            .find(|owner| owner.username == username)?
+            .token
+            .clone();
+        Some(Self {
+            iban: account.iban,
+            token,
+            balance: account.balance,
+            owners: account.owners.into_iter().map(|o| o.username).collect(),
+        })
+    }
 }
 
 impl Bank {
@@ -69,7 +99,54 @@ impl Bank {
             }
             Feedback::Failed { reason, .. } => return Ok(Login::Refused(reason)),
         }
-        self.open_account(username, None).await
+        self.create_bank_account(username, None).await
+    }
+
+    /// `Ok(Err(reason))` when the user is unknown or the password does not match: the
+    /// answer every operation that takes a username and password gives then.
+    pub async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Result<(), String>, RequestError> {
+        validation::credentials(username, password)?;
+        let Some(user) = self.queries.find_user(username).await? else {
+            return Ok(Err(USER_UNKNOWN.into()));
+        };
+        if verify_password(password.to_string(), user.password).await? {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(INVALID_PASSWORD.into()))
+        }
+    }
+
+    /// `open_account`: one more account, with a new IBAN, for an existing user.
+    pub async fn open_another_account(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Login, RequestError> {
+        if let Err(reason) = self.authenticate(username, password).await? {
+            return Ok(Login::Refused(reason));
+        }
+        self.create_bank_account(username, None).await
+    }
+
+    /// `my_accounts`: every account the user owns, in the order they got them, each with only
+    /// the user's own token (co-owners' tokens never leave the endpoint).
+    pub async fn my_accounts(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Result<Vec<OwnedAccount>, String>, RequestError> {
+        if let Err(reason) = self.authenticate(username, password).await? {
+            return Ok(Err(reason));
+        }
+        let accounts = self.queries.accounts_of(username).await?;
+        Ok(Ok(accounts
+            .into_iter()
+            .filter_map(|account| OwnedAccount::of(username, account))
+            .collect()))
     }
 
     pub async fn create_user(
@@ -87,7 +164,7 @@ impl Bank {
 
     /// Creates a bank account owned by `username`: with `iban` if given (no retry), else with
     /// new random open IBANs until one is free.
-    pub async fn open_account(
+    pub async fn create_bank_account(
         &self,
         username: &str,
         fixed_iban: Option<&str>,
@@ -116,5 +193,43 @@ impl Bank {
             }
         }
         Ok(Login::Refused(refused))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reads::Owner;
+
+    fn account(owners: &[(&str, &str)]) -> Account {
+        Account {
+            iban: "NL66OPEN0000000000".into(),
+            balance: 1_234,
+            limit: -50_000,
+            owners: owners
+                .iter()
+                .map(|(username, token)| Owner {
+                    username: (*username).into(),
+                    token: (*token).into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_owner_sees_their_own_token_and_every_owners_name() {
+        let shared = account(&[("alice-owner", "111"), ("bob-the-owner", "222")]);
+        let seen = OwnedAccount::of("bob-the-owner", shared).expect("bob owns it");
+        assert_eq!(seen.token, "222");
+        assert_eq!(seen.owners, ["alice-owner", "bob-the-owner"]);
+        assert_eq!(seen.balance, 1_234);
+    }
+
+    #[test]
+    fn an_account_the_user_left_is_not_theirs() {
+        assert_eq!(
+            OwnedAccount::of("carol-carol", account(&[("alice-owner", "111")])),
+            None
+        );
     }
 }

@@ -94,7 +94,10 @@ async fn create(bank: &Bank) -> Result<String, CompanyError> {
             Feedback::Failed { reason, .. } => return Err(CompanyError::Refused(reason)),
         }
     }
-    match bank.open_account(COMPANY_USER, Some(COMPANY_IBAN)).await? {
+    match bank
+        .create_bank_account(COMPANY_USER, Some(COMPANY_IBAN))
+        .await?
+    {
         Login::Account { token, .. } => Ok(token),
         // Created by another instance since we asked: its token comes with the next attempt.
         Login::Refused(reason) if reason == IBAN_EXISTS => Err(CompanyError::Refused(format!(

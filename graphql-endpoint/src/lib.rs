@@ -11,8 +11,10 @@ pub mod accounts;
 pub mod bank;
 pub mod bus;
 pub mod company;
+pub mod employees;
 pub mod feed;
 pub mod graphiql;
+pub mod owners;
 pub mod reads;
 pub mod schema;
 pub mod secrets;
@@ -44,6 +46,30 @@ pub struct Config {
     pub limits: schema::Limits,
     /// Cents deposited into the company account, once ever.
     pub company_funding_cents: i64,
+    /// The most operations one HTTP request may batch.
+    pub max_batch: usize,
+    pub employees: EmployeeConfig,
+}
+
+/// Who may log in as employee, and how sessions are signed and how long they last.
+#[derive(Clone)]
+pub struct EmployeeConfig {
+    pub employee: Option<employees::Employee>,
+    /// Shared by every endpoint replica, so each accepts the others' sessions.
+    pub session_secret: Vec<u8>,
+    pub session_lifetime: Duration,
+}
+
+impl std::fmt::Debug for EmployeeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmployeeConfig")
+            .field(
+                "employee",
+                &self.employee.as_ref().map(|e| e.username.as_str()),
+            )
+            .field("session_lifetime", &self.session_lifetime)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +85,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("the employee session secret: {0}")]
+    SessionSecret(jsonwebtoken::errors::Error),
     #[error("serving HTTP: {0}")]
     Serve(std::io::Error),
 }
@@ -91,9 +119,20 @@ pub async fn run(
         TransactionFeed::start(&settings.kafka, Arc::clone(&codec)),
     )?;
     let bank = Arc::new(Bank { commands, queries });
-    let schema = schema::build(Arc::clone(&bank), Arc::new(feed), config.limits);
+    let employees = employees::Employees::new(
+        config.employees.employee.clone(),
+        &config.employees.session_secret,
+        config.employees.session_lifetime,
+    )
+    .map_err(StartError::SessionSecret)?;
+    let schema = schema::build(
+        Arc::clone(&bank),
+        Arc::new(feed),
+        Arc::new(employees),
+        config.limits,
+    );
     let readiness = Readiness::default();
-    let app = server::router(schema, readiness.clone(), &config.cors);
+    let app = server::router(schema, readiness.clone(), &config.cors, config.max_batch);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use graphql_endpoint::employees::Employee;
 use graphql_endpoint::schema::Limits;
 use graphql_endpoint::server::Cors;
-use graphql_endpoint::Config;
+use graphql_endpoint::{Config, EmployeeConfig};
 
 /// Open Bank GraphQL endpoint.
 #[derive(Debug, Parser)]
@@ -48,6 +49,77 @@ struct Args {
     /// Cents deposited once, ever, into the company account.
     #[arg(long, env = "GRAPHQL_COMPANY_FUNDING", default_value_t = 100_000_000)]
     company_funding: i64,
+    /// The most operations one HTTP request may carry as a JSON array (batch); a longer batch
+    /// is refused whole with BATCH_TOO_LARGE.
+    #[arg(long, env = "GRAPHQL_MAX_BATCH", default_value_t = 10)]
+    max_batch: usize,
+    /// Username of the bank employee, who may list every customer's account (`all_accounts`)
+    /// after `employee_login`.
+    #[arg(long, env = "EMPLOYEE_USERNAME", default_value = "employee")]
+    employee_username: String,
+    /// The employee's password (at least 8 characters). Without it (or --employee-password-hash)
+    /// nobody can log in as employee.
+    #[arg(long, env = "EMPLOYEE_PASSWORD", hide_env_values = true)]
+    employee_password: Option<String>,
+    /// The employee's password as an argon2 PHC string, instead of --employee-password.
+    #[arg(
+        long,
+        env = "EMPLOYEE_PASSWORD_HASH",
+        hide_env_values = true,
+        conflicts_with = "employee_password"
+    )]
+    employee_password_hash: Option<String>,
+    /// The secret that signs employee sessions (HMAC-SHA256), the same on every endpoint
+    /// replica so each accepts the others' sessions. Without it a random one is made at start:
+    /// sessions then end with the process and work on this replica only.
+    #[arg(long, env = "GRAPHQL_SESSION_SECRET", hide_env_values = true)]
+    session_secret: Option<String>,
+    /// How long an employee session lasts, in seconds.
+    #[arg(long, env = "EMPLOYEE_SESSION_SECONDS", default_value_t = 3_600)]
+    employee_session_seconds: u64,
+}
+
+async fn employee_config(args: &Args) -> anyhow::Result<EmployeeConfig> {
+    // Compose passes unset variables on as empty ones.
+    let given = |value: &Option<String>| value.clone().filter(|text| !text.is_empty());
+    let password_hash = match (
+        given(&args.employee_password),
+        given(&args.employee_password_hash),
+    ) {
+        (Some(password), _) => {
+            graphql_endpoint::validation::credentials(&args.employee_username, &password)
+                .context("the employee username or password")?;
+            Some(graphql_endpoint::secrets::hash_password(password).await?)
+        }
+        (None, Some(hash)) => Some(hash),
+        (None, None) => {
+            tracing::warn!("no EMPLOYEE_PASSWORD or EMPLOYEE_PASSWORD_HASH: employee login is off");
+            None
+        }
+    };
+    let session_secret = match given(&args.session_secret) {
+        Some(secret) if secret.len() >= 32 => secret.clone().into_bytes(),
+        Some(_) => anyhow::bail!("GRAPHQL_SESSION_SECRET must be at least 32 characters"),
+        None => {
+            tracing::warn!(
+                "no GRAPHQL_SESSION_SECRET: employee sessions are signed with a random key and \
+                 accepted by this process only"
+            );
+            rand::random::<[u8; 32]>().to_vec()
+        }
+    };
+    anyhow::ensure!(
+        args.employee_session_seconds > 0,
+        "--employee-session-seconds must be positive"
+    );
+    Ok(EmployeeConfig {
+        employee: password_hash.map(|password_hash| Employee {
+            username: args.employee_username.clone(),
+            password_hash,
+        }),
+        session_secret,
+        session_lifetime: Duration::from_secs(args.employee_session_seconds),
+    })
 }
 
 #[tokio::main]
@@ -63,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
         args.company_funding > 0,
         "--company-funding must be positive"
     );
+    anyhow::ensure!(args.max_batch > 0, "--max-batch must be at least 1");
     let settings = topology::Settings::from_env();
     tracing::info!(brokers = %settings.kafka.brokers, registry = %settings.registry.url, "starting graphql-endpoint");
     let config = Config {
@@ -74,6 +147,8 @@ async fn main() -> anyhow::Result<()> {
             complexity: args.max_complexity,
         },
         company_funding_cents: args.company_funding,
+        max_batch: args.max_batch,
+        employees: employee_config(&args).await?,
     };
     graphql_endpoint::run(settings, config, topology::process::stop_signal())
         .await

@@ -3,14 +3,17 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use async_graphql_axum::GraphQL;
-use axum::http::{HeaderValue, Method, StatusCode};
-use axum::response::IntoResponse;
-use axum::routing::{get, post_service};
+use async_graphql::BatchRequest;
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
+use crate::employees::Bearer;
 use crate::schema::BankSchema;
 use crate::{graphiql, websocket};
 
@@ -67,7 +70,41 @@ impl Readiness {
     }
 }
 
-pub fn router(schema: BankSchema, readiness: Readiness, cors: &Cors) -> Router {
+/// What `POST /graphql` needs: the schema, and how many operations one request may batch.
+#[derive(Clone)]
+struct Api {
+    schema: BankSchema,
+    max_batch: usize,
+}
+
+/// GraphQL over HTTP: one operation, or a JSON array of at most `max_batch`. Each operation
+/// may be a Kafka round trip, so a long batch would let one request make thousands; it is
+/// refused whole, before any of it runs.
+async fn graphql(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    request: GraphQLBatchRequest,
+) -> Response {
+    let batch = request.into_inner();
+    if let BatchRequest::Batch(operations) = &batch {
+        if operations.len() > api.max_batch {
+            return batch_too_large(operations.len(), api.max_batch);
+        }
+    }
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let batch = batch.data(Bearer::from_authorization(authorization));
+    GraphQLResponse::from(api.schema.execute_batch(batch).await).into_response()
+}
+
+fn batch_too_large(operations: usize, max: usize) -> Response {
+    let message = format!("a batch may hold at most {max} operations; this one has {operations}");
+    let body = json!({"errors": [{"message": message, "extensions": {"code": "BATCH_TOO_LARGE"}}]});
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+pub fn router(schema: BankSchema, readiness: Readiness, cors: &Cors, max_batch: usize) -> Router {
     let health = move || {
         let ready = readiness.is_ready();
         async move {
@@ -83,7 +120,13 @@ pub fn router(schema: BankSchema, readiness: Readiness, cors: &Cors) -> Router {
         .route("/health", get(health))
         .route("/graphiql", get(graphiql::page))
         .route("/graphiql/assets/{name}", get(graphiql::asset))
-        .route_service("/graphql", post_service(GraphQL::new(schema.clone())))
+        .route(
+            "/graphql",
+            post(graphql).with_state(Api {
+                schema: schema.clone(),
+                max_batch,
+            }),
+        )
         .route(
             "/graphql/ws",
             get(websocket::subscriptions).with_state(schema),

@@ -2,7 +2,7 @@
 //! what is wrong with which argument.
 
 use iban::Iban;
-use topology::values::{is_open_iban, CASH};
+use topology::values::CASH;
 use topology::Id;
 
 pub const MIN_CREDENTIAL_CHARS: usize = 8;
@@ -10,6 +10,9 @@ pub const MIN_CREDENTIAL_CHARS: usize = 8;
 pub const MAX_USERNAME_CHARS: usize = 100;
 pub const MAX_PASSWORD_CHARS: usize = 1_000;
 pub const MAX_DESCR_CHARS: usize = 1_000;
+/// Longer than any IBAN (34) or token (20) the bank gives out; bounds what goes to Kafka.
+pub const MAX_IBAN_CHARS: usize = 64;
+pub const MAX_TOKEN_CHARS: usize = 64;
 /// The projector answers at most this many transactions per IBAN.
 pub const MAX_ITEMS: i32 = 1_000;
 
@@ -45,6 +48,36 @@ pub fn credentials(username: &str, password: &str) -> Result<(), InvalidInput> {
     length("password", password, MAX_PASSWORD_CHARS)
 }
 
+/// A username given to name someone (not to log in): bounded and without control characters.
+/// Whether the user exists is a domain answer, not an input error.
+pub fn username(field: &str, username: &str) -> Result<(), InvalidInput> {
+    at_most(field, username, MAX_USERNAME_CHARS)?;
+    if username.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "{field} should not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The arguments every command on an account carries. Only their size is checked here: an
+/// unknown IBAN or a wrong token is the command handler's answer, with its reason.
+pub fn account_command(iban: &str, username: &str, token: &str) -> Result<(), InvalidInput> {
+    at_most("iban", iban, MAX_IBAN_CHARS)?;
+    self::username("username", username)?;
+    at_most("token", token, MAX_TOKEN_CHARS)
+}
+
+fn at_most(field: &str, value: &str, max: usize) -> Result<(), InvalidInput> {
+    if value.chars().count() > max {
+        Err(invalid(format!(
+            "{field} should be at most {max} characters"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
 /// A transfer as asked by a client, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transfer {
@@ -78,25 +111,20 @@ pub fn transfer(
     if amount <= 0 {
         return Err(invalid("amount should be positive"));
     }
-    if from != CASH && !is_open_iban(from) {
-        return Err(invalid(format!(
-            "from should be `{CASH}` or an IBAN of this bank (NL..OPEN..), got `{from}`"
-        )));
-    }
+    // `from` that is neither `cash` nor an IBAN of this bank, `from` = `to`, and a username or
+    // token that does not own `from` are refusals of the saga (SPEC §4), answered as a failed
+    // transfer with their reason; only their size is checked here.
+    at_most("from", from, MAX_IBAN_CHARS)?;
     if !is_iban(to) {
         return Err(invalid(format!("to `{to}` is not a valid IBAN")));
-    }
-    if from == to {
-        return Err(invalid("from and to can't be same for transfer"));
     }
     if descr.chars().count() > MAX_DESCR_CHARS {
         return Err(invalid(format!(
             "descr should be at most {MAX_DESCR_CHARS} characters"
         )));
     }
-    if username.is_empty() || token.is_empty() {
-        return Err(invalid("username and token are required"));
-    }
+    self::username("username", username)?;
+    at_most("token", token, MAX_TOKEN_CHARS)?;
     Ok(Transfer {
         id,
         username: username.to_string(),
@@ -201,13 +229,20 @@ mod tests {
                 "amount should be positive"
             );
         }
-        assert!(ok_transfer(OTHER_BANK, OWN).is_err(), "from must be ours");
+        // Refusals with a reason of the saga's, not input errors:
+        assert!(ok_transfer(OTHER_BANK, OWN).is_ok(), "from is invalid");
+        assert!(ok_transfer(OWN, OWN).is_ok(), "from and to can't be same");
+        assert!(
+            transfer(UUID, "", "", 1, "cash", OWN, "").is_ok(),
+            "not an owner"
+        );
+        assert!(ok_transfer(&"N".repeat(65), OWN).is_err(), "over-long from");
+        assert!(transfer(UUID, "u", &"1".repeat(65), 1, "cash", OWN, "").is_err());
         assert!(
             ok_transfer("cash", "NL67OPEN0000000000").is_err(),
             "checksum"
         );
         assert!(ok_transfer("cash", "NL66 OPEN 0000 0000 00").is_err());
-        assert!(ok_transfer(OWN, OWN).is_err());
         let long = "x".repeat(MAX_DESCR_CHARS + 1);
         assert!(transfer(UUID, "u", "t", 1, "cash", OWN, &long).is_err());
         assert!(transfer(UUID, "u", "t", 1, "cash", OWN, &long[1..]).is_ok());

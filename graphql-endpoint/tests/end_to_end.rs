@@ -27,6 +27,8 @@ const ALL_ACCOUNTS: &str = "query($o: Int, $n: Int, $s: String) {
 
 async fn accounts(client: &Client, offset: i64, max_items: i64, search: &str) -> Value {
     client
+        .as_employee()
+        .await
         .data(
             ALL_ACCOUNTS,
             json!({"o": offset, "n": max_items, "s": search}),
@@ -170,6 +172,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     // Ready means the buses listen and the company account exists and is funded.
     endpoint.wait_healthy(WAIT).await;
     let client = Client::new(endpoint.port());
+    let employee = client.as_employee().await;
 
     let company = transactions_by_iban(&client, "NL66OPEN0000000000", 1000).await;
     assert_eq!(
@@ -211,7 +214,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         json!({"total": 2, "offset": 2, "accounts": []})
     );
     // Defaults (offset 0, 10 per page), and a search by part of an IBAN as people type it.
-    let company = client
+    let company = employee
         .data(
             "{ all_accounts(search: \" nl66 open 0000 0000 00 \") { total offset accounts { iban owners } } }",
             json!({}),
@@ -222,7 +225,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         company,
         json!({"total": 1, "offset": 0, "accounts": [{"iban": "NL66OPEN0000000000", "owners": ["openweb"]}]})
     );
-    let first_page = client
+    let first_page = employee
         .data(
             "{ all_accounts { total accounts { iban } } }",
             json!({}),
@@ -241,7 +244,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         (json!({"n": 1001}), "max_items should be between 1 and 1000"),
         (json!({"o": -1}), "offset should not be negative"),
     ] {
-        let response = client.post(ALL_ACCOUNTS, variables.clone()).await;
+        let response = employee.post(ALL_ACCOUNTS, variables.clone()).await;
         assert_eq!(
             response["errors"][0]["message"], message,
             "{variables}: {response}"

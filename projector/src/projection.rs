@@ -539,14 +539,36 @@ mod tests {
         let model = projector.read_model();
         assert_eq!(model.ibans_of_user("bob"), [B, A]);
         assert!(model.ibans_of_user("alice").is_empty());
-        let owners: Vec<String> = model
+        let owners: Vec<(String, String)> = model
             .account(A)
             .unwrap()
             .owners
             .into_iter()
-            .map(|o| o.username)
+            .map(|o| (o.username, o.token))
             .collect();
-        assert_eq!(owners, ["bob"]);
+        assert_eq!(
+            owners,
+            [("bob".to_string(), "tb2".to_string())],
+            "bob's own token"
+        );
+        // Shared again after leaving: the account is listed as the user's newest.
+        project_all(
+            &mut projector,
+            &[
+                user_added(B, "carol", "tc"),
+                user_removed(B, "carol"),
+                user_added(B, "carol", "tc2"),
+            ],
+        );
+        let model = projector.read_model();
+        assert_eq!(model.ibans_of_user("carol"), [B]);
+        let carol = model
+            .account(B)
+            .unwrap()
+            .owners
+            .into_iter()
+            .find(|o| o.username == "carol");
+        assert_eq!(carol.map(|o| o.token).as_deref(), Some("tc2"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 import { gql } from '@urql/core';
 import type { AccountsPage } from '../accounts';
+import type { OwnedAccount } from '../ownedAccounts';
 import type { Transaction } from '../transactions';
 
 const TRANSACTION_FIELDS = `
@@ -51,7 +52,7 @@ export const STREAM_TRANSACTIONS = gql<
 `;
 
 export const GET_ACCOUNT = gql<
-  { get_account: { iban: string | null; token: string | null; reason: string | null } },
+  { get_account: AccountResult },
   { username: string; password: string }
 >`
   mutation GetAccount($username: String!, $password: String!) {
@@ -97,6 +98,92 @@ export const MONEY_TRANSFER = gql<
     ) {
       uuid
       success
+      reason
+    }
+  }
+`;
+
+/** What open_account and get_account answer: an account and the user's token, or why not. */
+export interface AccountResult {
+  iban: string | null;
+  token: string | null;
+  reason: string | null;
+}
+
+export const OPEN_ACCOUNT = gql<
+  { open_account: AccountResult },
+  { username: string; password: string }
+>`
+  mutation OpenAccount($username: String!, $password: String!) {
+    open_account(username: $username, password: $password) {
+      iban
+      token
+      reason
+    }
+  }
+`;
+
+export const MY_ACCOUNTS = gql<
+  { my_accounts: { accounts: OwnedAccount[] | null; reason: string | null } },
+  { username: string; password: string }
+>`
+  query MyAccounts($username: String!, $password: String!) {
+    my_accounts(username: $username, password: $password) {
+      accounts {
+        iban
+        token
+        balance
+        owners
+      }
+      reason
+    }
+  }
+`;
+
+/** What add_owner and remove_owner answer. */
+export interface CommandResult {
+  success: boolean;
+  reason: string | null;
+}
+
+export const ADD_OWNER = gql<
+  { add_owner: CommandResult },
+  { iban: string; username: string; token: string; user_to_add: string }
+>`
+  mutation AddOwner($iban: String!, $username: String!, $token: String!, $user_to_add: String!) {
+    add_owner(iban: $iban, username: $username, token: $token, user_to_add: $user_to_add) {
+      success
+      reason
+    }
+  }
+`;
+
+export const REMOVE_OWNER = gql<
+  { remove_owner: CommandResult },
+  { iban: string; username: string; token: string }
+>`
+  mutation RemoveOwner($iban: String!, $username: String!, $token: String!) {
+    remove_owner(iban: $iban, username: $username, token: $token) {
+      success
+      reason
+    }
+  }
+`;
+
+export const EMPLOYEE_LOGIN = gql<
+  {
+    employee_login: {
+      token: string | null;
+      expires_at: string | null;
+      reason: string | null;
+    };
+  },
+  { username: string; password: string }
+>`
+  mutation EmployeeLogin($username: String!, $password: String!) {
+    employee_login(username: $username, password: $password) {
+      token
+      expires_at
       reason
     }
   }

@@ -1,20 +1,18 @@
-import { useCallback, useId, useState, type FormEvent } from 'react';
-import { Notice } from '../components/Notice';
-import { TextField } from '../components/TextField';
+import { useCallback, useEffect, useState } from 'react';
+import type { Outcome } from '../components/Notice';
 import { TransactionsPanel } from '../components/TransactionsPanel';
-import { describeError } from '../api/errors';
-import { GET_ACCOUNT } from '../api/operations';
-import { credentialProblems, MIN_CREDENTIAL_CHARS } from '../credentials';
-import { useApi } from '../hooks/api';
+import { useFocusOnAppear } from '../hooks/focus';
 import { useLiveTransactions } from '../hooks/liveTransactions';
-import { useMoneyTransfer } from '../hooks/moneyTransfer';
+import { useOwnedAccounts } from '../hooks/ownedAccounts';
 import { usePreferences } from '../hooks/preferences';
-import { newTransferId } from '../ids';
-import { formatCents, parseEuros } from '../money';
-import { parseSession, SESSION_KEY, type Session } from '../session';
+import { doesNotList, otherAccounts, pickAccount, type OwnedAccount } from '../ownedAccounts';
+import { parseSession, SESSION_KEY, type AccountAccess, type Session } from '../session';
 import { balanceOf } from '../transactions';
-
-const DEPOSITS_IN_CENTS = [1_000, 10_000, 100_000];
+import { AccountsPanel } from './client/AccountsPanel';
+import { Deposits } from './client/Deposits';
+import { LoginForm } from './client/LoginForm';
+import { SelectedAccount } from './client/SelectedAccount';
+import { TransferForm } from './client/TransferForm';
 
 function useSession(): [Session | null, (session: Session | null) => void] {
   const [session, setSession] = useState(() => parseSession(sessionStorage.getItem(SESSION_KEY)));
@@ -28,232 +26,112 @@ function useSession(): [Session | null, (session: Session | null) => void] {
 
 export function ClientView() {
   const [session, setSession] = useSession();
+  // Focus follows logging in and out, not a page load.
+  const [changedHere, setChangedHere] = useState(false);
+  const change = (next: Session | null) => {
+    setSession(next);
+    setChangedHere(true);
+  };
   return (
     <>
       <h1 tabIndex={-1}>Client</h1>
       {session ? (
-        <Account session={session} onLogout={() => setSession(null)} />
+        <ClientDesk
+          session={session}
+          focusHeading={changedHere}
+          onSessionChange={setSession}
+          onLogout={() => change(null)}
+        />
       ) : (
-        <LoginForm onLogin={setSession} />
+        <LoginForm focusHeading={changedHere} onLogin={change} />
       )}
     </>
   );
 }
 
-function LoginForm({ onLogin }: { onLogin: (session: Session) => void }) {
-  const { client, endpoint } = useApi();
-  const [username, setUsername] = useState('');
-  const [password, setPassword] = useState('');
-  const [problems, setProblems] = useState<string[]>([]);
-  const [busy, setBusy] = useState(false);
-  const id = useId();
-
-  async function logIn(event: FormEvent) {
-    event.preventDefault();
-    const found = credentialProblems(username, password);
-    setProblems(found);
-    if (found.length > 0) return;
-    setBusy(true);
-    const result = await client.mutation(GET_ACCOUNT, { username, password }).toPromise();
-    setBusy(false);
-    const account = result.data?.get_account;
-    if (result.error) {
-      setProblems([describeError(result.error, endpoint.http)]);
-    } else if (account?.iban && account.token) {
-      onLogin({ username, token: account.token, iban: account.iban });
-    } else {
-      setProblems([account?.reason ?? 'the endpoint gave no answer']);
-    }
-  }
-
-  return (
-    <form className="panel form" onSubmit={logIn} aria-labelledby={`${id}-title`} noValidate>
-      <h2 id={`${id}-title`}>Log in</h2>
-      <p id={`${id}-hint`} className="hint">
-        Username and password need at least {MIN_CREDENTIAL_CHARS} characters each. The first login
-        with a new username opens a bank account.
-      </p>
-      <TextField
-        label="Username"
-        name="username"
-        autoComplete="username"
-        value={username}
-        onChange={setUsername}
-        aria-describedby={`${id}-hint`}
-        invalid={problems.some((p) => p.startsWith('username'))}
-      />
-      <TextField
-        label="Password"
-        name="password"
-        type="password"
-        autoComplete="current-password"
-        value={password}
-        onChange={setPassword}
-        aria-describedby={`${id}-hint`}
-        invalid={problems.some((p) => p.startsWith('password'))}
-      />
-      {problems.length > 0 && <Notice kind="error">{problems.join('; ')}</Notice>}
-      <button type="submit" disabled={busy}>
-        {busy ? 'Logging in…' : 'Log in'}
-      </button>
-    </form>
-  );
+interface DeskProps {
+  session: Session;
+  focusHeading: boolean;
+  onSessionChange: (session: Session) => void;
+  onLogout: () => void;
 }
 
-function Account({ session, onLogout }: { session: Session; onLogout: () => void }) {
+/**
+ * Every account of the user, and the one they work with: the session remembers which (with the
+ * user's token for it), so deposits, transfers, sharing and leaving act on it.
+ */
+function ClientDesk({ session, focusHeading, onSessionChange, onLogout }: DeskProps) {
   const { preferences } = usePreferences();
-  const live = useLiveTransactions(session.iban, preferences.count);
+  const owned = useOwnedAccounts(session.username, session.password);
+  const [notice, setNotice] = useState<Outcome>(null);
+  const heading = useFocusOnAppear<HTMLHeadingElement>(focusHeading);
+
+  const select = useCallback(
+    (account: OwnedAccount) =>
+      onSessionChange({ ...session, iban: account.iban, token: account.token }),
+    [session, onSessionChange],
+  );
+
+  // Until the list is loaded, the account from the login is the one; once it is, an account the
+  // user no longer owns (they left it) gives way to their oldest.
+  const listed = owned.accounts ? pickAccount(owned.accounts, session.iban) : null;
+  const { username } = session;
+  const access: AccountAccess | null =
+    owned.accounts === null
+      ? { username, iban: session.iban, token: session.token }
+      : listed && { username, iban: listed.iban, token: listed.token };
+  useEffect(() => {
+    if (listed && (listed.iban !== session.iban || listed.token !== session.token)) select(listed);
+  }, [listed, session.iban, session.token, select]);
+
+  const live = useLiveTransactions(access?.iban ?? null, preferences.count);
+  const balance = listed?.balance ?? (live.loading ? '…' : balanceOf(live.transactions));
+
+  const left = (outcome: Outcome) => {
+    setNotice(outcome);
+    const next =
+      owned.accounts && access ? otherAccounts(owned.accounts, access.iban)[0] : undefined;
+    if (next) select(next);
+    if (access) owned.reload(doesNotList(access.iban));
+    heading.current?.focus();
+  };
+
   return (
     <>
-      <section className="panel account" aria-labelledby="account-title">
-        <div className="panel-heading">
-          <h2 id="account-title">Your account</h2>
-          <button type="button" className="secondary" onClick={onLogout}>
-            Log out
-          </button>
-        </div>
-        <dl className="facts">
-          <dt>Logged in as</dt>
-          <dd data-testid="username">{session.username}</dd>
-          <dt>IBAN</dt>
-          <dd className="iban" data-testid="own-iban">
-            {session.iban}
-          </dd>
-          <dt>Balance</dt>
-          <dd className="balance" data-testid="balance" aria-live="polite">
-            {live.loading ? '…' : balanceOf(live.transactions)}
-          </dd>
-        </dl>
-      </section>
-      <Deposits session={session} />
-      <TransferForm session={session} />
-      <TransactionsPanel title="Your transactions" iban={session.iban} live={live} />
+      <AccountsPanel
+        session={session}
+        accounts={owned.accounts}
+        error={owned.error}
+        selected={access?.iban ?? null}
+        notice={notice}
+        heading={heading}
+        onSelect={(account) => {
+          setNotice(null);
+          select(account);
+        }}
+        onChanged={owned.reload}
+        onLogout={onLogout}
+      />
+      {access && (
+        <>
+          <SelectedAccount
+            key={`account-${access.iban}`}
+            account={access}
+            balance={balance}
+            owners={listed?.owners ?? null}
+            onShared={owned.reload}
+            onLeft={left}
+          />
+          <Deposits key={`deposits-${access.iban}`} account={access} onDone={owned.reload} />
+          <TransferForm
+            key={`transfer-${access.iban}`}
+            account={access}
+            ownAccounts={owned.accounts ? otherAccounts(owned.accounts, access.iban) : []}
+            onDone={owned.reload}
+          />
+          <TransactionsPanel title="Your transactions" iban={access.iban} live={live} />
+        </>
+      )}
     </>
-  );
-}
-
-type Outcome = { kind: 'success' | 'error'; text: string } | null;
-
-function Deposits({ session }: { session: Session }) {
-  const send = useMoneyTransfer();
-  const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<Outcome>(null);
-
-  async function deposit(cents: number) {
-    setBusy(true);
-    setOutcome(null);
-    const answer = await send({
-      uuid: newTransferId(),
-      username: session.username,
-      token: session.token,
-      amount: cents,
-      from: 'cash',
-      to: session.iban,
-      descr: 'deposit',
-    });
-    setBusy(false);
-    setOutcome(
-      answer.kind === 'done'
-        ? { kind: 'success', text: `${formatCents(cents)} deposited.` }
-        : { kind: 'error', text: `Deposit failed: ${answer.reason}` },
-    );
-  }
-
-  return (
-    <section className="panel" aria-labelledby="deposit-title">
-      <h2 id="deposit-title">Deposit cash</h2>
-      <div className="button-row">
-        {DEPOSITS_IN_CENTS.map((cents) => (
-          <button key={cents} type="button" disabled={busy} onClick={() => void deposit(cents)}>
-            Deposit {formatCents(cents)}
-          </button>
-        ))}
-      </div>
-      {outcome && <Notice kind={outcome.kind}>{outcome.text}</Notice>}
-    </section>
-  );
-}
-
-function TransferForm({ session }: { session: Session }) {
-  const send = useMoneyTransfer();
-  const id = useId();
-  const [to, setTo] = useState('');
-  const [amount, setAmount] = useState('');
-  const [descr, setDescr] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [amountProblem, setAmountProblem] = useState<string | null>(null);
-  const [outcome, setOutcome] = useState<Outcome>(null);
-  // Kept while the outcome of a try is unknown, so trying again cannot move the money twice.
-  const [uuid, setUuid] = useState(() => newTransferId());
-
-  function edit(set: (value: string) => void) {
-    return (value: string) => {
-      set(value);
-      setUuid(newTransferId());
-    };
-  }
-
-  async function transfer(event: FormEvent) {
-    event.preventDefault();
-    const parsed = parseEuros(amount);
-    setAmountProblem(parsed.ok ? null : parsed.error);
-    if (!parsed.ok) return;
-    const iban = to.replace(/\s/g, '').toUpperCase();
-    setBusy(true);
-    setOutcome(null);
-    const answer = await send({
-      uuid,
-      username: session.username,
-      token: session.token,
-      amount: parsed.cents,
-      from: session.iban,
-      to: iban,
-      descr: descr.trim(),
-    });
-    setBusy(false);
-    if (answer.kind === 'done') {
-      setOutcome({ kind: 'success', text: `${formatCents(parsed.cents)} transferred to ${iban}.` });
-      setTo('');
-      setAmount('');
-      setDescr('');
-    } else {
-      setOutcome({ kind: 'error', text: `Transfer failed: ${answer.reason}` });
-    }
-    if (answer.kind !== 'unknown') setUuid(newTransferId());
-  }
-
-  return (
-    <form className="panel form" onSubmit={transfer} aria-labelledby={`${id}-title`} noValidate>
-      <h2 id={`${id}-title`}>Transfer money</h2>
-      <TextField
-        label="To (IBAN)"
-        name="to"
-        autoComplete="off"
-        spellCheck={false}
-        placeholder="NL66OPEN0000000000"
-        value={to}
-        onChange={edit(setTo)}
-      />
-      <TextField
-        label="Amount in euros"
-        name="amount"
-        inputMode="decimal"
-        placeholder="12,50"
-        value={amount}
-        onChange={edit(setAmount)}
-        problem={amountProblem}
-      />
-      <TextField
-        label="Description"
-        name="descr"
-        maxLength={1000}
-        value={descr}
-        onChange={edit(setDescr)}
-      />
-      <button type="submit" disabled={busy}>
-        {busy ? 'Transferring…' : 'Transfer'}
-      </button>
-      {outcome && <Notice kind={outcome.kind}>{outcome.text}</Notice>}
-    </form>
   );
 }

@@ -3,9 +3,13 @@ import { positionOf } from '../accounts';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { Notice } from '../components/Notice';
 import { TransactionsPanel } from '../components/TransactionsPanel';
+import { clockTime, type EmployeeSession } from '../employeeSession';
 import { useAccounts } from '../hooks/accounts';
+import { useEmployeeSession } from '../hooks/employeeSession';
+import { useFocusOnAppear } from '../hooks/focus';
 import { useLiveTransactions } from '../hooks/liveTransactions';
 import { usePreferences } from '../hooks/preferences';
+import { EmployeeLoginForm } from './employee/EmployeeLoginForm';
 
 export const ACCOUNTS_PER_PAGE = 10;
 
@@ -19,15 +23,62 @@ function useSettled(value: string, delayMs: number): string {
   return settled;
 }
 
+/** Every account is for employees only: a login first, then the accounts while it lasts. */
 export function EmployeeView() {
+  const { session, ended, changedHere, logIn, logOut, refused } = useEmployeeSession();
+  return (
+    <>
+      <h1 tabIndex={-1}>Employee</h1>
+      {session ? (
+        <>
+          <SessionBar session={session} onLogOut={logOut} />
+          <AllAccounts session={session} focusHeading={changedHere} onRefused={refused} />
+        </>
+      ) : (
+        <EmployeeLoginForm ended={ended} focusHeading={changedHere} onLogIn={logIn} />
+      )}
+    </>
+  );
+}
+
+function SessionBar({ session, onLogOut }: { session: EmployeeSession; onLogOut: () => void }) {
+  return (
+    <section className="panel session-bar" aria-label="Employee session">
+      <p>
+        Logged in as <strong data-testid="employee-username">{session.username}</strong> until{' '}
+        <time dateTime={session.expiresAt}>
+          {clockTime(new Date(session.expiresAt), new Date())}
+        </time>
+        .
+      </p>
+      <button type="button" className="secondary" onClick={onLogOut}>
+        Log out
+      </button>
+    </section>
+  );
+}
+
+interface AllAccountsProps {
+  session: EmployeeSession;
+  focusHeading: boolean;
+  /** The endpoint no longer accepts the session. */
+  onRefused: (message: string) => void;
+}
+
+function AllAccounts({ session, focusHeading, onRefused }: AllAccountsProps) {
   const [search, setSearch] = useState('');
   const [pageNumber, setPageNumber] = useState(1);
   const settledSearch = useSettled(search, 300);
-  const { page, loading, error, reload } = useAccounts(
+  const { page, loading, error, refusedSession, reload } = useAccounts(
     settledSearch,
     pageNumber,
     ACCOUNTS_PER_PAGE,
+    session.token,
   );
+  const heading = useFocusOnAppear<HTMLHeadingElement>(focusHeading);
+  useEffect(() => {
+    if (refusedSession !== null) onRefused(refusedSession);
+  }, [refusedSession, onRefused]);
   const [followed, setFollowed] = useState<string | null>(null);
   const searchId = useId();
   const shown = positionOf(page, ACCOUNTS_PER_PAGE);
@@ -40,10 +91,11 @@ export function EmployeeView() {
 
   return (
     <>
-      <h1 tabIndex={-1}>Employee</h1>
       <section className="panel" aria-labelledby="accounts-title">
         <div className="panel-heading">
-          <h2 id="accounts-title">All accounts</h2>
+          <h2 id="accounts-title" ref={heading} tabIndex={-1}>
+            All accounts
+          </h2>
           <ConnectionBadge />
         </div>
         <p className="hint">

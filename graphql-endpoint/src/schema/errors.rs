@@ -4,6 +4,7 @@ use async_graphql::{Error, ErrorExtensions};
 
 use crate::bank::RequestError;
 use crate::bus::BusError;
+use crate::employees::SessionError;
 use crate::reads::ReadError;
 use crate::validation::InvalidInput;
 
@@ -23,4 +24,9 @@ pub fn graphql_error(error: RequestError) -> Error {
 
 pub fn invalid(error: InvalidInput) -> Error {
     graphql_error(RequestError::Invalid(error))
+}
+
+/// A field that needs an employee session, asked without a valid one.
+pub fn unauthenticated(error: SessionError) -> Error {
+    Error::new(error.to_string()).extend_with(|_, e| e.set("code", "UNAUTHENTICATED"))
 }

@@ -1,5 +1,6 @@
 //! The GraphQL schema of SPEC §6: queries, mutations and the transaction subscription.
 
+pub mod auth;
 pub mod errors;
 pub mod filter;
 pub mod mutation;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use async_graphql::{Schema, SchemaBuilder};
 
 use crate::bank::Bank;
+use crate::employees::Employees;
 use crate::feed::TransactionFeed;
 
 pub use mutation::MutationRoot;
@@ -27,8 +29,17 @@ pub struct Limits {
     pub complexity: usize,
 }
 
-pub fn build(bank: Arc<Bank>, feed: Arc<TransactionFeed>, limits: Limits) -> BankSchema {
-    builder(limits).data(bank).data(feed).finish()
+pub fn build(
+    bank: Arc<Bank>,
+    feed: Arc<TransactionFeed>,
+    employees: Arc<Employees>,
+    limits: Limits,
+) -> BankSchema {
+    builder(limits)
+        .data(bank)
+        .data(feed)
+        .data(employees)
+        .finish()
 }
 
 fn builder(limits: Limits) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
@@ -46,9 +57,13 @@ pub fn sdl() -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, SystemTime};
+
     use async_graphql::extensions::Analyzer;
+    use async_graphql::{Request, Value};
 
     use super::*;
+    use crate::employees::Bearer;
 
     /// The defaults of `graphql-endpoint --help`.
     const DEFAULTS: Limits = Limits {
@@ -115,9 +130,50 @@ mod tests {
         }
     }
 
+    fn with_employees() -> (BankSchema, Bearer) {
+        let employees =
+            Employees::new(None, b"test secret", Duration::from_secs(60)).expect("a secret");
+        let session = employees
+            .issue("employee", SystemTime::now())
+            .expect("signed");
+        let bearer = Bearer(Some(session.token));
+        (builder(DEFAULTS).data(Arc::new(employees)).finish(), bearer)
+    }
+
+    fn code(error: &async_graphql::ServerError) -> Option<async_graphql::Value> {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .cloned()
+    }
+
+    #[tokio::test]
+    async fn all_accounts_needs_a_valid_employee_session() {
+        let (schema, _) = with_employees();
+        let expired = Employees::new(None, b"test secret", Duration::from_secs(60))
+            .expect("a secret")
+            .issue("employee", SystemTime::now() - Duration::from_secs(120))
+            .expect("signed");
+        for (bearer, message) in [
+            (Bearer(None), "employee login required"),
+            (
+                Bearer(Some("forged".into())),
+                "employee session is not valid",
+            ),
+            (Bearer(Some(expired.token)), "employee session expired"),
+        ] {
+            let request = Request::new("{ all_accounts { total } }").data(bearer);
+            let response = schema.execute(request).await;
+            let error = response.errors.first().expect("refused");
+            assert_eq!(error.message, message);
+            assert_eq!(code(error), Some(Value::from("UNAUTHENTICATED")));
+        }
+    }
+
     #[tokio::test]
     async fn all_accounts_refuses_bad_paging_before_asking_anyone() {
-        let schema = builder(DEFAULTS).finish();
+        let (schema, bearer) = with_employees();
         for (query, message) in [
             (
                 "{ all_accounts(max_items: 0) { total } }",
@@ -132,20 +188,22 @@ mod tests {
                 "offset should not be negative",
             ),
         ] {
-            let response = schema.execute(query).await;
+            let response = schema
+                .execute(Request::new(query).data(bearer.clone()))
+                .await;
             let error = response.errors.first().expect(query);
             assert_eq!(error.message, message, "{query}");
-            let code = error
-                .extensions
-                .as_ref()
-                .and_then(|e| e.get("code"))
-                .cloned();
-            assert_eq!(code, Some(async_graphql::Value::from("BAD_USER_INPUT")));
+            assert_eq!(code(error), Some(Value::from("BAD_USER_INPUT")));
         }
         // null means the default: it passes the checks (and then finds no bank behind this
         // schema).
         let nulls = schema
-            .execute("{ all_accounts(offset: null, max_items: null, search: null) { total } }")
+            .execute(
+                Request::new(
+                    "{ all_accounts(offset: null, max_items: null, search: null) { total } }",
+                )
+                .data(bearer),
+            )
             .await;
         assert!(
             nulls.errors[0].message.contains("does not exist"),

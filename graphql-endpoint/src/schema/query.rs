@@ -3,8 +3,9 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result};
 use topology::Id;
 
+use super::auth::require_employee;
 use super::errors::{graphql_error, invalid};
-use super::types::{AccountsPage, Transaction, TransferStatus};
+use super::types::{AccountsPage, MyAccountsResult, OwnedAccount, Transaction, TransferStatus};
 use crate::bank::{Bank, RequestError};
 use crate::validation::{self, InvalidInput};
 
@@ -54,6 +55,32 @@ impl QueryRoot {
         Ok(reads.iter().map(Transaction::from_read).collect())
     }
 
+    /// Every account `username` owns (alone or shared), oldest first, each with the user's own
+    /// token and every owner's username; the password is checked as by `get_account`.
+    async fn my_accounts(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        #[graphql(secret)] password: String,
+    ) -> Result<MyAccountsResult> {
+        let bank = ctx.data::<Arc<Bank>>()?;
+        let accounts = bank
+            .my_accounts(&username, &password)
+            .await
+            .map_err(graphql_error)?;
+        Ok(match accounts {
+            Ok(accounts) => MyAccountsResult {
+                accounts: Some(accounts.into_iter().map(OwnedAccount::from).collect()),
+                reason: None,
+            },
+            Err(reason) => MyAccountsResult {
+                accounts: None,
+                reason: Some(reason),
+            },
+        })
+    }
+
+    /// For employees only (send the `employee_login` session as `Authorization: Bearer …`).
     /// Every account of the bank, also those without transactions, sorted by IBAN, one page at
     /// a time: `total` is how many match, `accounts` at most `max_items` (1–1000) of them from
     /// position `offset` (0 or more) on, empty past the end. `search` (optional) keeps the
@@ -78,6 +105,7 @@ impl QueryRoot {
         )]
         search: Option<String>,
     ) -> Result<AccountsPage> {
+        require_employee(ctx)?;
         let (offset, max_items) = (offset.unwrap_or(0), max_items.unwrap_or(DEFAULT_PAGE_SIZE));
         validation::max_items(max_items).map_err(invalid)?;
         validation::offset(offset).map_err(invalid)?;

@@ -95,6 +95,70 @@ pub struct AccountResult {
     pub reason: Option<String>,
 }
 
+/// The answer of `my_accounts`: the accounts, or the `reason` there are none to show.
+#[derive(SimpleObject, Debug, Clone, Default, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct MyAccountsResult {
+    /// Every account the user owns, oldest first; null when `reason` is set.
+    pub accounts: Option<Vec<OwnedAccount>>,
+    /// `invalid password` or `username does not exist`.
+    pub reason: Option<String>,
+}
+
+/// An account as one of its owners sees it.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct OwnedAccount {
+    pub iban: String,
+    /// This user's own token for the account (each owner has their own).
+    pub token: String,
+    /// Dutch euros: `€ 1.234,56`.
+    pub balance: String,
+    /// Every owner's username, in the order they became owners.
+    pub owners: Vec<String>,
+}
+
+impl From<crate::accounts::OwnedAccount> for OwnedAccount {
+    fn from(account: crate::accounts::OwnedAccount) -> Self {
+        Self {
+            iban: account.iban,
+            token: account.token,
+            balance: format_euro(account.balance),
+            owners: account.owners,
+        }
+    }
+}
+
+/// The answer of a command that returns nothing else: `success`, or the `reason` it was
+/// refused.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct CommandResult {
+    pub success: bool,
+    pub reason: Option<String>,
+}
+
+impl From<crate::owners::CommandOutcome> for CommandResult {
+    fn from(outcome: crate::owners::CommandOutcome) -> Self {
+        Self {
+            success: outcome.success,
+            reason: outcome.reason,
+        }
+    }
+}
+
+/// The answer of `employee_login`: a session `token` and when it ends, or a `reason`.
+#[derive(SimpleObject, Debug, Clone, Default, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct EmployeeSession {
+    /// Send it as `Authorization: Bearer <token>` (over WebSocket: in the `connection_init`
+    /// payload under `Authorization`).
+    pub token: Option<String>,
+    /// When the session ends, RFC 3339 UTC; log in again after it.
+    pub expires_at: Option<String>,
+    pub reason: Option<String>,
+}
+
 /// The answer of `money_transfer`, when the transfer has ended (or the wait timed out).
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 #[graphql(rename_fields = "snake_case")]

@@ -117,15 +117,29 @@ pub fn start_projector_as(
     )
 }
 
-/// The endpoint, which serves GraphQL on its health port too.
+/// The employee every test endpoint lets log in, and the secret its sessions are signed with.
+pub const EMPLOYEE: (&str, &str) = ("employee", "an employee password");
+pub const SESSION_SECRET: &str = "the session secret of the end-to-end tests";
+
+/// The endpoint, which serves GraphQL on its health port too; `extra` settings come after
+/// the employee's, so a test can replace them.
 pub fn start_graphql_endpoint(extra: &[(&str, String)]) -> ServiceProcess {
-    start("graphql-endpoint", ("GRAPHQL_PORT", "GRAPHQL_HOST"), extra)
+    let mut env = vec![
+        ("EMPLOYEE_USERNAME", EMPLOYEE.0.to_string()),
+        ("EMPLOYEE_PASSWORD", EMPLOYEE.1.to_string()),
+        ("GRAPHQL_SESSION_SECRET", SESSION_SECRET.to_string()),
+    ];
+    env.extend(extra.iter().cloned());
+    start("graphql-endpoint", ("GRAPHQL_PORT", "GRAPHQL_HOST"), &env)
 }
 
-/// GraphQL over HTTP.
+/// GraphQL over HTTP, as a customer or (with a session) as an employee.
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     pub base: String,
+    /// Sent as `Authorization: Bearer …` with every request.
+    session: Option<String>,
 }
 
 impl Client {
@@ -133,13 +147,31 @@ impl Client {
         Self {
             http: reqwest::Client::new(),
             base: format!("http://127.0.0.1:{port}"),
+            session: None,
         }
+    }
+
+    /// The same endpoint, with `session` (any text: tests send bad ones too).
+    pub fn with_session(&self, session: &str) -> Self {
+        Self {
+            session: Some(session.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// Logged in as the tests' employee ([`EMPLOYEE`]).
+    pub async fn as_employee(&self) -> Self {
+        let session = self.employee_session().await;
+        self.with_session(&session)
     }
 
     /// The whole GraphQL response (`data` and/or `errors`).
     pub async fn post(&self, query: &str, variables: Value) -> Value {
-        self.http
-            .post(format!("{}/graphql", self.base))
+        let mut request = self.http.post(format!("{}/graphql", self.base));
+        if let Some(session) = &self.session {
+            request = request.bearer_auth(session);
+        }
+        request
             .json(&json!({ "query": query, "variables": variables }))
             .timeout(WAIT)
             .send()
@@ -158,6 +190,21 @@ impl Client {
             "unexpected errors: {response}"
         );
         response["data"][field].clone()
+    }
+
+    /// A session of the tests' employee ([`EMPLOYEE`]).
+    pub async fn employee_session(&self) -> String {
+        let session = self
+            .data(
+                "mutation($u: String!, $p: String!) { employee_login(username: $u, password: $p) { token expires_at reason } }",
+                json!({"u": EMPLOYEE.0, "p": EMPLOYEE.1}),
+                "employee_login",
+            )
+            .await;
+        session["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an employee session, got {session}"))
+            .to_string()
     }
 
     /// The message of the first GraphQL error, failing the test when there is none.
@@ -191,6 +238,17 @@ pub struct Subscription {
 
 impl Subscription {
     pub async fn start(port: u16, protocol: Protocol, query: &str, variables: Value) -> Self {
+        Self::start_with_init(port, protocol, json!({}), query, variables).await
+    }
+
+    /// [`Self::start`] with `init` as the `connection_init` payload (e.g. a session).
+    pub async fn start_with_init(
+        port: u16,
+        protocol: Protocol,
+        init: Value,
+        query: &str,
+        variables: Value,
+    ) -> Self {
         let mut request = format!("ws://127.0.0.1:{port}/graphql/ws")
             .into_client_request()
             .expect("request");
@@ -206,7 +264,7 @@ impl Subscription {
             .expect("WebSocket connect");
         let mut subscription = Self { socket, protocol };
         subscription
-            .send(json!({"type": "connection_init", "payload": {}}))
+            .send(json!({"type": "connection_init", "payload": init}))
             .await;
         let ack = subscription.next_message().await;
         assert_eq!(ack["type"], "connection_ack", "{ack}");
