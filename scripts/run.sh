@@ -128,6 +128,15 @@ instances_of() { # <kind> <N>
 }
 mapfile -t HANDLERS < <(instances_of command-handler "$COMMAND_HANDLER_INSTANCES")
 mapfile -t PROJECTORS < <(instances_of projector "$PROJECTOR_INSTANCES")
+# The services the endpoint's operations view watches (their /health and /metrics).
+if [[ -z "${GRAPHQL_OPS_SERVICES:-}" ]]; then
+  watched=()
+  for name in "${HANDLERS[@]}" "${PROJECTORS[@]}"; do
+    watched+=("$name=http://127.0.0.1:$(replica_port "$name")")
+  done
+  GRAPHQL_OPS_SERVICES="$(IFS=,; echo "${watched[*]}")"
+fi
+export GRAPHQL_OPS_SERVICES
 
 # Health ports must not land on another port of the suite (the defaults never do; moved ports
 # might).

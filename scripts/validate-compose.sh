@@ -26,18 +26,33 @@
 #     published ports are quoted and unique; every built service's Dockerfile and its
 #     <Dockerfile>.dockerignore exist; the frontend's nginx server block (found through the COPY in
 #     docker/Dockerfile.frontend) proxies to a service of the file on the port it serves, which the
-#     frontend waits for with service_healthy, and listens on the published port its healthcheck asks.
-# Also once per run: the schema rejects deliberately broken copies (so it really detects errors),
-# and, given both default files, the three-broker variant runs the same services (registry, Rust
-# services, frontend) as the single one.
+#     frontend waits for with service_healthy, and listens on the published port its healthcheck asks;
+#     monitoring (scripts/validate_monitoring.py): the prometheus service mounts
+#     docker/prometheus/prometheus.yml read-only as its configuration, every replica of a service kind
+#     that serves metrics is a scrape target on its metrics port (the port of its /health) and every
+#     target is such a replica; grafana waits for a healthy prometheus, mounts the provisioning and
+#     the dashboards read-only, its data source is the prometheus service, anonymous users only view.
+# Once per run, the monitoring files themselves: `promtool check config` on
+# docker/prometheus/prometheus.yml (promtool from Debian's prometheus package), its jobs and
+# targets; docker/prometheus/metric-families.yml (the one list of the families the services serve);
+# Grafana's provisioning files against its documented keys; each dashboard in docker/grafana/dashboards/
+# against a dashboard schema (uid, panels, layout, the provisioned data source on every query), its
+# expressions through `promtool check rules` and promql-parser: only served families and their
+# labels, histograms through _bucket/_count/_sum, quantiles that keep le, scraped jobs; and every
+# family is on a dashboard.
+# Also once per run: the schema, promtool and the monitoring checks reject deliberately broken
+# variants (so they really detect errors), and, given both default files, the three-broker variant
+# runs the same services (registry, Rust services, frontend, prometheus, grafana) as the single one.
 #
 # Ends with `N passed, M failed`; exit status 1 when anything failed, 2 on a setup error.
 #
 # First run: fetches the schema package from the npm registry (integrity-checked against the pinned
-# sha512) and makes a Python venv with pinned jsonschema + PyYAML from PyPI, both cached under
-# ${OPEN_BANK_CACHE:-$HOME/.cache/open-bank}/compose-schema/; later runs work offline.
-# Needs python3 (>= 3.9) and npm (Node); without npm the tarball is fetched with Python from
-# ${NPM_CONFIG_REGISTRY:-https://registry.npmjs.org}.
+# sha512), makes a Python venv with pinned jsonschema + PyYAML + promql-parser from PyPI, and
+# unpacks promtool from Debian's prometheus package (`apt-get download`, about 4 s; nothing is
+# installed), all cached under ${OPEN_BANK_CACHE:-$HOME/.cache/open-bank}/compose-schema/; later runs
+# work offline (about 1.5 s). Needs python3 (>= 3.10), npm (Node; without npm the tarball is fetched
+# with Python from ${NPM_CONFIG_REGISTRY:-https://registry.npmjs.org}) and apt-get + dpkg-deb
+# (elsewhere: OPEN_BANK_PROMTOOL=/path/to/promtool).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,6 +74,7 @@ PY_REQUIREMENTS=(
   "attrs==26.1.0"
   "typing-extensions==4.16.0"
   "PyYAML==6.0.3"
+  "promql-parser==0.11.0"
 )
 VENV="$CACHE/venv"
 
@@ -132,10 +148,57 @@ ensure_venv() {
   printf '%s\n' "$wanted" >"$stamp"
 }
 
+# ---------------------------------------------------------------------------------------------------
+# promtool, Prometheus's own checker, from Debian's `prometheus` package: `apt-get download` (apt
+# checks it against the signed archive; no root needed), and only usr/bin/promtool unpacked into the
+# cache: nothing is installed, no Prometheus server set up. A machine without package lists gets
+# them first (apt-get update, as root or through sudo). OPEN_BANK_PROMTOOL=/path/to/promtool
+# uses another one (e.g. off Debian).
+# ---------------------------------------------------------------------------------------------------
+PROMTOOL_DIR="$CACHE/promtool"
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else return 1; fi
+}
+ensure_promtool() {
+  if [ -n "${OPEN_BANK_PROMTOOL:-}" ]; then
+    PROMTOOL="$OPEN_BANK_PROMTOOL"
+    "$PROMTOOL" --version >/dev/null 2>&1 || die "OPEN_BANK_PROMTOOL=$PROMTOOL does not run"
+    return
+  fi
+  PROMTOOL="$PROMTOOL_DIR/promtool"
+  if [ -x "$PROMTOOL" ] && "$PROMTOOL" --version >/dev/null 2>&1; then
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 \
+    || die "promtool is needed: this is no Debian machine (no apt-get/dpkg-deb); set OPEN_BANK_PROMTOOL to a promtool binary"
+  local tmp
+  tmp="$(mktemp -d)"
+  # shellcheck disable=SC2064 # expand $tmp now: it is local (EXIT too: die() leaves by exit)
+  trap "rm -rf '$tmp'" RETURN EXIT
+  echo "validate-compose: fetching promtool (Debian package prometheus, apt-get download) into $PROMTOOL_DIR" >&2
+  if ! (cd "$tmp" && apt-get download prometheus >"$tmp/apt.log" 2>&1); then
+    echo "validate-compose: no prometheus package known yet; apt-get update first" >&2
+    as_root apt-get update -qq >>"$tmp/apt.log" 2>&1 \
+      || { cat "$tmp/apt.log" >&2; die "apt-get update failed (needs root or sudo)"; }
+    (cd "$tmp" && apt-get download prometheus >>"$tmp/apt.log" 2>&1) \
+      || { cat "$tmp/apt.log" >&2; die "apt-get download prometheus failed"; }
+  fi
+  local deb
+  deb="$(ls "$tmp"/prometheus_*.deb 2>/dev/null | head -n 1)"
+  [ -n "$deb" ] || die "apt-get download left no prometheus_*.deb"
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./usr/bin/promtool \
+    || die "no usr/bin/promtool in $(basename "$deb")"
+  "$tmp/usr/bin/promtool" --version >/dev/null 2>&1 || die "the promtool of $(basename "$deb") does not run"
+  mkdir -p "$PROMTOOL_DIR"
+  dpkg-deb -f "$deb" Version >"$PROMTOOL_DIR/DEBIAN-VERSION"
+  mv -f "$tmp/usr/bin/promtool" "$PROMTOOL"
+}
+
 if ! [ -s "$SCHEMA_FILE" ] || [ "$(cat "$SCHEMA_DIR/INTEGRITY" 2>/dev/null)" != "$SCHEMA_INTEGRITY" ]; then
   fetch_schema
 fi
 ensure_venv
+ensure_promtool
 
 if [ "$#" -eq 0 ]; then
   set -- "$ROOT/docker/docker-compose.yml" "$ROOT/docker/docker-compose.three-brokers.yml"
@@ -144,7 +207,7 @@ for file in "$@"; do
   [ -f "$file" ] || die "no such file: $file"
 done
 
-exec "$VENV/bin/python" - "$SCHEMA_FILE" "$SCHEMA_PACKAGE@$SCHEMA_VERSION" "$ROOT" "$@" <<'PY'
+OPEN_BANK_VALIDATE_PROMTOOL="$PROMTOOL" exec "$VENV/bin/python" - "$SCHEMA_FILE" "$SCHEMA_PACKAGE@$SCHEMA_VERSION" "$ROOT" "$@" <<'PY'
 """Compose file checks: Compose Specification schema + Open Bank's own rules."""
 import copy
 import importlib.metadata
@@ -153,10 +216,15 @@ import os
 import re
 import sys
 
+import types
+
 import jsonschema
 import yaml
 
 schema_path, schema_source, root, *files = sys.argv[1:]
+sys.path.insert(0, os.path.join(root, "scripts"))
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
+import validate_monitoring  # noqa: E402 — scripts/validate_monitoring.py: Prometheus + Grafana
 
 RUST_DOCKERFILE = "docker/Dockerfile.rust"
 FRONTEND_DOCKERFILE = "docker/Dockerfile.frontend"
@@ -777,6 +845,12 @@ def schema_self_test(data):
     return check(f"schema rejects {len(mutations)} deliberately broken variants (self-test)", problems)
 
 
+monitoring = validate_monitoring.Monitoring(
+    types.SimpleNamespace(check=check, display=display, env_of=env_of, depends_of=depends_of, image_of=image_of,
+                          is_rust_service=is_rust_service, build_arg=build_arg, container_ports=container_ports,
+                          command_strings=command_strings, ComposeLoader=ComposeLoader),
+    root, os.environ["OPEN_BANK_VALIDATE_PROMTOOL"])
+
 loaded = {}
 print(f"schema: {schema_source} compose.schema.json ({schema.get('title', '?')}, draft-07), "
       f"validator: jsonschema {importlib.metadata.version('jsonschema')}, PyYAML {yaml.__version__}")
@@ -795,20 +869,25 @@ for path in files:
         check(f"valid against the Compose Specification schema ({schema_source})", schema_problems(data))
         if isinstance(data.get("services"), dict) and data["services"]:
             check_file(path, data)
+            monitoring.check_compose(path, data)
     done_passed, done_failed = passed - before[0], failed - before[1]
     verdict = "OK" if done_failed == 0 else "FAILED"
     print(f"{name}: {verdict} ({done_passed} passed, {done_failed} failed)")
 
+monitoring.check_files()
+
 print("run-wide")
 if loaded:
     schema_self_test(next(iter(loaded.values())))
+monitoring.self_test(*next(iter(loaded.items()), (None, None)))
 by_name = {os.path.basename(p): d for p, d in loaded.items()}
 single, three = by_name.get("docker-compose.yml"), by_name.get("docker-compose.three-brokers.yml")
 if single is not None and three is not None:
     problems = []
     single_s, three_s = single.get("services") or {}, three.get("services") or {}
     for name, service in single_s.items():
-        if is_rust_service(service) or is_frontend_service(service) or image_of(service).split(":")[0] == REGISTRY_IMAGE:
+        if (is_rust_service(service) or is_frontend_service(service)
+                or image_of(service).split(":")[0] in {REGISTRY_IMAGE} | validate_monitoring.MONITORING_IMAGES):
             if name not in three_s:
                 problems.append(f"{name} missing from the three-broker file")
                 continue
@@ -818,9 +897,11 @@ if single is not None and three is not None:
             if a != b:
                 problems.append(f"{name} differs beyond KAFKA_BROKERS and broker dependencies")
     for name, service in three_s.items():
-        if (is_rust_service(service) or is_frontend_service(service)) and name not in single_s:
+        if (is_rust_service(service) or is_frontend_service(service)
+                or image_of(service).split(":")[0] in validate_monitoring.MONITORING_IMAGES) and name not in single_s:
             problems.append(f"{name} missing from docker-compose.yml")
-    check("three-broker variant runs the same registry image, Rust services and frontend as docker-compose.yml", problems)
+    check("three-broker variant runs the same registry image, Rust services, frontend, prometheus and grafana "
+          "as docker-compose.yml", problems)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

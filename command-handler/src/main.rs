@@ -59,7 +59,7 @@ const EXIT_FENCED: u8 = 2;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    topology::logging::init("info");
+    let _telemetry = topology::logging::init_service("info", "command-handler");
     let args = Args::parse();
     let settings = topology::Settings::from_env();
     tracing::info!(brokers = %settings.kafka.brokers, registry = %settings.registry.url, "starting command handler");

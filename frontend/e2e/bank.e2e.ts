@@ -4,6 +4,7 @@
 // e2e/screenshots/. The employee's password comes from EMPLOYEE_PASSWORD (the username from
 // EMPLOYEE_USERNAME, by default `employee`), as the endpoint was started with.
 
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,13 +79,57 @@ async function graphql<T>(
   return (await response.json()) as GraphQLAnswer<T>;
 }
 
-/** Opens an account straight through the API, as a first login does. */
-async function openAccount(username: string, password: string): Promise<void> {
-  const answer = await graphql<{ get_account: { iban: string | null } }>(
-    'mutation ($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban reason } }',
+/** Opens an account straight through the API, as a first login does; its IBAN and token. */
+async function openAccount(
+  username: string,
+  password: string,
+): Promise<{ iban: string; token: string }> {
+  const answer = await graphql<{ get_account: { iban: string | null; token: string | null } }>(
+    'mutation ($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason } }',
     { u: username, p: password },
   );
-  expect(answer.data?.get_account.iban, JSON.stringify(answer)).toBeTruthy();
+  const { iban, token } = answer.data?.get_account ?? {};
+  expect(iban, JSON.stringify(answer)).toBeTruthy();
+  return { iban: iban ?? '', token: token ?? '' };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Deposits of 1 cent from cash every 100–200 ms for `durationMs`, straight through the API, one
+ * at a time; how many succeeded.
+ */
+async function depositLoad(
+  user: { username: string; password: string },
+  durationMs: number,
+): Promise<number> {
+  const { iban, token } = await openAccount(user.username, user.password);
+  const until = Date.now() + durationMs;
+  let succeeded = 0;
+  while (Date.now() < until) {
+    const answer = await graphql<{ money_transfer: { success: boolean } }>(
+      `
+        mutation ($uuid: String!, $u: String!, $t: String!, $to: String!) {
+          money_transfer(
+            uuid: $uuid
+            username: $u
+            token: $t
+            amount: 1
+            from: "cash"
+            to: $to
+            descr: "load"
+          ) {
+            success
+            reason
+          }
+        }
+      `,
+      { uuid: randomUUID(), u: user.username, t: token, to: iban },
+    );
+    if (answer.data?.money_transfer.success) succeeded++;
+    await sleep(100 + Math.random() * 100);
+  }
+  return succeeded;
 }
 
 /** The user's accounts as my_accounts answers them, each with the user's own token. */
@@ -380,6 +425,94 @@ describe('Open Bank in a browser', () => {
       .filter({ hasText: 'Your employee session ended: employee session is not valid.' })
       .waitFor();
     await other.getByRole('button', { name: 'Log in as employee' }).waitFor();
+  });
+
+  it('shows employees how the bank runs, live, while transfers come in', async () => {
+    const OPERATIONS = '{ operations { transfers_per_second } }';
+    const anonymous = await graphql(OPERATIONS);
+    expect(anonymous.errors?.[0]?.extensions?.code, JSON.stringify(anonymous)).toBe(
+      'UNAUTHENTICATED',
+    );
+    const stranger = await newPage();
+    await stranger.goto(`${FRONTEND}/#/operations`);
+    await stranger.getByRole('heading', { name: 'Employee login' }).waitFor();
+    expect(await stranger.getByRole('heading', { name: 'Services' }).count()).toBe(0);
+    // A session the endpoint refuses ends here as in the Employee view.
+    await stranger.evaluate((key) => {
+      const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+      sessionStorage.setItem(
+        key,
+        JSON.stringify({ username: 'employee', token: 'not.a.session', expiresAt: inAnHour }),
+      );
+    }, EMPLOYEE_SESSION_KEY);
+    await stranger.goto(`${FRONTEND}/#/`);
+    await stranger.goto(`${FRONTEND}/#/operations`);
+    await stranger
+      .getByRole('alert')
+      .filter({ hasText: 'Your employee session ended: employee session is not valid.' })
+      .waitFor();
+    await stranger.getByRole('button', { name: 'Log in as employee' }).waitFor();
+
+    // The Employee view's session holds here too.
+    const page = await newPage();
+    await logInAsEmployee(page);
+    await page.getByRole('heading', { name: 'All accounts' }).waitFor();
+    await page
+      .getByRole('navigation', { name: 'Views' })
+      .getByRole('link', { name: 'Operations' })
+      .click();
+    await page.getByRole('heading', { name: 'Operations', level: 1 }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+
+    const loadStarted = Date.now();
+    const load = depositLoad({ username: `frank-${run}`, password: 'frank-password' }, 10_000);
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="transfers-per-second"]')?.textContent) > 0,
+    );
+    for (const service of ['graphql-endpoint', 'command-handler', 'projector']) {
+      await page
+        .locator(`table.services tr[data-service="${service}"][data-healthy="true"]`)
+        .filter({ hasText: '✓ healthy' })
+        .first()
+        .waitFor();
+    }
+    await page
+      .locator('table.commands tbody tr')
+      .filter({ hasText: 'MoneyTransferCommand' })
+      .filter({ hasText: 'succeeded' })
+      .first()
+      .waitFor();
+    const chart = page.getByRole('img', { name: /^Transfer latency over the last \d+ minutes?: / });
+    await chart.locator('canvas').first().waitFor();
+    await page
+      .getByTestId('latency-p99')
+      .filter({ hasText: /^\d+\.\d ms$/ })
+      .waitFor();
+    expect(await chart.getAttribute('aria-label')).toMatch(/p50 \d+\.\d ms, p95 \d+\.\d ms/);
+    const box = await chart.locator('canvas').first().boundingBox();
+    expect(box?.width).toBeGreaterThan(300);
+    // A few seconds of load on screen, for the picture.
+    await sleep(loadStarted + 6_000 - Date.now());
+    await screenshot(page, 'operations');
+
+    // At phone width the tables are cards and the chart fits.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction(
+      () => (document.querySelector('.chart canvas')?.getBoundingClientRect().width ?? 999) < 390,
+    );
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(page, 'operations-phone');
+
+    // The newest 10 commands, and all the endpoint keeps when asked.
+    const commands = page.locator('table.commands tbody tr');
+    expect(await commands.count()).toBe(10);
+    await page.getByRole('button', { name: /^Show all \d+$/ }).click();
+    await commands.nth(10).waitFor();
+
+    expect(await load).toBeGreaterThan(0);
   });
 
   it('shows as many transactions and such fields as the user chooses', async () => {

@@ -7,6 +7,7 @@ import { ROUTES, useRoute } from './routes';
 import { ClientView } from './views/ClientView';
 import { EmployeeView } from './views/EmployeeView';
 import { HomeView } from './views/HomeView';
+import { OperationsView } from './views/OperationsView';
 
 function usePreferencesState() {
   const [preferences, setPreferences] = useState<Preferences>(() =>
@@ -66,6 +67,8 @@ export function App({ api }: { api: Api }) {
             <ClientView />
           ) : route === 'employee' ? (
             <EmployeeView />
+          ) : route === 'operations' ? (
+            <OperationsView />
           ) : (
             <HomeView />
           )}

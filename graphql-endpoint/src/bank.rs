@@ -9,6 +9,8 @@ use crate::validation::InvalidInput;
 pub struct Bank {
     pub commands: CommandBus,
     pub queries: QueryBus,
+    /// What the operations view shows; the bank reports its transfers' latencies there.
+    pub operations: std::sync::Arc<crate::operations::Operations>,
 }
 
 /// Why a request got no answer at all (a domain refusal is an answer, with a reason).

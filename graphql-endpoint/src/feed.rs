@@ -25,7 +25,7 @@ impl TransactionFeed {
         let (sender, _) = broadcast::channel(BUFFER);
         let consumer = consumer_at_end::<TransactionEvent>(settings).await?;
         let to_subscribers = sender.clone();
-        let listener = spawn_dispatch(consumer, codec, move |event| {
+        let listener = spawn_dispatch(consumer, codec, move |event, _| {
             let TransactionEvent::TransactionHappenedEvent(event) = event;
             // No subscribers is normal: nobody watches right now.
             let _ = to_subscribers.send(Arc::new(Transaction::from_event(&event)));

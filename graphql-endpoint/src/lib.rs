@@ -14,6 +14,7 @@ pub mod company;
 pub mod employees;
 pub mod feed;
 pub mod graphiql;
+pub mod operations;
 pub mod owners;
 pub mod reads;
 pub mod schema;
@@ -48,6 +49,8 @@ pub struct Config {
     pub company_funding_cents: i64,
     /// The most operations one HTTP request may batch.
     pub max_batch: usize,
+    /// The services the operations view shows besides this endpoint.
+    pub watched: Vec<operations::Watched>,
     pub employees: EmployeeConfig,
 }
 
@@ -85,6 +88,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("installing the metrics recorder: {0}")]
+    Metrics(topology::telemetry::InstallError),
     #[error("the employee session secret: {0}")]
     SessionSecret(jsonwebtoken::errors::Error),
     #[error("serving HTTP: {0}")]
@@ -103,12 +108,15 @@ pub async fn run(
     let codec = Arc::new(Codec::new(&settings.registry)?);
     // One idempotent producer for every command and query: it batches and keeps order.
     let producer = settings.kafka.producer().map_err(StartError::Producer)?;
+    let metrics = topology::telemetry::Metrics::install().map_err(StartError::Metrics)?;
+    let operations = Arc::new(operations::Operations::new(config.watched.clone()));
     let (commands, queries, feed) = tokio::try_join!(
         CommandBus::start(
             &settings.kafka,
             producer.clone(),
             Arc::clone(&codec),
-            config.timeout
+            config.timeout,
+            Arc::clone(&operations),
         ),
         QueryBus::start(
             &settings.kafka,
@@ -118,7 +126,18 @@ pub async fn run(
         ),
         TransactionFeed::start(&settings.kafka, Arc::clone(&codec)),
     )?;
-    let bank = Arc::new(Bank { commands, queries });
+    let bank = Arc::new(Bank {
+        commands,
+        queries,
+        operations: Arc::clone(&operations),
+    });
+    let readiness = Readiness::default();
+    let watching = schema::Watching {
+        operations,
+        readiness: readiness.clone(),
+        metrics: metrics.clone(),
+        own_url: format!("http://{}", config.addr),
+    };
     let employees = employees::Employees::new(
         config.employees.employee.clone(),
         &config.employees.session_secret,
@@ -129,10 +148,16 @@ pub async fn run(
         Arc::clone(&bank),
         Arc::new(feed),
         Arc::new(employees),
+        Arc::new(watching),
         config.limits,
     );
-    let readiness = Readiness::default();
-    let app = server::router(schema, readiness.clone(), &config.cors, config.max_batch);
+    let app = server::router(
+        schema,
+        readiness.clone(),
+        &config.cors,
+        config.max_batch,
+        metrics,
+    );
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {

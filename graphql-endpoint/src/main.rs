@@ -74,6 +74,10 @@ struct Args {
     /// sessions then end with the process and work on this replica only.
     #[arg(long, env = "GRAPHQL_SESSION_SECRET", hide_env_values = true)]
     session_secret: Option<String>,
+    /// The services the operations view shows besides this endpoint, as
+    /// `name=http://host:port,…` (their `/health` and `/metrics`).
+    #[arg(long, env = "GRAPHQL_OPS_SERVICES", default_value = "")]
+    ops_services: String,
     /// How long an employee session lasts, in seconds.
     #[arg(long, env = "EMPLOYEE_SESSION_SECONDS", default_value_t = 3_600)]
     employee_session_seconds: u64,
@@ -124,7 +128,7 @@ async fn employee_config(args: &Args) -> anyhow::Result<EmployeeConfig> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    topology::logging::init("info");
+    let _telemetry = topology::logging::init_service("info", "graphql-endpoint");
     topology::process::give_large_allocations_back();
     let args = Args::parse();
     anyhow::ensure!(
@@ -148,6 +152,9 @@ async fn main() -> anyhow::Result<()> {
         },
         company_funding_cents: args.company_funding,
         max_batch: args.max_batch,
+        watched: graphql_endpoint::operations::parse_watched(&args.ops_services)
+            .map_err(anyhow::Error::msg)
+            .context("GRAPHQL_OPS_SERVICES")?,
         employees: employee_config(&args).await?,
     };
     graphql_endpoint::run(settings, config, topology::process::stop_signal())

@@ -13,7 +13,10 @@ use axum::{Json, Router};
 use serde_json::json;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
+use topology::telemetry::{Metrics, CONTENT_TYPE};
+
 use crate::employees::Bearer;
+use crate::schema::observed::IncomingTrace;
 use crate::schema::BankSchema;
 use crate::{graphiql, websocket};
 
@@ -94,7 +97,13 @@ async fn graphql(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let batch = batch.data(Bearer::from_authorization(authorization));
+    let traceparent = headers
+        .get(topology::trace_context::TRACEPARENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string);
+    let batch = batch
+        .data(Bearer::from_authorization(authorization))
+        .data(IncomingTrace(traceparent));
     GraphQLResponse::from(api.schema.execute_batch(batch).await).into_response()
 }
 
@@ -104,7 +113,17 @@ fn batch_too_large(operations: usize, max: usize) -> Response {
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
-pub fn router(schema: BankSchema, readiness: Readiness, cors: &Cors, max_batch: usize) -> Router {
+pub fn router(
+    schema: BankSchema,
+    readiness: Readiness,
+    cors: &Cors,
+    max_batch: usize,
+    metrics: Metrics,
+) -> Router {
+    let render = move || {
+        let text = metrics.render();
+        async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], text) }
+    };
     let health = move || {
         let ready = readiness.is_ready();
         async move {
@@ -118,6 +137,7 @@ pub fn router(schema: BankSchema, readiness: Readiness, cors: &Cors, max_batch: 
     };
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(render))
         .route("/graphiql", get(graphiql::page))
         .route("/graphiql/assets/{name}", get(graphiql::asset))
         .route(

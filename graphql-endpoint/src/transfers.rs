@@ -17,6 +17,7 @@ use crate::bank::{Bank, RequestError};
 use crate::bus::commands::Slot;
 use crate::bus::waiters::Waiter;
 use crate::bus::Feedback;
+use crate::operations::TransferOutcome;
 use crate::validation::Transfer;
 
 pub const ALREADY_STARTED: &str = "transfer was already started";
@@ -63,7 +64,24 @@ impl Outcome {
 type EndWaiter = Waiter<(Id, Slot), Feedback>;
 
 impl Bank {
+    /// Starts the transfer and waits for its end (or the timeout); every answered transfer is
+    /// timed from here: `open_bank_transfer_seconds{outcome}`.
     pub async fn money_transfer(&self, transfer: &Transfer) -> Result<Outcome, RequestError> {
+        let started = std::time::Instant::now();
+        let outcome = self.transfer_until_ended(transfer).await?;
+        let (label, seen) = match (outcome.ended, outcome.success) {
+            (false, _) => ("timeout", TransferOutcome::TimedOut),
+            (true, true) => ("succeeded", TransferOutcome::Succeeded),
+            (true, false) => ("failed", TransferOutcome::Failed),
+        };
+        let took = started.elapsed();
+        metrics::histogram!("open_bank_transfer_seconds", "outcome" => label)
+            .record(took.as_secs_f64());
+        self.operations.transfer_answered(took, seen);
+        Ok(outcome)
+    }
+
+    async fn transfer_until_ended(&self, transfer: &Transfer) -> Result<Outcome, RequestError> {
         let timeout = self.commands.timeout();
         let deadline = Instant::now() + timeout;
         // Both answers are registered before sending: the saga may end before we look.

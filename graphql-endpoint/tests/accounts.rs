@@ -6,10 +6,7 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{
-    start_command_handler, start_graphql_endpoint, start_projector, Client, Protocol, Subscription,
-    SESSION_SECRET, WAIT,
-};
+use common::{Client, Protocol, Subscription, Suite, SESSION_SECRET};
 use graphql_endpoint::employees::Employees;
 use serde_json::{json, Value};
 use topology::Id;
@@ -98,16 +95,8 @@ async fn command(client: &Client, mutation: &str, variables: Value, field: &str)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn several_and_shared_accounts_employee_sessions_and_refusals() {
-    let mut handler = start_command_handler();
-    let mut projector = start_projector();
-    handler.wait_healthy(WAIT).await;
-    projector.wait_healthy(WAIT).await;
-    let mut endpoint = start_graphql_endpoint(&[
-        ("GRAPHQL_COMMAND_TIMEOUT", "20".into()),
-        ("GRAPHQL_MAX_BATCH", "3".into()),
-    ]);
-    endpoint.wait_healthy(WAIT).await;
-    let client = Client::new(endpoint.port());
+    let suite = Suite::start(&[("GRAPHQL_MAX_BATCH", "3".into())]).await;
+    let client = suite.client();
 
     // A user opens a second account; get_account keeps answering the first.
     let alice = unique_name("acc-alice");
@@ -340,7 +329,7 @@ async fn several_and_shared_accounts_employee_sessions_and_refusals() {
         "BAD_USER_INPUT"
     );
 
-    employee_sessions(&client, endpoint.port(), &alice).await;
+    employee_sessions(&client, suite.endpoint.port(), &alice).await;
     batches_are_capped(&client).await;
 }
 

@@ -5,10 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{
-    start_command_handler, start_graphql_endpoint, start_projector, Client, Protocol, Subscription,
-    WAIT,
-};
+use common::{start_graphql_endpoint, Client, Protocol, Subscription, Suite, WAIT};
 use serde_json::{json, Value};
 use topology::Id;
 
@@ -164,14 +161,9 @@ fn new_uuid() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn login_deposit_transfer_stream_query_and_every_error_path() {
-    let mut handler = start_command_handler();
-    let mut projector = start_projector();
-    handler.wait_healthy(WAIT).await;
-    projector.wait_healthy(WAIT).await;
-    let mut endpoint = start_graphql_endpoint(&[("GRAPHQL_COMMAND_TIMEOUT", "20".into())]);
-    // Ready means the buses listen and the company account exists and is funded.
-    endpoint.wait_healthy(WAIT).await;
-    let client = Client::new(endpoint.port());
+    let suite = Suite::start(&[]).await;
+    let endpoint = &suite.endpoint;
+    let client = suite.client();
     let employee = client.as_employee().await;
 
     let company = transactions_by_iban(&client, "NL66OPEN0000000000", 1000).await;
@@ -480,7 +472,5 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     assert_eq!(count_fundings(&company), 1, "still funded once: {company}");
 
     drop(restarted);
-    drop(endpoint);
-    drop(projector);
-    drop(handler);
+    drop(suite);
 }

@@ -64,7 +64,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    topology::logging::init("info");
+    let _telemetry = topology::logging::init_service("info", "projector");
     let args = Args::parse();
     anyhow::ensure!(
         args.group != args.query_group,

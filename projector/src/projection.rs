@@ -80,6 +80,9 @@ pub fn return_description(debit_transaction_id: Option<i32>, reason: &str) -> St
 pub struct DerivedTransaction {
     pub source: Source,
     pub event: TransactionHappenedEvent,
+    /// The trace of the money event it is derived from, carried on to `transaction_events`
+    /// (none for one re-read from the state store after a restart).
+    pub traceparent: Option<String>,
 }
 
 impl DerivedTransaction {
@@ -203,7 +206,11 @@ impl BankProjector {
         }
         let derived = self.apply(source, event)?;
         self.last_projected[index] = Some(source.offset);
-        Ok(derived.map(|event| DerivedTransaction { source, event }))
+        Ok(derived.map(|event| DerivedTransaction {
+            source,
+            event,
+            traceparent: None,
+        }))
     }
 
     fn apply(

@@ -250,6 +250,7 @@ mod tests {
                 description: String::new(),
                 transaction_id: 1,
             },
+            traceparent: None,
         }
     }
 

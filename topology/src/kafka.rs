@@ -85,9 +85,25 @@ impl KafkaSettings {
     fn group_member_config(&self, group_id: &str, instance_id: &str) -> ClientConfig {
         let mut config = self.consumer_config(group_id);
         config.set("group.instance.id", instance_id);
+        self.observe(&mut config, group_id);
         self.set_default(&mut config, "session.timeout.ms", "6000");
         self.set_default(&mut config, "heartbeat.interval.ms", "1500");
         config
+    }
+
+    /// Names the client `name` (its `consumer` label in the metrics) and has librdkafka report
+    /// its statistics, which the client's context turns into consumer lag
+    /// ([`crate::telemetry::record_consumer_lag`]).
+    pub(crate) fn observe(&self, config: &mut ClientConfig, name: &str) {
+        self.set_default(config, "client.id", name);
+        if !crate::telemetry::enabled() {
+            return;
+        }
+        self.set_default(
+            config,
+            "statistics.interval.ms",
+            crate::telemetry::STATISTICS_INTERVAL_MS,
+        );
     }
 
     /// Sets `key` unless a `KAFKA_*` override chose a value.

@@ -19,6 +19,8 @@ pub mod replay;
 pub mod routing;
 pub mod settings;
 pub mod state_file;
+pub mod telemetry;
+pub mod trace_context;
 pub mod transactions;
 pub mod values;
 

@@ -23,11 +23,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::settings::KafkaSettings;
+use crate::telemetry::LagReporter;
 
 /// The end offset of one partition as read at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +72,22 @@ impl KafkaSettings {
     /// the consumer gets a throwaway group name, because librdkafka refuses `assign` without a
     /// `group.id` ("Unknown group"); a name never joined nor committed to leaves no broker state.
     pub fn replay_consumer(&self, group: Option<&str>) -> Result<StreamConsumer, KafkaError> {
+        self.replay_config(group).create()
+    }
+
+    /// A [`KafkaSettings::replay_consumer`] that lives as long as the service and reports its
+    /// lag (see [`crate::telemetry`]) as `consumer="<name>"`.
+    pub fn observed_consumer(
+        &self,
+        name: &str,
+        group: Option<&str>,
+    ) -> Result<StreamConsumer<LagReporter>, KafkaError> {
+        let mut config = self.replay_config(group);
+        self.observe(&mut config, name);
+        config.create_with_context(LagReporter)
+    }
+
+    fn replay_config(&self, group: Option<&str>) -> ClientConfig {
         let mut config = self.client_config();
         let group = group.map_or_else(|| format!("replay-{}", uuid::Uuid::new_v4()), String::from);
         config
@@ -94,7 +112,7 @@ impl KafkaSettings {
                 config.set(setting, value);
             }
         }
-        config.create()
+        config
     }
 }
 
@@ -105,7 +123,7 @@ const REPLAY_SETTINGS: [(&str, &str); 3] = [
 ];
 
 /// The first and end offset of every partition of `topics`, in the order given.
-pub fn end_offsets<C: Consumer + Sync>(
+pub fn end_offsets<X: ConsumerContext, C: Consumer<X> + Sync>(
     consumer: &C,
     topics: &[&str],
     timeout: Duration,
@@ -158,7 +176,7 @@ pub fn high_watermarks(
 
 /// The watermarks of all partitions, asked for at once: one at a time, the 24 partitions of a
 /// feedback topic took about 10 s to start.
-fn watermarks_of<C: Consumer + Sync>(
+fn watermarks_of<X: ConsumerContext, C: Consumer<X> + Sync>(
     consumer: &C,
     partitions: &[(&str, i32)],
     timeout: Duration,
@@ -201,7 +219,7 @@ fn watermarks_of<C: Consumer + Sync>(
 }
 
 /// Assigns every partition of `ends` at its first available offset, replacing any assignment.
-pub fn assign_from_beginning<C: Consumer>(
+pub fn assign_from_beginning<X: ConsumerContext, C: Consumer<X>>(
     consumer: &C,
     ends: &[PartitionEnd],
 ) -> Result<(), ReplayError> {
@@ -211,7 +229,7 @@ pub fn assign_from_beginning<C: Consumer>(
 
 /// Assigns every partition of `ends` at its offset in `resume` ((topic, partition) → next
 /// offset to read, e.g. from a local state store), or from the beginning when it has none.
-pub fn assign_from<C: Consumer>(
+pub fn assign_from<X: ConsumerContext, C: Consumer<X>>(
     consumer: &C,
     ends: &[PartitionEnd],
     resume: &std::collections::BTreeMap<(String, i32), i64>,
@@ -226,7 +244,7 @@ pub fn assign_from<C: Consumer>(
 
 /// Assigns every partition of `topics` at its current end: the consumer sees only what is
 /// written from now on (e.g. the answers to requests sent after this returns).
-pub fn assign_at_end<C: Consumer + Sync>(
+pub fn assign_at_end<X: ConsumerContext, C: Consumer<X> + Sync>(
     consumer: &C,
     topics: &[&str],
     timeout: Duration,
@@ -269,7 +287,7 @@ fn partition_list(
 
 /// Reads the end offsets of `topics`, assigns them from the beginning, and returns the
 /// [`CatchUp`] that tells when the replay has reached those ends.
-pub fn start<C: Consumer + Sync>(
+pub fn start<X: ConsumerContext, C: Consumer<X> + Sync>(
     consumer: &C,
     topics: &[&str],
     timeout: Duration,
@@ -281,7 +299,9 @@ pub fn start<C: Consumer + Sync>(
 
 /// The consumer's current position (next offset to read) of every assigned partition that has
 /// one; partitions not fetched yet have none and are left out.
-pub fn positions<C: Consumer>(consumer: &C) -> Result<Vec<(String, i32, i64)>, ReplayError> {
+pub fn positions<X: ConsumerContext, C: Consumer<X>>(
+    consumer: &C,
+) -> Result<Vec<(String, i32, i64)>, ReplayError> {
     let list = consumer.position().map_err(ReplayError::Position)?;
     Ok(list
         .elements()

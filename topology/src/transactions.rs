@@ -78,6 +78,8 @@ pub struct Record {
     pub topic: &'static str,
     pub key: String,
     pub payload: Vec<u8>,
+    /// The W3C trace context of what caused the record (see [`crate::trace_context`]).
+    pub traceparent: Option<String>,
 }
 
 /// Where a committed transaction's records went: (topic, partition) → the offset after the
@@ -136,6 +138,10 @@ impl BrokerTrouble {
 impl ClientContext for BrokerTrouble {
     fn error(&self, error: KafkaError, reason: &str) {
         note_client_error(&error, reason);
+    }
+
+    fn stats(&self, statistics: rdkafka::statistics::Statistics) {
+        crate::telemetry::record_consumer_lag(&statistics);
     }
 }
 
@@ -239,9 +245,12 @@ impl TransactionalWriter {
         tokio::task::block_in_place(|| self.producer.begin_transaction())?;
         let mut deliveries = Vec::with_capacity(records.len());
         for record in records {
-            let future_record = FutureRecord::to(record.topic)
+            let mut future_record = FutureRecord::to(record.topic)
                 .key(&record.key)
                 .payload(&record.payload);
+            if let Some(headers) = crate::trace_context::headers(record.traceparent.as_deref()) {
+                future_record = future_record.headers(headers);
+            }
             let delivery = self
                 .producer
                 .send_result(future_record)

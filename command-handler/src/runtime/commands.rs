@@ -26,11 +26,14 @@ use topology::kafka::{close_in_background, ADMIN_TIMEOUT, REJOIN_BACKOFF};
 use topology::topic_names::{
     BANK_COMMANDS, TRANSFER_COMMANDS, TRANSFER_COMMAND_FEEDBACK, USER_COMMANDS,
 };
+use topology::trace_context;
 use topology::{
     BankCommand, BankEvent, Id, Settings, TransferCommand, TransferCommandFeedback, UserCommand,
 };
+use tracing::Instrument;
 
 use super::health::Status;
+use super::metrics;
 use super::rebalance::RebalanceListener;
 use super::transactions::{WriteError, Writer};
 use super::{Config, RuntimeError};
@@ -278,6 +281,8 @@ impl Loop<'_> {
             let assignment = consumer.assignment().map_err(RuntimeError::Consume)?;
             let owned = owned_partitions(&assignment);
             tracing::info!(partitions = ?owned.partitions().collect::<Vec<_>>(), attempt, "taking over partitions");
+            let rebuild_started = Instant::now();
+            let replayed_before = self.status.records_replayed.load(Ordering::Relaxed);
             let mut handler = rebuild(
                 &self.settings.kafka,
                 &self.codec,
@@ -287,11 +292,17 @@ impl Loop<'_> {
             )
             .await
             .map_err(|e| RuntimeError::Rebuild(Box::new(e)))?;
+            let replayed = self.status.records_replayed.load(Ordering::Relaxed);
+            metrics::rebuilt(
+                rebuild_started.elapsed(),
+                replayed.saturating_sub(replayed_before),
+            );
             self.rewind(consumer, &assignment)?;
             let resumed = handler.resume();
             let waiting = handler.awaiting_remote();
             let open = handler.open_transfers() as u64;
             self.status.open_transfers.store(open, Ordering::Relaxed);
+            metrics::open_transfers(open);
             self.handler = Some(handler);
             if !resumed.is_empty() {
                 tracing::info!(
@@ -389,11 +400,25 @@ impl Loop<'_> {
             .map(Arc::new)
             .ok_or(WriteError::NoGroupMetadata)?;
         let mut outputs = Vec::new();
+        let mut traces = Vec::new();
         let mut offsets = BTreeMap::new();
         let mut transfers = Vec::new();
         for message in batch {
-            let (handled, transfer) =
-                handle(handler, self.store.as_ref(), &self.codec, message).await?;
+            // Every record an input causes continues the input's trace.
+            let span = tracing::info_span!(
+                "command",
+                topic = message.topic(),
+                trace_id = tracing::field::Empty
+            );
+            trace_context::follow(
+                &span,
+                trace_context::traceparent_header(message.headers()).as_deref(),
+            );
+            let (handled, transfer) = handle(handler, self.store.as_ref(), &self.codec, message)
+                .instrument(span.clone())
+                .await?;
+            let traceparent = trace_context::traceparent_of(&span);
+            traces.extend(std::iter::repeat_n(traceparent, handled.len()));
             outputs.extend(handled);
             transfers.extend(transfer);
             offsets.insert(
@@ -403,12 +428,16 @@ impl Loop<'_> {
         }
         let records = self
             .writer
-            .encode(&outputs)
+            .encode(&outputs, &traces)
             .await
             .map_err(WriteError::from)?;
         let list = offset_list(&offsets)?;
+        let writing = Instant::now();
         let written = match self.writer.write(&records, &list, &group).await {
-            Ok(written) => written,
+            Ok(written) => {
+                metrics::transaction_committed(writing.elapsed(), batch.len());
+                written
+            }
             Err(error) if self.recoverable(&error) => {
                 tracing::warn!(%error, "batch not written; taking the partitions over again");
                 return Ok(false);
@@ -422,6 +451,7 @@ impl Loop<'_> {
         };
         let open = handler.open_transfers() as u64;
         self.status.open_transfers.store(open, Ordering::Relaxed);
+        metrics::open_transfers(open);
         self.committed.extend(offsets);
         self.renewals = 0;
         self.rejoins = 0;
@@ -448,6 +478,7 @@ impl Loop<'_> {
                 )
             })
             .count() as u64;
+        metrics::commands_answered(outputs);
         let status = self.status;
         status
             .commands_handled
@@ -583,7 +614,7 @@ impl Loop<'_> {
             .group_metadata()
             .map(Arc::new)
             .ok_or(WriteError::NoGroupMetadata)?;
-        let records = self.writer.encode(outputs).await?;
+        let records = self.writer.encode(outputs, &[]).await?;
         let offsets = offset_list(&self.committed)?;
         self.writer.write(&records, &offsets, &group).await
     }

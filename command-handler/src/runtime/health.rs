@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio::sync::watch;
+use topology::telemetry::{Metrics, CONTENT_TYPE};
 
 /// What `/health` reports, shared between the runtime and the HTTP task.
 #[derive(Debug, Default)]
@@ -91,6 +92,15 @@ async fn health(State(status): State<Arc<Status>>) -> (StatusCode, Json<HealthBo
     (code, Json(body))
 }
 
+/// `GET /metrics`: Prometheus text.
+fn metrics_route(metrics: Metrics) -> Router {
+    let render = move || {
+        let text = metrics.render();
+        async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], text) }
+    };
+    Router::new().route("/metrics", get(render))
+}
+
 /// Binds first (so a taken port fails the start at once), then serves until `stop` turns true.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr).await
@@ -99,11 +109,13 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
 pub async fn serve(
     listener: tokio::net::TcpListener,
     status: Arc<Status>,
+    metrics: Metrics,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let router = Router::new()
         .route("/health", get(health))
-        .with_state(status);
+        .with_state(status)
+        .merge(metrics_route(metrics));
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             // An error means the runtime is gone, which is a reason to stop as well.

@@ -23,6 +23,7 @@
 mod commands;
 pub mod health;
 mod layout;
+mod metrics;
 mod rebalance;
 pub mod transactions;
 
@@ -62,6 +63,8 @@ pub enum RuntimeError {
     },
     #[error("health endpoint: {0}")]
     HealthServe(std::io::Error),
+    #[error("installing the metrics recorder: {0}")]
+    Metrics(topology::telemetry::InstallError),
     #[error("schema registry client: {0}")]
     Codec(Box<CodecError>),
     #[error("rebuilding the state: {0}")]
@@ -116,6 +119,7 @@ pub async fn run(
         let _ = stop_sender.send(true);
     });
 
+    let metrics = topology::telemetry::Metrics::install().map_err(RuntimeError::Metrics)?;
     let status = Arc::new(Status::default());
     let listener =
         health::bind(config.health_addr)
@@ -125,7 +129,12 @@ pub async fn run(
                 source,
             })?;
     tracing::info!(addr = %config.health_addr, "health endpoint listening on /health");
-    let health_task = tokio::spawn(health::serve(listener, status.clone(), stop_rx.clone()));
+    let health_task = tokio::spawn(health::serve(
+        listener,
+        status.clone(),
+        metrics,
+        stop_rx.clone(),
+    ));
 
     let result = async {
         let codec = Arc::new(

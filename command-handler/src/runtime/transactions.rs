@@ -60,9 +60,15 @@ impl Writer {
         })
     }
 
-    pub async fn encode(&self, outputs: &[Output]) -> Result<Vec<Record>, CodecError> {
+    /// The records of `outputs`, each with the `traceparent` of the input it answers (the
+    /// two lists are parallel; a missing trace leaves the record without one).
+    pub async fn encode(
+        &self,
+        outputs: &[Output],
+        traces: &[Option<String>],
+    ) -> Result<Vec<Record>, CodecError> {
         let mut records = Vec::with_capacity(outputs.len());
-        for output in outputs {
+        for (index, output) in outputs.iter().enumerate() {
             let record = match output {
                 Output::UserEvent(key, m) => self.record(key, m).await?,
                 Output::BankEvent(key, m) => self.record(key, m).await?,
@@ -72,7 +78,10 @@ impl Writer {
                 Output::BankCommand(key, m) => self.record(key, m).await?,
                 Output::TransferCommand(key, m) => self.record(key, m).await?,
             };
-            records.push(record);
+            records.push(Record {
+                traceparent: traces.get(index).cloned().flatten(),
+                ..record
+            });
         }
         Ok(records)
     }
@@ -82,6 +91,7 @@ impl Writer {
             topic: M::TOPIC,
             key: key.to_string(),
             payload: self.codec.encode(message).await?,
+            traceparent: None,
         })
     }
 

@@ -3,6 +3,7 @@
 
 import { gql } from '@urql/core';
 import type { AccountsPage } from '../accounts';
+import type { Operations } from '../operations';
 import type { OwnedAccount } from '../ownedAccounts';
 import type { Transaction } from '../transactions';
 
@@ -186,5 +187,38 @@ export const EMPLOYEE_LOGIN = gql<
       expires_at
       reason
     }
+  }
+`;
+
+const OPERATIONS_FIELDS = `
+  at
+  transfers_per_second
+  transfer_latency {
+    start
+    transfers
+    p50_ms
+    p95_ms
+    p99_ms
+  }
+  services {
+    name
+    url
+    healthy
+    status
+    consumer_lag
+  }
+  recent_commands {
+    at
+    command
+    outcome
+    reason
+    trace_id
+  }
+`;
+
+/** Employees only: sent with `Authorization: Bearer <employee session token>`. */
+export const OPERATIONS = gql<{ operations: Operations }, Record<string, never>>`
+  query Operations {
+    operations { ${OPERATIONS_FIELDS} }
   }
 `;

@@ -3,13 +3,14 @@ import { positionOf } from '../accounts';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { Notice } from '../components/Notice';
 import { TransactionsPanel } from '../components/TransactionsPanel';
-import { clockTime, type EmployeeSession } from '../employeeSession';
+import type { EmployeeSession } from '../employeeSession';
 import { useAccounts } from '../hooks/accounts';
 import { useEmployeeSession } from '../hooks/employeeSession';
 import { useFocusOnAppear } from '../hooks/focus';
 import { useLiveTransactions } from '../hooks/liveTransactions';
 import { usePreferences } from '../hooks/preferences';
 import { EmployeeLoginForm } from './employee/EmployeeLoginForm';
+import { SessionBar } from './employee/SessionBar';
 
 export const ACCOUNTS_PER_PAGE = 10;
 
@@ -38,23 +39,6 @@ export function EmployeeView() {
         <EmployeeLoginForm ended={ended} focusHeading={changedHere} onLogIn={logIn} />
       )}
     </>
-  );
-}
-
-function SessionBar({ session, onLogOut }: { session: EmployeeSession; onLogOut: () => void }) {
-  return (
-    <section className="panel session-bar" aria-label="Employee session">
-      <p>
-        Logged in as <strong data-testid="employee-username">{session.username}</strong> until{' '}
-        <time dateTime={session.expiresAt}>
-          {clockTime(new Date(session.expiresAt), new Date())}
-        </time>
-        .
-      </p>
-      <button type="button" className="secondary" onClick={onLogOut}>
-        Log out
-      </button>
-    </section>
   );
 }
 

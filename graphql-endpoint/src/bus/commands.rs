@@ -3,7 +3,7 @@
 //! `bank_command_feedback`, matched by the command id inside the record, whatever the key.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka::producer::FutureProducer;
 use topology::codec::Codec;
@@ -13,10 +13,11 @@ use topology::{
 };
 
 use super::exchange::Exchange;
-use super::listen::{consumer_at_end, spawn_dispatch, ListenError};
+use super::listen::{consumer_at_end, spawn_dispatch, ListenError, Meta};
 use super::routing::AggregateKeyed;
 use super::waiters::{Waiter, Waiters};
 use super::BusError;
+use crate::operations::{trace_id_of, CommandSeen, Operations};
 
 /// The answer to one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,25 +50,39 @@ pub struct CommandBus {
 impl CommandBus {
     /// Starts the two feedback consumers at the end of their topics; commands may be sent once
     /// this returns.
+    /// Every feedback read, whoever's command it answers, is also shown to `operations`.
     pub async fn start(
         settings: &KafkaSettings,
         producer: FutureProducer,
         codec: Arc<Codec>,
         timeout: Duration,
+        operations: Arc<Operations>,
     ) -> Result<Self, ListenError> {
         let waiters = Arc::new(Waiters::new());
         let user = consumer_at_end::<UserCommandFeedback>(settings).await?;
         let bank = consumer_at_end::<BankCommandFeedback>(settings).await?;
-        let to_user = Arc::clone(&waiters);
-        let to_bank = Arc::clone(&waiters);
+        let (to_user, seen_by_user) = (Arc::clone(&waiters), Arc::clone(&operations));
+        let (to_bank, seen_by_bank) = (Arc::clone(&waiters), operations);
         let listeners = vec![
-            spawn_dispatch(user, Arc::clone(&codec), move |fb| match fb {
-                UserCommandFeedback::CommandSucceeded(s) => dispatch_succeeded(&to_user, s),
-                UserCommandFeedback::CommandFailed(f) => dispatch_failed(&to_user, f),
+            spawn_dispatch(user, Arc::clone(&codec), move |fb, meta| match fb {
+                UserCommandFeedback::CommandSucceeded(s) => {
+                    seen_by_user.command_seen(seen_succeeded(&s, &meta));
+                    dispatch_succeeded(&to_user, s)
+                }
+                UserCommandFeedback::CommandFailed(f) => {
+                    seen_by_user.command_seen(seen_failed(&f, &meta));
+                    dispatch_failed(&to_user, f)
+                }
             }),
-            spawn_dispatch(bank, Arc::clone(&codec), move |fb| match fb {
-                BankCommandFeedback::CommandSucceeded(s) => dispatch_succeeded(&to_bank, s),
-                BankCommandFeedback::CommandFailed(f) => dispatch_failed(&to_bank, f),
+            spawn_dispatch(bank, Arc::clone(&codec), move |fb, meta| match fb {
+                BankCommandFeedback::CommandSucceeded(s) => {
+                    seen_by_bank.command_seen(seen_succeeded(&s, &meta));
+                    dispatch_succeeded(&to_bank, s)
+                }
+                BankCommandFeedback::CommandFailed(f) => {
+                    seen_by_bank.command_seen(seen_failed(&f, &meta));
+                    dispatch_failed(&to_bank, f)
+                }
             }),
         ];
         Ok(Self {
@@ -115,6 +130,36 @@ fn record_key<M: Command>(command: &M) -> Result<&str, BusError> {
     command.aggregate_key().ok_or(BusError::NoAggregateKey {
         record: command.full_name(),
     })
+}
+
+fn seen(command: CommandName, reason: Option<String>, meta: &Meta) -> CommandSeen {
+    let at = meta
+        .timestamp_ms
+        .and_then(|ms| u64::try_from(ms).ok())
+        .map_or_else(SystemTime::now, |ms| UNIX_EPOCH + Duration::from_millis(ms));
+    CommandSeen {
+        at,
+        command: command.symbol().1,
+        succeeded: reason.is_none(),
+        reason,
+        trace_id: meta.traceparent.as_deref().and_then(trace_id_of),
+    }
+}
+
+fn seen_succeeded(succeeded: &CommandSucceeded, meta: &Meta) -> CommandSeen {
+    // A failed transfer ends with MarkTransferFailed succeeding; its reason is the transfer's.
+    let reason = (succeeded.command_name == CommandName::MarkTransferFailedCommand)
+        .then(|| succeeded.additional_info.clone())
+        .flatten();
+    CommandSeen {
+        reason,
+        succeeded: true,
+        ..seen(succeeded.command_name, None, meta)
+    }
+}
+
+fn seen_failed(failed: &CommandFailed, meta: &Meta) -> CommandSeen {
+    seen(failed.command_name, Some(failed.reason.clone()), meta)
 }
 
 fn slot_of(command: CommandName) -> Slot {

@@ -14,6 +14,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use topology::codec::Codec;
 use topology::replay::{self, ReplayError};
+use topology::telemetry::LagReporter;
 use topology::{KafkaSettings, TopicMessage};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,11 +44,11 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// A consumer of `M`'s topic positioned at the current end of every partition.
 pub async fn consumer_at_end<M: TopicMessage>(
     settings: &KafkaSettings,
-) -> Result<StreamConsumer, ListenError> {
+) -> Result<StreamConsumer<LagReporter>, ListenError> {
     let topic = M::TOPIC;
     // A throwaway group name: the consumer only assigns, never joins nor commits.
     let consumer = settings
-        .replay_consumer(None)
+        .observed_consumer(&format!("graphql-endpoint-{topic}"), None)
         .map_err(|source| ListenError::Consumer { topic, source })?;
     // Reading watermarks blocks; keep it off the async workers.
     let (consumer, assigned) = tokio::task::spawn_blocking(move || {
@@ -61,17 +62,35 @@ pub async fn consumer_at_end<M: TopicMessage>(
     Ok(consumer)
 }
 
-/// Decodes every record of `consumer` as `M` and hands it to `deliver`, forever (until the
-/// task is aborted). Undecodable records are logged and skipped: one bad record must not stop
+/// What a record says besides its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// When it was written, in milliseconds since the Unix epoch.
+    pub timestamp_ms: Option<i64>,
+    /// Its W3C `traceparent` header.
+    pub traceparent: Option<String>,
+}
+
+impl Meta {
+    fn of<T: Message>(message: &T) -> Self {
+        Self {
+            timestamp_ms: message.timestamp().to_millis(),
+            traceparent: topology::trace_context::traceparent_header(message.headers()),
+        }
+    }
+}
+
+/// Decodes every record of `consumer` as `M` and hands it with its [`Meta`] to `deliver`,
+/// forever (until the task is aborted). Undecodable records are logged and skipped: one bad record must not stop
 /// the answers for everybody else.
 pub fn spawn_dispatch<M, F>(
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<LagReporter>,
     codec: Arc<Codec>,
     deliver: F,
 ) -> tokio::task::JoinHandle<()>
 where
     M: TopicMessage + Send + 'static,
-    F: Fn(M) + Send + 'static,
+    F: Fn(M, Meta) + Send + 'static,
 {
     tokio::spawn(async move {
         loop {
@@ -84,7 +103,7 @@ where
                 }
             };
             match codec.decode::<M>(message.payload()).await {
-                Ok(record) => deliver(record),
+                Ok(record) => deliver(record, Meta::of(&message)),
                 Err(error) => tracing::warn!(
                     topic = M::TOPIC,
                     partition = message.partition(),

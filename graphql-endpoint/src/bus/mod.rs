@@ -14,6 +14,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use topology::codec::{Codec, CodecError};
+use topology::trace_context;
 use topology::TopicMessage;
 
 pub use commands::{Command, CommandBus, Feedback};
@@ -46,11 +47,14 @@ async fn produce<M: TopicMessage>(
     timeout: Duration,
 ) -> Result<(), BusError> {
     let payload = codec.encode(message).await?;
+    let mut record = FutureRecord::to(M::TOPIC).key(key).payload(&payload);
+    // The request's trace (the operation's span) goes along to the command handler or projector.
+    let traceparent = trace_context::traceparent_of(&tracing::Span::current());
+    if let Some(headers) = trace_context::headers(traceparent.as_deref()) {
+        record = record.headers(headers);
+    }
     producer
-        .send(
-            FutureRecord::to(M::TOPIC).key(key).payload(&payload),
-            Timeout::After(timeout),
-        )
+        .send(record, Timeout::After(timeout))
         .await
         .map(|_| ())
         .map_err(|(source, _)| BusError::Produce {

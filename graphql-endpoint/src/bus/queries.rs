@@ -34,7 +34,7 @@ impl QueryBus {
         let to_user = Arc::clone(&waiters);
         let to_bank = Arc::clone(&waiters);
         let listeners = vec![
-            spawn_dispatch(user, Arc::clone(&codec), move |answer| match answer {
+            spawn_dispatch(user, Arc::clone(&codec), move |answer, _| match answer {
                 UserQueryFeedback::QuerySucceeded(s) => {
                     to_user.resolve(&s.id, Ok(s.query_result));
                 }
@@ -42,7 +42,7 @@ impl QueryBus {
                     to_user.resolve(&f.id, Err(f.reason));
                 }
             }),
-            spawn_dispatch(bank, Arc::clone(&codec), move |answer| match answer {
+            spawn_dispatch(bank, Arc::clone(&codec), move |answer, _| match answer {
                 BankQueryFeedback::QuerySucceeded(s) => {
                     to_bank.resolve(&s.id, Ok(s.query_result));
                 }

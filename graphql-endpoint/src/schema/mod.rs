@@ -4,6 +4,8 @@ pub mod auth;
 pub mod errors;
 pub mod filter;
 pub mod mutation;
+pub mod observed;
+pub mod operations_view;
 pub mod query;
 pub mod subscription;
 pub mod types;
@@ -17,6 +19,7 @@ use crate::employees::Employees;
 use crate::feed::TransactionFeed;
 
 pub use mutation::MutationRoot;
+pub use operations_view::Watching;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 
@@ -33,12 +36,15 @@ pub fn build(
     bank: Arc<Bank>,
     feed: Arc<TransactionFeed>,
     employees: Arc<Employees>,
+    watching: Arc<Watching>,
     limits: Limits,
 ) -> BankSchema {
     builder(limits)
+        .extension(observed::Observed)
         .data(bank)
         .data(feed)
         .data(employees)
+        .data(watching)
         .finish()
 }
 

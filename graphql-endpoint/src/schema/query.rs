@@ -118,6 +118,16 @@ impl QueryRoot {
         Ok(AccountsPage::from_read(page))
     }
 
+    /// For employees only: the bank at a glance (transfers per second, transfer latency over
+    /// the last minutes, every watched service's health and consumer lag, the newest
+    /// commands). `operations_live` streams the same every 2 s.
+    async fn operations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<super::operations_view::OperationsView> {
+        super::operations_view::current(ctx).await
+    }
+
     /// Where the transfer with this uuid stands: for a client whose `money_transfer` answer
     /// got lost.
     async fn transfer_status(&self, ctx: &Context<'_>, uuid: String) -> Result<TransferStatus> {

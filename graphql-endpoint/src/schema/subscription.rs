@@ -5,16 +5,50 @@ use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::auth::require_employee;
 use super::errors::invalid;
 use super::filter::TransactionFilter;
+use super::operations_view::{snapshot, OperationsView, Watching, REFRESH};
 use super::types::{Direction, Transaction};
 use crate::feed::TransactionFeed;
 use crate::validation;
 
 pub struct SubscriptionRoot;
 
+/// Counts itself in `open_bank_graphql_subscriptions_open` while its stream lives: the stream
+/// is dropped when the client stops it or goes away.
+struct OpenSubscription;
+
+impl OpenSubscription {
+    fn counted() -> Self {
+        metrics::gauge!("open_bank_graphql_subscriptions_open").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenSubscription {
+    fn drop(&mut self) {
+        metrics::gauge!("open_bank_graphql_subscriptions_open").decrement(1.0);
+    }
+}
+
 #[Subscription(rename_fields = "snake_case", rename_args = "snake_case")]
 impl SubscriptionRoot {
+    /// For employees only (the session in the `connection_init` payload): `operations`, now
+    /// and then every 2 s.
+    async fn operations_live(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = OperationsView>> {
+        require_employee(ctx)?;
+        let watching = Arc::clone(ctx.data::<Arc<Watching>>()?);
+        let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(REFRESH));
+        Ok(ticks.then(move |_| {
+            let watching = Arc::clone(&watching);
+            async move { snapshot(&watching).await }
+        }))
+    }
+
     /// Transactions as they happen, optionally only those of one `iban`, with an amount (in
     /// cents, without sign) between `min_amount` and `max_amount`, in one `direction`, or whose
     /// description contains `descr_includes` (case-insensitive).
@@ -32,7 +66,9 @@ impl SubscriptionRoot {
         let filter =
             TransactionFilter::new(iban, min_amount, max_amount, direction, descr_includes);
         let feed = ctx.data::<Arc<TransactionFeed>>()?;
+        let open = OpenSubscription::counted();
         let stream = BroadcastStream::new(feed.subscribe()).filter_map(move |received| {
+            let _open = &open;
             let passed = match received {
                 Ok(transaction) => filter
                     .matches(&transaction)

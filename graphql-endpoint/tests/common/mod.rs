@@ -133,6 +133,38 @@ pub fn start_graphql_endpoint(extra: &[(&str, String)]) -> ServiceProcess {
     start("graphql-endpoint", ("GRAPHQL_PORT", "GRAPHQL_HOST"), &env)
 }
 
+/// One command handler, one projector and one endpoint, each healthy (the endpoint's health
+/// means its buses listen and the company account exists and is funded); killed when dropped.
+pub struct Suite {
+    pub handler: ServiceProcess,
+    pub projector: ServiceProcess,
+    pub endpoint: ServiceProcess,
+}
+
+impl Suite {
+    /// Answers wait up to 20 s (a cold start's first transfers take a while); `extra`
+    /// settings go to the endpoint.
+    pub async fn start(extra: &[(&str, String)]) -> Self {
+        let mut handler = start_command_handler();
+        let mut projector = start_projector();
+        handler.wait_healthy(WAIT).await;
+        projector.wait_healthy(WAIT).await;
+        let mut settings = vec![("GRAPHQL_COMMAND_TIMEOUT", "20".to_string())];
+        settings.extend(extra.iter().cloned());
+        let mut endpoint = start_graphql_endpoint(&settings);
+        endpoint.wait_healthy(WAIT).await;
+        Self {
+            handler,
+            projector,
+            endpoint,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(self.endpoint.port())
+    }
+}
+
 /// GraphQL over HTTP, as a customer or (with a session) as an employee.
 #[derive(Clone)]
 pub struct Client {

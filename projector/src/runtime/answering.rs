@@ -18,8 +18,10 @@ use topology::kafka::{close_in_background, REJOIN_BACKOFF};
 use topology::topic_names::{
     BANK_QUERIES, BANK_QUERIES_FEEDBACK, USER_QUERIES, USER_QUERIES_FEEDBACK,
 };
+use topology::trace_context;
 use topology::transactions::BrokerTrouble;
 use topology::{BankQuery, BankQueryFeedback, KafkaSettings, UserQuery, UserQueryFeedback};
+use tracing::Instrument;
 
 use super::{RuntimeError, Shutdown, Status};
 use crate::queries::{answer, QueryAnswer};
@@ -112,11 +114,24 @@ struct Answerer {
 impl Answerer {
     /// Answers one query message. Bad input is logged and skipped, never fatal.
     async fn answer(&self, message: &BorrowedMessage<'_>) {
+        let span = tracing::info_span!("query", trace_id = tracing::field::Empty);
+        trace_context::follow(
+            &span,
+            trace_context::traceparent_header(message.headers()).as_deref(),
+        );
+        self.answer_in(message, &span)
+            .instrument(span.clone())
+            .await;
+    }
+
+    async fn answer_in(&self, message: &BorrowedMessage<'_>, span: &tracing::Span) {
         let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
         let encoded = if topic == USER_QUERIES {
             match self.codec.decode::<UserQuery>(message.payload()).await {
                 Ok(query) => {
+                    let started = std::time::Instant::now();
                     let answer = answer(&self.model, &query);
+                    super::metrics::query_answered(&answer, started.elapsed());
                     let key = answer.key();
                     let feedback = UserQueryFeedback::from(answer);
                     Some((
@@ -133,7 +148,9 @@ impl Answerer {
         } else if topic == BANK_QUERIES {
             match self.codec.decode::<BankQuery>(message.payload()).await {
                 Ok(query) => {
+                    let started = std::time::Instant::now();
                     let answer: QueryAnswer = answer(&self.model, &query);
+                    super::metrics::query_answered(&answer, started.elapsed());
                     let key = answer.key();
                     let feedback = BankQueryFeedback::from(answer);
                     Some((
@@ -160,7 +177,11 @@ impl Answerer {
                 return;
             }
         };
-        let record = FutureRecord::to(feedback_topic).key(&key).payload(&payload);
+        let mut record = FutureRecord::to(feedback_topic).key(&key).payload(&payload);
+        let traceparent = trace_context::traceparent_of(span);
+        if let Some(headers) = trace_context::headers(traceparent.as_deref()) {
+            record = record.headers(headers);
+        }
         if let Err((error, _message)) = self.producer.send(record, SEND_TIMEOUT).await {
             tracing::error!(feedback_topic, key, %error, "could not send an answer");
         }

@@ -19,11 +19,13 @@ use rdkafka::message::{BorrowedMessage, Message};
 use topology::codec::Codec;
 use topology::kafka::ADMIN_TIMEOUT;
 use topology::replay::{self, CatchUp, PartitionEnd};
+use topology::telemetry::LagReporter;
 use topology::topic_names::{BANK_EVENTS, USER_EVENTS};
+use topology::trace_context;
 use topology::{BankEvent, KafkaSettings, UserEvent, BANK_PARTITIONS};
 
 use super::publisher::Publisher;
-use super::{RuntimeError, Shutdown, Status};
+use super::{metrics, RuntimeError, Shutdown, Status};
 use crate::projection::{project_user_event, BankProjector};
 use crate::read_model::ReadModel;
 use crate::source::Source;
@@ -81,7 +83,7 @@ pub struct PublishingConfig {
 /// The event consumer, the partitions' ends, and the read model: empty, or loaded from the
 /// state store with the positions to go on from.
 pub struct Opened {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<LagReporter>,
     ends: Vec<PartitionEnd>,
     model: Arc<ReadModel>,
     /// (topic, partition) → next offset to read, from the state store.
@@ -100,7 +102,7 @@ impl Opened {
 /// of `config.store` (checked against those ends, see [`crate::store`]), or in memory.
 pub fn open(settings: &KafkaSettings, config: &EventsConfig) -> Result<Opened, RuntimeError> {
     let consumer = settings
-        .replay_consumer(None)
+        .observed_consumer("projector-events", None)
         .map_err(RuntimeError::Client)?;
     let mut topics = vec![config.bank_events_topic.as_str()];
     topics.extend(config.user_events_topic.as_deref());
@@ -235,6 +237,7 @@ pub async fn run(
                 publisher.offer(crate::projection::DerivedTransaction {
                     event: (&stored.transaction).into(),
                     source: stored.source,
+                    traceparent: None,
                 });
             }
         }
@@ -353,7 +356,12 @@ impl Projection<'_> {
         if topic == self.config.bank_events_topic {
             let source = Source::written(partition, offset, message.timestamp().to_millis());
             match self.codec.decode::<BankEvent>(message.payload()).await {
-                Ok(event) => self.project_bank_event(source, &event),
+                Ok(event) => {
+                    // No span per event: a replay projects millions. The derived transaction
+                    // carries the money event's trace as it came.
+                    let traceparent = trace_context::traceparent_header(message.headers());
+                    self.project_bank_event(source, &event, traceparent)
+                }
                 Err(error) => {
                     tracing::error!(topic, partition, offset, %error, "skipping an event that cannot be decoded")
                 }
@@ -367,6 +375,7 @@ impl Projection<'_> {
             }
         }
         self.status.count_event();
+        metrics::event_projected();
         let next = offset.saturating_add(1);
         self.catch_up.observe(topic, partition, next);
         self.moved.insert((topic.to_string(), partition), next);
@@ -417,10 +426,17 @@ impl Projection<'_> {
         Ok(())
     }
 
-    fn project_bank_event(&mut self, source: Source, event: &BankEvent) {
+    fn project_bank_event(
+        &mut self,
+        source: Source,
+        event: &BankEvent,
+        traceparent: Option<String>,
+    ) {
         match self.projector.project(source, event) {
-            Ok(Some(derived)) => {
+            Ok(Some(mut derived)) => {
+                derived.traceparent = traceparent;
                 self.derived_in_round += 1;
+                metrics::transaction_derived();
                 if let Some(publisher) = &mut self.publisher {
                     publisher.offer(derived);
                 }
@@ -442,6 +458,7 @@ impl Projection<'_> {
             return false;
         }
         self.status.set_ready();
+        metrics::caught_up(self.started.elapsed(), self.status.events_projected());
         topology::process::give_freed_memory_back();
         tracing::info!(
             events = self.status.events_projected(),

@@ -10,10 +10,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use topology::telemetry::{Metrics, CONTENT_TYPE};
 
 use super::{RuntimeError, Shutdown, Status};
 
@@ -47,22 +48,28 @@ async fn health(State(status): State<Arc<Status>>) -> (StatusCode, Json<HealthBo
     (code, Json(body))
 }
 
-pub fn router(status: Arc<Status>) -> Router {
+pub fn router(status: Arc<Status>, metrics: Metrics) -> Router {
+    let render = move || {
+        let text = metrics.render();
+        async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], text) }
+    };
     Router::new()
         .route("/health", get(health))
         .with_state(status)
+        .route("/metrics", get(render))
 }
 
 pub async fn serve(
     addr: SocketAddr,
     status: Arc<Status>,
+    metrics: Metrics,
     mut shutdown: Shutdown,
 ) -> Result<(), RuntimeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| RuntimeError::HealthBind { addr, source })?;
     tracing::info!(%addr, "health endpoint listening on /health");
-    axum::serve(listener, router(status))
+    axum::serve(listener, router(status, metrics))
         .with_graceful_shutdown(async move { shutdown.requested().await })
         .await
         .map_err(RuntimeError::HealthServe)

@@ -17,6 +17,7 @@
 pub mod answering;
 pub mod events;
 pub mod health;
+mod metrics;
 pub mod ownership;
 pub mod publisher;
 
@@ -51,6 +52,8 @@ pub struct Config {
 pub enum RuntimeError {
     #[error("creating a Kafka client: {0}")]
     Client(KafkaError),
+    #[error("installing the metrics recorder: {0}")]
+    Metrics(topology::telemetry::InstallError),
     #[error("schema registry codec: {0}")]
     Codec(#[from] CodecError),
     #[error("replaying the event topics: {0}")]
@@ -195,10 +198,16 @@ pub async fn run(
         });
     }
 
+    let metrics = topology::telemetry::Metrics::install().map_err(RuntimeError::Metrics)?;
     let mut tasks = JoinSet::new();
     tasks.spawn(named(
         "health",
-        health::serve(config.health_addr, Arc::clone(&status), shutdown.clone()),
+        health::serve(
+            config.health_addr,
+            Arc::clone(&status),
+            metrics,
+            shutdown.clone(),
+        ),
     ));
     tasks.spawn(named(
         "events",

@@ -106,6 +106,10 @@ impl ClientContext for OwnershipHooks {
     fn error(&self, error: KafkaError, reason: &str) {
         topology::transactions::note_client_error(&error, reason);
     }
+
+    fn stats(&self, statistics: rdkafka::statistics::Statistics) {
+        topology::telemetry::record_consumer_lag(&statistics);
+    }
 }
 
 impl ConsumerContext for OwnershipHooks {

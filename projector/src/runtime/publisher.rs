@@ -175,8 +175,10 @@ impl Publisher {
         }
         let records = self.records(&batch).await?;
         let offsets = self.offsets(&batch)?;
+        let writing = std::time::Instant::now();
         match self.writer.write(&records, &offsets, &group).await {
             Ok(_written) => {
+                super::metrics::transaction_committed(writing.elapsed(), batch.len());
                 tracing::debug!(events = batch.len(), "published derived events");
                 self.queue.published(&batch);
                 self.failed_rounds = 0;
@@ -235,6 +237,7 @@ impl Publisher {
                 topic: TRANSACTION_EVENTS,
                 key: derived.key().to_string(),
                 payload: self.codec.encode(&message).await?,
+                traceparent: derived.traceparent.clone(),
             });
         }
         Ok(records)

@@ -13,9 +13,14 @@ interface Props {
   ended: SessionEnd;
   focusHeading: boolean;
   onLogIn: (session: EmployeeSession) => void;
+  /** What is behind the login, above the fields. */
+  hint?: string;
 }
 
-export function EmployeeLoginForm({ ended, focusHeading, onLogIn }: Props) {
+const ACCOUNTS_HINT =
+  'Every account, with its owners and balance, is for bank employees only. A session lasts for a limited time; after it, log in again.';
+
+export function EmployeeLoginForm({ ended, focusHeading, onLogIn, hint = ACCOUNTS_HINT }: Props) {
   const { client, endpoint } = useApi();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -51,8 +56,7 @@ export function EmployeeLoginForm({ ended, focusHeading, onLogIn }: Props) {
       </h2>
       {ended && <Notice kind={ended.kind === 'expired' ? 'error' : 'success'}>{ended.text}</Notice>}
       <p id={`${id}-hint`} className="hint">
-        Every account, with its owners and balance, is for bank employees only. A session lasts for
-        a limited time; after it, log in again.
+        {hint}
       </p>
       <TextField
         label="Employee username"

@@ -69,6 +69,13 @@ pub struct Sample {
     pub across_partitions: bool,
 }
 
+/// A latency and when its transfer was due, both counted from the start of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedLatency {
+    pub due: Duration,
+    pub latency: Duration,
+}
+
 pub struct Run {
     pub started: Instant,
     /// One per transfer, in the order they were due.

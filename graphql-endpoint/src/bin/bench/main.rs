@@ -1,5 +1,6 @@
 //! Load benchmark of the GraphQL endpoint against a running suite (command handler instances,
-//! projector, endpoint; e.g. `scripts/run.sh start`). Prints numbers only.
+//! projector, endpoint; e.g. `scripts/run.sh start`). Prints numbers and, with `--chart`, draws
+//! them.
 //!
 //! 1. At least `--accounts` users log in (creating their accounts), more until every partition
 //!    of the bank holds `--min-per-partition` of them; each deposits from `cash`.
@@ -12,9 +13,12 @@
 //!    same per 10-second window.
 //! 5. With `--command-handler-health`, the change of each instance's `transfers_local` and
 //!    `transfers_across_instances` over the transfers: the share that took the saga path.
-//! 6. The floor under all of it: one produce → consume hop on the same broker.
+//! 6. With `--chart`, the latencies of 4. drawn into an SVG: by when they were due, and by
+//!    percentile (see `chart`).
+//! 7. The floor under all of it: one produce → consume hop on the same broker.
 
 mod accounts;
+mod chart;
 mod graphql;
 mod health;
 mod hop;
@@ -24,6 +28,7 @@ mod report;
 mod subscription;
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +36,7 @@ use clap::Parser;
 use topology::{Id, BANK_PARTITIONS};
 
 use crate::graphql::GraphQl;
-use crate::load::{Outcome, Plan, Run};
+use crate::load::{Outcome, Plan, Run, TimedLatency};
 use crate::subscription::Arrivals;
 
 /// Transfers when neither --transfers nor --duration is given.
@@ -91,6 +96,12 @@ struct Args {
     /// Scratch topic for the raw hop (created and deleted by the bench).
     #[arg(long, default_value = "graphql-bench-hop")]
     hop_topic: String,
+    /// Also draw the run into this SVG file (replaced), after the numbers: each transfer's
+    /// latency by when it was due, with rolling p50 and p99, above the latency by percentile
+    /// on an axis that stretches the tail (90, 99, 99.9 %); the mutation and the delivery on
+    /// the subscription, transfers that did not succeed marked apart.
+    #[arg(long, value_name = "PATH.svg")]
+    chart: Option<PathBuf>,
 }
 
 fn positive_number(text: &str) -> Result<f64, String> {
@@ -121,6 +132,9 @@ impl Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(path) = &args.chart {
+        chart::check_destination(path)?;
+    }
     let graphql = GraphQl::new(&args.url);
     let run_id = Id::random().to_uuid_string()[..8].to_string();
     let seed = args
@@ -139,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
         accounts.len(),
         accounts::Spread::of(&accounts)
     );
+    let accounts_count = accounts.len();
     let plan = Plan {
         transfers: args.transfers(),
         rate: args.rate,
@@ -158,16 +173,17 @@ async fn main() -> anyhow::Result<()> {
     let health_urls = &args.command_handler_health;
     let before = health::read_all(graphql.http(), health_urls).await;
     let run = load::run(&graphql, Arc::new(accounts), &plan).await;
-    let mut deliveries = wait_for_deliveries(&run, &plan, &arrivals).await;
+    let deliveries = wait_for_deliveries(&run, &plan, &arrivals).await;
     let after = health::read_all(graphql.http(), health_urls).await;
 
     for line in report::transfers(&run, args.rate) {
         println!("{line}");
     }
     let succeeded = succeeded(&run).count();
+    let mut delivery_latencies: Vec<Duration> = deliveries.iter().map(|d| d.latency).collect();
     println!(
         "mutation → subscription (from due): {}  ({} of {succeeded} succeeded delivered)",
-        report::percentiles(&mut deliveries),
+        report::percentiles(&mut delivery_latencies),
         deliveries.len()
     );
     for line in report::windows(&run) {
@@ -175,6 +191,23 @@ async fn main() -> anyhow::Result<()> {
     }
     for line in health::report(health_urls, &before, &after) {
         println!("{line}");
+    }
+    // Before the hop, which can fail on its own, so the run is drawn anyway.
+    if let Some(path) = &args.chart {
+        let title = format!(
+            "bench {}: {} transfers due at {}/s between {} accounts, seed {seed}",
+            args.url,
+            run.samples.len(),
+            args.rate,
+            accounts_count,
+        );
+        let drawn = chart::RunToDraw {
+            title: &title,
+            run: &run,
+            deliveries: &deliveries,
+        };
+        chart::write(path, &drawn)?;
+        println!("chart: {}", path.display());
     }
     if args.hops > 0 {
         let mut hops = hop::raw_hops(&args.hop_topic, args.hops).await?;
@@ -195,8 +228,8 @@ fn succeeded(run: &Run) -> impl Iterator<Item = usize> + '_ {
 }
 
 /// The delivery latency (due → CREDIT on the subscription) of every succeeded transfer whose
-/// CREDIT arrives within [`DELIVERY_GRACE`] after the last answer.
-async fn wait_for_deliveries(run: &Run, plan: &Plan, arrivals: &Arrivals) -> Vec<Duration> {
+/// CREDIT arrives within [`DELIVERY_GRACE`] after the last answer, with when it was due.
+async fn wait_for_deliveries(run: &Run, plan: &Plan, arrivals: &Arrivals) -> Vec<TimedLatency> {
     let mut waiting: HashSet<usize> = succeeded(run).collect();
     let mut latencies = Vec::with_capacity(waiting.len());
     let deadline = Instant::now() + DELIVERY_GRACE;
@@ -206,7 +239,11 @@ async fn wait_for_deliveries(run: &Run, plan: &Plan, arrivals: &Arrivals) -> Vec
                 continue;
             };
             if waiting.remove(&index) {
-                latencies.push(at.saturating_duration_since(run.started + plan.due(index)));
+                let due = plan.due(index);
+                latencies.push(TimedLatency {
+                    due,
+                    latency: at.saturating_duration_since(run.started + due),
+                });
             }
         }
         if waiting.is_empty() || Instant::now() >= deadline {
@@ -249,5 +286,12 @@ mod tests {
             "http://127.0.0.1:8092/health",
         ]);
         assert_eq!(args.command_handler_health.len(), 2);
+    }
+
+    #[test]
+    fn a_chart_is_drawn_only_when_asked() {
+        assert_eq!(Args::parse_from(["bench"]).chart, None);
+        let args = Args::parse_from(["bench", "--chart", "/tmp/run.svg"]);
+        assert_eq!(args.chart, Some(PathBuf::from("/tmp/run.svg")));
     }
 }

@@ -17,9 +17,11 @@ pub fn percentiles(samples: &mut [Duration]) -> String {
         return "no samples".into();
     }
     samples.sort_unstable();
-    let at = |p: f64| {
-        let rank = ((samples.len() - 1) as f64 * p).round() as usize;
-        samples[rank].as_secs_f64() * 1e3
+    let at = |fraction: f64| {
+        nearest_rank(samples, fraction)
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3
     };
     format!(
         "p50 {:.1} ms  p90 {:.1} ms  p95 {:.1} ms  p99 {:.1} ms  max {:.1} ms  (n={})",
@@ -30,6 +32,14 @@ pub fn percentiles(samples: &mut [Duration]) -> String {
         at(1.0),
         samples.len()
     )
+}
+
+/// The sample at percentile `fraction` (0–1) of `sorted` by nearest rank, the one rank
+/// `fraction × (n - 1)` rounded; `None` when there are none.
+pub fn nearest_rank(sorted: &[Duration], fraction: f64) -> Option<Duration> {
+    let last = sorted.len().checked_sub(1)?;
+    let rank = (last as f64 * fraction.clamp(0.0, 1.0)).round() as usize;
+    sorted.get(rank.min(last)).copied()
 }
 
 /// Achieved rates, outcomes, how late the client was, and the mutation latency.
