@@ -96,6 +96,16 @@ pub enum StartError {
     Serve(std::io::Error),
 }
 
+/// Where this endpoint answers, as the operations view lists it: bound to every address, it is
+/// reachable on the loopback one.
+fn own_url(addr: SocketAddr) -> String {
+    let mut shown = addr;
+    if addr.ip().is_unspecified() {
+        shown.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{shown}")
+}
+
 /// Pause between two attempts to ensure the company account.
 const COMPANY_RETRY: Duration = Duration::from_secs(2);
 
@@ -136,7 +146,7 @@ pub async fn run(
         operations,
         readiness: readiness.clone(),
         metrics: metrics.clone(),
-        own_url: format!("http://{}", config.addr),
+        own_url: own_url(config.addr),
     };
     let employees = employees::Employees::new(
         config.employees.employee.clone(),
@@ -181,4 +191,17 @@ pub async fn run(
         .map_err(StartError::Serve);
     company.abort();
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_bound_to_every_address_is_listed_on_the_loopback_one() {
+        let every: SocketAddr = "0.0.0.0:8888".parse().expect("an address");
+        assert_eq!(own_url(every), "http://127.0.0.1:8888");
+        let one: SocketAddr = "10.0.0.7:8888".parse().expect("an address");
+        assert_eq!(own_url(one), "http://10.0.0.7:8888");
+    }
 }
