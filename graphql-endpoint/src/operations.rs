@@ -120,11 +120,6 @@ impl Operations {
         }
     }
 
-    /// The services this endpoint watches besides itself.
-    pub fn watched(&self) -> &[Watched] {
-        &self.watched
-    }
-
     pub fn transfer_answered(&self, latency: Duration, outcome: TransferOutcome) {
         let now = SystemTime::now();
         let mut samples = self
@@ -233,14 +228,6 @@ pub fn own_status(url: &str, ready: bool, metrics: &Metrics) -> ServiceStatus {
     }
 }
 
-/// The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`).
-pub fn trace_id_of(traceparent: &str) -> Option<String> {
-    let mut parts = traceparent.split('-');
-    let (_version, trace_id) = (parts.next()?, parts.next()?);
-    (trace_id.len() == 32 && trace_id.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| trace_id.to_string())
-}
-
 fn forget_older_than(samples: &mut VecDeque<TransferSample>, now: SystemTime, age: Duration) {
     while samples
         .front()
@@ -347,17 +334,6 @@ mod tests {
             open_bank_other 100\n";
         assert_eq!(lag_total(metrics), 7);
         assert_eq!(lag_total(""), 0);
-    }
-
-    #[test]
-    fn the_trace_id_is_the_second_part_of_a_traceparent() {
-        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
-        assert_eq!(
-            trace_id_of(&format!("00-{id}-00f067aa0ba902b7-01")).as_deref(),
-            Some(id)
-        );
-        assert_eq!(trace_id_of("garbage"), None);
-        assert_eq!(trace_id_of("00-xyz-00f067aa0ba902b7-01"), None);
     }
 
     #[test]

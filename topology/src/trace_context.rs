@@ -24,8 +24,7 @@ pub const TRACEPARENT: &str = "traceparent";
 /// `traceparent` the span starts a trace of its own.
 pub fn follow(span: &Span, traceparent: Option<&str>) {
     if let Some(traceparent) = traceparent {
-        let carrier = HashMap::from([(TRACEPARENT.to_string(), traceparent.to_string())]);
-        let parent = TraceContextPropagator::new().extract(&carrier);
+        let parent = extract(traceparent);
         if parent.span().span_context().is_valid() {
             // Fails only for a span that is disabled or already entered: then it stays a root.
             let _ = span.set_parent(parent);
@@ -34,6 +33,20 @@ pub fn follow(span: &Span, traceparent: Option<&str>) {
     if let Some(trace_id) = trace_id_of(span) {
         span.record("trace_id", trace_id.as_str());
     }
+}
+
+fn extract(traceparent: &str) -> opentelemetry::Context {
+    let carrier = HashMap::from([(TRACEPARENT.to_string(), traceparent.to_string())]);
+    TraceContextPropagator::new().extract(&carrier)
+}
+
+/// The trace id (32 hex digits) a `traceparent` header names; `None` when it is not one.
+pub fn trace_id_in(traceparent: &str) -> Option<String> {
+    let context = extract(traceparent);
+    let span_context = context.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
 }
 
 /// The `traceparent` of `span` (its trace and its own span id), to put on the records written
@@ -122,6 +135,17 @@ mod tests {
                 assert_ne!(id, "4bf92f3577b34da6a3ce929d0e0e4736");
             }
         });
+    }
+
+    #[test]
+    fn the_trace_id_is_the_second_part_of_a_traceparent() {
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        assert_eq!(
+            trace_id_in(&format!("00-{id}-00f067aa0ba902b7-01")).as_deref(),
+            Some(id)
+        );
+        assert_eq!(trace_id_in("garbage"), None);
+        assert_eq!(trace_id_in("00-xyz-00f067aa0ba902b7-01"), None);
     }
 
     #[test]

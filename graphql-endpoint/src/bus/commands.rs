@@ -17,7 +17,7 @@ use super::listen::{consumer_at_end, spawn_dispatch, ListenError, Meta};
 use super::routing::AggregateKeyed;
 use super::waiters::{Waiter, Waiters};
 use super::BusError;
-use crate::operations::{trace_id_of, CommandSeen, Operations};
+use crate::operations::{CommandSeen, Operations};
 
 /// The answer to one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +142,10 @@ fn seen(command: CommandName, reason: Option<String>, meta: &Meta) -> CommandSee
         command: command.symbol().1,
         succeeded: reason.is_none(),
         reason,
-        trace_id: meta.traceparent.as_deref().and_then(trace_id_of),
+        trace_id: meta
+            .traceparent
+            .as_deref()
+            .and_then(topology::trace_context::trace_id_in),
     }
 }
 
