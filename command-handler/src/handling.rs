@@ -366,6 +366,8 @@ impl Handler {
             BankEvent::MoneyDebitedEvent(e) => e.iban.clone(),
             BankEvent::MoneyCreditedEvent(e) => e.iban.clone(),
             BankEvent::MoneyReturnedEvent(e) => e.iban.clone(),
+            BankEvent::AlertSetEvent(e) => e.iban.clone(),
+            BankEvent::AlertRemovedEvent(e) => e.iban.clone(),
             BankEvent::TransferStartedEvent(e) => topology::routing::home(&e.from, &e.to).into(),
             BankEvent::TransferCompletedEvent(e) => self.transfer_key(e.id),
             BankEvent::TransferFailedEvent(e) => self.transfer_key(e.id),

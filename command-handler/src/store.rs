@@ -203,9 +203,12 @@ fn account_of(event: &BankEvent) -> Option<&str> {
         BankEvent::MoneyDebitedEvent(e) => Some(&e.iban),
         BankEvent::MoneyCreditedEvent(e) => Some(&e.iban),
         BankEvent::MoneyReturnedEvent(e) => Some(&e.iban),
+        // Alert rules are the read side's: the command side keeps no state for them.
         BankEvent::TransferStartedEvent(_)
         | BankEvent::TransferCompletedEvent(_)
-        | BankEvent::TransferFailedEvent(_) => None,
+        | BankEvent::TransferFailedEvent(_)
+        | BankEvent::AlertSetEvent(_)
+        | BankEvent::AlertRemovedEvent(_) => None,
     }
 }
 

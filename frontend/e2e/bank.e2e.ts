@@ -37,9 +37,57 @@ const gift = `gift ${run}`;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
-async function newPage(viewport = { width: 1280, height: 900 }): Promise<Page> {
+/**
+ * Headless Chromium shows no notifications, so every one the app makes is also written down in
+ * `window.__notifications`; permission and requestPermission stay the browser's own.
+ */
+const RECORD_NOTIFICATIONS = `
+  (() => {
+    const Native = window.Notification;
+    window.__notifications = [];
+    if (typeof Native !== 'function') return;
+    class Recorded extends Native {
+      constructor(title, options) {
+        window.__notifications.push({
+          title: String(title),
+          body: (options && options.body) || '',
+          tag: (options && options.tag) || '',
+        });
+        super(title, options);
+      }
+      static get permission() {
+        return Native.permission;
+      }
+      static requestPermission(callback) {
+        return Native.requestPermission(callback);
+      }
+    }
+    window.Notification = Recorded;
+  })();
+`;
+
+interface RecordedNotification {
+  title: string;
+  body: string;
+  tag: string;
+}
+
+async function recordedNotifications(page: Page): Promise<RecordedNotification[]> {
+  return page.evaluate(
+    () => (window as unknown as { __notifications?: RecordedNotification[] }).__notifications ?? [],
+  );
+}
+
+async function newPage(
+  viewport = { width: 1280, height: 900 },
+  { notifications = false } = {},
+): Promise<Page> {
   const context = await browser.newContext({ viewport });
   contexts.push(context);
+  if (notifications) {
+    await context.grantPermissions(['notifications'], { origin: new URL(FRONTEND).origin });
+    await context.addInitScript({ content: RECORD_NOTIFICATIONS });
+  }
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
@@ -130,6 +178,52 @@ async function depositLoad(
     await sleep(100 + Math.random() * 100);
   }
   return succeeded;
+}
+
+/** Moves money straight through the API, as the user with `token`; fails the test when refused. */
+async function transferByApi(
+  user: { username: string; token: string },
+  from: string,
+  to: string,
+  cents: number,
+  descr: string,
+): Promise<void> {
+  const answer = await graphql<{ money_transfer: { success: boolean; reason: string | null } }>(
+    `
+      mutation (
+        $uuid: String!
+        $u: String!
+        $t: String!
+        $amount: Int!
+        $from: String!
+        $to: String!
+        $descr: String!
+      ) {
+        money_transfer(
+          uuid: $uuid
+          username: $u
+          token: $t
+          amount: $amount
+          from: $from
+          to: $to
+          descr: $descr
+        ) {
+          success
+          reason
+        }
+      }
+    `,
+    {
+      uuid: randomUUID(),
+      u: user.username,
+      t: user.token,
+      amount: cents,
+      from,
+      to,
+      descr,
+    },
+  );
+  expect(answer.data?.money_transfer.success, JSON.stringify(answer)).toBe(true);
 }
 
 /** The user's accounts as my_accounts answers them, each with the user's own token. */
@@ -677,5 +771,170 @@ describe('Open Bank in a browser', () => {
       .getByTestId('endpoint')
       .filter({ hasText: `${FRONTEND}/graphql` })
       .waitFor();
+  });
+});
+
+describe('alerts, the balance over time and accounts as they were', () => {
+  const grace = { username: `grace-${run}`, password: 'grace-password' };
+  const henk = { username: `henk-${run}`, password: 'henk-password' };
+  const payment = `alert ${run}`;
+  const later = `later ${run}`;
+  let gracePage: Page;
+  let graceIban: string;
+  let henkAccount: { iban: string; token: string };
+
+  function views(page: Page) {
+    return page.getByRole('navigation', { name: 'Views' });
+  }
+
+  it('alerts a client on another view, on the page and as a browser notification', async () => {
+    gracePage = await newPage(undefined, { notifications: true });
+    graceIban = await logIn(gracePage, grace);
+    const panel = gracePage.getByRole('region', { name: 'Alerts', exact: true });
+    await panel.getByText('Browser notifications are on').waitFor();
+    expect(await panel.getByRole('button', { name: 'Enable browser notifications' }).count()).toBe(
+      0,
+    );
+    await panel.getByText('No alerts set on this account.').waitFor();
+
+    // A threshold must be euros; set_alert takes them as cents.
+    const kind = panel.getByLabel('Alert me when');
+    const threshold = panel.getByLabel('Threshold in euros');
+    const setAlert = panel.getByRole('button', { name: 'Set alert' });
+    await kind.selectOption('LARGE_DEBIT');
+    await threshold.fill('lots');
+    await setAlert.click();
+    await panel
+      .getByRole('alert')
+      .filter({ hasText: '“lots” is not an amount in euros' })
+      .waitFor();
+    await threshold.fill('50');
+    await setAlert.click();
+    await panel
+      .getByRole('status')
+      .filter({ hasText: 'Alert set: A debit of € 50,00 or more.' })
+      .waitFor();
+    const rules = panel.getByRole('list', { name: 'Alerts set on this account' });
+    await rules.getByRole('listitem').filter({ hasText: 'A debit of € 50,00 or more' }).waitFor();
+
+    // Money coming in takes no threshold: the field goes.
+    await kind.selectOption('ANY_CREDIT');
+    expect(await threshold.count()).toBe(0);
+    await setAlert.click();
+    await rules.getByRole('listitem').filter({ hasText: 'Any money coming in' }).waitFor();
+
+    await panel.getByRole('button', { name: 'Remove alert: A debit of € 50,00 or more' }).click();
+    await panel
+      .getByRole('status')
+      .filter({ hasText: 'Alert removed: A debit of € 50,00 or more.' })
+      .waitFor();
+    await rules.getByRole('listitem').filter({ hasText: 'A debit of' }).waitFor({
+      state: 'detached',
+    });
+    await rules.getByRole('listitem').filter({ hasText: 'Any money coming in' }).waitFor();
+
+    // On another view of the app, money comes in from another customer.
+    await views(gracePage).getByRole('link', { name: 'Home' }).click();
+    await gracePage.getByRole('heading', { name: 'Open Bank on Kafka', level: 1 }).waitFor();
+    henkAccount = await openAccount(henk.username, henk.password);
+    const henkKey = { username: henk.username, token: henkAccount.token };
+    await transferByApi(henkKey, 'cash', henkAccount.iban, 10_000, 'deposit');
+    await transferByApi(henkKey, henkAccount.iban, graceIban, 1_234, payment);
+
+    const notice = gracePage
+      .getByRole('region', { name: 'New alerts' })
+      .getByRole('alert')
+      .filter({ hasText: 'Money in' })
+      .filter({ hasText: graceIban });
+    await notice.waitFor();
+    // The bank's own words, as the page shows them; the notification says the same.
+    const message = (await notice.getByTestId('alert-message').textContent()) ?? '';
+    expect(message.trim()).not.toBe('');
+    await gracePage.waitForFunction(
+      () =>
+        ((window as unknown as { __notifications?: unknown[] }).__notifications ?? []).length > 0,
+    );
+    const notifications = await recordedNotifications(gracePage);
+    expect(notifications).toHaveLength(1);
+    expect(notifications[0]?.title).toBe('Open Bank: Money in');
+    expect(notifications[0]?.body).toBe(`${message}\n${graceIban}`);
+    await screenshot(gracePage, 'client-alerts');
+
+    await notice.getByRole('button', { name: `Dismiss alert: Money in on ${graceIban}` }).click();
+    await notice.waitFor({ state: 'detached' });
+  });
+
+  it('draws the balance over time, for the period the client picks', async () => {
+    await views(gracePage).getByRole('link', { name: 'Client' }).click();
+    await waitForText(gracePage, 'own-iban', graceIban);
+    await waitForText(gracePage, 'balance', '€ 12,34');
+    const chartOver = (period: string) =>
+      gracePage.getByRole('img', {
+        name: new RegExp(`^Balance of ${graceIban} over the last ${period}: now € 12,34, `),
+      });
+    const canvas = chartOver('hour').locator('canvas').first();
+    await canvas.waitFor();
+    expect((await canvas.boundingBox())?.width).toBeGreaterThan(300);
+
+    const periods = gracePage.getByRole('group', { name: 'Period' });
+    await periods.getByRole('button', { name: 'Last week' }).click();
+    await chartOver('week').locator('canvas').first().waitFor();
+    await periods.getByRole('button', { name: 'Last hour' }).click();
+    await chartOver('hour').locator('canvas').first().waitFor();
+    expect(
+      await periods.getByRole('button', { name: 'Last hour' }).getAttribute('aria-pressed'),
+    ).toBe('true');
+    await screenshot(gracePage, 'client-balance-chart');
+  });
+
+  it('shows an employee an account as it was before a later deposit', async () => {
+    // A whole second after the payment above (the picker takes seconds), then more money.
+    const before = Math.ceil((Date.now() + 1) / 1000) * 1000;
+    await sleep(before - Date.now() + 100);
+    await transferByApi(
+      { username: henk.username, token: henkAccount.token },
+      henkAccount.iban,
+      graceIban,
+      1_000,
+      later,
+    );
+    await waitForText(gracePage, 'balance', '€ 22,34');
+
+    const page = await newPage();
+    await logInAsEmployee(page);
+    await page.getByRole('heading', { name: 'All accounts' }).waitFor();
+    await page.getByLabel('Find IBAN or owner').fill(graceIban);
+    await page
+      .locator(`table.accounts tr[data-iban="${graceIban}"]`)
+      .filter({ hasText: '€ 22,34' })
+      .waitFor();
+    await page.getByRole('button', { name: `Follow ${graceIban}` }).click();
+
+    const asOf = page.getByRole('region', { name: 'An account as it was' });
+    const ibanField = asOf.getByLabel('Account IBAN');
+    await expect.poll(() => ibanField.inputValue()).toBe(graceIban);
+    // The instant in the page's own time zone, as the picker holds it.
+    const local = await page.evaluate(
+      (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19),
+      before,
+    );
+    const moment = asOf.getByLabel('As of (your local time)');
+    await moment.fill(local);
+    await asOf.getByRole('button', { name: 'Show' }).click();
+    await asOf.getByTestId('as-of-balance').filter({ hasText: '€ 12,34' }).waitFor();
+    const rows = asOf.locator('table.transactions tbody tr');
+    await rows.filter({ hasText: payment }).waitFor();
+    expect(await rows.filter({ hasText: later }).count()).toBe(0);
+    await screenshot(page, 'employee-as-of');
+
+    // Before it was opened, the account did not exist.
+    await moment.fill('2020-01-01T00:00');
+    await asOf.getByRole('button', { name: 'Show' }).click();
+    await asOf
+      .getByRole('alert')
+      .filter({ hasText: 'opened later, or never' })
+      .filter({ hasText: 'iban does not exist' })
+      .waitFor();
+    expect(await asOf.getByTestId('as-of-balance').count()).toBe(0);
   });
 });

@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Api } from './api/client';
+import { AlertToasts } from './components/AlertToasts';
+import { ClientProvider } from './components/ClientProvider';
 import { ApiContext } from './hooks/api';
 import { PreferencesContext } from './hooks/preferences';
 import { parsePreferences, PREFERENCES_KEY, type Preferences } from './preferences';
@@ -38,46 +40,49 @@ export function App({ api }: { api: Api }) {
   return (
     <ApiContext.Provider value={api}>
       <PreferencesContext.Provider value={preferences}>
-        <a
-          className="skip-link"
-          href="#main"
-          onClick={(event) => {
-            event.preventDefault();
-            main.current?.querySelector<HTMLElement>('h1')?.focus();
-          }}
-        >
-          Skip to content
-        </a>
-        <header className="site-header">
-          <span className="brand">Open Bank</span>
-          <nav aria-label="Views">
-            <ul>
-              {ROUTES.map((item) => (
-                <li key={item.route}>
-                  <a href={item.hash} aria-current={item.route === route ? 'page' : undefined}>
-                    {item.label}
-                  </a>
-                </li>
-              ))}
-            </ul>
-          </nav>
-        </header>
-        <main id="main" ref={main}>
-          {route === 'client' ? (
-            <ClientView />
-          ) : route === 'employee' ? (
-            <EmployeeView />
-          ) : route === 'operations' ? (
-            <OperationsView />
-          ) : (
-            <HomeView />
-          )}
-        </main>
-        <footer className="site-footer">
-          GraphQL endpoint: <code data-testid="endpoint">{api.endpoint.http}</code> (change it with{' '}
-          <code>?endpoint=&lt;url&gt;</code>) · try queries in{' '}
-          <a href={graphiqlUrl(api.endpoint.http)}>GraphiQL</a>
-        </footer>
+        <ClientProvider>
+          <a
+            className="skip-link"
+            href="#main"
+            onClick={(event) => {
+              event.preventDefault();
+              main.current?.querySelector<HTMLElement>('h1')?.focus();
+            }}
+          >
+            Skip to content
+          </a>
+          <header className="site-header">
+            <span className="brand">Open Bank</span>
+            <nav aria-label="Views">
+              <ul>
+                {ROUTES.map((item) => (
+                  <li key={item.route}>
+                    <a href={item.hash} aria-current={item.route === route ? 'page' : undefined}>
+                      {item.label}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+          </header>
+          <main id="main" ref={main}>
+            {route === 'client' ? (
+              <ClientView />
+            ) : route === 'employee' ? (
+              <EmployeeView />
+            ) : route === 'operations' ? (
+              <OperationsView />
+            ) : (
+              <HomeView />
+            )}
+          </main>
+          <AlertToasts />
+          <footer className="site-footer">
+            GraphQL endpoint: <code data-testid="endpoint">{api.endpoint.http}</code> (change it
+            with <code>?endpoint=&lt;url&gt;</code>) · try queries in{' '}
+            <a href={graphiqlUrl(api.endpoint.http)}>GraphiQL</a>
+          </footer>
+        </ClientProvider>
       </PreferencesContext.Provider>
     </ApiContext.Provider>
   );

@@ -8,6 +8,18 @@ describe('zeroBasedRange', () => {
     expect(zeroBasedRange(null)).toEqual([0, 1]);
     expect(zeroBasedRange(Number.NaN)).toEqual([0, 1]);
   });
+
+  it('reaches below zero for negative values', () => {
+    expect(zeroBasedRange(100, -50)).toEqual([-55.00000000000001, 110.00000000000001]);
+    expect(zeroBasedRange(-10, -50)).toEqual([-55.00000000000001, 0]);
+  });
+
+  it('is at least minSpan high, so small values are not stretched', () => {
+    expect(zeroBasedRange(5, 0, 100)).toEqual([0, 100]);
+    expect(zeroBasedRange(0, 0, 100)).toEqual([0, 100]);
+    expect(zeroBasedRange(-5, -5, 100)).toEqual([-100, 0]);
+    expect(zeroBasedRange(1_000, 0, 100)).toEqual([0, 1_100]);
+  });
 });
 
 describe('paddedTimeRange', () => {

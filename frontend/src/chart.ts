@@ -5,18 +5,39 @@ export interface SeriesStyle {
   label: string;
   /** `#rrggbb`. */
   color: string;
-  /** A line (the default) or bars, e.g. counts per window under the lines. */
-  kind?: 'line' | 'bars';
+  /**
+   * A line (the default); bars, e.g. counts per window under the lines; or steps, for a value that
+   * holds until it changes (a balance).
+   */
+  kind?: 'line' | 'bars' | 'steps';
   /** Which y axis it is read on: left (the default) or right. */
   axis?: 'left' | 'right';
   /** Canvas line dash, e.g. `[6, 4]`, so lines differ by more than their color. */
   dash?: number[];
 }
 
-/** A y scale from 0 to a little above the highest value; 0 to 1 when there is nothing to show. */
-export function zeroBasedRange(max: number | null | undefined): [number, number] {
-  if (typeof max !== 'number' || !Number.isFinite(max) || max <= 0) return [0, 1];
-  return [0, max * 1.1];
+function finite(value: number | null | undefined): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/**
+ * A y scale from 0 to a little above the highest value, and down to a little below the lowest
+ * when that is negative; 0 to 1 when there is nothing to show. With `minSpan`, the scale is at
+ * least that high, so small values (a few cents) are not stretched over the whole chart.
+ */
+export function zeroBasedRange(
+  max: number | null | undefined,
+  min: number | null | undefined = 0,
+  minSpan?: number,
+): [number, number] {
+  let top = finite(max) && max > 0 ? max * 1.1 : 0;
+  let bottom = finite(min) && min < 0 ? min * 1.1 : 0;
+  if (minSpan !== undefined && top - bottom < minSpan) {
+    if (bottom < 0 && top === 0) bottom = -minSpan;
+    else top = bottom + minSpan;
+  }
+  if (top === bottom) return [0, 1];
+  return [bottom, top];
 }
 
 /** `rgba(…)` of a `#rrggbb` color, for fills; the color itself when it is not one. */

@@ -12,7 +12,7 @@ export const COUNT_CHOICES: readonly number[] = [5, 10, 20, 50, 100];
 
 export const DEFAULT_PREFERENCES: Preferences = {
   count: 10,
-  fields: ['id', 'direction', 'changed_by', 'from_to', 'descr', 'new_balance'],
+  fields: ['id', 'at', 'direction', 'changed_by', 'from_to', 'descr', 'new_balance'],
 };
 
 export const PREFERENCES_KEY = 'open-bank.preferences';

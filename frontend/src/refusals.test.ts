@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  errorMessage,
+  explainAlertRefusal,
+  explainHistoryError,
   explainLeaveRefusal,
   explainOpenRefusal,
   explainShareRefusal,
@@ -59,5 +62,43 @@ describe('the explanations', () => {
   it('are for the one action only', () => {
     expect(explainShareRefusal(LAST_OWNER_WITH_MONEY)).toBeNull();
     expect(explainLeaveRefusal('user to add is already owner of bank account')).toBeNull();
+  });
+});
+
+describe('alert and history refusals', () => {
+  it('cover every reason set_alert, remove_alert and alerts give', () => {
+    for (const reason of [
+      'iban not known',
+      'user is no owner of bank account',
+      'token is not valid',
+      'threshold should be positive',
+      'threshold does not apply to ANY_CREDIT',
+    ]) {
+      expect(explainAlertRefusal(reason), reason).toBeTruthy();
+    }
+  });
+
+  it('explain an account that did not exist yet at the moment asked for', () => {
+    const message = errorMessage(
+      'Could not show NL02OPEN0000000001 as of 2020-01-01 00:00:00',
+      { graphQLErrors: [{ message: 'iban does not exist' }] },
+      'http://127.0.0.1:8888/graphql',
+      explainHistoryError,
+    );
+    expect(message).toContain('opened later, or never');
+    expect(message).toContain('“iban does not exist”');
+  });
+
+  it('say so when the endpoint could not be reached', () => {
+    expect(
+      errorMessage(
+        'Your alerts could not be loaded',
+        { graphQLErrors: [], networkError: new Error('Failed to fetch') },
+        'http://127.0.0.1:8888/graphql',
+        explainAlertRefusal,
+      ),
+    ).toBe(
+      'Your alerts could not be loaded: no answer from the GraphQL endpoint at http://127.0.0.1:8888/graphql (Failed to fetch)',
+    );
   });
 });

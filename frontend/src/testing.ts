@@ -11,6 +11,7 @@ export function transaction(id: number, overrides: Partial<Transaction> = {}): T
     from_to: 'cash',
     descr: `transaction ${id}`,
     direction: 'CREDIT',
+    at: null,
     ...overrides,
   };
 }

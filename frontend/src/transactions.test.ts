@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { transaction } from './testing';
-import { balanceOf, mergeNewestFirst, signedAmount, type Transaction } from './transactions';
+import {
+  balanceOf,
+  formatTransactionTime,
+  mergeNewestFirst,
+  signedAmount,
+  type Transaction,
+} from './transactions';
 
 const ids = (list: Transaction[]) => list.map((t) => t.id);
 
@@ -53,5 +59,23 @@ describe('signedAmount', () => {
       '− € 2,50',
     );
     expect(signedAmount(transaction(1, { direction: null, changed_by: '€ 2,50' }))).toBe('€ 2,50');
+  });
+});
+
+describe('formatTransactionTime', () => {
+  const now = new Date(2026, 10, 30, 18, 0, 0);
+
+  it('shows the clock for today and the date for other days, in local time', () => {
+    expect(formatTransactionTime(new Date(2026, 10, 30, 8, 5, 7).toISOString(), now)).toBe(
+      '08:05:07',
+    );
+    expect(formatTransactionTime(new Date(2026, 10, 29, 23, 59, 1).toISOString(), now)).toBe(
+      '2026-11-29 23:59',
+    );
+  });
+
+  it('shows nothing for a transaction from before times were kept', () => {
+    expect(formatTransactionTime(null, now)).toBe('');
+    expect(formatTransactionTime('not a time', now)).toBe('');
   });
 });

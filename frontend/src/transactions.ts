@@ -11,6 +11,8 @@ export interface Transaction {
   from_to: string | null;
   descr: string | null;
   direction: Direction | null;
+  /** RFC 3339, UTC: when its money event was written; null for records from before it was kept. */
+  at: string | null;
 }
 
 export type TransactionField = keyof Transaction;
@@ -19,6 +21,7 @@ export type TransactionField = keyof Transaction;
 export const TRANSACTION_FIELDS: readonly { key: TransactionField; label: string }[] = [
   { key: 'id', label: 'Id' },
   { key: 'iban', label: 'IBAN' },
+  { key: 'at', label: 'Time' },
   { key: 'direction', label: 'Direction' },
   { key: 'changed_by', label: 'Amount' },
   { key: 'from_to', label: 'From / to' },
@@ -54,4 +57,21 @@ export function signedAmount(transaction: Transaction): string {
   if (transaction.direction === 'CREDIT') return `+ ${amount}`;
   if (transaction.direction === 'DEBIT') return `− ${amount}`;
   return amount;
+}
+
+function pad(n: number): string {
+  return n.toString().padStart(2, '0');
+}
+
+/**
+ * When a transaction happened, in local time: `14:03:07` today, `2026-11-30 14:03` on another
+ * day; nothing when it is not known.
+ */
+export function formatTransactionTime(at: string | null, now: Date): string {
+  const ms = at === null ? Number.NaN : Date.parse(at);
+  if (Number.isNaN(ms)) return '';
+  const time = new Date(ms);
+  const clock = `${pad(time.getHours())}:${pad(time.getMinutes())}`;
+  if (time.toDateString() === now.toDateString()) return `${clock}:${pad(time.getSeconds())}`;
+  return `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())} ${clock}`;
 }

@@ -8,12 +8,14 @@
 //!   [`graphiql`]: GraphiQL served from embedded assets.
 
 pub mod accounts;
+pub mod alerts;
 pub mod bank;
 pub mod bus;
 pub mod company;
 pub mod employees;
 pub mod feed;
 pub mod graphiql;
+pub mod instants;
 pub mod operations;
 pub mod owners;
 pub mod reads;
@@ -34,7 +36,7 @@ use topology::Settings;
 
 use crate::bank::Bank;
 use crate::bus::{CommandBus, ListenError, QueryBus};
-use crate::feed::TransactionFeed;
+use crate::feed::{AlertFeed, TransactionFeed};
 use crate::server::{Cors, Readiness};
 
 /// Everything the service needs besides the Kafka settings.
@@ -120,7 +122,7 @@ pub async fn run(
     let producer = settings.kafka.producer().map_err(StartError::Producer)?;
     let metrics = topology::telemetry::Metrics::install().map_err(StartError::Metrics)?;
     let operations = Arc::new(operations::Operations::new(config.watched.clone()));
-    let (commands, queries, feed) = tokio::try_join!(
+    let (commands, queries, feed, alerts) = tokio::try_join!(
         CommandBus::start(
             &settings.kafka,
             producer.clone(),
@@ -134,7 +136,8 @@ pub async fn run(
             Arc::clone(&codec),
             config.timeout
         ),
-        TransactionFeed::start(&settings.kafka, Arc::clone(&codec)),
+        TransactionFeed::transactions(&settings.kafka, Arc::clone(&codec)),
+        AlertFeed::alerts(&settings.kafka, Arc::clone(&codec)),
     )?;
     let bank = Arc::new(Bank {
         commands,
@@ -157,6 +160,7 @@ pub async fn run(
     let schema = schema::build(
         Arc::clone(&bank),
         Arc::new(feed),
+        Arc::new(alerts),
         Arc::new(employees),
         Arc::new(watching),
         config.limits,

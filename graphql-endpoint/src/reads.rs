@@ -6,9 +6,10 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use topology::{
-    AllBankAccountsQuery, AllLastTransactionsQuery, BankQuery, FindBankAccountQuery,
-    FindBankAccountsForUserQuery, FindUserQuery, Id, TransactionByIdQuery, TransactionsByIbanQuery,
-    TransferStatusQuery, UserQuery,
+    AccountAtQuery, AlertRulesQuery, AllBankAccountsQuery, AllLastTransactionsQuery,
+    BalanceHistoryQuery, BankQuery, FindBankAccountQuery, FindBankAccountsForUserQuery,
+    FindUserQuery, Id, TransactionByIdQuery, TransactionsByIbanQuery, TransferStatusQuery,
+    UserQuery,
 };
 
 use crate::bus::{BusError, QueryBus};
@@ -53,6 +54,37 @@ pub struct Transaction {
     pub changed_by: i64,
     pub from_to: String,
     pub description: String,
+    /// Milliseconds since the epoch; absent from a projector that did not keep it yet.
+    #[serde(default)]
+    pub at_millis: Option<i64>,
+}
+
+/// An account as it was at an instant (`AccountAtQuery`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountAt {
+    pub iban: String,
+    pub at_millis: i64,
+    /// Cents.
+    pub balance: i64,
+    /// Newest first.
+    pub transactions: Vec<Transaction>,
+}
+
+/// One point of a balance series (`BalanceHistoryQuery`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct BalancePoint {
+    pub at_millis: i64,
+    /// Cents.
+    pub balance: i64,
+}
+
+/// One alert rule of an account (`AlertRulesQuery`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AlertRule {
+    /// `BALANCE_BELOW`, `LARGE_DEBIT` or `ANY_CREDIT`.
+    pub kind: String,
+    /// Cents.
+    pub threshold: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -170,6 +202,60 @@ impl QueryBus {
             offset,
             max_items,
             search,
+        });
+        parse(self.ask(id, &query).await?)
+    }
+
+    /// `iban` as it was at `instant` with at most `max_items` of its transactions then;
+    /// `None` when it did not exist yet.
+    pub async fn account_at(
+        &self,
+        iban: &str,
+        instant: i64,
+        max_items: i32,
+    ) -> Result<Option<AccountAt>, ReadError> {
+        let id = Id::random();
+        let query = BankQuery::from(AccountAtQuery {
+            id,
+            iban: iban.to_string(),
+            instant,
+            max_items,
+        });
+        optional(parse(self.ask(id, &query).await?), IBAN_UNKNOWN)
+    }
+
+    /// The balance of `iban` at `points` instants evenly spread from `since` to `until`.
+    pub async fn balance_history(
+        &self,
+        iban: &str,
+        since: i64,
+        until: i64,
+        points: i32,
+    ) -> Result<Vec<BalancePoint>, ReadError> {
+        let id = Id::random();
+        let query = BankQuery::from(BalanceHistoryQuery {
+            id,
+            iban: iban.to_string(),
+            since,
+            until,
+            points,
+        });
+        parse(self.ask(id, &query).await?)
+    }
+
+    /// The alert rules of `iban`, for its owner `username` proven by `token`.
+    pub async fn alert_rules(
+        &self,
+        iban: &str,
+        username: &str,
+        token: &str,
+    ) -> Result<Vec<AlertRule>, ReadError> {
+        let id = Id::random();
+        let query = BankQuery::from(AlertRulesQuery {
+            id,
+            iban: iban.to_string(),
+            username: username.to_string(),
+            token: token.to_string(),
         });
         parse(self.ask(id, &query).await?)
     }

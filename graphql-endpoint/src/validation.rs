@@ -151,6 +151,22 @@ pub fn max_items(max_items: i32) -> Result<(), InvalidInput> {
     }
 }
 
+/// The most points of one `balance_history`.
+pub const MAX_POINTS: i32 = 500;
+
+/// A balance series: `since` before `until` (milliseconds), and 2 to [`MAX_POINTS`] points.
+pub fn balance_history(since: i64, until: i64, points: i32) -> Result<(), InvalidInput> {
+    if !(2..=MAX_POINTS).contains(&points) {
+        return Err(invalid(format!(
+            "points should be between 2 and {MAX_POINTS}"
+        )));
+    }
+    if since >= until {
+        return Err(invalid("from should be before to"));
+    }
+    Ok(())
+}
+
 pub fn offset(offset: i32) -> Result<(), InvalidInput> {
     if offset < 0 {
         Err(invalid("offset should not be negative"))

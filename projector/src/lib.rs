@@ -7,6 +7,9 @@
 //! - [`projection`]: `user_events` / `bank_events` → read-model updates → derived
 //!   `TransactionHappenedEvent`s with their source partition and offset; why the result does
 //!   not depend on the order Kafka interleaves the partitions in.
+//! - [`alerts`]: each account's alert rules, the `AlertTriggeredEvent`s a money event fires,
+//!   and why they are published exactly once, with the transaction.
+//! - [`history`]: an account as it was at an instant, and its balance over a period.
 //! - [`transaction_ids`]: the id of the k-th money event of partition p of P: `k·P + p + 1`.
 //! - [`source`]: where an event was read (partition, offset, timestamp), and the replay-stable
 //!   order of facts from different partitions.
@@ -62,6 +65,9 @@
 //! ```
 
 pub mod account_index;
+pub mod account_queries;
+pub mod alerts;
+pub mod history;
 pub mod projection;
 pub mod publishing;
 pub mod queries;
@@ -72,6 +78,8 @@ pub mod source;
 pub mod store;
 pub mod transaction_ids;
 
+#[cfg(test)]
+mod alert_derivation_tests;
 #[cfg(test)]
 mod test_events;
 

@@ -54,7 +54,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use thiserror::Error;
-use topology::{BankEvent, MoneyCreditedEvent, TransactionHappenedEvent, UserEvent};
+use topology::{
+    AlertTriggeredEvent, BankEvent, MoneyCreditedEvent, TransactionHappenedEvent, UserEvent,
+};
 
 use crate::query_results::{Transaction, TransferState};
 use crate::read_model::{ReadModel, Transfer};
@@ -75,11 +77,13 @@ pub fn return_description(debit_transaction_id: Option<i32>, reason: &str) -> St
 }
 
 /// A derived event with the `bank_events` partition and offset of the event it came from, so
-/// the runtime can tell history from news per partition (see [`crate::publishing`]).
+/// the runtime can tell history from news per partition (see [`crate::publishing`]), and the
+/// alerts the same money event fired, published with it (see [`crate::alerts`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DerivedTransaction {
     pub source: Source,
     pub event: TransactionHappenedEvent,
+    pub alerts: Vec<AlertTriggeredEvent>,
     /// The trace of the money event it is derived from, carried on to `transaction_events`
     /// (none for one re-read from the state store after a restart).
     pub traceparent: Option<String>,
@@ -206,9 +210,10 @@ impl BankProjector {
         }
         let derived = self.apply(source, event)?;
         self.last_projected[index] = Some(source.offset);
-        Ok(derived.map(|event| DerivedTransaction {
+        Ok(derived.map(|(event, alerts)| DerivedTransaction {
             source,
             event,
+            alerts,
             traceparent: None,
         }))
     }
@@ -217,11 +222,18 @@ impl BankProjector {
         &mut self,
         source: Source,
         event: &BankEvent,
-    ) -> Result<Option<TransactionHappenedEvent>, ProjectionError> {
+    ) -> Result<Option<Derived>, ProjectionError> {
         let model = &*self.model;
         match event {
             BankEvent::BankAccountCreatedEvent(created) => {
+                model.open_account(&created.iban, source);
                 model.add_owner(&created.iban, &created.username, &created.token, source);
+            }
+            BankEvent::AlertSetEvent(set) => {
+                model.set_alert_rule(&set.iban, set.alert_kind.into(), set.threshold)
+            }
+            BankEvent::AlertRemovedEvent(removed) => {
+                model.remove_alert_rule(&removed.iban, removed.alert_kind.into())
             }
             BankEvent::UserAddedToBankAccountEvent(added) => {
                 model.add_owner(&added.iban, &added.username, &added.token, source);
@@ -263,15 +275,16 @@ impl BankProjector {
                     Some(transfer) => (transfer.to, transfer.description),
                     None => unknown_transfer(),
                 };
-                let event = self.transact(
+                let derived = self.transact(
                     source,
                     &debited.iban,
                     debited.amount.saturating_neg(),
                     from_to,
                     description,
                 )?;
-                self.model.remember_debit(&debited.id, event.transaction_id);
-                return Ok(Some(event));
+                self.model
+                    .remember_debit(&debited.id, derived.0.transaction_id);
+                return Ok(Some(derived));
             }
             BankEvent::MoneyReturnedEvent(returned) => {
                 let transfer = model.transfer(&returned.id);
@@ -292,7 +305,9 @@ impl BankProjector {
         Ok(None)
     }
 
-    /// Takes the id first, so an exhausted id space leaves the balance untouched.
+    /// Takes the id first, so an exhausted id space leaves the balance untouched. The
+    /// account's rules as they stand now, after every earlier event of its partition and
+    /// before any later one, judge the transaction.
     fn transact(
         &mut self,
         source: Source,
@@ -300,7 +315,7 @@ impl BankProjector {
         change: i64,
         from_to: String,
         description: String,
-    ) -> Result<TransactionHappenedEvent, ProjectionError> {
+    ) -> Result<Derived, ProjectionError> {
         let id = self.ids.take(source.partition)?;
         let new_balance = self.model.change_balance(iban, change);
         let transaction = Transaction {
@@ -310,12 +325,21 @@ impl BankProjector {
             changed_by: change,
             from_to,
             description,
+            at_millis: source.timestamp_ms,
         };
+        let fired = self.model.alert_rules(iban).judge(&transaction);
         let event = TransactionHappenedEvent::from(&transaction);
-        self.model.append_transaction(transaction, source);
-        Ok(event)
+        let alerts = fired
+            .iter()
+            .map(|alert| alert.event(&transaction))
+            .collect();
+        self.model.append_transaction(transaction, source, fired);
+        Ok((event, alerts))
     }
 }
+
+/// What a money event derives: its transaction and the alerts it fired.
+type Derived = (TransactionHappenedEvent, Vec<AlertTriggeredEvent>);
 
 /// A credit's counterparty (the transfer's `from`) and description. The credit's own fields
 /// come first: its transfer may start in a partition not read yet. The transfer is looked up

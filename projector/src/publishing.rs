@@ -249,7 +249,9 @@ mod tests {
                 from_to: CASH.into(),
                 description: String::new(),
                 transaction_id: 1,
+                at_millis: None,
             },
+            alerts: Vec::new(),
             traceparent: None,
         }
     }

@@ -13,6 +13,7 @@
 //! | `AllLastTransactionsQuery` | array, newest of every IBAN, sorted by IBAN, `[]` when none | — |
 //! | `TransferStatusQuery` | where the transfer stands | [`TRANSFER_DOES_NOT_EXIST`] |
 //! | `AllBankAccountsQuery` | page of every account, sorted by IBAN, see below | [`MAX_ITEMS_OUT_OF_RANGE`], [`OFFSET_IS_NEGATIVE`] |
+//! | `AccountAtQuery`, `BalanceHistoryQuery`, `AlertRulesQuery` | see [`crate::account_queries`] | |
 //!
 //! Input checks beyond §5: an IBAN that is not an open IBAN (a valid Dutch IBAN with bank code
 //! `OPEN`, electronic form) can never name an account of this bank, so it fails with
@@ -35,6 +36,7 @@ use topology::{
 };
 
 use crate::account_index::AccountSearch;
+use crate::account_queries;
 use crate::query_results::{AccountsPage, Transaction, TransferStatus, User};
 use crate::read_model::ReadModel;
 
@@ -177,6 +179,15 @@ impl Query for BankQuery {
                     reason,
                 })
             }
+            BankQuery::AccountAtQuery(query) => {
+                to_json(&account_queries::account_at(model, query)?)
+            }
+            BankQuery::BalanceHistoryQuery(query) => {
+                to_json(&account_queries::balance_history(model, query)?)
+            }
+            BankQuery::AlertRulesQuery(query) => {
+                to_json(&account_queries::alert_rules(model, query)?)
+            }
             BankQuery::AllBankAccountsQuery(query) => {
                 let max_items = check_max_items(query.max_items)?;
                 let offset =
@@ -193,7 +204,7 @@ impl Query for BankQuery {
     }
 }
 
-fn check_iban(iban: &str) -> Result<(), String> {
+pub(crate) fn check_iban(iban: &str) -> Result<(), String> {
     if is_open_iban(iban) {
         Ok(())
     } else {
@@ -201,7 +212,7 @@ fn check_iban(iban: &str) -> Result<(), String> {
     }
 }
 
-fn check_max_items(max_items: i32) -> Result<usize, String> {
+pub(crate) fn check_max_items(max_items: i32) -> Result<usize, String> {
     if (1..=MAX_ITEMS_CAP).contains(&max_items) {
         usize::try_from(max_items).map_err(|_| MAX_ITEMS_OUT_OF_RANGE.to_string())
     } else {
@@ -389,12 +400,13 @@ mod tests {
         assert_eq!(
             succeeded(by_id(5)),
             json!({"id": 5, "iban": A, "new_balance": 7_500, "changed_by": 1_000, "from_to": A,
-                   "description": "Cancelled transaction with id 4 because iban not known"})
+                   "description": "Cancelled transaction with id 4 because iban not known",
+                   "at_millis": null})
         );
         assert_eq!(
             succeeded(by_id(3)),
             json!({"id": 3, "iban": B, "new_balance": 2_500, "changed_by": 2_500, "from_to": A,
-                   "description": "rent"})
+                   "description": "rent", "at_millis": null})
         );
         for missing in [0, -1, 7, i32::MAX] {
             assert_eq!(failed(by_id(missing)), "transaction does not exist");
@@ -411,7 +423,7 @@ mod tests {
         assert_eq!(
             *newest,
             json!({"id": 6, "iban": B, "new_balance": 2_000, "changed_by": -500,
-                   "from_to": EXTERNAL, "description": "books"})
+                   "from_to": EXTERNAL, "description": "books", "at_millis": null})
         );
     }
 

@@ -94,7 +94,7 @@ impl Account {
     }
 }
 
-/// A transaction: `{id, iban, new_balance, changed_by, from_to, description}`.
+/// A transaction: `{id, iban, new_balance, changed_by, from_to, description, at_millis}`.
 ///
 /// `changed_by` is signed: negative for a debit. `new_balance` is the balance right after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +105,9 @@ pub struct Transaction {
     pub changed_by: i64,
     pub from_to: String,
     pub description: String,
+    /// When its money event was written (the record's timestamp), in milliseconds since the
+    /// epoch; `None` for a record without one.
+    pub at_millis: Option<i64>,
 }
 
 impl From<&Transaction> for TransactionHappenedEvent {
@@ -116,6 +119,7 @@ impl From<&Transaction> for TransactionHappenedEvent {
             changed_by: transaction.changed_by,
             from_to: transaction.from_to.clone(),
             description: transaction.description.clone(),
+            at_millis: transaction.at_millis,
         }
     }
 }
@@ -129,6 +133,7 @@ impl From<&TransactionHappenedEvent> for Transaction {
             changed_by: event.changed_by,
             from_to: event.from_to.clone(),
             description: event.description.clone(),
+            at_millis: event.at_millis,
         }
     }
 }
@@ -175,11 +180,13 @@ mod tests {
             changed_by: -250,
             from_to: "cash".into(),
             description: "d".into(),
+            at_millis: Some(1_764_489_600_000),
         })
         .unwrap();
         assert_eq!(
             keys(&transaction),
             [
+                "at_millis",
                 "changed_by",
                 "description",
                 "from_to",
@@ -224,6 +231,7 @@ mod tests {
             changed_by: 10,
             from_to: "cash".into(),
             description: "d".into(),
+            at_millis: Some(5),
         };
         let event = TransactionHappenedEvent::from(&transaction);
         assert_eq!(event.transaction_id, 3);

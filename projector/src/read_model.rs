@@ -24,6 +24,7 @@
 //! map is touched.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use topology::Id;
 
 use crate::account_index::{AccountIndex, AccountSearch};
+use crate::alerts::{AlertRules, FiredAlert, Kind};
 use crate::query_results::{Account, ListedAccount, Owner, Transaction, TransferState};
 use crate::source::Source;
 use crate::store::{Restored, Round, Store, StoreError, StoredAccount, StoredTransaction};
@@ -64,6 +66,8 @@ struct Pending {
     transfers: BTreeSet<Id>,
     outcomes: HashMap<Id, (TransferState, Option<String>)>,
     transactions: BTreeMap<i32, (Arc<Transaction>, Source)>,
+    /// The alerts each pending transaction fired, by transaction id.
+    alerts: BTreeMap<i32, Vec<FiredAlert>>,
 }
 
 /// Every read model of the projector.
@@ -82,6 +86,10 @@ pub struct ReadModel {
     transfers: DashMap<Id, Transfer>,
     /// IBAN → its newest transaction, so "last of every IBAN" never reads history.
     last_transactions: DashMap<String, Arc<Transaction>>,
+    /// IBAN → its alert rules as they stand after the last projected event of its partition.
+    alert_rules: DashMap<String, AlertRules>,
+    /// IBAN → when its `BankAccountCreatedEvent` was written, in milliseconds.
+    opened_at: DashMap<String, i64>,
     /// Every IBAN of `accounts` with the usernames of its owners (no tokens), sorted and
     /// searchable: what the list of every account pages through.
     account_index: RwLock<AccountIndex>,
@@ -125,6 +133,8 @@ impl ReadModel {
             accounts_by_user: DashMap::new(),
             transfers: DashMap::new(),
             last_transactions: DashMap::new(),
+            alert_rules: DashMap::new(),
+            opened_at: DashMap::new(),
             account_index: RwLock::default(),
             store,
             pending: RwLock::default(),
@@ -148,6 +158,12 @@ impl ReadModel {
             }
             index.insert(&iban);
             index.set_owners(&iban, &usernames(&stored.account));
+            if !stored.rules.is_empty() {
+                self.alert_rules.insert(iban.clone(), stored.rules);
+            }
+            if let Some(opened_at) = stored.opened_at {
+                self.opened_at.insert(iban.clone(), opened_at);
+            }
             self.accounts.insert(iban, stored.account);
         }
         drop(index);
@@ -214,6 +230,11 @@ impl ReadModel {
                     .map(|(transaction, source)| StoredTransaction {
                         transaction: Transaction::clone(transaction),
                         source: *source,
+                        alerts: pending
+                            .alerts
+                            .get(&transaction.id)
+                            .cloned()
+                            .unwrap_or_default(),
                     })
                     .collect(),
                 positions,
@@ -255,7 +276,12 @@ impl ReadModel {
                     .unwrap_or(Source::at(0, 0))
             })
             .collect();
-        Some(StoredAccount { account, since })
+        Some(StoredAccount {
+            account,
+            since,
+            rules: self.alert_rules(iban),
+            opened_at: self.opened_at(iban),
+        })
     }
 
     // ---- reads: safe from any thread, concurrently with the projection ----
@@ -364,6 +390,55 @@ impl ReadModel {
         }
         newest.truncate(max_items);
         newest
+    }
+
+    /// Visits the transactions of `iban` newest first until `visit` breaks, with the same
+    /// sources and rules as [`Self::newest_transactions`], reading the store lazily.
+    pub fn walk_newest(
+        &self,
+        iban: &str,
+        visit: &mut dyn FnMut(&Arc<Transaction>) -> ControlFlow<()>,
+    ) {
+        let of_iban = |pending: &Pending| -> Vec<Arc<Transaction>> {
+            pending
+                .transactions
+                .values()
+                .rev()
+                .filter(|(transaction, _)| transaction.iban == iban)
+                .map(|(transaction, _)| Arc::clone(transaction))
+                .collect()
+        };
+        let mut oldest_seen: Option<i32> = None;
+        let mut older_then_visit = |transaction: &Arc<Transaction>| {
+            if oldest_seen.is_some_and(|oldest| transaction.id >= oldest) {
+                return ControlFlow::Continue(());
+            }
+            oldest_seen = Some(transaction.id);
+            visit(transaction)
+        };
+        let pending = of_iban(&self.pending());
+        let in_flight = of_iban(&self.in_flight());
+        for transaction in pending.iter().chain(&in_flight) {
+            if older_then_visit(transaction).is_break() {
+                return;
+            }
+        }
+        if let Err(error) = self.store.walk_newest(iban, &mut older_then_visit) {
+            tracing::error!(%error, "reading the state store");
+        }
+    }
+
+    /// The alert rules of `iban` (none for an unknown account).
+    pub fn alert_rules(&self, iban: &str) -> AlertRules {
+        self.alert_rules
+            .get(iban)
+            .map(|rules| rules.value().clone())
+            .unwrap_or_default()
+    }
+
+    /// When `iban` was opened, in milliseconds; `None` when its creation record had no time.
+    pub fn opened_at(&self, iban: &str) -> Option<i64> {
+        self.opened_at.get(iban).map(|at| *at.value())
     }
 
     /// The newest transaction of every IBAN that has one, sorted by IBAN.
@@ -541,12 +616,47 @@ impl ReadModel {
         balance
     }
 
-    /// Adds the transaction derived from the record at `source`.
-    pub(crate) fn append_transaction(&self, transaction: Transaction, source: Source) {
+    /// Remembers when `iban` was opened; a duplicated creation keeps the first time.
+    pub(crate) fn open_account(&self, iban: &str, source: Source) {
+        if let Some(at) = source.timestamp_ms {
+            self.opened_at.entry(iban.to_string()).or_insert(at);
+            self.pending_mut().accounts.insert(iban.to_string());
+        }
+    }
+
+    pub(crate) fn set_alert_rule(&self, iban: &str, kind: Kind, threshold: Option<i64>) {
+        self.alert_rules
+            .entry(iban.to_string())
+            .or_default()
+            .set(kind, threshold);
+        self.pending_mut().accounts.insert(iban.to_string());
+    }
+
+    pub(crate) fn remove_alert_rule(&self, iban: &str, kind: Kind) {
+        if let Some(mut rules) = self.alert_rules.get_mut(iban) {
+            rules.remove(kind);
+        }
+        self.alert_rules
+            .remove_if(iban, |_, rules| rules.is_empty());
+        self.pending_mut().accounts.insert(iban.to_string());
+    }
+
+    /// Adds the transaction derived from the record at `source`, with the alerts it fired.
+    pub(crate) fn append_transaction(
+        &self,
+        transaction: Transaction,
+        source: Source,
+        alerts: Vec<FiredAlert>,
+    ) {
         let transaction = Arc::new(transaction);
-        self.pending_mut()
+        let mut pending = self.pending_mut();
+        if !alerts.is_empty() {
+            pending.alerts.insert(transaction.id, alerts);
+        }
+        pending
             .transactions
             .insert(transaction.id, (Arc::clone(&transaction), source));
+        drop(pending);
         self.last_transactions
             .insert(transaction.iban.clone(), transaction);
         self.transaction_count.fetch_add(1, Ordering::Relaxed);
@@ -565,6 +675,7 @@ mod tests {
             changed_by: 1,
             from_to: "cash".into(),
             description: String::new(),
+            at_millis: None,
         }
     }
 
@@ -601,7 +712,7 @@ mod tests {
     #[test]
     fn transactions_are_shared_not_copied() {
         let model = ReadModel::new();
-        model.append_transaction(transaction(1, "A"), Source::at(0, 0));
+        model.append_transaction(transaction(1, "A"), Source::at(0, 0), Vec::new());
         let by_id = model.transaction(1).unwrap();
         let newest = model.newest_transactions("A", 10);
         assert!(Arc::ptr_eq(&by_id, &newest[0]));
@@ -612,7 +723,11 @@ mod tests {
     fn newest_transactions_walk_backwards_and_stop_at_max() {
         let model = ReadModel::new();
         for id in 1..=5 {
-            model.append_transaction(transaction(id, "A"), Source::at(0, i64::from(id)));
+            model.append_transaction(
+                transaction(id, "A"),
+                Source::at(0, i64::from(id)),
+                Vec::new(),
+            );
         }
         let ids: Vec<i32> = model
             .newest_transactions("A", 3)
@@ -634,11 +749,19 @@ mod tests {
                 .collect()
         };
         for id in 1..=3 {
-            model.append_transaction(transaction(id, "A"), Source::at(0, i64::from(id)));
+            model.append_transaction(
+                transaction(id, "A"),
+                Source::at(0, i64::from(id)),
+                Vec::new(),
+            );
         }
         let round = model.take_round(Vec::new(), Vec::new());
         for id in 4..=5 {
-            model.append_transaction(transaction(id, "A"), Source::at(0, i64::from(id)));
+            model.append_transaction(
+                transaction(id, "A"),
+                Source::at(0, i64::from(id)),
+                Vec::new(),
+            );
         }
         assert_eq!(ids(&model), [5, 4, 3, 2, 1], "pending, then in flight");
         model.store().write(&round, false).unwrap();

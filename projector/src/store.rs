@@ -45,12 +45,13 @@ use topology::state_file::{
 };
 use topology::Id;
 
+use crate::alerts::{AlertRules, FiredAlert};
 use crate::query_results::{Account, Transaction, TransferState};
 use crate::read_model::Transfer;
 use crate::source::Source;
 
 /// Bumped whenever a table's layout or encoding changes: an older store is then rebuilt.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// redb's page cache: queries read history one account at a time, so a small one serves them.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -96,6 +97,9 @@ pub struct Identity {
 pub struct StoredAccount {
     pub account: Account,
     pub since: Vec<Source>,
+    pub rules: AlertRules,
+    /// When its creation was written, in milliseconds.
+    pub opened_at: Option<i64>,
 }
 
 /// A transaction and the `bank_events` record it was derived from.
@@ -103,6 +107,8 @@ pub struct StoredAccount {
 pub struct StoredTransaction {
     pub transaction: Transaction,
     pub source: Source,
+    /// The alerts it fired, published with it.
+    pub alerts: Vec<FiredAlert>,
 }
 
 /// One round of the projection, written in one transaction.
@@ -415,6 +421,32 @@ impl Store {
             }
         }
         Ok(newest)
+    }
+
+    /// Visits the stored transactions of `iban` newest first until `visit` breaks.
+    pub fn walk_newest(
+        &self,
+        iban: &str,
+        visit: &mut dyn FnMut(&Arc<Transaction>) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let read = self.file.db().begin_read().map_err(redb_error)?;
+        let by_iban = read.open_table(BY_IBAN).map_err(redb_error)?;
+        let transactions = read.open_table(TRANSACTIONS).map_err(redb_error)?;
+        for entry in by_iban
+            .range((iban, i32::MIN)..=(iban, i32::MAX))
+            .map_err(redb_error)?
+            .rev()
+        {
+            let (key, _) = entry.map_err(redb_error)?;
+            let (_, id) = key.value();
+            if let Some(bytes) = transactions.get(id).map_err(redb_error)? {
+                let stored: StoredTransaction = decode(bytes.value())?;
+                if visit(&Arc::new(stored.transaction)).is_break() {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn outcome(&self, id: &Id) -> Result<Option<(TransferState, Option<String>)>, StoreError> {

@@ -282,3 +282,20 @@ pub fn shuffled<'a>(histories: &'a [Vec<BankEvent>], seed: u64) -> Vec<Delivered
         next[p] += 1;
     }
 }
+
+pub fn alert_set(iban: &str, kind: topology::AlertKind, threshold: Option<i64>) -> BankEvent {
+    topology::AlertSetEvent {
+        iban: iban.into(),
+        alert_kind: kind,
+        threshold,
+    }
+    .into()
+}
+
+pub fn alert_removed(iban: &str, kind: topology::AlertKind) -> BankEvent {
+    topology::AlertRemovedEvent {
+        iban: iban.into(),
+        alert_kind: kind,
+    }
+    .into()
+}

@@ -81,7 +81,27 @@ async fn transactions_of(queries: &QueryClient, iban: &str, max_items: i32) -> A
         iban: iban.into(),
         max_items,
     };
-    queries.bank(query).await
+    queries.bank(query).await.map(timed)
+}
+
+/// `answer` with each transaction's `at_millis` checked (the time its money event was written,
+/// so a recent instant) and taken out, so the rest compares with [`transaction`].
+fn timed(mut answer: Value) -> Value {
+    fn untime(transaction: &mut Value) {
+        let at = transaction
+            .as_object_mut()
+            .and_then(|fields| fields.remove("at_millis"))
+            .and_then(|at| at.as_i64());
+        assert!(
+            at.is_some_and(|at| at > 1_700_000_000_000),
+            "a write time in {transaction}"
+        );
+    }
+    match &mut answer {
+        Value::Array(transactions) => transactions.iter_mut().for_each(untime),
+        transaction => untime(transaction),
+    }
+    answer
 }
 
 async fn find_user(queries: &QueryClient, username: &str) -> Answer {
@@ -114,7 +134,7 @@ async fn transaction_by_id(queries: &QueryClient, transaction_id: i32) -> Answer
         id: Id::random(),
         transaction_id,
     };
-    queries.bank(query).await
+    queries.bank(query).await.map(timed)
 }
 
 fn transaction(
@@ -340,6 +360,7 @@ async fn events_in_queries_answered_and_transactions_derived() {
     let all = queries
         .bank(AllLastTransactionsQuery { id: Id::random() })
         .await
+        .map(timed)
         .expect("all last transactions");
     let all = all.as_array().expect("an array");
     let ibans: Vec<&str> = all
@@ -446,6 +467,7 @@ async fn events_in_queries_answered_and_transactions_derived() {
     let as_json: Vec<Value> = events
         .iter()
         .map(|e| {
+            assert!(e.at_millis.is_some(), "a write time on {e:?}");
             transaction(
                 i64::from(e.transaction_id),
                 &e.iban,

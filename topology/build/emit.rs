@@ -27,6 +27,7 @@ fn rust_type(field_type: &FieldType) -> String {
         FieldType::Long => "i64".into(),
         FieldType::Int => "i32".into(),
         FieldType::OptionalString => "Option<String>".into(),
+        FieldType::OptionalLong => "Option<i64>".into(),
         FieldType::Fixed { name, .. } | FieldType::Enum { name, .. } => name.clone(),
     }
 }
@@ -63,7 +64,7 @@ fn emit_named_type(out: &mut String, named: &FieldType) {
             let _ = writeln!(
                 out,
                 "/// Avro enum `{name}`.\n\
-                 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\n\
+                 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n\
                  pub enum {name} {{\n{variants}}}\n\n\
                  impl {name} {{\n\
                  \x20   /// The Avro symbol and its position in the schema.\n\

@@ -42,6 +42,7 @@ pub enum FieldType {
     Long,
     Int,
     OptionalString,
+    OptionalLong,
     Fixed { name: String, size: usize },
     Enum { name: String, symbols: Vec<String> },
 }
@@ -190,7 +191,7 @@ impl Model {
                 // A default lets a reader of the new schema read records written before the
                 // field existed: adding an optional field stays BACKWARD compatible.
                 match field.field_type {
-                    FieldType::OptionalString => {
+                    FieldType::OptionalString | FieldType::OptionalLong => {
                         json!({ "name": field.name, "type": avro, "default": null })
                     }
                     _ => json!({ "name": field.name, "type": avro }),
@@ -227,6 +228,7 @@ fn avro_type(field_type: &FieldType, defined: &mut BTreeSet<String>) -> Json {
         FieldType::Long => json!("long"),
         FieldType::Int => json!("int"),
         FieldType::OptionalString => json!(["null", "string"]),
+        FieldType::OptionalLong => json!(["null", "long"]),
         FieldType::Fixed { name, size } => {
             if defined.insert(name.clone()) {
                 json!({ "type": "fixed", "name": name, "size": size })
@@ -346,14 +348,14 @@ fn parse_type(
         },
         toml::Value::Array(items) => {
             let items: Vec<_> = items.iter().filter_map(|i| i.as_str()).collect();
-            if items == ["null", "string"] {
-                Ok(FieldType::OptionalString)
-            } else {
-                Err(error(
+            match items.as_slice() {
+                ["null", "string"] => Ok(FieldType::OptionalString),
+                ["null", "long"] => Ok(FieldType::OptionalLong),
+                _ => Err(error(
                     file,
                     subject,
-                    "the only supported union is [\"null\", \"string\"]",
-                ))
+                    "the supported unions are [\"null\", \"string\"] and [\"null\", \"long\"]",
+                )),
             }
         }
         toml::Value::Table(table) => {
@@ -365,6 +367,27 @@ fn parse_type(
                 Ok(FieldType::Fixed {
                     name: name.to_string(),
                     size: size as usize,
+                })
+            } else if let (Some(name), Some(symbols)) = (text("enum"), table.get("symbols")) {
+                let symbols: Vec<String> = symbols
+                    .as_array()
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|i| i.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if symbols.is_empty() || !symbols.iter().all(|s| is_avro_name(s)) {
+                    return Err(error(
+                        file,
+                        subject,
+                        "symbols must be a non-empty list of Avro names",
+                    ));
+                }
+                Ok(FieldType::Enum {
+                    name: name.to_string(),
+                    symbols,
                 })
             } else if let (Some(name), Some(group)) = (text("enum"), text("symbols_of")) {
                 if !RECORD_GROUPS.contains(&group) {
@@ -390,7 +413,7 @@ fn parse_type(
                 Err(error(
                     file,
                     subject,
-                    "a table type is { fixed = NAME, size = N } or { enum = NAME, symbols_of = GROUP }",
+                    "a table type is { fixed = NAME, size = N }, { enum = NAME, symbols = [..] } or { enum = NAME, symbols_of = GROUP }",
                 ))
             }
         }

@@ -287,7 +287,9 @@ impl BankAccounts {
             }
             BankEvent::TransferStartedEvent(_)
             | BankEvent::TransferCompletedEvent(_)
-            | BankEvent::TransferFailedEvent(_) => {}
+            | BankEvent::TransferFailedEvent(_)
+            | BankEvent::AlertSetEvent(_)
+            | BankEvent::AlertRemovedEvent(_) => {}
         }
     }
 

@@ -5,6 +5,7 @@
 //! - [`user`] — CreateUserAccount.
 //! - [`bank_account`] — CreateBankAccount, AddUserToBankAccount, RemoveUserFromBankAccount,
 //!   DebitMoney, CreditMoney, ReturnMoney.
+//! - [`alert_rules`] — SetAlert, RemoveAlert.
 //! - [`transfer`] — MoneyTransfer, MarkTransferCompleted, MarkTransferFailed.
 //! - [`saga`] — which command a started transfer needs next.
 //! - [`Reason`] — every user-visible refusal string.
@@ -20,6 +21,7 @@
 //! 3. Feed every `bank_events` record and every `transfer_command_feedback` record to
 //!    [`saga::Saga::handle`] and send the commands it returns.
 
+pub mod alert_rules;
 pub mod bank_account;
 mod command_meta;
 mod reason;
@@ -157,6 +159,8 @@ impl BankState {
             BankCommand::MarkTransferFailedCommand(c) => {
                 transfer::decide(transfers, accounts, Transfer::MarkTransferFailed(c))
             }
+            BankCommand::SetAlertCommand(c) => alert_rules::decide_set(accounts, c),
+            BankCommand::RemoveAlertCommand(c) => alert_rules::decide_remove(accounts, c),
         }
     }
 

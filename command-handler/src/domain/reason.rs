@@ -50,6 +50,12 @@ pub enum Reason {
     FromAndToAreTheSame,
     #[error("from is invalid")]
     FromIsInvalid,
+    /// An alert kind that compares against an amount needs one above zero.
+    #[error("threshold should be positive")]
+    ThresholdShouldBePositive,
+    /// Any credit fires for every amount; a threshold there would be silently ignored.
+    #[error("threshold does not apply to ANY_CREDIT")]
+    ThresholdDoesNotApplyToAnyCredit,
     /// The one path where money stays debited: kept explicit so it is visible to the user and
     /// in the event log instead of hidden behind the credit's reason.
     #[error("{credit_reason}, and returning the money failed: {return_reason}")]
@@ -130,6 +136,14 @@ mod tests {
                 "from and to can't be same for transfer",
             ),
             (Reason::FromIsInvalid, "from is invalid"),
+            (
+                Reason::ThresholdShouldBePositive,
+                "threshold should be positive",
+            ),
+            (
+                Reason::ThresholdDoesNotApplyToAnyCredit,
+                "threshold does not apply to ANY_CREDIT",
+            ),
             (
                 Reason::ReturnFailed {
                     credit_reason: "iban not known".into(),

@@ -120,7 +120,9 @@ pub fn transfer_id(event: &BankEvent) -> Option<Id> {
         BankEvent::TransferFailedEvent(e) => Some(e.id),
         BankEvent::BankAccountCreatedEvent(_)
         | BankEvent::UserAddedToBankAccountEvent(_)
-        | BankEvent::UserRemovedFromBankAccountEvent(_) => None,
+        | BankEvent::UserRemovedFromBankAccountEvent(_)
+        | BankEvent::AlertSetEvent(_)
+        | BankEvent::AlertRemovedEvent(_) => None,
     }
 }
 

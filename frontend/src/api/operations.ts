@@ -3,6 +3,8 @@
 
 import { gql } from '@urql/core';
 import type { AccountsPage } from '../accounts';
+import type { Alert, AlertKind, AlertRule } from '../alerts';
+import type { AccountAt, BalancePoint } from '../history';
 import type { Operations } from '../operations';
 import type { OwnedAccount } from '../ownedAccounts';
 import type { Transaction } from '../transactions';
@@ -15,6 +17,7 @@ const TRANSACTION_FIELDS = `
   from_to
   descr
   direction
+  at
 `;
 
 export const TRANSACTIONS_BY_IBAN = gql<
@@ -220,5 +223,90 @@ const OPERATIONS_FIELDS = `
 export const OPERATIONS = gql<{ operations: Operations }, Record<string, never>>`
   query Operations {
     operations { ${OPERATIONS_FIELDS} }
+  }
+`;
+
+/** An account and the user's key to it, as alert_rules, set_alert, remove_alert and alerts take them. */
+export interface AccountKeyVariables {
+  iban: string;
+  username: string;
+  token: string;
+}
+
+export const ALERT_RULES = gql<{ alert_rules: AlertRule[] }, AccountKeyVariables>`
+  query AlertRules($iban: String!, $username: String!, $token: String!) {
+    alert_rules(iban: $iban, username: $username, token: $token) {
+      kind
+      threshold
+    }
+  }
+`;
+
+export const SET_ALERT = gql<
+  { set_alert: CommandResult | null },
+  AccountKeyVariables & { kind: AlertKind; threshold?: number }
+>`
+  mutation SetAlert(
+    $iban: String!
+    $username: String!
+    $token: String!
+    $kind: AlertKind!
+    $threshold: Int
+  ) {
+    set_alert(iban: $iban, username: $username, token: $token, kind: $kind, threshold: $threshold) {
+      success
+      reason
+    }
+  }
+`;
+
+export const REMOVE_ALERT = gql<
+  { remove_alert: CommandResult | null },
+  AccountKeyVariables & { kind: AlertKind }
+>`
+  mutation RemoveAlert($iban: String!, $username: String!, $token: String!, $kind: AlertKind!) {
+    remove_alert(iban: $iban, username: $username, token: $token, kind: $kind) {
+      success
+      reason
+    }
+  }
+`;
+
+export const ALERTS = gql<{ alerts: Alert }, AccountKeyVariables>`
+  subscription Alerts($iban: String!, $username: String!, $token: String!) {
+    alerts(iban: $iban, username: $username, token: $token) {
+      kind
+      iban
+      message
+      transaction_id
+      at
+    }
+  }
+`;
+
+export const BALANCE_HISTORY = gql<
+  { balance_history: BalancePoint[] },
+  { iban: string; from: string; to: string; points: number }
+>`
+  query BalanceHistory($iban: String!, $from: String!, $to: String!, $points: Int!) {
+    balance_history(iban: $iban, from: $from, to: $to, points: $points) {
+      at
+      balance
+      balance_cents
+    }
+  }
+`;
+
+export const ACCOUNT_AT = gql<
+  { account_at: AccountAt | null },
+  { iban: string; at: string; max_items: number }
+>`
+  query AccountAt($iban: String!, $at: String!, $max_items: Int!) {
+    account_at(iban: $iban, at: $at) {
+      iban
+      at
+      balance
+      transactions(max_items: $max_items) { ${TRANSACTION_FIELDS} }
+    }
   }
 `;

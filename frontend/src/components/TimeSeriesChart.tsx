@@ -27,6 +27,10 @@ interface Props {
   formatTime: (at: Date) => string;
   /** Tick labels of the time axis, shorter where they can be: `14:03`. */
   formatTick?: (at: Date) => string;
+  /** Tick labels of the left axis, `€ 1.250`; uPlot's plain numbers without it. */
+  formatLeftTick?: (value: number) => string;
+  /** The smallest span of the y axes, so a flat line of small values is not stretched. */
+  minSpan?: number;
   /** What the chart shows, with the latest numbers: its accessible name. */
   label: string;
   /** The caption of the (visually hidden) table of the same numbers. */
@@ -78,6 +82,8 @@ export function TimeSeriesChart({
   units,
   formatTime,
   formatTick = formatTime,
+  formatLeftTick,
+  minSpan,
   label,
   tableCaption,
   height = 260,
@@ -85,15 +91,16 @@ export function TimeSeriesChart({
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const shape = chartShape(series, units, height);
+  const hasLeftTicks = formatLeftTick !== undefined;
   const data = useMemo(
     (): uPlot.AlignedData => [toSeconds(x), ...series.map((s) => [...s.values])],
     [x, series],
   );
   // The newest props, for uPlot's callbacks and for a chart built after the data arrived; set
   // before the effects below run.
-  const latest = useRef({ data, series, formatTime, formatTick });
+  const latest = useRef({ data, series, formatTime, formatTick, formatLeftTick });
   useLayoutEffect(() => {
-    latest.current = { data, series, formatTime, formatTick };
+    latest.current = { data, series, formatTime, formatTick, formatLeftTick };
   });
 
   // Built again only when the series, units or height change; new data is just set below.
@@ -102,7 +109,7 @@ export function TimeSeriesChart({
     if (element === null) return;
     const styles = latest.current.series;
     const seriesAt = (index: number) => latest.current.series[index - 1];
-    const range: uPlot.Scale.Range = (_self, _min, max) => zeroBasedRange(max);
+    const range: uPlot.Scale.Range = (_self, min, max) => zeroBasedRange(max, min, minSpan);
     const axisFont = '12px system-ui, sans-serif';
     const options: uPlot.Options = {
       width: Math.max(MIN_WIDTH, element.clientWidth),
@@ -137,6 +144,15 @@ export function TimeSeriesChart({
           labelFont: axisFont,
           grid: { stroke: GRID },
           ticks: { stroke: GRID },
+          ...(hasLeftTicks
+            ? {
+                values: (_self: uPlot, splits: number[]) =>
+                  splits.map((value) => latest.current.formatLeftTick?.(value) ?? String(value)),
+                // Room for the longest label (uPlot's default fits short numbers only).
+                size: (_self: uPlot, values: string[] | null) =>
+                  Math.max(50, 20 + 7 * Math.max(0, ...(values ?? []).map((v) => v.length))),
+              }
+            : {}),
         },
         ...(units.right
           ? [
@@ -171,7 +187,15 @@ export function TimeSeriesChart({
                 paths: uPlot.paths.bars?.({ size: [0.7, 40] }),
                 points: { show: false },
               }
-            : { points: { size: 5 } }),
+            : style.kind === 'steps'
+              ? {
+                  fill: withAlpha(style.color, 0.12),
+                  fillTo: 0,
+                  // A value holds until the next point shows it changed.
+                  paths: uPlot.paths.stepped?.({ align: 1 }),
+                  points: { show: false },
+                }
+              : { points: { size: 5 } }),
           spanGaps: false,
           value: (_self, value) => {
             const current = seriesAt(i + 1);
@@ -195,7 +219,7 @@ export function TimeSeriesChart({
       plot.current = null;
     };
     // `shape` stands for series, units and height; the rest is read through refs.
-  }, [shape]);
+  }, [shape, hasLeftTicks, minSpan]);
 
   useEffect(() => {
     plot.current?.setData(data);

@@ -1,5 +1,10 @@
 import { usePreferences } from '../hooks/preferences';
-import { TRANSACTION_FIELDS, signedAmount, type Transaction } from '../transactions';
+import {
+  TRANSACTION_FIELDS,
+  formatTransactionTime,
+  signedAmount,
+  type Transaction,
+} from '../transactions';
 
 interface Props {
   caption: string;
@@ -9,8 +14,10 @@ interface Props {
   emptyText: string;
 }
 
-function cell(transaction: Transaction, key: keyof Transaction): string {
+function cell(transaction: Transaction, key: keyof Transaction, now: Date): string {
   switch (key) {
+    case 'at':
+      return formatTransactionTime(transaction.at, now);
     case 'changed_by':
       return signedAmount(transaction);
     case 'direction':
@@ -28,6 +35,7 @@ function cell(transaction: Transaction, key: keyof Transaction): string {
 export function TransactionTable({ caption, transactions, arrived, emptyText }: Props) {
   const { preferences } = usePreferences();
   const columns = TRANSACTION_FIELDS.filter((field) => preferences.fields.includes(field.key));
+  const now = new Date();
   if (transactions.length === 0) {
     return <p className="empty">{emptyText}</p>;
   }
@@ -56,7 +64,11 @@ export function TransactionTable({ caption, transactions, arrived, emptyText }: 
             >
               {columns.map((column) => (
                 <td key={column.key} className={`col-${column.key}`} data-label={column.label}>
-                  {cell(transaction, column.key)}
+                  {column.key === 'at' && transaction.at ? (
+                    <time dateTime={transaction.at}>{cell(transaction, column.key, now)}</time>
+                  ) : (
+                    cell(transaction, column.key, now)
+                  )}
                 </td>
               ))}
             </tr>

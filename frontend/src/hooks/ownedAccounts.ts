@@ -8,10 +8,11 @@ import {
   type LiveBalances,
   type OwnedAccount,
 } from '../ownedAccounts';
+import type { Session } from '../session';
 import { useApi, useConnection } from './api';
 
 export interface OwnedAccounts {
-  /** Oldest first; null until the first answer. */
+  /** Oldest first; null until the first answer, and while nobody is logged in. */
   accounts: OwnedAccount[] | null;
   error: string | null;
   /**
@@ -29,18 +30,30 @@ export const CATCH_UP_PAUSE_MS = 500;
 
 type Subscription = { unsubscribe: () => void };
 
+/** What was loaded, and for whom: another user's accounts must never show, not even for a moment. */
+type ForUser<T> = { username: string; value: T } | null;
+
+function valueFor<T>(held: ForUser<T>, username: string | null): T | null {
+  return held !== null && held.username === username ? held.value : null;
+}
+
 /**
  * Every account the user owns, from my_accounts, with balances kept current: one live stream per
  * account (only the user's own transactions ever reach this browser). The list is loaded again
  * when asked and after a reconnect of the socket; the balances streamed before a reconnect are
- * forgotten then, since the stream may have missed newer ones while it was down.
+ * forgotten then, since the stream may have missed newer ones while it was down. Nothing is
+ * loaded or streamed while `user` is null (nobody logged in).
  */
-export function useOwnedAccounts(username: string, password: string): OwnedAccounts {
+export function useOwnedAccounts(
+  user: Pick<Session, 'username' | 'password'> | null,
+): OwnedAccounts {
+  const username = user?.username ?? null;
+  const password = user?.password ?? null;
   const { client, endpoint } = useApi();
   const { connects } = useConnection();
-  const [loaded, setLoaded] = useState<OwnedAccount[] | null>(null);
+  const [loaded, setLoaded] = useState<ForUser<OwnedAccount[]>>(null);
   const [live, setLive] = useState<LiveBalances>(() => new Map());
-  const [error, setError] = useState<string | null>(null);
+  const [failure, setFailure] = useState<ForUser<string>>(null);
   const [reloads, setReloads] = useState(0);
   const expectation = useRef<{ until: Expectation; triesLeft: number } | null>(null);
   const catchUpTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -52,11 +65,20 @@ export function useOwnedAccounts(username: string, password: string): OwnedAccou
   useEffect(() => () => clearTimeout(catchUpTimer.current), []);
   const latestRequest = useRef(0);
 
-  useEffect(() => setLive(new Map()), [connects]);
+  useEffect(() => setLive(new Map()), [connects, username]);
 
   useEffect(() => {
     // Answers may overtake each other; only the newest request's counts.
     const request = ++latestRequest.current;
+    if (username === null || password === null) {
+      clearTimeout(catchUpTimer.current);
+      expectation.current = null;
+      setLoaded(null);
+      setFailure(null);
+      return;
+    }
+    const setError = (text: string | null) =>
+      setFailure(text === null ? null : { username, value: text });
     void client
       .query(MY_ACCOUNTS, { username, password })
       .toPromise()
@@ -67,7 +89,7 @@ export function useOwnedAccounts(username: string, password: string): OwnedAccou
           setError(describeError(result.error, endpoint.http));
         } else if (answer?.accounts) {
           setError(null);
-          setLoaded(answer.accounts);
+          setLoaded({ username, value: answer.accounts });
           const wanted = expectation.current;
           if (wanted && !wanted.until(answer.accounts) && wanted.triesLeft > 0) {
             wanted.triesLeft -= 1;
@@ -81,11 +103,19 @@ export function useOwnedAccounts(username: string, password: string): OwnedAccou
       });
   }, [client, endpoint, username, password, connects, reloads]);
 
-  const ibans = useMemo(() => (loaded ?? []).map((account) => account.iban), [loaded]);
-  useLiveBalances(ibans, setLive, setError);
+  const listed = valueFor(loaded, username);
+  const ibans = useMemo(() => (listed ?? []).map((account) => account.iban), [listed]);
+  const streamFailed = useCallback(
+    (text: string) => {
+      if (username !== null) setFailure({ username, value: text });
+    },
+    [username],
+  );
+  useLiveBalances(ibans, setLive, streamFailed);
 
-  const accounts = useMemo(() => (loaded ? withLiveBalances(loaded, live) : null), [loaded, live]);
-  return { accounts, error, reload };
+  const accounts = useMemo(() => (listed ? withLiveBalances(listed, live) : null), [listed, live]);
+  const error = valueFor(failure, username);
+  return useMemo(() => ({ accounts, error, reload }), [accounts, error, reload]);
 }
 
 /**

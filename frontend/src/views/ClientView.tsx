@@ -1,31 +1,23 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { Outcome } from '../components/Notice';
 import { TransactionsPanel } from '../components/TransactionsPanel';
+import { useClient } from '../hooks/clientSession';
 import { useFocusOnAppear } from '../hooks/focus';
 import { useLiveTransactions } from '../hooks/liveTransactions';
-import { useOwnedAccounts } from '../hooks/ownedAccounts';
 import { usePreferences } from '../hooks/preferences';
 import { doesNotList, otherAccounts, pickAccount, type OwnedAccount } from '../ownedAccounts';
-import { parseSession, SESSION_KEY, type AccountAccess, type Session } from '../session';
+import type { AccountAccess, Session } from '../session';
 import { balanceOf } from '../transactions';
 import { AccountsPanel } from './client/AccountsPanel';
+import { AlertsPanel } from './client/AlertsPanel';
+import { BalanceChart } from './client/BalanceChart';
 import { Deposits } from './client/Deposits';
 import { LoginForm } from './client/LoginForm';
 import { SelectedAccount } from './client/SelectedAccount';
 import { TransferForm } from './client/TransferForm';
 
-function useSession(): [Session | null, (session: Session | null) => void] {
-  const [session, setSession] = useState(() => parseSession(sessionStorage.getItem(SESSION_KEY)));
-  const save = useCallback((next: Session | null) => {
-    if (next === null) sessionStorage.removeItem(SESSION_KEY);
-    else sessionStorage.setItem(SESSION_KEY, JSON.stringify(next));
-    setSession(next);
-  }, []);
-  return [session, save];
-}
-
 export function ClientView() {
-  const [session, setSession] = useSession();
+  const { session, setSession } = useClient();
   // Focus follows logging in and out, not a page load.
   const [changedHere, setChangedHere] = useState(false);
   const change = (next: Session | null) => {
@@ -62,7 +54,7 @@ interface DeskProps {
  */
 function ClientDesk({ session, focusHeading, onSessionChange, onLogout }: DeskProps) {
   const { preferences } = usePreferences();
-  const owned = useOwnedAccounts(session.username, session.password);
+  const { owned } = useClient();
   const [notice, setNotice] = useState<Outcome>(null);
   const heading = useFocusOnAppear<HTMLHeadingElement>(focusHeading);
 
@@ -129,6 +121,12 @@ function ClientDesk({ session, focusHeading, onSessionChange, onLogout }: DeskPr
             ownAccounts={owned.accounts ? otherAccounts(owned.accounts, access.iban) : []}
             onDone={owned.reload}
           />
+          <BalanceChart
+            key={`chart-${access.iban}`}
+            iban={access.iban}
+            newestArrivedId={Math.max(0, ...live.arrived)}
+          />
+          <AlertsPanel key={`alerts-${access.iban}`} account={access} />
           <TransactionsPanel title="Your transactions" iban={access.iban} live={live} />
         </>
       )}

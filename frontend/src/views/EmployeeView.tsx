@@ -9,6 +9,7 @@ import { useEmployeeSession } from '../hooks/employeeSession';
 import { useFocusOnAppear } from '../hooks/focus';
 import { useLiveTransactions } from '../hooks/liveTransactions';
 import { usePreferences } from '../hooks/preferences';
+import { AccountAsOf } from './employee/AccountAsOf';
 import { EmployeeLoginForm } from './employee/EmployeeLoginForm';
 import { SessionBar } from './employee/SessionBar';
 
@@ -178,6 +179,7 @@ function AllAccounts({ session, focusHeading, onRefused }: AllAccountsProps) {
           </button>
         </nav>
       </section>
+      <AccountAsOf session={session} followed={followed} onRefused={onRefused} />
       {followed && <FollowedAccount iban={followed} />}
     </>
   );

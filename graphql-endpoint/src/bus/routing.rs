@@ -36,6 +36,8 @@ impl AggregateKeyed for BankCommand {
             BankCommand::AddUserToBankAccountCommand(command) => Some(command.iban.as_str()),
             BankCommand::RemoveUserFromBankAccountCommand(command) => Some(command.iban.as_str()),
             BankCommand::MoneyTransferCommand(command) => Some(home(&command.from, &command.to)),
+            BankCommand::SetAlertCommand(command) => Some(command.iban.as_str()),
+            BankCommand::RemoveAlertCommand(command) => Some(command.iban.as_str()),
             // Steps of the saga, sent by the command handler: they carry only the transfer id,
             // and their key (the transfer's home) is known only to the saga. The endpoint never
             // sends them.

@@ -26,6 +26,19 @@ pub fn invalid(error: InvalidInput) -> Error {
     graphql_error(RequestError::Invalid(error))
 }
 
+/// A refused read about an account the caller must own: not being an owner, or a wrong
+/// token, is `FORBIDDEN`; anything else as [`graphql_error`].
+pub fn owner_read_error(error: ReadError) -> Error {
+    match &error {
+        ReadError::Refused(reason)
+            if reason == "user is no owner of bank account" || reason == "token is not valid" =>
+        {
+            Error::new(reason.clone()).extend_with(|_, e| e.set("code", "FORBIDDEN"))
+        }
+        _ => graphql_error(error.into()),
+    }
+}
+
 /// A field that needs an employee session, asked without a valid one.
 pub fn unauthenticated(error: SessionError) -> Error {
     Error::new(error.to_string()).extend_with(|_, e| e.set("code", "UNAUTHENTICATED"))

@@ -66,6 +66,7 @@ mod tests {
             changed_by,
             from_to: "cash".into(),
             description: descr.into(),
+            at_millis: None,
         })
     }
 

@@ -1,8 +1,10 @@
 //! The GraphQL schema of SPEC §6: queries, mutations and the transaction subscription.
 
+pub mod alerts;
 pub mod auth;
 pub mod errors;
 pub mod filter;
+pub mod history;
 pub mod mutation;
 pub mod observed;
 pub mod operations_view;
@@ -16,7 +18,7 @@ use async_graphql::{Schema, SchemaBuilder};
 
 use crate::bank::Bank;
 use crate::employees::Employees;
-use crate::feed::TransactionFeed;
+use crate::feed::{AlertFeed, TransactionFeed};
 
 pub use mutation::MutationRoot;
 pub use operations_view::Watching;
@@ -35,6 +37,7 @@ pub struct Limits {
 pub fn build(
     bank: Arc<Bank>,
     feed: Arc<TransactionFeed>,
+    alerts: Arc<AlertFeed>,
     employees: Arc<Employees>,
     watching: Arc<Watching>,
     limits: Limits,
@@ -43,6 +46,7 @@ pub fn build(
         .extension(observed::Observed)
         .data(bank)
         .data(feed)
+        .data(alerts)
         .data(employees)
         .data(watching)
         .finish()

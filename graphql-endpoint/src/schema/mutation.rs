@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result};
 
+use super::alerts::AlertKind;
 use super::errors::{graphql_error, invalid};
 use super::types::{AccountResult, CommandResult, EmployeeSession, MoneyTransferResult};
 use crate::accounts::Login;
@@ -93,6 +94,50 @@ impl MutationRoot {
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank
             .remove_owner(&iban, &username, &token)
+            .await
+            .map_err(graphql_error)?;
+        Ok(outcome.into())
+    }
+
+    /// Set an alert rule on account `iban` (replacing one of the same kind), for its owner
+    /// `username` proven by `token`. `threshold` in cents: needed, and positive, for
+    /// BALANCE_BELOW and LARGE_DEBIT; not allowed for ANY_CREDIT. Alerts stream from the
+    /// `alerts` subscription.
+    async fn set_alert(
+        &self,
+        ctx: &Context<'_>,
+        iban: String,
+        username: String,
+        #[graphql(secret)] token: String,
+        kind: AlertKind,
+        threshold: Option<i32>,
+    ) -> Result<CommandResult> {
+        let bank = ctx.data::<Arc<Bank>>()?;
+        let outcome = bank
+            .set_alert(
+                &iban,
+                &username,
+                &token,
+                kind.into(),
+                threshold.map(i64::from),
+            )
+            .await
+            .map_err(graphql_error)?;
+        Ok(outcome.into())
+    }
+
+    /// Remove the alert rule of `kind` from account `iban`; succeeds also when none was set.
+    async fn remove_alert(
+        &self,
+        ctx: &Context<'_>,
+        iban: String,
+        username: String,
+        #[graphql(secret)] token: String,
+        kind: AlertKind,
+    ) -> Result<CommandResult> {
+        let bank = ctx.data::<Arc<Bank>>()?;
+        let outcome = bank
+            .remove_alert(&iban, &username, &token, kind.into())
             .await
             .map_err(graphql_error)?;
         Ok(outcome.into())

@@ -3,8 +3,10 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result};
 use topology::Id;
 
+use super::alerts::AlertRule;
 use super::auth::require_employee;
-use super::errors::{graphql_error, invalid};
+use super::errors::{graphql_error, invalid, owner_read_error};
+use super::history::{AccountAt, BalancePoint};
 use super::types::{AccountsPage, MyAccountsResult, OwnedAccount, Transaction, TransferStatus};
 use crate::bank::{Bank, RequestError};
 use crate::validation::{self, InvalidInput};
@@ -42,6 +44,65 @@ impl QueryRoot {
             .await
             .map_err(|e| graphql_error(e.into()))?;
         Ok(reads.iter().map(Transaction::from_read).collect())
+    }
+
+    /// The alert rules of account `iban`, for its owner `username` proven by `token`.
+    async fn alert_rules(
+        &self,
+        ctx: &Context<'_>,
+        iban: String,
+        username: String,
+        #[graphql(secret)] token: String,
+    ) -> Result<Vec<AlertRule>> {
+        validation::account_command(&iban, &username, &token).map_err(invalid)?;
+        let bank = ctx.data::<Arc<Bank>>()?;
+        let rules = bank
+            .queries
+            .alert_rules(&iban, &username, &token)
+            .await
+            .map_err(owner_read_error)?;
+        Ok(rules.iter().filter_map(AlertRule::from_read).collect())
+    }
+
+    /// Account `iban` as it was at instant `at` (RFC 3339, e.g. `2026-11-30T08:00:00Z`): its
+    /// balance then, and its transactions up to then. `iban does not exist` if it was not
+    /// opened yet.
+    async fn account_at(&self, ctx: &Context<'_>, iban: String, at: String) -> Result<AccountAt> {
+        let instant = crate::instants::parse("at", &at).map_err(invalid)?;
+        let bank = ctx.data::<Arc<Bank>>()?;
+        let then = bank
+            .queries
+            .account_at(&iban, instant, 1)
+            .await
+            .map_err(|e| graphql_error(e.into()))?
+            .ok_or_else(|| {
+                graphql_error(RequestError::Read(crate::reads::ReadError::Refused(
+                    crate::reads::IBAN_UNKNOWN.to_string(),
+                )))
+            })?;
+        Ok(AccountAt::from_read(&then))
+    }
+
+    /// The balance of account `iban` at `points` (2–500) instants evenly spread from `from` to
+    /// `to` (RFC 3339, both included), oldest first: a series for a chart.
+    async fn balance_history(
+        &self,
+        ctx: &Context<'_>,
+        iban: String,
+        from: String,
+        to: String,
+        points: i32,
+    ) -> Result<Vec<BalancePoint>> {
+        let since = crate::instants::parse("from", &from).map_err(invalid)?;
+        let until = crate::instants::parse("to", &to).map_err(invalid)?;
+        validation::balance_history(since, until, points).map_err(invalid)?;
+        let bank = ctx.data::<Arc<Bank>>()?;
+        let series = bank
+            .queries
+            .balance_history(&iban, since, until, points)
+            .await
+            .map_err(|e| graphql_error(e.into()))?;
+        Ok(series.into_iter().map(BalancePoint::from).collect())
     }
 
     /// The newest transaction of every account, sorted by IBAN.

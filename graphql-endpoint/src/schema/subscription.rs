@@ -5,12 +5,14 @@ use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::alerts::Alert;
 use super::auth::require_employee;
-use super::errors::invalid;
+use super::errors::{invalid, owner_read_error};
 use super::filter::TransactionFilter;
 use super::operations_view::{snapshot, OperationsView, Watching, REFRESH};
 use super::types::{Direction, Transaction};
-use crate::feed::TransactionFeed;
+use crate::bank::Bank;
+use crate::feed::{AlertFeed, TransactionFeed};
 use crate::validation;
 
 pub struct SubscriptionRoot;
@@ -75,6 +77,41 @@ impl SubscriptionRoot {
                     .then(|| Transaction::clone(&transaction)),
                 Err(BroadcastStreamRecvError::Lagged(skipped)) => {
                     tracing::warn!(skipped, "a subscriber fell behind and skipped transactions");
+                    None
+                }
+            };
+            std::future::ready(passed)
+        });
+        Ok(stream)
+    }
+
+    /// The alerts of account `iban` as they fire, for its owner `username` proven by `token`
+    /// (checked once, when the subscription starts).
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        iban: String,
+        username: String,
+        #[graphql(secret)] token: String,
+    ) -> Result<impl Stream<Item = Alert>> {
+        validation::account_command(&iban, &username, &token).map_err(invalid)?;
+        // Subscribe before the check, so no alert slips between the two.
+        let receiver = ctx.data::<Arc<AlertFeed>>()?.subscribe();
+        let bank = ctx.data::<Arc<Bank>>()?;
+        bank.queries
+            .alert_rules(&iban, &username, &token)
+            .await
+            .map_err(owner_read_error)?;
+        let open = OpenSubscription::counted();
+        let stream = BroadcastStream::new(receiver).filter_map(move |received| {
+            let _open = &open;
+            let passed = match received {
+                Ok(alert) => (alert.iban == iban).then(|| Alert::clone(&alert)),
+                Err(BroadcastStreamRecvError::Lagged(skipped)) => {
+                    tracing::warn!(
+                        skipped,
+                        "an alert subscriber fell behind and skipped alerts"
+                    );
                     None
                 }
             };

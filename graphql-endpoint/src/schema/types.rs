@@ -30,6 +30,9 @@ pub struct Transaction {
     pub from_to: Option<String>,
     pub descr: Option<String>,
     pub direction: Option<Direction>,
+    /// When its money event was written: RFC 3339 in UTC. Null for transactions derived
+    /// before the bank kept their time.
+    pub at: Option<String>,
     /// The amount in cents, without sign, for the subscription's amount filters.
     #[graphql(skip)]
     pub amount_cents: i64,
@@ -43,6 +46,7 @@ impl Transaction {
         changed_by: i64,
         from_to: &str,
         description: &str,
+        at_millis: Option<i64>,
     ) -> Self {
         let direction = if changed_by < 0 {
             Direction::Debit
@@ -59,6 +63,7 @@ impl Transaction {
             from_to: Some(from_to.to_string()),
             descr: Some(description.to_string()),
             direction: Some(direction),
+            at: at_millis.map(crate::instants::format),
             amount_cents: changed_by.checked_abs().unwrap_or(i64::MAX),
         }
     }
@@ -71,6 +76,7 @@ impl Transaction {
             event.changed_by,
             &event.from_to,
             &event.description,
+            event.at_millis,
         )
     }
 
@@ -82,6 +88,7 @@ impl Transaction {
             read.changed_by,
             &read.from_to,
             &read.description,
+            read.at_millis,
         )
     }
 }
@@ -229,15 +236,15 @@ mod tests {
 
     #[test]
     fn amounts_are_dutch_euros_and_the_sign_is_the_direction() {
-        let debit = Transaction::new(3, "NL66OPEN0000000000", -1_500, -123_456, "cash", "x");
+        let debit = Transaction::new(3, "NL66OPEN0000000000", -1_500, -123_456, "cash", "x", None);
         assert_eq!(debit.changed_by.as_deref(), Some("€ 1.234,56"));
         assert_eq!(debit.new_balance.as_deref(), Some("€ -15,00"));
         assert_eq!(debit.direction, Some(Direction::Debit));
         assert_eq!(debit.amount_cents, 123_456);
-        let credit = Transaction::new(4, "NL66OPEN0000000000", 0, 5, "cash", "x");
+        let credit = Transaction::new(4, "NL66OPEN0000000000", 0, 5, "cash", "x", None);
         assert_eq!(credit.changed_by.as_deref(), Some("€ 0,05"));
         assert_eq!(credit.direction, Some(Direction::Credit));
-        let extreme = Transaction::new(5, "NL66OPEN0000000000", 0, i64::MIN, "cash", "x");
+        let extreme = Transaction::new(5, "NL66OPEN0000000000", 0, i64::MIN, "cash", "x", None);
         assert_eq!(
             extreme.changed_by.as_deref(),
             Some("€ 92.233.720.368.547.758,08")

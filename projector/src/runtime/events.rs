@@ -236,6 +236,11 @@ pub async fn run(
             for stored in stored {
                 publisher.offer(crate::projection::DerivedTransaction {
                     event: (&stored.transaction).into(),
+                    alerts: stored
+                        .alerts
+                        .iter()
+                        .map(|alert| alert.event(&stored.transaction))
+                        .collect(),
                     source: stored.source,
                     traceparent: None,
                 });
@@ -437,6 +442,7 @@ impl Projection<'_> {
                 derived.traceparent = traceparent;
                 self.derived_in_round += 1;
                 metrics::transaction_derived();
+                metrics::alerts_derived(&derived.alerts);
                 if let Some(publisher) = &mut self.publisher {
                     publisher.offer(derived);
                 }

@@ -26,6 +26,18 @@ pub fn transaction_derived() {
     counter!("open_bank_transactions_derived_total").increment(1);
 }
 
+/// `open_bank_alerts_derived_total{kind}`: alerts a money event fired, by kind.
+pub fn alerts_derived(alerts: &[topology::AlertTriggeredEvent]) {
+    for alert in alerts {
+        let kind = match alert.alert_kind {
+            topology::AlertKind::BalanceBelow => "BALANCE_BELOW",
+            topology::AlertKind::LargeDebit => "LARGE_DEBIT",
+            topology::AlertKind::AnyCredit => "ANY_CREDIT",
+        };
+        counter!("open_bank_alerts_derived_total", "kind" => kind).increment(1);
+    }
+}
+
 /// A publishing transaction committed `records` derived events in `took`.
 pub fn transaction_committed(took: Duration, records: usize) {
     histogram!("open_bank_transaction_commit_seconds").record(took.as_secs_f64());

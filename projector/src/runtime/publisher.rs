@@ -1,4 +1,4 @@
-//! Publishes derived `TransactionHappenedEvent`s exactly once in total, whichever instances
+//! Publishes derived `TransactionHappenedEvent`s, with the `AlertTriggeredEvent`s each one fired, exactly once in total, whichever instances
 //! run (design: [`crate::publishing`], ownership: [`super::ownership`]).
 //!
 //! One producer transaction holds a batch of derived events of the partitions this instance
@@ -21,9 +21,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use topology::codec::Codec;
 use topology::kafka::ADMIN_TIMEOUT;
-use topology::topic_names::TRANSACTION_EVENTS;
+use topology::topic_names::{ALERT_EVENTS, TRANSACTION_EVENTS};
 use topology::transactions::{Record, TransactionError, TransactionalWriter};
-use topology::{KafkaSettings, TransactionEvent};
+use topology::{AlertEvent, KafkaSettings, TransactionEvent};
 
 use super::ownership::{Members, Membership, Ownership, PublishingMember};
 use super::{RuntimeError, Shutdown, Status};
@@ -239,6 +239,17 @@ impl Publisher {
                 payload: self.codec.encode(&message).await?,
                 traceparent: derived.traceparent.clone(),
             });
+            // In the same transaction as the transaction they judge: published exactly when
+            // it is (see `crate::alerts`).
+            for alert in &derived.alerts {
+                let message = AlertEvent::from(alert.clone());
+                records.push(Record {
+                    topic: ALERT_EVENTS,
+                    key: alert.iban.clone(),
+                    payload: self.codec.encode(&message).await?,
+                    traceparent: derived.traceparent.clone(),
+                });
+            }
         }
         Ok(records)
     }
