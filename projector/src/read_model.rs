@@ -347,53 +347,28 @@ impl ReadModel {
             .map(|stored| Arc::new(stored.transaction))
     }
 
-    /// At most `max_items` transactions of `iban`, newest first: the pending ones are newer
-    /// than those in flight, and those newer than every stored one (an IBAN's transactions
-    /// follow one partition's order, and so do their ids). A round may move on while this
-    /// reads, so each later source only adds what is older than everything found so far.
+    /// At most `max_items` transactions of `iban`, newest first (see [`Self::walk_newest`]).
     pub fn newest_transactions(&self, iban: &str, max_items: usize) -> Vec<Arc<Transaction>> {
-        let of_iban = |pending: &Pending| -> Vec<Arc<Transaction>> {
-            pending
-                .transactions
-                .values()
-                .rev()
-                .filter(|(transaction, _)| transaction.iban == iban)
-                .take(max_items)
-                .map(|(transaction, _)| Arc::clone(transaction))
-                .collect()
-        };
-        let mut newest = of_iban(&self.pending());
-        let in_flight = of_iban(&self.in_flight());
-        let older = |newest: &[Arc<Transaction>], transaction: &Arc<Transaction>| {
-            newest
-                .last()
-                .is_none_or(|oldest| transaction.id < oldest.id)
-        };
-        for transaction in in_flight {
-            if older(&newest, &transaction) {
-                newest.push(transaction);
-            }
+        let mut newest = Vec::new();
+        if max_items == 0 {
+            return newest;
         }
-        if newest.len() < max_items {
-            let stored = self
-                .store
-                .newest_transactions(iban, max_items)
-                .unwrap_or_else(|error| {
-                    tracing::error!(%error, "reading the state store");
-                    Vec::new()
-                });
-            for transaction in stored {
-                if older(&newest, &transaction) {
-                    newest.push(transaction);
-                }
+        self.walk_newest(iban, &mut |transaction| {
+            newest.push(Arc::clone(transaction));
+            if newest.len() < max_items {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
             }
-        }
-        newest.truncate(max_items);
+        });
         newest
     }
 
-    /// Visits the transactions of `iban` newest first until `visit` breaks, with the same
-    /// sources and rules as [`Self::newest_transactions`], reading the store lazily.
+    /// Visits the transactions of `iban` newest first until `visit` breaks: the pending ones
+    /// are newer than those in flight, and those newer than every stored one (an IBAN's
+    /// transactions follow one partition's order, and so do their ids). A round may move on
+    /// while this reads, so each later source only adds what is older than everything visited
+    /// so far. The store is read one transaction at a time, only as far as `visit` goes.
     pub fn walk_newest(
         &self,
         iban: &str,

@@ -397,32 +397,6 @@ impl Store {
         }
     }
 
-    /// At most `max_items` stored transactions of `iban`, newest first.
-    pub fn newest_transactions(
-        &self,
-        iban: &str,
-        max_items: usize,
-    ) -> Result<Vec<Arc<Transaction>>, StoreError> {
-        let read = self.file.db().begin_read().map_err(redb_error)?;
-        let by_iban = read.open_table(BY_IBAN).map_err(redb_error)?;
-        let transactions = read.open_table(TRANSACTIONS).map_err(redb_error)?;
-        let mut newest = Vec::new();
-        for entry in by_iban
-            .range((iban, i32::MIN)..=(iban, i32::MAX))
-            .map_err(redb_error)?
-            .rev()
-            .take(max_items)
-        {
-            let (key, _) = entry.map_err(redb_error)?;
-            let (_, id) = key.value();
-            if let Some(bytes) = transactions.get(id).map_err(redb_error)? {
-                let stored: StoredTransaction = decode(bytes.value())?;
-                newest.push(Arc::new(stored.transaction));
-            }
-        }
-        Ok(newest)
-    }
-
     /// Visits the stored transactions of `iban` newest first until `visit` breaks.
     pub fn walk_newest(
         &self,
