@@ -301,6 +301,20 @@ async fn an_account_is_answered_as_it_was_at_any_moment() {
     assert_eq!(then["transactions"].as_array().map(Vec::len), Some(1));
     assert_eq!(then["transactions"][0]["id"], first["id"]);
 
+    // Later: both deposits, newest first; one query serves fields that ask for different counts.
+    let now = client
+        .data(
+            "query($i: String!) { account_at(iban: $i, at: \"2100-01-01T00:00:00+01:00\") {
+               at balance newest: transactions(max_items: 1) { id } transactions(max_items: 10) { id } } }",
+            json!({"i": alice.iban}),
+            "account_at",
+        )
+        .await;
+    assert_eq!(now["balance"], "€ 15,00", "{now}");
+    assert_eq!(now["at"], "2099-12-31T23:00:00.000Z");
+    assert_eq!(now["newest"], json!([{"id": newest["id"]}]));
+    assert_eq!(now["transactions"].as_array().map(Vec::len), Some(2));
+
     // Long before the account existed it did not; a malformed instant is a clear error.
     let error = client
         .error(

@@ -12,7 +12,7 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::query_results::Transaction;
 
@@ -30,7 +30,15 @@ pub struct AccountAt {
     pub at_millis: i64,
     pub balance: i64,
     /// Newest first, at most the `max_items` asked for.
+    #[serde(serialize_with = "shared")]
     pub transactions: Vec<Arc<Transaction>>,
+}
+
+/// Serializes shared transactions as they are: serde's `rc` feature would do it too, but it
+/// changes serde's features for the whole workspace, and `cargo test -p <one crate>` would then
+/// rebuild everything that depends on serde.
+fn shared<S: Serializer>(transactions: &[Arc<Transaction>], to: S) -> Result<S::Ok, S::Error> {
+    to.collect_seq(transactions.iter().map(|transaction| &**transaction))
 }
 
 /// Collects an account's state at `instant` from its transactions, visited newest first.

@@ -1,15 +1,12 @@
 //! The GraphQL types of the bank at any moment: an account as it was, and a balance series.
 
-use std::sync::Arc;
-
-use async_graphql::{ComplexObject, Context, Result, SimpleObject};
+use async_graphql::{ComplexObject, Lookahead, Result, SimpleObject, Value};
 use topology::values::format_euro;
 
-use super::errors::{graphql_error, invalid};
+use super::errors::invalid;
 use super::types::Transaction;
-use crate::bank::Bank;
 use crate::reads;
-use crate::validation;
+use crate::validation::{self, MAX_ITEMS};
 
 /// An account as it was at an instant.
 #[derive(SimpleObject, Debug, Clone)]
@@ -20,40 +17,54 @@ pub struct AccountAt {
     pub at: String,
     /// The balance then, in Dutch euros.
     pub balance: String,
+    /// Newest first, as many as the largest `transactions(max_items:)` asked for.
     #[graphql(skip)]
-    pub at_millis: i64,
+    pub newest: Vec<reads::Transaction>,
 }
 
 impl AccountAt {
-    pub fn from_read(read: &reads::AccountAt) -> Self {
+    pub fn from_read(read: reads::AccountAt) -> Self {
         Self {
-            iban: read.iban.clone(),
+            iban: read.iban,
             at: crate::instants::format(read.at_millis),
             balance: format_euro(read.balance),
-            at_millis: read.at_millis,
+            newest: read.transactions,
         }
     }
 }
 
+/// How many transactions the `transactions` fields of one `account_at` ask for, so that one
+/// query answers the account and all of them (aliases may ask twice): the largest `max_items`,
+/// at most [`MAX_ITEMS`] (the field itself refuses one out of range); 0 when none is selected.
+pub fn transactions_wanted(transactions: &Lookahead<'_>) -> i32 {
+    transactions
+        .selection_fields()
+        .iter()
+        .filter_map(|field| field.arguments().ok())
+        .flatten()
+        .filter(|(name, _)| name.as_str() == "max_items")
+        .filter_map(|(_, value)| match value {
+            Value::Number(number) => number.as_i64(),
+            _ => None,
+        })
+        .map(|n| n.clamp(0, i64::from(MAX_ITEMS)))
+        .max()
+        .and_then(|n| i32::try_from(n).ok())
+        .unwrap_or(0)
+}
+
 #[ComplexObject(rename_fields = "snake_case", rename_args = "snake_case")]
 impl AccountAt {
-    /// At most `max_items` of its transactions up to that instant, newest first.
-    async fn transactions(&self, ctx: &Context<'_>, max_items: i32) -> Result<Vec<Transaction>> {
+    /// At most `max_items` (1–1000) of its transactions up to that instant, newest first.
+    async fn transactions(&self, max_items: i32) -> Result<Vec<Transaction>> {
         validation::max_items(max_items).map_err(invalid)?;
-        let bank = ctx.data::<Arc<Bank>>()?;
-        let then = bank
-            .queries
-            .account_at(&self.iban, self.at_millis, max_items)
-            .await
-            .map_err(|e| graphql_error(e.into()))?;
-        Ok(then
-            .map(|then| {
-                then.transactions
-                    .iter()
-                    .map(Transaction::from_read)
-                    .collect()
-            })
-            .unwrap_or_default())
+        let count = usize::try_from(max_items).unwrap_or(0);
+        Ok(self
+            .newest
+            .iter()
+            .take(count)
+            .map(Transaction::from_read)
+            .collect())
     }
 }
 

@@ -6,7 +6,7 @@ use topology::Id;
 use super::alerts::AlertRule;
 use super::auth::require_employee;
 use super::errors::{graphql_error, invalid, owner_read_error};
-use super::history::{AccountAt, BalancePoint};
+use super::history::{transactions_wanted, AccountAt, BalancePoint};
 use super::types::{AccountsPage, MyAccountsResult, OwnedAccount, Transaction, TransferStatus};
 use crate::bank::{Bank, RequestError};
 use crate::validation::{self, InvalidInput};
@@ -69,10 +69,12 @@ impl QueryRoot {
     /// opened yet.
     async fn account_at(&self, ctx: &Context<'_>, iban: String, at: String) -> Result<AccountAt> {
         let instant = crate::instants::parse("at", &at).map_err(invalid)?;
+        // One query answers the balance and every `transactions` field asked for.
+        let wanted = transactions_wanted(&ctx.look_ahead().field("transactions"));
         let bank = ctx.data::<Arc<Bank>>()?;
         let then = bank
             .queries
-            .account_at(&iban, instant, 1)
+            .account_at(&iban, instant, wanted.max(1))
             .await
             .map_err(|e| graphql_error(e.into()))?
             .ok_or_else(|| {
@@ -80,7 +82,7 @@ impl QueryRoot {
                     crate::reads::IBAN_UNKNOWN.to_string(),
                 )))
             })?;
-        Ok(AccountAt::from_read(&then))
+        Ok(AccountAt::from_read(then))
     }
 
     /// The balance of account `iban` at `points` (2–500) instants evenly spread from `from` to

@@ -26,6 +26,15 @@
 //! ```sh
 //! cargo run --release -p projector --bin catch_up_bench -- accounts --accounts 100000
 //! ```
+//!
+//! `history` needs no Kafka either: it projects one account's `--transactions` money events
+//! (one a second, credits and debits in turn) without alert rules, and with rules of which one
+//! fires on every event, writing the history to a state store as the projector does, and times
+//! `AccountAtQuery` and `BalanceHistoryQuery` on it:
+//!
+//! ```sh
+//! cargo run --release -p projector --bin catch_up_bench -- history --transactions 200000
+//! ```
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,8 +50,9 @@ use topology::kafka::ADMIN_TIMEOUT;
 use topology::routing::home;
 use topology::values::{new_token, open_iban_for_account, CASH};
 use topology::{
-    AllBankAccountsQuery, BankAccountCreatedEvent, BankEvent, BankQuery, Id, MoneyCreditedEvent,
-    MoneyDebitedEvent, Settings, TransferCompletedEvent, TransferStartedEvent, BANK_PARTITIONS,
+    AccountAtQuery, AlertKind, AlertSetEvent, AllBankAccountsQuery, BalanceHistoryQuery,
+    BankAccountCreatedEvent, BankEvent, BankQuery, Id, MoneyCreditedEvent, MoneyDebitedEvent,
+    Settings, TransferCompletedEvent, TransferStartedEvent, BANK_PARTITIONS,
 };
 
 #[derive(Debug, Parser)]
@@ -87,6 +97,12 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         accounts: u32,
     },
+    /// Without Kafka: projects one account's history with and without alert rules and times
+    /// the questions about its past.
+    History {
+        #[arg(long, default_value_t = 200_000)]
+        transactions: u32,
+    },
 }
 
 #[tokio::main]
@@ -103,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Replay { store } => replay(&settings, &args.topic, store).await,
         Command::Drop => drop_topic(&settings, &args.topic).await,
         Command::Accounts { accounts } => list_accounts(accounts),
+        Command::History { transactions } => history(transactions),
     }
 }
 
@@ -343,6 +360,176 @@ fn list_accounts(accounts: u32) -> anyhow::Result<()> {
         kib(vm_rss_kib())
     );
     time_account_queries(&model, "bench-user-4242");
+    Ok(())
+}
+
+/// The instant of the `n`-th money event of [`history`]: one a second from 2026-01-01.
+fn instant_of(n: u32) -> i64 {
+    1_767_225_600_000 + i64::from(n) * 1_000
+}
+
+/// Projects one account's history of `transactions` money events (with `rules`: under three
+/// alert rules, one of which fires on each event), writing rounds to the model's state store
+/// as the projector does; prints the rate.
+fn project_history(iban: &str, transactions: u32, rules: bool) -> anyhow::Result<Arc<ReadModel>> {
+    let model = Arc::new(ReadModel::new());
+    let mut projector = BankProjector::new(Arc::clone(&model), 1);
+    let mut events: Vec<BankEvent> = vec![BankAccountCreatedEvent {
+        iban: iban.to_string(),
+        token: new_token(),
+        username: "bench-user".into(),
+    }
+    .into()];
+    if rules {
+        for (kind, threshold) in [
+            (AlertKind::LargeDebit, Some(1)),
+            (AlertKind::AnyCredit, None),
+            (AlertKind::BalanceBelow, Some(1)),
+        ] {
+            events.push(
+                AlertSetEvent {
+                    iban: iban.to_string(),
+                    alert_kind: kind,
+                    threshold,
+                }
+                .into(),
+            );
+        }
+    }
+    let mut alerts = 0;
+    let started = Instant::now();
+    let mut offset = 0;
+    for event in &events {
+        projector.project(Source::written(0, offset, Some(instant_of(0))), event)?;
+        offset += 1;
+    }
+    let write_round = |projector: &BankProjector, offset: i64| -> anyhow::Result<()> {
+        let round = model.take_round(vec![("bench".into(), 0, offset)], projector.issued());
+        model.store().write(&round, false)?;
+        model.written();
+        Ok(())
+    };
+    for n in 0..transactions {
+        let id = Id::random();
+        let event: BankEvent = if n % 2 == 0 {
+            MoneyCreditedEvent {
+                iban: iban.to_string(),
+                amount: 2,
+                id,
+                transfer_from: Some(CASH.into()),
+                transfer_description: Some("bench".into()),
+            }
+            .into()
+        } else {
+            MoneyDebitedEvent {
+                iban: iban.to_string(),
+                amount: 1,
+                id,
+            }
+            .into()
+        };
+        let source = Source::written(0, offset, Some(instant_of(n)));
+        if let Some(derived) = projector.project(source, &event)? {
+            alerts += derived.alerts.len();
+        }
+        offset += 1;
+        // Rounds go to the state store as in the projector (every 250 ms there).
+        if n % 10_000 == 9_999 {
+            write_round(&projector, offset)?;
+        }
+    }
+    write_round(&projector, offset)?;
+    let took = started.elapsed();
+    println!(
+        "projected {transactions} money events of one account {} alert rules in {:.0} ms \
+         ({:.0} events/s), {alerts} alerts derived",
+        if rules { "with three" } else { "without" },
+        took.as_secs_f64() * 1_000.0,
+        f64::from(transactions) / took.as_secs_f64()
+    );
+    Ok(model)
+}
+
+fn history(transactions: u32) -> anyhow::Result<()> {
+    let iban = open_iban_for_account(7);
+    project_history(&iban, transactions, false)?;
+    let model = project_history(&iban, transactions, true)?;
+    let last = transactions.saturating_sub(1);
+    let queries: Vec<(String, BankQuery)> = vec![
+        (
+            "AccountAtQuery at the newest transaction, 10 items".into(),
+            AccountAtQuery {
+                id: Id::random(),
+                iban: iban.clone(),
+                instant: instant_of(last),
+                max_items: 10,
+            }
+            .into(),
+        ),
+        (
+            "AccountAtQuery in the middle of the history, 10 items".into(),
+            AccountAtQuery {
+                id: Id::random(),
+                iban: iban.clone(),
+                instant: instant_of(last / 2),
+                max_items: 10,
+            }
+            .into(),
+        ),
+        (
+            "AccountAtQuery at the oldest transaction, 10 items".into(),
+            AccountAtQuery {
+                id: Id::random(),
+                iban: iban.clone(),
+                instant: instant_of(0),
+                max_items: 10,
+            }
+            .into(),
+        ),
+        (
+            "BalanceHistoryQuery, the last hour, 120 points".into(),
+            BalanceHistoryQuery {
+                id: Id::random(),
+                iban: iban.clone(),
+                since: instant_of(last) - 3_600_000,
+                until: instant_of(last),
+                points: 120,
+            }
+            .into(),
+        ),
+        (
+            "BalanceHistoryQuery, the whole history, 500 points".into(),
+            BalanceHistoryQuery {
+                id: Id::random(),
+                iban: iban.clone(),
+                since: instant_of(0),
+                until: instant_of(last),
+                points: 500,
+            }
+            .into(),
+        ),
+    ];
+    println!(
+        "over {transactions} transactions of one account in the state store, median of 21 runs:"
+    );
+    for (name, query) in queries {
+        let mut times = Vec::new();
+        let mut answer_bytes = 0;
+        for _ in 0..21 {
+            let started = Instant::now();
+            let result = answer(&model, &query);
+            times.push(started.elapsed());
+            match result {
+                QueryAnswer::Succeeded(succeeded) => answer_bytes = succeeded.query_result.len(),
+                QueryAnswer::Failed(failed) => bail!("{name}: {}", failed.reason),
+            }
+        }
+        times.sort();
+        println!(
+            "  {name}: {:.3} ms ({answer_bytes} bytes)",
+            times[times.len() / 2].as_secs_f64() * 1_000.0
+        );
+    }
     Ok(())
 }
 
