@@ -158,17 +158,7 @@ fn two_partitions() -> (i32, Vec<Vec<BankEvent>>) {
 }
 
 fn derive(partitions: i32, delivered: &[Delivered<'_>]) -> Vec<DerivedTransaction> {
-    let mut projector = BankProjector::new(Arc::new(ReadModel::new()), partitions);
-    let mut derived: Vec<DerivedTransaction> = delivered
-        .iter()
-        .filter_map(|&(partition, offset, event)| {
-            projector
-                .project(Source::at(partition, offset), event)
-                .unwrap()
-        })
-        .collect();
-    derived.sort_by_key(|d| d.event.transaction_id);
-    derived
+    by_id(project_delivered(partitions, delivered).1)
 }
 
 #[test]

@@ -398,29 +398,6 @@ mod tests {
             .collect()
     }
 
-    /// Projects `delivered` with a fresh projector of `partitions` partitions.
-    fn project_delivered(
-        partitions: i32,
-        delivered: &[Delivered<'_>],
-    ) -> (BankProjector, Vec<DerivedTransaction>) {
-        let mut projector = BankProjector::new(Arc::new(ReadModel::new()), partitions);
-        let derived = delivered
-            .iter()
-            .filter_map(|&(partition, offset, event)| {
-                projector
-                    .project(Source::at(partition, offset), event)
-                    .unwrap()
-            })
-            .collect();
-        (projector, derived)
-    }
-
-    /// The derived events in id order: comparable whatever order the partitions were read in.
-    fn by_id(mut derived: Vec<DerivedTransaction>) -> Vec<DerivedTransaction> {
-        derived.sort_by_key(|d| d.event.transaction_id);
-        derived
-    }
-
     fn balance(projector: &BankProjector, iban: &str) -> i64 {
         projector.read_model().account(iban).unwrap().balance
     }

@@ -299,3 +299,32 @@ pub fn alert_removed(iban: &str, kind: topology::AlertKind) -> BankEvent {
     }
     .into()
 }
+
+/// Projects `delivered` with a fresh projector of `partitions` partitions.
+pub fn project_delivered(
+    partitions: i32,
+    delivered: &[Delivered<'_>],
+) -> (
+    crate::projection::BankProjector,
+    Vec<crate::projection::DerivedTransaction>,
+) {
+    let model = std::sync::Arc::new(crate::read_model::ReadModel::new());
+    let mut projector = crate::projection::BankProjector::new(model, partitions);
+    let derived = delivered
+        .iter()
+        .filter_map(|&(partition, offset, event)| {
+            projector
+                .project(crate::source::Source::at(partition, offset), event)
+                .unwrap()
+        })
+        .collect();
+    (projector, derived)
+}
+
+/// The derived events in id order: comparable whatever order the partitions were read in.
+pub fn by_id(
+    mut derived: Vec<crate::projection::DerivedTransaction>,
+) -> Vec<crate::projection::DerivedTransaction> {
+    derived.sort_by_key(|d| d.event.transaction_id);
+    derived
+}
