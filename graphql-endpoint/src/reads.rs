@@ -206,14 +206,14 @@ impl QueryBus {
         parse(self.ask(id, &query).await?)
     }
 
-    /// `iban` as it was at `instant` with at most `max_items` of its transactions then;
-    /// `None` when it did not exist yet.
+    /// `iban` as it was at `instant` with at most `max_items` of its transactions then; refused
+    /// with `iban does not exist` when it was not open yet.
     pub async fn account_at(
         &self,
         iban: &str,
         instant: i64,
         max_items: i32,
-    ) -> Result<Option<AccountAt>, ReadError> {
+    ) -> Result<AccountAt, ReadError> {
         let id = Id::random();
         let query = BankQuery::from(AccountAtQuery {
             id,
@@ -221,7 +221,7 @@ impl QueryBus {
             instant,
             max_items,
         });
-        optional(parse(self.ask(id, &query).await?), IBAN_UNKNOWN)
+        parse(self.ask(id, &query).await?)
     }
 
     /// The balance of `iban` at `points` instants evenly spread from `since` to `until`.

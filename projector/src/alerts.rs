@@ -40,6 +40,17 @@ pub enum Kind {
     AnyCredit,
 }
 
+impl Kind {
+    /// The name GraphQL shows, as in the query results and the metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::BalanceBelow => "BALANCE_BELOW",
+            Kind::LargeDebit => "LARGE_DEBIT",
+            Kind::AnyCredit => "ANY_CREDIT",
+        }
+    }
+}
+
 impl From<AlertKind> for Kind {
     fn from(kind: AlertKind) -> Self {
         match kind {

@@ -327,7 +327,7 @@ impl BankProjector {
             description,
             at_millis: source.timestamp_ms,
         };
-        let fired = self.model.alert_rules(iban).judge(&transaction);
+        let fired = self.model.judge(&transaction);
         let event = TransactionHappenedEvent::from(&transaction);
         let alerts = fired
             .iter()

@@ -403,6 +403,15 @@ impl ReadModel {
         }
     }
 
+    /// The alerts `transaction` fires under the rules of its account as they stand now; judged
+    /// in place (no copy of the rules per money event), touching no other map meanwhile.
+    pub(crate) fn judge(&self, transaction: &Transaction) -> Vec<FiredAlert> {
+        self.alert_rules
+            .get(&transaction.iban)
+            .map(|rules| rules.judge(transaction))
+            .unwrap_or_default()
+    }
+
     /// The alert rules of `iban` (none for an unknown account).
     pub fn alert_rules(&self, iban: &str) -> AlertRules {
         self.alert_rules

@@ -76,12 +76,7 @@ impl QueryRoot {
             .queries
             .account_at(&iban, instant, wanted.max(1))
             .await
-            .map_err(|e| graphql_error(e.into()))?
-            .ok_or_else(|| {
-                graphql_error(RequestError::Read(crate::reads::ReadError::Refused(
-                    crate::reads::IBAN_UNKNOWN.to_string(),
-                )))
-            })?;
+            .map_err(|e| graphql_error(e.into()))?;
         Ok(AccountAt::from_read(then))
     }
 

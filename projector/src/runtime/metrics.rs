@@ -29,11 +29,7 @@ pub fn transaction_derived() {
 /// `open_bank_alerts_derived_total{kind}`: alerts a money event fired, by kind.
 pub fn alerts_derived(alerts: &[topology::AlertTriggeredEvent]) {
     for alert in alerts {
-        let kind = match alert.alert_kind {
-            topology::AlertKind::BalanceBelow => "BALANCE_BELOW",
-            topology::AlertKind::LargeDebit => "LARGE_DEBIT",
-            topology::AlertKind::AnyCredit => "ANY_CREDIT",
-        };
+        let kind = crate::alerts::Kind::from(alert.alert_kind).name();
         counter!("open_bank_alerts_derived_total", "kind" => kind).increment(1);
     }
 }
