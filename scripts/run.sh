@@ -77,6 +77,13 @@ export GRAPHQL_PORT="${GRAPHQL_PORT:-8888}"
 export FRONTEND_PORT="${FRONTEND_PORT:-8181}"
 export FRONTEND_HOST="${FRONTEND_HOST:-127.0.0.1}"
 export FRONTEND_GRAPHQL_TARGET="${FRONTEND_GRAPHQL_TARGET:-http://127.0.0.1:$GRAPHQL_PORT}"
+# The local run is for developers: GraphiQL and introspection on (the production compose
+# profile turns both off). The web app's server forwards each browser's address from 127.0.0.1,
+# and the web app's origin may call the API.
+export GRAPHQL_GRAPHIQL="${GRAPHQL_GRAPHIQL:-on}"
+export GRAPHQL_INTROSPECTION="${GRAPHQL_INTROSPECTION:-on}"
+export GRAPHQL_TRUSTED_PROXIES="${GRAPHQL_TRUSTED_PROXIES:-127.0.0.1}"
+export ALLOWED_ORIGINS="${ALLOWED_ORIGINS:-http://127.0.0.1:$FRONTEND_PORT,http://localhost:$FRONTEND_PORT}"
 
 say() { printf '%s\n' "run: $*"; }
 

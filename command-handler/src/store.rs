@@ -56,7 +56,7 @@ use crate::domain::{BankState, CommandMeta, TransferFacts, TransferStatus};
 use crate::handling::{Handler, Output, Ownership};
 
 /// Bumped whenever a table's layout or encoding changes: an older store is then emptied.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// redb's page cache: lookups touch one transfer at a time.
 const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -203,6 +203,8 @@ fn account_of(event: &BankEvent) -> Option<&str> {
         BankEvent::MoneyDebitedEvent(e) => Some(&e.iban),
         BankEvent::MoneyCreditedEvent(e) => Some(&e.iban),
         BankEvent::MoneyReturnedEvent(e) => Some(&e.iban),
+        // A deposit counts towards its account's cash of the day.
+        BankEvent::TransferStartedEvent(e) if e.from == topology::values::CASH => Some(&e.to),
         // Alert rules are the read side's: the command side keeps no state for them.
         BankEvent::TransferStartedEvent(_)
         | BankEvent::TransferCompletedEvent(_)
@@ -519,7 +521,10 @@ mod tests {
     }
 
     fn fresh() -> Fresh {
-        Fresh { token: "t".into() }
+        Fresh {
+            token: "t".into(),
+            now_millis: crate::domain::fixtures::NOW,
+        }
     }
 
     /// Runs `commands` on `handler`, writing every decision to `store` as the runtime does.

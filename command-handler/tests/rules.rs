@@ -84,7 +84,7 @@ async fn every_rule_answers_with_its_exact_reason() {
     rig.watcher
         .user_event(
             "UserAccountCreated",
-            |UserEvent::UserAccountCreatedEvent(e)| e.username == alice,
+            |event| matches!(event, UserEvent::UserAccountCreatedEvent(e) if e.username == alice),
         )
         .await;
     let id = Id::random();

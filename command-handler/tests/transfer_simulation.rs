@@ -186,6 +186,8 @@ impl World {
         self.tokens_issued += 1;
         let fresh = Fresh {
             token: format!("{:020}", self.tokens_issued),
+            // A day per decision: the simulation is about the saga, not the deposit limits.
+            now_millis: i64::try_from(self.tokens_issued).unwrap_or(0) * 86_400_000,
         };
         if let Ok(events) = self.state.decide_bank_command(&command, &fresh) {
             self.publish(events);

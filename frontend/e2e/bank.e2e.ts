@@ -1,293 +1,126 @@
 // The web app in a real browser (Debian's Chromium driven by playwright-core) against the
 // running suite: Kafka, the schema registry, command handler, projector, GraphQL endpoint and
-// the app served on 8181, as `scripts/run.sh` starts them. Screenshots of every view go to
-// e2e/screenshots/. The employee's password comes from EMPLOYEE_PASSWORD (the username from
-// EMPLOYEE_USERNAME, by default `employee`), as the endpoint was started with.
+// the app served on 8181 (a production build), as `scripts/run.sh` starts them. Screenshots of
+// every view go to e2e/screenshots/. The employee's password comes from EMPLOYEE_PASSWORD (the
+// username from EMPLOYEE_USERNAME, by default `employee`), as the endpoint was started with.
+// Helpers: e2e/api.ts (straight to the endpoint), e2e/browser.ts (pages and the user's steps).
 
-import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  depositLoad,
+  errorCode,
+  graphql,
+  GRAPHQL,
+  logIn as apiLogIn,
+  logOut as apiLogOut,
+  moneyTransfer,
+  myAccounts,
+  newCustomer,
+  signUp,
+  sleep,
+  transferByApi,
+  type User,
+} from './api';
+import {
+  closeBrowser,
+  cspViolations,
+  EMPLOYEE,
+  fillEmployeeLogin,
+  FRONTEND,
+  handedOutTokens,
+  launchBrowser,
+  logIn,
+  logInAsEmployee,
+  msUntilShownExpiry,
+  newPage,
+  openView,
+  operationOf,
+  ownAccount,
+  recordedNotifications,
+  row,
+  screenshot,
+  sessionTokenOf,
+  signUpInBrowser,
+  transfer,
+  waitForText,
+  webStorage,
+} from './browser';
 
-const FRONTEND = process.env.OPEN_BANK_FRONTEND_URL ?? 'http://127.0.0.1:8181';
-const GRAPHQL = process.env.OPEN_BANK_GRAPHQL_URL ?? 'http://127.0.0.1:8888/graphql';
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
 const COMPANY_IBAN = 'NL66OPEN0000000000';
 const INSUFFICIENT_FUNDS = 'insufficient funds would be below the limit of € -500,00';
 const LAST_OWNER_WITH_MONEY = "last user and balance is not zero, so can't be removed";
+const TOO_EASY = 'password is too easy to guess: use a longer phrase of uncommon words';
+const CASH_DEPOSIT_TOO_LARGE = 'a cash deposit may be at most € 10.000,00';
+const CASH_DAILY_LIMIT = 'cash deposits into this account may be at most € 25.000,00 a day';
 const IBAN = /NL\d{2}OPEN0\d{9}/;
-const EMPLOYEE = {
-  username: process.env.EMPLOYEE_USERNAME ?? 'employee',
-  password: process.env.EMPLOYEE_PASSWORD ?? '',
-};
-const EMPLOYEE_SESSION_KEY = 'open-bank.employee-session';
+const SESSION_ENDED = /^Your session ended: .+\. Log in again\.$/;
+const EMPLOYEE_SESSION_ENDED = /^Your employee session ended: .+\. Log in again\.$/;
 
-// Fresh users on every run, so the test passes against a cluster that already has data.
+// Fresh users on every run, so the test passes against a cluster that already has data. The
+// endpoint refuses weak passwords, so each is a phrase of uncommon words.
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-const alice = { username: `alice-${run}`, password: 'alice-password' };
-const bob = { username: `bob-${run}`, password: 'bob-password' };
-const erin = { username: `erin-${run}`, password: 'erin-password' };
+const user = (name: string): User => ({
+  username: `${name}-${run}`,
+  password: `violet harbor lantern ${name} ${run}`,
+});
+const alice = user('alice');
+const bob = user('bob');
+const erin = user('erin');
 const lunch = `lunch ${run}`;
 const savings = `savings ${run}`;
 const gift = `gift ${run}`;
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-/**
- * Headless Chromium shows no notifications, so every one the app makes is also written down in
- * `window.__notifications`; permission and requestPermission stay the browser's own.
- */
-const RECORD_NOTIFICATIONS = `
-  (() => {
-    const Native = window.Notification;
-    window.__notifications = [];
-    if (typeof Native !== 'function') return;
-    class Recorded extends Native {
-      constructor(title, options) {
-        window.__notifications.push({
-          title: String(title),
-          body: (options && options.body) || '',
-          tag: (options && options.tag) || '',
-        });
-        super(title, options);
-      }
-      static get permission() {
-        return Native.permission;
-      }
-      static requestPermission(callback) {
-        return Native.requestPermission(callback);
-      }
-    }
-    window.Notification = Recorded;
-  })();
-`;
-
-interface RecordedNotification {
-  title: string;
-  body: string;
-  tag: string;
+/** A figure on the home view as a number: `1.234` is 1234. */
+async function figure(page: Page, testId: string): Promise<number> {
+  const text = (await page.getByTestId(testId).textContent()) ?? '';
+  return Number(text.replace(/\./g, ''));
 }
 
-async function recordedNotifications(page: Page): Promise<RecordedNotification[]> {
-  return page.evaluate(
-    () => (window as unknown as { __notifications?: RecordedNotification[] }).__notifications ?? [],
-  );
-}
-
-async function newPage(
-  viewport = { width: 1280, height: 900 },
-  { notifications = false } = {},
-): Promise<Page> {
-  const context = await browser.newContext({ viewport });
-  contexts.push(context);
-  if (notifications) {
-    await context.grantPermissions(['notifications'], { origin: new URL(FRONTEND).origin });
-    await context.addInitScript({ content: RECORD_NOTIFICATIONS });
-  }
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
-  return page;
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-async function logIn(page: Page, user: { username: string; password: string }): Promise<string> {
-  await page.goto(`${FRONTEND}/#/client`);
-  await page.getByLabel('Username').fill(user.username);
-  await page.getByLabel('Password').fill(user.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  const iban = page.getByTestId('own-iban');
-  await iban.waitFor();
-  return (await iban.textContent()) ?? '';
-}
-
-interface GraphQLAnswer<T> {
-  data?: T | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
-/** One request straight to the GraphQL endpoint, not through the app. */
-async function graphql<T>(
-  query: string,
-  variables: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-): Promise<GraphQLAnswer<T>> {
+/** The headers of the endpoint's answer to a CORS preflight for a JSON POST from `origin`. */
+async function preflight(origin: string): Promise<Headers> {
   const response = await fetch(GRAPHQL, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as GraphQLAnswer<T>;
-}
-
-/** Opens an account straight through the API, as a first login does; its IBAN and token. */
-async function openAccount(
-  username: string,
-  password: string,
-): Promise<{ iban: string; token: string }> {
-  const answer = await graphql<{ get_account: { iban: string | null; token: string | null } }>(
-    'mutation ($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason } }',
-    { u: username, p: password },
-  );
-  const { iban, token } = answer.data?.get_account ?? {};
-  expect(iban, JSON.stringify(answer)).toBeTruthy();
-  return { iban: iban ?? '', token: token ?? '' };
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Deposits of 1 cent from cash every 100–200 ms for `durationMs`, straight through the API, one
- * at a time; how many succeeded.
- */
-async function depositLoad(
-  user: { username: string; password: string },
-  durationMs: number,
-): Promise<number> {
-  const { iban, token } = await openAccount(user.username, user.password);
-  const until = Date.now() + durationMs;
-  let succeeded = 0;
-  while (Date.now() < until) {
-    const answer = await graphql<{ money_transfer: { success: boolean } }>(
-      `
-        mutation ($uuid: String!, $u: String!, $t: String!, $to: String!) {
-          money_transfer(
-            uuid: $uuid
-            username: $u
-            token: $t
-            amount: 1
-            from: "cash"
-            to: $to
-            descr: "load"
-          ) {
-            success
-            reason
-          }
-        }
-      `,
-      { uuid: randomUUID(), u: user.username, t: token, to: iban },
-    );
-    if (answer.data?.money_transfer.success) succeeded++;
-    await sleep(100 + Math.random() * 100);
-  }
-  return succeeded;
-}
-
-/** Moves money straight through the API, as the user with `token`; fails the test when refused. */
-async function transferByApi(
-  user: { username: string; token: string },
-  from: string,
-  to: string,
-  cents: number,
-  descr: string,
-): Promise<void> {
-  const answer = await graphql<{ money_transfer: { success: boolean; reason: string | null } }>(
-    `
-      mutation (
-        $uuid: String!
-        $u: String!
-        $t: String!
-        $amount: Int!
-        $from: String!
-        $to: String!
-        $descr: String!
-      ) {
-        money_transfer(
-          uuid: $uuid
-          username: $u
-          token: $t
-          amount: $amount
-          from: $from
-          to: $to
-          descr: $descr
-        ) {
-          success
-          reason
-        }
-      }
-    `,
-    {
-      uuid: randomUUID(),
-      u: user.username,
-      t: user.token,
-      amount: cents,
-      from,
-      to,
-      descr,
+    method: 'OPTIONS',
+    headers: {
+      Origin: origin,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'content-type, authorization',
     },
-  );
-  expect(answer.data?.money_transfer.success, JSON.stringify(answer)).toBe(true);
-}
-
-/** The user's accounts as my_accounts answers them, each with the user's own token. */
-async function myAccounts(user: { username: string; password: string }) {
-  const answer = await graphql<{
-    my_accounts: { accounts: { iban: string; token: string; owners: string[] }[] | null };
-  }>(
-    'query ($u: String!, $p: String!) { my_accounts(username: $u, password: $p) { accounts { iban token owners } reason } }',
-    { u: user.username, p: user.password },
-  );
-  const accounts = answer.data?.my_accounts.accounts;
-  expect(accounts, JSON.stringify(answer)).toBeTruthy();
-  return accounts ?? [];
-}
-
-/** A row of the client's own accounts. */
-function ownAccount(page: Page, iban: string) {
-  return page.locator(`table.own-accounts tr[data-iban="${iban}"]`);
-}
-
-async function transfer(page: Page, to: string, amount: string, descr: string): Promise<void> {
-  await page.getByLabel('To (IBAN)').fill(to);
-  await page.getByLabel('Amount in euros').fill(amount);
-  await page.getByRole('textbox', { name: 'Description' }).fill(descr);
-  await page.getByRole('button', { name: 'Transfer', exact: true }).click();
-}
-
-async function logInAsEmployee(page: Page, password = EMPLOYEE.password): Promise<void> {
-  expect(EMPLOYEE.password, 'set EMPLOYEE_PASSWORD to the endpoint’s employee password').not.toBe(
-    '',
-  );
-  await page.goto(`${FRONTEND}/#/employee`);
-  await page.getByLabel('Employee username').fill(EMPLOYEE.username);
-  await page.getByLabel('Employee password').fill(password);
-  await page.getByRole('button', { name: 'Log in as employee' }).click();
-}
-
-async function waitForText(page: Page, testId: string, text: string): Promise<void> {
-  await page.getByTestId(testId).filter({ hasText: text }).waitFor();
-}
-
-function row(page: Page, ...texts: string[]) {
-  let rows = page.locator('table.transactions tbody tr');
-  for (const text of texts) rows = rows.filter({ hasText: text });
-  return rows;
-}
-
-beforeAll(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-    ],
   });
-});
+  return response.headers;
+}
 
-afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-});
+/** The status of a WebSocket handshake from `origin`: 101 when the endpoint takes it. */
+function upgradeStatus(url: string, origin: string): Promise<number> {
+  const target = new URL(url.replace(/^ws/, 'http'));
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(target, {
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+        'Sec-WebSocket-Protocol': 'graphql-transport-ws',
+        Origin: origin,
+      },
+    });
+    request.on('upgrade', (response, socket) => {
+      socket.destroy();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+beforeAll(launchBrowser);
+afterAll(closeBrowser);
 
 describe('Open Bank in a browser', () => {
   let alicePage: Page;
@@ -295,26 +128,43 @@ describe('Open Bank in a browser', () => {
   let aliceIban: string;
   let bobIban: string;
 
-  it('shows the company account’s transactions on the home view, live', async () => {
+  it('shows bank-wide figures on the home view, never an account', async () => {
     const page = await newPage();
     await page.goto(FRONTEND);
     await page.getByRole('heading', { name: 'Open Bank on Kafka', level: 1 }).waitFor();
-    await page.getByRole('status').filter({ hasText: 'Live' }).first().waitFor();
-    await row(page).first().waitFor();
-    expect(await page.getByText(COMPANY_IBAN).count()).toBeGreaterThan(0);
+    const panel = page.getByRole('region', { name: 'The bank now' });
+    await panel.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+    for (const testId of ['figure-accounts', 'figure-transactions']) {
+      await page
+        .getByTestId(testId)
+        .filter({ hasText: /^\d{1,3}(\.\d{3})*$/ })
+        .waitFor();
+    }
+    expect(await page.getByText(COMPANY_IBAN).count()).toBe(0);
+    expect((await page.locator('main').textContent()) ?? '').not.toMatch(IBAN);
     await screenshot(page, 'home');
+
+    // Refreshed every few seconds: a deposit anywhere in the bank shows up in the count.
+    const before = await figure(page, 'figure-transactions');
+    const { iban, session } = await newCustomer(user('fiona'));
+    await transferByApi(session, 'cash', iban, 1_000, 'deposit');
+    await expect
+      .poll(() => figure(page, 'figure-transactions'), { timeout: 30_000, interval: 1_000 })
+      .toBeGreaterThan(before);
   });
 
-  it('logs two users in; the first login opens an account with nothing on it', async () => {
+  it('signs two users up; the first account has nothing on it', async () => {
     alicePage = await newPage();
     bobPage = await newPage();
-    aliceIban = await logIn(alicePage, alice);
-    // Bob uses the keyboard only.
+    aliceIban = await signUpInBrowser(alicePage, alice);
+    // Bob uses the keyboard only: after the fields, the second button opens an account.
     await bobPage.goto(`${FRONTEND}/#/client`);
     await bobPage.getByLabel('Username').focus();
     await bobPage.keyboard.type(bob.username);
     await bobPage.keyboard.press('Tab');
     await bobPage.keyboard.type(bob.password);
+    await bobPage.keyboard.press('Tab');
+    await bobPage.keyboard.press('Tab');
     await bobPage.keyboard.press('Enter');
     await bobPage.getByTestId('own-iban').waitFor();
     bobIban = (await bobPage.getByTestId('own-iban').textContent()) ?? '';
@@ -324,6 +174,7 @@ describe('Open Bank in a browser', () => {
     expect(aliceIban).not.toBe(bobIban);
     await waitForText(alicePage, 'balance', '€ 0,00');
     await waitForText(bobPage, 'balance', '€ 0,00');
+    await waitForText(alicePage, 'username', alice.username);
   });
 
   it('deposits cash and shows the transaction and the new balance without a reload', async () => {
@@ -334,10 +185,7 @@ describe('Open Bank in a browser', () => {
   });
 
   it('transfers between the two users; both see it appear live', async () => {
-    await alicePage.getByLabel('To (IBAN)').fill(bobIban);
-    await alicePage.getByLabel('Amount in euros').fill('25,50');
-    await alicePage.getByRole('textbox', { name: 'Description' }).fill(lunch);
-    await alicePage.getByRole('button', { name: 'Transfer', exact: true }).click();
+    await transfer(alicePage, bobIban, '25,50', lunch);
     await alicePage
       .getByRole('status')
       .filter({ hasText: `€ 25,50 transferred to ${bobIban}.` })
@@ -356,10 +204,7 @@ describe('Open Bank in a browser', () => {
   });
 
   it('shows why a transfer failed, and moves no money', async () => {
-    await bobPage.getByLabel('To (IBAN)').fill(aliceIban);
-    await bobPage.getByLabel('Amount in euros').fill('1.000');
-    await bobPage.getByRole('textbox', { name: 'Description' }).fill('too much');
-    await bobPage.getByRole('button', { name: 'Transfer', exact: true }).click();
+    await transfer(bobPage, aliceIban, '1.000', 'too much');
     await bobPage
       .getByRole('alert')
       .filter({ hasText: `Transfer failed: ${INSUFFICIENT_FUNDS}` })
@@ -379,37 +224,53 @@ describe('Open Bank in a browser', () => {
     await waitForText(bobPage, 'balance', '€ 25,50');
   });
 
-  it('shows the API’s reason for a refused login', async () => {
+  it('shows the API’s reason for a refused login or sign-up', async () => {
     const page = await newPage();
     await page.goto(`${FRONTEND}/#/client`);
+    const logInButton = page.getByRole('button', { name: 'Log in', exact: true });
+    const signUpButton = page.getByRole('button', { name: 'Open an account', exact: true });
     await page.getByLabel('Username').fill(alice.username);
-    await page.getByLabel('Password').fill('short');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByLabel('Password', { exact: true }).fill('short');
+    await logInButton.click();
     await page
       .getByRole('alert')
       .filter({ hasText: 'password should be at least 8 characters' })
       .waitFor();
-    await page.getByLabel('Password').fill('wrong-password');
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('alert').filter({ hasText: 'invalid password' }).waitFor();
+    // The same answer for a wrong password as for an unknown user.
+    await page.getByLabel('Password', { exact: true }).fill('wrong password of alice');
+    await logInButton.click();
+    await page.getByRole('alert').filter({ hasText: 'invalid username or password' }).waitFor();
     await screenshot(page, 'client-login-refused');
+    // Signing up with a taken username.
+    await signUpButton.click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'That username is taken' })
+      .filter({ hasText: 'invalid password' })
+      .waitFor();
+    // A new user with a weak password opens nothing.
+    await page.getByLabel('Username').fill(`weak-${run}`);
+    await page.getByLabel('Password', { exact: true }).fill('12345678');
+    await signUpButton.click();
+    await page.getByRole('alert').filter({ hasText: TOO_EASY }).waitFor();
+    await screenshot(page, 'client-weak-password');
+    expect(await page.getByTestId('own-iban').count()).toBe(0);
   });
 
   it('shows every account to logged-in employees only', async () => {
     const ALL_ACCOUNTS = '{ all_accounts(offset: 0, max_items: 1) { total } }';
     const anonymous = await graphql(ALL_ACCOUNTS);
-    expect(anonymous.errors?.[0]?.extensions?.code, JSON.stringify(anonymous)).toBe(
-      'UNAUTHENTICATED',
-    );
-    expect(anonymous.errors?.[0]?.message).toBe('employee login required');
-    const forged = await graphql(ALL_ACCOUNTS, {}, { Authorization: 'Bearer not.a.session' });
-    expect(forged.errors?.[0]?.extensions?.code, JSON.stringify(forged)).toBe('UNAUTHENTICATED');
+    expect(errorCode(anonymous), JSON.stringify(anonymous)).toBe('UNAUTHENTICATED');
+    const forged = await graphql(ALL_ACCOUNTS, {}, 'not.a.session');
+    expect(errorCode(forged), JSON.stringify(forged)).toBe('UNAUTHENTICATED');
+    const customer = await graphql(ALL_ACCOUNTS, {}, await apiLogIn(alice));
+    expect(errorCode(customer), JSON.stringify(customer)).toBe('FORBIDDEN');
 
     const page = await newPage();
     await page.goto(`${FRONTEND}/#/employee`);
     await page.getByRole('heading', { name: 'Employee login' }).waitFor();
     expect(await page.getByRole('heading', { name: 'All accounts' }).count()).toBe(0);
-    await logInAsEmployee(page, 'not-the-password');
+    await logInAsEmployee(page, 'not the employee password');
     await page
       .getByRole('alert')
       .filter({ hasText: 'invalid employee username or password' })
@@ -426,8 +287,8 @@ describe('Open Bank in a browser', () => {
     const search = page.getByLabel('Find IBAN or owner');
 
     // An account is listed from its opening on, before any transaction.
-    const carol = { username: `carol-${run}`, password: 'carol-password' };
-    const carolIban = await logIn(await newPage(), carol);
+    const carol = user('carol');
+    const carolIban = await signUpInBrowser(await newPage(), carol);
     await page.getByRole('button', { name: 'Reload' }).click();
     await search.fill(carol.username);
     await page
@@ -448,10 +309,9 @@ describe('Open Bank in a browser', () => {
     await account.filter({ hasText: '€ 84,50' }).waitFor();
     await screenshot(page, 'employee');
 
-    // More accounts than fit on a page, whatever the cluster held before.
-    await Promise.all(
-      Array.from({ length: 11 }, (_, i) => openAccount(`dave-${i}-${run}`, 'dave-password')),
-    );
+    // More accounts than fit on a page, whatever the cluster held before; one sign-up at a time
+    // (the endpoint limits how many logins it checks at once).
+    for (let i = 0; i < 11; i++) await signUp(user(`dave-${i}`));
     await page.getByRole('button', { name: 'Reload' }).click();
     await search.fill('');
     const rows = page.locator('table.accounts tbody tr');
@@ -467,28 +327,32 @@ describe('Open Bank in a browser', () => {
     await pages.filter({ hasText: 'page 1 of' }).waitFor();
     expect(await rows.first().getAttribute('data-iban')).toBe(firstIban);
 
-    // A reload keeps the session; logging out ends it.
+    // The session is in the page's memory only: a reload logs out.
     await page.reload();
+    await page.getByRole('button', { name: 'Log in as employee' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'All accounts' }).count()).toBe(0);
+
+    // Logging out ends the session at the endpoint too: its token is refused from then on.
+    const token = await sessionTokenOf(page, 'EmployeeLogin', () => fillEmployeeLogin(page));
     await page.getByRole('heading', { name: 'All accounts' }).waitFor();
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('status').filter({ hasText: 'You logged out.' }).waitFor();
     await page.getByRole('button', { name: 'Log in as employee' }).waitFor();
-    expect(await page.evaluate((key) => sessionStorage.getItem(key), EMPLOYEE_SESSION_KEY)).toBe(
-      null,
+    const afterLogout = await graphql(
+      '{ all_accounts(offset: 0, max_items: 1) { total } }',
+      {},
+      token,
     );
+    expect(errorCode(afterLogout), JSON.stringify(afterLogout)).toBe('UNAUTHENTICATED');
   });
 
   it('ends the employee session when it expires, and says when', async () => {
     const page = await newPage();
-    // The page's clock is Playwright's, to skip the session's lifetime.
+    // The page's clock is Playwright's, to skip the session's lifetime without any activity.
     await page.clock.install();
     await logInAsEmployee(page);
     await page.getByRole('heading', { name: 'All accounts' }).waitFor();
-    const msLeft = await page.evaluate((key) => {
-      const stored = JSON.parse(sessionStorage.getItem(key) ?? '{}') as { expiresAt?: string };
-      return Date.parse(stored.expiresAt ?? '') - Date.now();
-    }, EMPLOYEE_SESSION_KEY);
-    expect(msLeft).toBeGreaterThan(0);
+    const msLeft = await msUntilShownExpiry(page, 'employee-session-expires');
     await page.clock.fastForward(Math.ceil(msLeft) + 1_000);
     await page
       .getByRole('alert')
@@ -498,68 +362,51 @@ describe('Open Bank in a browser', () => {
       .waitFor();
     await page.getByRole('button', { name: 'Log in as employee' }).waitFor();
     expect(await page.getByRole('heading', { name: 'All accounts' }).count()).toBe(0);
-    expect(await page.evaluate((key) => sessionStorage.getItem(key), EMPLOYEE_SESSION_KEY)).toBe(
-      null,
-    );
     await screenshot(page, 'employee-session-expired');
 
-    // A session the endpoint does not accept (here one it never signed) ends too, in its words.
+    // A session ended elsewhere (here: a logout straight at the endpoint) ends here at the next
+    // request, in the endpoint's words.
     const other = await newPage();
-    await other.goto(`${FRONTEND}/#/`);
-    await other.evaluate((key) => {
-      const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
-      sessionStorage.setItem(
-        key,
-        JSON.stringify({ username: 'employee', token: 'not.a.session', expiresAt: inAnHour }),
-      );
-    }, EMPLOYEE_SESSION_KEY);
-    await other.goto(`${FRONTEND}/#/employee`);
+    const token = await sessionTokenOf(other, 'EmployeeLogin', () => logInAsEmployee(other));
+    await other.getByRole('heading', { name: 'All accounts' }).waitFor();
+    await apiLogOut(token);
+    // The live stream of all accounts may end it first (the endpoint ends the subscriptions of an
+    // ended session); otherwise the reload does.
     await other
-      .getByRole('alert')
-      .filter({ hasText: 'Your employee session ended: employee session is not valid.' })
-      .waitFor();
+      .getByRole('button', { name: 'Reload' })
+      .click({ timeout: 2_000 })
+      .catch(() => undefined);
+    await other.getByRole('alert').filter({ hasText: EMPLOYEE_SESSION_ENDED }).waitFor();
     await other.getByRole('button', { name: 'Log in as employee' }).waitFor();
   });
 
   it('shows employees how the bank runs, live, while transfers come in', async () => {
     const OPERATIONS = '{ operations { transfers_per_second } }';
     const anonymous = await graphql(OPERATIONS);
-    expect(anonymous.errors?.[0]?.extensions?.code, JSON.stringify(anonymous)).toBe(
-      'UNAUTHENTICATED',
-    );
+    expect(errorCode(anonymous), JSON.stringify(anonymous)).toBe('UNAUTHENTICATED');
     const stranger = await newPage();
     await stranger.goto(`${FRONTEND}/#/operations`);
     await stranger.getByRole('heading', { name: 'Employee login' }).waitFor();
     expect(await stranger.getByRole('heading', { name: 'Services' }).count()).toBe(0);
-    // A session the endpoint refuses ends here as in the Employee view.
-    await stranger.evaluate((key) => {
-      const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
-      sessionStorage.setItem(
-        key,
-        JSON.stringify({ username: 'employee', token: 'not.a.session', expiresAt: inAnHour }),
-      );
-    }, EMPLOYEE_SESSION_KEY);
-    await stranger.goto(`${FRONTEND}/#/`);
-    await stranger.goto(`${FRONTEND}/#/operations`);
-    await stranger
-      .getByRole('alert')
-      .filter({ hasText: 'Your employee session ended: employee session is not valid.' })
-      .waitFor();
+    // A session ended elsewhere ends here at the next poll, as in the Employee view.
+    const token = await sessionTokenOf(stranger, 'EmployeeLogin', () =>
+      fillEmployeeLogin(stranger),
+    );
+    await stranger.getByRole('heading', { name: 'Now' }).waitFor();
+    await apiLogOut(token);
+    await stranger.getByRole('alert').filter({ hasText: EMPLOYEE_SESSION_ENDED }).waitFor();
     await stranger.getByRole('button', { name: 'Log in as employee' }).waitFor();
 
     // The Employee view's session holds here too.
     const page = await newPage();
     await logInAsEmployee(page);
     await page.getByRole('heading', { name: 'All accounts' }).waitFor();
-    await page
-      .getByRole('navigation', { name: 'Views' })
-      .getByRole('link', { name: 'Operations' })
-      .click();
+    await openView(page, 'Operations');
     await page.getByRole('heading', { name: 'Operations', level: 1 }).waitFor();
     await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
 
     const loadStarted = Date.now();
-    const load = depositLoad({ username: `frank-${run}`, password: 'frank-password' }, 10_000);
+    const load = depositLoad(user('frank'), 10_000);
     await page.waitForFunction(
       () => Number(document.querySelector('[data-testid="transfers-per-second"]')?.textContent) > 0,
     );
@@ -666,7 +513,7 @@ describe('Open Bank in a browser', () => {
   });
 
   it('shares an account; the other owner sees it, with a token of their own, and uses it', async () => {
-    await openAccount(erin.username, erin.password);
+    await signUp(erin);
     await alicePage.getByRole('button', { name: `Work with ${secondIban}` }).click();
     await waitForText(alicePage, 'own-iban', secondIban);
     await waitForText(alicePage, 'balance', '€ 20,00');
@@ -712,9 +559,11 @@ describe('Open Bank in a browser', () => {
     await ownAccount(alicePage, aliceIban).filter({ hasText: '€ 109,50' }).waitFor();
     await row(alicePage, gift, '− € 5,00').waitFor();
 
-    const tokenOf = async (user: typeof alice) =>
-      (await myAccounts(user)).find((account) => account.iban === secondIban)?.token;
-    const [aliceToken, erinToken] = await Promise.all([tokenOf(alice), tokenOf(erin)]);
+    const tokenOf = async (owner: User) =>
+      (await myAccounts(await apiLogIn(owner))).find((account) => account.iban === secondIban)
+        ?.token;
+    const aliceToken = await tokenOf(alice);
+    const erinToken = await tokenOf(erin);
     expect(aliceToken).toBeTruthy();
     expect(erinToken).toBeTruthy();
     expect(erinToken).not.toBe(aliceToken);
@@ -742,8 +591,52 @@ describe('Open Bank in a browser', () => {
       .waitFor();
     await ownAccount(erinPage, secondIban).waitFor({ state: 'detached' });
     expect(await erinPage.locator('table.own-accounts tbody tr').count()).toBe(1);
-    const shared = (await myAccounts(alice)).find((account) => account.iban === secondIban);
+    // No error about the account she left (its stream ends with FORBIDDEN, which is expected).
+    expect(await erinPage.getByRole('alert').count()).toBe(0);
+    const shared = (await myAccounts(await apiLogIn(alice))).find(
+      (account) => account.iban === secondIban,
+    );
     expect(shared?.owners).toEqual([alice.username]);
+  });
+
+  it('changes the password: the user’s other sessions end, this one stays', async () => {
+    const elsewhere = await newPage();
+    await logIn(elsewhere, erin);
+    const form = erinPage.getByRole('form', { name: 'Change password' });
+    const current = form.getByLabel('Current password');
+    const next = form.getByLabel('New password');
+    const change = form.getByRole('button', { name: 'Change password' });
+
+    await current.fill('not her password at all');
+    await next.fill(`quartz meadow tangerine ${run}`);
+    await change.click();
+    await form
+      .getByRole('alert')
+      .filter({ hasText: 'The current password is not right.' })
+      .waitFor();
+    await current.fill(erin.password);
+    await next.fill('password1');
+    await change.click();
+    await form.getByRole('alert').filter({ hasText: TOO_EASY }).waitFor();
+
+    const renewed = `quartz meadow tangerine ${run}`;
+    await current.fill(erin.password);
+    await next.fill(renewed);
+    await change.click();
+    await form.getByRole('status').filter({ hasText: 'Your password is changed.' }).waitFor();
+    expect(await current.inputValue()).toBe('');
+    expect(await next.inputValue()).toBe('');
+    erin.password = renewed;
+    await screenshot(erinPage, 'client-password-changed');
+
+    // The other tab's session has ended: its next request (the chart reloads every few seconds,
+    // its streams end) brings back the login form, saying why.
+    await elsewhere.getByRole('alert').filter({ hasText: SESSION_ENDED }).waitFor();
+    await elsewhere.getByRole('button', { name: 'Log in', exact: true }).waitFor();
+    // This one goes on, and the new password logs in.
+    await erinPage.getByRole('button', { name: 'Deposit € 10,00' }).click();
+    await erinPage.getByRole('status').filter({ hasText: '€ 10,00 deposited.' }).waitFor();
+    expect(await logIn(elsewhere, erin)).toMatch(IBAN);
   });
 
   it('is usable at phone width', async () => {
@@ -760,28 +653,149 @@ describe('Open Bank in a browser', () => {
     await screenshot(page, 'client-phone');
   });
 
-  it('can point at another endpoint URL, here the GraphQL endpoint itself through CORS', async () => {
+  it('keeps a customer and an employee logged in in one tab, each with their own session, and nothing secret in web storage', async () => {
+    const customerToken = await sessionTokenOf(alicePage, 'Login', async () => {
+      // A new login in Alice's tab (after a logout), to know the session the tab holds.
+      await alicePage.getByRole('button', { name: 'Log out' }).click();
+      await alicePage.getByRole('status').filter({ hasText: 'You logged out.' }).waitFor();
+      await alicePage.getByLabel('Username').fill(alice.username);
+      await alicePage.getByLabel('Password', { exact: true }).fill(alice.password);
+      await alicePage.getByRole('button', { name: 'Log in', exact: true }).click();
+    });
+    await waitForText(alicePage, 'own-iban', aliceIban);
+
+    // Which session goes with which request.
+    const sentWith = new Map<string, Set<string>>();
+    alicePage.on('request', (request) => {
+      const operation = operationOf(request);
+      const authorization = request.headers()['authorization'];
+      if (operation === null || authorization === undefined) return;
+      sentWith.set(operation, (sentWith.get(operation) ?? new Set()).add(authorization));
+    });
+
+    await openView(alicePage, 'Employee');
+    const employeeToken = await sessionTokenOf(alicePage, 'EmployeeLogin', () =>
+      fillEmployeeLogin(alicePage),
+    );
+    await alicePage.getByRole('heading', { name: 'All accounts' }).waitFor();
+    await openView(alicePage, 'Client');
+    await waitForText(alicePage, 'own-iban', aliceIban);
+    await alicePage.getByRole('button', { name: 'Deposit € 10,00' }).click();
+    await alicePage.getByRole('status').filter({ hasText: '€ 10,00 deposited.' }).waitFor();
+    await openView(alicePage, 'Operations');
+    await alicePage.getByRole('heading', { name: 'Now' }).waitFor();
+    await alicePage.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+
+    expect([...(sentWith.get('AllAccounts') ?? [])]).toEqual([`Bearer ${employeeToken}`]);
+    expect([...(sentWith.get('Operations') ?? [])]).toEqual([`Bearer ${employeeToken}`]);
+    expect([...(sentWith.get('MoneyTransfer') ?? [])]).toEqual([`Bearer ${customerToken}`]);
+
+    // Neither password, nor any session token, nor any account's token is in web storage.
+    for (const account of await myAccounts(await apiLogIn(alice))) {
+      handedOutTokens.add(account.token);
+    }
+    expect(handedOutTokens.has(customerToken)).toBe(true);
+    expect(handedOutTokens.has(employeeToken)).toBe(true);
+    const secrets = [alice.password, EMPLOYEE.password, ...handedOutTokens];
+    const stored = await webStorage(alicePage);
+    for (const { where, key, value } of stored) {
+      for (const secret of secrets) {
+        expect(`${key}=${value}`, `${where} ${key}`).not.toContain(secret);
+      }
+    }
+    expect(stored.map(({ key }) => key)).not.toContain('open-bank.session');
+    expect(stored.map(({ key }) => key)).not.toContain('open-bank.employee-session');
+  });
+
+  it('logs a customer out: the login form is back and the old session is refused', async () => {
+    const token = await sessionTokenOf(bobPage, 'Login', async () => {
+      // A reload logs out: the session was in the page's memory only.
+      await bobPage.reload();
+      await bobPage.getByRole('button', { name: 'Log in', exact: true }).waitFor();
+      expect(await bobPage.getByTestId('own-iban').count()).toBe(0);
+      // Bob logs in with the keyboard only: Enter in a field is “Log in”.
+      await bobPage.getByLabel('Username').focus();
+      await bobPage.keyboard.type(bob.username);
+      await bobPage.keyboard.press('Tab');
+      await bobPage.keyboard.type(bob.password);
+      await bobPage.keyboard.press('Enter');
+    });
+    await waitForText(bobPage, 'own-iban', bobIban);
+    const accepted = await graphql('{ my_accounts { reason } }', {}, token);
+    expect(accepted.errors, JSON.stringify(accepted)).toBeUndefined();
+
+    await bobPage.getByRole('button', { name: 'Log out' }).click();
+    await bobPage.getByRole('status').filter({ hasText: 'You logged out.' }).waitFor();
+    await bobPage.getByRole('button', { name: 'Log in', exact: true }).waitFor();
+    await screenshot(bobPage, 'client-logged-out');
+    const refused = await graphql('{ my_accounts { reason } }', {}, token);
+    expect(errorCode(refused), JSON.stringify(refused)).toBe('UNAUTHENTICATED');
+  });
+
+  it('refreshes the session while the customer is active, and ends it when idle', async () => {
+    const ivan = user('ivan');
+    await signUp(ivan);
     const page = await newPage();
-    await page.goto(`${FRONTEND}/?endpoint=${encodeURIComponent(GRAPHQL)}`);
-    await page.getByTestId('endpoint').filter({ hasText: GRAPHQL }).waitFor();
-    await page.getByRole('status').filter({ hasText: 'Live' }).first().waitFor();
-    await row(page).first().waitFor();
-    await page.goto(`${FRONTEND}/?endpoint=`);
+    await page.clock.install();
+    const first = await sessionTokenOf(page, 'Login', async () => void (await logIn(page, ivan)));
+
+    // A minute on, any activity refreshes the session; later requests carry the new token.
+    await page.clock.fastForward(61_000);
+    const refreshed = await sessionTokenOf(page, 'RefreshSession', async () => {
+      await page.mouse.move(20, 20);
+      await page.mouse.move(40, 40);
+      await page.keyboard.press('Shift');
+    });
+    expect(refreshed).not.toBe(first);
+    const deposited = page.waitForRequest((request) => operationOf(request) === 'MoneyTransfer');
+    await page.getByRole('button', { name: 'Deposit € 10,00' }).click();
+    expect((await deposited).headers()['authorization']).toBe(`Bearer ${refreshed}`);
+    await page.getByRole('status').filter({ hasText: '€ 10,00 deposited.' }).waitFor();
+
+    // Without activity until it expires, the session ends and the login form says so.
+    const msLeft = await msUntilShownExpiry(page, 'session-expires');
+    await page.clock.fastForward(Math.ceil(msLeft) + 1_000);
     await page
-      .getByTestId('endpoint')
-      .filter({ hasText: `${FRONTEND}/graphql` })
+      .getByRole('alert')
+      .filter({
+        hasText: /^Your session expired at (\d{4}-\d\d-\d\d )?\d\d:\d\d\. Log in again\.$/,
+      })
       .waitFor();
+    await page.getByRole('button', { name: 'Log in', exact: true }).waitFor();
+    expect(await page.getByTestId('own-iban').count()).toBe(0);
+    await screenshot(page, 'client-session-expired');
+  });
+
+  it('limits cash deposits, and says why in plain words', async () => {
+    const judith = user('judith');
+    const { iban, session } = await newCustomer(judith);
+    const tooLarge = await moneyTransfer(session, 'cash', iban, 1_000_001, 'too much cash');
+    expect(tooLarge).toEqual({ success: false, reason: CASH_DEPOSIT_TOO_LARGE });
+    // € 25.000,00 a day: 25 deposits of € 1.000,00 fill the day.
+    for (let i = 0; i < 25; i++) await transferByApi(session, 'cash', iban, 100_000, 'deposit');
+
+    const page = await newPage();
+    expect(await logIn(page, judith)).toBe(iban);
+    await waitForText(page, 'balance', '€ 25.000,00');
+    await page.getByRole('button', { name: 'Deposit € 10,00' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'Deposit failed: This account took as much cash today' })
+      .filter({ hasText: CASH_DAILY_LIMIT })
+      .waitFor();
+    await waitForText(page, 'balance', '€ 25.000,00');
+    await screenshot(page, 'client-deposit-limit');
   });
 });
 
 describe('alerts, the balance over time and accounts as they were', () => {
-  const grace = { username: `grace-${run}`, password: 'grace-password' };
-  const henk = { username: `henk-${run}`, password: 'henk-password' };
+  const grace = user('grace');
+  const henk = user('henk');
   const payment = `alert ${run}`;
   const later = `later ${run}`;
   let gracePage: Page;
   let graceIban: string;
-  let henkAccount: { iban: string; token: string };
+  let henkAccount: { iban: string; session: string };
 
   function views(page: Page) {
     return page.getByRole('navigation', { name: 'Views' });
@@ -789,7 +803,7 @@ describe('alerts, the balance over time and accounts as they were', () => {
 
   it('alerts a client on another view, on the page and as a browser notification', async () => {
     gracePage = await newPage(undefined, { notifications: true });
-    graceIban = await logIn(gracePage, grace);
+    graceIban = await signUpInBrowser(gracePage, grace);
     const panel = gracePage.getByRole('region', { name: 'Alerts', exact: true });
     await panel.getByText('Browser notifications are on').waitFor();
     expect(await panel.getByRole('button', { name: 'Enable browser notifications' }).count()).toBe(
@@ -836,10 +850,9 @@ describe('alerts, the balance over time and accounts as they were', () => {
     // On another view of the app, money comes in from another customer.
     await views(gracePage).getByRole('link', { name: 'Home' }).click();
     await gracePage.getByRole('heading', { name: 'Open Bank on Kafka', level: 1 }).waitFor();
-    henkAccount = await openAccount(henk.username, henk.password);
-    const henkKey = { username: henk.username, token: henkAccount.token };
-    await transferByApi(henkKey, 'cash', henkAccount.iban, 10_000, 'deposit');
-    await transferByApi(henkKey, henkAccount.iban, graceIban, 1_234, payment);
+    henkAccount = await newCustomer(henk);
+    await transferByApi(henkAccount.session, 'cash', henkAccount.iban, 10_000, 'deposit');
+    await transferByApi(henkAccount.session, henkAccount.iban, graceIban, 1_234, payment);
 
     const notice = gracePage
       .getByRole('region', { name: 'New alerts' })
@@ -891,13 +904,7 @@ describe('alerts, the balance over time and accounts as they were', () => {
     // A whole second after the payment above (the picker takes seconds), then more money.
     const before = Math.ceil((Date.now() + 1) / 1000) * 1000;
     await sleep(before - Date.now() + 100);
-    await transferByApi(
-      { username: henk.username, token: henkAccount.token },
-      henkAccount.iban,
-      graceIban,
-      1_000,
-      later,
-    );
+    await transferByApi(henkAccount.session, henkAccount.iban, graceIban, 1_000, later);
     await waitForText(gracePage, 'balance', '€ 22,34');
 
     const page = await newPage();
@@ -936,5 +943,104 @@ describe('alerts, the balance over time and accounts as they were', () => {
       .filter({ hasText: 'iban does not exist' })
       .waitFor();
     expect(await asOf.getByTestId('as-of-balance').count()).toBe(0);
+  });
+});
+
+describe('how the app is served', () => {
+  it('sends a strict Content-Security-Policy and the other security headers', async () => {
+    const response = await fetch(`${FRONTEND}/`);
+    expect(response.status).toBe(200);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    for (const directive of [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+      "object-src 'none'",
+    ]) {
+      expect(csp).toContain(directive);
+    }
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('permissions-policy')).toContain('camera=()');
+    expect(response.headers.get('permissions-policy')).toContain('geolocation=()');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+
+    // The page has no inline script: every script is a file of this origin.
+    const html = await response.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  });
+
+  it('serves no source maps', async () => {
+    const html = await (await fetch(`${FRONTEND}/`)).text();
+    const script = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script, html).toBeTruthy();
+    const bundle = await (await fetch(`${FRONTEND}${script}`)).text();
+    expect(bundle).not.toContain('sourceMappingURL');
+    const map = await fetch(`${FRONTEND}${script}.map`);
+    const type = map.headers.get('content-type') ?? '';
+    expect(map.status === 404 || !/javascript|json/.test(type), `${map.status} ${type}`).toBe(true);
+  });
+
+  it('ignores a crafted ?endpoint= and keeps talking to its own origin', async () => {
+    const page = await newPage();
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    // What an older or development build may have remembered is dropped too.
+    await page.goto(FRONTEND);
+    await page.evaluate(() =>
+      localStorage.setItem('open-bank.endpoint', 'http://127.0.0.1:9/graphql'),
+    );
+
+    const crafted = 'http://127.0.0.1:9/graphql';
+    await page.goto(`${FRONTEND}/?endpoint=${encodeURIComponent(crafted)}#/`);
+    await page.getByTestId('figure-accounts').waitFor();
+    await page
+      .getByTestId('endpoint')
+      .filter({ hasText: `${FRONTEND}/graphql` })
+      .waitFor();
+    expect((await page.locator('footer').textContent()) ?? '').not.toContain('?endpoint=');
+    // A login, so requests with a password and a session were sent too.
+    await page
+      .getByRole('navigation', { name: 'Views' })
+      .getByRole('link', { name: 'Client' })
+      .click();
+    await page.getByLabel('Username').fill(alice.username);
+    await page.getByLabel('Password', { exact: true }).fill(alice.password);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.getByTestId('own-iban').waitFor();
+
+    expect(requested.filter((url) => new URL(url).port === '9')).toEqual([]);
+    expect(requested.filter((url) => url.includes('/graphql'))).not.toEqual([]);
+    for (const url of requested.filter((url) => url.includes('/graphql'))) {
+      expect(new URL(url).origin).toBe(new URL(FRONTEND).origin);
+    }
+    expect(await page.evaluate(() => localStorage.getItem('open-bank.endpoint'))).toBeNull();
+  });
+
+  it('lets the endpoint be called from the app’s origin only (CORS and WebSocket origins)', async () => {
+    // Asked from Node: in Chromium a page can reach the endpoint on 127.0.0.1 only from
+    // another loopback page, and its local-network checks would refuse a foreign page whatever
+    // the endpoint says, so what the endpoint answers is what is checked here. The app itself
+    // calls its own origin (the app server forwards to the endpoint).
+    const socketUrl = `${GRAPHQL.replace(/^http/, 'ws')}/ws`;
+    // What the endpoint itself answers, whatever the browser: a CORS preflight allows only the
+    // app's origin, and a WebSocket upgrade from another origin is refused.
+    const appOrigin = new URL(FRONTEND).origin;
+    const allowed = await preflight(appOrigin);
+    expect(allowed.get('access-control-allow-origin')).toBe(appOrigin);
+    const elsewhere = await preflight('http://elsewhere.example');
+    expect(elsewhere.get('access-control-allow-origin') ?? null).toBeNull();
+    expect(await upgradeStatus(socketUrl, appOrigin)).toBe(101);
+    expect(await upgradeStatus(socketUrl, 'http://elsewhere.example')).not.toBe(101);
+  });
+
+  // Last: every page of every test above reported its violations as they happened.
+  it('broke no rule of the Content-Security-Policy on any page', () => {
+    expect(cspViolations).toEqual([]);
   });
 });

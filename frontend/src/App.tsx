@@ -1,9 +1,11 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { Api } from './api/client';
 import { AlertToasts } from './components/AlertToasts';
 import { ClientProvider } from './components/ClientProvider';
-import { ApiContext } from './hooks/api';
+import { RoleApi } from './components/RoleApi';
+import type { Endpoint } from './config';
+import { SessionsContext, type SessionStores } from './hooks/api';
 import { PreferencesContext } from './hooks/preferences';
+import { useSessionUpkeep } from './hooks/sessionUpkeep';
 import { parsePreferences, PREFERENCES_KEY, type Preferences } from './preferences';
 import { ROUTES, useRoute } from './routes';
 import { ClientView } from './views/ClientView';
@@ -22,9 +24,18 @@ function usePreferencesState() {
   return useMemo(() => ({ preferences, setPreferences }), [preferences]);
 }
 
-export function App({ api }: { api: Api }) {
+interface Props {
+  sessions: SessionStores;
+  endpoint: Endpoint;
+  /** A development build: the footer tells how to point the app elsewhere. */
+  development: boolean;
+}
+
+export function App({ sessions, endpoint, development }: Props) {
   const route = useRoute();
   const preferences = usePreferencesState();
+  useSessionUpkeep(sessions.customer);
+  useSessionUpkeep(sessions.employee);
   const main = useRef<HTMLElement>(null);
   const firstRoute = useRef(true);
 
@@ -38,53 +49,61 @@ export function App({ api }: { api: Api }) {
   }, [route]);
 
   return (
-    <ApiContext.Provider value={api}>
+    <SessionsContext.Provider value={sessions}>
       <PreferencesContext.Provider value={preferences}>
-        <ClientProvider>
-          <a
-            className="skip-link"
-            href="#main"
-            onClick={(event) => {
-              event.preventDefault();
-              main.current?.querySelector<HTMLElement>('h1')?.focus();
-            }}
-          >
-            Skip to content
-          </a>
-          <header className="site-header">
-            <span className="brand">Open Bank</span>
-            <nav aria-label="Views">
-              <ul>
-                {ROUTES.map((item) => (
-                  <li key={item.route}>
-                    <a href={item.hash} aria-current={item.route === route ? 'page' : undefined}>
-                      {item.label}
-                    </a>
-                  </li>
-                ))}
-              </ul>
-            </nav>
-          </header>
-          <main id="main" ref={main}>
-            {route === 'client' ? (
-              <ClientView />
-            ) : route === 'employee' ? (
-              <EmployeeView />
-            ) : route === 'operations' ? (
-              <OperationsView />
-            ) : (
-              <HomeView />
-            )}
-          </main>
-          <AlertToasts />
-          <footer className="site-footer">
-            GraphQL endpoint: <code data-testid="endpoint">{api.endpoint.http}</code> (change it
-            with <code>?endpoint=&lt;url&gt;</code>) · try queries in{' '}
-            <a href={graphiqlUrl(api.endpoint.http)}>GraphiQL</a>
-          </footer>
-        </ClientProvider>
+        {/* The customer's API for the app; the employee views have their own (see RoleApi). */}
+        <RoleApi role="customer">
+          <ClientProvider>
+            <a
+              className="skip-link"
+              href="#main"
+              onClick={(event) => {
+                event.preventDefault();
+                main.current?.querySelector<HTMLElement>('h1')?.focus();
+              }}
+            >
+              Skip to content
+            </a>
+            <header className="site-header">
+              <span className="brand">Open Bank</span>
+              <nav aria-label="Views">
+                <ul>
+                  {ROUTES.map((item) => (
+                    <li key={item.route}>
+                      <a href={item.hash} aria-current={item.route === route ? 'page' : undefined}>
+                        {item.label}
+                      </a>
+                    </li>
+                  ))}
+                </ul>
+              </nav>
+            </header>
+            <main id="main" ref={main}>
+              {route === 'client' ? (
+                <ClientView />
+              ) : route === 'employee' ? (
+                <EmployeeView />
+              ) : route === 'operations' ? (
+                <OperationsView />
+              ) : (
+                <HomeView />
+              )}
+            </main>
+            <AlertToasts />
+            <footer className="site-footer">
+              GraphQL endpoint: <code data-testid="endpoint">{endpoint.http}</code>
+              {development && (
+                <>
+                  {' '}
+                  (change it with <code>?endpoint=&lt;url&gt;</code>)
+                </>
+              )}{' '}
+              · try queries in <a href={graphiqlUrl(endpoint.http)}>GraphiQL</a>
+            </footer>
+          </ClientProvider>
+        </RoleApi>
       </PreferencesContext.Provider>
-    </ApiContext.Provider>
+    </SessionsContext.Provider>
   );
 }
 

@@ -131,20 +131,19 @@ export function withoutAlert(shown: readonly ShownAlert[], key: string): readonl
   return shown.filter((item) => item.key !== key);
 }
 
-/** An account whose alerts to receive, with the user's key to it. */
+/** An account whose alerts to receive, and whose it is (the session says so to the endpoint). */
 export interface WatchedAccount {
   iban: string;
   username: string;
-  token: string;
 }
 
 /** Every account of the logged-in user, to subscribe to its alerts; none while nobody is. */
 export function watchedAccounts(
   username: string | null,
-  accounts: readonly { iban: string; token: string }[] | null,
+  accounts: readonly { iban: string }[] | null,
 ): WatchedAccount[] {
   if (username === null || accounts === null) return [];
-  return accounts.map(({ iban, token }) => ({ iban, username, token }));
+  return accounts.map(({ iban }) => ({ iban, username }));
 }
 
 /**
@@ -153,7 +152,7 @@ export function watchedAccounts(
  */
 export function watchKey(watched: readonly WatchedAccount[]): string {
   return watched
-    .map(({ iban, username, token }) => JSON.stringify([iban, username, token]))
+    .map(({ iban, username }) => JSON.stringify([iban, username]))
     .sort()
     .join('\n');
 }

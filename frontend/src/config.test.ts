@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveEndpoint, type EndpointSources } from './config';
 
 const none: EndpointSources = {
+  development: true,
   search: '',
   remembered: null,
   runtime: undefined,
@@ -9,7 +10,7 @@ const none: EndpointSources = {
   origin: 'http://127.0.0.1:8181',
 };
 
-describe('resolveEndpoint', () => {
+describe('resolveEndpoint in a development build', () => {
   it('uses /graphql on the own origin by default, with /graphql/ws for subscriptions', () => {
     expect(resolveEndpoint(none)).toEqual({
       endpoint: { http: 'http://127.0.0.1:8181/graphql', ws: 'ws://127.0.0.1:8181/graphql/ws' },
@@ -47,5 +48,34 @@ describe('resolveEndpoint', () => {
   it('uses wss for https endpoints', () => {
     const resolved = resolveEndpoint({ ...none, runtime: 'https://bank.example.com/api/graphql/' });
     expect(resolved.endpoint.ws).toBe('wss://bank.example.com/api/graphql/ws');
+  });
+});
+
+describe('resolveEndpoint in a production build', () => {
+  const production = { ...none, development: false };
+
+  it('ignores an endpoint in the address, and forgets any remembered one', () => {
+    const crafted = resolveEndpoint({
+      ...production,
+      search: '?endpoint=http://127.0.0.1:9/graphql',
+      remembered: 'http://evil.example/graphql',
+    });
+    expect(crafted).toEqual({
+      endpoint: { http: 'http://127.0.0.1:8181/graphql', ws: 'ws://127.0.0.1:8181/graphql/ws' },
+      remember: null,
+    });
+  });
+
+  it('still takes config.js, then the build', () => {
+    const configured = {
+      ...production,
+      search: '?endpoint=http://a:1/graphql',
+      runtime: 'https://bank.example.com/graphql',
+      buildTime: 'http://d:4/graphql',
+    };
+    expect(resolveEndpoint(configured).endpoint.http).toBe('https://bank.example.com/graphql');
+    expect(resolveEndpoint({ ...configured, runtime: undefined }).endpoint.http).toBe(
+      'http://d:4/graphql',
+    );
   });
 });

@@ -15,3 +15,15 @@ export function credentialProblems(username: string, password: string): string[]
   }
   return problems;
 }
+
+/** What is wrong with a password change before asking the endpoint, which judges the strength. */
+export function newPasswordProblems(oldPassword: string, newPassword: string): string[] {
+  const problems: string[] = [];
+  if (oldPassword === '') problems.push('enter your current password');
+  if ([...newPassword].length < MIN_CREDENTIAL_CHARS) {
+    problems.push(`the new password should be at least ${MIN_CREDENTIAL_CHARS} characters`);
+  } else if (newPassword === oldPassword) {
+    problems.push('the new password is the same as the current one');
+  }
+  return problems;
+}

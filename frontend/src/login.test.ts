@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { credentialProblems } from './credentials';
+import { credentialProblems, newPasswordProblems } from './credentials';
 import { newTransferId } from './ids';
-import { parseSession } from './session';
 
 describe('credentialProblems', () => {
   it('asks for at least 8 characters each, in the endpoint’s words', () => {
@@ -25,23 +24,19 @@ describe('credentialProblems', () => {
   });
 });
 
-describe('parseSession', () => {
-  it('reads a stored session and ignores anything else', () => {
-    const session = {
-      username: 'username',
-      password: 'password',
-      token: '123',
-      iban: 'NL66OPEN0000000000',
-    };
-    expect(parseSession(JSON.stringify(session))).toEqual(session);
-    expect(parseSession(null)).toBeNull();
-    expect(parseSession('{"username":"x"}')).toBeNull();
-    expect(parseSession('][')).toBeNull();
+describe('newPasswordProblems', () => {
+  it('asks for the current password and a new one of at least 8 characters', () => {
+    expect(newPasswordProblems('', 'short')).toEqual([
+      'enter your current password',
+      'the new password should be at least 8 characters',
+    ]);
+    expect(newPasswordProblems('violet harbor', 'lantern meadow quartz')).toEqual([]);
   });
 
-  it('does not read a session stored before the password was kept', () => {
-    const older = { username: 'username', token: '123', iban: 'NL66OPEN0000000000' };
-    expect(parseSession(JSON.stringify(older))).toBeNull();
+  it('refuses a new password that is the old one', () => {
+    expect(newPasswordProblems('violet harbor', 'violet harbor')).toEqual([
+      'the new password is the same as the current one',
+    ]);
   });
 });
 

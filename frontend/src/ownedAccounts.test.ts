@@ -17,8 +17,8 @@ const A = 'NL02OPEN0000000001';
 const B = 'NL43OPEN0000000002';
 
 const accounts: OwnedAccount[] = [
-  { iban: A, token: 'token-a', balance: '€ 10,00', owners: ['alice-demo'] },
-  { iban: B, token: 'token-b', balance: '€ 0,00', owners: ['bob-demo', 'alice-demo'] },
+  { iban: A, balance: '€ 10,00', owners: ['alice-demo'] },
+  { iban: B, balance: '€ 0,00', owners: ['bob-demo', 'alice-demo'] },
 ];
 
 describe('withLiveTransaction and withLiveBalances', () => {

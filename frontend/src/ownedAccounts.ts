@@ -5,8 +5,6 @@ import type { Transaction } from './transactions';
 
 export interface OwnedAccount {
   iban: string;
-  /** The user's own token for this account: money_transfer, add_owner and remove_owner ask for it. */
-  token: string;
   /** Dutch euros, as the API writes them. */
   balance: string;
   /** Usernames, the creator first. */

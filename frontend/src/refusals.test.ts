@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CASH_DAILY_LIMIT,
+  CASH_DEPOSIT_TOO_LARGE,
   errorMessage,
   explainAlertRefusal,
+  explainCredentialRefusal,
+  explainPasswordChangeRefusal,
+  explainTransferRefusal,
+  TOO_EASY_PASSWORD,
   explainHistoryError,
   explainLeaveRefusal,
   explainOpenRefusal,
@@ -99,6 +105,57 @@ describe('alert and history refusals', () => {
       ),
     ).toBe(
       'Your alerts could not be loaded: no answer from the GraphQL endpoint at http://127.0.0.1:8888/graphql (Failed to fetch)',
+    );
+  });
+});
+
+describe('transfer refusals', () => {
+  it('explain both limits on cash deposits, with the bank’s words', () => {
+    const once = refusalMessage('Deposit failed', CASH_DEPOSIT_TOO_LARGE, explainTransferRefusal);
+    expect(once).toContain('One cash deposit can be at most € 10.000,00');
+    expect(once).toContain(`“${CASH_DEPOSIT_TOO_LARGE}”`);
+    const daily = refusalMessage('Deposit failed', CASH_DAILY_LIMIT, explainTransferRefusal);
+    expect(daily).toContain('Try again tomorrow');
+    expect(daily).toContain(`“${CASH_DAILY_LIMIT}”`);
+  });
+
+  it('pass on the reasons that say it all already', () => {
+    const funds = 'insufficient funds would be below the limit of € -500,00';
+    expect(refusalMessage('Transfer failed', funds, explainTransferRefusal)).toBe(
+      `Transfer failed: ${funds}`,
+    );
+  });
+});
+
+describe('credential refusals', () => {
+  it('explain the reasons of login and get_account', () => {
+    for (const reason of [
+      'invalid password',
+      'invalid username or password',
+      TOO_EASY_PASSWORD,
+      'too many logins at once, try again in a moment',
+    ]) {
+      expect(explainCredentialRefusal(reason), reason).toBeTruthy();
+    }
+  });
+
+  it('read the wait out of a throttled login', () => {
+    expect(explainCredentialRefusal('too many attempts, try again in 30 s')).toBe(
+      'Too many tries that failed. Wait 30 seconds, then try again.',
+    );
+    expect(explainCredentialRefusal('too many attempts, try again in 1 s')).toContain(
+      'Wait a second,',
+    );
+    expect(explainCredentialRefusal('too many attempts, try again soon')).toBeNull();
+  });
+
+  it('tell a wrong current password when changing it', () => {
+    expect(explainPasswordChangeRefusal('invalid password')).toBe(
+      'The current password is not right.',
+    );
+    expect(explainPasswordChangeRefusal(TOO_EASY_PASSWORD)).toContain('harder to guess');
+    expect(explainPasswordChangeRefusal('too many attempts, try again in 5 s')).toContain(
+      '5 seconds',
     );
   });
 });

@@ -1,15 +1,21 @@
-// What the API's reasons for refusing to share or leave an account mean, in plain words. The
-// reasons are the API's contract; the bank's own words are always shown too, so nothing is lost
-// when a reason is new to the app.
+// What the API's reasons for refusing something mean, in plain words. The reasons are the API's
+// contract; the bank's own words are always shown too, so nothing is lost when a reason is new to
+// the app.
 
 import { describeError, type ReportedError } from './api/errors';
 
 export const LAST_OWNER_WITH_MONEY = "last user and balance is not zero, so can't be removed";
 
-type Explain = (reason: string) => string | null;
+export type Explain = (reason: string) => string | null;
+
+export const CASH_DEPOSIT_TOO_LARGE = 'a cash deposit may be at most € 10.000,00';
+export const CASH_DAILY_LIMIT = 'cash deposits into this account may be at most € 25.000,00 a day';
+export const TOO_EASY_PASSWORD =
+  'password is too easy to guess: use a longer phrase of uncommon words';
 
 const COMMON: Record<string, string> = {
   'iban not known': 'The bank does not know this account.',
+  'employees only': 'Only bank employees may see this.',
   'token is not valid':
     'Your key to this account is not valid any more. Log out and in again, then try once more.',
 };
@@ -44,6 +50,41 @@ const ALERT: Record<string, string> = {
     'An alert for money coming in takes no amount: every amount counts.',
 };
 
+const TRANSFER: Record<string, string> = {
+  [CASH_DEPOSIT_TOO_LARGE]:
+    'One cash deposit can be at most € 10.000,00. Deposit a smaller amount, or several.',
+  [CASH_DAILY_LIMIT]:
+    'This account took as much cash today as it may in a day (€ 25.000,00). Try again tomorrow.',
+  'user is no owner of bank account': 'You can only move money out of an account you own.',
+};
+
+const CREDENTIALS: Record<string, string> = {
+  'invalid password':
+    'That username is taken, and this is not its password. If it is yours, log in instead.',
+  'invalid username or password':
+    'The username or the password is not right (the bank does not tell which).',
+  [TOO_EASY_PASSWORD]:
+    'Choose a password that is harder to guess: a phrase of a few uncommon words is long, yet ' +
+    'easy to remember.',
+  'too many logins at once, try again in a moment':
+    'Many people are logging in right now. Try again in a moment.',
+};
+
+const PASSWORD_CHANGE: Record<string, string> = {
+  ...CREDENTIALS,
+  'invalid password': 'The current password is not right.',
+};
+
+/** `too many attempts, try again in 30 s`: a wait that depends on how many tries failed. */
+const TOO_MANY_ATTEMPTS = /^too many attempts, try again in (\d+) s$/;
+
+function explainWait(reason: string): string | null {
+  const seconds = TOO_MANY_ATTEMPTS.exec(reason.trim())?.[1];
+  if (seconds === undefined) return null;
+  const wait = Number(seconds) === 1 ? 'a second' : `${seconds} seconds`;
+  return `Too many tries that failed. Wait ${wait}, then try again.`;
+}
+
 const HISTORY: Record<string, string> = {
   'iban does not exist':
     'There was no account with this IBAN at that moment: it was opened later, or never.',
@@ -58,6 +99,15 @@ export const explainLeaveRefusal = explainer(LEAVE);
 export const explainOpenRefusal = explainer(OPEN);
 export const explainAlertRefusal = explainer(ALERT);
 export const explainHistoryError = explainer(HISTORY);
+export const explainTransferRefusal = explainer(TRANSFER);
+
+/** Why a login or a sign-up was refused. */
+export const explainCredentialRefusal: Explain = (reason) =>
+  explainer(CREDENTIALS)(reason) ?? explainWait(reason);
+
+/** Why change_password was refused. */
+export const explainPasswordChangeRefusal: Explain = (reason) =>
+  explainer(PASSWORD_CHANGE)(reason) ?? explainWait(reason);
 
 /** `What failed: explanation (the bank said: “reason”)`, or the reason alone when it is new. */
 export function refusalMessage(what: string, reason: string, explain: Explain): string {

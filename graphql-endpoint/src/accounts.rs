@@ -1,17 +1,29 @@
-//! A customer's accounts: `get_account` (log in, or sign up on first use: a user plus a bank
-//! account with a new open IBAN), `open_account` (one more account for an existing user) and
-//! `my_accounts` (every account the user owns, each with the user's own token).
+//! A customer's accounts and password: `get_account` (log in, or sign up on first use: a user
+//! plus a bank account with a new open IBAN), `login`'s check, `open_account` (one more account
+//! for an existing user), `my_accounts` (every account the user owns, each with the user's own
+//! token) and `change_password`. Every password check goes through [`crate::logins`].
+
+use std::net::IpAddr;
 
 use topology::values::new_open_iban;
-use topology::{BankCommand, CreateBankAccountCommand, CreateUserAccountCommand, Id, UserCommand};
+use topology::{
+    BankCommand, ChangeUserPasswordCommand, CreateBankAccountCommand, CreateUserAccountCommand, Id,
+    UserCommand,
+};
 
 use crate::bank::{Bank, RequestError};
 use crate::bus::Feedback;
-use crate::reads::{Account, USER_UNKNOWN};
-use crate::secrets::{hash_password, verify_password};
+use crate::logins::Kind;
+use crate::owners::CommandOutcome;
+use crate::reads::Account;
+use crate::secrets::{check_strength, hash_password, SecretError};
 use crate::validation;
 
+/// `get_account` and `change_password` with the wrong password (the seed contract's words).
 pub const INVALID_PASSWORD: &str = "invalid password";
+/// `login`, `open_account` and `my_accounts`: the same for an unknown user and a wrong
+/// password, so nobody learns which usernames exist.
+pub const LOGIN_REFUSED: &str = "invalid username or password";
 pub const NO_ACCOUNT: &str = "no linked bank account found";
 pub const USER_EXISTS: &str = "user already exists";
 pub const IBAN_EXISTS: &str = "iban already exist";
@@ -54,11 +66,19 @@ impl OwnedAccount {
 }
 
 impl Bank {
-    pub async fn get_account(&self, username: &str, password: &str) -> Result<Login, RequestError> {
+    pub async fn get_account(
+        &self,
+        username: &str,
+        password: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Login, RequestError> {
         validation::credentials(username, password)?;
         match self.queries.find_user(username).await? {
-            Some(user) => self.log_in(username, password, user.password).await,
-            None => self.sign_up(username, password).await,
+            Some(user) => {
+                self.log_in(username, password, user.password, address)
+                    .await
+            }
+            None => self.sign_up(username, password, address).await,
         }
     }
 
@@ -67,9 +87,20 @@ impl Bank {
         username: &str,
         password: &str,
         stored_hash: String,
+        address: Option<IpAddr>,
     ) -> Result<Login, RequestError> {
-        if !verify_password(password.to_string(), stored_hash).await? {
-            return Ok(Login::Refused(INVALID_PASSWORD.into()));
+        let checked = self
+            .logins
+            .check(
+                Kind::Customer,
+                username,
+                password,
+                Some(stored_hash),
+                address,
+            )
+            .await?;
+        if let Some(reason) = checked.reason(INVALID_PASSWORD) {
+            return Ok(Login::Refused(reason));
         }
         let accounts = self.queries.accounts_of(username).await?;
         let found = accounts.into_iter().find_map(|account| {
@@ -85,15 +116,32 @@ impl Bank {
         Ok(found.unwrap_or_else(|| Login::Refused(NO_ACCOUNT.into())))
     }
 
-    async fn sign_up(&self, username: &str, password: &str) -> Result<Login, RequestError> {
-        let hash = hash_password(password.to_string()).await?;
+    async fn sign_up(
+        &self,
+        username: &str,
+        password: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Login, RequestError> {
+        if let Err(reason) = check_strength(username, password) {
+            return Ok(Login::Refused(reason.into()));
+        }
+        if let Err(throttled) = self.logins.admit(Kind::Customer, username, address) {
+            return Ok(Login::Refused(throttled.reason()));
+        }
+        let hash = match hash_password(password.to_string()).await {
+            Err(SecretError::Busy) => return Ok(Login::Refused(SecretError::Busy.to_string())),
+            hashed => hashed?,
+        };
         match self.create_user(username, hash).await? {
             Feedback::Succeeded { .. } => {}
             Feedback::Failed { reason, .. } if reason == USER_EXISTS => {
                 // Someone signed up with this name since we asked: log in instead, if the
                 // projector already knows the user.
                 return match self.queries.find_user(username).await? {
-                    Some(user) => self.log_in(username, password, user.password).await,
+                    Some(user) => {
+                        self.log_in(username, password, user.password, address)
+                            .await
+                    }
                     None => Ok(Login::Refused(reason)),
                 };
             }
@@ -102,51 +150,82 @@ impl Bank {
         self.create_bank_account(username, None).await
     }
 
-    /// `Ok(Err(reason))` when the user is unknown or the password does not match: the
-    /// answer every operation that takes a username and password gives then.
+    /// `Ok(Err(reason))` unless `password` is `username`'s: [`LOGIN_REFUSED`] for an unknown user
+    /// and a wrong password alike (checked in the same time), or a throttling reason.
     pub async fn authenticate(
         &self,
         username: &str,
         password: &str,
+        address: Option<IpAddr>,
     ) -> Result<Result<(), String>, RequestError> {
         validation::credentials(username, password)?;
-        let Some(user) = self.queries.find_user(username).await? else {
-            return Ok(Err(USER_UNKNOWN.into()));
-        };
-        if verify_password(password.to_string(), user.password).await? {
-            Ok(Ok(()))
-        } else {
-            Ok(Err(INVALID_PASSWORD.into()))
-        }
+        let stored = self
+            .queries
+            .find_user(username)
+            .await?
+            .map(|user| user.password);
+        let checked = self
+            .logins
+            .check(Kind::Customer, username, password, stored, address)
+            .await?;
+        Ok(checked.reason(LOGIN_REFUSED).map_or(Ok(()), Err))
     }
 
-    /// `open_account`: one more account, with a new IBAN, for an existing user.
-    pub async fn open_another_account(
-        &self,
-        username: &str,
-        password: &str,
-    ) -> Result<Login, RequestError> {
-        if let Err(reason) = self.authenticate(username, password).await? {
-            return Ok(Login::Refused(reason));
-        }
+    /// `open_account`: one more account, with a new IBAN, for an existing user whose
+    /// credentials were checked (a password, or a session).
+    pub async fn open_another_account(&self, username: &str) -> Result<Login, RequestError> {
         self.create_bank_account(username, None).await
     }
 
     /// `my_accounts`: every account the user owns, in the order they got them, each with only
     /// the user's own token (co-owners' tokens never leave the endpoint).
-    pub async fn my_accounts(
-        &self,
-        username: &str,
-        password: &str,
-    ) -> Result<Result<Vec<OwnedAccount>, String>, RequestError> {
-        if let Err(reason) = self.authenticate(username, password).await? {
-            return Ok(Err(reason));
-        }
+    pub async fn my_accounts(&self, username: &str) -> Result<Vec<OwnedAccount>, RequestError> {
         let accounts = self.queries.accounts_of(username).await?;
-        Ok(Ok(accounts
+        Ok(accounts
             .into_iter()
             .filter_map(|account| OwnedAccount::of(username, account))
-            .collect()))
+            .collect())
+    }
+
+    /// `change_password` of a logged-in customer: the old password checked (throttled like a
+    /// login), the new one's strength, then the new hash through the command handler. Ending
+    /// the user's other sessions is the caller's part.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        old_password: &str,
+        new_password: &str,
+        address: Option<IpAddr>,
+    ) -> Result<CommandOutcome, RequestError> {
+        validation::credentials(username, old_password)?;
+        validation::credentials(username, new_password)?;
+        let stored = self
+            .queries
+            .find_user(username)
+            .await?
+            .map(|user| user.password);
+        let checked = self
+            .logins
+            .check(Kind::Customer, username, old_password, stored, address)
+            .await?;
+        if let Some(reason) = checked.reason(INVALID_PASSWORD) {
+            return Ok(CommandOutcome::refused(reason));
+        }
+        if let Err(reason) = check_strength(username, new_password) {
+            return Ok(CommandOutcome::refused(reason));
+        }
+        let hash = match hash_password(new_password.to_string()).await {
+            Err(SecretError::Busy) => {
+                return Ok(CommandOutcome::refused(SecretError::Busy.to_string()))
+            }
+            hashed => hashed?,
+        };
+        let command = UserCommand::from(ChangeUserPasswordCommand {
+            id: Id::random(),
+            username: username.to_string(),
+            password: hash,
+        });
+        Ok(self.commands.execute(&command).await?.into())
     }
 
     pub async fn create_user(

@@ -1,8 +1,10 @@
-//! What the GraphQL resolvers call: the command bus and the query bus together, and the
-//! errors a request can end in besides a domain reason.
+//! What the GraphQL resolvers call: the command bus and the query bus together, password
+//! checks, who owns what, and the errors a request can end in besides a domain reason.
 
 use crate::bus::{BusError, CommandBus, QueryBus};
+use crate::logins::Logins;
 use crate::reads::ReadError;
+use crate::rights::Rights;
 use crate::secrets::SecretError;
 use crate::validation::InvalidInput;
 
@@ -11,6 +13,10 @@ pub struct Bank {
     pub queries: QueryBus,
     /// What the operations view shows; the bank reports its transfers' latencies there.
     pub operations: std::sync::Arc<crate::operations::Operations>,
+    /// Every password check, throttled.
+    pub logins: Logins,
+    /// Who owns which account, for authorization.
+    pub rights: Rights,
 }
 
 /// Why a request got no answer at all (a domain refusal is an answer, with a reason).

@@ -87,6 +87,7 @@ async fn create(bank: &Bank) -> Result<String, CompanyError> {
         .is_none()
     {
         let password = format!("{}{}", Uuid::new_v4(), Uuid::new_v4());
+        // Retried on failure, like everything here (a busy hashing queue included).
         let hash = hash_password(password).await.map_err(RequestError::from)?;
         match bank.create_user(COMPANY_USER, hash).await? {
             Feedback::Succeeded { .. } => {}

@@ -19,6 +19,19 @@ struct Asset {
     gzipped: &'static [u8],
 }
 
+/// The page's own script and style, files rather than inline so that the page's
+/// Content-Security-Policy can forbid inline script.
+const START_SCRIPT: &str = include_str!("../assets/graphiql/start.js");
+const PAGE_STYLE: &str = "html, body, #graphiql { height: 100%; margin: 0; }\n";
+
+/// What the GraphiQL page may load: its own files, and requests to this endpoint (HTTP and
+/// WebSocket). GraphiQL's editor sets inline styles from script, hence 'unsafe-inline' for
+/// styles only.
+const PAGE_POLICY: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws: wss:; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
+
 const ASSETS: [Asset; 4] = [
     Asset {
         name: "react.production.min.js",
@@ -43,12 +56,28 @@ const ASSETS: [Asset; 4] = [
 ];
 
 /// `GET /graphiql`. Every URL is relative, so the page also works behind a path prefix.
-pub async fn page() -> Html<&'static str> {
-    Html(PAGE)
+pub async fn page() -> Response {
+    let policy = (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_POLICY),
+    );
+    ([policy], Html(PAGE)).into_response()
 }
 
 /// `GET /graphiql/assets/{name}`.
 pub async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let own = |content_type: &'static str, text: &'static str| {
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+            text,
+        )
+            .into_response()
+    };
+    match name.as_str() {
+        "start.js" => return own("text/javascript; charset=utf-8", START_SCRIPT),
+        "page.css" => return own("text/css; charset=utf-8", PAGE_STYLE),
+        _ => {}
+    }
     let Some(asset) = ASSETS.iter().find(|a| a.name == name) else {
         return (StatusCode::NOT_FOUND, "no such asset").into_response();
     };
@@ -87,30 +116,14 @@ const PAGE: &str = r#"<!doctype html>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Open Bank · GraphiQL</title>
   <link rel="stylesheet" href="graphiql/assets/graphiql.min.css">
-  <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+  <link rel="stylesheet" href="graphiql/assets/page.css">
 </head>
 <body>
   <div id="graphiql">Loading GraphiQL…</div>
   <script src="graphiql/assets/react.production.min.js"></script>
   <script src="graphiql/assets/react-dom.production.min.js"></script>
   <script src="graphiql/assets/graphiql.min.js"></script>
-  <script>
-    const http = new URL('graphql', window.location.href);
-    const ws = new URL('graphql/ws', window.location.href);
-    ws.protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const fetcher = GraphiQL.createFetcher({ url: http.href, subscriptionUrl: ws.href });
-    const defaultQuery = `# Open Bank on Kafka. Log in (the first login creates the account):
-mutation {
-  get_account(username: "graphiql-user", password: "a long password") { iban token reason }
-}
-
-# Then, in another tab, watch the company account:
-# subscription { stream_transactions(iban: "NL66OPEN0000000000") { id iban changed_by direction new_balance from_to descr } }
-`;
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(
-      React.createElement(GraphiQL, { fetcher, defaultQuery, defaultEditorToolsVisibility: true }),
-    );
-  </script>
+  <script src="graphiql/assets/start.js"></script>
 </body>
 </html>
 "#;

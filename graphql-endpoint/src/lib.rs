@@ -4,24 +4,33 @@
 //!   its end, dispatching answers to the requests waiting for them.
 //! - [`feed`]: ONE consumer of `transaction_events` fanned out to every subscription.
 //! - [`accounts`], [`transfers`], [`company`]: what the mutations and the start-up do.
-//! - [`schema`]: the GraphQL schema of SPEC §6; [`server`]: routes, CORS, health;
+//! - [`sessions`]: customer and employee sessions, ended everywhere through `session_events`;
+//!   [`logins`], [`throttle`], [`secrets`]: every password check, throttled and on a bounded
+//!   hashing queue; [`rights`]: who owns what, for [`schema::access`].
+//! - [`schema`]: the GraphQL schema of SPEC §6; [`server`]: routes, CORS, request and answer
+//!   bounds, security headers, health; [`websocket`]: subscriptions and their bounds;
 //!   [`graphiql`]: GraphiQL served from embedded assets.
 
 pub mod accounts;
 pub mod alerts;
 pub mod bank;
 pub mod bus;
+pub mod client_address;
 pub mod company;
 pub mod employees;
 pub mod feed;
 pub mod graphiql;
 pub mod instants;
+pub mod logins;
 pub mod operations;
 pub mod owners;
 pub mod reads;
+pub mod rights;
 pub mod schema;
 pub mod secrets;
 pub mod server;
+pub mod sessions;
+pub mod throttle;
 pub mod transfers;
 pub mod validation;
 pub mod websocket;
@@ -37,7 +46,9 @@ use topology::Settings;
 use crate::bank::Bank;
 use crate::bus::{CommandBus, ListenError, QueryBus};
 use crate::feed::{AlertFeed, TransactionFeed};
-use crate::server::{Cors, Readiness};
+use crate::server::{HttpConfig, Readiness};
+use crate::sessions::log::SessionLog;
+use crate::sessions::{Lifetimes, Sessions};
 
 /// Everything the service needs besides the Kafka settings.
 #[derive(Debug, Clone)]
@@ -45,34 +56,34 @@ pub struct Config {
     pub addr: SocketAddr,
     /// How long a command or query waits for its answer.
     pub timeout: Duration,
-    pub cors: Cors,
+    pub http: HttpConfig,
     pub limits: schema::Limits,
     /// Cents deposited into the company account, once ever.
     pub company_funding_cents: i64,
-    /// The most operations one HTTP request may batch.
-    pub max_batch: usize,
     /// The services the operations view shows besides this endpoint.
     pub watched: Vec<operations::Watched>,
-    pub employees: EmployeeConfig,
+    pub sessions: SessionConfig,
 }
 
 /// Who may log in as employee, and how sessions are signed and how long they last.
 #[derive(Clone)]
-pub struct EmployeeConfig {
+pub struct SessionConfig {
     pub employee: Option<employees::Employee>,
     /// Shared by every endpoint replica, so each accepts the others' sessions.
-    pub session_secret: Vec<u8>,
-    pub session_lifetime: Duration,
+    pub secret: Vec<u8>,
+    pub customers: Lifetimes,
+    pub employees: Lifetimes,
 }
 
-impl std::fmt::Debug for EmployeeConfig {
+impl std::fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmployeeConfig")
+        f.debug_struct("SessionConfig")
             .field(
                 "employee",
                 &self.employee.as_ref().map(|e| e.username.as_str()),
             )
-            .field("session_lifetime", &self.session_lifetime)
+            .field("customers", &self.customers)
+            .field("employees", &self.employees)
             .finish_non_exhaustive()
     }
 }
@@ -92,7 +103,7 @@ pub enum StartError {
     },
     #[error("installing the metrics recorder: {0}")]
     Metrics(topology::telemetry::InstallError),
-    #[error("the employee session secret: {0}")]
+    #[error("the session secret: {0}")]
     SessionSecret(jsonwebtoken::errors::Error),
     #[error("serving HTTP: {0}")]
     Serve(std::io::Error),
@@ -122,7 +133,13 @@ pub async fn run(
     let producer = settings.kafka.producer().map_err(StartError::Producer)?;
     let metrics = topology::telemetry::Metrics::install().map_err(StartError::Metrics)?;
     let operations = Arc::new(operations::Operations::new(config.watched.clone()));
-    let (commands, queries, feed, alerts) = tokio::try_join!(
+    let sessions = Sessions::new(
+        &config.sessions.secret,
+        config.sessions.customers,
+        config.sessions.employees,
+    )
+    .map_err(StartError::SessionSecret)?;
+    let (commands, queries, feed, alerts, session_log) = tokio::try_join!(
         CommandBus::start(
             &settings.kafka,
             producer.clone(),
@@ -132,17 +149,26 @@ pub async fn run(
         ),
         QueryBus::start(
             &settings.kafka,
-            producer,
+            producer.clone(),
             Arc::clone(&codec),
             config.timeout
         ),
         TransactionFeed::transactions(&settings.kafka, Arc::clone(&codec)),
         AlertFeed::alerts(&settings.kafka, Arc::clone(&codec)),
+        SessionLog::start(
+            &settings.kafka,
+            Arc::clone(&codec),
+            producer,
+            sessions.revocations(),
+            config.timeout
+        ),
     )?;
     let bank = Arc::new(Bank {
         commands,
         queries,
         operations: Arc::clone(&operations),
+        logins: logins::Logins::default(),
+        rights: rights::Rights::default(),
     });
     let readiness = Readiness::default();
     let watching = schema::Watching {
@@ -151,27 +177,20 @@ pub async fn run(
         metrics: metrics.clone(),
         own_url: own_url(config.addr),
     };
-    let employees = employees::Employees::new(
-        config.employees.employee.clone(),
-        &config.employees.session_secret,
-        config.employees.session_lifetime,
-    )
-    .map_err(StartError::SessionSecret)?;
+    let sessions = Arc::new(sessions);
     let schema = schema::build(
-        Arc::clone(&bank),
-        Arc::new(feed),
-        Arc::new(alerts),
-        Arc::new(employees),
-        Arc::new(watching),
+        schema::Services {
+            bank: Arc::clone(&bank),
+            feed: Arc::new(feed),
+            alerts: Arc::new(alerts),
+            employees: Arc::new(employees::Employees::new(config.sessions.employee.clone())),
+            sessions: Arc::clone(&sessions),
+            session_log: Arc::new(session_log),
+            watching: Arc::new(watching),
+        },
         config.limits,
     );
-    let app = server::router(
-        schema,
-        readiness.clone(),
-        &config.cors,
-        config.max_batch,
-        metrics,
-    );
+    let app = server::router(schema, sessions, readiness.clone(), &config.http, metrics);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -189,10 +208,13 @@ pub async fn run(
             tracing::info!("ready");
         }
     });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
-        .map_err(StartError::Serve);
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await
+    .map_err(StartError::Serve);
     company.abort();
     served
 }

@@ -5,10 +5,22 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use graphql_endpoint::client_address::TrustedProxies;
 use graphql_endpoint::employees::Employee;
 use graphql_endpoint::schema::Limits;
-use graphql_endpoint::server::Cors;
-use graphql_endpoint::{Config, EmployeeConfig};
+use graphql_endpoint::server::{AllowedOrigins, HttpConfig};
+use graphql_endpoint::sessions::Lifetimes;
+use graphql_endpoint::websocket::SocketLimits;
+use graphql_endpoint::{Config, SessionConfig};
+
+/// `on`/`off` (also `true`/`false`, `1`/`0`, `yes`/`no`) for a switch set from the environment.
+fn switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" | "" => Ok(false),
+        other => Err(format!("`{other}` is neither on nor off")),
+    }
+}
 
 /// Open Bank GraphQL endpoint.
 #[derive(Debug, Parser)]
@@ -17,7 +29,7 @@ use graphql_endpoint::{Config, EmployeeConfig};
     version,
     long_about = "Open Bank GraphQL endpoint: GraphQL over HTTP (POST /graphql) and WebSocket \
 (/graphql/ws, protocols graphql-transport-ws and the legacy graphql-ws), GraphiQL at /graphiql \
-(served from embedded assets, works offline), and GET /health (200 once the feedback consumers \
+when switched on (served from embedded assets, works offline), and GET /health (200 once the feedback consumers \
 listen and the company account NL66OPEN0000000000 exists and is funded).\n\n\
 Mutations become commands on Kafka and answer when their feedback arrives; queries go to the \
 projector over Kafka; subscriptions stream transaction_events.\n\n\
@@ -35,19 +47,58 @@ struct Args {
     /// Seconds a mutation or query waits for its answer from Kafka.
     #[arg(long, env = "GRAPHQL_COMMAND_TIMEOUT", default_value_t = 10.0)]
     command_timeout: f64,
-    /// Origins allowed by CORS: `*` for any, or a comma-separated list.
-    #[arg(long, env = "GRAPHQL_CORS_ORIGINS", default_value = "*")]
-    cors_origins: String,
+    /// Origins a browser may call the API and open WebSockets from: a comma-separated list of
+    /// `scheme://host[:port]`, the web app's by default. `*` is refused.
+    #[arg(
+        long,
+        env = "ALLOWED_ORIGINS",
+        default_value = "http://127.0.0.1:8181,http://localhost:8181"
+    )]
+    allowed_origins: String,
+    /// Proxies (IP addresses, comma-separated) whose `X-Forwarded-For` names the client, e.g.
+    /// the web app's server; empty trusts nobody's.
+    #[arg(long, env = "GRAPHQL_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: String,
     /// Deepest nesting of fields one GraphQL document may ask for. The bank's own types nest
     /// 2 deep; GraphiQL's introspection query needs 15.
     #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 16)]
     max_depth: usize,
-    /// Highest complexity (the number of fields) of one GraphQL document; GraphiQL's
-    /// introspection query counts 217.
-    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 500)]
+    /// Highest complexity of one GraphQL document: a field counts 1, a list of transactions or
+    /// accounts its fields times `max_items`. GraphiQL's introspection query counts 217, a
+    /// page of 100 transactions with every field 800.
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 10_000)]
     max_complexity: usize,
-    /// Cents deposited once, ever, into the company account.
-    #[arg(long, env = "GRAPHQL_COMPANY_FUNDING", default_value_t = 100_000_000)]
+    /// The largest answer, in bytes; a larger one is refused with RESPONSE_TOO_LARGE.
+    #[arg(long, env = "GRAPHQL_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    max_response_bytes: usize,
+    /// Serve GraphiQL at /graphiql (`on` / `off`).
+    #[arg(long, env = "GRAPHQL_GRAPHIQL", default_value = "off", value_parser = switch)]
+    graphiql: bool,
+    /// Answer introspection (`on` / `off`); GraphiQL needs it.
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value = "off", value_parser = switch)]
+    introspection: bool,
+    /// Open WebSockets one client address may hold.
+    #[arg(long, env = "GRAPHQL_MAX_SOCKETS_PER_ADDRESS", default_value_t = 64)]
+    max_sockets_per_address: usize,
+    /// Subscriptions one WebSocket may hold.
+    #[arg(
+        long,
+        env = "GRAPHQL_MAX_SUBSCRIPTIONS_PER_SOCKET",
+        default_value_t = 100
+    )]
+    max_subscriptions_per_socket: usize,
+    /// Seconds between the server's pings on a WebSocket; one silent for three is closed.
+    #[arg(long, env = "GRAPHQL_WS_PING_SECONDS", default_value_t = 15)]
+    ws_ping_seconds: u64,
+    /// Seconds a WebSocket may stay without any subscription before it is closed.
+    #[arg(long, env = "GRAPHQL_WS_IDLE_SECONDS", default_value_t = 300)]
+    ws_idle_seconds: u64,
+    /// Seconds a new WebSocket has to send `connection_init`.
+    #[arg(long, env = "GRAPHQL_WS_INIT_SECONDS", default_value_t = 10)]
+    ws_init_seconds: u64,
+    /// Cents deposited once, ever, into the company account (at most 1,000,000, the largest
+    /// cash deposit).
+    #[arg(long, env = "GRAPHQL_COMPANY_FUNDING", default_value_t = 1_000_000)]
     company_funding: i64,
     /// The most operations one HTTP request may carry as a JSON array (batch); a longer batch
     /// is refused whole with BATCH_TOO_LARGE.
@@ -69,21 +120,31 @@ struct Args {
         conflicts_with = "employee_password"
     )]
     employee_password_hash: Option<String>,
-    /// The secret that signs employee sessions (HMAC-SHA256), the same on every endpoint
-    /// replica so each accepts the others' sessions. Without it a random one is made at start:
-    /// sessions then end with the process and work on this replica only.
+    /// The secret that signs sessions (HMAC-SHA256), the same on every endpoint replica so
+    /// each accepts the others' sessions. Without it a random one is made at start: sessions
+    /// then end with the process and work on this replica only.
     #[arg(long, env = "GRAPHQL_SESSION_SECRET", hide_env_values = true)]
     session_secret: Option<String>,
+    /// A session ends after this many seconds without `refresh_session`.
+    #[arg(long, env = "SESSION_IDLE_SECONDS", default_value_t = 900)]
+    session_idle_seconds: u64,
+    /// A customer session ends this many seconds after the login, refreshed or not (at most
+    /// 7 days, how long session_events keeps what ended sessions early).
+    #[arg(long, env = "SESSION_MAX_SECONDS", default_value_t = 43_200)]
+    session_max_seconds: u64,
     /// The services the operations view shows besides this endpoint, as
     /// `name=http://host:port,…` (their `/health` and `/metrics`).
     #[arg(long, env = "GRAPHQL_OPS_SERVICES", default_value = "")]
     ops_services: String,
-    /// How long an employee session lasts, in seconds.
+    /// An employee session ends this many seconds after the login, refreshed or not.
     #[arg(long, env = "EMPLOYEE_SESSION_SECONDS", default_value_t = 3_600)]
     employee_session_seconds: u64,
 }
 
-async fn employee_config(args: &Args) -> anyhow::Result<EmployeeConfig> {
+/// The longest a session may live: what session_events keeps (7 days).
+const LONGEST_SESSION_SECONDS: u64 = 7 * 24 * 3600;
+
+async fn session_config(args: &Args) -> anyhow::Result<SessionConfig> {
     // Compose passes unset variables on as empty ones.
     let given = |value: &Option<String>| value.clone().filter(|text| !text.is_empty());
     let password_hash = match (
@@ -112,17 +173,31 @@ async fn employee_config(args: &Args) -> anyhow::Result<EmployeeConfig> {
             rand::random::<[u8; 32]>().to_vec()
         }
     };
-    anyhow::ensure!(
-        args.employee_session_seconds > 0,
-        "--employee-session-seconds must be positive"
-    );
-    Ok(EmployeeConfig {
+    for (name, seconds) in [
+        ("--session-idle-seconds", args.session_idle_seconds),
+        ("--session-max-seconds", args.session_max_seconds),
+        ("--employee-session-seconds", args.employee_session_seconds),
+    ] {
+        anyhow::ensure!(
+            (1..=LONGEST_SESSION_SECONDS).contains(&seconds),
+            "{name} must be between 1 and {LONGEST_SESSION_SECONDS}"
+        );
+    }
+    let idle = Duration::from_secs(args.session_idle_seconds);
+    Ok(SessionConfig {
         employee: password_hash.map(|password_hash| Employee {
             username: args.employee_username.clone(),
             password_hash,
         }),
-        session_secret,
-        session_lifetime: Duration::from_secs(args.employee_session_seconds),
+        secret: session_secret,
+        customers: Lifetimes {
+            idle,
+            absolute: Duration::from_secs(args.session_max_seconds),
+        },
+        employees: Lifetimes {
+            idle,
+            absolute: Duration::from_secs(args.employee_session_seconds),
+        },
     })
 }
 
@@ -136,26 +211,47 @@ async fn main() -> anyhow::Result<()> {
         "--command-timeout must be a positive number of seconds"
     );
     anyhow::ensure!(
-        args.company_funding > 0,
-        "--company-funding must be positive"
+        (1..=1_000_000).contains(&args.company_funding),
+        "--company-funding must be between 1 and 1000000 cents (the largest cash deposit)"
     );
     anyhow::ensure!(args.max_batch > 0, "--max-batch must be at least 1");
+    anyhow::ensure!(
+        args.ws_ping_seconds > 0 && args.ws_idle_seconds > 0 && args.ws_init_seconds > 0,
+        "--ws-ping-seconds, --ws-idle-seconds and --ws-init-seconds must be positive"
+    );
     let settings = topology::Settings::from_env();
     tracing::info!(brokers = %settings.kafka.brokers, registry = %settings.registry.url, "starting graphql-endpoint");
     let config = Config {
         addr: SocketAddr::new(args.host, args.port),
         timeout: Duration::from_secs_f64(args.command_timeout),
-        cors: Cors::parse(&args.cors_origins),
+        http: HttpConfig {
+            origins: AllowedOrigins::parse(&args.allowed_origins)
+                .map_err(anyhow::Error::msg)
+                .context("ALLOWED_ORIGINS")?,
+            proxies: TrustedProxies::parse(&args.trusted_proxies)
+                .map_err(anyhow::Error::msg)
+                .context("GRAPHQL_TRUSTED_PROXIES")?,
+            max_batch: args.max_batch,
+            max_response_bytes: args.max_response_bytes,
+            graphiql: args.graphiql,
+            sockets: SocketLimits {
+                per_address: args.max_sockets_per_address,
+                subscriptions: args.max_subscriptions_per_socket,
+                ping_every: Duration::from_secs(args.ws_ping_seconds),
+                init_within: Duration::from_secs(args.ws_init_seconds),
+                idle_after: Duration::from_secs(args.ws_idle_seconds),
+            },
+        },
         limits: Limits {
             depth: args.max_depth,
             complexity: args.max_complexity,
+            introspection: args.introspection,
         },
         company_funding_cents: args.company_funding,
-        max_batch: args.max_batch,
         watched: graphql_endpoint::operations::parse_watched(&args.ops_services)
             .map_err(anyhow::Error::msg)
             .context("GRAPHQL_OPS_SERVICES")?,
-        employees: employee_config(&args).await?,
+        sessions: session_config(&args).await?,
     };
     graphql_endpoint::run(settings, config, topology::process::stop_signal())
         .await

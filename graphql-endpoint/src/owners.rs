@@ -17,7 +17,14 @@ pub struct CommandOutcome {
 }
 
 impl CommandOutcome {
-    fn refused(reason: impl Into<String>) -> Self {
+    pub fn succeeded() -> Self {
+        Self {
+            success: true,
+            reason: None,
+        }
+    }
+
+    pub fn refused(reason: impl Into<String>) -> Self {
         Self {
             success: false,
             reason: Some(reason.into()),

@@ -7,9 +7,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use topology::{
     AccountAtQuery, AlertRulesQuery, AllBankAccountsQuery, AllLastTransactionsQuery,
-    BalanceHistoryQuery, BankQuery, FindBankAccountQuery, FindBankAccountsForUserQuery,
-    FindUserQuery, Id, TransactionByIdQuery, TransactionsByIbanQuery, TransferStatusQuery,
-    UserQuery,
+    BalanceHistoryQuery, BankFiguresQuery, BankQuery, FindBankAccountQuery,
+    FindBankAccountsForUserQuery, FindUserQuery, Id, TransactionByIdQuery, TransactionsByIbanQuery,
+    TransferStatusQuery, UserQuery,
 };
 
 use crate::bus::{BusError, QueryBus};
@@ -93,6 +93,17 @@ pub struct TransferStatus {
     /// `started`, `complete` or `failed`.
     pub status: String,
     pub reason: Option<String>,
+    /// Who started it; absent from an older projector, and for a transfer whose start it has
+    /// not seen.
+    #[serde(default)]
+    pub initiator: Option<String>,
+}
+
+/// How many accounts and transactions the bank has (`BankFiguresQuery`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct BankFigures {
+    pub accounts: u64,
+    pub transactions: u64,
 }
 
 /// One page of every account, sorted by IBAN (`AllBankAccountsQuery`).
@@ -115,6 +126,7 @@ pub struct ListedAccount {
 
 pub const USER_UNKNOWN: &str = "username does not exist";
 pub const IBAN_UNKNOWN: &str = "iban does not exist";
+pub const IBAN_INVALID: &str = "iban is not valid";
 pub const NO_ACCOUNTS: &str = "username does not have accounts";
 pub const TRANSFER_UNKNOWN: &str = "transfer does not exist";
 
@@ -257,6 +269,12 @@ impl QueryBus {
             username: username.to_string(),
             token: token.to_string(),
         });
+        parse(self.ask(id, &query).await?)
+    }
+
+    pub async fn bank_figures(&self) -> Result<BankFigures, ReadError> {
+        let id = Id::random();
+        let query = BankQuery::from(BankFiguresQuery { id });
         parse(self.ask(id, &query).await?)
     }
 

@@ -1,18 +1,72 @@
-//! Passwords and tokens: argon2 hashes, constant-time comparison. Nothing here logs a secret.
+//! Passwords and tokens: argon2 hashes on a bounded queue, the strength of new passwords,
+//! constant-time comparison. Nothing here logs a secret.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::LazyLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// Each argon2 run takes 19 MiB and tens of milliseconds of CPU. Unbounded, a burst of logins
-/// would run on as many blocking threads as requests (malloc keeps each thread's 19 MiB), so
-/// at most one hash per core runs at a time; the others wait their turn.
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
-    Semaphore::new(std::thread::available_parallelism().map_or(2, |cores| cores.get()))
+/// The reason a new password is refused.
+pub const TOO_EASY: &str = "password is too easy to guess: use a longer phrase of uncommon words";
+/// zxcvbn's scale: 0 (a top password) … 4 (very unguessable); 3 is "safely unguessable: moderate
+/// protection from an offline slow-hash attack", what a bank asks for.
+const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// How many hashes may wait for a core besides the ones running. Each argon2 run takes 19 MiB
+/// and about 30 ms of one core; with one hash per core and this many waiting, a check waits at
+/// most about 16 × 30 ms / cores ≈ 0.25 s on two cores. More than that are refused at once
+/// ([`SecretError::Busy`]): a guessing run fills the queue, never the honest users' wait.
+const MAX_WAITING: usize = 16;
+
+/// One hash per core at a time: unbounded, a burst of logins would run on as many blocking
+/// threads as requests (malloc keeps each thread's 19 MiB).
+struct HashQueue {
+    running: Semaphore,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+static HASHING: LazyLock<HashQueue> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
+    HashQueue::new(cores, MAX_WAITING)
 });
+
+/// Counts a waiting hash while it waits.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl HashQueue {
+    fn new(cores: usize, max_waiting: usize) -> Self {
+        Self {
+            running: Semaphore::new(cores),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    async fn turn(&self) -> Result<SemaphorePermit<'_>, SecretError> {
+        if let Ok(permit) = self.running.try_acquire() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(SecretError::Busy);
+        }
+        let _waiting = Waiting(&self.waiting);
+        self.running
+            .acquire()
+            .await
+            .map_err(|_| SecretError::Cancelled)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -20,45 +74,74 @@ pub enum SecretError {
     Hash(String),
     #[error("the hashing task was cancelled")]
     Cancelled,
+    /// Too many password checks are waiting: refused at once rather than queued.
+    #[error("too many logins at once, try again in a moment")]
+    Busy,
 }
 
 /// An argon2id hash in PHC string form with a fresh random salt. Runs on a blocking thread:
 /// a hash takes tens of milliseconds of CPU.
 pub async fn hash_password(password: String) -> Result<String, SecretError> {
-    let _turn = HASHING
-        .acquire()
+    let _turn = HASHING.turn().await?;
+    tokio::task::spawn_blocking(move || hash_now(&password))
         .await
-        .map_err(|_| SecretError::Cancelled)?;
-    tokio::task::spawn_blocking(move || {
-        // A v4 UUID is 16 bytes from the OS's secure random source: a proper salt.
-        let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
-            .map_err(|e| SecretError::Hash(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| SecretError::Hash(e.to_string()))
-    })
-    .await
-    .map_err(|_| SecretError::Cancelled)?
+        .map_err(|_| SecretError::Cancelled)?
 }
 
-/// Whether `password` matches the stored hash; a hash that does not parse matches nothing.
-pub async fn verify_password(password: String, stored: String) -> Result<bool, SecretError> {
-    let _turn = HASHING
-        .acquire()
-        .await
-        .map_err(|_| SecretError::Cancelled)?;
-    tokio::task::spawn_blocking(move || match PasswordHash::new(&stored) {
-        Ok(hash) => Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok(),
-        Err(error) => {
-            tracing::warn!(%error, "a stored password hash does not parse");
-            false
-        }
+fn hash_now(password: &str) -> Result<String, SecretError> {
+    // A v4 UUID is 16 bytes from the OS's secure random source: a proper salt.
+    let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
+        .map_err(|e| SecretError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| SecretError::Hash(e.to_string()))
+}
+
+/// A hash of a password nobody knows, made once: checking a password of an unknown user
+/// against it takes as long as checking a known user's, so timing does not tell them apart.
+static NOBODY: LazyLock<Option<String>> = LazyLock::new(|| {
+    hash_now(&uuid::Uuid::new_v4().to_string())
+        .map_err(|error| tracing::error!(%error, "hashing the stand-in password"))
+        .ok()
+});
+
+/// Whether `password` matches `stored` (the user's hash); with no stored hash (no such user)
+/// it does the same work against a stand-in and answers false. A hash that does not parse
+/// matches nothing.
+pub async fn verify_password(
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, SecretError> {
+    let _turn = HASHING.turn().await?;
+    tokio::task::spawn_blocking(move || {
+        let (hash, known) = match &stored {
+            Some(hash) => (hash.as_str(), true),
+            None => (NOBODY.as_deref().unwrap_or_default(), false),
+        };
+        let matches = match PasswordHash::new(hash) {
+            Ok(hash) => Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok(),
+            Err(error) => {
+                tracing::warn!(%error, "a stored password hash does not parse");
+                false
+            }
+        };
+        matches && known
     })
     .await
     .map_err(|_| SecretError::Cancelled)
+}
+
+/// Whether a new password is strong enough, judged by zxcvbn (common passwords, dictionary
+/// words, names, keyboard patterns, dates, the username itself). `Err` carries the reason.
+pub fn check_strength(username: &str, password: &str) -> Result<(), &'static str> {
+    if zxcvbn::zxcvbn(password, &[username]).score() >= MIN_SCORE {
+        Ok(())
+    } else {
+        Err(TOO_EASY)
+    }
 }
 
 /// Token equality without an early exit on the first differing byte, so response times do not
@@ -76,15 +159,54 @@ mod tests {
         let hash = hash_password("correct horse".into()).await.expect("hash");
         assert!(hash.starts_with("$argon2id$"));
         assert!(!hash.contains("correct horse"));
-        assert!(verify_password("correct horse".into(), hash.clone())
+        let verify =
+            |password: &str, stored: Option<String>| verify_password(password.into(), stored);
+        assert!(verify("correct horse", Some(hash.clone()))
             .await
             .expect("verify"));
-        assert!(!verify_password("wrong horse".into(), hash)
+        assert!(!verify("wrong horse", Some(hash)).await.expect("verify"));
+        assert!(!verify("x", Some("not a hash".into()))
             .await
             .expect("verify"));
-        assert!(!verify_password("x".into(), "not a hash".into())
-            .await
-            .expect("verify"));
+        assert!(!verify("anything", None).await.expect("verify"));
+    }
+
+    #[test]
+    fn weak_and_common_passwords_are_refused() {
+        for weak in [
+            "12345678",
+            "password1",
+            "P@ssw0rd1",
+            "qwertyuiop",
+            "alice-2026",
+        ] {
+            assert_eq!(check_strength("alice-2026", weak), Err(TOO_EASY), "{weak}");
+        }
+        for strong in [
+            "violet harbor lantern 42",
+            "correct-horse-battery-staple",
+            "Gx7#qL9!vR2p",
+        ] {
+            assert_eq!(check_strength("alice-2026", strong), Ok(()), "{strong}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        let queue = HashQueue::new(1, 2);
+        let running = queue.turn().await.expect("the one core");
+        let mut first = Box::pin(queue.turn());
+        let mut second = Box::pin(queue.turn());
+        assert!(futures::poll!(&mut first).is_pending(), "waits");
+        assert!(futures::poll!(&mut second).is_pending(), "waits");
+        assert!(
+            matches!(queue.turn().await, Err(SecretError::Busy)),
+            "refused at once"
+        );
+        drop(running);
+        assert!(first.await.is_ok(), "its turn came");
+        drop(second);
+        assert!(queue.turn().await.is_ok(), "room again");
     }
 
     #[test]

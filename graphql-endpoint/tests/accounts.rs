@@ -6,16 +6,18 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{Client, Protocol, Subscription, Suite, SESSION_SECRET};
-use graphql_endpoint::employees::Employees;
+use common::{trust_local_proxy, Client, Protocol, Subscription, Suite, SESSION_SECRET};
+use graphql_endpoint::sessions::{Lifetimes, Role, Sessions};
 use serde_json::{json, Value};
 use topology::Id;
 
-const PASSWORD: &str = "a good password";
+const PASSWORD: &str = common::STRONG_PASSWORD;
 const LOGIN: &str = "mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason } }";
 const OPEN: &str = "mutation($u: String!, $p: String!) { open_account(username: $u, password: $p) { iban token reason } }";
 const MINE: &str = "query($u: String!, $p: String!) { my_accounts(username: $u, password: $p) {
   accounts { iban token balance owners } reason } }";
+/// The logged-in customer's accounts.
+const MY_ACCOUNTS: &str = "{ my_accounts { accounts { iban token balance owners } reason } }";
 const ADD: &str = "mutation($i: String!, $u: String!, $t: String!, $a: String!) {
   add_owner(iban: $i, username: $u, token: $t, user_to_add: $a) { success reason } }";
 const REMOVE: &str = "mutation($i: String!, $u: String!, $t: String!) {
@@ -46,18 +48,29 @@ fn text(value: &Value) -> String {
         .to_string()
 }
 
-async fn my_accounts(client: &Client, name: &str) -> Value {
-    client
-        .data(MINE, json!({"u": name, "p": PASSWORD}), "my_accounts")
-        .await
+/// The client of a customer: from an address of their own (the endpoint trusts this machine
+/// as a proxy), so that each is throttled on their own, as from their own browsers.
+fn from_home(client: &Client, customer: u8) -> Client {
+    client.with_address(&format!("10.7.0.{customer}"))
+}
+
+/// `client` with `name`'s session (`login`).
+async fn logged_in(client: &Client, name: &str) -> Client {
+    client.with_session(&client.customer_session(name, PASSWORD).await)
+}
+
+/// `my_accounts` of the customer whose session `session` sends.
+async fn my_accounts(session: &Client) -> Value {
+    session.data(MY_ACCOUNTS, json!({}), "my_accounts").await
 }
 
 /// `my_accounts`, asked again (5 s at most) until `done` holds: the read model follows the
-/// command a moment later.
-async fn my_accounts_until(client: &Client, name: &str, done: impl Fn(&Value) -> bool) -> Value {
+/// command a moment later. With a session: asking with a password that often would be
+/// throttled, as a guessing run is.
+async fn my_accounts_until(session: &Client, done: impl Fn(&Value) -> bool) -> Value {
     let mut seen = Value::Null;
     for _ in 0..50 {
-        seen = my_accounts(client, name).await;
+        seen = my_accounts(session).await;
         if done(&seen) {
             break;
         }
@@ -95,28 +108,35 @@ async fn command(client: &Client, mutation: &str, variables: Value, field: &str)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn several_and_shared_accounts_employee_sessions_and_refusals() {
-    let suite = Suite::start(&[("GRAPHQL_MAX_BATCH", "3".into())]).await;
+    let suite = Suite::start(&[("GRAPHQL_MAX_BATCH", "3".into()), trust_local_proxy()]).await;
     let client = suite.client();
 
     // A user opens a second account; get_account keeps answering the first.
     let alice = unique_name("acc-alice");
-    let (first, alice_first_token) = sign_up(&client, &alice).await;
-    let second = client
+    let alice_home = from_home(&client, 1);
+    let (first, alice_first_token) = sign_up(&alice_home, &alice).await;
+    let second = alice_home
         .data(OPEN, json!({"u": alice, "p": PASSWORD}), "open_account")
         .await;
     assert!(second["reason"].is_null(), "{second}");
     let (second, alice_second_token) = (text(&second["iban"]), text(&second["token"]));
     assert_ne!(first, second);
-    let again = client
+    let again = alice_home
         .data(LOGIN, json!({"u": alice, "p": PASSWORD}), "get_account")
         .await;
     assert_eq!(again["iban"], first.as_str());
-    let mine = my_accounts_until(&client, &alice, |m| ibans(m).len() == 2).await;
+    let alice_session = logged_in(&alice_home, &alice).await;
+    let mine = my_accounts_until(&alice_session, |m| ibans(m).len() == 2).await;
     assert_eq!(
         ibans(&mine),
         [first.clone(), second.clone()],
         "oldest first"
     );
+    // Username and password still answer the same.
+    let by_password = alice_home
+        .data(MINE, json!({"u": alice, "p": PASSWORD}), "my_accounts")
+        .await;
+    assert_eq!(by_password, mine);
     assert_eq!(
         account(&mine, &second)["token"],
         alice_second_token.as_str()
@@ -131,31 +151,29 @@ async fn several_and_shared_accounts_employee_sessions_and_refusals() {
     assert_eq!(deposit["success"], true, "{deposit}");
     let moved = transfer(&client, alice_first, 2_500, &first, &second).await;
     assert_eq!(moved["success"], true, "{moved}");
-    let mine = my_accounts_until(&client, &alice, |m| {
+    let mine = my_accounts_until(&alice_session, |m| {
         account(m, &second)["balance"] == "€ 25,00"
     })
     .await;
     assert_eq!(account(&mine, &first)["balance"], "€ 75,00");
     assert_eq!(account(&mine, &second)["balance"], "€ 25,00");
 
-    // Refusals of open_account and my_accounts.
+    // Refusals of open_account and my_accounts: an unknown user and a wrong password alike.
     let nobody = unique_name("acc-nobody");
-    let unknown = client
+    let refused = json!({"iban": null, "token": null, "reason": "invalid username or password"});
+    let unknown = alice_home
         .data(OPEN, json!({"u": nobody, "p": PASSWORD}), "open_account")
         .await;
-    assert_eq!(
-        unknown,
-        json!({"iban": null, "token": null, "reason": "username does not exist"})
-    );
-    let wrong = client
+    assert_eq!(unknown, refused);
+    let wrong = alice_home
         .data(
             OPEN,
             json!({"u": alice, "p": "not her password"}),
             "open_account",
         )
         .await;
-    assert_eq!(wrong["reason"], "invalid password");
-    let wrong = client
+    assert_eq!(wrong, refused);
+    let wrong = alice_home
         .data(
             MINE,
             json!({"u": alice, "p": "not her password"}),
@@ -164,21 +182,23 @@ async fn several_and_shared_accounts_employee_sessions_and_refusals() {
         .await;
     assert_eq!(
         wrong,
-        json!({"accounts": null, "reason": "invalid password"})
+        json!({"accounts": null, "reason": "invalid username or password"})
     );
 
     // Alice shares her second account with Bob, who sees it with a token of his own.
     let bob = unique_name("acc-bob");
-    let (bob_own, _) = sign_up(&client, &bob).await;
+    let bob_home = from_home(&client, 2);
+    let (bob_own, _) = sign_up(&bob_home, &bob).await;
+    let bob_session = logged_in(&bob_home, &bob).await;
     let share = |user_to_add: &str, token: &str| json!({"i": second, "u": alice, "t": token, "a": user_to_add});
     let shared = command(&client, ADD, share(&bob, &alice_second_token), "add_owner").await;
     assert_eq!(shared, json!({"success": true, "reason": null}));
-    let bobs = my_accounts_until(&client, &bob, |m| ibans(m).len() == 2).await;
+    let bobs = my_accounts_until(&bob_session, |m| ibans(m).len() == 2).await;
     assert_eq!(ibans(&bobs), [bob_own.clone(), second.clone()]);
     let bob_token = text(&account(&bobs, &second)["token"]);
     assert_ne!(bob_token, alice_second_token, "each owner has a token");
     assert_eq!(account(&bobs, &second)["owners"], json!([alice, bob]));
-    let alices = my_accounts(&client, &alice).await;
+    let alices = my_accounts(&alice_session).await;
     assert!(
         !alices.to_string().contains(&bob_token),
         "the adder never sees the added user's token: {alices}"
@@ -223,7 +243,7 @@ async fn several_and_shared_accounts_employee_sessions_and_refusals() {
         );
     }
     let carol = unique_name("acc-carol");
-    sign_up(&client, &carol).await;
+    sign_up(&from_home(&client, 3), &carol).await;
     let not_owner = json!({"i": first, "u": bob, "t": bob_token, "a": carol});
     let refused = command(&client, ADD, not_owner, "add_owner").await;
     assert_eq!(refused["reason"], "user is not owner of account");
@@ -266,7 +286,7 @@ async fn several_and_shared_accounts_employee_sessions_and_refusals() {
     )
     .await;
     assert_eq!(left, json!({"success": true, "reason": null}));
-    let bobs = my_accounts_until(&client, &bob, |m| ibans(m).len() == 1).await;
+    let bobs = my_accounts_until(&bob_session, |m| ibans(m).len() == 1).await;
     assert_eq!(ibans(&bobs), [bob_own.as_str()]);
     let gone = transfer(&client, bob_shared, 100, &second, &bob_own).await;
     assert_eq!(gone["reason"], "user is no owner of bank account");
@@ -281,7 +301,7 @@ async fn several_and_shared_accounts_employee_sessions_and_refusals() {
     )
     .await;
     assert_eq!(left, json!({"success": true, "reason": null}));
-    let mine = my_accounts_until(&client, &alice, |m| ibans(m).len() == 1).await;
+    let mine = my_accounts_until(&alice_session, |m| ibans(m).len() == 1).await;
     assert_eq!(ibans(&mine), [first.as_str()]);
 
     // The contract audit: refusals the spec gives a reason are answers, not GraphQL errors.
@@ -329,31 +349,33 @@ async fn several_and_shared_accounts_employee_sessions_and_refusals() {
         "BAD_USER_INPUT"
     );
 
-    employee_sessions(&client, suite.endpoint.port(), &alice).await;
+    employee_sessions(&client, suite.endpoint.port(), &alice, &alice_session).await;
     batches_are_capped(&client).await;
 }
 
-async fn employee_sessions(client: &Client, port: u16, alice: &str) {
+async fn employee_sessions(client: &Client, port: u16, alice: &str, alice_session: &Client) {
     // Without a session, or with a bad or expired one: UNAUTHENTICATED.
     let search = json!({"s": alice});
-    let expired = Employees::new(None, SESSION_SECRET.as_bytes(), Duration::from_secs(60))
+    let lifetimes = Lifetimes {
+        idle: Duration::from_secs(60),
+        absolute: Duration::from_secs(60),
+    };
+    let expired = Sessions::new(SESSION_SECRET.as_bytes(), lifetimes, lifetimes)
         .expect("a secret")
-        .issue("employee", SystemTime::now() - Duration::from_secs(120))
+        .issue(
+            "employee",
+            Role::Employee,
+            SystemTime::now() - Duration::from_secs(120),
+        )
         .expect("signed");
-    let forged = Employees::new(None, b"not the endpoint's secret", Duration::from_secs(60))
+    let forged = Sessions::new(b"not the endpoint's secret", lifetimes, lifetimes)
         .expect("a secret")
-        .issue("employee", SystemTime::now())
+        .issue("employee", Role::Employee, SystemTime::now())
         .expect("signed");
     for (asker, message) in [
         (client.clone(), "employee login required"),
-        (
-            client.with_session(&expired.token),
-            "employee session expired",
-        ),
-        (
-            client.with_session(&forged.token),
-            "employee session is not valid",
-        ),
+        (client.with_session(&expired.token), "session expired"),
+        (client.with_session(&forged.token), "session is not valid"),
     ] {
         let refused = asker.post(ALL_ACCOUNTS, search.clone()).await;
         assert_eq!(refused["errors"][0]["message"], message, "{refused}");
@@ -384,7 +406,12 @@ async fn employee_sessions(client: &Client, port: u16, alice: &str) {
     let expires_at = text(&session["expires_at"]);
     let ends = humantime::parse_rfc3339(&expires_at).expect("RFC 3339");
     let lasts = ends.duration_since(SystemTime::now()).unwrap_or_default();
-    assert!(lasts > Duration::from_secs(3_000), "{expires_at}");
+    // The token ends once idle (15 minutes without refresh_session), within the session's
+    // absolute end (EMPLOYEE_SESSION_SECONDS, an hour).
+    assert!(
+        lasts > Duration::from_secs(800) && lasts <= Duration::from_secs(900),
+        "{expires_at}"
+    );
     let token = text(&session["token"]);
     let listed = client
         .with_session(&token)
@@ -401,18 +428,38 @@ async fn employee_sessions(client: &Client, port: u16, alice: &str) {
         socket.next_payload().await["data"]["all_accounts"]["total"],
         1
     );
-    let mut socket =
-        Subscription::start_with_init(port, Protocol::TransportWs, json!({}), query, search).await;
+    let mut socket = Subscription::start_with_init(
+        port,
+        Protocol::TransportWs,
+        json!({}),
+        query,
+        search.clone(),
+    )
+    .await;
     let refused = socket.next_payload().await;
     assert_eq!(
         refused["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
         "{refused}"
     );
-    // The open queries of the original contract stay open.
-    let open = client
-        .post("{ all_last_transactions { id } }", json!({}))
-        .await;
-    assert!(open.get("errors").is_none(), "{open}");
+    // A customer's session is no employee's: FORBIDDEN, here and for every account's last
+    // transaction, which the original contract had open.
+    let refused = alice_session.post(ALL_ACCOUNTS, search).await;
+    assert_eq!(
+        refused["errors"][0]["message"], "employees only",
+        "{refused}"
+    );
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let last = "{ all_last_transactions { id } }";
+    for (asker, code, message) in [
+        (client.clone(), "UNAUTHENTICATED", "employee login required"),
+        (alice_session.clone(), "FORBIDDEN", "employees only"),
+    ] {
+        let refused = asker.post(last, json!({})).await;
+        assert_eq!(refused["errors"][0]["message"], message, "{refused}");
+        assert_eq!(refused["errors"][0]["extensions"]["code"], code);
+    }
+    let every = client.with_session(&token).post(last, json!({})).await;
+    assert!(every.get("errors").is_none(), "{every}");
 }
 
 async fn batches_are_capped(client: &Client) {

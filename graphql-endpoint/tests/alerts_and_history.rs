@@ -17,7 +17,7 @@ use rdkafka::message::Message;
 use serde_json::{json, Value};
 use topology::{AlertEvent, AlertKind, AlertTriggeredEvent, Id};
 
-const PASSWORD: &str = "a good password";
+const PASSWORD: &str = common::STRONG_PASSWORD;
 const LOGIN: &str = "mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason } }";
 const TRANSFER: &str = "mutation($uuid: String!, $u: String!, $t: String!, $a: Int!, $f: String!, $to: String!) {
   money_transfer(uuid: $uuid, username: $u, token: $t, amount: $a, from: $f, to: $to, descr: \"e2e\") { success reason } }";
@@ -265,6 +265,8 @@ async fn an_account_is_answered_as_it_was_at_any_moment() {
     let suite = common::Suite::start(&[]).await;
     let client = suite.client();
     let alice = sign_up(&client, "historic").await;
+    // Reading an account's history needs its owner's (or an employee's) session.
+    let owner = client.with_session(&client.customer_session(&alice.name, PASSWORD).await);
     deposit(&client, &alice, 1_000).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     deposit(&client, &alice, 500).await;
@@ -272,7 +274,7 @@ async fn an_account_is_answered_as_it_was_at_any_moment() {
     // Both transactions carry the time their money event was written.
     let mut transactions = Value::Null;
     for _ in 0..50 {
-        transactions = client
+        transactions = owner
             .data(
                 TRANSACTIONS,
                 json!({"i": alice.iban}),
@@ -289,7 +291,7 @@ async fn an_account_is_answered_as_it_was_at_any_moment() {
     assert!(first_at <= text(&newest["at"]), "{transactions}");
 
     // Exactly at the first deposit: € 10 and that deposit only.
-    let then = client
+    let then = owner
         .data(
             ACCOUNT_AT,
             json!({"i": alice.iban, "at": first_at}),
@@ -300,9 +302,17 @@ async fn an_account_is_answered_as_it_was_at_any_moment() {
     assert_eq!(then["at"], first_at.as_str());
     assert_eq!(then["transactions"].as_array().map(Vec::len), Some(1));
     assert_eq!(then["transactions"][0]["id"], first["id"]);
+    // Not without a session.
+    let anonymous = client
+        .post(ACCOUNT_AT, json!({"i": alice.iban, "at": first_at}))
+        .await;
+    assert_eq!(
+        anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{anonymous}"
+    );
 
     // Later: both deposits, newest first; one query serves fields that ask for different counts.
-    let now = client
+    let now = owner
         .data(
             "query($i: String!) { account_at(iban: $i, at: \"2100-01-01T00:00:00+01:00\") {
                at balance newest: transactions(max_items: 1) { id } transactions(max_items: 10) { id } } }",
@@ -316,14 +326,14 @@ async fn an_account_is_answered_as_it_was_at_any_moment() {
     assert_eq!(now["transactions"].as_array().map(Vec::len), Some(2));
 
     // Long before the account existed it did not; a malformed instant is a clear error.
-    let error = client
+    let error = owner
         .error(
             ACCOUNT_AT,
             json!({"i": alice.iban, "at": "2000-01-01T00:00:00Z"}),
         )
         .await;
     assert_eq!(error, "iban does not exist");
-    let error = client
+    let error = owner
         .error(ACCOUNT_AT, json!({"i": alice.iban, "at": "yesterday"}))
         .await;
     assert!(
@@ -332,7 +342,7 @@ async fn an_account_is_answered_as_it_was_at_any_moment() {
     );
 
     // A series from before the account to after the last deposit: 0 first, € 15 last.
-    let series = client
+    let series = owner
         .data(
             HISTORY,
             json!({"i": alice.iban, "f": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z", "n": 3}),
@@ -342,7 +352,7 @@ async fn an_account_is_answered_as_it_was_at_any_moment() {
     assert_eq!(series[0]["balance_cents"], 0.0, "{series}");
     assert_eq!(series[2]["balance"], "€ 15,00", "{series}");
     assert_eq!(series[2]["at"], "2100-01-01T00:00:00.000Z");
-    let error = client
+    let error = owner
         .error(
             HISTORY,
             json!({"i": alice.iban, "f": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z", "n": 501}),

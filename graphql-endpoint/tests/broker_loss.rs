@@ -22,7 +22,7 @@ use common::bank_load::{
 };
 use common::{
     start_command_handler_as, start_graphql_endpoint, start_group_at_end, start_projector_as,
-    unique, Protocol, WAIT,
+    trust_local_proxy, unique, Protocol, WAIT,
 };
 use rdkafka::consumer::Consumer;
 
@@ -57,7 +57,10 @@ async fn the_bank_keeps_answering_while_a_broker_is_lost_and_comes_back() {
     );
     let mut handler = start_command_handler_as(&handler_group, &handler_id);
     let mut projector = start_projector_as(&publishing_group, &query_group, &projector_id);
-    let mut endpoint = start_graphql_endpoint(&[("GRAPHQL_COMMAND_TIMEOUT", "30".into())]);
+    let mut endpoint = start_graphql_endpoint(&[
+        ("GRAPHQL_COMMAND_TIMEOUT", "30".into()),
+        trust_local_proxy(),
+    ]);
     handler.wait_ready(WAIT).await;
     projector.wait_ready(WAIT).await;
     endpoint.wait_healthy(WAIT).await;

@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{start_graphql_endpoint, Client, Protocol, Subscription, Suite, WAIT};
+use common::{
+    start_graphql_endpoint, Client, Protocol, Subscription, Suite, STRONG_PASSWORD, WAIT,
+};
 use serde_json::{json, Value};
 use topology::Id;
 
@@ -22,10 +24,9 @@ const BY_IBAN: &str =
 const ALL_ACCOUNTS: &str = "query($o: Int, $n: Int, $s: String) {
   all_accounts(offset: $o, max_items: $n, search: $s) { total offset accounts { iban balance owners } } }";
 
-async fn accounts(client: &Client, offset: i64, max_items: i64, search: &str) -> Value {
-    client
-        .as_employee()
-        .await
+/// A page of `all_accounts`, asked by `employee` (a client with an employee's session).
+async fn accounts(employee: &Client, offset: i64, max_items: i64, search: &str) -> Value {
+    employee
         .data(
             ALL_ACCOUNTS,
             json!({"o": offset, "n": max_items, "s": search}),
@@ -38,6 +39,8 @@ struct User {
     name: String,
     iban: String,
     token: String,
+    /// The endpoint with this user's session (`login`).
+    session: Client,
 }
 
 async fn log_in(client: &Client, name: &str, password: &str) -> Value {
@@ -49,13 +52,19 @@ async fn log_in(client: &Client, name: &str, password: &str) -> Value {
 async fn new_user(client: &Client, prefix: &str) -> User {
     // Unique per run, at least 8 characters.
     let name = format!("{prefix}-{}", &Id::random().to_uuid_string()[..8]);
-    let account = log_in(client, &name, "a good password").await;
+    let account = log_in(client, &name, STRONG_PASSWORD).await;
     assert!(account["reason"].is_null(), "{account}");
     let iban = account["iban"].as_str().expect("iban").to_string();
     assert!(topology::values::is_open_iban(&iban), "{iban}");
     let token = account["token"].as_str().expect("token").to_string();
     assert_eq!(token.len(), 20);
-    User { name, iban, token }
+    let session = client.with_session(&client.customer_session(&name, STRONG_PASSWORD).await);
+    User {
+        name,
+        iban,
+        token,
+        session,
+    }
 }
 
 /// One money_transfer mutation by `user`, with a fresh uuid; sent again, it is a retry.
@@ -125,10 +134,10 @@ async fn transactions_by_iban(client: &Client, iban: &str, max_items: i64) -> Va
 
 /// The page of `search`, asked again (for 5 s at most) until it lists `total` accounts: the
 /// accounts of new users reach the read model a moment after the login.
-async fn accounts_once_listed(client: &Client, search: &str, total: i64) -> Value {
+async fn accounts_once_listed(employee: &Client, search: &str, total: i64) -> Value {
     let mut found = Value::Null;
     for _ in 0..50 {
-        found = accounts(client, 0, 10, search).await;
+        found = accounts(employee, 0, 10, search).await;
         if found["total"] == total {
             break;
         }
@@ -166,7 +175,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     let client = suite.client();
     let employee = client.as_employee().await;
 
-    let company = transactions_by_iban(&client, "NL66OPEN0000000000", 1000).await;
+    let company = transactions_by_iban(&employee, "NL66OPEN0000000000", 1000).await;
     assert_eq!(
         count_fundings(&company),
         1,
@@ -178,12 +187,12 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     let run = &new_uuid()[..8];
     let alice = new_user(&client, &format!("e2e-alice-{run}")).await;
     let bob = new_user(&client, &format!("e2e-bob-{run}")).await;
-    let again = log_in(&client, &alice.name, "a good password").await;
+    let again = log_in(&client, &alice.name, STRONG_PASSWORD).await;
     assert_eq!(again["iban"], alice.iban.as_str());
     assert_eq!(again["token"], alice.token.as_str());
 
     // The employee's list: a new account shows before any transaction, with € 0,00.
-    let found = accounts_once_listed(&client, &alice.name.to_uppercase(), 1).await;
+    let found = accounts_once_listed(&employee, &alice.name.to_uppercase(), 1).await;
     assert_eq!(
         found,
         json!({"total": 1, "offset": 0, "accounts": [
@@ -195,14 +204,14 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         json!({"iban": bob.iban, "balance": "€ 0,00", "owners": [bob.name]}),
     ];
     ours.sort_by(|x, y| x["iban"].as_str().cmp(&y["iban"].as_str()));
-    let both = accounts_once_listed(&client, run, 2).await;
+    let both = accounts_once_listed(&employee, run, 2).await;
     assert_eq!(both, json!({"total": 2, "offset": 0, "accounts": ours}));
     assert_eq!(
-        accounts(&client, 1, 1, run).await,
+        accounts(&employee, 1, 1, run).await,
         json!({"total": 2, "offset": 1, "accounts": [ours[1]]})
     );
     assert_eq!(
-        accounts(&client, 2, 1, run).await,
+        accounts(&employee, 2, 1, run).await,
         json!({"total": 2, "offset": 2, "accounts": []})
     );
     // Defaults (offset 0, 10 per page), and a search by part of an IBAN as people type it.
@@ -248,16 +257,20 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     }
 
     // Bob watches everything on his account over the legacy protocol; Alice only her debits.
-    let mut bob_stream = Subscription::start(
+    // Each sends their session in connection_init.
+    let session = |user: &User| user.session.session().expect("a session").to_string();
+    let mut bob_stream = Subscription::start_as(
         endpoint.port(),
         Protocol::LegacyWs,
+        &session(&bob),
         STREAM,
         json!({"iban": bob.iban}),
     )
     .await;
-    let mut alice_debits = Subscription::start(
+    let mut alice_debits = Subscription::start_as(
         endpoint.port(),
         Protocol::TransportWs,
+        &session(&alice),
         STREAM,
         json!({"iban": alice.iban, "dir": "DEBIT", "descr": "DINNER"}),
     )
@@ -296,14 +309,15 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     assert_eq!(debit["new_balance"], "€ 74,50");
     assert_eq!(debit["from_to"], bob.iban.as_str());
 
-    // The queries agree with what was streamed.
-    let alices = transactions_by_iban(&client, &alice.iban, 10).await;
+    // The queries agree with what was streamed (each owner reads their own account).
+    let alices = transactions_by_iban(&alice.session, &alice.iban, 10).await;
     assert_eq!(alices.as_array().map(Vec::len), Some(2), "{alices}");
     assert_eq!(alices[0], debit, "newest first");
     assert_eq!(alices[1]["descr"], "salary");
     assert_eq!(alices[1]["from_to"], "cash");
     assert_eq!(alices[1]["new_balance"], "€ 100,00");
-    let by_id = client
+    let by_id = bob
+        .session
         .data(
             "query($id: Int!) { transaction_by_id(id: $id) { id iban new_balance changed_by from_to descr direction } }",
             json!({"id": credit["id"]}),
@@ -311,7 +325,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         )
         .await;
     assert_eq!(by_id, credit);
-    let last = client
+    let last = employee
         .data(
             "{ all_last_transactions { id iban direction } }",
             json!({}),
@@ -326,7 +340,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         bobs_last.map(|t| t["id"].clone()),
         Some(credit["id"].clone())
     );
-    let both = accounts(&client, 0, 10, run).await;
+    let both = accounts(&employee, 0, 10, run).await;
     let balance_of = |iban: &str| {
         both["accounts"]
             .as_array()
@@ -335,17 +349,58 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     };
     assert_eq!(balance_of(&alice.iban), Some(json!("€ 74,50")), "{both}");
     assert_eq!(balance_of(&bob.iban), Some(json!("€ 25,50")), "{both}");
-    let status = client
-        .data(
-            "query($u: String!) { transfer_status(uuid: $u) { uuid status reason } }",
-            json!({"u": paid_uuid}),
-            "transfer_status",
-        )
-        .await;
-    assert_eq!(
-        status,
-        json!({"uuid": paid_uuid, "status": "complete", "reason": null})
-    );
+    // Alice started the transfer: she and an employee may ask how it stands.
+    let status_query = "query($u: String!) { transfer_status(uuid: $u) { uuid status reason } }";
+    for asker in [&alice.session, &employee] {
+        let status = asker
+            .data(status_query, json!({"u": paid_uuid}), "transfer_status")
+            .await;
+        assert_eq!(
+            status,
+            json!({"uuid": paid_uuid, "status": "complete", "reason": null})
+        );
+    }
+    // Reads need a session, and a customer reads only their own: no session is
+    // UNAUTHENTICATED, Bob reading Alice's account or her transfer FORBIDDEN.
+    let by_iban = json!({"iban": alice.iban, "n": 10});
+    let status_of = "query($u: String!) { transfer_status(uuid: $u) { status } }";
+    for (asker, query, variables, code, message) in [
+        (
+            &client,
+            BY_IBAN,
+            &by_iban,
+            "UNAUTHENTICATED",
+            "login required",
+        ),
+        (
+            &bob.session,
+            BY_IBAN,
+            &by_iban,
+            "FORBIDDEN",
+            "user is no owner of bank account",
+        ),
+        (
+            &client,
+            status_of,
+            &json!({"u": paid_uuid}),
+            "UNAUTHENTICATED",
+            "login required",
+        ),
+        (
+            &bob.session,
+            status_of,
+            &json!({"u": paid_uuid}),
+            "FORBIDDEN",
+            "user did not start this transfer",
+        ),
+    ] {
+        let refused = asker.post(query, variables.clone()).await;
+        assert_eq!(refused["errors"][0]["message"], message, "{refused}");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], code,
+            "{refused}"
+        );
+    }
 
     // Error paths of SPEC §4 / §6, each with its reason.
     let short = client
@@ -353,7 +408,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         .await;
     assert_eq!(short, "password should be at least 8 characters");
     let short_name = client
-        .error(LOGIN, json!({"u": "short", "p": "a good password"}))
+        .error(LOGIN, json!({"u": "short", "p": STRONG_PASSWORD}))
         .await;
     assert_eq!(short_name, "username should be at least 8 characters");
     let wrong = log_in(&client, &alice.name, "not her password").await;
@@ -392,6 +447,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         token: "00000000000000000000".into(),
         name: alice.name.clone(),
         iban: alice.iban.clone(),
+        session: alice.session.clone(),
     };
     let forged = transfer(&wrong_token, 100, "cash", &alice.iban, "x")
         .send(&client)
@@ -403,7 +459,7 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     assert_eq!(retried, paid);
     let retried_broke = overdraw.send(&client).await;
     assert_eq!(retried_broke, broke);
-    let bobs = transactions_by_iban(&client, &bob.iban, 10).await;
+    let bobs = transactions_by_iban(&bob.session, &bob.iban, 10).await;
     assert_eq!(
         bobs.as_array().map(Vec::len),
         Some(1),
@@ -411,11 +467,13 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     );
 
     // Limits and bad arguments are GraphQL errors with a clear message.
-    let too_many = client
+    let too_many = bob
+        .session
         .error(BY_IBAN, json!({"iban": bob.iban, "n": 0}))
         .await;
     assert_eq!(too_many, "max_items should be between 1 and 1000");
-    let unknown = client
+    let unknown = bob
+        .session
         .error("{ transaction_by_id(id: 2000000000) { id } }", json!({}))
         .await;
     assert_eq!(unknown, "transaction does not exist");
@@ -440,7 +498,8 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
         "{refused}"
     );
 
-    // GraphiQL is served with its own assets, and browsers on other origins may call the API.
+    // GraphiQL is served with its own assets (switched on for the tests), and browsers on the
+    // allowed origins (the web app's, by default) may call the API; others may not.
     let page = get(&client, "/graphiql").await;
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.expect("page");
@@ -448,27 +507,33 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     let script = get(&client, "/graphiql/assets/graphiql.min.js").await;
     assert_eq!(script.status().as_u16(), 200);
     assert!(script.text().await.expect("script").contains("GraphiQL"));
-    let preflight = client
-        .http()
-        .request(reqwest::Method::OPTIONS, format!("{}/graphql", client.base))
-        .header("Origin", "http://localhost:8181")
-        .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "content-type")
-        .send()
-        .await
-        .expect("preflight");
-    assert_eq!(
-        preflight
-            .headers()
-            .get("access-control-allow-origin")
-            .map(|v| v.as_bytes()),
-        Some(&b"*"[..])
-    );
+    for (origin, allowed) in [
+        ("http://localhost:8181", Some("http://localhost:8181")),
+        ("http://evil.example", None),
+    ] {
+        let preflight = client
+            .http()
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", client.base))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+            .await
+            .expect("preflight");
+        assert_eq!(
+            preflight
+                .headers()
+                .get("access-control-allow-origin")
+                .and_then(|v| v.to_str().ok()),
+            allowed,
+            "{origin}"
+        );
+    }
 
     // A restart (here: a second instance) finds the company account and funds it no more.
     let mut restarted = start_graphql_endpoint(&[]);
     restarted.wait_healthy(WAIT).await;
-    let company = transactions_by_iban(&client, "NL66OPEN0000000000", 1000).await;
+    let company = transactions_by_iban(&employee, "NL66OPEN0000000000", 1000).await;
     assert_eq!(count_fundings(&company), 1, "still funded once: {company}");
 
     drop(restarted);

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, Suite, WAIT};
+use common::{Client, Suite, STRONG_PASSWORD, WAIT};
 use serde_json::json;
 use topology::telemetry::sample_values;
 use topology::Id;
@@ -116,11 +116,13 @@ async fn every_service_serves_metrics_and_a_transfer_moves_them() {
     let account = client
         .data(
             LOGIN,
-            json!({"u": name, "p": "a good password"}),
+            json!({"u": name, "p": STRONG_PASSWORD}),
             "get_account",
         )
         .await;
     let (iban, token) = (account["iban"].clone(), account["token"].clone());
+    // The owner reads the account's transactions with a session.
+    let owner = client.with_session(&client.customer_session(&name, STRONG_PASSWORD).await);
     let before: Vec<String> = futures::future::join_all(ports.map(|p| scrape(&client, p))).await;
     let caused = test_support::consumer_at_end(&CAUSED_TOPICS);
 
@@ -138,7 +140,7 @@ async fn every_service_serves_metrics_and_a_transfer_moves_them() {
     assert_eq!(trace_id.len(), 32, "{trace_id}");
     let keys = [iban.as_str().unwrap_or_default(), uuid.as_str()];
     every_record_caused_carries_the_trace(&caused, &keys, &trace_id).await;
-    let seen = client
+    let seen = owner
         .data(
             "query($i: String!) { transactions_by_iban(iban: $i, max_items: 5) { id } }",
             json!({"i": iban}),

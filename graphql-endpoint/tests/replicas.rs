@@ -19,7 +19,7 @@ use common::bank_load::{
 };
 use common::{
     start_command_handler_as, start_graphql_endpoint, start_group_at_end, start_projector_as,
-    unique, Protocol, ServiceProcess, WAIT,
+    trust_local_proxy, unique, Protocol, ServiceProcess, WAIT,
 };
 use serde_json::Value;
 use topology::TransactionHappenedEvent;
@@ -60,7 +60,10 @@ async fn two_instances_of_each_service_survive_a_kill_of_one_each_under_load() {
     };
     let endpoint = |n: usize| {
         Instance::start(&format!("endpoint {n}"), ReadyWhen::Healthy, || {
-            start_graphql_endpoint(&[("GRAPHQL_COMMAND_TIMEOUT", "30".into())])
+            start_graphql_endpoint(&[
+                ("GRAPHQL_COMMAND_TIMEOUT", "30".into()),
+                trust_local_proxy(),
+            ])
         })
     };
     let (mut handler_1, mut handler_2) = (handler(1), handler(2));

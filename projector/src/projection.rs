@@ -119,6 +119,9 @@ pub fn project_user_event(model: &ReadModel, event: &UserEvent) {
         UserEvent::UserAccountCreatedEvent(created) => {
             model.create_user(&created.username, &created.password)
         }
+        UserEvent::UserPasswordChangedEvent(changed) => {
+            model.change_password(&changed.username, &changed.password)
+        }
     }
 }
 
@@ -248,6 +251,7 @@ impl BankProjector {
                     to: started.to.clone(),
                     description: started.description.clone(),
                     debit_transaction_id: None,
+                    initiator: started.username.clone(),
                 },
             ),
             BankEvent::TransferCompletedEvent(completed) => {

@@ -11,7 +11,8 @@
 //! | `TransactionByIdQuery` | transaction | [`TRANSACTION_DOES_NOT_EXIST`] |
 //! | `TransactionsByIbanQuery` | array, newest first, `[]` when none | [`IBAN_IS_NOT_VALID`], [`MAX_ITEMS_OUT_OF_RANGE`] |
 //! | `AllLastTransactionsQuery` | array, newest of every IBAN, sorted by IBAN, `[]` when none | — |
-//! | `TransferStatusQuery` | where the transfer stands | [`TRANSFER_DOES_NOT_EXIST`] |
+//! | `TransferStatusQuery` | where the transfer stands and who started it | [`TRANSFER_DOES_NOT_EXIST`] |
+//! | `BankFiguresQuery` | how many accounts and transactions the bank has | — |
 //! | `AllBankAccountsQuery` | page of every account, sorted by IBAN, see below | [`MAX_ITEMS_OUT_OF_RANGE`], [`OFFSET_IS_NEGATIVE`] |
 //! | `AccountAtQuery`, `BalanceHistoryQuery`, `AlertRulesQuery` | see [`crate::account_queries`] | |
 //!
@@ -37,7 +38,7 @@ use topology::{
 
 use crate::account_index::AccountSearch;
 use crate::account_queries;
-use crate::query_results::{AccountsPage, Transaction, TransferStatus, User};
+use crate::query_results::{AccountsPage, BankFigures, Transaction, TransferStatus, User};
 use crate::read_model::ReadModel;
 
 pub const USERNAME_DOES_NOT_EXIST: &str = "username does not exist";
@@ -170,15 +171,20 @@ impl Query for BankQuery {
                 to_json(&last.iter().map(|t| &**t).collect::<Vec<&Transaction>>())
             }
             BankQuery::TransferStatusQuery(query) => {
-                let (status, reason) = model
+                let outcome = model
                     .transfer_outcome(&query.transfer_id)
                     .ok_or(TRANSFER_DOES_NOT_EXIST)?;
                 to_json(&TransferStatus {
                     transfer_id: query.transfer_id.to_uuid_string(),
-                    status,
-                    reason,
+                    status: outcome.state,
+                    reason: outcome.reason,
+                    initiator: outcome.initiator,
                 })
             }
+            BankQuery::BankFiguresQuery(_) => to_json(&BankFigures {
+                accounts: model.account_count(),
+                transactions: model.transaction_count(),
+            }),
             BankQuery::AccountAtQuery(query) => {
                 to_json(&account_queries::account_at(model, query)?)
             }
@@ -233,7 +239,7 @@ mod tests {
 
     use serde_json::{json, Value};
     use topology::{
-        AllBankAccountsQuery, AllLastTransactionsQuery, FindBankAccountQuery,
+        AllBankAccountsQuery, AllLastTransactionsQuery, BankFiguresQuery, FindBankAccountQuery,
         FindBankAccountsForUserQuery, FindUserQuery, TransactionByIdQuery, TransactionsByIbanQuery,
         TransferStatusQuery,
     };
@@ -715,7 +721,7 @@ mod tests {
         };
         assert_eq!(
             succeeded(status(started)),
-            json!({"transfer_id": started.to_uuid_string(), "status": "started", "reason": null})
+            json!({"transfer_id": started.to_uuid_string(), "status": "started", "reason": null, "initiator": "someone"})
         );
         assert_eq!(succeeded(status(complete))["status"], "complete");
         assert_eq!(
@@ -723,10 +729,26 @@ mod tests {
             json!({
                 "transfer_id": failed_transfer.to_uuid_string(),
                 "status": "failed",
-                "reason": "token is not valid"
+                "reason": "token is not valid",
+                "initiator": "someone"
             })
         );
         assert_eq!(failed(status(id(103))), TRANSFER_DOES_NOT_EXIST);
+    }
+
+    #[test]
+    fn bank_figures_count_accounts_and_transactions_only() {
+        let model = model_with(&[
+            account_created("NL66OPEN0000000000", "alice", "token"),
+            account_created("NL39OPEN0000000001", "bob", "token"),
+            transfer_started(id(1), "cash", "NL66OPEN0000000000", "deposit"),
+            credited(id(1), "NL66OPEN0000000000", 100),
+        ]);
+        let query: BankQuery = BankFiguresQuery { id: QUERY_ID }.into();
+        assert_eq!(
+            succeeded(answer(&model, &query)),
+            json!({"accounts": 2, "transactions": 1})
+        );
     }
 
     fn all_accounts(offset: i32, max_items: i32, search: Option<&str>) -> QueryAnswer {

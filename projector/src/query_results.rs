@@ -11,7 +11,8 @@
 //! | `TransactionByIdQuery` | [`Transaction`]: `{"id":1,"iban":"NL66OPEN0000000000","new_balance":1000,"changed_by":1000,"from_to":"cash","description":"deposit"}` |
 //! | `TransactionsByIbanQuery` | array of [`Transaction`], newest first |
 //! | `AllLastTransactionsQuery` | array of [`Transaction`], one per IBAN, sorted by IBAN |
-//! | `TransferStatusQuery` | [`TransferStatus`]: `{"transfer_id":"<uuid>","status":"failed","reason":"token is not valid"}` |
+//! | `TransferStatusQuery` | [`TransferStatus`]: `{"transfer_id":"<uuid>","status":"failed","reason":"token is not valid","initiator":"alice"}` |
+//! | `BankFiguresQuery` | [`BankFigures`]: `{"accounts":12,"transactions":345}` |
 //! | `AllBankAccountsQuery` | [`AccountsPage`]: `{"total":12,"offset":0,"accounts":[{"iban":"NL66OPEN0000000000","balance":100000000,"owners":["openweb"]}]}`: one page of every account, sorted by IBAN; owners are usernames only, never tokens |
 //!
 //! The read model stores these very types, so answering a query serializes what is stored.
@@ -21,12 +22,22 @@ use topology::{values::DEFAULT_LIMIT_CENTS, TransactionHappenedEvent};
 
 /// Where a transfer stands: `{transfer_id, status, reason}`; `status` is `started`, `complete`
 /// or `failed`, and `reason` is set only for `failed`. It answers a client whose response to
-/// `money_transfer` got lost.
+/// `money_transfer` got lost. `initiator` is the username that started it: the endpoint shows
+/// the status to that customer (and to employees) only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferStatus {
     pub transfer_id: String,
     pub status: TransferState,
     pub reason: Option<String>,
+    pub initiator: Option<String>,
+}
+
+/// Bank-wide figures, without any account in them (`BankFiguresQuery`):
+/// `{"accounts": 12, "transactions": 345}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankFigures {
+    pub accounts: usize,
+    pub transactions: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

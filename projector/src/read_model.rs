@@ -55,6 +55,17 @@ pub struct Transfer {
     pub description: String,
     /// The transaction of this transfer's debit: a later return's description names it.
     pub debit_transaction_id: Option<i32>,
+    /// Who started it: the one customer who may ask how it stands.
+    pub initiator: String,
+}
+
+/// How a transfer stands, why it failed, and who started it (None for a transfer whose start
+/// was not projected).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferOutcome {
+    pub state: TransferState,
+    pub reason: Option<String>,
+    pub initiator: Option<String>,
 }
 
 /// What the projection changed since the last [`ReadModel::flush`]: readers look here before
@@ -64,7 +75,7 @@ struct Pending {
     users: Vec<(String, String)>,
     accounts: BTreeSet<String>,
     transfers: BTreeSet<Id>,
-    outcomes: HashMap<Id, (TransferState, Option<String>)>,
+    outcomes: HashMap<Id, TransferOutcome>,
     transactions: BTreeMap<i32, (Arc<Transaction>, Source)>,
     /// The alerts each pending transaction fired, by transaction id.
     alerts: BTreeMap<i32, Vec<FiredAlert>>,
@@ -306,7 +317,7 @@ impl ReadModel {
     }
 
     /// How transfer `id` stands, and why it failed.
-    pub fn transfer_outcome(&self, id: &Id) -> Option<(TransferState, Option<String>)> {
+    pub fn transfer_outcome(&self, id: &Id) -> Option<TransferOutcome> {
         if let Some(outcome) = self.pending().outcomes.get(id) {
             return Some(outcome.clone());
         }
@@ -316,9 +327,11 @@ impl ReadModel {
         if let Some(outcome) = self.stored(self.store.outcome(id)) {
             return Some(outcome);
         }
-        self.transfers
-            .contains_key(id)
-            .then_some((TransferState::Started, None))
+        self.transfers.get(id).map(|transfer| TransferOutcome {
+            state: TransferState::Started,
+            reason: None,
+            initiator: Some(transfer.initiator.clone()),
+        })
     }
 
     /// A store read; a failure is logged and answers as if nothing were stored.
@@ -498,6 +511,18 @@ impl ReadModel {
             .push((username.to_string(), password_hash.to_string()));
     }
 
+    /// A known user's new password hash (the command handler changes only existing users').
+    pub(crate) fn change_password(&self, username: &str, password_hash: &str) {
+        let Some(mut stored) = self.users.get_mut(username) else {
+            return;
+        };
+        *stored = password_hash.to_string();
+        drop(stored);
+        self.pending_mut()
+            .users
+            .push((username.to_string(), password_hash.to_string()));
+    }
+
     /// Adds `username` with `token` as owner of `iban` by the event at `since`, creating the
     /// account when it is new. An existing owner gets the new token and keeps its place.
     pub(crate) fn add_owner(&self, iban: &str, username: &str, token: &str, since: Source) {
@@ -573,10 +598,15 @@ impl ReadModel {
     /// saga writes a transfer's debit and return before its final event, all in the transfer's
     /// home partition. Its credit may come later (another partition) but carries what it needs.
     pub(crate) fn finish_transfer(&self, id: &Id, state: TransferState, reason: Option<String>) {
-        self.transfers.remove(id);
+        let initiator = self.transfers.remove(id).map(|(_, t)| t.initiator);
         let mut pending = self.pending_mut();
         pending.transfers.insert(*id);
-        pending.outcomes.insert(*id, (state, reason));
+        let outcome = TransferOutcome {
+            state,
+            reason,
+            initiator,
+        };
+        pending.outcomes.insert(*id, outcome);
     }
 
     /// Changes the balance of `iban` by `change` and returns the new balance. An IBAN never

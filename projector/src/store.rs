@@ -46,12 +46,12 @@ use topology::state_file::{
 use topology::Id;
 
 use crate::alerts::{AlertRules, FiredAlert};
-use crate::query_results::{Account, Transaction, TransferState};
-use crate::read_model::Transfer;
+use crate::query_results::{Account, Transaction};
+use crate::read_model::{Transfer, TransferOutcome};
 use crate::source::Source;
 
 /// Bumped whenever a table's layout or encoding changes: an older store is then rebuilt.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 /// redb's page cache: queries read history one account at a time, so a small one serves them.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -118,7 +118,7 @@ pub struct Round {
     pub accounts: Vec<(String, StoredAccount)>,
     /// `None`: the transfer is no longer in progress.
     pub transfers: Vec<(Id, Option<Transfer>)>,
-    pub outcomes: Vec<(Id, (TransferState, Option<String>))>,
+    pub outcomes: Vec<(Id, TransferOutcome)>,
     pub transactions: Vec<StoredTransaction>,
     pub positions: Vec<(String, i32, i64)>,
     pub issued: Vec<(i32, i64)>,
@@ -423,7 +423,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn outcome(&self, id: &Id) -> Result<Option<(TransferState, Option<String>)>, StoreError> {
+    pub fn outcome(&self, id: &Id) -> Result<Option<TransferOutcome>, StoreError> {
         let read = self.file.db().begin_read().map_err(redb_error)?;
         let table = read.open_table(OUTCOMES).map_err(redb_error)?;
         match table.get(id_key(id)).map_err(redb_error)? {

@@ -72,6 +72,7 @@ pub fn transfer_started(id: Id, from: &str, to: &str, description: &str) -> Bank
         to: to.into(),
         description: description.into(),
         username: "someone".into(),
+        at_millis: None,
     }
     .into()
 }

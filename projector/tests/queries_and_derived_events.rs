@@ -26,6 +26,7 @@ fn started(id: Id, from: &str, to: &str, amount: i64, description: &str) -> Bank
         to: to.into(),
         description: description.into(),
         username: "someone".into(),
+        at_millis: None,
     }
     .into()
 }

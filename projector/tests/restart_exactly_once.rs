@@ -34,6 +34,7 @@ fn transfer(id: Id, from: &str, to: &str, amount: i64) -> Vec<BankEvent> {
         to: to.into(),
         description: description.clone(),
         username: "someone".into(),
+        at_millis: None,
     };
     let mut events = vec![started.into()];
     if from != CASH {

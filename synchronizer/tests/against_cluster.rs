@@ -150,7 +150,7 @@ async fn apply_creates_the_topology_and_a_second_apply_does_nothing() {
         })
         .collect();
     assert_eq!(subjects, expected_subjects());
-    assert_eq!(subjects.len(), 47);
+    assert_eq!(subjects.len(), 52);
 
     let again = synchronizer(&["apply"]);
     assert!(again.status.success());

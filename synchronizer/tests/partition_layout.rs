@@ -274,6 +274,7 @@ async fn sample_history(codec: &topology::codec::Codec) -> History {
             to: to.into(),
             description: "test".into(),
             username: "alice".into(),
+            at_millis: None,
         })
     };
     let events: Vec<(&str, BankEvent)> = vec![

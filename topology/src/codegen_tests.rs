@@ -24,7 +24,7 @@ fn round_trip<R: AvroRecord + PartialEq + std::fmt::Debug>(record: R) {
 
 #[test]
 fn every_schema_is_valid_avro_in_the_namespace() {
-    assert_eq!(RECORDS.len(), 41);
+    assert_eq!(RECORDS.len(), 46);
     for record in RECORDS {
         let schema = Schema::parse_str(record.schema).expect(record.full_name);
         let Schema::Record(schema) = schema else {
@@ -75,7 +75,8 @@ fn new_query_names_are_appended_to_the_enum() {
             "AllBankAccountsQuery",
             "AccountAtQuery",
             "BalanceHistoryQuery",
-            "AlertRulesQuery"
+            "AlertRulesQuery",
+            "BankFiguresQuery"
         ])
     );
     let query: serde_json::Value =
@@ -269,20 +270,21 @@ fn catalogue_matches_the_specification() {
     let bank = crate::BANK_PARTITIONS;
     assert_eq!(bank, 12);
     let expected = [
-        ("user_events", bank, 1, "-1"),
+        ("user_events", bank, 2, "-1"),
         ("bank_events", bank, 11, "-1"),
-        ("user_commands", bank, 1, "60000"),
+        ("user_commands", bank, 2, "60000"),
         ("bank_commands", bank, 8, "60000"),
         ("transfer_commands", bank, 3, "60000"),
         ("user_command_feedback", 24, 2, "60000"),
         ("bank_command_feedback", 24, 2, "60000"),
         ("transfer_command_feedback", bank, 2, "60000"),
         ("user_queries", 24, 1, "60000"),
-        ("bank_queries", 24, 10, "60000"),
+        ("bank_queries", 24, 11, "60000"),
         ("user_queries_feedback", 24, 2, "60000"),
         ("bank_queries_feedback", 24, 2, "60000"),
         ("transaction_events", 24, 1, "60000"),
         ("alert_events", bank, 1, "604800000"),
+        ("session_events", 3, 2, "604800000"),
     ];
     assert_eq!(TOPICS.len(), expected.len());
     for (name, partitions, records, retention) in expected {
@@ -338,8 +340,8 @@ fn malformed_files_are_rejected_with_file_record_and_problem() {
     let twice = SCHEMAS.replace(r#"["id", "reason"]"#, r#"["id", "reason", "id"]"#);
     assert!(parse_error(&twice, TOPOLOGY).contains("field `id` listed twice"));
     let unknown_record = TOPOLOGY.replace(
-        r#"["CreateUserAccountCommand"]"#,
-        r#"["CreateUserCommand"]"#,
+        r#"["CreateUserAccountCommand", "ChangeUserPasswordCommand"]"#,
+        r#"["CreateUserCommand", "ChangeUserPasswordCommand"]"#,
     );
     assert_eq!(
         parse_error(SCHEMAS, &unknown_record),

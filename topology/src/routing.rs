@@ -49,6 +49,7 @@ pub fn home<'a>(from: &'a str, to: &'a str) -> &'a str {
 pub fn user_event_key(event: &UserEvent) -> &str {
     match event {
         UserEvent::UserAccountCreatedEvent(e) => &e.username,
+        UserEvent::UserPasswordChangedEvent(e) => &e.username,
     }
 }
 

@@ -31,7 +31,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use topology::values::{is_open_iban, DEFAULT_LIMIT_CENTS};
+use topology::values::{is_open_iban, CASH, DEFAULT_LIMIT_CENTS};
 use topology::{
     AddUserToBankAccountCommand, BankAccountCreatedEvent, BankEvent, CreateBankAccountCommand,
     CreditMoneyCommand, DebitMoneyCommand, Id, MoneyCreditedEvent, MoneyDebitedEvent,
@@ -89,6 +89,45 @@ impl Movement {
     }
 }
 
+/// The most cash one deposit may bring in: € 10.000,00.
+pub const MAX_DEPOSIT_CENTS: i64 = 1_000_000;
+/// The most cash an account may take in on one UTC day: € 25.000,00.
+pub const MAX_DAILY_DEPOSITS_CENTS: i64 = 2_500_000;
+const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// The cash deposited into an account on its latest day with a deposit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DailyDeposits {
+    /// Days since the Unix epoch, UTC.
+    pub day: i64,
+    pub cents: i64,
+}
+
+impl DailyDeposits {
+    fn day_of(at_millis: i64) -> i64 {
+        at_millis.div_euclid(MILLIS_PER_DAY)
+    }
+
+    /// What was deposited on the day of `at_millis`.
+    pub fn on(&self, at_millis: i64) -> i64 {
+        if self.day == Self::day_of(at_millis) {
+            self.cents
+        } else {
+            0
+        }
+    }
+
+    fn add(&mut self, at_millis: i64, cents: i64) {
+        let day = Self::day_of(at_millis);
+        if day > self.day {
+            *self = DailyDeposits { day, cents: 0 };
+        }
+        if day == self.day {
+            self.cents = self.cents.saturating_add(cents);
+        }
+    }
+}
+
 /// An account as a state store keeps it: everything but its bookings, which are kept per
 /// transfer and recalled when a command of that transfer comes (see [`BankAccounts::recall_booking`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -97,6 +136,7 @@ pub struct AccountRecord {
     pub limit: i64,
     /// (username, token), by username.
     pub owners: Vec<(String, String)>,
+    pub deposits: DailyDeposits,
 }
 
 /// username → that owner's token, sorted by username. A vector, not a map: an account has one
@@ -144,6 +184,7 @@ pub struct BankAccount {
     limit: i64,
     owners: Owners,
     booked: HashSet<(Id, Movement)>,
+    deposits: DailyDeposits,
 }
 
 impl BankAccount {
@@ -153,6 +194,7 @@ impl BankAccount {
             limit: DEFAULT_LIMIT_CENTS,
             owners: Owners(vec![(username.to_string(), token.to_string())]),
             booked: HashSet::new(),
+            deposits: DailyDeposits::default(),
         }
     }
 
@@ -186,6 +228,7 @@ impl BankAccount {
                 .iter()
                 .map(|(username, token)| (username.clone(), token.clone()))
                 .collect(),
+            deposits: self.deposits,
         }
     }
 
@@ -195,7 +238,13 @@ impl BankAccount {
             limit: record.limit,
             owners: Owners::from(record.owners),
             booked: HashSet::new(),
+            deposits: record.deposits,
         }
+    }
+
+    /// Cash deposited on the UTC day of `at_millis`.
+    pub fn deposited_on(&self, at_millis: i64) -> i64 {
+        self.deposits.on(at_millis)
     }
 
     pub fn has_booked(&self, transfer: Id, movement: Movement) -> bool {
@@ -260,6 +309,22 @@ impl BankAccounts {
             .check_owner(username, token, Reason::UserIsNoOwnerOfBankAccount)
     }
 
+    /// May `amount` cents of cash go into `iban` at `now_millis`? Per deposit, then per day.
+    pub fn check_deposit(&self, iban: &str, amount: i64, now_millis: i64) -> Result<(), Reason> {
+        if amount > MAX_DEPOSIT_CENTS {
+            return Err(Reason::DepositTooLarge {
+                max: MAX_DEPOSIT_CENTS,
+            });
+        }
+        let today = self.known(iban)?.deposited_on(now_millis);
+        match today.checked_add(amount) {
+            Some(total) if total <= MAX_DAILY_DEPOSITS_CENTS => Ok(()),
+            _ => Err(Reason::DailyDepositLimit {
+                max: MAX_DAILY_DEPOSITS_CENTS,
+            }),
+        }
+    }
+
     pub fn evolve(&mut self, event: &BankEvent) {
         match event {
             BankEvent::BankAccountCreatedEvent(e) => {
@@ -284,6 +349,12 @@ impl BankAccounts {
             }
             BankEvent::MoneyReturnedEvent(e) => {
                 self.book(&e.iban, e.id, Movement::Return, e.amount)
+            }
+            BankEvent::TransferStartedEvent(e) if e.from == CASH => {
+                // Started deposits from before the time was recorded count for no day.
+                if let (Some(account), Some(at)) = (self.by_iban.get_mut(&e.to), e.at_millis) {
+                    account.deposits.add(at, e.amount);
+                }
             }
             BankEvent::TransferStartedEvent(_)
             | BankEvent::TransferCompletedEvent(_)

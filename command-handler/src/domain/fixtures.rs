@@ -20,9 +20,13 @@ pub fn id(n: u8) -> Id {
     Id([n; 16])
 }
 
+/// The clock of every decision in the unit tests: 2026-11-30T08:00:00Z.
+pub const NOW: i64 = 1_796_025_600_000;
+
 pub fn fresh() -> Fresh {
     Fresh {
         token: "fresh-token".into(),
+        now_millis: NOW,
     }
 }
 
@@ -87,6 +91,7 @@ pub fn started(transfer: u8, from: &str, to: &str, amount: i64) -> TransferStart
         to: command.to,
         description: command.description,
         username: command.username,
+        at_millis: Some(NOW),
     }
 }
 

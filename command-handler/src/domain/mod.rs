@@ -30,7 +30,7 @@ pub mod transfer;
 pub mod user;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 pub use bank_account::BankAccounts;
 pub use command_meta::CommandMeta;
@@ -55,12 +55,23 @@ pub struct TransferFacts {
 pub struct Fresh {
     /// The token a new owner of an account gets.
     pub token: String,
+    /// When the decision is made, in milliseconds since the epoch: a started transfer records
+    /// it, and a day's cash deposits are counted by it.
+    pub now_millis: i64,
 }
 
 impl Fresh {
-    /// Random values for one decision; the runtime calls this, never the domain.
+    /// Random values and the clock for one decision; the runtime calls this, never the domain.
     pub fn generate() -> Self {
-        Fresh { token: new_token() }
+        let now_millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+            });
+        Fresh {
+            token: new_token(),
+            now_millis,
+        }
     }
 }
 
@@ -128,6 +139,9 @@ impl BankState {
     pub fn decide_user_command(&self, command: &UserCommand) -> Result<Vec<UserEvent>, Reason> {
         match command {
             UserCommand::CreateUserAccountCommand(command) => user::decide(&self.users, command),
+            UserCommand::ChangeUserPasswordCommand(command) => {
+                user::decide_password_change(&self.users, command)
+            }
         }
     }
 
@@ -150,9 +164,11 @@ impl BankState {
             BankCommand::RemoveUserFromBankAccountCommand(c) => {
                 bank_account::decide(accounts, Account::RemoveUserFromBankAccount(c))
             }
-            BankCommand::MoneyTransferCommand(c) => {
-                transfer::decide(transfers, accounts, Transfer::MoneyTransfer(c))
-            }
+            BankCommand::MoneyTransferCommand(c) => transfer::decide(
+                transfers,
+                accounts,
+                Transfer::MoneyTransfer(c, fresh.now_millis),
+            ),
             BankCommand::MarkTransferCompletedCommand(c) => {
                 transfer::decide(transfers, accounts, Transfer::MarkTransferCompleted(c))
             }
@@ -221,6 +237,7 @@ mod tests {
         let fresh = Fresh::generate();
         assert_eq!(fresh.token.len(), 20);
         assert_ne!(fresh, Fresh::generate());
+        assert!(fresh.now_millis > 1_700_000_000_000, "{fresh:?}");
     }
 
     #[test]

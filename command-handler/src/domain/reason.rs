@@ -56,6 +56,15 @@ pub enum Reason {
     /// Any credit fires for every amount; a threshold there would be silently ignored.
     #[error("threshold does not apply to ANY_CREDIT")]
     ThresholdDoesNotApplyToAnyCredit,
+    /// A password change for a user that was never created.
+    #[error("username does not exist")]
+    UsernameDoesNotExist,
+    /// Cash comes into the bank only in bounded amounts: one deposit…
+    #[error("a cash deposit may be at most {}", format_euro(*.max))]
+    DepositTooLarge { max: i64 },
+    /// …and a day's deposits into one account (a UTC day).
+    #[error("cash deposits into this account may be at most {} a day", format_euro(*.max))]
+    DailyDepositLimit { max: i64 },
     /// The one path where money stays debited: kept explicit so it is visible to the user and
     /// in the event log instead of hidden behind the credit's reason.
     #[error("{credit_reason}, and returning the money failed: {return_reason}")]
@@ -143,6 +152,15 @@ mod tests {
             (
                 Reason::ThresholdDoesNotApplyToAnyCredit,
                 "threshold does not apply to ANY_CREDIT",
+            ),
+            (Reason::UsernameDoesNotExist, "username does not exist"),
+            (
+                Reason::DepositTooLarge { max: 1_000_000 },
+                "a cash deposit may be at most € 10.000,00",
+            ),
+            (
+                Reason::DailyDepositLimit { max: 2_500_000 },
+                "cash deposits into this account may be at most € 25.000,00 a day",
             ),
             (
                 Reason::ReturnFailed {

@@ -507,6 +507,8 @@ impl Saga {
             to: record.to,
             description: record.description,
             username: record.username,
+            // The saga never reads when a transfer started.
+            at_millis: None,
         };
         self.transfers.insert(
             started.id,

@@ -5,8 +5,11 @@
 //! - MoneyTransfer: id seen before → `transfer was already started, current status:
 //!   <started|complete|failed>`; amount ≤ 0 → `amount should be positive`; a deposit (`from` =
 //!   `cash`, `to` ≠ `cash`) into an account that username + token do not own → the DebitMoney
-//!   reasons (`iban not known`, `user is no owner of bank account`, `token is not valid`);
-//!   else TransferStarted.
+//!   reasons (`iban not known`, `user is no owner of bank account`, `token is not valid`); a
+//!   deposit above € 10.000,00 → `a cash deposit may be at most € 10.000,00`; a deposit that
+//!   would take the account's cash deposits of this UTC day above € 25.000,00 → `cash deposits
+//!   into this account may be at most € 25.000,00 a day`; else TransferStarted, stamped with the
+//!   decision's time.
 //! - MarkTransferCompleted / MarkTransferFailed: unknown id → `transfer not known`; status not
 //!   started → `state of transfer was <status> so could not be completed` / `… failed`; else
 //!   TransferCompleted / TransferFailed.
@@ -22,6 +25,13 @@
 //! transfer`.
 //! The ownership of `from` in a normal transfer is deliberately not checked here: DebitMoney
 //! checks it at the moment the money moves.
+//!
+//! Why the deposit limits are counted from TransferStarted: cash is the only way money enters
+//! the bank, so it is bounded per deposit and per account and day. A deposit's TransferStarted
+//! lives in its `to` account's partition (a deposit's home) and carries when it was decided, so
+//! the day's total is the fold of those events: the same after a restart or a replay, and
+//! decided one deposit at a time like a debit against its balance. A started deposit is then
+//! credited (the account exists and is owned), so counting it at its start counts what came in.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -37,7 +47,8 @@ use super::{BankAccounts, Reason};
 /// The commands this aggregate decides.
 #[derive(Debug, Clone, Copy)]
 pub enum Command<'a> {
-    MoneyTransfer(&'a MoneyTransferCommand),
+    /// With the decision's time, in milliseconds since the epoch.
+    MoneyTransfer(&'a MoneyTransferCommand, i64),
     MarkTransferCompleted(&'a MarkTransferCompletedCommand),
     MarkTransferFailed(&'a MarkTransferFailedCommand),
 }
@@ -130,7 +141,7 @@ pub fn decide(
     command: Command<'_>,
 ) -> Result<Vec<BankEvent>, Reason> {
     match command {
-        Command::MoneyTransfer(c) => start(transfers, accounts, c),
+        Command::MoneyTransfer(c, now_millis) => start(transfers, accounts, c, now_millis),
         Command::MarkTransferCompleted(c) => {
             finishable(transfers, c.id, Reason::TransferCouldNotBeCompleted)?;
             Ok(vec![TransferCompletedEvent { id: c.id }.into()])
@@ -150,6 +161,7 @@ fn start(
     transfers: &Transfers,
     accounts: &BankAccounts,
     c: &MoneyTransferCommand,
+    now_millis: i64,
 ) -> Result<Vec<BankEvent>, Reason> {
     if let Some(status) = transfers.status(c.id) {
         return Err(Reason::TransferWasAlreadyStarted(status));
@@ -159,6 +171,7 @@ fn start(
     }
     if c.from == CASH && c.to != CASH {
         accounts.authorize(&c.to, &c.username, &c.token)?;
+        accounts.check_deposit(&c.to, c.amount, now_millis)?;
     }
     Ok(vec![TransferStartedEvent {
         id: c.id,
@@ -168,6 +181,7 @@ fn start(
         to: c.to.clone(),
         description: c.description.clone(),
         username: c.username.clone(),
+        at_millis: Some(now_millis),
     }
     .into()])
 }
@@ -225,7 +239,7 @@ mod tests {
             let complete;
             let fail;
             let command = match &command {
-                Cmd::Transfer(c) => Command::MoneyTransfer(c),
+                Cmd::Transfer(c) => Command::MoneyTransfer(c, NOW),
                 Cmd::Complete(transfer) => {
                     complete = MarkTransferCompletedCommand { id: id(*transfer) };
                     Command::MarkTransferCompleted(&complete)
@@ -362,6 +376,116 @@ mod tests {
                 Ok(vec![start_event(1, IBAN_B, IBAN_A, 500)]),
             ),
         ]);
+    }
+
+    /// A deposit into alice's account started at `at_millis`.
+    fn deposited(transfer: u8, amount: i64, at_millis: i64) -> BankEvent {
+        TransferStartedEvent {
+            at_millis: Some(at_millis),
+            ..started(transfer, CASH_FROM, IBAN_A, amount)
+        }
+        .into()
+    }
+
+    #[test]
+    fn cash_deposits_are_bounded_per_deposit_and_per_day() {
+        const DAY: i64 = 86_400_000;
+        let today =
+            |events: Vec<BankEvent>| [vec![created(IBAN_A, "alice", "t-a")], events].concat();
+        let two_million_today = || {
+            today(vec![
+                deposited(7, 1_000_000, NOW - 1),
+                deposited(8, 1_000_000, NOW - 2),
+            ])
+        };
+        run(vec![
+            (
+                "a deposit of exactly € 10.000,00",
+                today(vec![]),
+                transfer(1, CASH_FROM, IBAN_A, 1_000_000),
+                Ok(vec![start_event(1, CASH_FROM, IBAN_A, 1_000_000)]),
+            ),
+            (
+                "one cent more",
+                today(vec![]),
+                transfer(1, CASH_FROM, IBAN_A, 1_000_001),
+                Err("a cash deposit may be at most € 10.000,00"),
+            ),
+            (
+                "the owner is checked before the amount, so a stranger learns nothing",
+                vec![created(IBAN_B, "bob", "t-b")],
+                transfer(1, CASH_FROM, IBAN_B, 5_000_000),
+                Err("user is no owner of bank account"),
+            ),
+            (
+                "up to € 25.000,00 a day",
+                two_million_today(),
+                transfer(1, CASH_FROM, IBAN_A, 500_000),
+                Ok(vec![start_event(1, CASH_FROM, IBAN_A, 500_000)]),
+            ),
+            (
+                "one cent over the day's total",
+                two_million_today(),
+                transfer(1, CASH_FROM, IBAN_A, 500_001),
+                Err("cash deposits into this account may be at most € 25.000,00 a day"),
+            ),
+            (
+                "yesterday's deposits do not count",
+                today(vec![
+                    deposited(7, 1_000_000, NOW - DAY),
+                    deposited(8, 1_000_000, NOW - DAY),
+                    deposited(9, 500_000, NOW - DAY),
+                ]),
+                transfer(1, CASH_FROM, IBAN_A, 1_000_000),
+                Ok(vec![start_event(1, CASH_FROM, IBAN_A, 1_000_000)]),
+            ),
+            (
+                "deposits from before their time was recorded count for no day",
+                today(vec![TransferStartedEvent {
+                    at_millis: None,
+                    ..started(7, CASH_FROM, IBAN_A, 2_500_000)
+                }
+                .into()]),
+                transfer(1, CASH_FROM, IBAN_A, 1_000_000),
+                Ok(vec![start_event(1, CASH_FROM, IBAN_A, 1_000_000)]),
+            ),
+            (
+                "transfers between accounts are no cash and not limited",
+                two_million_today(),
+                transfer(1, IBAN_A, IBAN_B, 5_000_000),
+                Ok(vec![start_event(1, IBAN_A, IBAN_B, 5_000_000)]),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn a_days_deposits_survive_a_state_store() {
+        let state = state_after(&[
+            created(IBAN_A, "alice", "t-a"),
+            deposited(7, 1_000_000, NOW - 1),
+            deposited(8, 1_000_000, NOW - 2),
+        ]);
+        let record = state
+            .accounts()
+            .get(IBAN_A)
+            .map(|a| a.record())
+            .expect("alice's account");
+        let mut restored = crate::domain::BankState::default();
+        restored.restore_account(IBAN_A.into(), record);
+        assert_eq!(
+            restored.accounts().get(IBAN_A).map(|a| a.deposited_on(NOW)),
+            Some(2_000_000)
+        );
+        let over = transfer_command(1, CASH_FROM, IBAN_A, 500_001);
+        let decided = decide(
+            restored.transfers(),
+            restored.accounts(),
+            Command::MoneyTransfer(&over, NOW),
+        );
+        assert_eq!(
+            decided.map_err(|reason| reason.to_string()),
+            Err("cash deposits into this account may be at most € 25.000,00 a day".to_string())
+        );
     }
 
     #[test]

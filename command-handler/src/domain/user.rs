@@ -1,9 +1,15 @@
-//! Users: one per username. Rules (SPEC §4):
+//! Users: one per username. Rules (SPEC §4 plus the security issue):
 //! - CreateUserAccount: username taken → `user already exists`; else UserAccountCreated.
+//! - ChangeUserPassword: unknown username → `username does not exist`; else
+//!   UserPasswordChanged with the new hash. The endpoint checked the old password and the new
+//!   one's strength before sending it: this aggregate never sees a password, only hashes.
 
 use std::collections::HashSet;
 
-use topology::{CreateUserAccountCommand, UserAccountCreatedEvent, UserEvent};
+use topology::{
+    ChangeUserPasswordCommand, CreateUserAccountCommand, UserAccountCreatedEvent, UserEvent,
+    UserPasswordChangedEvent,
+};
 
 use super::Reason;
 
@@ -28,6 +34,7 @@ impl Users {
             UserEvent::UserAccountCreatedEvent(created) => {
                 self.usernames.insert(created.username.clone());
             }
+            UserEvent::UserPasswordChangedEvent(_) => {}
         }
     }
 }
@@ -37,6 +44,20 @@ pub fn decide(users: &Users, command: &CreateUserAccountCommand) -> Result<Vec<U
         return Err(Reason::UserAlreadyExists);
     }
     Ok(vec![UserAccountCreatedEvent {
+        username: command.username.clone(),
+        password: command.password.clone(),
+    }
+    .into()])
+}
+
+pub fn decide_password_change(
+    users: &Users,
+    command: &ChangeUserPasswordCommand,
+) -> Result<Vec<UserEvent>, Reason> {
+    if !users.exists(&command.username) {
+        return Err(Reason::UsernameDoesNotExist);
+    }
+    Ok(vec![UserPasswordChangedEvent {
         username: command.username.clone(),
         password: command.password.clone(),
     }
@@ -91,6 +112,36 @@ mod tests {
             let outcome = decide(&users, &command).map_err(|reason| reason.to_string());
             assert_eq!(outcome, expected.map_err(String::from), "{name}");
         }
+    }
+
+    #[test]
+    fn change_user_password() {
+        let change = |username: &str| ChangeUserPasswordCommand {
+            id: id(2),
+            username: username.into(),
+            password: "new hash".into(),
+        };
+        let mut users = Users::default();
+        assert_eq!(
+            decide_password_change(&users, &change("alice")).map_err(|r| r.to_string()),
+            Err("username does not exist".to_string())
+        );
+        users.evolve(&user_created("alice"));
+        let changed = decide_password_change(&users, &change("alice"));
+        assert_eq!(
+            changed,
+            Ok(vec![UserPasswordChangedEvent {
+                username: "alice".into(),
+                password: "new hash".into()
+            }
+            .into()])
+        );
+        // A change changes nothing the command handler decides on.
+        changed
+            .unwrap_or_default()
+            .iter()
+            .for_each(|e| users.evolve(e));
+        assert!(users.exists("alice"));
     }
 
     #[test]

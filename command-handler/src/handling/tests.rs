@@ -23,6 +23,7 @@ fn id(n: u8) -> Id {
 fn fresh(token: &str) -> Fresh {
     Fresh {
         token: token.into(),
+        now_millis: crate::domain::fixtures::NOW,
     }
 }
 

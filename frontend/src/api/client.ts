@@ -1,11 +1,22 @@
-// The one urql client of the app: queries and mutations over HTTP, subscriptions over one
-// WebSocket (graphql-transport-ws protocol, the graphql-ws library). The socket opens at start
-// and reconnects for ever; views watch its state to show whether they are live, and reload
-// what they show after a reconnect, since events during the gap were not streamed.
+// The API of one role (customer or employee) for one session: queries and mutations over HTTP,
+// subscriptions over a WebSocket of its own (graphql-transport-ws protocol, the graphql-ws
+// library). A customer and an employee may be logged in in the same tab; each role has its own
+// API, so a request never carries the other role's session. A new session (a login) or none (a
+// logout) gets a new API: every view that uses it loads and subscribes again, and the new socket
+// sends the new session in its `connection_init`. A refreshed token of the same session goes with
+// the next request without any of that.
 
-import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
-import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import {
+  Client,
+  fetchExchange,
+  makeOperation,
+  mapExchange,
+  subscriptionExchange,
+} from '@urql/core';
 import type { Endpoint } from '../config';
+import type { RefusalEffect } from '../sessions';
+import { authorizationHeaders, unauthenticatedMessage } from './auth';
+import { createSessionSocket } from './socket';
 
 export type ConnectionState = 'connecting' | 'live' | 'offline';
 
@@ -43,43 +54,58 @@ export interface Api {
   endpoint: Endpoint;
 }
 
-export function createApi(endpoint: Endpoint): Api {
-  const connection = new ConnectionStore();
-  const ws: WsClient = createWsClient({
-    url: endpoint.ws,
-    lazy: false,
-    retryAttempts: Number.MAX_SAFE_INTEGER,
-    // Waits 1, 2, 4 … up to 10 seconds between tries, with jitter.
-    retryWait: (retries) =>
-      new Promise((resolve) =>
-        setTimeout(resolve, Math.min(10_000, 1000 * 2 ** retries) + Math.random() * 300),
-      ),
-    shouldRetry: () => true,
-    on: {
-      connecting: () => connection.set('connecting'),
-      connected: () => connection.set('live'),
-      closed: () => connection.set('offline'),
+/** What an API needs from the session it was made for. */
+export interface SessionAccess {
+  /** The token to send now (the newest of the session), or null without a session. */
+  token: () => string | null;
+  /** The endpoint answered UNAUTHENTICATED to a request sent with `tokenUsed`. */
+  refused: (message: string, tokenUsed: string | null) => RefusalEffect;
+}
+
+export interface DisposableApi extends Api {
+  /** Closes the socket for good; HTTP requests still on their way are answered. */
+  dispose: () => void;
+}
+
+/**
+ * Puts the session on every HTTP request as it is sent (`Authorization: Bearer …`), and tells
+ * the session about an UNAUTHENTICATED answer, with the token that request carried: an answer to
+ * a token that was refreshed since does not end the session.
+ */
+function sessionExchange(access: SessionAccess) {
+  return mapExchange({
+    onOperation(operation) {
+      if (operation.kind === 'teardown' || operation.kind === 'subscription') return operation;
+      const token = access.token();
+      return makeOperation(operation.kind, operation, {
+        ...operation.context,
+        sessionToken: token,
+        fetchOptions: { headers: authorizationHeaders(token) },
+      });
+    },
+    onResult(result) {
+      // Subscriptions are answered on the socket, which handles their refusals itself.
+      if (result.operation.kind === 'subscription') return;
+      const refusal = unauthenticatedMessage(result.error);
+      const tokenUsed = (result.operation.context.sessionToken as string | null) ?? null;
+      if (refusal !== null) access.refused(refusal, tokenUsed);
     },
   });
+}
+
+export function createApi(endpoint: Endpoint, access: SessionAccess): DisposableApi {
+  const connection = new ConnectionStore();
+  const socket = createSessionSocket(endpoint.ws, access, connection);
   const client = new Client({
     url: endpoint.http,
     requestPolicy: 'network-only',
-    // The endpoint takes GraphQL over POST only.
+    // The endpoint takes GraphQL over POST only (as application/json).
     preferGetMethod: false,
     exchanges: [
+      sessionExchange(access),
       fetchExchange,
-      subscriptionExchange({
-        forwardSubscription(request) {
-          const input = { ...request, query: request.query ?? '' };
-          return {
-            subscribe(sink) {
-              const unsubscribe = ws.subscribe(input, sink);
-              return { unsubscribe };
-            },
-          };
-        },
-      }),
+      subscriptionExchange({ forwardSubscription: socket.forward }),
     ],
   });
-  return { client, connection, endpoint };
+  return { client, connection, endpoint, dispose: socket.dispose };
 }

@@ -1,8 +1,11 @@
-// Every GraphQL operation the app sends, with the shape of its answer. Field names are the
-// API's public contract (snake_case).
+// Every GraphQL operation the app sends once logged in (and the public bank_figures), with the
+// shape of its answer. Field names are the API's public contract (snake_case). None takes a
+// password or an account token: the session that goes along with the request (api/client.ts)
+// says who asks. Logging in and out is in sessionOperations.ts.
 
 import { gql } from '@urql/core';
 import type { AccountsPage } from '../accounts';
+import type { BankFigures } from '../figures';
 import type { Alert, AlertKind, AlertRule } from '../alerts';
 import type { AccountAt, BalancePoint } from '../history';
 import type { Operations } from '../operations';
@@ -55,23 +58,9 @@ export const STREAM_TRANSACTIONS = gql<
   }
 `;
 
-export const GET_ACCOUNT = gql<
-  { get_account: AccountResult },
-  { username: string; password: string }
->`
-  mutation GetAccount($username: String!, $password: String!) {
-    get_account(username: $username, password: $password) {
-      iban
-      token
-      reason
-    }
-  }
-`;
-
+/** A transfer by the session's user; deposits come `from: "cash"`. */
 export interface MoneyTransferVariables {
   uuid: string;
-  username: string;
-  token: string;
   amount: number;
   from: string;
   to: string;
@@ -84,44 +73,31 @@ export const MONEY_TRANSFER = gql<
 >`
   mutation MoneyTransfer(
     $uuid: String!
-    $username: String!
-    $token: String!
     $amount: Int!
     $from: String!
     $to: String!
     $descr: String!
   ) {
-    money_transfer(
-      uuid: $uuid
-      username: $username
-      token: $token
-      amount: $amount
-      from: $from
-      to: $to
-      descr: $descr
-    ) {
+    money_transfer(uuid: $uuid, amount: $amount, from: $from, to: $to, descr: $descr) {
       uuid
       success
       reason
+      ended
     }
   }
 `;
 
-/** What open_account and get_account answer: an account and the user's token, or why not. */
+/** What open_account and get_account answer: an account, or why not. */
 export interface AccountResult {
   iban: string | null;
-  token: string | null;
   reason: string | null;
 }
 
-export const OPEN_ACCOUNT = gql<
-  { open_account: AccountResult },
-  { username: string; password: string }
->`
-  mutation OpenAccount($username: String!, $password: String!) {
-    open_account(username: $username, password: $password) {
+// The account's token is not asked for: the session stands in for it, and the app keeps no keys.
+export const OPEN_ACCOUNT = gql<{ open_account: AccountResult }, Record<string, never>>`
+  mutation OpenAccount {
+    open_account {
       iban
-      token
       reason
     }
   }
@@ -129,13 +105,12 @@ export const OPEN_ACCOUNT = gql<
 
 export const MY_ACCOUNTS = gql<
   { my_accounts: { accounts: OwnedAccount[] | null; reason: string | null } },
-  { username: string; password: string }
+  Record<string, never>
 >`
-  query MyAccounts($username: String!, $password: String!) {
-    my_accounts(username: $username, password: $password) {
+  query MyAccounts {
+    my_accounts {
       accounts {
         iban
-        token
         balance
         owners
       }
@@ -144,50 +119,25 @@ export const MY_ACCOUNTS = gql<
   }
 `;
 
-/** What add_owner and remove_owner answer. */
+/** What add_owner, remove_owner, set_alert, remove_alert, logout and change_password answer. */
 export interface CommandResult {
   success: boolean;
   reason: string | null;
 }
 
-export const ADD_OWNER = gql<
-  { add_owner: CommandResult },
-  { iban: string; username: string; token: string; user_to_add: string }
->`
-  mutation AddOwner($iban: String!, $username: String!, $token: String!, $user_to_add: String!) {
-    add_owner(iban: $iban, username: $username, token: $token, user_to_add: $user_to_add) {
+export const ADD_OWNER = gql<{ add_owner: CommandResult }, { iban: string; user_to_add: string }>`
+  mutation AddOwner($iban: String!, $user_to_add: String!) {
+    add_owner(iban: $iban, user_to_add: $user_to_add) {
       success
       reason
     }
   }
 `;
 
-export const REMOVE_OWNER = gql<
-  { remove_owner: CommandResult },
-  { iban: string; username: string; token: string }
->`
-  mutation RemoveOwner($iban: String!, $username: String!, $token: String!) {
-    remove_owner(iban: $iban, username: $username, token: $token) {
+export const REMOVE_OWNER = gql<{ remove_owner: CommandResult }, { iban: string }>`
+  mutation RemoveOwner($iban: String!) {
+    remove_owner(iban: $iban) {
       success
-      reason
-    }
-  }
-`;
-
-export const EMPLOYEE_LOGIN = gql<
-  {
-    employee_login: {
-      token: string | null;
-      expires_at: string | null;
-      reason: string | null;
-    };
-  },
-  { username: string; password: string }
->`
-  mutation EmployeeLogin($username: String!, $password: String!) {
-    employee_login(username: $username, password: $password) {
-      token
-      expires_at
       reason
     }
   }
@@ -219,23 +169,16 @@ const OPERATIONS_FIELDS = `
   }
 `;
 
-/** Employees only: sent with `Authorization: Bearer <employee session token>`. */
+/** Employees only. */
 export const OPERATIONS = gql<{ operations: Operations }, Record<string, never>>`
   query Operations {
     operations { ${OPERATIONS_FIELDS} }
   }
 `;
 
-/** An account and the user's key to it, as alert_rules, set_alert, remove_alert and alerts take them. */
-export interface AccountKeyVariables {
-  iban: string;
-  username: string;
-  token: string;
-}
-
-export const ALERT_RULES = gql<{ alert_rules: AlertRule[] }, AccountKeyVariables>`
-  query AlertRules($iban: String!, $username: String!, $token: String!) {
-    alert_rules(iban: $iban, username: $username, token: $token) {
+export const ALERT_RULES = gql<{ alert_rules: AlertRule[] }, { iban: string }>`
+  query AlertRules($iban: String!) {
+    alert_rules(iban: $iban) {
       kind
       threshold
     }
@@ -244,16 +187,10 @@ export const ALERT_RULES = gql<{ alert_rules: AlertRule[] }, AccountKeyVariables
 
 export const SET_ALERT = gql<
   { set_alert: CommandResult | null },
-  AccountKeyVariables & { kind: AlertKind; threshold?: number }
+  { iban: string; kind: AlertKind; threshold?: number }
 >`
-  mutation SetAlert(
-    $iban: String!
-    $username: String!
-    $token: String!
-    $kind: AlertKind!
-    $threshold: Int
-  ) {
-    set_alert(iban: $iban, username: $username, token: $token, kind: $kind, threshold: $threshold) {
+  mutation SetAlert($iban: String!, $kind: AlertKind!, $threshold: Int) {
+    set_alert(iban: $iban, kind: $kind, threshold: $threshold) {
       success
       reason
     }
@@ -262,19 +199,19 @@ export const SET_ALERT = gql<
 
 export const REMOVE_ALERT = gql<
   { remove_alert: CommandResult | null },
-  AccountKeyVariables & { kind: AlertKind }
+  { iban: string; kind: AlertKind }
 >`
-  mutation RemoveAlert($iban: String!, $username: String!, $token: String!, $kind: AlertKind!) {
-    remove_alert(iban: $iban, username: $username, token: $token, kind: $kind) {
+  mutation RemoveAlert($iban: String!, $kind: AlertKind!) {
+    remove_alert(iban: $iban, kind: $kind) {
       success
       reason
     }
   }
 `;
 
-export const ALERTS = gql<{ alerts: Alert }, AccountKeyVariables>`
-  subscription Alerts($iban: String!, $username: String!, $token: String!) {
-    alerts(iban: $iban, username: $username, token: $token) {
+export const ALERTS = gql<{ alerts: Alert }, { iban: string }>`
+  subscription Alerts($iban: String!) {
+    alerts(iban: $iban) {
       kind
       iban
       message
@@ -307,6 +244,17 @@ export const ACCOUNT_AT = gql<
       at
       balance
       transactions(max_items: $max_items) { ${TRANSACTION_FIELDS} }
+    }
+  }
+`;
+
+/** Public: how big the bank is, for the home view (never an account). */
+export const BANK_FIGURES = gql<{ bank_figures: BankFigures }, Record<string, never>>`
+  query BankFigures {
+    bank_figures {
+      accounts
+      transactions
+      transactions_last_minute
     }
   }
 `;

@@ -1,6 +1,5 @@
 import { useCallback, useRef, useState } from 'react';
 import { ACCOUNT_AT } from '../api/operations';
-import { authorizationHeaders, unauthenticatedMessage } from '../employeeSession';
 import { formatLocalInstant, type AccountAt } from '../history';
 import { errorMessage, explainHistoryError } from '../refusals';
 import { useApi } from './api';
@@ -9,23 +8,20 @@ export interface AccountAtLookup {
   result: AccountAt | null;
   error: string | null;
   busy: boolean;
-  /** Set when the endpoint refused the employee session. */
-  refusedSession: string | null;
   /** Asks for `iban` as it was at `at` (RFC 3339). */
   look: (iban: string, at: string) => void;
 }
 
 /**
- * An account as it was at an instant, from account_at, for an employee: the session goes along
- * as with every query that shows other customers' accounts. Only the newest look's answer counts.
+ * An account as it was at an instant, from account_at, for an employee (the employee views' API
+ * sends the session). Only the newest look's answer counts.
  */
-export function useAccountAt(sessionToken: string, maxItems: number): AccountAtLookup {
+export function useAccountAt(maxItems: number): AccountAtLookup {
   const { client, endpoint } = useApi();
   const [state, setState] = useState<Omit<AccountAtLookup, 'look'>>({
     result: null,
     error: null,
     busy: false,
-    refusedSession: null,
   });
   const latest = useRef(0);
 
@@ -33,18 +29,15 @@ export function useAccountAt(sessionToken: string, maxItems: number): AccountAtL
     (iban: string, at: string) => {
       const request = ++latest.current;
       setState((current) => ({ ...current, busy: true }));
-      const context = { fetchOptions: { headers: authorizationHeaders(sessionToken) } };
       void client
-        .query(ACCOUNT_AT, { iban, at, max_items: maxItems }, context)
+        .query(ACCOUNT_AT, { iban, at, max_items: maxItems })
         .toPromise()
         .then((result) => {
           if (request !== latest.current) return;
-          const refusal = unauthenticatedMessage(result.error);
           const what = `Could not show ${iban} as of ${formatLocalInstant(at)}`;
           const answer = result.data?.account_at ?? null;
           setState({
             busy: false,
-            refusedSession: refusal,
             result: result.error ? null : answer,
             error: result.error
               ? errorMessage(what, result.error, endpoint.http, explainHistoryError)
@@ -54,7 +47,7 @@ export function useAccountAt(sessionToken: string, maxItems: number): AccountAtL
           });
         });
     },
-    [client, endpoint, sessionToken, maxItems],
+    [client, endpoint, maxItems],
   );
 
   return { ...state, look };

@@ -8,7 +8,6 @@ import {
   explainShareRefusal,
   refusalMessage,
 } from '../refusals';
-import type { AccountAccess, Session } from '../session';
 import { useApi } from './api';
 
 export interface Opened {
@@ -18,17 +17,15 @@ export interface Opened {
 }
 
 export interface AccountCommands {
-  openAccount: (user: Pick<Session, 'username' | 'password'>) => Promise<Opened>;
-  share: (account: AccountAccess, userToAdd: string) => Promise<Outcome>;
-  leave: (account: AccountAccess) => Promise<Outcome>;
+  openAccount: () => Promise<Opened>;
+  share: (iban: string, userToAdd: string) => Promise<Outcome>;
+  leave: (iban: string) => Promise<Outcome>;
 }
 
-// Picked field by field: an AccountAccess may be a whole Session, whose password must not travel.
-function variablesOf({ iban, username, token }: AccountAccess) {
-  return { iban, username, token };
-}
-
-/** open_account, add_owner and remove_owner, each answered as what to tell the user. */
+/**
+ * open_account, add_owner and remove_owner for the session's user, each answered as what to tell
+ * the user.
+ */
 export function useAccountCommands(): AccountCommands {
   const { client, endpoint } = useApi();
   const failed = useCallback(
@@ -39,37 +36,32 @@ export function useAccountCommands(): AccountCommands {
     [endpoint],
   );
 
-  const openAccount = useCallback(
-    async ({ username, password }: Pick<Session, 'username' | 'password'>): Promise<Opened> => {
-      const what = 'Could not open an account';
-      const result = await client.mutation(OPEN_ACCOUNT, { username, password }).toPromise();
-      if (result.error) return { outcome: failed(what, result.error), iban: null };
-      const answer = result.data?.open_account;
-      if (answer?.iban) {
-        return {
-          outcome: { kind: 'success', text: `Opened account ${answer.iban}.` },
-          iban: answer.iban,
-        };
-      }
-      const reason = answer?.reason ?? 'no answer';
+  const openAccount = useCallback(async (): Promise<Opened> => {
+    const what = 'Could not open an account';
+    const result = await client.mutation(OPEN_ACCOUNT, {}).toPromise();
+    if (result.error) return { outcome: failed(what, result.error), iban: null };
+    const answer = result.data?.open_account;
+    if (answer?.iban) {
       return {
-        outcome: { kind: 'error', text: refusalMessage(what, reason, explainOpenRefusal) },
-        iban: null,
+        outcome: { kind: 'success', text: `Opened account ${answer.iban}.` },
+        iban: answer.iban,
       };
-    },
-    [client, failed],
-  );
+    }
+    const reason = answer?.reason ?? 'no answer';
+    return {
+      outcome: { kind: 'error', text: refusalMessage(what, reason, explainOpenRefusal) },
+      iban: null,
+    };
+  }, [client, failed]);
 
   const share = useCallback(
-    async (account: AccountAccess, userToAdd: string): Promise<Outcome> => {
-      const what = `Could not share ${account.iban} with ${userToAdd}`;
-      const result = await client
-        .mutation(ADD_OWNER, { ...variablesOf(account), user_to_add: userToAdd })
-        .toPromise();
+    async (iban: string, userToAdd: string): Promise<Outcome> => {
+      const what = `Could not share ${iban} with ${userToAdd}`;
+      const result = await client.mutation(ADD_OWNER, { iban, user_to_add: userToAdd }).toPromise();
       if (result.error) return failed(what, result.error);
       const answer = result.data?.add_owner;
       if (answer?.success) {
-        return { kind: 'success', text: `Shared ${account.iban} with ${userToAdd}.` };
+        return { kind: 'success', text: `Shared ${iban} with ${userToAdd}.` };
       }
       return {
         kind: 'error',
@@ -80,12 +72,12 @@ export function useAccountCommands(): AccountCommands {
   );
 
   const leave = useCallback(
-    async (account: AccountAccess): Promise<Outcome> => {
-      const what = `Could not leave ${account.iban}`;
-      const result = await client.mutation(REMOVE_OWNER, variablesOf(account)).toPromise();
+    async (iban: string): Promise<Outcome> => {
+      const what = `Could not leave ${iban}`;
+      const result = await client.mutation(REMOVE_OWNER, { iban }).toPromise();
       if (result.error) return failed(what, result.error);
       const answer = result.data?.remove_owner;
-      if (answer?.success) return { kind: 'success', text: `You left ${account.iban}.` };
+      if (answer?.success) return { kind: 'success', text: `You left ${iban}.` };
       return {
         kind: 'error',
         text: refusalMessage(what, answer?.reason ?? 'no answer', explainLeaveRefusal),

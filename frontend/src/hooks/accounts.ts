@@ -2,36 +2,27 @@ import { useCallback, useEffect, useState } from 'react';
 import { EMPTY_PAGE, offsetOf, withTransaction, type AccountsPage } from '../accounts';
 import { describeError } from '../api/errors';
 import { ALL_ACCOUNTS, STREAM_TRANSACTIONS } from '../api/operations';
-import { authorizationHeaders, unauthenticatedMessage } from '../employeeSession';
 import { useApi, useConnection } from './api';
 
 export interface Accounts {
   page: AccountsPage;
   loading: boolean;
   error: string | null;
-  /** Set when the endpoint refused the employee session (`employee session expired`, …). */
-  refusedSession: string | null;
   reload: () => void;
 }
 
 /**
- * One page of every account matching `search`, loaded from the API with the employee's session
- * token, with balances kept current from the stream of all transactions; loaded again after a
- * reconnect or when asked (accounts opened since appear then: opening an account is not a
- * transaction).
+ * One page of every account matching `search`, loaded from the API (with the employee's session,
+ * as everything under the employee views), with balances kept current from the stream of all
+ * transactions; loaded again after a reconnect or when asked (accounts opened since appear then:
+ * opening an account is not a transaction). A refused session ends in the session store.
  */
-export function useAccounts(
-  search: string,
-  pageNumber: number,
-  pageSize: number,
-  sessionToken: string,
-): Accounts {
+export function useAccounts(search: string, pageNumber: number, pageSize: number): Accounts {
   const { client, endpoint } = useApi();
   const { connects } = useConnection();
   const [page, setPage] = useState<AccountsPage>(EMPTY_PAGE);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
-  const [refusedSession, setRefusedSession] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
   const reload = useCallback(() => setReloads((n) => n + 1), []);
 
@@ -52,19 +43,12 @@ export function useAccounts(
       max_items: pageSize,
       search: search.trim() || null,
     };
-    // urql passes fetchOptions on to fetch for this one request.
-    const context = { fetchOptions: { headers: authorizationHeaders(sessionToken) } };
     void client
-      .query(ALL_ACCOUNTS, variables, context)
+      .query(ALL_ACCOUNTS, variables)
       .toPromise()
       .then((result) => {
         if (stale) return;
         setLoading(false);
-        const refusal = unauthenticatedMessage(result.error);
-        if (refusal !== null) {
-          setRefusedSession(refusal);
-          return;
-        }
         if (result.error) {
           setError(describeError(result.error, endpoint.http));
           return;
@@ -75,7 +59,7 @@ export function useAccounts(
     return () => {
       stale = true;
     };
-  }, [client, endpoint, search, pageNumber, pageSize, sessionToken, connects, reloads]);
+  }, [client, endpoint, search, pageNumber, pageSize, connects, reloads]);
 
-  return { page, loading, error, refusedSession, reload };
+  return { page, loading, error, reload };
 }

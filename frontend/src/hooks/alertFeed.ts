@@ -41,8 +41,8 @@ export function useAlerts(): AlertFeed {
 
 type Open = { account: WatchedAccount; unsubscribe: () => void; failed: boolean };
 
-function sameKey(a: WatchedAccount | undefined, b: WatchedAccount): boolean {
-  return a !== undefined && a.username === b.username && a.token === b.token;
+function sameOwner(a: WatchedAccount | undefined, b: WatchedAccount): boolean {
+  return a !== undefined && a.username === b.username;
 }
 
 /**
@@ -85,7 +85,7 @@ export function useAlertFeed(
     const open = subscriptions.current;
     const wanted = new Map(watched.map((account) => [account.iban, account]));
     for (const [iban, subscription] of open) {
-      if (!sameKey(wanted.get(iban), subscription.account) || subscription.failed) {
+      if (!sameOwner(wanted.get(iban), subscription.account) || subscription.failed) {
         subscription.unsubscribe();
         open.delete(iban);
       }
@@ -95,7 +95,7 @@ export function useAlertFeed(
     for (const [iban, account] of wanted) {
       if (open.has(iban)) continue;
       const entry: Open = { account, unsubscribe: () => {}, failed: false };
-      const subscription = client.subscription(ALERTS, account).subscribe((result) => {
+      const subscription = client.subscription(ALERTS, { iban }).subscribe((result) => {
         if (result.error) {
           // The subscription has ended; a reconnect or a change of the accounts tries again.
           entry.failed = true;

@@ -4,7 +4,6 @@ import { ALERT_RULES, REMOVE_ALERT, SET_ALERT, type CommandResult } from '../api
 import { describeRule, sortRules, type AlertRule, type RulesExpectation } from '../alerts';
 import type { Outcome } from '../components/Notice';
 import { errorMessage, explainAlertRefusal, refusalMessage } from '../refusals';
-import type { AccountAccess } from '../session';
 import { useApi } from './api';
 import { CATCH_UP_PAUSE_MS, CATCH_UP_TRIES } from './ownedAccounts';
 
@@ -19,15 +18,9 @@ export interface AlertRules {
   reload: (until?: RulesExpectation) => void;
 }
 
-// Picked field by field: an AccountAccess may be a whole Session, whose password must not travel.
-function keyOf({ iban, username, token }: AccountAccess) {
-  return { iban, username, token };
-}
-
-/** The alert rules of one account, as alert_rules answers them. */
-export function useAlertRules(account: AccountAccess): AlertRules {
+/** The alert rules of one of the user's accounts, as alert_rules answers them. */
+export function useAlertRules(iban: string): AlertRules {
   const { client, endpoint } = useApi();
-  const { iban, username, token } = account;
   const [rules, setRules] = useState<AlertRule[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
@@ -43,7 +36,7 @@ export function useAlertRules(account: AccountAccess): AlertRules {
   useEffect(() => {
     let stale = false;
     void client
-      .query(ALERT_RULES, { iban, username, token })
+      .query(ALERT_RULES, { iban })
       .toPromise()
       .then((result) => {
         if (stale) return;
@@ -72,14 +65,14 @@ export function useAlertRules(account: AccountAccess): AlertRules {
     return () => {
       stale = true;
     };
-  }, [client, endpoint, iban, username, token, reloads]);
+  }, [client, endpoint, iban, reloads]);
 
   return { rules, error, reload };
 }
 
 export interface AlertCommands {
-  setAlert: (account: AccountAccess, rule: AlertRule) => Promise<Outcome>;
-  removeAlert: (account: AccountAccess, rule: AlertRule) => Promise<Outcome>;
+  setAlert: (iban: string, rule: AlertRule) => Promise<Outcome>;
+  removeAlert: (iban: string, rule: AlertRule) => Promise<Outcome>;
 }
 
 /** set_alert and remove_alert, each answered as what to tell the user. */
@@ -106,10 +99,10 @@ export function useAlertCommands(): AlertCommands {
   );
 
   const setAlert = useCallback(
-    async (account: AccountAccess, rule: AlertRule): Promise<Outcome> => {
+    async (iban: string, rule: AlertRule): Promise<Outcome> => {
       // ANY_CREDIT takes no threshold at all: the argument is left out rather than sent as null.
       const variables = {
-        ...keyOf(account),
+        iban,
         kind: rule.kind,
         ...(rule.threshold === null ? {} : { threshold: rule.threshold }),
       };
@@ -123,10 +116,8 @@ export function useAlertCommands(): AlertCommands {
   );
 
   const removeAlert = useCallback(
-    async (account: AccountAccess, rule: AlertRule): Promise<Outcome> => {
-      const result = await client
-        .mutation(REMOVE_ALERT, { ...keyOf(account), kind: rule.kind })
-        .toPromise();
+    async (iban: string, rule: AlertRule): Promise<Outcome> => {
+      const result = await client.mutation(REMOVE_ALERT, { iban, kind: rule.kind }).toPromise();
       return outcomeOf('Could not remove the alert', `Alert removed: ${describeRule(rule)}.`, {
         error: result.error,
         answer: result.data?.remove_alert ?? null,

@@ -1,14 +1,15 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { isForbidden } from '../api/auth';
 import { describeError } from '../api/errors';
 import { MY_ACCOUNTS, STREAM_TRANSACTIONS } from '../api/operations';
 import {
+  doesNotList,
   withLiveBalances,
   withLiveTransaction,
   type Expectation,
   type LiveBalances,
   type OwnedAccount,
 } from '../ownedAccounts';
-import type { Session } from '../session';
 import { useApi, useConnection } from './api';
 
 export interface OwnedAccounts {
@@ -42,13 +43,10 @@ function valueFor<T>(held: ForUser<T>, username: string | null): T | null {
  * account (only the user's own transactions ever reach this browser). The list is loaded again
  * when asked and after a reconnect of the socket; the balances streamed before a reconnect are
  * forgotten then, since the stream may have missed newer ones while it was down. Nothing is
- * loaded or streamed while `user` is null (nobody logged in).
+ * loaded or streamed while `username` is null (nobody logged in). The session that goes with
+ * every request (see api/client.ts) says whose accounts these are.
  */
-export function useOwnedAccounts(
-  user: Pick<Session, 'username' | 'password'> | null,
-): OwnedAccounts {
-  const username = user?.username ?? null;
-  const password = user?.password ?? null;
+export function useOwnedAccounts(username: string | null): OwnedAccounts {
   const { client, endpoint } = useApi();
   const { connects } = useConnection();
   const [loaded, setLoaded] = useState<ForUser<OwnedAccount[]>>(null);
@@ -70,7 +68,7 @@ export function useOwnedAccounts(
   useEffect(() => {
     // Answers may overtake each other; only the newest request's counts.
     const request = ++latestRequest.current;
-    if (username === null || password === null) {
+    if (username === null) {
       clearTimeout(catchUpTimer.current);
       expectation.current = null;
       setLoaded(null);
@@ -80,7 +78,7 @@ export function useOwnedAccounts(
     const setError = (text: string | null) =>
       setFailure(text === null ? null : { username, value: text });
     void client
-      .query(MY_ACCOUNTS, { username, password })
+      .query(MY_ACCOUNTS, {})
       .toPromise()
       .then((result) => {
         if (request !== latestRequest.current) return;
@@ -101,7 +99,7 @@ export function useOwnedAccounts(
           setError(`Your accounts could not be loaded: ${answer?.reason ?? 'no answer'}`);
         }
       });
-  }, [client, endpoint, username, password, connects, reloads]);
+  }, [client, endpoint, username, connects, reloads]);
 
   const listed = valueFor(loaded, username);
   const ibans = useMemo(() => (listed ?? []).map((account) => account.iban), [listed]);
@@ -111,7 +109,10 @@ export function useOwnedAccounts(
     },
     [username],
   );
-  useLiveBalances(ibans, setLive, streamFailed);
+  // The endpoint ends the stream of an account the user no longer owns (they left it, here or in
+  // another tab) with FORBIDDEN: the list is loaded again until it no longer shows it.
+  const noLongerOwned = useCallback((iban: string) => reload(doesNotList(iban)), [reload]);
+  useLiveBalances(ibans, setLive, streamFailed, noLongerOwned);
 
   const accounts = useMemo(() => (listed ? withLiveBalances(listed, live) : null), [listed, live]);
   const error = valueFor(failure, username);
@@ -126,6 +127,7 @@ function useLiveBalances(
   ibans: readonly string[],
   setLive: (update: (live: LiveBalances) => LiveBalances) => void,
   setError: (error: string) => void,
+  noLongerOwned: (iban: string) => void,
 ): void {
   const { client, endpoint } = useApi();
   const subscriptions = useRef(new Map<string, Subscription>());
@@ -144,13 +146,14 @@ function useLiveBalances(
       const subscription = client
         .subscription(STREAM_TRANSACTIONS, { iban })
         .subscribe((result) => {
-          if (result.error) setError(describeError(result.error, endpoint.ws));
+          if (result.error && isForbidden(result.error)) noLongerOwned(iban);
+          else if (result.error) setError(describeError(result.error, endpoint.ws));
           const arrived = result.data?.stream_transactions;
           if (arrived) setLive((current) => withLiveTransaction(current, arrived));
         });
       open.set(iban, subscription);
     }
-  }, [client, endpoint, ibans, setLive, setError]);
+  }, [client, endpoint, ibans, setLive, setError, noLongerOwned]);
 
   useEffect(() => {
     const open = subscriptions.current;

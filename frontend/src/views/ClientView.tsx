@@ -2,40 +2,32 @@ import { useCallback, useEffect, useState } from 'react';
 import type { Outcome } from '../components/Notice';
 import { TransactionsPanel } from '../components/TransactionsPanel';
 import { useClient } from '../hooks/clientSession';
-import { useFocusOnAppear } from '../hooks/focus';
+import { useFocusOnAppear, useLoginChangedHere } from '../hooks/focus';
 import { useLiveTransactions } from '../hooks/liveTransactions';
 import { usePreferences } from '../hooks/preferences';
 import { doesNotList, otherAccounts, pickAccount, type OwnedAccount } from '../ownedAccounts';
-import type { AccountAccess, Session } from '../session';
+import type { Session } from '../sessions';
 import { balanceOf } from '../transactions';
 import { AccountsPanel } from './client/AccountsPanel';
 import { AlertsPanel } from './client/AlertsPanel';
 import { BalanceChart } from './client/BalanceChart';
+import { ChangePasswordForm } from './client/ChangePasswordForm';
 import { Deposits } from './client/Deposits';
 import { LoginForm } from './client/LoginForm';
 import { SelectedAccount } from './client/SelectedAccount';
 import { TransferForm } from './client/TransferForm';
 
 export function ClientView() {
-  const { session, setSession } = useClient();
-  // Focus follows logging in and out, not a page load.
-  const [changedHere, setChangedHere] = useState(false);
-  const change = (next: Session | null) => {
-    setSession(next);
-    setChangedHere(true);
-  };
+  const { session, ended, logIn } = useClient();
+  // Focus follows logging in and out (and a session ending), not arriving at the view.
+  const changedHere = useLoginChangedHere(session !== null);
   return (
     <>
       <h1 tabIndex={-1}>Client</h1>
       {session ? (
-        <ClientDesk
-          session={session}
-          focusHeading={changedHere}
-          onSessionChange={setSession}
-          onLogout={() => change(null)}
-        />
+        <ClientDesk session={session} focusHeading={changedHere} />
       ) : (
-        <LoginForm focusHeading={changedHere} onLogin={change} />
+        <LoginForm ended={ended} focusHeading={changedHere} onLogin={logIn} />
       )}
     </>
   );
@@ -44,49 +36,42 @@ export function ClientView() {
 interface DeskProps {
   session: Session;
   focusHeading: boolean;
-  onSessionChange: (session: Session) => void;
-  onLogout: () => void;
 }
 
 /**
- * Every account of the user, and the one they work with: the session remembers which (with the
- * user's token for it), so deposits, transfers, sharing and leaving act on it.
+ * Every account of the user, and the one they work with: deposits, transfers, sharing, leaving
+ * and alerts act on it. The session that goes with every request says who the user is.
  */
-function ClientDesk({ session, focusHeading, onSessionChange, onLogout }: DeskProps) {
+function ClientDesk({ session, focusHeading }: DeskProps) {
   const { preferences } = usePreferences();
-  const { owned } = useClient();
+  const { owned, store, selected, select } = useClient();
   const [notice, setNotice] = useState<Outcome>(null);
+  const [loggingOut, setLoggingOut] = useState(false);
   const heading = useFocusOnAppear<HTMLHeadingElement>(focusHeading);
 
-  const select = useCallback(
-    (account: OwnedAccount) =>
-      onSessionChange({ ...session, iban: account.iban, token: account.token }),
-    [session, onSessionChange],
-  );
-
-  // Until the list is loaded, the account from the login is the one; once it is, an account the
-  // user no longer owns (they left it) gives way to their oldest.
-  const listed = owned.accounts ? pickAccount(owned.accounts, session.iban) : null;
-  const { username } = session;
-  const access: AccountAccess | null =
-    owned.accounts === null
-      ? { username, iban: session.iban, token: session.token }
-      : listed && { username, iban: listed.iban, token: listed.token };
+  // Until the list is loaded, the account from the sign-up (if any) is the one; once it is, an
+  // account the user no longer owns (they left it) gives way to their oldest.
+  const listed = owned.accounts ? pickAccount(owned.accounts, selected) : null;
+  const iban = owned.accounts === null ? selected : (listed?.iban ?? null);
   useEffect(() => {
-    if (listed && (listed.iban !== session.iban || listed.token !== session.token)) select(listed);
-  }, [listed, session.iban, session.token, select]);
+    if (listed && listed.iban !== selected) select(listed.iban);
+  }, [listed, selected, select]);
 
-  const live = useLiveTransactions(access?.iban ?? null, preferences.count);
+  const live = useLiveTransactions(iban, preferences.count);
   const balance = listed?.balance ?? (live.loading ? '…' : balanceOf(live.transactions));
 
   const left = (outcome: Outcome) => {
     setNotice(outcome);
-    const next =
-      owned.accounts && access ? otherAccounts(owned.accounts, access.iban)[0] : undefined;
-    if (next) select(next);
-    if (access) owned.reload(doesNotList(access.iban));
+    const next = owned.accounts && iban ? otherAccounts(owned.accounts, iban)[0] : undefined;
+    if (next) select(next.iban);
+    if (iban) owned.reload(doesNotList(iban));
     heading.current?.focus();
   };
+
+  const logOut = useCallback(() => {
+    setLoggingOut(true);
+    void store.logOut();
+  }, [store]);
 
   return (
     <>
@@ -94,42 +79,44 @@ function ClientDesk({ session, focusHeading, onSessionChange, onLogout }: DeskPr
         session={session}
         accounts={owned.accounts}
         error={owned.error}
-        selected={access?.iban ?? null}
+        selected={iban}
         notice={notice}
         heading={heading}
-        onSelect={(account) => {
+        loggingOut={loggingOut}
+        onSelect={(account: OwnedAccount) => {
           setNotice(null);
-          select(account);
+          select(account.iban);
         }}
         onChanged={owned.reload}
-        onLogout={onLogout}
+        onLogout={logOut}
       />
-      {access && (
+      {iban && (
         <>
           <SelectedAccount
-            key={`account-${access.iban}`}
-            account={access}
+            key={`account-${iban}`}
+            iban={iban}
             balance={balance}
             owners={listed?.owners ?? null}
             onShared={owned.reload}
             onLeft={left}
           />
-          <Deposits key={`deposits-${access.iban}`} account={access} onDone={owned.reload} />
+          <Deposits key={`deposits-${iban}`} iban={iban} onDone={owned.reload} />
           <TransferForm
-            key={`transfer-${access.iban}`}
-            account={access}
-            ownAccounts={owned.accounts ? otherAccounts(owned.accounts, access.iban) : []}
+            key={`transfer-${iban}`}
+            iban={iban}
+            ownAccounts={owned.accounts ? otherAccounts(owned.accounts, iban) : []}
             onDone={owned.reload}
           />
           <BalanceChart
-            key={`chart-${access.iban}`}
-            iban={access.iban}
+            key={`chart-${iban}`}
+            iban={iban}
             newestArrivedId={Math.max(0, ...live.arrived)}
           />
-          <AlertsPanel key={`alerts-${access.iban}`} account={access} />
-          <TransactionsPanel title="Your transactions" iban={access.iban} live={live} />
+          <AlertsPanel key={`alerts-${iban}`} iban={iban} />
+          <TransactionsPanel title="Your transactions" iban={iban} live={live} />
         </>
       )}
+      <ChangePasswordForm />
     </>
   );
 }

@@ -2,11 +2,11 @@ import { useEffect, useId, useState } from 'react';
 import { positionOf } from '../accounts';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { Notice } from '../components/Notice';
+import { RoleApi } from '../components/RoleApi';
 import { TransactionsPanel } from '../components/TransactionsPanel';
-import type { EmployeeSession } from '../employeeSession';
 import { useAccounts } from '../hooks/accounts';
-import { useEmployeeSession } from '../hooks/employeeSession';
-import { useFocusOnAppear } from '../hooks/focus';
+import { useSession } from '../hooks/api';
+import { useFocusOnAppear, useLoginChangedHere } from '../hooks/focus';
 import { useLiveTransactions } from '../hooks/liveTransactions';
 import { usePreferences } from '../hooks/preferences';
 import { AccountAsOf } from './employee/AccountAsOf';
@@ -25,45 +25,48 @@ function useSettled(value: string, delayMs: number): string {
   return settled;
 }
 
-/** Every account is for employees only: a login first, then the accounts while it lasts. */
+/**
+ * Every account is for employees only: a login first, then the accounts while it lasts. All of it
+ * talks to the endpoint with the employee's session (RoleApi), whoever is logged in as customer.
+ */
 export function EmployeeView() {
-  const { session, ended, changedHere, logIn, logOut, refused } = useEmployeeSession();
   return (
     <>
       <h1 tabIndex={-1}>Employee</h1>
-      {session ? (
-        <>
-          <SessionBar session={session} onLogOut={logOut} />
-          <AllAccounts session={session} focusHeading={changedHere} onRefused={refused} />
-        </>
-      ) : (
-        <EmployeeLoginForm ended={ended} focusHeading={changedHere} onLogIn={logIn} />
-      )}
+      <RoleApi role="employee">
+        <EmployeeDesk />
+      </RoleApi>
     </>
   );
 }
 
-interface AllAccountsProps {
-  session: EmployeeSession;
-  focusHeading: boolean;
-  /** The endpoint no longer accepts the session. */
-  onRefused: (message: string) => void;
+function EmployeeDesk() {
+  const { session, ended, store } = useSession('employee');
+  const changedHere = useLoginChangedHere(session !== null);
+  return session ? (
+    <>
+      <SessionBar session={session} />
+      <AllAccounts focusHeading={changedHere} />
+    </>
+  ) : (
+    <EmployeeLoginForm
+      ended={ended}
+      focusHeading={changedHere}
+      onLogIn={(started) => store.start(started)}
+    />
+  );
 }
 
-function AllAccounts({ session, focusHeading, onRefused }: AllAccountsProps) {
+function AllAccounts({ focusHeading }: { focusHeading: boolean }) {
   const [search, setSearch] = useState('');
   const [pageNumber, setPageNumber] = useState(1);
   const settledSearch = useSettled(search, 300);
-  const { page, loading, error, refusedSession, reload } = useAccounts(
+  const { page, loading, error, reload } = useAccounts(
     settledSearch,
     pageNumber,
     ACCOUNTS_PER_PAGE,
-    session.token,
   );
   const heading = useFocusOnAppear<HTMLHeadingElement>(focusHeading);
-  useEffect(() => {
-    if (refusedSession !== null) onRefused(refusedSession);
-  }, [refusedSession, onRefused]);
   const [followed, setFollowed] = useState<string | null>(null);
   const searchId = useId();
   const shown = positionOf(page, ACCOUNTS_PER_PAGE);
@@ -179,7 +182,7 @@ function AllAccounts({ session, focusHeading, onRefused }: AllAccountsProps) {
           </button>
         </nav>
       </section>
-      <AccountAsOf session={session} followed={followed} onRefused={onRefused} />
+      <AccountAsOf followed={followed} />
       {followed && <FollowedAccount iban={followed} />}
     </>
   );

@@ -1,8 +1,8 @@
-import { useEffect } from 'react';
+import { Freshness } from '../components/Freshness';
 import { Notice } from '../components/Notice';
-import type { EmployeeSession } from '../employeeSession';
-import { useEmployeeSession } from '../hooks/employeeSession';
-import { useFocusOnAppear } from '../hooks/focus';
+import { RoleApi } from '../components/RoleApi';
+import { useSession } from '../hooks/api';
+import { useFocusOnAppear, useLoginChangedHere } from '../hooks/focus';
 import { useOperations } from '../hooks/operations';
 import { clockSeconds, POLL_INTERVAL_MS } from '../operations';
 import { EmployeeLoginForm } from './employee/EmployeeLoginForm';
@@ -17,40 +17,37 @@ const LOGIN_HINT =
 
 /** How the bank runs, live, for employees: the same login and session as the Employee view. */
 export function OperationsView() {
-  const { session, ended, changedHere, logIn, logOut, refused } = useEmployeeSession();
   return (
     <>
       <h1 tabIndex={-1}>Operations</h1>
-      {session ? (
-        <>
-          <SessionBar session={session} onLogOut={logOut} />
-          <LiveOperations session={session} focusHeading={changedHere} onRefused={refused} />
-        </>
-      ) : (
-        <EmployeeLoginForm
-          ended={ended}
-          focusHeading={changedHere}
-          onLogIn={logIn}
-          hint={LOGIN_HINT}
-        />
-      )}
+      <RoleApi role="employee">
+        <OperationsDesk />
+      </RoleApi>
     </>
   );
 }
 
-interface LiveOperationsProps {
-  session: EmployeeSession;
-  focusHeading: boolean;
-  /** The endpoint no longer accepts the session. */
-  onRefused: (message: string) => void;
+function OperationsDesk() {
+  const { session, ended, store } = useSession('employee');
+  const changedHere = useLoginChangedHere(session !== null);
+  return session ? (
+    <>
+      <SessionBar session={session} />
+      <LiveOperations focusHeading={changedHere} />
+    </>
+  ) : (
+    <EmployeeLoginForm
+      ended={ended}
+      focusHeading={changedHere}
+      onLogIn={(started) => store.start(started)}
+      hint={LOGIN_HINT}
+    />
+  );
 }
 
-function LiveOperations({ session, focusHeading, onRefused }: LiveOperationsProps) {
-  const { operations, receivedAt, error, stale, refusedSession } = useOperations(session.token);
+function LiveOperations({ focusHeading }: { focusHeading: boolean }) {
+  const { operations, receivedAt, error, stale } = useOperations();
   const heading = useFocusOnAppear<HTMLHeadingElement>(focusHeading);
-  useEffect(() => {
-    if (refusedSession !== null) onRefused(refusedSession);
-  }, [refusedSession, onRefused]);
 
   return (
     <>
@@ -85,19 +82,5 @@ function LiveOperations({ session, focusHeading, onRefused }: LiveOperationsProp
         </>
       )}
     </>
-  );
-}
-
-/** Whether the numbers are live: announced when that changes, not at every poll. */
-function Freshness({ loaded, stale }: { loaded: boolean; stale: boolean }) {
-  const [state, text] = !loaded
-    ? ['connecting', 'Loading…']
-    : stale
-      ? ['offline', 'Stale']
-      : ['live', 'Live'];
-  return (
-    <span className={`badge badge-${state}`} role="status">
-      {text}
-    </span>
   );
 }

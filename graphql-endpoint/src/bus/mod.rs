@@ -39,7 +39,7 @@ pub enum BusError {
 }
 
 /// Encodes `message` for its topic and produces it under `key`.
-async fn produce<M: TopicMessage>(
+pub(crate) async fn produce<M: TopicMessage>(
     producer: &FutureProducer,
     codec: &Codec,
     key: &str,

@@ -23,6 +23,7 @@ impl AggregateKeyed for UserCommand {
     fn aggregate_key(&self) -> Option<&str> {
         match self {
             UserCommand::CreateUserAccountCommand(command) => Some(command.username.as_str()),
+            UserCommand::ChangeUserPasswordCommand(command) => Some(command.username.as_str()),
         }
     }
 }

@@ -1,9 +1,43 @@
 //! The GraphQL types of alerts: rules an owner sets on an account, and the alerts they fire.
 
-use async_graphql::{Enum, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, Result, SimpleObject};
 use topology::AlertTriggeredEvent;
 
+use super::access::{acting_owner, caller, forbidden, NOT_AN_OWNER};
+use super::errors::graphql_error;
+use crate::bank::Bank;
 use crate::reads;
+use crate::sessions::Role;
+
+/// The credentials `alert_rules` and `alerts` ask the projector with: the given ones, the
+/// logged-in owner's own, or for an employee those of one of the account's owners (the
+/// endpoint has checked the employee's right to read; the projector checks an owner's).
+pub async fn rules_reader(
+    ctx: &Context<'_>,
+    iban: &str,
+    username: Option<String>,
+    token: Option<String>,
+) -> Result<(String, String)> {
+    if token.is_some() {
+        return acting_owner(ctx, iban, username, token).await;
+    }
+    let claims = caller(ctx)?;
+    if claims.role == Role::Customer {
+        return acting_owner(ctx, iban, username, None).await;
+    }
+    let bank = ctx.data::<Arc<Bank>>()?;
+    let owners = bank
+        .rights
+        .owners_of(&bank.queries, iban)
+        .await
+        .map_err(|e| graphql_error(e.into()))?;
+    owners
+        .and_then(|owners| owners.into_iter().next())
+        .map(|owner| (owner.username, owner.token))
+        .ok_or_else(|| forbidden(NOT_AN_OWNER))
+}
 
 /// What an alert rule watches. Thresholds are in cents.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

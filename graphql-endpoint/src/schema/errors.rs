@@ -4,7 +4,6 @@ use async_graphql::{Error, ErrorExtensions};
 
 use crate::bank::RequestError;
 use crate::bus::BusError;
-use crate::employees::SessionError;
 use crate::reads::ReadError;
 use crate::validation::InvalidInput;
 
@@ -37,9 +36,4 @@ pub fn owner_read_error(error: ReadError) -> Error {
         }
         _ => graphql_error(error.into()),
     }
-}
-
-/// A field that needs an employee session, asked without a valid one.
-pub fn unauthenticated(error: SessionError) -> Error {
-    Error::new(error.to_string()).extend_with(|_, e| e.set("code", "UNAUTHENTICATED"))
 }

@@ -1,14 +1,16 @@
 //! The GraphQL schema of SPEC §6: queries, mutations and the transaction subscription.
 
+pub mod access;
 pub mod alerts;
-pub mod auth;
 pub mod errors;
 pub mod filter;
 pub mod history;
+pub mod limits;
 pub mod mutation;
 pub mod observed;
 pub mod operations_view;
 pub mod query;
+pub mod session_mutations;
 pub mod subscription;
 pub mod types;
 
@@ -19,6 +21,8 @@ use async_graphql::{Schema, SchemaBuilder};
 use crate::bank::Bank;
 use crate::employees::Employees;
 use crate::feed::{AlertFeed, TransactionFeed};
+use crate::sessions::log::SessionLog;
+use crate::sessions::Sessions;
 
 pub use mutation::MutationRoot;
 pub use operations_view::Watching;
@@ -31,36 +35,53 @@ pub type BankSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub depth: usize,
+    /// Every field counts 1, and a list of transactions or accounts counts its fields once
+    /// per item asked for (`max_items`), so aliases cannot multiply a large answer.
     pub complexity: usize,
+    /// Whether the schema answers introspection (`__schema`, `__type`): GraphiQL needs it;
+    /// production need not tell everyone every field.
+    pub introspection: bool,
 }
 
-pub fn build(
-    bank: Arc<Bank>,
-    feed: Arc<TransactionFeed>,
-    alerts: Arc<AlertFeed>,
-    employees: Arc<Employees>,
-    watching: Arc<Watching>,
-    limits: Limits,
-) -> BankSchema {
+/// What the resolvers use.
+pub struct Services {
+    pub bank: Arc<Bank>,
+    pub feed: Arc<TransactionFeed>,
+    pub alerts: Arc<AlertFeed>,
+    pub employees: Arc<Employees>,
+    pub sessions: Arc<Sessions>,
+    pub session_log: Arc<SessionLog>,
+    pub watching: Arc<Watching>,
+}
+
+pub fn build(services: Services, limits: Limits) -> BankSchema {
     builder(limits)
         .extension(observed::Observed)
-        .data(bank)
-        .data(feed)
-        .data(alerts)
-        .data(employees)
-        .data(watching)
+        .data(services.bank)
+        .data(services.feed)
+        .data(services.alerts)
+        .data(services.employees)
+        .data(services.sessions)
+        .data(services.session_log)
+        .data(services.watching)
         .finish()
 }
 
 fn builder(limits: Limits) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    let builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
+        .extension(limits::OneCredentialCheck)
         .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
+        .limit_complexity(limits.complexity);
+    if limits.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
 }
 
 /// The schema without Kafka behind it: for printing the SDL and checking limits offline.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+    Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
         .finish()
         .sdl()
 }
@@ -73,12 +94,13 @@ mod tests {
     use async_graphql::{Request, Value};
 
     use super::*;
-    use crate::employees::Bearer;
+    use crate::sessions::{Bearer, Lifetimes, Role};
 
     /// The defaults of `graphql-endpoint --help`.
     const DEFAULTS: Limits = Limits {
         depth: 16,
-        complexity: 500,
+        complexity: 5_000,
+        introspection: true,
     };
 
     #[tokio::test]
@@ -107,7 +129,8 @@ mod tests {
         let analysis = response.extensions.get("analyzer").cloned();
         let analysis = analysis.expect("analysis").into_json().expect("json");
         eprintln!("a page of accounts: {analysis}");
-        assert!(analysis["complexity"].as_u64() < Some(20), "{analysis}");
+        // 3 fields of 10 accounts, and the page's own: far below the limit.
+        assert!(analysis["complexity"].as_u64() < Some(100), "{analysis}");
         assert!(analysis["depth"].as_u64() < Some(5), "{analysis}");
     }
 
@@ -140,14 +163,24 @@ mod tests {
         }
     }
 
+    fn sessions() -> Sessions {
+        Sessions::new(
+            b"test secret",
+            Lifetimes::CUSTOMER_DEFAULT,
+            Lifetimes::CUSTOMER_DEFAULT,
+        )
+        .expect("a secret")
+    }
+
+    fn bearer_of(sessions: &Sessions, role: Role, at: SystemTime) -> Bearer {
+        let session = sessions.issue("someone-here", role, at).expect("signed");
+        Bearer::from_authorization(Some(&format!("Bearer {}", session.token)))
+    }
+
     fn with_employees() -> (BankSchema, Bearer) {
-        let employees =
-            Employees::new(None, b"test secret", Duration::from_secs(60)).expect("a secret");
-        let session = employees
-            .issue("employee", SystemTime::now())
-            .expect("signed");
-        let bearer = Bearer(Some(session.token));
-        (builder(DEFAULTS).data(Arc::new(employees)).finish(), bearer)
+        let sessions = sessions();
+        let bearer = bearer_of(&sessions, Role::Employee, SystemTime::now());
+        (builder(DEFAULTS).data(Arc::new(sessions)).finish(), bearer)
     }
 
     fn code(error: &async_graphql::ServerError) -> Option<async_graphql::Value> {
@@ -160,25 +193,102 @@ mod tests {
 
     #[tokio::test]
     async fn all_accounts_needs_a_valid_employee_session() {
-        let (schema, _) = with_employees();
-        let expired = Employees::new(None, b"test secret", Duration::from_secs(60))
-            .expect("a secret")
-            .issue("employee", SystemTime::now() - Duration::from_secs(120))
-            .expect("signed");
-        for (bearer, message) in [
-            (Bearer(None), "employee login required"),
+        let sessions = sessions();
+        let long_ago = SystemTime::now() - Duration::from_secs(13 * 3600);
+        let cases = [
             (
-                Bearer(Some("forged".into())),
-                "employee session is not valid",
+                Bearer::default(),
+                "employee login required",
+                "UNAUTHENTICATED",
             ),
-            (Bearer(Some(expired.token)), "employee session expired"),
-        ] {
-            let request = Request::new("{ all_accounts { total } }").data(bearer);
-            let response = schema.execute(request).await;
-            let error = response.errors.first().expect("refused");
-            assert_eq!(error.message, message);
-            assert_eq!(code(error), Some(Value::from("UNAUTHENTICATED")));
+            (
+                Bearer::from_authorization(Some("Bearer forged")),
+                "session is not valid",
+                "UNAUTHENTICATED",
+            ),
+            (
+                bearer_of(&sessions, Role::Employee, long_ago),
+                "session expired",
+                "UNAUTHENTICATED",
+            ),
+            (
+                bearer_of(&sessions, Role::Customer, SystemTime::now()),
+                "employees only",
+                "FORBIDDEN",
+            ),
+        ];
+        let schema = builder(DEFAULTS).data(Arc::new(sessions)).finish();
+        for (bearer, message, expected) in cases {
+            for query in [
+                "{ all_accounts { total } }",
+                "{ all_last_transactions { id } }",
+            ] {
+                let response = schema
+                    .execute(Request::new(query).data(bearer.clone()))
+                    .await;
+                let error = response.errors.first().expect("refused");
+                assert_eq!(error.message, message, "{query}");
+                assert_eq!(code(error), Some(Value::from(expected)), "{query}");
+            }
         }
+    }
+
+    #[tokio::test]
+    async fn reads_of_customers_data_need_a_session() {
+        let schema = builder(DEFAULTS).data(Arc::new(sessions())).finish();
+        for query in [
+            "{ transaction_by_id(id: 1) { id } }",
+            r#"{ transactions_by_iban(iban: "NL66OPEN0000000000", max_items: 5) { id } }"#,
+            r#"{ account_at(iban: "NL66OPEN0000000000", at: "2026-11-30T08:00:00Z") { balance } }"#,
+            r#"{ balance_history(iban: "NL66OPEN0000000000", from: "2026-11-30T08:00:00Z", to: "2026-11-30T09:00:00Z", points: 2) { at } }"#,
+            r#"{ transfer_status(uuid: "7f1c4d0e-3a7b-4c55-9f43-2f0cfb4f7a10") { status } }"#,
+            r#"{ alert_rules(iban: "NL66OPEN0000000000") { kind } }"#,
+            "{ my_accounts { reason } }",
+        ] {
+            let response = schema.execute(query).await;
+            let error = response
+                .errors
+                .first()
+                .unwrap_or_else(|| panic!("{query} refused"));
+            assert_eq!(error.message, "login required", "{query}");
+            assert_eq!(code(error), Some(Value::from("UNAUTHENTICATED")), "{query}");
+        }
+    }
+
+    #[tokio::test]
+    async fn aliases_cannot_multiply_a_large_answer() {
+        let schema = builder(DEFAULTS).finish();
+        let one = r#"{ transactions_by_iban(iban: "NL66OPEN0000000000", max_items: 500) { id iban new_balance changed_by from_to descr direction at } }"#;
+        let response = schema.execute(one).await;
+        assert!(
+            response
+                .errors
+                .iter()
+                .all(|e| !e.message.contains("too complex")),
+            "one page of 500 passes: {:?}",
+            response.errors
+        );
+        let aliased: String = (0..3)
+            .map(|n| format!(r#"a{n}: transactions_by_iban(iban: "NL66OPEN0000000000", max_items: 1000) {{ id iban new_balance changed_by from_to descr direction at }} "#))
+            .collect();
+        let response = schema.execute(format!("{{ {aliased} }}")).await;
+        assert_eq!(response.errors[0].message, "Query is too complex.");
+    }
+
+    #[tokio::test]
+    async fn introspection_can_be_switched_off() {
+        let schema = builder(Limits {
+            introspection: false,
+            ..DEFAULTS
+        })
+        .finish();
+        let response = schema.execute("{ __schema { queryType { name } } }").await;
+        let data = response.data.into_json().expect("json");
+        assert!(
+            !response.errors.is_empty() || data["__schema"].is_null(),
+            "{data} {:?}",
+            response.errors
+        );
     }
 
     #[tokio::test]
@@ -227,6 +337,7 @@ mod tests {
         let schema = builder(Limits {
             depth: 3,
             complexity: 5,
+            introspection: true,
         })
         .finish();
         let deep = schema

@@ -1,14 +1,29 @@
+//! What customers do to their accounts: sign up (`get_account`), open more accounts, share
+//! them, set alerts and move money. Each takes the seed contract's username and token, or,
+//! without a token, the logged-in customer's session (see [`super::access`]).
+
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, MergedObject, Object, Result};
+use topology::routing::home;
 
+use super::access::{acting_owner, customer, forbidden, NOT_THE_USER};
 use super::alerts::AlertKind;
 use super::errors::{graphql_error, invalid};
-use super::types::{AccountResult, CommandResult, EmployeeSession, MoneyTransferResult};
+use super::session_mutations::SessionMutations;
+use super::types::{AccountResult, CommandResult, MoneyTransferResult};
 use crate::accounts::Login;
-use crate::bank::{Bank, RequestError};
-use crate::employees::Employees;
+use crate::bank::Bank;
+use crate::client_address::ClientAddress;
 use crate::validation;
+
+/// Every mutation: the accounts' and the sessions'.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(AccountMutations, SessionMutations);
+
+fn address(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
+    ctx.data_opt::<ClientAddress>().map(|address| address.0)
+}
 
 impl From<Login> for AccountResult {
     fn from(login: Login) -> Self {
@@ -26,12 +41,15 @@ impl From<Login> for AccountResult {
     }
 }
 
-pub struct MutationRoot;
+#[derive(Default)]
+pub struct AccountMutations;
 
 #[Object(rename_fields = "snake_case", rename_args = "snake_case")]
-impl MutationRoot {
-    /// Log in; the first login with a username creates the user and a bank account. Username
-    /// and password need at least 8 characters.
+impl AccountMutations {
+    /// Sign up, or log in the seed contract's way: the first use of a username creates the
+    /// user (the password must be strong) and a bank account; later ones check the password
+    /// and answer the user's first account and token. Username and password need at least 8
+    /// characters. For a session, use `login`.
     async fn get_account(
         &self,
         ctx: &Context<'_>,
@@ -40,78 +58,108 @@ impl MutationRoot {
     ) -> Result<AccountResult> {
         let bank = ctx.data::<Arc<Bank>>()?;
         let login = bank
-            .get_account(&username, &password)
+            .get_account(&username, &password, address(ctx))
             .await
             .map_err(graphql_error)?;
         Ok(login.into())
     }
 
-    /// One more bank account, with a new IBAN, for an existing user (password checked as by
-    /// `get_account`); answers its `iban` and the user's `token` for it. `get_account` keeps
+    /// One more bank account, with a new IBAN, for the logged-in customer, or for `username`
+    /// with `password`; answers its `iban` and the user's `token` for it. `get_account` keeps
     /// answering the user's first account; `my_accounts` lists them all.
     async fn open_account(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        #[graphql(secret)] password: String,
+        username: Option<String>,
+        #[graphql(secret)] password: Option<String>,
     ) -> Result<AccountResult> {
         let bank = ctx.data::<Arc<Bank>>()?;
+        let username = match (username, password) {
+            (Some(username), Some(password)) => {
+                let checked = bank
+                    .authenticate(&username, &password, address(ctx))
+                    .await
+                    .map_err(graphql_error)?;
+                if let Err(reason) = checked {
+                    return Ok(Login::Refused(reason).into());
+                }
+                username
+            }
+            (given, None) => {
+                let claims = customer(ctx)?;
+                if given.is_some_and(|given| given != claims.sub) {
+                    return Err(forbidden(NOT_THE_USER));
+                }
+                claims.sub
+            }
+            (None, Some(_)) => {
+                return Err(invalid(validation::InvalidInput(
+                    "a password needs its username".into(),
+                )))
+            }
+        };
         let opened = bank
-            .open_another_account(&username, &password)
+            .open_another_account(&username)
             .await
             .map_err(graphql_error)?;
+        bank.rights.forget_user(&username);
         Ok(opened.into())
     }
 
-    /// Share account `iban`: its owner `username` (proven by their `token`) makes the
-    /// existing user `user_to_add` an owner too. The added user finds the account, with a
-    /// token of their own, in `my_accounts`.
+    /// Share account `iban`: its owner (the logged-in customer, or `username` proven by their
+    /// `token`) makes the existing user `user_to_add` an owner too. The added user finds the
+    /// account, with a token of their own, in `my_accounts`.
     async fn add_owner(
         &self,
         ctx: &Context<'_>,
         iban: String,
-        username: String,
-        #[graphql(secret)] token: String,
+        username: Option<String>,
+        #[graphql(secret)] token: Option<String>,
         user_to_add: String,
     ) -> Result<CommandResult> {
+        let (username, token) = acting_owner(ctx, &iban, username, token).await?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank
             .add_owner(&iban, &username, &token, &user_to_add)
             .await
             .map_err(graphql_error)?;
+        bank.rights.forget(&iban, &[&username, &user_to_add]);
         Ok(outcome.into())
     }
 
-    /// Leave account `iban`: `username` (proven by their `token`) stops owning it. The last
-    /// owner can leave only an account whose balance is zero.
+    /// Leave account `iban`: its owner (the logged-in customer, or `username` proven by their
+    /// `token`) stops owning it. The last owner can leave only an account whose balance is zero.
     async fn remove_owner(
         &self,
         ctx: &Context<'_>,
         iban: String,
-        username: String,
-        #[graphql(secret)] token: String,
+        username: Option<String>,
+        #[graphql(secret)] token: Option<String>,
     ) -> Result<CommandResult> {
+        let (username, token) = acting_owner(ctx, &iban, username, token).await?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank
             .remove_owner(&iban, &username, &token)
             .await
             .map_err(graphql_error)?;
+        bank.rights.forget(&iban, &[&username]);
         Ok(outcome.into())
     }
 
-    /// Set an alert rule on account `iban` (replacing one of the same kind), for its owner
-    /// `username` proven by `token`. `threshold` in cents: needed, and positive, for
-    /// BALANCE_BELOW and LARGE_DEBIT; not allowed for ANY_CREDIT. Alerts stream from the
-    /// `alerts` subscription.
+    /// Set an alert rule on account `iban` (replacing one of the same kind), for its owner (the
+    /// logged-in customer, or `username` proven by `token`). `threshold` in cents: needed, and
+    /// positive, for BALANCE_BELOW and LARGE_DEBIT; not allowed for ANY_CREDIT. Alerts stream
+    /// from the `alerts` subscription.
     async fn set_alert(
         &self,
         ctx: &Context<'_>,
         iban: String,
-        username: String,
-        #[graphql(secret)] token: String,
+        username: Option<String>,
+        #[graphql(secret)] token: Option<String>,
         kind: AlertKind,
         threshold: Option<i32>,
     ) -> Result<CommandResult> {
+        let (username, token) = acting_owner(ctx, &iban, username, token).await?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank
             .set_alert(
@@ -131,10 +179,11 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         iban: String,
-        username: String,
-        #[graphql(secret)] token: String,
+        username: Option<String>,
+        #[graphql(secret)] token: Option<String>,
         kind: AlertKind,
     ) -> Result<CommandResult> {
+        let (username, token) = acting_owner(ctx, &iban, username, token).await?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank
             .remove_alert(&iban, &username, &token, kind.into())
@@ -143,49 +192,24 @@ impl MutationRoot {
         Ok(outcome.into())
     }
 
-    /// Log in as a bank employee (employees are configured on the endpoint, not signed up).
-    /// The session `token` goes along as `Authorization: Bearer <token>` with every operation
-    /// that lists other customers (`all_accounts`) until `expires_at`.
-    async fn employee_login(
-        &self,
-        ctx: &Context<'_>,
-        username: String,
-        #[graphql(secret)] password: String,
-    ) -> Result<EmployeeSession> {
-        validation::credentials(&username, &password).map_err(invalid)?;
-        let employees = ctx.data::<Arc<Employees>>()?;
-        let session = employees
-            .log_in(&username, &password)
-            .await
-            .map_err(|e| graphql_error(RequestError::from(e)))?;
-        Ok(match session {
-            Ok(session) => EmployeeSession {
-                token: Some(session.token),
-                expires_at: Some(session.expires_at),
-                reason: None,
-            },
-            Err(reason) => EmployeeSession {
-                reason: Some(reason.to_string()),
-                ..EmployeeSession::default()
-            },
-        })
-    }
-
     /// Move `amount` cents from `from` (`cash` for a deposit, or your IBAN) to `to`. Answers
     /// when the transfer has ended. `uuid` identifies the transfer: a retry with the same uuid
-    /// moves no money twice and answers the original outcome.
+    /// moves no money twice and answers the original outcome. The seed contract's `username`
+    /// and `token` prove the right to move the money; without a token, the logged-in customer's
+    /// session does. Cash deposits: at most € 10.000,00 each and € 25.000,00 per account a day.
     #[allow(clippy::too_many_arguments)] // the arguments are the public GraphQL contract
     async fn money_transfer(
         &self,
         ctx: &Context<'_>,
         uuid: String,
-        username: String,
-        #[graphql(secret)] token: String,
+        username: Option<String>,
+        #[graphql(secret)] token: Option<String>,
         amount: i32,
         from: String,
         to: String,
         descr: String,
     ) -> Result<MoneyTransferResult> {
+        let (username, token) = acting_owner(ctx, home(&from, &to), username, token).await?;
         let transfer = validation::transfer(
             &uuid,
             &username,

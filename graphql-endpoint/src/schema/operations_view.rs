@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use async_graphql::{Context, Result, SimpleObject};
 use topology::telemetry::Metrics;
 
-use super::auth::require_employee;
+use super::access::employee as require_employee;
 use crate::operations::{self, Operations, Snapshot};
 use crate::server::Readiness;
 

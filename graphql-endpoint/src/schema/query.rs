@@ -1,35 +1,53 @@
+//! The reads. Every read of a customer's data needs a session (see [`super::access`]): a
+//! customer reads the accounts they own, an employee everything; `bank_figures` is for anyone.
+
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result};
 use topology::Id;
 
+use super::access::{
+    caller, customer, employee as require_employee, forbidden, may_read, reader_of, NOT_THE_USER,
+};
 use super::alerts::AlertRule;
-use super::auth::require_employee;
 use super::errors::{graphql_error, invalid, owner_read_error};
 use super::history::{transactions_wanted, AccountAt, BalancePoint};
-use super::types::{AccountsPage, MyAccountsResult, OwnedAccount, Transaction, TransferStatus};
+use super::types::{
+    AccountsPage, BankFigures, MyAccountsResult, OwnedAccount, Transaction, TransferStatus,
+};
 use crate::bank::{Bank, RequestError};
+use crate::client_address::ClientAddress;
+use crate::feed::TransactionFeed;
+use crate::sessions::Role;
 use crate::validation::{self, InvalidInput};
 
 pub struct QueryRoot;
+
+/// Asking about someone else's transfer.
+pub const NOT_AN_OWNER_OF_TRANSFER: &str = "user did not start this transfer";
 
 /// `max_items` of `all_accounts` when not given.
 pub const DEFAULT_PAGE_SIZE: i32 = 10;
 
 #[Object(rename_fields = "snake_case", rename_args = "snake_case")]
 impl QueryRoot {
-    /// The transaction with this id (ids count 1, 2, … over the whole bank).
+    /// The transaction with this id (ids count 1, 2, … over the whole bank), for an owner of
+    /// its account or an employee.
     async fn transaction_by_id(&self, ctx: &Context<'_>, id: i32) -> Result<Transaction> {
+        let claims = caller(ctx)?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let read = bank
             .queries
             .transaction_by_id(id)
             .await
             .map_err(|e| graphql_error(e.into()))?;
+        may_read(bank, &claims, &read.iban).await?;
         Ok(Transaction::from_read(&read))
     }
 
-    /// The newest transactions of an account, newest first, at most `max_items` (1–1000).
+    /// The newest transactions of an account, newest first, at most `max_items` (1–1000), for
+    /// an owner of the account or an employee.
+    #[graphql(complexity = "max_items.max(1) as usize * child_complexity")]
     async fn transactions_by_iban(
         &self,
         ctx: &Context<'_>,
@@ -37,6 +55,7 @@ impl QueryRoot {
         max_items: i32,
     ) -> Result<Vec<Transaction>> {
         validation::max_items(max_items).map_err(invalid)?;
+        reader_of(ctx, &iban).await?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let reads = bank
             .queries
@@ -46,14 +65,16 @@ impl QueryRoot {
         Ok(reads.iter().map(Transaction::from_read).collect())
     }
 
-    /// The alert rules of account `iban`, for its owner `username` proven by `token`.
+    /// The alert rules of account `iban`, for its owner (the logged-in customer, or
+    /// `username` proven by `token`) or an employee.
     async fn alert_rules(
         &self,
         ctx: &Context<'_>,
         iban: String,
-        username: String,
-        #[graphql(secret)] token: String,
+        username: Option<String>,
+        #[graphql(secret)] token: Option<String>,
     ) -> Result<Vec<AlertRule>> {
+        let (username, token) = super::alerts::rules_reader(ctx, &iban, username, token).await?;
         validation::account_command(&iban, &username, &token).map_err(invalid)?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let rules = bank
@@ -69,6 +90,7 @@ impl QueryRoot {
     /// opened yet.
     async fn account_at(&self, ctx: &Context<'_>, iban: String, at: String) -> Result<AccountAt> {
         let instant = crate::instants::parse("at", &at).map_err(invalid)?;
+        reader_of(ctx, &iban).await?;
         // One query answers the balance and every `transactions` field asked for.
         let wanted = transactions_wanted(&ctx.look_ahead().field("transactions"));
         let bank = ctx.data::<Arc<Bank>>()?;
@@ -93,6 +115,7 @@ impl QueryRoot {
         let since = crate::instants::parse("from", &from).map_err(invalid)?;
         let until = crate::instants::parse("to", &to).map_err(invalid)?;
         validation::balance_history(since, until, points).map_err(invalid)?;
+        reader_of(ctx, &iban).await?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let series = bank
             .queries
@@ -102,8 +125,9 @@ impl QueryRoot {
         Ok(series.into_iter().map(BalancePoint::from).collect())
     }
 
-    /// The newest transaction of every account, sorted by IBAN.
+    /// For employees only: the newest transaction of every account, sorted by IBAN.
     async fn all_last_transactions(&self, ctx: &Context<'_>) -> Result<Vec<Transaction>> {
+        require_employee(ctx)?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let reads = bank
             .queries
@@ -113,28 +137,66 @@ impl QueryRoot {
         Ok(reads.iter().map(Transaction::from_read).collect())
     }
 
-    /// Every account `username` owns (alone or shared), oldest first, each with the user's own
-    /// token and every owner's username; the password is checked as by `get_account`.
+    /// Every account the logged-in customer (or `username` with `password`) owns, alone or
+    /// shared, oldest first, each with the user's own token and every owner's username.
     async fn my_accounts(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        #[graphql(secret)] password: String,
+        username: Option<String>,
+        #[graphql(secret)] password: Option<String>,
     ) -> Result<MyAccountsResult> {
+        let username = match (username, password) {
+            (Some(username), Some(password)) => {
+                let bank = ctx.data::<Arc<Bank>>()?;
+                let address = ctx.data_opt::<ClientAddress>().map(|a| a.0);
+                let checked = bank
+                    .authenticate(&username, &password, address)
+                    .await
+                    .map_err(graphql_error)?;
+                if let Err(reason) = checked {
+                    return Ok(MyAccountsResult {
+                        accounts: None,
+                        reason: Some(reason),
+                    });
+                }
+                username
+            }
+            (given, None) => {
+                let claims = customer(ctx)?;
+                if given.is_some_and(|given| given != claims.sub) {
+                    return Err(forbidden(NOT_THE_USER));
+                }
+                claims.sub
+            }
+            (None, Some(_)) => {
+                return Err(invalid(InvalidInput(
+                    "a password needs its username".into(),
+                )))
+            }
+        };
         let bank = ctx.data::<Arc<Bank>>()?;
-        let accounts = bank
-            .my_accounts(&username, &password)
+        let accounts = bank.my_accounts(&username).await.map_err(graphql_error)?;
+        Ok(MyAccountsResult {
+            accounts: Some(accounts.into_iter().map(OwnedAccount::from).collect()),
+            reason: None,
+        })
+    }
+
+    /// Figures of the whole bank, for anyone: how many accounts and transactions there are,
+    /// and how many transactions the last minute saw. Never an account.
+    async fn bank_figures(&self, ctx: &Context<'_>) -> Result<BankFigures> {
+        let bank = ctx.data::<Arc<Bank>>()?;
+        let figures = bank
+            .queries
+            .bank_figures()
             .await
-            .map_err(graphql_error)?;
-        Ok(match accounts {
-            Ok(accounts) => MyAccountsResult {
-                accounts: Some(accounts.into_iter().map(OwnedAccount::from).collect()),
-                reason: None,
-            },
-            Err(reason) => MyAccountsResult {
-                accounts: None,
-                reason: Some(reason),
-            },
+            .map_err(|e| graphql_error(e.into()))?;
+        let feed = ctx.data::<Arc<TransactionFeed>>()?;
+        let int = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+        Ok(BankFigures {
+            accounts: int(figures.accounts),
+            transactions: int(figures.transactions),
+            transactions_last_minute: int(feed.seen_last_minute()),
         })
     }
 
@@ -144,6 +206,9 @@ impl QueryRoot {
     /// position `offset` (0 or more) on, empty past the end. `search` (optional) keeps the
     /// accounts whose IBAN contains it, ignoring case and spaces (`nl66 open`), or one of whose
     /// owners' usernames contains it, ignoring case. Balances are Dutch euros (`€ 1.234,56`).
+    #[graphql(
+        complexity = "max_items.unwrap_or(DEFAULT_PAGE_SIZE).max(1) as usize * child_complexity"
+    )]
     async fn all_accounts(
         &self,
         ctx: &Context<'_>,
@@ -187,8 +252,9 @@ impl QueryRoot {
     }
 
     /// Where the transfer with this uuid stands: for a client whose `money_transfer` answer
-    /// got lost.
+    /// got lost. For the customer who started it, and employees.
     async fn transfer_status(&self, ctx: &Context<'_>, uuid: String) -> Result<TransferStatus> {
+        let claims = caller(ctx)?;
         let id: Id = uuid
             .parse()
             .map_err(|_| invalid(InvalidInput(format!("uuid `{uuid}` is not a valid UUID"))))?;
@@ -198,7 +264,13 @@ impl QueryRoot {
             .transfer_status(id)
             .await
             .map_err(|e| graphql_error(e.into()))?;
+        let started_by_caller = |status: &crate::reads::TransferStatus| {
+            status.initiator.as_deref() == Some(claims.sub.as_str())
+        };
         match status {
+            Some(status) if claims.role == Role::Customer && !started_by_caller(&status) => {
+                Err(forbidden(NOT_AN_OWNER_OF_TRANSFER))
+            }
             Some(status) => Ok(TransferStatus {
                 uuid: id.to_uuid_string(),
                 status: status.status,

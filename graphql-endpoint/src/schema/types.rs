@@ -161,9 +161,55 @@ pub struct EmployeeSession {
     /// Send it as `Authorization: Bearer <token>` (over WebSocket: in the `connection_init`
     /// payload under `Authorization`).
     pub token: Option<String>,
-    /// When the session ends, RFC 3339 UTC; log in again after it.
+    /// When this token ends, RFC 3339 UTC: `refresh_session` before it, or log in again.
     pub expires_at: Option<String>,
     pub reason: Option<String>,
+}
+
+/// The answer of `login` and `refresh_session`: a session `token` and when it ends, or a
+/// `reason`.
+#[derive(SimpleObject, Debug, Clone, Default, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct Session {
+    /// Send it as `Authorization: Bearer <token>` (over WebSocket: in the `connection_init`
+    /// payload under `Authorization`). Keep it in memory only.
+    pub token: Option<String>,
+    /// When this token ends (idle), RFC 3339 UTC: `refresh_session` before it. A session ends
+    /// for good 12 hours after the login (by default), refreshed or not.
+    pub expires_at: Option<String>,
+    /// `invalid username or password`, `too many attempts, try again in N s`, …
+    pub reason: Option<String>,
+}
+
+impl Session {
+    pub fn refused(reason: impl Into<String>) -> Self {
+        Self {
+            reason: Some(reason.into()),
+            ..Self::default()
+        }
+    }
+}
+
+impl From<crate::sessions::Session> for Session {
+    fn from(session: crate::sessions::Session) -> Self {
+        Self {
+            token: Some(session.token),
+            expires_at: Some(session.expires_at),
+            reason: None,
+        }
+    }
+}
+
+/// Figures of the whole bank, with no account in them: what anyone may see.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct BankFigures {
+    /// Accounts opened so far.
+    pub accounts: i32,
+    /// Transactions (money in or out of an account) so far.
+    pub transactions: i32,
+    /// Transactions in the last 60 seconds.
+    pub transactions_last_minute: i32,
 }
 
 /// The answer of `money_transfer`, when the transfer has ended (or the wait timed out).

@@ -2,6 +2,12 @@
 //! clients sending transfers and queries through one or more endpoints (as behind a load
 //! balancer), live readers of the money events and the derived transactions, subscribers, and
 //! the checks that nothing was lost or duplicated and that money adds up.
+//!
+//! Every user signs up and logs in once, from a client address of their own (the endpoints
+//! must trust this machine as a proxy: start them with [`super::trust_local_proxy`]), so the
+//! login throttling, which counts every password check per address, sees each user apart.
+//! After that, users act with their account token (transfers, which check no password) and
+//! read with their session; the subscribers watch every account with an employee's session.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -19,11 +25,15 @@ use topology::{BankEvent, Id, TopicMessage, TransactionEvent, TransactionHappene
 use super::{Client, Protocol, Subscription, WAIT};
 
 pub const LOGIN: &str = "mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason } }";
+pub const SESSION: &str =
+    "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token reason } }";
+/// The logged-in user's accounts, each with the user's own token.
+pub const MY_ACCOUNTS: &str = "{ my_accounts { accounts { iban token } reason } }";
 pub const TRANSFER: &str = "mutation($uuid: String!, $u: String!, $t: String!, $a: Int!, $f: String!, $to: String!, $d: String!) {
   money_transfer(uuid: $uuid, username: $u, token: $t, amount: $a, from: $f, to: $to, descr: $d) { uuid success reason ended } }";
 pub const BY_IBAN: &str = "query($iban: String!, $n: Int!) { transactions_by_iban(iban: $iban, max_items: $n) { id iban new_balance } }";
 pub const STREAM: &str = "subscription { stream_transactions { id iban } }";
-pub const PASSWORD: &str = "bank under load password";
+pub const PASSWORD: &str = super::STRONG_PASSWORD;
 pub const DEPOSIT: i64 = 10_000;
 /// Transfers stay far below a deposit, so that hardly any is refused.
 pub const MAX_AMOUNT: usize = 300;
@@ -83,12 +93,21 @@ pub struct Answer {
     pub retried: bool,
 }
 
+/// Who sends a request: the session it carries (`Authorization: Bearer`) and the client
+/// address it comes from (`X-Forwarded-For`), each if any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sender<'a> {
+    pub session: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
 /// `query` on endpoint `turn % n`, or on another one when that one is out of rotation or
 /// dies before answering: a client behind a load balancer retries, and a transfer keeps its
 /// uuid, so a retry cannot move money twice. An endpoint in rotation that fails is an error.
 pub async fn request(
     endpoints: &Endpoints,
     turn: usize,
+    sender: Sender<'_>,
     query: &str,
     variables: &Value,
 ) -> Result<Answer, String> {
@@ -96,9 +115,14 @@ pub async fn request(
     let mut failed = None;
     loop {
         let (index, client) = endpoints.pick(turn, failed);
-        let sent = client
-            .http()
-            .post(format!("{}/graphql", client.base))
+        let mut post = client.http().post(format!("{}/graphql", client.base));
+        if let Some(session) = sender.session {
+            post = post.bearer_auth(session);
+        }
+        if let Some(address) = sender.address {
+            post = post.header("X-Forwarded-For", address);
+        }
+        let sent = post
             .json(&json!({ "query": query, "variables": variables }))
             .timeout(WAIT)
             .send()
@@ -131,24 +155,65 @@ pub struct User {
     pub name: String,
     pub iban: String,
     pub token: String,
+    /// The session of the user's one `login`, which every endpoint accepts (they share the
+    /// secret), also one started after it was issued.
+    pub session: String,
+    /// The user's own client address.
+    pub address: String,
 }
 
-pub async fn new_user(endpoints: &Endpoints, turn: usize, name: String) -> User {
+impl User {
+    /// The user's requests: with their session, from their address.
+    pub fn sender(&self) -> Sender<'_> {
+        Sender {
+            session: Some(&self.session),
+            address: Some(&self.address),
+        }
+    }
+}
+
+/// Signs user `n` up (`get_account` creates the user and an account) and logs them in, from
+/// an address of their own.
+pub async fn new_user(endpoints: &Endpoints, n: usize, name: String) -> User {
+    let address = format!("10.{}.{}.{}", 100 + n / 65_536, (n / 256) % 256, n % 256);
+    let from_home = Sender {
+        session: None,
+        address: Some(&address),
+    };
     let variables = json!({"u": name, "p": PASSWORD});
-    let answer = request(endpoints, turn, LOGIN, &variables)
+    let answer = request(endpoints, n, from_home, LOGIN, &variables)
         .await
-        .expect("a login");
+        .expect("a sign-up");
     let account = &answer.response["data"]["get_account"];
     assert!(
         account["reason"].is_null() && account["iban"].is_string(),
         "{}",
         answer.response
     );
+    let (iban, token) = (text(&account["iban"]), text(&account["token"]));
+    let answer = request(endpoints, n + 1, from_home, SESSION, &variables)
+        .await
+        .expect("a login");
+    let session = &answer.response["data"]["login"];
+    assert!(
+        session["reason"].is_null() && session["token"].is_string(),
+        "{}",
+        answer.response
+    );
     User {
+        session: text(&session["token"]),
         name,
-        iban: account["iban"].as_str().expect("iban").to_string(),
-        token: account["token"].as_str().expect("token").to_string(),
+        iban,
+        token,
+        address,
     }
+}
+
+fn text(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("a string, got {value}"))
+        .to_string()
 }
 
 /// One money_transfer and its outcome.
@@ -178,7 +243,7 @@ pub fn description(uuid: &str) -> String {
 pub async fn deposit(endpoints: &Endpoints, turn: usize, user: &User) -> Transfer {
     let uuid = Id::random().to_uuid_string();
     let variables = transfer_variables(&uuid, user, DEPOSIT, "cash", &user.iban);
-    let answer = request(endpoints, turn, TRANSFER, &variables)
+    let answer = request(endpoints, turn, user.sender(), TRANSFER, &variables)
         .await
         .expect("a deposit");
     let result = &answer.response["data"]["money_transfer"];
@@ -273,8 +338,10 @@ impl Load {
     }
 }
 
-/// One client: a transfer between two random accounts of ours, then a query (a page of an
-/// account's transactions, or a login), alternating the endpoints, until `stop`.
+/// One client: a transfer between two random accounts of ours (with the account's token), then
+/// a query with the session of a random user (a page of their account's transactions, or their
+/// accounts with their tokens), alternating the endpoints, until `stop`. Every login was done
+/// at the start: a login per round would be throttled, as a guessing run is.
 pub async fn client_load(
     client: usize,
     endpoints: Arc<Endpoints>,
@@ -292,7 +359,7 @@ pub async fn client_load(
         let amount = i64::try_from(1 + dice.below(MAX_AMOUNT)).expect("a small amount");
         let uuid = Id::random().to_uuid_string();
         let variables = transfer_variables(&uuid, from, amount, &from.iban, &to.iban);
-        match request(&endpoints, turn, TRANSFER, &variables).await {
+        match request(&endpoints, turn, from.sender(), TRANSFER, &variables).await {
             Ok(answer) => load.transfer_answered(uuid, from, to, amount, answer),
             Err(problem) => load.problems.push(format!("transfer {uuid}: {problem}")),
         }
@@ -303,16 +370,16 @@ pub async fn client_load(
             let variables = json!({"iban": user.iban, "n": 5});
             (BY_IBAN, variables, "transactions_by_iban")
         } else {
-            (LOGIN, json!({"u": user.name, "p": PASSWORD}), "get_account")
+            (MY_ACCOUNTS, json!({}), "my_accounts")
         };
         let expected = |data: &Value| {
             if by_iban {
                 data.is_array()
             } else {
-                data["iban"] == user.iban.as_str() && data["token"] == user.token.as_str()
+                data["accounts"] == json!([{"iban": user.iban, "token": user.token}])
             }
         };
-        match request(&endpoints, turn + 1, query, &variables).await {
+        match request(&endpoints, turn + 1, user.sender(), query, &variables).await {
             Ok(answer) => load.query_answered(answer, field, expected),
             Err(problem) => load.problems.push(format!("{field}: {problem}")),
         }
@@ -429,8 +496,9 @@ pub fn distinct_ids(derived: &[(Instant, TransactionHappenedEvent)]) -> HashSet<
         .collect()
 }
 
-/// A `stream_transactions` subscriber without filters, in the background, keeping the
-/// (iban, id) of every transaction it is sent until its socket closes.
+/// A `stream_transactions` subscriber without filters, with an employee's session (who sees
+/// every account's), in the background, keeping the (iban, id) of every transaction it is sent
+/// until its socket closes.
 pub struct Watcher {
     pub name: String,
     /// From when on it must have received everything (see [`FEED_LAG`]).
@@ -443,7 +511,9 @@ pub struct Watcher {
 
 impl Watcher {
     pub async fn start(name: &str, port: u16, protocol: Protocol) -> Self {
-        let mut subscription = Subscription::start(port, protocol, STREAM, json!({})).await;
+        let session = Client::new(port).employee_session().await;
+        let mut subscription =
+            Subscription::start_as(port, protocol, &session, STREAM, json!({})).await;
         let live_from = Instant::now() + FEED_LAG;
         let received = Arc::new(Mutex::new(Vec::new()));
         let closed = Arc::new(Mutex::new(None));
@@ -626,14 +696,23 @@ pub fn assert_balances_follow_transfers(
 }
 
 /// The read model, through the endpoints, ends at the same balances (asked again for a while:
-/// the projector answering may be a moment behind the one that published).
-pub async fn assert_read_model_balances(endpoints: &Endpoints, balances: &HashMap<String, i64>) {
+/// the projector answering may be a moment behind the one that published), as each owner reads
+/// it.
+pub async fn assert_read_model_balances(
+    endpoints: &Endpoints,
+    users: &[User],
+    balances: &HashMap<String, i64>,
+) {
     for (turn, (iban, balance)) in balances.iter().enumerate() {
+        let owner = users
+            .iter()
+            .find(|user| user.iban == *iban)
+            .expect("one of ours");
         let expected = format_euro(*balance);
         let deadline = Instant::now() + SETTLE;
         loop {
             let variables = json!({"iban": iban, "n": 1});
-            let answer = request(endpoints, turn, BY_IBAN, &variables)
+            let answer = request(endpoints, turn, owner.sender(), BY_IBAN, &variables)
                 .await
                 .expect("an answer");
             let newest = &answer.response["data"]["transactions_by_iban"][0]["new_balance"];
@@ -774,7 +853,7 @@ pub async fn assert_bank_consistent(
         DEPOSIT * i64::try_from(users.len()).expect("a small count"),
         "the sum of our balances is the sum of the deposits"
     );
-    assert_read_model_balances(endpoints, &balances).await;
+    assert_read_model_balances(endpoints, users, &balances).await;
 }
 
 /// Creates `count` users named `<prefix>-<n>`, each with a funded account.

@@ -117,6 +117,9 @@ pub fn start_projector_as(
     )
 }
 
+/// A password strong enough for a sign-up (zxcvbn score 3 or more).
+pub const STRONG_PASSWORD: &str = "violet harbor lantern 42";
+
 /// The employee every test endpoint lets log in, and the secret its sessions are signed with.
 pub const EMPLOYEE: (&str, &str) = ("employee", "an employee password");
 pub const SESSION_SECRET: &str = "the session secret of the end-to-end tests";
@@ -128,6 +131,9 @@ pub fn start_graphql_endpoint(extra: &[(&str, String)]) -> ServiceProcess {
         ("EMPLOYEE_USERNAME", EMPLOYEE.0.to_string()),
         ("EMPLOYEE_PASSWORD", EMPLOYEE.1.to_string()),
         ("GRAPHQL_SESSION_SECRET", SESSION_SECRET.to_string()),
+        // As in the local run: GraphiQL and introspection on.
+        ("GRAPHQL_GRAPHIQL", "on".to_string()),
+        ("GRAPHQL_INTROSPECTION", "on".to_string()),
     ];
     env.extend(extra.iter().cloned());
     start("graphql-endpoint", ("GRAPHQL_PORT", "GRAPHQL_HOST"), &env)
@@ -165,6 +171,18 @@ impl Suite {
     }
 }
 
+/// The endpoint setting that believes `X-Forwarded-For` from this machine: for a test that
+/// plays many users, each from an address of its own ([`Client::with_address`]), as behind the
+/// web app's proxy. Login throttling and the WebSocket caps then count per simulated user.
+pub fn trust_local_proxy() -> (&'static str, String) {
+    ("GRAPHQL_TRUSTED_PROXIES", "127.0.0.1".to_string())
+}
+
+/// The `connection_init` payload that carries `session` over a WebSocket.
+pub fn session_init(session: &str) -> Value {
+    json!({"Authorization": format!("Bearer {session}")})
+}
+
 /// GraphQL over HTTP, as a customer or (with a session) as an employee.
 #[derive(Clone)]
 pub struct Client {
@@ -172,6 +190,9 @@ pub struct Client {
     pub base: String,
     /// Sent as `Authorization: Bearer …` with every request.
     session: Option<String>,
+    /// Sent as `X-Forwarded-For` with every request: the client address an endpoint that
+    /// trusts this machine as a proxy ([`trust_local_proxy`]) counts the request for.
+    address: Option<String>,
 }
 
 impl Client {
@@ -180,6 +201,15 @@ impl Client {
             http: reqwest::Client::new(),
             base: format!("http://127.0.0.1:{port}"),
             session: None,
+            address: None,
+        }
+    }
+
+    /// The same endpoint, from client address `address` (see [`trust_local_proxy`]).
+    pub fn with_address(&self, address: &str) -> Self {
+        Self {
+            address: Some(address.to_string()),
+            ..self.clone()
         }
     }
 
@@ -189,6 +219,45 @@ impl Client {
             session: Some(session.to_string()),
             ..self.clone()
         }
+    }
+
+    /// Signed up (`get_account`, the first use of `username` creates it and a first account)
+    /// and logged in (`login`): the same endpoint with that customer's session. The password
+    /// must be strong (see [`STRONG_PASSWORD`]).
+    pub async fn as_customer(&self, username: &str, password: &str) -> Self {
+        let account = self
+            .data(
+                "mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban reason } }",
+                json!({"u": username, "p": password}),
+                "get_account",
+            )
+            .await;
+        assert!(
+            account["reason"].is_null(),
+            "sign-up of {username}: {account}"
+        );
+        let session = self.customer_session(username, password).await;
+        self.with_session(&session)
+    }
+
+    /// A customer session (`login`) of an existing user.
+    pub async fn customer_session(&self, username: &str, password: &str) -> String {
+        let session = self
+            .data(
+                "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token expires_at reason } }",
+                json!({"u": username, "p": password}),
+                "login",
+            )
+            .await;
+        session["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a session for {username}, got {session}"))
+            .to_string()
+    }
+
+    /// The session this client sends, if any.
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
     }
 
     /// Logged in as the tests' employee ([`EMPLOYEE`]).
@@ -202,6 +271,9 @@ impl Client {
         let mut request = self.http.post(format!("{}/graphql", self.base));
         if let Some(session) = &self.session {
             request = request.bearer_auth(session);
+        }
+        if let Some(address) = &self.address {
+            request = request.header("X-Forwarded-For", address);
         }
         request
             .json(&json!({ "query": query, "variables": variables }))
@@ -271,6 +343,17 @@ pub struct Subscription {
 impl Subscription {
     pub async fn start(port: u16, protocol: Protocol, query: &str, variables: Value) -> Self {
         Self::start_with_init(port, protocol, json!({}), query, variables).await
+    }
+
+    /// [`Self::start`] with `session` (a customer's or an employee's) in `connection_init`.
+    pub async fn start_as(
+        port: u16,
+        protocol: Protocol,
+        session: &str,
+        query: &str,
+        variables: Value,
+    ) -> Self {
+        Self::start_with_init(port, protocol, session_init(session), query, variables).await
     }
 
     /// [`Self::start`] with `init` as the `connection_init` payload (e.g. a session).

@@ -246,6 +246,7 @@ fn transfer_events(
             to: to.into(),
             description: description.clone(),
             username: "bench".into(),
+            at_millis: None,
         }
         .into(),
     )];

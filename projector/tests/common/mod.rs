@@ -98,9 +98,9 @@ impl EventWriter {
         self.producer.begin_transaction().expect("begin");
         let mut deliveries = Vec::new();
         for event in users {
-            let UserEvent::UserAccountCreatedEvent(created) = event;
+            let key = topology::routing::user_event_key(event).to_string();
             let payload = self.codec.encode(event).await.expect("encode");
-            deliveries.push(self.send(USER_EVENTS, &created.username, payload));
+            deliveries.push(self.send(USER_EVENTS, &key, payload));
         }
         for event in bank {
             let key = self.key_of(event);

@@ -55,6 +55,7 @@ mod tests {
             to: to.into(),
             description: "rent".into(),
             username: "alice".into(),
+            at_millis: None,
         })
     }
 

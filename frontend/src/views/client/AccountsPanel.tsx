@@ -3,7 +3,7 @@ import { ConnectionBadge } from '../../components/ConnectionBadge';
 import { Notice, type Outcome } from '../../components/Notice';
 import { useAccountCommands } from '../../hooks/accountCommands';
 import { coOwnersOf, lists, type Expectation, type OwnedAccount } from '../../ownedAccounts';
-import type { Session } from '../../session';
+import { clockTime, type Session } from '../../sessions';
 
 interface Props {
   session: Session;
@@ -14,6 +14,8 @@ interface Props {
   /** What happened to an account that is no longer listed (leaving it), shown here. */
   notice: Outcome;
   heading: RefObject<HTMLHeadingElement | null>;
+  /** The logout is on its way to the endpoint. */
+  loggingOut: boolean;
   onSelect: (account: OwnedAccount) => void;
   onChanged: (until?: Expectation) => void;
   onLogout: () => void;
@@ -21,8 +23,8 @@ interface Props {
 
 /** Every account the user owns, which one they work with, and opening one more. */
 export function AccountsPanel(props: Props) {
-  const { session, accounts, error, selected, notice, heading, onSelect, onChanged, onLogout } =
-    props;
+  const { session, accounts, error, selected, notice, heading, loggingOut } = props;
+  const { onSelect, onChanged, onLogout } = props;
   const { openAccount } = useAccountCommands();
   const [busy, setBusy] = useState(false);
   const [opened, setOpened] = useState<Outcome>(null);
@@ -30,7 +32,7 @@ export function AccountsPanel(props: Props) {
   async function open() {
     setBusy(true);
     setOpened(null);
-    const { outcome, iban } = await openAccount(session);
+    const { outcome, iban } = await openAccount();
     setOpened(outcome);
     setBusy(false);
     onChanged(iban === null ? undefined : lists(iban));
@@ -44,14 +46,22 @@ export function AccountsPanel(props: Props) {
         </h2>
         <div className="button-row">
           <ConnectionBadge />
-          <button type="button" className="secondary" onClick={onLogout}>
-            Log out
+          <button type="button" className="secondary" disabled={loggingOut} onClick={onLogout}>
+            {loggingOut ? 'Logging out…' : 'Log out'}
           </button>
         </div>
       </div>
       <dl className="facts">
         <dt>Logged in as</dt>
         <dd data-testid="username">{session.username}</dd>
+        <dt>Session</dt>
+        <dd>
+          until{' '}
+          <time data-testid="session-expires" dateTime={session.expiresAt}>
+            {clockTime(new Date(session.expiresAt), new Date())}
+          </time>
+          , longer while you use the app
+        </dd>
       </dl>
       {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
       {error && <Notice kind="error">{error}</Notice>}

@@ -11,10 +11,9 @@ import {
 import { Notice, type Outcome } from '../../components/Notice';
 import { TextField } from '../../components/TextField';
 import { useAlertCommands } from '../../hooks/alertRules';
-import type { AccountAccess } from '../../session';
 
 interface Props {
-  account: AccountAccess;
+  iban: string;
   /** After every answer, so the list is loaded again (until it shows the rule, when set). */
   onSet: (until?: RulesExpectation) => void;
 }
@@ -24,7 +23,7 @@ function isKind(value: string): value is AlertKind {
 }
 
 /** Sets one kind of alert; setting a kind that is set already replaces its amount. */
-export function AlertRuleForm({ account, onSet }: Props) {
+export function AlertRuleForm({ iban, onSet }: Props) {
   const { setAlert } = useAlertCommands();
   const id = useId();
   const [kind, setKind] = useState<AlertKind>('BALANCE_BELOW');
@@ -40,7 +39,7 @@ export function AlertRuleForm({ account, onSet }: Props) {
     if (!parsed.ok) return;
     setBusy(true);
     setOutcome(null);
-    const answer = await setAlert(account, { kind, threshold: parsed.threshold });
+    const answer = await setAlert(iban, { kind, threshold: parsed.threshold });
     setBusy(false);
     setOutcome(answer);
     if (answer?.kind === 'success') {

@@ -4,12 +4,11 @@ import { Notice, type Outcome } from '../../components/Notice';
 import { NotificationSwitch } from '../../components/NotificationSwitch';
 import { useAlertCommands, useAlertRules } from '../../hooks/alertRules';
 import { useAlerts } from '../../hooks/alertFeed';
-import type { AccountAccess } from '../../session';
 import { AlertRuleForm } from './AlertRuleForm';
 
 /** The alert rules of the selected account: which are set, setting one, removing one. */
-export function AlertsPanel({ account }: { account: AccountAccess }) {
-  const { rules, error, reload } = useAlertRules(account);
+export function AlertsPanel({ iban }: { iban: string }) {
+  const { rules, error, reload } = useAlertRules(iban);
   const { removeAlert } = useAlertCommands();
   const { problems } = useAlerts();
   const [removing, setRemoving] = useState<string | null>(null);
@@ -18,20 +17,19 @@ export function AlertsPanel({ account }: { account: AccountAccess }) {
   async function remove(rule: AlertRule) {
     setRemoving(rule.kind);
     setRemoved(null);
-    const outcome = await removeAlert(account, rule);
+    const outcome = await removeAlert(iban, rule);
     setRemoving(null);
     setRemoved(outcome);
     reload(outcome?.kind === 'success' ? lacksRule(rule.kind) : undefined);
   }
 
-  const problem = problems.get(account.iban);
+  const problem = problems.get(iban);
   return (
     <section className="panel" aria-labelledby="alerts-title">
       <h2 id="alerts-title">Alerts</h2>
       <p className="hint">
-        Be told at once when something happens on <span className="iban">{account.iban}</span>: on
-        every view of this app while you are logged in, and as a browser notification when you allow
-        them.
+        Be told at once when something happens on <span className="iban">{iban}</span>: on every
+        view of this app while you are logged in, and as a browser notification when you allow them.
       </p>
       <NotificationSwitch />
       {problem && <Notice kind="error">{problem}</Notice>}
@@ -63,7 +61,7 @@ export function AlertsPanel({ account }: { account: AccountAccess }) {
       )}
       {removed && <Notice kind={removed.kind}>{removed.text}</Notice>}
       <AlertRuleForm
-        account={account}
+        iban={iban}
         onSet={(until) => {
           setRemoved(null);
           reload(until);

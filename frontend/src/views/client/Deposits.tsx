@@ -3,17 +3,17 @@ import { Notice, type Outcome } from '../../components/Notice';
 import { useMoneyTransfer } from '../../hooks/moneyTransfer';
 import { newTransferId } from '../../ids';
 import { formatCents } from '../../money';
-import type { AccountAccess } from '../../session';
+import { explainTransferRefusal, refusalMessage } from '../../refusals';
 
 const DEPOSITS_IN_CENTS = [1_000, 10_000, 100_000];
 
 interface Props {
-  account: AccountAccess;
+  iban: string;
   /** Called after every answer, so the list of accounts is loaded again. */
   onDone: () => void;
 }
 
-export function Deposits({ account, onDone }: Props) {
+export function Deposits({ iban, onDone }: Props) {
   const send = useMoneyTransfer();
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>(null);
@@ -23,18 +23,19 @@ export function Deposits({ account, onDone }: Props) {
     setOutcome(null);
     const answer = await send({
       uuid: newTransferId(),
-      username: account.username,
-      token: account.token,
       amount: cents,
       from: 'cash',
-      to: account.iban,
+      to: iban,
       descr: 'deposit',
     });
     setBusy(false);
     setOutcome(
       answer.kind === 'done'
         ? { kind: 'success', text: `${formatCents(cents)} deposited.` }
-        : { kind: 'error', text: `Deposit failed: ${answer.reason}` },
+        : {
+            kind: 'error',
+            text: refusalMessage('Deposit failed', answer.reason, explainTransferRefusal),
+          },
     );
     onDone();
   }

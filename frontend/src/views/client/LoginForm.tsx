@@ -1,54 +1,65 @@
 import { useId, useState, type FormEvent } from 'react';
-import { describeError } from '../../api/errors';
-import { GET_ACCOUNT } from '../../api/operations';
 import { Notice } from '../../components/Notice';
 import { TextField } from '../../components/TextField';
 import { credentialProblems, MIN_CREDENTIAL_CHARS } from '../../credentials';
-import { useApi } from '../../hooks/api';
+import { useCustomerLogin } from '../../hooks/customerLogin';
 import { useFocusOnAppear } from '../../hooks/focus';
-import type { Session } from '../../session';
+import type { Session, SessionEnd } from '../../sessions';
 
 interface Props {
+  /** Why the form is back, if a session just ended. */
+  ended: SessionEnd;
   focusHeading: boolean;
-  onLogin: (session: Session) => void;
+  onLogin: (session: Session, iban: string | null) => void;
 }
 
-/** get_account logs the user in, or signs them up with their first account. */
-export function LoginForm({ focusHeading, onLogin }: Props) {
-  const { client, endpoint } = useApi();
+type Action = 'log-in' | 'sign-up';
+
+/** The button that sent the form: Enter in a field sends it with the first, “Log in”. */
+function actionOf(event: FormEvent<HTMLFormElement>): Action {
+  const submitter = (event.nativeEvent as SubmitEvent).submitter;
+  return submitter instanceof HTMLButtonElement && submitter.value === 'sign-up'
+    ? 'sign-up'
+    : 'log-in';
+}
+
+/** Logging in, or opening a first account (which creates the user) and then logging in. */
+export function LoginForm({ ended, focusHeading, onLogin }: Props) {
+  const { logIn, signUp } = useCustomerLogin();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [problems, setProblems] = useState<string[]>([]);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<Action | null>(null);
   const id = useId();
   const heading = useFocusOnAppear<HTMLHeadingElement>(focusHeading);
 
-  async function logIn(event: FormEvent) {
+  async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    const action = actionOf(event);
     const found = credentialProblems(username, password);
     setProblems(found);
     if (found.length > 0) return;
-    setBusy(true);
-    const result = await client.mutation(GET_ACCOUNT, { username, password }).toPromise();
-    setBusy(false);
-    const account = result.data?.get_account;
-    if (result.error) {
-      setProblems([describeError(result.error, endpoint.http)]);
-    } else if (account?.iban && account.token) {
-      onLogin({ username, password, token: account.token, iban: account.iban });
+    setBusy(action);
+    const outcome = await (action === 'sign-up' ? signUp : logIn)(username, password);
+    setBusy(null);
+    if ('problem' in outcome) {
+      setProblems([outcome.problem]);
     } else {
-      setProblems([account?.reason ?? 'the endpoint gave no answer']);
+      // The form goes away with the password in it; nothing else ever held it.
+      onLogin(outcome.session, outcome.iban);
     }
   }
 
   return (
-    <form className="panel form" onSubmit={logIn} aria-labelledby={`${id}-title`} noValidate>
+    <form className="panel form" onSubmit={submit} aria-labelledby={`${id}-title`} noValidate>
       <h2 id={`${id}-title`} ref={heading} tabIndex={-1}>
         Log in
       </h2>
+      {ended && <Notice kind={ended.kind === 'expired' ? 'error' : 'success'}>{ended.text}</Notice>}
       <p id={`${id}-hint`} className="hint">
-        Username and password need at least {MIN_CREDENTIAL_CHARS} characters each. The first login
-        with a new username opens a bank account.
+        Username and password need at least {MIN_CREDENTIAL_CHARS} characters each. New here? Pick a
+        username and a password that is hard to guess (a phrase of a few uncommon words), then{' '}
+        <em>Open an account</em>.
       </p>
       <TextField
         label="Username"
@@ -70,9 +81,20 @@ export function LoginForm({ focusHeading, onLogin }: Props) {
         invalid={problems.some((p) => p.startsWith('password'))}
       />
       {problems.length > 0 && <Notice kind="error">{problems.join('; ')}</Notice>}
-      <button type="submit" disabled={busy}>
-        {busy ? 'Logging in…' : 'Log in'}
-      </button>
+      <div className="button-row actions">
+        <button type="submit" name="action" value="log-in" disabled={busy !== null}>
+          {busy === 'log-in' ? 'Logging in…' : 'Log in'}
+        </button>
+        <button
+          type="submit"
+          name="action"
+          value="sign-up"
+          className="secondary"
+          disabled={busy !== null}
+        >
+          {busy === 'sign-up' ? 'Opening…' : 'Open an account'}
+        </button>
+      </div>
     </form>
   );
 }

@@ -3,10 +3,9 @@ import { Notice, type Outcome } from '../../components/Notice';
 import { TextField } from '../../components/TextField';
 import { useAccountCommands } from '../../hooks/accountCommands';
 import { listsOwner, type Expectation } from '../../ownedAccounts';
-import type { AccountAccess } from '../../session';
 
 interface Props {
-  account: AccountAccess;
+  iban: string;
   balance: string;
   /** Null while the list of accounts is not loaded. */
   owners: readonly string[] | null;
@@ -17,14 +16,14 @@ interface Props {
 }
 
 /** The account the user works with: its facts, sharing it and leaving it. */
-export function SelectedAccount({ account, balance, owners, onShared, onLeft }: Props) {
+export function SelectedAccount({ iban, balance, owners, onShared, onLeft }: Props) {
   return (
     <section className="panel account" aria-labelledby="account-title">
       <h2 id="account-title">Selected account</h2>
       <dl className="facts">
         <dt>IBAN</dt>
         <dd className="iban" data-testid="own-iban">
-          {account.iban}
+          {iban}
         </dd>
         <dt>Balance</dt>
         <dd className="balance" data-testid="balance" aria-live="polite">
@@ -33,18 +32,18 @@ export function SelectedAccount({ account, balance, owners, onShared, onLeft }: 
         <dt>Owners</dt>
         <dd data-testid="owners">{owners ? owners.join(', ') : '…'}</dd>
       </dl>
-      <ShareForm account={account} onShared={onShared} />
-      <LeaveControl account={account} onLeft={onLeft} />
+      <ShareForm iban={iban} onShared={onShared} />
+      <LeaveControl iban={iban} onLeft={onLeft} />
     </section>
   );
 }
 
 interface ShareFormProps {
-  account: AccountAccess;
+  iban: string;
   onShared: (until?: Expectation) => void;
 }
 
-function ShareForm({ account, onShared }: ShareFormProps) {
+function ShareForm({ iban, onShared }: ShareFormProps) {
   const { share } = useAccountCommands();
   const id = useId();
   const [userToAdd, setUserToAdd] = useState('');
@@ -60,12 +59,12 @@ function ShareForm({ account, onShared }: ShareFormProps) {
     }
     setBusy(true);
     setOutcome(null);
-    const answer = await share(account, name);
+    const answer = await share(iban, name);
     setBusy(false);
     setOutcome(answer);
     if (answer?.kind === 'success') {
       setUserToAdd('');
-      onShared(listsOwner(account.iban, name));
+      onShared(listsOwner(iban, name));
     } else {
       onShared();
     }
@@ -75,7 +74,7 @@ function ShareForm({ account, onShared }: ShareFormProps) {
     <form className="subform" onSubmit={submit} aria-labelledby={`${id}-title`} noValidate>
       <h3 id={`${id}-title`}>Share with…</h3>
       <p id={`${id}-hint`} className="hint">
-        Another user who owns it too can see it and move its money, with a key of their own.
+        Another user who owns it too can see it and move its money, logged in as themselves.
       </p>
       <div className="toolbar">
         <TextField
@@ -98,13 +97,7 @@ function ShareForm({ account, onShared }: ShareFormProps) {
 }
 
 /** Leaving asks once more first: another owner would have to share the account again. */
-function LeaveControl({
-  account,
-  onLeft,
-}: {
-  account: AccountAccess;
-  onLeft: (outcome: Outcome) => void;
-}) {
+function LeaveControl({ iban, onLeft }: { iban: string; onLeft: (outcome: Outcome) => void }) {
   const { leave } = useAccountCommands();
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -126,7 +119,7 @@ function LeaveControl({
 
   async function confirm() {
     setBusy(true);
-    const answer = await leave(account);
+    const answer = await leave(iban);
     setBusy(false);
     if (answer?.kind === 'success') {
       onLeft(answer);
@@ -145,8 +138,7 @@ function LeaveControl({
       {confirming ? (
         <div className="confirm" role="group" aria-label="Confirm leaving">
           <p>
-            Leave <span className="iban">{account.iban}</span>? You will no longer see it or move
-            its money.
+            Leave <span className="iban">{iban}</span>? You will no longer see it or move its money.
           </p>
           <div className="button-row">
             <button

@@ -5,10 +5,11 @@ import { useMoneyTransfer } from '../../hooks/moneyTransfer';
 import { newTransferId } from '../../ids';
 import { formatCents, parseEuros } from '../../money';
 import type { OwnedAccount } from '../../ownedAccounts';
-import type { AccountAccess } from '../../session';
+import { explainTransferRefusal, refusalMessage } from '../../refusals';
 
 interface Props {
-  account: AccountAccess;
+  /** The account the money comes from. */
+  iban: string;
   /** The user's other accounts, offered as destinations. */
   ownAccounts: readonly OwnedAccount[];
   /** Called after every answer, so the list of accounts is loaded again. */
@@ -19,7 +20,7 @@ function normalIban(typed: string): string {
   return typed.replace(/\s/g, '').toUpperCase();
 }
 
-export function TransferForm({ account, ownAccounts, onDone }: Props) {
+export function TransferForm({ iban: from, ownAccounts, onDone }: Props) {
   const send = useMoneyTransfer();
   const id = useId();
   const [to, setTo] = useState('');
@@ -49,10 +50,8 @@ export function TransferForm({ account, ownAccounts, onDone }: Props) {
     setOutcome(null);
     const answer = await send({
       uuid,
-      username: account.username,
-      token: account.token,
       amount: parsed.cents,
-      from: account.iban,
+      from,
       to: iban,
       descr: descr.trim(),
     });
@@ -63,7 +62,8 @@ export function TransferForm({ account, ownAccounts, onDone }: Props) {
       setAmount('');
       setDescr('');
     } else {
-      setOutcome({ kind: 'error', text: `Transfer failed: ${answer.reason}` });
+      const text = refusalMessage('Transfer failed', answer.reason, explainTransferRefusal);
+      setOutcome({ kind: 'error', text });
     }
     if (answer.kind !== 'unknown') setUuid(newTransferId());
     onDone();

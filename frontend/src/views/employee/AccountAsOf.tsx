@@ -2,17 +2,13 @@ import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { Notice } from '../../components/Notice';
 import { TextField } from '../../components/TextField';
 import { TransactionTable } from '../../components/TransactionTable';
-import type { EmployeeSession } from '../../employeeSession';
 import { useAccountAt } from '../../hooks/accountAt';
 import { usePreferences } from '../../hooks/preferences';
 import { formatLocalInstant, localInputToIso, toLocalInputValue } from '../../history';
 
 interface Props {
-  session: EmployeeSession;
   /** The account followed in the list above: the one to look at, until another IBAN is typed. */
   followed: string | null;
-  /** The endpoint no longer accepts the session. */
-  onRefused: (message: string) => void;
 }
 
 function normalIban(typed: string): string {
@@ -20,12 +16,9 @@ function normalIban(typed: string): string {
 }
 
 /** Any account as it was at a moment the employee picks in local time: balance and transactions. */
-export function AccountAsOf({ session, followed, onRefused }: Props) {
+export function AccountAsOf({ followed }: Props) {
   const { preferences } = usePreferences();
-  const { result, error, busy, refusedSession, look } = useAccountAt(
-    session.token,
-    preferences.count,
-  );
+  const { result, error, busy, look } = useAccountAt(preferences.count);
   const id = useId();
   const [iban, setIban] = useState(followed ?? '');
   const [problem, setProblem] = useState<string | null>(null);
@@ -36,9 +29,6 @@ export function AccountAsOf({ session, followed, onRefused }: Props) {
   useEffect(() => {
     if (followed !== null) setIban(followed);
   }, [followed]);
-  useEffect(() => {
-    if (refusedSession !== null) onRefused(refusedSession);
-  }, [refusedSession, onRefused]);
 
   function show(event: FormEvent) {
     event.preventDefault();

@@ -1,18 +1,18 @@
 import { useId, useState, type FormEvent } from 'react';
 import { describeError } from '../../api/errors';
-import { EMPLOYEE_LOGIN } from '../../api/operations';
+import { EMPLOYEE_LOGIN } from '../../api/sessionOperations';
 import { Notice } from '../../components/Notice';
 import { TextField } from '../../components/TextField';
-import type { EmployeeSession } from '../../employeeSession';
 import { useApi } from '../../hooks/api';
-import type { SessionEnd } from '../../hooks/employeeSession';
 import { useFocusOnAppear } from '../../hooks/focus';
+import { explainCredentialRefusal, refusalMessage } from '../../refusals';
+import { sessionFromAnswer, type Session, type SessionEnd } from '../../sessions';
 
 interface Props {
   /** Why the form is back, if a session just ended. */
   ended: SessionEnd;
   focusHeading: boolean;
-  onLogIn: (session: EmployeeSession) => void;
+  onLogIn: (session: Session) => void;
   /** What is behind the login, above the fields. */
   hint?: string;
 }
@@ -39,13 +39,14 @@ export function EmployeeLoginForm({ ended, focusHeading, onLogIn, hint = ACCOUNT
     setProblem(null);
     const result = await client.mutation(EMPLOYEE_LOGIN, { username, password }).toPromise();
     setBusy(false);
-    const answer = result.data?.employee_login;
+    const answer = sessionFromAnswer(username, result.data?.employee_login);
     if (result.error) {
       setProblem(describeError(result.error, endpoint.http));
-    } else if (answer?.token && answer.expires_at) {
-      onLogIn({ username, token: answer.token, expiresAt: answer.expires_at });
+    } else if ('session' in answer) {
+      // The form goes away with the password in it; nothing else ever held it.
+      onLogIn(answer.session);
     } else {
-      setProblem(answer?.reason ?? 'the endpoint gave no answer');
+      setProblem(refusalMessage('Could not log in', answer.reason, explainCredentialRefusal));
     }
   }
 

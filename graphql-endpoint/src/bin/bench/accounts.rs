@@ -1,20 +1,28 @@
-//! The bench's own accounts: new users log in (which opens an account each) and deposit from
-//! `cash`. IBANs are random, so the bench counts where they landed and adds accounts until
+//! The bench's own accounts: one new customer per run signs up (which opens a first account),
+//! logs in once, opens the other accounts with that session and deposits into each from
+//! `cash`. IBANs are random, so the bench counts where they landed and opens accounts until
 //! every partition of the bank holds enough of them.
+//!
+//! One customer, not one per account: every password check (a sign-up, a login) counts against
+//! the endpoint's per-address login throttle (10 at once, then one every 2 s), while opening an
+//! account with a session checks none; and the customer's one session lets one subscription
+//! watch all of the run's accounts. The transfers themselves carry each account's token, as
+//! before, and check no password.
 
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use futures::StreamExt;
-use serde_json::json;
+use serde_json::{json, Value};
 use topology::routing::partition_of;
 use topology::{Id, BANK_PARTITIONS};
 
-use crate::graphql::{GraphQl, LOGIN, TRANSFER};
+use crate::graphql::{GraphQl, LOGIN, OPEN_ACCOUNT, SIGN_UP, TRANSFER};
 
-/// Logins at a time: each hashes a password with argon2 (one per core on the endpoint).
-const PARALLEL_LOGINS: usize = 4;
-/// Cents deposited into each account: far more than the transfers of a run move out of it.
+/// Accounts opened at a time.
+const PARALLEL_OPENS: usize = 4;
+/// Cents deposited into each account: far more than the transfers of a run move out of it,
+/// and within a cash deposit's limit (€ 10.000,00 each, € 25.000,00 per account a day).
 const DEPOSIT_CENTS: i64 = 100_000;
 const SET_UP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -26,18 +34,31 @@ pub struct Account {
     pub partition: i32,
 }
 
-/// At least `wanted` accounts, more until each partition holds `min_per_partition`.
+/// The run's customer: the endpoint with their session, and the session itself (for the
+/// subscriptions' `connection_init`).
+pub struct Customer {
+    pub graphql: GraphQl,
+    pub session: String,
+}
+
+/// The run's customer and at least `wanted` accounts of theirs, more until each partition
+/// holds `min_per_partition`.
 pub async fn create(
     graphql: &GraphQl,
     run: &str,
     wanted: usize,
     min_per_partition: usize,
-) -> anyhow::Result<Vec<Account>> {
+) -> anyhow::Result<(Customer, Vec<Account>)> {
+    let (customer, first) = sign_up(graphql, &format!("bench-{run}")).await?;
+    deposit(&customer.graphql, &first).await?;
     // Random IBANs fill the partitions like balls fill bins; this many more is far beyond
     // bad luck and means the IBANs do not spread at all.
     let most = wanted + 20 * BANK_PARTITIONS as usize * min_per_partition.max(1);
-    let mut accounts = Vec::new();
-    let mut batch = wanted;
+    let mut accounts = vec![first];
+    let mut batch = wanted.saturating_sub(1);
+    if batch == 0 {
+        batch = Spread::of(&accounts).missing(min_per_partition);
+    }
     while batch > 0 {
         if accounts.len() + batch > most {
             bail!(
@@ -45,40 +66,70 @@ pub async fn create(
                 Spread::of(&accounts)
             );
         }
-        let first = accounts.len();
-        let created: Vec<anyhow::Result<Account>> = futures::stream::iter(first..first + batch)
-            .map(|i| create_one(graphql, format!("bench-{run}-{i:04}")))
-            .buffer_unordered(PARALLEL_LOGINS)
+        let opened: Vec<anyhow::Result<Account>> = futures::stream::iter(0..batch)
+            .map(|_| open_one(&customer.graphql, &accounts[0].name))
+            .buffer_unordered(PARALLEL_OPENS)
             .collect()
             .await;
-        for account in created {
+        for account in opened {
             accounts.push(account?);
         }
         batch = Spread::of(&accounts).missing(min_per_partition);
     }
-    Ok(accounts)
+    Ok((customer, accounts))
 }
 
-/// Logs a new user in (which opens the account) and deposits into it.
-async fn create_one(graphql: &GraphQl, name: String) -> anyhow::Result<Account> {
+/// Signs a new customer up with a random password (strong, as the endpoint wants new ones)
+/// and logs them in: their first account and their session.
+async fn sign_up(graphql: &GraphQl, name: &str) -> anyhow::Result<(Customer, Account)> {
+    let password = format!("bench {}", uuid::Uuid::new_v4().simple());
+    let credentials = json!({"u": name, "p": password});
     let answer = graphql
-        .post(
-            LOGIN,
-            json!({"u": name, "p": "bench password"}),
-            SET_UP_TIMEOUT,
-        )
+        .post(SIGN_UP, credentials.clone(), SET_UP_TIMEOUT)
+        .await
+        .with_context(|| format!("signing up {name}"))?;
+    let first = account(name, &answer["data"]["get_account"])
+        .with_context(|| format!("signing up {name}: {answer}"))?;
+    let answer = graphql
+        .post(LOGIN, credentials, SET_UP_TIMEOUT)
         .await
         .with_context(|| format!("logging in {name}"))?;
-    let login = &answer["data"]["get_account"];
-    let (Some(iban), Some(token)) = (login["iban"].as_str(), login["token"].as_str()) else {
+    let Some(session) = answer["data"]["login"]["token"].as_str() else {
         bail!("logging in {name}: {answer}");
     };
-    let account = Account {
+    let customer = Customer {
+        graphql: graphql.with_session(session),
+        session: session.to_string(),
+    };
+    Ok((customer, first))
+}
+
+/// The account in a `get_account` or `open_account` answer.
+fn account(name: &str, answer: &Value) -> anyhow::Result<Account> {
+    let (Some(iban), Some(token)) = (answer["iban"].as_str(), answer["token"].as_str()) else {
+        bail!("no account: {}", answer["reason"]);
+    };
+    Ok(Account {
         partition: partition_of(iban),
-        name,
+        name: name.to_string(),
         iban: iban.to_string(),
         token: token.to_string(),
-    };
+    })
+}
+
+/// Opens one more account of the logged-in customer and deposits into it.
+async fn open_one(customer: &GraphQl, name: &str) -> anyhow::Result<Account> {
+    let answer = customer
+        .post(OPEN_ACCOUNT, json!({}), SET_UP_TIMEOUT)
+        .await
+        .context("opening an account")?;
+    let account = account(name, &answer["data"]["open_account"])
+        .with_context(|| format!("opening an account: {answer}"))?;
+    deposit(customer, &account).await?;
+    Ok(account)
+}
+
+async fn deposit(graphql: &GraphQl, account: &Account) -> anyhow::Result<()> {
     let answer = graphql
         .post(
             TRANSFER,
@@ -91,7 +142,7 @@ async fn create_one(graphql: &GraphQl, name: String) -> anyhow::Result<Account> 
     if answer["data"]["money_transfer"]["success"] != true {
         bail!("depositing into {}: {answer}", account.iban);
     }
-    Ok(account)
+    Ok(())
 }
 
 /// How many accounts each partition holds.

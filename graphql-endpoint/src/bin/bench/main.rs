@@ -2,9 +2,12 @@
 //! projector, endpoint; e.g. `scripts/run.sh start`). Prints numbers and, with `--chart`, draws
 //! them.
 //!
-//! 1. At least `--accounts` users log in (creating their accounts), more until every partition
-//!    of the bank holds `--min-per-partition` of them; each deposits from `cash`.
-//! 2. One subscription (graphql-transport-ws) streams this run's CREDITs.
+//! 1. One new customer signs up and logs in (once: the endpoint throttles password checks per
+//!    client address) and opens at least `--accounts` accounts with that session, more until
+//!    every partition of the bank holds `--min-per-partition` of them; each gets a deposit from
+//!    `cash`.
+//! 2. One subscription (graphql-transport-ws, the customer's session in `connection_init`)
+//!    streams this run's CREDITs.
 //! 3. Transfers between random pairs of those accounts, so most cross partitions and, with
 //!    several command-handler instances, instances, are due at `--rate` per second for
 //!    `--transfers` transfers or `--duration` seconds, open loop (see `load`).
@@ -16,6 +19,10 @@
 //! 6. With `--chart`, the latencies of 4. drawn into an SVG: by when they were due, and by
 //!    percentile (see `chart`).
 //! 7. The floor under all of it: one produce → consume hop on the same broker.
+//!
+//! The subscriptions live as long as the customer's session token: 15 minutes by default
+//! (`SESSION_IDLE_SECONDS`), so a longer run needs that raised on the endpoint; a subscription
+//! that ends says so on stderr.
 
 mod accounts;
 mod chart;
@@ -89,10 +96,16 @@ struct Args {
     /// Sequential produce → consume round trips for the raw Kafka hop (0 skips it).
     #[arg(long, default_value_t = 200)]
     hops: usize,
-    /// Extra subscriptions held open during the run (filtered to an account nobody uses), to
-    /// see what many watchers cost the fan-out.
+    /// Extra subscriptions held open during the run (filtered to a description no transfer
+    /// has), to see what many watchers cost the fan-out.
     #[arg(long, default_value_t = 0)]
     idle_subscriptions: usize,
+    /// How many of the idle subscriptions share one WebSocket. The endpoint allows 100 per
+    /// socket and 64 sockets per client address by default (GRAPHQL_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    /// GRAPHQL_MAX_SOCKETS_PER_ADDRESS): one per socket, for the cost of many sockets, needs
+    /// the latter raised.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    subscriptions_per_socket: u32,
     /// Scratch topic for the raw hop (created and deleted by the bench).
     #[arg(long, default_value = "graphql-bench-hop")]
     hop_topic: String,
@@ -141,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
         .seed
         .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
 
-    let accounts = accounts::create(
+    let (customer, accounts) = accounts::create(
         &graphql,
         &run_id,
         args.accounts as usize,
@@ -162,11 +175,16 @@ async fn main() -> anyhow::Result<()> {
         seed,
         descr_prefix: format!("bench-{run_id}-"),
     };
-    let arrivals = subscription::subscribe(&args.url, &plan.descr_prefix).await?;
-    let mut idle = Vec::with_capacity(args.idle_subscriptions);
-    for _ in 0..args.idle_subscriptions {
-        idle.push(subscription::subscribe(&args.url, &format!("nobody-{run_id}")).await?);
-    }
+    let arrivals =
+        subscription::subscribe(&args.url, &customer.session, &plan.descr_prefix, 1, 1).await?;
+    let _idle = subscription::subscribe(
+        &args.url,
+        &customer.session,
+        &format!("nobody-{run_id}"),
+        args.idle_subscriptions,
+        args.subscriptions_per_socket as usize,
+    )
+    .await?;
     // A subscription has no acknowledgement; give the server a moment to register it.
     tokio::time::sleep(Duration::from_millis(500)).await;
 

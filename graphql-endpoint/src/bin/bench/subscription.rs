@@ -1,5 +1,7 @@
-//! A `stream_transactions` subscription over graphql-transport-ws that records when each
-//! transaction arrives.
+//! `stream_transactions` subscriptions over graphql-transport-ws that record when each
+//! transaction arrives. Each socket sends the customer's session in `connection_init`; several
+//! subscriptions may share one socket (the endpoint allows 64 sockets per client address and
+//! 100 subscriptions per socket by default).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -31,30 +33,62 @@ impl Arrivals {
     }
 }
 
-/// Subscribes to the CREDITs whose description contains `descr`.
-pub async fn subscribe(base: &str, descr: &str) -> anyhow::Result<Arrivals> {
+/// `count` subscriptions to the CREDITs (of `session`'s customer's accounts) whose description
+/// contains `descr`, at most `per_socket` on one WebSocket; every CREDIT any of them receives
+/// goes into the one [`Arrivals`].
+pub async fn subscribe(
+    base: &str,
+    session: &str,
+    descr: &str,
+    count: usize,
+    per_socket: usize,
+) -> anyhow::Result<Arrivals> {
+    let arrivals = Arrivals::default();
+    let per_socket = per_socket.max(1);
+    let mut opened = 0;
+    while opened < count {
+        let on_this_socket = per_socket.min(count - opened);
+        open_socket(base, session, descr, on_this_socket, arrivals.clone()).await?;
+        opened += on_this_socket;
+    }
+    Ok(arrivals)
+}
+
+async fn open_socket(
+    base: &str,
+    session: &str,
+    descr: &str,
+    subscriptions: usize,
+    arrivals: Arrivals,
+) -> anyhow::Result<()> {
     let ws_url = format!("{}/graphql/ws", base.trim_end_matches('/')).replacen("http", "ws", 1);
-    let mut request = ws_url.into_client_request()?;
+    let mut request = ws_url.as_str().into_client_request()?;
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
         HeaderValue::from_static("graphql-transport-ws"),
     );
     let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
-        .context("WebSocket")?;
+        .with_context(|| {
+            format!(
+                "opening a WebSocket to {ws_url} (the endpoint allows \
+                 GRAPHQL_MAX_SOCKETS_PER_ADDRESS per client address, 64 by default: see \
+                 --subscriptions-per-socket)"
+            )
+        })?;
+    let init = json!({"Authorization": format!("Bearer {session}")});
     socket
         .send(WsMessage::text(
-            json!({"type": "connection_init"}).to_string(),
+            json!({"type": "connection_init", "payload": init}).to_string(),
         ))
         .await?;
-    socket
-        .send(WsMessage::text(
-            json!({"id": "1", "type": "subscribe", "payload": {"query": STREAM, "variables": {"d": descr}}})
-                .to_string(),
-        ))
-        .await?;
-    let arrivals = Arrivals::default();
-    let sink = arrivals.clone();
+    for id in 1..=subscriptions {
+        let subscribe = json!({"id": id.to_string(), "type": "subscribe",
+                               "payload": {"query": STREAM, "variables": {"d": descr}}});
+        socket.send(WsMessage::text(subscribe.to_string())).await?;
+    }
+    // Reading also answers the server's pings (tokio-tungstenite does it while it reads), which
+    // keeps the socket open.
     tokio::spawn(async move {
         while let Some(Ok(message)) = socket.next().await {
             let at = Instant::now();
@@ -64,10 +98,19 @@ pub async fn subscribe(base: &str, descr: &str) -> anyhow::Result<Arrivals> {
             let Ok(value) = serde_json::from_str::<Value>(text.as_str()) else {
                 continue;
             };
-            if let Some(descr) = value["payload"]["data"]["stream_transactions"]["descr"].as_str() {
-                sink.push(descr.to_string(), at);
+            match value["type"].as_str() {
+                Some("connection_ack" | "ping" | "pong" | "ka") => {}
+                Some("next") => {
+                    match value["payload"]["data"]["stream_transactions"]["descr"].as_str() {
+                        Some(descr) => arrivals.push(descr.to_string(), at),
+                        None => eprintln!("subscription {}: {}", value["id"], value["payload"]),
+                    }
+                }
+                // An error or the end of a subscription (e.g. its session expired): say so,
+                // since its CREDITs stop arriving.
+                _ => eprintln!("subscription: {value}"),
             }
         }
     });
-    Ok(arrivals)
+    Ok(())
 }

@@ -1,0 +1,132 @@
+//! Who may ask what: every read of a customer's data and every live stream checks the caller's
+//! session here (see the README's "Security model").
+//!
+//! - No session, or one that is not valid, expired or ended: `UNAUTHENTICATED`.
+//! - An employee may read every account; a customer only the accounts they own, anything else
+//!   is `FORBIDDEN` (also for an IBAN that does not exist, so a stranger cannot tell).
+//! - The seed contract's account token stays the capability to act on an account
+//!   (`money_transfer`, owners, alerts); without one, the customer's session acts, and the
+//!   endpoint sends the command with that customer's own token.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Error, ErrorExtensions, Result};
+
+use super::errors::graphql_error;
+use crate::bank::{Bank, RequestError};
+use crate::sessions::{Bearer, Claims, Role, SessionError, Sessions};
+use crate::websocket::SocketSession;
+
+pub const EMPLOYEES_ONLY: &str = "employees only";
+pub const NOT_AN_OWNER: &str = "user is no owner of bank account";
+pub const NOT_THE_USER: &str = "username is not the logged-in user";
+pub const EMPLOYEE_LOGIN_REQUIRED: &str = "employee login required";
+
+pub fn unauthenticated(message: impl Into<String>) -> Error {
+    Error::new(message).extend_with(|_, e| e.set("code", "UNAUTHENTICATED"))
+}
+
+pub fn forbidden(message: impl Into<String>) -> Error {
+    Error::new(message).extend_with(|_, e| e.set("code", "FORBIDDEN"))
+}
+
+/// The request's session token: its socket's current one over WebSocket (renewed by pings),
+/// else the `Authorization` header's.
+pub fn bearer(ctx: &Context<'_>) -> Bearer {
+    match ctx.data_opt::<SocketSession>() {
+        Some(socket) => socket.current(),
+        None => ctx.data_opt::<Bearer>().cloned().unwrap_or_default(),
+    }
+}
+
+/// The request's session, checked: `Err(SessionError::Missing)` when it came without one.
+pub fn session(ctx: &Context<'_>) -> Result<Result<Claims, SessionError>> {
+    let sessions = ctx.data::<Arc<Sessions>>()?;
+    Ok(sessions.verify(&bearer(ctx)))
+}
+
+/// A valid session of anyone.
+pub fn caller(ctx: &Context<'_>) -> Result<Claims> {
+    session(ctx)?.map_err(|error| {
+        if error != SessionError::Missing {
+            tracing::info!(%error, "refused a session");
+        }
+        unauthenticated(error.to_string())
+    })
+}
+
+/// A valid customer session.
+pub fn customer(ctx: &Context<'_>) -> Result<Claims> {
+    let claims = caller(ctx)?;
+    match claims.role {
+        Role::Customer => Ok(claims),
+        Role::Employee => Err(forbidden("customers only")),
+    }
+}
+
+/// A valid employee session.
+pub fn employee(ctx: &Context<'_>) -> Result<Claims> {
+    match session(ctx)? {
+        Err(SessionError::Missing) => Err(unauthenticated(EMPLOYEE_LOGIN_REQUIRED)),
+        Err(error) => {
+            tracing::info!(%error, "refused an employee session");
+            Err(unauthenticated(error.to_string()))
+        }
+        Ok(claims) if claims.role == Role::Employee => Ok(claims),
+        Ok(_) => Err(forbidden(EMPLOYEES_ONLY)),
+    }
+}
+
+/// May `claims` read account `iban`? Employees may; a customer must own it.
+pub async fn may_read(bank: &Bank, claims: &Claims, iban: &str) -> Result<()> {
+    if claims.role == Role::Employee {
+        return Ok(());
+    }
+    let owns = bank
+        .rights
+        .owns(&bank.queries, &claims.sub, iban)
+        .await
+        .map_err(|e| graphql_error(e.into()))?;
+    if owns {
+        Ok(())
+    } else {
+        Err(forbidden(NOT_AN_OWNER))
+    }
+}
+
+/// The caller's session, allowed to read account `iban`.
+pub async fn reader_of(ctx: &Context<'_>, iban: &str) -> Result<Claims> {
+    let claims = caller(ctx)?;
+    may_read(ctx.data::<Arc<Bank>>()?, &claims, iban).await?;
+    Ok(claims)
+}
+
+/// Who acts on account `iban`, with which token: the given `username` and `token` (the seed
+/// contract), or, without a token, the logged-in customer with their own token for `iban`
+/// (empty when they own none, so the command handler answers its usual refusal).
+pub async fn acting_owner(
+    ctx: &Context<'_>,
+    iban: &str,
+    username: Option<String>,
+    token: Option<String>,
+) -> Result<(String, String)> {
+    if let Some(token) = token {
+        let username = match username {
+            Some(username) => username,
+            None => customer(ctx)?.sub,
+        };
+        return Ok((username, token));
+    }
+    let claims = customer(ctx)?;
+    if username.as_deref().is_some_and(|given| given != claims.sub) {
+        return Err(forbidden(NOT_THE_USER));
+    }
+    let bank = ctx.data::<Arc<Bank>>()?;
+    let token = bank
+        .rights
+        .token_of(&bank.queries, &claims.sub, iban)
+        .await
+        .map_err(|e| graphql_error(RequestError::from(e)))?
+        .unwrap_or_default();
+    Ok((claims.sub, token))
+}
