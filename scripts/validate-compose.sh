@@ -12,11 +12,29 @@
 #     schema/compose-spec.json), checked with Python's jsonschema;
 #   * this project's rules: depends_on targets exist and form no cycle; every dependency on a service
 #     with a healthcheck waits for service_healthy (no sleep-based or start-only ordering); the
-#     synchronizer is a one-shot `apply` waiting for healthy brokers + registry; the services wait for
-#     its service_completed_successfully; long-running services have a healthcheck and a memory
-#     limit; every image has a pinned tag (no :latest); the Rust services get no broker KAFKA_*
-#     settings and reach the brokers on their internal listener; the KRaft brokers agree (ids,
-#     cluster id, quorum, internal-topic replication for the broker count, no auto-created topics);
+#     synchronizer is a one-shot `apply` waiting for healthy brokers + registry; a one-shot
+#     `acls --apply` of the synchronizer's image (kafka-acls) waits for healthy brokers and the registry
+#     waits for it to complete (its principal needs its ACLs before it creates its topics); the services
+#     wait for the synchronizer's service_completed_successfully; long-running services have a
+#     healthcheck and a memory limit; every image has a pinned tag (no :latest); the Rust services get
+#     no broker KAFKA_* settings and reach the brokers on their internal listener, the registry on its
+#     Confluent-compatible API (/apis/ccompat/v7); the KRaft brokers agree (ids, cluster id, quorum,
+#     default and internal-topic replication for the broker count, no auto-created topics);
+#     security: the kafka-secrets volume is made by one one-shot of the broker image running
+#     docker/kafka/secrets.sh for exactly the file's brokers, and every other container mounts only its
+#     own directory of it (volume.subpath), read-only at /run/kafka-secrets, after it was made; every
+#     broker listener is SSL or SASL_SSL (none PLAINTEXT: SASL_SSL for the services' and the host's,
+#     SSL for the controller and inter-broker ones), the brokers run docker/kafka/start.sh (mounted
+#     read-only) with no security setting of their own, each with its own directory, and their
+#     healthcheck logs in as admin (admin.properties); every Rust service connects with SASL_SSL +
+#     SCRAM-SHA-512 as KAFKA_SASL_USERNAME = its SERVICE build arg (synchronizer and kafka-acls:
+#     synchronizer), its password only from KAFKA_SASL_PASSWORD_FILE (KAFKA_SASL_PASSWORD nowhere in
+#     the file); the registry is Apicurio on kafkasql over every broker, its topics and consumer group
+#     inside principal schema-registry's ACL prefixes (topology/topology.toml), its journal kept forever,
+#     its Kafka clients' security from its own secrets directory, ready on /health/ready; only the web
+#     app and the GraphQL endpoint publish ports on every interface, all others on 127.0.0.1; the
+#     operator's secrets (COMMAND_HANDLER_SAGA_SECRET, GRAPHQL_TOKEN_SECRET, Grafana's
+#     GF_SECURITY_ADMIN_PASSWORD) are required `${VAR:?…}` without default;
 #     the command-handler replicas (built with SERVICE=command-handler) each have their own
 #     COMMAND_HANDLER_TRANSACTIONAL_ID, share one COMMAND_HANDLER_GROUP, are each waited for by the
 #     GraphQL endpoint, and the brokers abort a killed replica's open transaction within a second
@@ -40,9 +58,11 @@
 # expressions through `promtool check rules` and promql-parser: only served families and their
 # labels, histograms through _bucket/_count/_sum, quantiles that keep le, scraped jobs; and every
 # family is on a dashboard.
-# Also once per run: the schema, promtool and the monitoring checks reject deliberately broken
-# variants (so they really detect errors), and, given both default files, the three-broker variant
-# runs the same services (registry, Rust services, frontend, prometheus, grafana) as the single one.
+# Also once per run: the schema, the project's rules, promtool and the monitoring checks reject
+# deliberately broken variants (so they really detect errors), and, given both default files, the
+# three-broker variant runs the same services (registry, Rust services, frontend, prometheus, grafana)
+# as the single one, differing only in the brokers' addresses.
+# The variables the files require (`${VAR:?…}`) get placeholders here when unset.
 #
 # Ends with `N passed, M failed`; exit status 1 when anything failed, 2 on a setup error.
 #
@@ -169,8 +189,9 @@ ensure_promtool() {
   if [ -x "$PROMTOOL" ] && "$PROMTOOL" --version >/dev/null 2>&1; then
     return
   fi
-  command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1 \
-    || die "promtool is needed: this is no Debian machine (no apt-get/dpkg-deb); set OPEN_BANK_PROMTOOL to a promtool binary"
+  if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
+    die "promtool is needed: this is no Debian machine (no apt-get/dpkg-deb); set OPEN_BANK_PROMTOOL to a promtool binary"
+  fi
   local tmp
   tmp="$(mktemp -d)"
   # shellcheck disable=SC2064 # expand $tmp now: it is local (EXIT too: die() leaves by exit)
@@ -184,7 +205,7 @@ ensure_promtool() {
       || { cat "$tmp/apt.log" >&2; die "apt-get download prometheus failed"; }
   fi
   local deb
-  deb="$(ls "$tmp"/prometheus_*.deb 2>/dev/null | head -n 1)"
+  deb="$(find "$tmp" -maxdepth 1 -name 'prometheus_*.deb' | head -n 1)"
   [ -n "$deb" ] || die "apt-get download left no prometheus_*.deb"
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" ./usr/bin/promtool \
     || die "no usr/bin/promtool in $(basename "$deb")"
@@ -206,6 +227,12 @@ fi
 for file in "$@"; do
   [ -f "$file" ] || die "no such file: $file"
 done
+
+# The secrets the compose files require (`${VAR:?…}`): checked as compose reads the files once
+# the operator set them. Placeholders here; never values to deploy.
+export COMMAND_HANDLER_SAGA_SECRET="${COMMAND_HANDLER_SAGA_SECRET:-placeholder-saga-secret-for-validation-only}"
+export GRAPHQL_TOKEN_SECRET="${GRAPHQL_TOKEN_SECRET:-placeholder-token-secret-for-validation-only}"
+export GRAFANA_ADMIN_PASSWORD="${GRAFANA_ADMIN_PASSWORD:-placeholder-grafana-password-for-validation-only}"
 
 OPEN_BANK_VALIDATE_PROMTOOL="$PROMTOOL" exec "$VENV/bin/python" - "$SCHEMA_FILE" "$SCHEMA_PACKAGE@$SCHEMA_VERSION" "$ROOT" "$@" <<'PY'
 """Compose file checks: Compose Specification schema + Open Bank's own rules."""
@@ -246,13 +273,42 @@ PROJECTOR_DEFAULT_GROUPS = {"PROJECTOR_GROUP": "projector", "PROJECTOR_QUERY_GRO
 ABORT_CLEANUP_VAR = "KAFKA_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS"
 ABORT_CLEANUP_MAX_MS = 1000
 BROKER_IMAGE = "apache/kafka"
-REGISTRY_IMAGE = "confluentinc/cp-schema-registry"
+REGISTRY_IMAGE = "apicurio/apicurio-registry"
+# The Confluent-compatible API of Apicurio, what the services' SCHEMA_REGISTRY_URL names.
+REGISTRY_API_PATH = "/apis/ccompat/v7"
+REGISTRY_DEFAULT_PORT = "8080"
+# The brokers' listener the services and the registry use (SASL_SSL).
 INTERNAL_LISTENER = "INTERNAL"
+# The kafka-secrets volume (written by docker/kafka/secrets.sh): one directory per broker host and
+# per principal; every other container mounts its own directory, read-only, at SECRETS_TARGET.
+SECRETS_VOLUME = "kafka-secrets"
+SECRETS_TARGET = "/run/kafka-secrets"
+SECRETS_SCRIPT = "docker/kafka/secrets.sh"
+START_SCRIPT = "docker/kafka/start.sh"
+REGISTRY_PRINCIPAL = "schema-registry"
+# The principals' ACLs: the registry's topics and groups must be under its prefixes.
+TOPOLOGY = "topology/topology.toml"
+# What every Rust service's Kafka client is: TLS, a SCRAM login, the password read from its file.
+CLIENT_SECURITY = {
+    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "KAFKA_SASL_MECHANISMS": "SCRAM-SHA-512",
+    "KAFKA_SSL_CA_LOCATION": f"{SECRETS_TARGET}/ca.crt",
+    "KAFKA_SASL_PASSWORD_FILE": f"{SECRETS_TARGET}/password",
+}
 # Variables a Rust service may see that start with KAFKA_ (all others go to rdkafka verbatim and
 # would be broker settings copied by mistake).
-CLIENT_KAFKA_VARS = {"KAFKA_BROKERS"}
+CLIENT_KAFKA_VARS = {"KAFKA_BROKERS", "KAFKA_SASL_USERNAME", *CLIENT_SECURITY}
+# Broker settings docker/kafka/start.sh fixes itself (it refuses to start when one is set).
+BROKER_FIXED_VARS = re.compile(r"^KAFKA_(SSL_|SASL_|LISTENER_NAME_|AUTHORIZER_|CONFIG_PROVIDERS|SUPER_USERS$"
+                               r"|ALLOW_EVERYONE_IF_NO_ACL_FOUND$|PRINCIPAL_BUILDER_CLASS$)")
+# Secrets only the operator gives: `${VAR:?message}` in the file, never a default anyone can read.
+OPERATOR_SECRETS = ("COMMAND_HANDLER_SAGA_SECRET", "GRAPHQL_TOKEN_SECRET", "GF_SECURITY_ADMIN_PASSWORD")
+REQUIRED_VARIABLE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?.+\}$", re.S)
+LOOPBACK = {"127.0.0.1", "::1"}
 
 passed = failed = 0
+# While a self-test runs the rules on broken variants: [(title, problems)], nothing printed or counted.
+captured = None
 
 
 def display(path):
@@ -265,6 +321,9 @@ def display(path):
 
 def report(ok, title, problems=()):
     global passed, failed
+    if captured is not None:
+        captured.append((title, list(problems)))
+        return ok
     if ok:
         passed += 1
         print(f"  ok    {title}")
@@ -336,12 +395,17 @@ def interpolate(value):
     return VAR.sub(substitute, value)
 
 
-def load(path):
+def load_raw(path):
+    """The file as written (anchors merged), before interpolation."""
     with open(path, encoding="utf-8") as handle:
         data = yaml.load(handle, Loader=ComposeLoader)  # noqa: S506 (SafeLoader subclass)
     if not isinstance(data, dict):
         raise ValueError("the top level is not a mapping")
-    return interpolate(data)
+    return data
+
+
+def load(path):
+    return interpolate(load_raw(path))
 
 
 # --- the schema ---------------------------------------------------------------------------------------
@@ -480,6 +544,107 @@ def command_strings(service):
     return out
 
 
+def entry_words(service):
+    """entrypoint + command as words."""
+    words = []
+    for key in ("entrypoint", "command"):
+        value = service.get(key)
+        words += [str(v) for v in value] if isinstance(value, list) else str(value or "").split()
+    return words
+
+
+def secrets_mounts(service):
+    """The service's mounts of the kafka-secrets volume: [(subpath or None, target, read_only)]."""
+    out = []
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, dict):
+            if volume.get("type", "volume") == "volume" and volume.get("source") == SECRETS_VOLUME:
+                out.append(((volume.get("volume") or {}).get("subpath"), volume.get("target"),
+                            bool(volume.get("read_only"))))
+        else:
+            parts = str(volume).split(":")
+            if parts[0] == SECRETS_VOLUME:
+                mode = parts[2] if len(parts) > 2 else ""
+                out.append((None, parts[1] if len(parts) > 1 else None, "ro" in mode.split(",")))
+    return out
+
+
+def bind_mounts(path, service):
+    """{target: (host path, read_only)} of the service's bind mounts, paths resolved as Compose does."""
+    base = os.path.dirname(os.path.abspath(path))
+    out = {}
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, dict):
+            if volume.get("type") == "bind":
+                out[str(volume.get("target"))] = (os.path.normpath(os.path.join(base, str(volume.get("source")))),
+                                                  bool(volume.get("read_only")))
+        else:
+            parts = str(volume).split(":")
+            if len(parts) >= 2 and parts[0].startswith((".", "/", "~")):
+                mode = parts[2] if len(parts) > 2 else ""
+                out[parts[1]] = (os.path.normpath(os.path.join(base, parts[0])), "ro" in mode.split(","))
+    return out
+
+
+def port_bindings(service):
+    """[(host ip or "", host port, container port)] of the published ports (short or long syntax)."""
+    out = []
+    for port in service.get("ports") or []:
+        if isinstance(port, dict):
+            out.append((str(port.get("host_ip") or ""), str(port.get("published") or ""), str(port.get("target") or "")))
+            continue
+        text, ip = str(port).split("/")[0], ""
+        if text.startswith("["):  # [::1]:9092:9092
+            ip, _, text = text[1:].partition("]:")
+        parts = text.split(":")
+        if len(parts) == 3:
+            ip, parts = parts[0], parts[1:]
+        out.append((ip, parts[0] if len(parts) == 2 else "", parts[-1]))
+    return out
+
+
+def waits_for(services, name, target, seen=None):
+    """Whether `name` starts only after `target`, directly or through its dependencies."""
+    seen = seen if seen is not None else set()
+    for dependency in depends_of(services.get(name) or {}):
+        if dependency == target:
+            return True
+        if dependency not in seen:
+            seen.add(dependency)
+            if waits_for(services, dependency, target, seen):
+                return True
+    return False
+
+
+def password_settings(node, where="(file)"):
+    """Every KAFKA_SASL_PASSWORD set anywhere in the file (x- fields included): [where]."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "KAFKA_SASL_PASSWORD":
+                found.append(where)
+            found += password_settings(value, f"{where}.{key}" if where != "(file)" else str(key))
+    elif isinstance(node, list):
+        for item in node:
+            if str(item).split("=", 1)[0] == "KAFKA_SASL_PASSWORD":
+                found.append(where)
+            elif isinstance(item, (dict, list)):
+                found += password_settings(item, where)
+    return found
+
+
+def topology_principal(name):
+    """[principals.<name>] of topology/topology.toml, as a dict (tomllib, or a minimal reader on 3.10)."""
+    with open(os.path.join(root, TOPOLOGY), encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        import tomllib
+        return (tomllib.loads(text).get("principals") or {}).get(name) or {}
+    except ModuleNotFoundError:  # Python 3.10: the section's `key = ["a", "b"]` lines
+        match = re.search(rf"^\[principals\.{re.escape(name)}\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+        return {k: json.loads(v) for k, v in re.findall(r"^(\w+)\s*=\s*(\[.*?\])\s*$", match.group(1), re.M)} if match else {}
+
+
 def listeners(value):
     """'NAME://host:port,...' -> {NAME: (host, port)}"""
     out = {}
@@ -495,8 +660,10 @@ def listeners(value):
 
 # --- the checks -----------------------------------------------------------------------------------
 
-def check_file(path, data):
+def check_file(path, data, raw=None):
+    """The project's rules over one loaded file; `raw` is the same file before interpolation."""
     services = data.get("services") or {}
+    raw_services = (raw or data).get("services") or {}
     names = set(services)
 
     # depends_on: targets exist, no cycle
@@ -542,9 +709,14 @@ def check_file(path, data):
                 problems.append(f"{name}: sleep in {text!r}")
     check("dependencies wait for service_healthy / service_completed_successfully, no sleeps", problems)
 
-    brokers = sorted(n for n, s in services.items() if image_of(s).split(":")[0] == BROKER_IMAGE)
+    # The broker image runs the brokers and, once, the maker of the kafka-secrets volume.
+    brokers = sorted(n for n, s in services.items() if image_of(s).split(":")[0] == BROKER_IMAGE and not is_one_shot(s))
+    secret_makers = sorted(n for n, s in services.items() if image_of(s).split(":")[0] == BROKER_IMAGE and is_one_shot(s))
     registries = sorted(n for n, s in services.items() if image_of(s).split(":")[0] == REGISTRY_IMAGE)
     rust = sorted(n for n, s in services.items() if is_rust_service(s))
+    # The synchronizer's image also grants the ACLs, in a one-shot of its own (`acls --apply`).
+    acl_jobs = sorted(n for n in rust if n != SYNCHRONIZER and build_arg(services[n], "SERVICE") == SYNCHRONIZER
+                      and entry_words(services[n])[:1] == ["acls"])
 
     # the synchronizer
     problems = []
@@ -571,8 +743,32 @@ def check_file(path, data):
                 problems.append(f"{SYNCHRONIZER} -> {target}: condition {condition}, want service_healthy")
     check("synchronizer: one-shot `apply` after healthy brokers and registry", problems)
 
+    # The ACLs before the registry: its principal may create and read its topics only once granted.
     problems = []
-    waiting = [n for n in rust if n != SYNCHRONIZER]
+    if not acl_jobs:
+        problems.append(f"no one-shot `acls --apply` built with SERVICE={SYNCHRONIZER} (the registry needs its ACLs "
+                        "before it starts)")
+    for name in acl_jobs:
+        service = services[name]
+        if str(service.get("restart")) != "no":
+            problems.append(f'{name}: restart is {service.get("restart")!r}, want "no" (one-shot)')
+        if entry_words(service) != ["acls", "--apply"]:
+            problems.append(f"{name}: command {entry_words(service)!r}, want ['acls', '--apply']")
+        for target in brokers:
+            condition = (depends_of(service).get(target) or {}).get("condition")
+            if condition != "service_healthy":
+                problems.append(f"{name} -> {target}: condition {condition}, want service_healthy")
+        for registry in registries:
+            condition = (depends_of(services[registry]).get(name) or {}).get("condition")
+            if condition != "service_completed_successfully":
+                problems.append(f"{registry} -> {name}: condition {condition}, want service_completed_successfully "
+                                "(the registry creates its topics at start)")
+    check(f"ACLs ({', '.join(acl_jobs) or 'none'}): one-shot `acls --apply` after healthy brokers; the registry "
+          "waits for it", problems)
+
+    problems = []
+    # The synchronizer's image (synchronizer, acls) administers the cluster before the services.
+    waiting = [n for n in rust if build_arg(services[n], "SERVICE") != SYNCHRONIZER]
     if not waiting:
         problems.append("no Rust service besides the synchronizer")
     for name in waiting:
@@ -630,9 +826,18 @@ def check_file(path, data):
         if bootstrap and set(internal.values()) - {internal.get(a) for a in bootstrap}:
             problems.append(f"{name}: KAFKA_BROKERS does not list every broker")
         url = env.get("SCHEMA_REGISTRY_URL") or ""
-        host = re.sub(r"^https?://", "", url).split("/")[0].split(":")[0]
-        if url and host not in registries and host not in {services[r].get("hostname") for r in registries}:
+        address, _, api = re.sub(r"^https?://", "", url).partition("/")
+        host, _, port = address.partition(":")
+        registry = next((r for r in registries if host in (r, services[r].get("hostname"))), None)
+        if url and registry is None:
             problems.append(f"{name}: SCHEMA_REGISTRY_URL {url} is not the registry service")
+        elif url:
+            served = env_of(services[registry]).get("QUARKUS_HTTP_PORT") or REGISTRY_DEFAULT_PORT
+            if (port or "80") != served:
+                problems.append(f"{name}: SCHEMA_REGISTRY_URL {url}: {registry} listens on {served}")
+            if "/" + api.rstrip("/") != REGISTRY_API_PATH:
+                problems.append(f"{name}: SCHEMA_REGISTRY_URL {url} is not the Confluent-compatible API "
+                                f"({REGISTRY_API_PATH})")
     check("Rust services: only client settings (no broker KAFKA_* vars), brokers on their internal listener", problems)
 
     # KRaft brokers
@@ -656,6 +861,8 @@ def check_file(path, data):
                 problems.append(f"{name}: quorum voter {voter!r} is not a service")
         expected = {
             "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
+            "KAFKA_DEFAULT_REPLICATION_FACTOR": str(want_rf),
+            "KAFKA_MIN_INSYNC_REPLICAS": str(want_isr),
             "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(want_rf),
             "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": str(want_rf),
             "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": str(want_isr),
@@ -671,15 +878,15 @@ def check_file(path, data):
         outside = [f"{h}:{p}" for n, (h, p) in advertised.items() if h == "localhost"]
         if not outside or any(a.split(":")[1] not in published for a in outside):
             problems.append(f"{name}: no localhost listener advertised on a published port ({outside})")
+        inter_broker = env.get("KAFKA_INTER_BROKER_LISTENER_NAME") or ""
+        if advertised.get(inter_broker, (None,))[0] not in own:
+            problems.append(f"{name}: inter-broker listener {inter_broker or '(unset)'} does not advertise its own name")
     if len(cluster_ids) > 1:
         problems.append(f"brokers disagree on CLUSTER_ID: {sorted(map(str, cluster_ids))}")
-    for name in registries:
-        env = env_of(services[name])
-        rf = env.get("SCHEMA_REGISTRY_KAFKASTORE_TOPIC_REPLICATION_FACTOR")
-        if rf != str(want_rf):
-            problems.append(f"{name}: SCHEMA_REGISTRY_KAFKASTORE_TOPIC_REPLICATION_FACTOR={rf!r}, want {want_rf!r}")
-    check(f"KRaft brokers ({count}): ids, cluster id, quorum, listeners, internal topics RF {want_rf} / min ISR {want_isr}",
-          problems)
+    check(f"KRaft brokers ({count}): ids, cluster id, quorum, listeners, default and internal topics RF {want_rf} / "
+          f"min ISR {want_isr}", problems)
+
+    check_security(path, data, services, raw_services, brokers, secret_makers, registries, rust, acl_jobs, internal)
 
     # Replicas (command handlers, projectors) share partitions through consumer groups; each
     # needs its own transactional id (two with one id fence each other in turn, forever), and the
@@ -814,15 +1021,291 @@ def check_file(path, data):
           problems)
 
 
+def check_security(path, data, services, raw_services, brokers, secret_makers, registries, rust, acl_jobs, internal):
+    """TLS and SCRAM on every Kafka connection, one principal per service, what is published where."""
+    hosts = [services[b].get("hostname") or b for b in brokers]
+
+    # The kafka-secrets volume: made once, by a one-shot of the broker image running
+    # docker/kafka/secrets.sh for exactly this file's brokers (a certificate each); every other
+    # container mounts its own directory of it, read-only, and starts only after it was made.
+    problems = []
+    if len(secret_makers) != 1:
+        problems.append(f"want one one-shot {BROKER_IMAGE} service making the {SECRETS_VOLUME} volume, "
+                        f"found {secret_makers or 'none'}")
+    if SECRETS_VOLUME not in (data.get("volumes") or {}):
+        problems.append(f"no top-level volume {SECRETS_VOLUME}")
+    for name in secret_makers:
+        service, env = services[name], env_of(services[name])
+        script = next((w for w in entry_words(service) if w.endswith("/secrets.sh")), None)
+        bound = bind_mounts(path, service).get(script or "", (None, False))
+        if script is None:
+            problems.append(f"{name}: does not run secrets.sh")
+        elif bound[0] != os.path.join(root, SECRETS_SCRIPT):
+            problems.append(f"{name}: {script} is {display(bound[0]) if bound[0] else 'not mounted'}, want {SECRETS_SCRIPT}")
+        elif not bound[1]:
+            problems.append(f"{name}: {script} is mounted read-write, want read-only")
+        where = env.get("SECRETS") or "/secrets"
+        if [(m[0], m[1]) for m in secrets_mounts(service)] != [(None, where)]:
+            problems.append(f"{name}: the whole {SECRETS_VOLUME} volume is not mounted at its SECRETS ({where})")
+        if str(service.get("user", "")) not in {"0", "0:0", "root"}:
+            problems.append(f'{name}: user {service.get("user")!r}, want "0:0" (it hands each directory to the user '
+                            "of the container that mounts it)")
+        if sorted((env.get("BROKERS") or "kafka").split()) != sorted(hosts):
+            problems.append(f"{name}: BROKERS={env.get('BROKERS')!r}, want the brokers' host names {' '.join(hosts)!r}")
+    for name, service in sorted(services.items()):
+        if name in secret_makers:
+            continue
+        mounts = secrets_mounts(service)
+        for subpath, target, read_only in mounts:
+            if not subpath:
+                problems.append(f"{name}: mounts the whole {SECRETS_VOLUME} volume, want its own directory (volume.subpath)")
+            if not read_only:
+                problems.append(f"{name}: {SECRETS_VOLUME} mounted read-write")
+            if target != SECRETS_TARGET:
+                problems.append(f"{name}: {SECRETS_VOLUME} mounted at {target}, want {SECRETS_TARGET}")
+        if len(mounts) > 1:
+            problems.append(f"{name}: {len(mounts)} directories of {SECRETS_VOLUME}, want its own only")
+        for maker in secret_makers:
+            if mounts and not waits_for(services, name, maker):
+                problems.append(f"{name}: mounts {SECRETS_VOLUME} but does not wait for {maker}, which makes its directory")
+    check(f"{SECRETS_VOLUME}: made once by {', '.join(secret_makers) or 'nobody'} ({SECRETS_SCRIPT}) for every broker; "
+          "every other container mounts its own directory read-only, after it", problems)
+
+    # Brokers: no listener in clear, the security fixed by docker/kafka/start.sh.
+    problems = []
+    for name in brokers:
+        service, env = services[name], env_of(services[name])
+        host = service.get("hostname") or name
+        protocols = dict(entry.strip().split(":", 1) for entry in (env.get("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP") or "").split(",")
+                         if ":" in entry)
+        for listener, protocol in sorted(protocols.items()):
+            if protocol not in {"SSL", "SASL_SSL"}:
+                problems.append(f"{name}: listener {listener} is {protocol}, want SSL or SASL_SSL (TLS on every listener)")
+        for listener in listeners(env.get("KAFKA_LISTENERS")):
+            if listener not in protocols:
+                problems.append(f"{name}: listener {listener} is not in KAFKA_LISTENER_SECURITY_PROTOCOL_MAP")
+        clients = {INTERNAL_LISTENER} | {n for n, (h, _) in listeners(env.get("KAFKA_ADVERTISED_LISTENERS")).items()
+                                          if h == "localhost"}
+        for listener in sorted(clients):
+            if protocols.get(listener) != "SASL_SSL":
+                problems.append(f"{name}: client listener {listener} is {protocols.get(listener)}, want SASL_SSL")
+        nodes = [n.strip() for n in (env.get("KAFKA_CONTROLLER_LISTENER_NAMES") or "").split(",") if n.strip()]
+        for listener in nodes + [env.get("KAFKA_INTER_BROKER_LISTENER_NAME") or "(inter-broker unset)"]:
+            if protocols.get(listener) != "SSL":
+                problems.append(f"{name}: node listener {listener} is {protocols.get(listener)}, want SSL (a node "
+                                "proves itself with its certificate)")
+        for var in sorted(env):
+            if BROKER_FIXED_VARS.match(var):
+                problems.append(f"{name}: {var}: the security settings are fixed in {START_SCRIPT}, which refuses it")
+        script = next((w for w in entry_words(service) if w.endswith("/start.sh")), None)
+        bound = bind_mounts(path, service).get(script or "", (None, False))
+        if script is None:
+            problems.append(f"{name}: does not run start.sh")
+        elif bound[0] != os.path.join(root, START_SCRIPT):
+            problems.append(f"{name}: {script} is {display(bound[0]) if bound[0] else 'not mounted'}, want {START_SCRIPT}")
+        elif not bound[1]:
+            problems.append(f"{name}: {script} is mounted read-write, want read-only")
+        subpaths = [m[0] for m in secrets_mounts(service)]
+        if subpaths != [host]:
+            problems.append(f"{name}: mounts {subpaths} of {SECRETS_VOLUME}, want its own directory {host!r} "
+                            "(its certificate, CN=<host>, is what the other nodes trust)")
+        for maker in secret_makers:
+            condition = (depends_of(service).get(maker) or {}).get("condition")
+            if condition != "service_completed_successfully":
+                problems.append(f"{name} -> {maker}: condition {condition}, want service_completed_successfully")
+        probe = " ".join(command_strings(service))
+        address = "{}:{}".format(*listeners(env.get("KAFKA_ADVERTISED_LISTENERS")).get(INTERNAL_LISTENER, ("?", "?")))
+        for wanted in (f"--bootstrap-server {address}", f"--command-config {SECRETS_TARGET}/admin.properties"):
+            if wanted not in probe:
+                problems.append(f"{name}: the healthcheck lacks `{wanted}`")
+    check(f"brokers ({', '.join(brokers) or 'none'}): TLS on every listener (SASL_SSL for clients, SSL between nodes, "
+          f"no PLAINTEXT), security fixed by {START_SCRIPT}, own secrets directory, healthcheck logged in as admin",
+          problems)
+
+    # Rust services: each logs in as the principal of its kind, the password read from its own file.
+    problems = []
+    for name in rust:
+        service, env = services[name], env_of(services[name])
+        principal = build_arg(service, "SERVICE")
+        for var, want in CLIENT_SECURITY.items():
+            if env.get(var) != want:
+                problems.append(f"{name}: {var}={env.get(var)!r}, want {want!r}")
+        if env.get("KAFKA_SASL_USERNAME") != principal:
+            problems.append(f"{name}: KAFKA_SASL_USERNAME={env.get('KAFKA_SASL_USERNAME')!r}, want its own principal "
+                            f"{principal!r} (its SERVICE build arg)")
+        subpaths = [m[0] for m in secrets_mounts(service)]
+        if subpaths != [principal]:
+            problems.append(f"{name}: mounts {subpaths} of {SECRETS_VOLUME}, want its own directory {principal!r} only")
+    for where in password_settings(data):
+        problems.append(f"{where}: KAFKA_SASL_PASSWORD in the file; the password comes from KAFKA_SASL_PASSWORD_FILE")
+    check("Rust services: SASL_SSL + SCRAM-SHA-512 as their own principal (= SERVICE), the password only from their "
+          f"own read-only {SECRETS_VOLUME} directory", problems)
+
+    # The registry: Apicurio on kafkasql, logged in as schema-registry, inside its ACLs.
+    problems = []
+    acl = topology_principal(REGISTRY_PRINCIPAL)
+    prefixes, groups = acl.get("topic_prefixes") or [], acl.get("groups") or []
+    if not prefixes or not groups:
+        problems.append(f"{TOPOLOGY}: [principals.{REGISTRY_PRINCIPAL}] has no topic_prefixes or groups")
+    if len(registries) != 1:
+        problems.append(f"want one {REGISTRY_IMAGE} service, found {registries or 'none'}")
+    for name in registries:
+        service, env = services[name], env_of(services[name])
+        if env.get("APICURIO_STORAGE_KIND") != "kafkasql":
+            problems.append(f"{name}: APICURIO_STORAGE_KIND={env.get('APICURIO_STORAGE_KIND')!r}, want 'kafkasql'")
+        bootstrap = [b.strip() for b in (env.get("APICURIO_KAFKASQL_BOOTSTRAP_SERVERS") or "").split(",") if b.strip()]
+        for address in bootstrap:
+            if address not in internal:
+                problems.append(f"{name}: bootstrap {address} is no broker's {INTERNAL_LISTENER} advertised listener")
+        if not bootstrap or set(internal.values()) - {internal.get(a) for a in bootstrap}:
+            problems.append(f"{name}: APICURIO_KAFKASQL_BOOTSTRAP_SERVERS does not list every broker")
+        for var in ("APICURIO_KAFKASQL_TOPIC", "APICURIO_KAFKASQL_SNAPSHOTS_TOPIC", "APICURIO_EVENTS_KAFKA_TOPIC"):
+            topic = env.get(var) or ""
+            if not any(topic.startswith(prefix) for prefix in prefixes):
+                problems.append(f"{name}: {var}={topic!r} is outside its ACLs' topic prefixes {prefixes} ({TOPOLOGY})")
+        group = env.get("APICURIO_KAFKASQL_CONSUMER_GROUP_PREFIX") or "apicurio-"  # Apicurio's default
+        if not any(group.startswith(prefix) for prefix in groups):
+            problems.append(f"{name}: consumer group prefix {group!r} is outside its ACLs' groups {groups} ({TOPOLOGY})")
+        if env.get("APICURIO_KAFKASQL_TOPIC_RETENTION_MS") != "-1":
+            problems.append(f"{name}: APICURIO_KAFKASQL_TOPIC_RETENTION_MS is not -1 (the journal is the registry: "
+                            "with the broker's default retention the schemas expire)")
+        config = f"{SECRETS_TARGET}/kafkasql.properties"
+        if config not in (env.get("QUARKUS_CONFIG_LOCATIONS") or "").split(","):
+            problems.append(f"{name}: QUARKUS_CONFIG_LOCATIONS does not name {config} (its Kafka clients' security)")
+        subpaths = [m[0] for m in secrets_mounts(service)]
+        if subpaths != [REGISTRY_PRINCIPAL]:
+            problems.append(f"{name}: mounts {subpaths} of {SECRETS_VOLUME}, want its own directory {REGISTRY_PRINCIPAL!r}")
+        port = env.get("QUARKUS_HTTP_PORT") or REGISTRY_DEFAULT_PORT
+        probe = " ".join(command_strings(service))
+        if f"/{port}" not in probe or "/health/ready" not in probe:
+            problems.append(f"{name}: the healthcheck does not ask GET /health/ready on its port {port}")
+    check(f"schema registry ({', '.join(registries) or 'none'}): Apicurio kafkasql on every broker's {INTERNAL_LISTENER} "
+          f"listener, its topics and groups inside principal {REGISTRY_PRINCIPAL}'s ACLs, its own secrets directory",
+          problems)
+
+    # Published ports: the web app and the API for everyone, the rest for this machine only.
+    problems = []
+    public = sorted(n for n, s in services.items() if is_frontend_service(s)
+                    or (is_rust_service(s) and build_arg(s, "SERVICE") == GRAPHQL_ENDPOINT))
+    for name, service in sorted(services.items()):
+        for ip, host_port, container in port_bindings(service):
+            if name not in public and ip.strip("[]") not in LOOPBACK:
+                problems.append(f"{name}: port {host_port or '(any)'}->{container} on {ip or 'every interface'}, want "
+                                f"127.0.0.1 (only {', '.join(public)} are published for everyone)")
+    for name in public:
+        if not port_bindings(services[name]):
+            problems.append(f"{name}: publishes no port")
+    check(f"published ports: {', '.join(public) or '(no web app, no endpoint)'} on every interface, everything else on "
+          "127.0.0.1", problems)
+
+    # Secrets the operator gives: required, no default in the file.
+    problems = []
+    owners = {
+        "COMMAND_HANDLER_SAGA_SECRET": [n for n in rust if build_arg(services[n], "SERVICE") == COMMAND_HANDLER],
+        "GRAPHQL_TOKEN_SECRET": [n for n in rust if build_arg(services[n], "SERVICE") == GRAPHQL_ENDPOINT],
+        "GF_SECURITY_ADMIN_PASSWORD": [n for n, s in services.items()
+                                       if image_of(s).split(":")[0] == validate_monitoring.GRAFANA_IMAGE],
+    }
+    for name, service in sorted(raw_services.items()):
+        env = env_of(service if isinstance(service, dict) else {})
+        for var in OPERATOR_SECRETS:
+            value = env.get(var)
+            if value is None:
+                if name in owners[var]:
+                    problems.append(f"{name}: no {var}")
+            elif not REQUIRED_VARIABLE.match(value):
+                problems.append(f"{name}: {var}: {value!r}, want ${{NAME:?message}} (given by the operator, no default)")
+    check(f"operator secrets ({', '.join(OPERATOR_SECRETS)}) are required `${{VAR:?…}}`, never defaulted", problems)
+
+
 def strip_broker_specifics(service):
     service = copy.deepcopy(service)
     env = service.get("environment")
     if isinstance(env, dict):
         env.pop("KAFKA_BROKERS", None)
+        env.pop("APICURIO_KAFKASQL_BOOTSTRAP_SERVERS", None)
     deps = service.get("depends_on")
     if isinstance(deps, dict):
         service["depends_on"] = {k: v for k, v in deps.items() if not k.startswith("kafka")}
     return service
+
+
+def rules_self_test(path, data, raw):
+    """Broken variants the project's rules must reject, each for its own change: proof that they bite."""
+    global captured
+    services = data.get("services") or {}
+
+    def first(predicate):
+        return next((n for n, s in sorted(services.items()) if predicate(s)), None)
+
+    broker = first(lambda s: image_of(s).split(":")[0] == BROKER_IMAGE and not is_one_shot(s))
+    maker = first(lambda s: image_of(s).split(":")[0] == BROKER_IMAGE and is_one_shot(s))
+    registry = first(lambda s: image_of(s).split(":")[0] == REGISTRY_IMAGE)
+    handler = first(lambda s: is_rust_service(s) and build_arg(s, "SERVICE") == COMMAND_HANDLER)
+    projector = first(lambda s: is_rust_service(s) and build_arg(s, "SERVICE") == PROJECTOR)
+    prometheus = first(lambda s: image_of(s).split(":")[0] == validate_monitoring.PROMETHEUS_IMAGE)
+    grafana = first(lambda s: image_of(s).split(":")[0] == validate_monitoring.GRAFANA_IMAGE)
+    if None in (broker, maker, registry, handler, projector, prometheus, grafana) or SYNCHRONIZER not in services:
+        return check("project rules reject broken variants (self-test)",
+                     [f"{display(path)} lacks a broker, the secrets' maker, the registry, a command handler, a "
+                      "projector, prometheus, grafana or the synchronizer to break"])
+
+    def results(broken, broken_raw):
+        global captured
+        captured = []
+        try:
+            check_file(path, broken, broken_raw)
+            return {title for title, problems in captured if problems}
+        finally:
+            captured = None
+
+    def secrets_mount(service):
+        return next(v for v in service["volumes"] if isinstance(v, dict) and v.get("source") == SECRETS_VOLUME)
+
+    mutations = []
+
+    def mutate(label, rule, change, on_raw=False):
+        broken, broken_raw = copy.deepcopy(data), copy.deepcopy(raw)
+        change((broken_raw if on_raw else broken)["services"])
+        mutations.append((label, rule, broken, broken_raw))
+
+    mutate("the services' listener in clear text", "brokers (", lambda s: s[broker]["environment"].update(
+        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=s[broker]["environment"]["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+        .replace(f"{INTERNAL_LISTENER}:SASL_SSL", f"{INTERNAL_LISTENER}:PLAINTEXT")))
+    mutate("client certificates switched off", "brokers (",
+           lambda s: s[broker]["environment"].update(KAFKA_SSL_CLIENT_AUTH="none"))
+    mutate("a broker with another broker's directory", "brokers (",
+           lambda s: secrets_mount(s[broker])["volume"].update(subpath="synchronizer"))
+    mutate("the brokers' certificates for other hosts", f"{SECRETS_VOLUME}:",
+           lambda s: s[maker]["environment"].update(BROKERS="elsewhere"))
+    mutate("a service without TLS", "Rust services: SASL_SSL",
+           lambda s: s[handler]["environment"].update(KAFKA_SECURITY_PROTOCOL="SASL_PLAINTEXT"))
+    mutate("a service logged in as the synchronizer", "Rust services: SASL_SSL",
+           lambda s: s[handler]["environment"].update(KAFKA_SASL_USERNAME=SYNCHRONIZER))
+    mutate("a password in the file", "Rust services: SASL_SSL",
+           lambda s: s[handler]["environment"].update(KAFKA_SASL_PASSWORD="hunter2"))
+    mutate("a service with another principal's directory", "Rust services: SASL_SSL",
+           lambda s: secrets_mount(s[projector])["volume"].update(subpath=SYNCHRONIZER))
+    mutate("a secrets directory mounted read-write", f"{SECRETS_VOLUME}:",
+           lambda s: secrets_mount(s[projector]).update(read_only=False))
+    mutate("the registry's journal outside its ACLs", "schema registry (",
+           lambda s: s[registry]["environment"].update(APICURIO_KAFKASQL_TOPIC="kafkasql-journal"))
+    mutate("the registry not waiting for its ACLs", "ACLs (", lambda s: s[registry].update(
+        depends_on={broker: {"condition": "service_healthy"}}))
+    mutate("the synchronizer not waiting for the registry", "synchronizer:", lambda s: s[SYNCHRONIZER].update(
+        depends_on={k: v for k, v in s[SYNCHRONIZER]["depends_on"].items() if k != registry}))
+    mutate("Prometheus published on every interface", "published ports:",
+           lambda s: s[prometheus].update(ports=["9090:9090"]))
+    mutate("Grafana's admin password with a default", "operator secrets", lambda s: s[grafana]["environment"].update(
+        GF_SECURITY_ADMIN_PASSWORD="${GRAFANA_ADMIN_PASSWORD:-admin}"), on_raw=True)
+
+    baseline = results(data, raw)
+    problems = [f"the unchanged file fails: {title}" for title in sorted(baseline)]
+    for label, rule, broken, broken_raw in mutations:
+        new = results(broken, broken_raw) - baseline
+        if not any(title.startswith(rule) for title in new):
+            problems.append(f"accepted: {label} (want the rule {rule!r}…{' to fail; failed: ' + '; '.join(sorted(new)) if new else ''})")
+    return check(f"project rules reject {len(mutations)} deliberately broken variants (self-test)", problems)
 
 
 def schema_self_test(data):
@@ -852,6 +1335,7 @@ monitoring = validate_monitoring.Monitoring(
     root, os.environ["OPEN_BANK_VALIDATE_PROMTOOL"])
 
 loaded = {}
+raws = {}
 print(f"schema: {schema_source} compose.schema.json ({schema.get('title', '?')}, draft-07), "
       f"validator: jsonschema {importlib.metadata.version('jsonschema')}, PyYAML {yaml.__version__}")
 for path in files:
@@ -859,16 +1343,17 @@ for path in files:
     before = (passed, failed)
     print(f"{name}")
     try:
-        data = load(path)
+        raw = load_raw(path)
+        data = interpolate(raw)
         report(True, "YAML parses (no duplicate keys), interpolation resolved")
     except Exception as error:  # noqa: BLE001 — any parse problem is a failed check
         report(False, "YAML parses (no duplicate keys), interpolation resolved", [str(error).replace("\n", " ")])
         data = None
     if data is not None:
-        loaded[path] = data
+        loaded[path], raws[path] = data, raw
         check(f"valid against the Compose Specification schema ({schema_source})", schema_problems(data))
         if isinstance(data.get("services"), dict) and data["services"]:
-            check_file(path, data)
+            check_file(path, data, raw)
             monitoring.check_compose(path, data)
     done_passed, done_failed = passed - before[0], failed - before[1]
     verdict = "OK" if done_failed == 0 else "FAILED"
@@ -879,6 +1364,9 @@ monitoring.check_files()
 print("run-wide")
 if loaded:
     schema_self_test(next(iter(loaded.values())))
+    self_test_path, self_test_data = next(iter(loaded.items()))
+    if isinstance(self_test_data.get("services"), dict):
+        rules_self_test(self_test_path, self_test_data, raws[self_test_path])
 monitoring.self_test(*next(iter(loaded.items()), (None, None)))
 by_name = {os.path.basename(p): d for p, d in loaded.items()}
 single, three = by_name.get("docker-compose.yml"), by_name.get("docker-compose.three-brokers.yml")
@@ -892,16 +1380,14 @@ if single is not None and three is not None:
                 problems.append(f"{name} missing from the three-broker file")
                 continue
             a, b = strip_broker_specifics(service), strip_broker_specifics(three_s[name])
-            if image_of(service).split(":")[0] == REGISTRY_IMAGE:
-                a, b = image_of(a), image_of(b)
             if a != b:
-                problems.append(f"{name} differs beyond KAFKA_BROKERS and broker dependencies")
+                problems.append(f"{name} differs beyond the brokers' addresses and the dependencies on them")
     for name, service in three_s.items():
         if (is_rust_service(service) or is_frontend_service(service)
                 or image_of(service).split(":")[0] in validate_monitoring.MONITORING_IMAGES) and name not in single_s:
             problems.append(f"{name} missing from docker-compose.yml")
-    check("three-broker variant runs the same registry image, Rust services, frontend, prometheus and grafana "
-          "as docker-compose.yml", problems)
+    check("three-broker variant runs the same registry, Rust services (kafka-acls, synchronizer, ...), frontend, "
+          "prometheus and grafana as docker-compose.yml", problems)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -17,6 +17,14 @@
 //! Only a credit of an account owned by another instance goes out as a CreditMoneyCommand; its
 //! answer comes back on `transfer_command_feedback` in the home partition
 //! ([`Handler::transfer_feedback`]), and the saga goes on from there.
+//!
+//! # Only the saga asks for money steps
+//! A debit, a return or a final mark is always decided here, by the saga of the transfer's home
+//! partition: none of them ever travels. So one read from Kafka was not written by a saga of the
+//! bank and is ignored. A credit does travel, signed with the key the command handlers share
+//! (`topology::proofs::SagaKey`); one without this key's signature of exactly what it asks is
+//! ignored too. Ignored means no event and no answer: an answer would reach the transfer's real
+//! saga, which must hear only about the credit it asked for.
 
 use std::collections::BTreeSet;
 
@@ -28,6 +36,7 @@ use topology::{
 
 use crate::domain::saga::{Saga, SagaCommand, SagaInput, SagaMessage};
 use crate::domain::{additional_info, BankState, CommandMeta, Fresh, Reason, TransferFacts};
+use topology::proofs::SagaKey;
 
 /// One record to write, with its key (see `topology::routing`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +91,7 @@ pub struct Handler {
     state: BankState,
     saga: Saga,
     owned: Ownership,
+    saga_key: SagaKey,
 }
 
 impl Default for Handler {
@@ -91,8 +101,22 @@ impl Default for Handler {
 }
 
 impl Handler {
+    /// With a key of its own, which no other instance shares: give it the instances' shared
+    /// key with [`Handler::with_saga_key`] before credits cross between instances.
     pub fn new(state: BankState, saga: Saga, owned: Ownership) -> Self {
-        Self { state, saga, owned }
+        let saga_key = SagaKey::random();
+        Self {
+            state,
+            saga,
+            owned,
+            saga_key,
+        }
+    }
+
+    /// The key every command-handler instance signs and checks cross-instance credits with.
+    pub fn with_saga_key(mut self, key: SagaKey) -> Self {
+        self.saga_key = key;
+        self
     }
 
     /// Drops the saga's settled transfers: call it once a batch's outputs are written, since
@@ -188,6 +212,11 @@ impl Handler {
     }
 
     pub fn bank_command(&mut self, command: &BankCommand, fresh: &Fresh) -> Vec<Output> {
+        if let BankCommand::MarkTransferCompletedCommand(_)
+        | BankCommand::MarkTransferFailedCommand(_) = command
+        {
+            return not_from_a_saga(command.command_id(), "a transfer's final mark");
+        }
         let key = command.command_id().to_uuid_string();
         match self.state.decide_bank_command(command, fresh) {
             Ok(events) => {
@@ -207,9 +236,26 @@ impl Handler {
         }
     }
 
-    /// A money step asked for by a saga, usually another instance's credit. The answer goes to
+    /// Whether a money step read from Kafka comes from a saga of the bank: a credit signed with
+    /// the shared key. Asked before anything is looked up for it, so a forged one costs no
+    /// store work.
+    pub fn sent_by_a_saga(&self, command: &TransferCommand) -> bool {
+        match command {
+            TransferCommand::CreditMoneyCommand(credit) => self.saga_key.signed_credit(credit),
+            TransferCommand::DebitMoneyCommand(_) | TransferCommand::ReturnMoneyCommand(_) => false,
+        }
+    }
+
+    /// A money step asked for by another instance's saga: a signed credit. The answer goes to
     /// the transfer's home partition, where its saga waits.
     pub fn transfer_command(&mut self, command: &TransferCommand) -> Vec<Output> {
+        if !self.sent_by_a_saga(command) {
+            let what = match command {
+                TransferCommand::CreditMoneyCommand(_) => "an unsigned credit",
+                _ => "a debit or return",
+            };
+            return not_from_a_saga(command.command_id(), what);
+        }
         let (mut outputs, next, answer) = self.book(command);
         let key = answer_key(command);
         let feedback = match answer {
@@ -344,6 +390,10 @@ impl Handler {
     fn saga_output(&self, command: SagaCommand) -> Output {
         let transfer = command.transfer_id();
         match command.into_message() {
+            SagaMessage::Transfer(TransferCommand::CreditMoneyCommand(mut credit)) => {
+                credit.saga_signature = Some(self.saga_key.sign_credit(&credit));
+                Output::TransferCommand(credit.iban.clone(), credit.into())
+            }
             SagaMessage::Transfer(command) => {
                 let iban = match &command {
                     TransferCommand::DebitMoneyCommand(c) => c.iban.clone(),
@@ -393,6 +443,14 @@ fn answer_key(command: &TransferCommand) -> String {
             None => c.id.to_uuid_string(),
         },
     }
+}
+
+/// What a command read from Kafka that no saga of the bank sent turns into: nothing but a log
+/// line (see "Only the saga asks for money steps" above).
+fn not_from_a_saga(id: Id, what: &str) -> Vec<Output> {
+    tracing::warn!(command_id = %id, "ignored {what} that no saga of the bank sent");
+    ::metrics::counter!("open_bank_commands_ignored_total").increment(1);
+    Vec::new()
 }
 
 fn succeeded(command: &impl CommandMeta, additional_info: Option<String>) -> CommandSucceeded {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use command_handler::runtime::{self, Config};
+use topology::proofs::SagaKey;
 
 /// Open Bank command handler.
 #[derive(Debug, Parser)]
@@ -52,10 +53,17 @@ struct Args {
     /// in memory and every takeover replays its partitions from offset 0.
     #[arg(long, env = "COMMAND_HANDLER_STATE_DIR")]
     state_dir: Option<std::path::PathBuf>,
+    /// The secret every instance signs and checks the credits it sends another instance with
+    /// (HMAC-SHA256), at least 32 characters, the same on every instance: a credit that no
+    /// saga of the bank signed is ignored. Required.
+    #[arg(long, env = "COMMAND_HANDLER_SAGA_SECRET", hide_env_values = true)]
+    saga_secret: Option<String>,
 }
 
 /// Exit code when a newer instance took over, so a supervisor can tell it from a crash.
 const EXIT_FENCED: u8 = 2;
+/// Exit code of a setting that cannot work.
+const USAGE: u8 = 64;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -66,11 +74,27 @@ async fn main() -> ExitCode {
     let state_store = args
         .state_dir
         .map(|dir| dir.join(format!("command-handler-{}.redb", args.transactional_id)));
+    // Required: with a key of its own, an instance would ignore every credit the others send,
+    // and transfers between their partitions would stall with the money debited.
+    let saga_key = match args.saga_secret.filter(|secret| !secret.is_empty()) {
+        Some(secret) if secret.len() >= 32 => SagaKey::new(secret.as_bytes()),
+        Some(_) => {
+            tracing::error!("COMMAND_HANDLER_SAGA_SECRET must be at least 32 characters");
+            return ExitCode::from(USAGE);
+        }
+        None => {
+            tracing::error!(
+                "COMMAND_HANDLER_SAGA_SECRET is required: 32+ characters, the same on every                  instance (e.g. `openssl rand -hex 32`)"
+            );
+            return ExitCode::from(USAGE);
+        }
+    };
     let config = Config {
         health_addr: SocketAddr::new(args.health_host, args.health_port),
         transactional_id: args.transactional_id,
         group: args.group,
         state_store,
+        saga_key,
     };
     match runtime::run(settings, config, topology::process::stop_signal()).await {
         Ok(()) => {

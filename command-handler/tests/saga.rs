@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use topology::proofs::token_hash;
 use topology::values::new_open_iban;
 use topology::{BankCommand, BankEvent, MoneyTransferCommand};
 
@@ -98,7 +99,7 @@ async fn every_saga_path_ends_once_with_the_right_money_events() {
     let twice = topology::Id::random();
     let command: BankCommand = MoneyTransferCommand {
         id: twice,
-        token: a_token.clone(),
+        token: token_hash(&a_token),
         amount: 200,
         from: a.clone(),
         to: b.clone(),

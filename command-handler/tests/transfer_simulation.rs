@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use command_handler::domain::saga::{Saga, SagaInput, SagaMessage};
 use command_handler::domain::{BankState, CommandMeta, Fresh};
+use topology::proofs::token_hash;
 use topology::values::{is_open_iban, open_iban_for_account, CASH};
 use topology::{
     BankCommand, BankEvent, CommandFailed, CommandSucceeded, CreateBankAccountCommand, Id,
@@ -77,11 +78,12 @@ struct Partition {
     read: usize,
 }
 
+/// An owner, known by the hash of their token: what every command carries.
 #[derive(Debug, Clone)]
 struct Owner {
     username: String,
     iban: String,
-    token: String,
+    token_hash: String,
 }
 
 struct World {
@@ -122,26 +124,27 @@ impl World {
             let username = format!("user-{account}");
             let iban = open_iban_for_account(account);
             let id = world.new_id();
+            let hash = token_hash(&format!("token-{account}"));
             world.decide_bank(BankCommand::CreateBankAccountCommand(
                 CreateBankAccountCommand {
                     id,
                     iban: iban.clone(),
                     username: username.clone(),
+                    token_hash: Some(hash.clone()),
+                    token_nonce: None,
                 },
             ));
-            let token = world
+            let known = world
                 .state
                 .accounts()
                 .get(&iban)
                 .and_then(|account| account.token_of(&username))
                 .map(String::from);
-            let Some(token) = token else {
-                panic!("{iban} was not created");
-            };
+            assert_eq!(known.as_ref(), Some(&hash), "{iban} was not created");
             world.owners.push(Owner {
                 username,
                 iban,
-                token,
+                token_hash: hash,
             });
         }
         world
@@ -289,27 +292,34 @@ impl World {
         let other = self.rng.pick(&owners).clone();
         let amount = 1 + self.rng.below(60_000) as i64;
         let unknown_iban = open_iban_for_account(900 + self.rng.below(50) as u32);
+        let mine = me.token_hash;
         let (from, to, username, token, amount) = match self.rng.below(12) {
-            0 | 1 => (CASH.into(), me.iban.clone(), me.username, me.token, amount),
-            2..=4 => (me.iban, other.iban, me.username, me.token, amount),
-            5 => (me.iban, unknown_iban, me.username, me.token, amount),
+            0 | 1 => (CASH.into(), me.iban.clone(), me.username, mine, amount),
+            2..=4 => (me.iban, other.iban, me.username, mine, amount),
+            5 => (me.iban, unknown_iban, me.username, mine, amount),
             6 => {
                 let outside = if self.rng.percent(50) {
                     FOREIGN_IBAN
                 } else {
                     CASH
                 };
-                (me.iban, outside.into(), me.username, me.token, amount)
+                (me.iban, outside.into(), me.username, mine, amount)
             }
-            7 => (CASH.into(), other.iban, me.username, me.token, amount),
-            8 => (me.iban.clone(), me.iban, me.username, me.token, amount),
-            9 => (FOREIGN_IBAN.into(), me.iban, me.username, me.token, amount),
-            10 => (me.iban, other.iban, me.username, "wrong".into(), amount),
+            7 => (CASH.into(), other.iban, me.username, mine, amount),
+            8 => (me.iban.clone(), me.iban, me.username, mine, amount),
+            9 => (FOREIGN_IBAN.into(), me.iban, me.username, mine, amount),
+            10 => (
+                me.iban,
+                other.iban,
+                me.username,
+                token_hash("wrong"),
+                amount,
+            ),
             _ => (
                 other.iban,
                 me.iban,
                 me.username,
-                me.token,
+                mine,
                 -(self.rng.below(3) as i64),
             ),
         };

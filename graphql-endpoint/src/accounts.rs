@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use topology::proofs::{same_hash, token_hash};
 use topology::values::new_open_iban;
 use topology::{
     BankCommand, ChangeUserPasswordCommand, CreateBankAccountCommand, CreateUserAccountCommand, Id,
@@ -17,6 +18,7 @@ use crate::logins::Kind;
 use crate::owners::CommandOutcome;
 use crate::reads::Account;
 use crate::secrets::{check_strength, hash_password, SecretError};
+use crate::tokens::AccountTokens;
 use crate::validation;
 
 /// `get_account` and `change_password` with the wrong password (the seed contract's words).
@@ -30,18 +32,20 @@ pub const IBAN_EXISTS: &str = "iban already exist";
 /// New IBANs have nine random digits; a few collisions in a row mean something else is wrong.
 const IBAN_ATTEMPTS: usize = 5;
 
-/// The answer of `get_account`: an account, or the reason there is none.
+/// The answer of `get_account`: an account, or the reason there is none. The token is `None`
+/// for an owner from before the token hashes, whose token the bank cannot show any more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Login {
-    Account { iban: String, token: String },
+    Account { iban: String, token: Option<String> },
     Refused(String),
 }
 
-/// An account as its owner sees it: balance in cents, the owner's own token, every owner's name.
+/// An account as its owner sees it: balance in cents, the owner's own token (`None` for an
+/// owner from before the token hashes), every owner's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedAccount {
     pub iban: String,
-    pub token: String,
+    pub token: Option<String>,
     pub balance: i64,
     /// Usernames, in the order they became owners.
     pub owners: Vec<String>,
@@ -49,13 +53,17 @@ pub struct OwnedAccount {
 
 impl OwnedAccount {
     /// `None` when `username` is not (or no longer) among the owners.
-    fn of(username: &str, account: Account) -> Option<Self> {
-        let token = account
+    fn of(tokens: &AccountTokens, username: &str, account: Account) -> Option<Self> {
+        let owner = account
             .owners
             .iter()
-            .find(|owner| owner.username == username)?
-            .token
-            .clone();
+            .find(|owner| owner.username == username)?;
+        // Shown only when it is the owner's: under another secret it would derive a wrong one.
+        let token = owner
+            .token_nonce
+            .as_deref()
+            .map(|nonce| tokens.token_of(&account.iban, username, nonce))
+            .filter(|token| same_hash(&token_hash(token), &owner.token_hash));
         Some(Self {
             iban: account.iban,
             token,
@@ -103,16 +111,13 @@ impl Bank {
             return Ok(Login::Refused(reason));
         }
         let accounts = self.queries.accounts_of(username).await?;
-        let found = accounts.into_iter().find_map(|account| {
-            let owner = account
-                .owners
-                .into_iter()
-                .find(|o| o.username == username)?;
-            Some(Login::Account {
-                iban: account.iban,
-                token: owner.token,
-            })
-        });
+        let found = accounts
+            .into_iter()
+            .find_map(|account| OwnedAccount::of(&self.tokens, username, account))
+            .map(|first| Login::Account {
+                iban: first.iban,
+                token: first.token,
+            });
         Ok(found.unwrap_or_else(|| Login::Refused(NO_ACCOUNT.into())))
     }
 
@@ -183,7 +188,7 @@ impl Bank {
         let accounts = self.queries.accounts_of(username).await?;
         Ok(accounts
             .into_iter()
-            .filter_map(|account| OwnedAccount::of(username, account))
+            .filter_map(|account| OwnedAccount::of(&self.tokens, username, account))
             .collect())
     }
 
@@ -242,7 +247,8 @@ impl Bank {
     }
 
     /// Creates a bank account owned by `username`: with `iban` if given (no retry), else with
-    /// new random open IBANs until one is free.
+    /// new random open IBANs until one is free. The owner's token is made here; only its hash
+    /// and nonce go to Kafka.
     pub async fn create_bank_account(
         &self,
         username: &str,
@@ -251,19 +257,20 @@ impl Bank {
         let mut refused = String::new();
         for _ in 0..IBAN_ATTEMPTS {
             let iban = fixed_iban.map_or_else(new_open_iban, str::to_string);
+            let token = self.tokens.issue(&iban, username);
             let command = BankCommand::from(CreateBankAccountCommand {
                 id: Id::random(),
                 iban: iban.clone(),
                 username: username.to_string(),
+                token_hash: Some(token.hash),
+                token_nonce: Some(token.nonce),
             });
             match self.commands.execute(&command).await? {
-                Feedback::Succeeded {
-                    info: Some(token), ..
-                } => return Ok(Login::Account { iban, token }),
-                Feedback::Succeeded { info: None, .. } => {
-                    return Ok(Login::Refused(
-                        "the bank account was created without a token".into(),
-                    ))
+                Feedback::Succeeded { .. } => {
+                    return Ok(Login::Account {
+                        iban,
+                        token: Some(token.token),
+                    })
                 }
                 Feedback::Failed { reason, .. } => refused = reason,
             }
@@ -280,16 +287,27 @@ mod tests {
     use super::*;
     use crate::reads::Owner;
 
-    fn account(owners: &[(&str, &str)]) -> Account {
+    const IBAN: &str = "NL66OPEN0000000000";
+
+    const SECRET: &[u8] = b"test secret";
+
+    /// An account whose owners' token hashes are those derived under [`SECRET`].
+    fn account(owners: &[(&str, Option<&str>)]) -> Account {
+        let tokens = AccountTokens::new(SECRET);
         Account {
-            iban: "NL66OPEN0000000000".into(),
+            iban: IBAN.into(),
             balance: 1_234,
             limit: -50_000,
             owners: owners
                 .iter()
-                .map(|(username, token)| Owner {
+                .map(|(username, nonce)| Owner {
                     username: (*username).into(),
-                    token: (*token).into(),
+                    token_hash: token_hash(&tokens.token_of(
+                        IBAN,
+                        username,
+                        nonce.unwrap_or("legacy"),
+                    )),
+                    token_nonce: nonce.map(String::from),
                 })
                 .collect(),
         }
@@ -297,17 +315,40 @@ mod tests {
 
     #[test]
     fn an_owner_sees_their_own_token_and_every_owners_name() {
-        let shared = account(&[("alice-owner", "111"), ("bob-the-owner", "222")]);
-        let seen = OwnedAccount::of("bob-the-owner", shared).expect("bob owns it");
-        assert_eq!(seen.token, "222");
+        let tokens = AccountTokens::new(SECRET);
+        let shared = account(&[("alice-owner", Some("n1")), ("bob-the-owner", Some("n2"))]);
+        let seen = OwnedAccount::of(&tokens, "bob-the-owner", shared).expect("bob owns it");
+        assert_eq!(
+            seen.token,
+            Some(tokens.token_of(IBAN, "bob-the-owner", "n2"))
+        );
         assert_eq!(seen.owners, ["alice-owner", "bob-the-owner"]);
         assert_eq!(seen.balance, 1_234);
+        let legacy = account(&[("carol-owner", None)]);
+        let seen = OwnedAccount::of(&tokens, "carol-owner", legacy).expect("carol owns it");
+        assert_eq!(
+            seen.token, None,
+            "a token from before the hashes cannot be shown"
+        );
+        let elsewhere = AccountTokens::new(b"another secret than the one it was made with");
+        let seen = OwnedAccount::of(
+            &elsewhere,
+            "alice-owner",
+            account(&[("alice-owner", Some("n1"))]),
+        )
+        .expect("alice owns it");
+        assert_eq!(seen.token, None, "never a wrong token");
     }
 
     #[test]
     fn an_account_the_user_left_is_not_theirs() {
+        let tokens = AccountTokens::new(b"test secret");
         assert_eq!(
-            OwnedAccount::of("carol-carol", account(&[("alice-owner", "111")])),
+            OwnedAccount::of(
+                &tokens,
+                "carol-carol",
+                account(&[("alice-owner", Some("n1"))])
+            ),
             None
         );
     }

@@ -16,16 +16,16 @@ impl Bank {
         &self,
         iban: &str,
         username: &str,
-        token: &str,
+        token_hash: &str,
         kind: AlertKind,
         threshold: Option<i64>,
     ) -> Result<CommandOutcome, RequestError> {
-        validation::account_command(iban, username, token)?;
+        validation::account_command(iban, username, token_hash)?;
         let command = BankCommand::from(SetAlertCommand {
             id: Id::random(),
             iban: iban.to_string(),
             username: username.to_string(),
-            token: token.to_string(),
+            token: token_hash.to_string(),
             alert_kind: kind,
             threshold,
         });
@@ -37,15 +37,15 @@ impl Bank {
         &self,
         iban: &str,
         username: &str,
-        token: &str,
+        token_hash: &str,
         kind: AlertKind,
     ) -> Result<CommandOutcome, RequestError> {
-        validation::account_command(iban, username, token)?;
+        validation::account_command(iban, username, token_hash)?;
         let command = BankCommand::from(RemoveAlertCommand {
             id: Id::random(),
             iban: iban.to_string(),
             username: username.to_string(),
-            token: token.to_string(),
+            token: token_hash.to_string(),
             alert_kind: kind,
         });
         Ok(self.commands.execute(&command).await?.into())

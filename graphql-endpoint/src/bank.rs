@@ -6,6 +6,7 @@ use crate::logins::Logins;
 use crate::reads::ReadError;
 use crate::rights::Rights;
 use crate::secrets::SecretError;
+use crate::tokens::AccountTokens;
 use crate::validation::InvalidInput;
 
 pub struct Bank {
@@ -17,6 +18,8 @@ pub struct Bank {
     pub logins: Logins,
     /// Who owns which account, for authorization.
     pub rights: Rights,
+    /// Makes owners' tokens and shows them again.
+    pub tokens: AccountTokens,
 }
 
 /// Why a request got no answer at all (a domain refusal is an answer, with a reason).

@@ -37,7 +37,8 @@ pub enum CompanyError {
 
 /// One attempt; the caller retries (the command handler or projector may not be up yet).
 pub async fn ensure(bank: &Bank, funding_cents: i64) -> Result<(), CompanyError> {
-    let token = match bank
+    // The funding transfer proves the right to deposit with the hash of the company's token.
+    let token_hash = match bank
         .queries
         .find_account(COMPANY_IBAN)
         .await
@@ -47,7 +48,7 @@ pub async fn ensure(bank: &Bank, funding_cents: i64) -> Result<(), CompanyError>
             .owners
             .into_iter()
             .find(|owner| owner.username == COMPANY_USER)
-            .map(|owner| owner.token)
+            .map(|owner| owner.token_hash)
             .ok_or_else(|| {
                 CompanyError::Refused(format!(
                     "{COMPANY_IBAN} exists but {COMPANY_USER} does not own it"
@@ -58,7 +59,7 @@ pub async fn ensure(bank: &Bank, funding_cents: i64) -> Result<(), CompanyError>
     let transfer = Transfer {
         id: funding_id(),
         username: COMPANY_USER.into(),
-        token,
+        token_hash,
         amount: funding_cents,
         from: CASH.into(),
         to: COMPANY_IBAN.into(),
@@ -77,7 +78,7 @@ pub async fn ensure(bank: &Bank, funding_cents: i64) -> Result<(), CompanyError>
 }
 
 /// Creates user `openweb` (with a random password nobody knows: it never logs in) and the
-/// company account; returns the account's token.
+/// company account; returns the hash of the account's token.
 async fn create(bank: &Bank) -> Result<String, CompanyError> {
     if bank
         .queries
@@ -99,7 +100,12 @@ async fn create(bank: &Bank) -> Result<String, CompanyError> {
         .create_bank_account(COMPANY_USER, Some(COMPANY_IBAN))
         .await?
     {
-        Login::Account { token, .. } => Ok(token),
+        Login::Account {
+            token: Some(token), ..
+        } => Ok(topology::proofs::token_hash(&token)),
+        Login::Account { token: None, .. } => Err(CompanyError::Refused(
+            "the company account was created without a token".into(),
+        )),
         // Created by another instance since we asked: its token comes with the next attempt.
         Login::Refused(reason) if reason == IBAN_EXISTS => Err(CompanyError::Refused(format!(
             "{COMPANY_IBAN} was just created elsewhere; retrying"

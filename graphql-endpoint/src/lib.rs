@@ -31,6 +31,7 @@ pub mod secrets;
 pub mod server;
 pub mod sessions;
 pub mod throttle;
+pub mod tokens;
 pub mod transfers;
 pub mod validation;
 pub mod websocket;
@@ -63,6 +64,8 @@ pub struct Config {
     /// The services the operations view shows besides this endpoint.
     pub watched: Vec<operations::Watched>,
     pub sessions: SessionConfig,
+    /// Derives account tokens (see [`tokens`]): the same on every replica, never changed.
+    pub token_secret: Vec<u8>,
 }
 
 /// Who may log in as employee, and how sessions are signed and how long they last.
@@ -169,6 +172,7 @@ pub async fn run(
         operations: Arc::clone(&operations),
         logins: logins::Logins::default(),
         rights: rights::Rights::default(),
+        tokens: tokens::AccountTokens::new(&config.token_secret),
     });
     let readiness = Readiness::default();
     let watching = schema::Watching {

@@ -55,8 +55,8 @@ struct Args {
         default_value = "http://127.0.0.1:8181,http://localhost:8181"
     )]
     allowed_origins: String,
-    /// Proxies (IP addresses, comma-separated) whose `X-Forwarded-For` names the client, e.g.
-    /// the web app's server; empty trusts nobody's.
+    /// Proxies (IP addresses or networks such as `10.244.0.0/16`, comma-separated) whose
+    /// `X-Forwarded-For` names the client, e.g. the web app's server; empty trusts nobody's.
     #[arg(long, env = "GRAPHQL_TRUSTED_PROXIES", default_value = "")]
     trusted_proxies: String,
     /// Deepest nesting of fields one GraphQL document may ask for. The bank's own types nest
@@ -125,6 +125,11 @@ struct Args {
     /// then end with the process and work on this replica only.
     #[arg(long, env = "GRAPHQL_SESSION_SECRET", hide_env_values = true)]
     session_secret: Option<String>,
+    /// The secret account tokens are derived from (HMAC-SHA256), at least 32 characters: the
+    /// same on every endpoint replica and never changed, since the bank shows a token again by
+    /// deriving it (only its hash goes to Kafka). Required.
+    #[arg(long, env = "GRAPHQL_TOKEN_SECRET", hide_env_values = true)]
+    token_secret: Option<String>,
     /// A session ends after this many seconds without `refresh_session`.
     #[arg(long, env = "SESSION_IDLE_SECONDS", default_value_t = 900)]
     session_idle_seconds: u64,
@@ -139,6 +144,21 @@ struct Args {
     /// An employee session ends this many seconds after the login, refreshed or not.
     #[arg(long, env = "EMPLOYEE_SESSION_SECONDS", default_value_t = 3_600)]
     employee_session_seconds: u64,
+}
+
+fn token_secret(args: &Args) -> anyhow::Result<Vec<u8>> {
+    match args
+        .token_secret
+        .as_deref()
+        .filter(|secret| !secret.is_empty())
+    {
+        Some(secret) if secret.len() >= 32 => Ok(secret.as_bytes().to_vec()),
+        Some(_) => anyhow::bail!("GRAPHQL_TOKEN_SECRET must be at least 32 characters"),
+        None => anyhow::bail!(
+            "GRAPHQL_TOKEN_SECRET is required: 32+ characters, the same on every replica and \
+             never changed (e.g. `openssl rand -hex 32`)"
+        ),
+    }
 }
 
 /// The longest a session may live: what session_events keeps (7 days).
@@ -252,6 +272,7 @@ async fn main() -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)
             .context("GRAPHQL_OPS_SERVICES")?,
         sessions: session_config(&args).await?,
+        token_secret: token_secret(&args)?,
     };
     graphql_endpoint::run(settings, config, topology::process::stop_signal())
         .await

@@ -51,21 +51,25 @@ impl Bank {
         &self,
         iban: &str,
         username: &str,
-        token: &str,
+        token_hash: &str,
         user_to_add: &str,
     ) -> Result<CommandOutcome, RequestError> {
-        validation::account_command(iban, username, token)?;
+        validation::account_command(iban, username, token_hash)?;
         validation::username("user_to_add", user_to_add)?;
         // Users are never deleted, so one the projector knows exists for good.
         if self.queries.find_user(user_to_add).await?.is_none() {
             return Ok(CommandOutcome::refused(USER_UNKNOWN));
         }
+        // The added user's own token, shown to them (only) by `my_accounts`.
+        let added = self.tokens.issue(iban, user_to_add);
         let command = BankCommand::from(AddUserToBankAccountCommand {
             id: Id::random(),
             iban: iban.to_string(),
             username: username.to_string(),
-            token: token.to_string(),
+            token: token_hash.to_string(),
             user_to_add: user_to_add.to_string(),
+            token_hash: Some(added.hash),
+            token_nonce: Some(added.nonce),
         });
         Ok(self.commands.execute(&command).await?.into())
     }
@@ -76,14 +80,14 @@ impl Bank {
         &self,
         iban: &str,
         username: &str,
-        token: &str,
+        token_hash: &str,
     ) -> Result<CommandOutcome, RequestError> {
-        validation::account_command(iban, username, token)?;
+        validation::account_command(iban, username, token_hash)?;
         let command = BankCommand::from(RemoveUserFromBankAccountCommand {
             id: Id::random(),
             iban: iban.to_string(),
             username: username.to_string(),
-            token: token.to_string(),
+            token: token_hash.to_string(),
         });
         Ok(self.commands.execute(&command).await?.into())
     }

@@ -32,10 +32,14 @@ pub struct User {
     pub password: String,
 }
 
+/// An owner as the projector knows them: the hash of their token (never the token) and the
+/// nonce the endpoint derives the token from (absent for owners from before the hashes).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Owner {
     pub username: String,
-    pub token: String,
+    pub token_hash: String,
+    #[serde(default)]
+    pub token_nonce: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -255,19 +259,19 @@ impl QueryBus {
         parse(self.ask(id, &query).await?)
     }
 
-    /// The alert rules of `iban`, for its owner `username` proven by `token`.
+    /// The alert rules of `iban`, for its owner `username` proven by the hash of their token.
     pub async fn alert_rules(
         &self,
         iban: &str,
         username: &str,
-        token: &str,
+        token_hash: &str,
     ) -> Result<Vec<AlertRule>, ReadError> {
         let id = Id::random();
         let query = BankQuery::from(AlertRulesQuery {
             id,
             iban: iban.to_string(),
             username: username.to_string(),
-            token: token.to_string(),
+            token: token_hash.to_string(),
         });
         parse(self.ask(id, &query).await?)
     }

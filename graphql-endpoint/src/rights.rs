@@ -80,8 +80,9 @@ impl Rights {
             .is_some_and(|owners| owners.iter().any(|owner| owner.username == username)))
     }
 
-    /// `username`'s own token for `iban`, if the user owns it.
-    pub async fn token_of(
+    /// The hash of `username`'s own token for `iban` (what a command carries), if the user owns
+    /// it.
+    pub async fn token_hash_of(
         &self,
         queries: &QueryBus,
         username: &str,
@@ -91,7 +92,7 @@ impl Rights {
             owners
                 .into_iter()
                 .find(|owner| owner.username == username)
-                .map(|owner| owner.token)
+                .map(|owner| owner.token_hash)
         }))
     }
 

@@ -89,7 +89,7 @@ impl Bank {
         let end = self.commands.expect(transfer.id, Slot::TransferEnd);
         let command = BankCommand::from(MoneyTransferCommand {
             id: transfer.id,
-            token: transfer.token.clone(),
+            token: transfer.token_hash.clone(),
             amount: transfer.amount,
             from: transfer.from.clone(),
             to: transfer.to.clone(),

@@ -65,6 +65,11 @@ pub fn username(field: &str, username: &str) -> Result<(), InvalidInput> {
 pub fn account_command(iban: &str, username: &str, token: &str) -> Result<(), InvalidInput> {
     at_most("iban", iban, MAX_IBAN_CHARS)?;
     self::username("username", username)?;
+    self::token(token)
+}
+
+/// A token as a client gives it (or its hash): bounded.
+pub fn token(token: &str) -> Result<(), InvalidInput> {
     at_most("token", token, MAX_TOKEN_CHARS)
 }
 
@@ -83,7 +88,9 @@ fn at_most(field: &str, value: &str, max: usize) -> Result<(), InvalidInput> {
 pub struct Transfer {
     pub id: Id,
     pub username: String,
-    pub token: String,
+    /// The SHA-256 of the token that proves the right to move the money (see
+    /// `topology::proofs`): what the command carries.
+    pub token_hash: String,
     pub amount: i64,
     pub from: String,
     pub to: String,
@@ -128,7 +135,7 @@ pub fn transfer(
     Ok(Transfer {
         id,
         username: username.to_string(),
-        token: token.to_string(),
+        token_hash: token.to_string(),
         amount,
         from: from.to_string(),
         to: to.to_string(),

@@ -151,9 +151,9 @@ async fn an_alert_fires_exactly_once_across_a_projector_killed_between_rule_and_
     let mut handler = start_command_handler();
     // The projector's ids are kept, so the restarted one takes the killed one's place.
     let (group, query_group, transactional_id) = (
-        unique("e2e-alerts-projector"),
-        unique("e2e-alerts-queries"),
-        unique("e2e-alerts-tx"),
+        unique("projector-e2e-alerts"),
+        unique("projector-e2e-alerts-queries"),
+        unique("projector-e2e-alerts-tx"),
     );
     test_support::start_group_at_end(&group, &["bank_events"]);
     let mut projector = start_projector_as(&group, &query_group, &transactional_id);

@@ -45,15 +45,15 @@ async fn the_bank_keeps_answering_while_a_broker_is_lost_and_comes_back() {
     let test_started = Instant::now();
     assert_three_brokers();
     let run = unique("broker-loss");
-    let handler_group = format!("{run}-handlers");
+    let handler_group = format!("command-handler-{run}");
     start_group_at_end(&handler_group, &test_support::COMMAND_TOPICS);
-    let publishing_group = format!("{run}-projectors");
+    let publishing_group = format!("projector-{run}");
     start_group_at_end(&publishing_group, &["bank_events"]);
 
     let (handler_id, query_group, projector_id) = (
-        format!("{run}-handler"),
-        format!("{run}-projector-queries"),
-        format!("{run}-projector"),
+        format!("command-handler-{run}"),
+        format!("projector-{run}-queries"),
+        format!("projector-{run}-tx"),
     );
     let mut handler = start_command_handler_as(&handler_group, &handler_id);
     let mut projector = start_projector_as(&publishing_group, &query_group, &projector_id);

@@ -37,14 +37,14 @@ const BETWEEN_KILLS: Duration = Duration::from_secs(9);
 async fn two_instances_of_each_service_survive_a_kill_of_one_each_under_load() {
     let test_started = Instant::now();
     let run = unique("replicas");
-    let handler_group = format!("{run}-handlers");
+    let handler_group = format!("command-handler-{run}");
     start_group_at_end(&handler_group, &test_support::COMMAND_TOPICS);
-    let publishing_group = format!("{run}-projectors");
+    let publishing_group = format!("projector-{run}");
     start_group_at_end(&publishing_group, &["bank_events"]);
-    let query_group = format!("{run}-projector-queries");
+    let query_group = format!("projector-{run}-queries");
 
     let handler = |n: usize| {
-        let (group, id) = (handler_group.clone(), format!("{run}-handler-{n}"));
+        let (group, id) = (handler_group.clone(), format!("command-handler-{run}-{n}"));
         Instance::start(
             &format!("command handler {n}"),
             ReadyWhen::CaughtUp,
@@ -53,7 +53,7 @@ async fn two_instances_of_each_service_survive_a_kill_of_one_each_under_load() {
     };
     let projector = |n: usize| {
         let (group, queries) = (publishing_group.clone(), query_group.clone());
-        let id = format!("{run}-projector-{n}");
+        let id = format!("projector-{run}-{n}");
         Instance::start(&format!("projector {n}"), ReadyWhen::CaughtUp, move || {
             start_projector_as(&group, &queries, &id)
         })

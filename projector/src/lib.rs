@@ -46,8 +46,11 @@
 //!
 //! let event: BankEvent = BankAccountCreatedEvent {
 //!     iban: "NL66OPEN0000000000".into(),
-//!     token: "01234567890123456789".into(),
+//!     token: String::new(),
 //!     username: "openweb".into(),
+//!     // The SHA-256 of the owner's token and the nonce the endpoint derives it from.
+//!     token_hash: Some(topology::proofs::token_hash("01234567890123456789")),
+//!     token_nonce: Some("5f0c2a".into()),
 //! }
 //! .into();
 //! // Where the consumer read it: partition, offset and the record's timestamp.

@@ -58,7 +58,7 @@ use topology::{
     AlertTriggeredEvent, BankEvent, MoneyCreditedEvent, TransactionHappenedEvent, UserEvent,
 };
 
-use crate::query_results::{Transaction, TransferState};
+use crate::query_results::{Owner, Transaction, TransferState};
 use crate::read_model::{ReadModel, Transfer};
 use crate::source::Source;
 use crate::transaction_ids::TransactionIds;
@@ -110,6 +110,21 @@ pub enum ProjectionError {
          transaction ids are numbered for"
     )]
     PartitionOutOfRange { partition: i32, partitions: i32 },
+}
+
+/// An owner as an account event names them: the hash of their token (the hash of the token
+/// itself for an event written before the hashes) and the nonce it derives from.
+fn owner_of(
+    username: &str,
+    token_hash: Option<&str>,
+    legacy_token: &str,
+    token_nonce: Option<&String>,
+) -> Owner {
+    Owner {
+        username: username.to_string(),
+        token_hash: topology::proofs::token_hash_of(token_hash, legacy_token),
+        token_nonce: token_nonce.cloned(),
+    }
 }
 
 /// Applies one `user_events` event. `user_events` only touches the users model, so its
@@ -230,7 +245,13 @@ impl BankProjector {
         match event {
             BankEvent::BankAccountCreatedEvent(created) => {
                 model.open_account(&created.iban, source);
-                model.add_owner(&created.iban, &created.username, &created.token, source);
+                let owner = owner_of(
+                    &created.username,
+                    created.token_hash.as_deref(),
+                    &created.token,
+                    created.token_nonce.as_ref(),
+                );
+                model.add_owner(&created.iban, owner, source);
             }
             BankEvent::AlertSetEvent(set) => {
                 model.set_alert_rule(&set.iban, set.alert_kind.into(), set.threshold)
@@ -239,7 +260,13 @@ impl BankProjector {
                 model.remove_alert_rule(&removed.iban, removed.alert_kind.into())
             }
             BankEvent::UserAddedToBankAccountEvent(added) => {
-                model.add_owner(&added.iban, &added.username, &added.token, source);
+                let owner = owner_of(
+                    &added.username,
+                    added.token_hash.as_deref(),
+                    &added.token,
+                    added.token_nonce.as_ref(),
+                );
+                model.add_owner(&added.iban, owner, source);
             }
             BankEvent::UserRemovedFromBankAccountEvent(removed) => {
                 model.remove_owner(&removed.iban, &removed.username);
@@ -380,6 +407,7 @@ fn unknown_transfer() -> (String, String) {
 mod tests {
     use std::collections::HashSet;
 
+    use topology::proofs::token_hash;
     use topology::routing::partition_for;
 
     use super::*;
@@ -415,8 +443,21 @@ mod tests {
         assert_eq!(account.limit, -50_000);
         assert_eq!(account.owners.len(), 1);
         assert_eq!(account.owners[0].username, "alice");
-        assert_eq!(account.owners[0].token, "ta");
+        assert_eq!(
+            account.owners[0].token_hash,
+            token_hash("ta"),
+            "an old event's token, hashed"
+        );
         assert_eq!(projector.read_model().ibans_of_user("alice"), [A]);
+    }
+
+    #[test]
+    fn an_account_opened_now_keeps_the_owners_token_hash_and_nonce_only() {
+        let mut projector = BankProjector::new(Arc::new(ReadModel::new()), 1);
+        project_all(&mut projector, &[account_opened(A, "alice", "h-a", "n-a")]);
+        let account = projector.read_model().account(A).unwrap();
+        assert_eq!(account.owners[0].token_hash, "h-a");
+        assert_eq!(account.owners[0].token_nonce.as_deref(), Some("n-a"));
     }
 
     #[test]
@@ -556,11 +597,11 @@ mod tests {
             .unwrap()
             .owners
             .into_iter()
-            .map(|o| (o.username, o.token))
+            .map(|o| (o.username, o.token_hash))
             .collect();
         assert_eq!(
             owners,
-            [("bob".to_string(), "tb2".to_string())],
+            [("bob".to_string(), token_hash("tb2"))],
             "bob's own token"
         );
         // Shared again after leaving: the account is listed as the user's newest.
@@ -580,7 +621,7 @@ mod tests {
             .owners
             .into_iter()
             .find(|o| o.username == "carol");
-        assert_eq!(carol.map(|o| o.token).as_deref(), Some("tc2"));
+        assert_eq!(carol.map(|o| o.token_hash), Some(token_hash("tc2")));
     }
 
     #[test]

@@ -238,6 +238,7 @@ mod tests {
     use std::sync::Arc;
 
     use serde_json::{json, Value};
+    use topology::proofs::token_hash;
     use topology::{
         AllBankAccountsQuery, AllLastTransactionsQuery, BankFiguresQuery, FindBankAccountQuery,
         FindBankAccountsForUserQuery, FindUserQuery, TransactionByIdQuery, TransactionsByIbanQuery,
@@ -339,9 +340,10 @@ mod tests {
         assert_eq!(
             account,
             json!({"iban": B, "balance": 2_000, "limit": -50_000, "owners": [
-                {"username": "bob", "token": "tb"},
-                {"username": "alice", "token": "tb2"}
-            ]})
+                {"username": "bob", "token_hash": token_hash("tb"), "token_nonce": null},
+                {"username": "alice", "token_hash": token_hash("tb2"), "token_nonce": null}
+            ]}),
+            "owners as hashes, never tokens"
         );
     }
 

@@ -6,7 +6,7 @@
 //! | query | result |
 //! | --- | --- |
 //! | `FindUserQuery` | [`User`]: `{"username":"alice","password":"<hash>"}` |
-//! | `FindBankAccountQuery` | [`Account`]: `{"iban":"NL66OPEN0000000000","balance":1000,"limit":-50000,"owners":[{"username":"alice","token":"0123…"}]}` |
+//! | `FindBankAccountQuery` | [`Account`]: `{"iban":"NL66OPEN0000000000","balance":1000,"limit":-50000,"owners":[{"username":"alice","token_hash":"9f86…","token_nonce":"5c1d…"}]}` |
 //! | `FindBankAccountsForUserQuery` | array of [`Account`], in the order the user became owner (by the timestamp of that event, then its partition and offset: see [`crate::source::Source`]) |
 //! | `TransactionByIdQuery` | [`Transaction`]: `{"id":1,"iban":"NL66OPEN0000000000","new_balance":1000,"changed_by":1000,"from_to":"cash","description":"deposit"}` |
 //! | `TransactionsByIbanQuery` | array of [`Transaction`], newest first |
@@ -76,11 +76,15 @@ pub struct User {
     pub password: String,
 }
 
-/// One owner of an account with the token that proves it: `{username, token}`.
+/// One owner of an account: `{username, token_hash, token_nonce}`. `token_hash` is the SHA-256
+/// of the owner's token (what commands carry), never the token; `token_nonce` is what the GraphQL
+/// endpoint derives the token from to show it again, absent for an owner added before the
+/// hashes (whose token the bank cannot show any more).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
     pub username: String,
-    pub token: String,
+    pub token_hash: String,
+    pub token_nonce: Option<String>,
 }
 
 /// A bank account: `{iban, balance, limit, owners}`; `balance` and `limit` in cents.
@@ -175,13 +179,14 @@ mod tests {
         let mut account = Account::new("NL66OPEN0000000000");
         account.owners.push(Owner {
             username: "alice".into(),
-            token: "t".into(),
+            token_hash: "9f86".into(),
+            token_nonce: Some("n".into()),
         });
         let account = serde_json::to_value(account).unwrap();
         assert_eq!(
             account,
             json!({"iban": "NL66OPEN0000000000", "balance": 0, "limit": -50000,
-                   "owners": [{"username": "alice", "token": "t"}]})
+                   "owners": [{"username": "alice", "token_hash": "9f86", "token_nonce": "n"}]})
         );
 
         let transaction = serde_json::to_value(Transaction {

@@ -523,20 +523,19 @@ impl ReadModel {
             .push((username.to_string(), password_hash.to_string()));
     }
 
-    /// Adds `username` with `token` as owner of `iban` by the event at `since`, creating the
-    /// account when it is new. An existing owner gets the new token and keeps its place.
-    pub(crate) fn add_owner(&self, iban: &str, username: &str, token: &str, since: Source) {
+    /// Adds `owner` to `iban` by the event at `since`, creating the account when it is new. An
+    /// existing owner gets the new token hash and nonce and keeps its place.
+    pub(crate) fn add_owner(&self, iban: &str, owner: Owner, since: Source) {
+        let username = owner.username.clone();
+        let username = username.as_str();
         let owners = {
             let mut account = self
                 .accounts
                 .entry(iban.to_string())
                 .or_insert_with(|| Account::new(iban));
             match account.owners.iter_mut().find(|o| o.username == username) {
-                Some(owner) => owner.token = token.to_string(),
-                None => account.owners.push(Owner {
-                    username: username.to_string(),
-                    token: token.to_string(),
-                }),
+                Some(known) => *known = owner,
+                None => account.owners.push(owner),
             }
             usernames(&account)
         };
@@ -693,18 +692,26 @@ mod tests {
         }
     }
 
+    fn owner(username: &str, token_hash: &str) -> Owner {
+        Owner {
+            username: username.into(),
+            token_hash: token_hash.into(),
+            token_nonce: None,
+        }
+    }
+
     #[test]
     fn owners_keep_their_order_and_a_re_added_owner_keeps_its_place() {
         let model = ReadModel::new();
-        model.add_owner("A", "alice", "t1", Source::at(0, 0));
-        model.add_owner("A", "bob", "t2", Source::at(0, 1));
-        model.add_owner("A", "alice", "t3", Source::at(0, 2));
+        model.add_owner("A", owner("alice", "t1"), Source::at(0, 0));
+        model.add_owner("A", owner("bob", "t2"), Source::at(0, 1));
+        model.add_owner("A", owner("alice", "t3"), Source::at(0, 2));
         let owners: Vec<(String, String)> = model
             .account("A")
             .unwrap()
             .owners
             .into_iter()
-            .map(|o| (o.username, o.token))
+            .map(|o| (o.username, o.token_hash))
             .collect();
         assert_eq!(
             owners,
@@ -716,7 +723,7 @@ mod tests {
     #[test]
     fn a_user_without_accounts_leaves_no_entry() {
         let model = ReadModel::new();
-        model.add_owner("A", "alice", "t", Source::at(0, 0));
+        model.add_owner("A", owner("alice", "t"), Source::at(0, 0));
         model.remove_owner("A", "alice");
         assert!(model.ibans_of_user("alice").is_empty());
         assert!(model.accounts_by_user.is_empty());
@@ -799,10 +806,10 @@ mod tests {
     #[test]
     fn the_account_index_follows_owners_and_accounts_without_owners() {
         let model = ReadModel::new();
-        model.add_owner("B", "bob", "t1", Source::at(0, 0));
-        model.add_owner("A", "alice", "t2", Source::at(0, 1));
-        model.add_owner("B", "alice", "t3", Source::at(0, 2));
-        model.add_owner("B", "bob", "t4", Source::at(0, 3));
+        model.add_owner("B", owner("bob", "t1"), Source::at(0, 0));
+        model.add_owner("A", owner("alice", "t2"), Source::at(0, 1));
+        model.add_owner("B", owner("alice", "t3"), Source::at(0, 2));
+        model.add_owner("B", owner("bob", "t4"), Source::at(0, 3));
         model.change_balance("B", 250);
         model.change_balance("C", -5);
         model.remove_owner("A", "alice");
@@ -835,13 +842,13 @@ mod tests {
     fn a_users_accounts_are_in_the_order_of_their_sources_whatever_the_reading_order() {
         let model = ReadModel::new();
         // Read partition 7 first, although its event was written later.
-        model.add_owner("B", "alice", "t", Source::written(7, 0, Some(2_000)));
-        model.add_owner("C", "alice", "t", Source::written(3, 0, Some(3_000)));
-        model.add_owner("A", "alice", "t", Source::written(5, 0, Some(1_000)));
-        model.add_owner("D", "alice", "t", Source::written(2, 0, Some(2_000)));
+        model.add_owner("B", owner("alice", "t"), Source::written(7, 0, Some(2_000)));
+        model.add_owner("C", owner("alice", "t"), Source::written(3, 0, Some(3_000)));
+        model.add_owner("A", owner("alice", "t"), Source::written(5, 0, Some(1_000)));
+        model.add_owner("D", owner("alice", "t"), Source::written(2, 0, Some(2_000)));
         assert_eq!(model.ibans_of_user("alice"), ["A", "D", "B", "C"]);
         model.remove_owner("D", "alice");
-        model.add_owner("D", "alice", "t", Source::written(2, 1, Some(4_000)));
+        model.add_owner("D", owner("alice", "t"), Source::written(2, 1, Some(4_000)));
         assert_eq!(model.ibans_of_user("alice"), ["A", "B", "C", "D"]);
     }
 

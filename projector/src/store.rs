@@ -51,7 +51,7 @@ use crate::read_model::{Transfer, TransferOutcome};
 use crate::source::Source;
 
 /// Bumped whenever a table's layout or encoding changes: an older store is then rebuilt.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 /// redb's page cache: queries read history one account at a time, so a small one serves them.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 

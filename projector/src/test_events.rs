@@ -37,20 +37,38 @@ pub fn user_created(username: &str, password: &str) -> UserEvent {
     .into()
 }
 
+/// An account's creation as written before the token hashes: the token in clear.
 pub fn account_created(iban: &str, username: &str, token: &str) -> BankEvent {
     BankAccountCreatedEvent {
         iban: iban.into(),
         token: token.into(),
         username: username.into(),
+        token_hash: None,
+        token_nonce: None,
     }
     .into()
 }
 
+/// An account's creation as written now: the hash of the owner's token and its nonce only.
+pub fn account_opened(iban: &str, username: &str, token_hash: &str, nonce: &str) -> BankEvent {
+    BankAccountCreatedEvent {
+        iban: iban.into(),
+        token: String::new(),
+        username: username.into(),
+        token_hash: Some(token_hash.into()),
+        token_nonce: Some(nonce.into()),
+    }
+    .into()
+}
+
+/// An owner added as written before the token hashes: the token in clear.
 pub fn user_added(iban: &str, username: &str, token: &str) -> BankEvent {
     UserAddedToBankAccountEvent {
         username: username.into(),
         iban: iban.into(),
         token: token.into(),
+        token_hash: None,
+        token_nonce: None,
     }
     .into()
 }
@@ -73,6 +91,7 @@ pub fn transfer_started(id: Id, from: &str, to: &str, description: &str) -> Bank
         description: description.into(),
         username: "someone".into(),
         at_millis: None,
+        token_hash: None,
     }
     .into()
 }

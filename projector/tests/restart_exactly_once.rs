@@ -35,6 +35,7 @@ fn transfer(id: Id, from: &str, to: &str, amount: i64) -> Vec<BankEvent> {
         description: description.clone(),
         username: "someone".into(),
         at_millis: None,
+        token_hash: None,
     };
     let mut events = vec![started.into()];
     if from != CASH {
@@ -119,6 +120,8 @@ async fn restarts_rebuild_the_same_answers_and_publish_nothing_twice() {
                 iban: iban.clone(),
                 token: "33333333333333333333".into(),
                 username: owner.clone(),
+                token_hash: None,
+                token_nonce: None,
             }
             .into(),
         );

@@ -11,8 +11,10 @@
 //! - [`refusal`]: why `apply` refuses to change a partition count in place.
 //! - [`apply`]: carries out one change.
 //! - [`synchronize`]: `plan` / `apply` from start to end.
+//! - [`acls`]: the services' ACLs, reconciled with the topology's.
 //! - [`migrate`]: the old layout to the co-partitioned one, history kept.
 
+pub mod acls;
 pub mod apply;
 pub mod migrate;
 pub mod observed;

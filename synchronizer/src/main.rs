@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use synchronizer::acls;
 use synchronizer::migrate::{self, MigrateError, Migration, MigrationTopic};
 use synchronizer::synchronize::{synchronize, Clients, Mode};
 use topology::codec::Codec;
 use topology::registry::RegistryClient;
-use topology::{Settings, TOPICS};
+use topology::{Settings, PRINCIPALS, TOPICS};
 
 /// Makes a Kafka cluster and a schema registry match the Open Bank topology.
 ///
@@ -24,6 +25,10 @@ use topology::{Settings, TOPICS};
 /// The partition count of an event topic (kept forever) or of a co-partitioned topic (the
 /// topology's `partitions = "bank"`) is never changed in place: `apply` refuses and says what
 /// to do (`scripts/infra.sh reset` for local data, `synchronizer migrate` to keep it).
+///
+/// With an authorizer on the cluster, `plan` and `apply` also reconcile the ACLs of the
+/// services' principals (topology.toml's readers, writers, groups and transactional ids); the
+/// synchronizer must then connect as a super user.
 ///
 /// Exit codes: 0 done, 1 failed (unreachable, refused or incompatible), 2 usage error.
 #[derive(Parser)]
@@ -74,6 +79,18 @@ enum Command {
         #[arg(long = "group", value_name = "GROUP", default_values_t = default_groups())]
         groups: Vec<String>,
     },
+    /// Print the ACLs the topology gives each service's principal, or with --apply make the
+    /// cluster's match them. (`plan` and `apply` also reconcile them, after the topics.)
+    Acls {
+        /// Print them as the `users` of the Helm chart's files/kafka-acls.yaml (Strimzi
+        /// KafkaUser ACLs).
+        #[arg(long, conflicts_with = "apply")]
+        strimzi: bool,
+        /// Reconcile the cluster's ACLs with them, and nothing else: needs Kafka only, so it
+        /// can run before the schema registry starts (whose own ACLs are among them).
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 /// The groups of the services that consume the moved topics, as they are configured here.
@@ -103,7 +120,30 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if let Command::Acls {
+        strimzi,
+        apply: false,
+    } = cli.command
+    {
+        if strimzi {
+            write!(out, "{}", acls::strimzi_users(PRINCIPALS))?;
+        } else {
+            for acl in topology::acls::wanted(PRINCIPALS) {
+                writeln!(out, "{acl}")?;
+            }
+        }
+        return Ok(());
+    }
     let settings = Settings::from_env();
+    let acl_admin = settings
+        .kafka
+        .acl_admin()
+        .context("creating the Kafka admin client for ACLs")?;
+    if let Command::Acls { apply: true, .. } = cli.command {
+        acls::synchronize_acls(&acl_admin, PRINCIPALS, Mode::Apply, cli.timeout, &mut out)?;
+        return Ok(());
+    }
     let admin = settings
         .kafka
         .admin()
@@ -116,13 +156,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         brokers: &settings.kafka.brokers,
         timeout: cli.timeout,
     };
-    let mut out = std::io::stdout().lock();
-    match cli.command {
+    let mode = match cli.command {
         Command::Plan { delete_unknown } => {
             synchronize(TOPICS, &clients, Mode::Plan, delete_unknown, &mut out).await?;
+            Mode::Plan
         }
         Command::Apply { delete_unknown } => {
             synchronize(TOPICS, &clients, Mode::Apply, delete_unknown, &mut out).await?;
+            Mode::Apply
         }
         Command::Migrate { groups } => {
             let codec = Codec::new(&settings.registry).context("creating the Avro codec")?;
@@ -151,7 +192,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             synchronize(TOPICS, &clients, Mode::Apply, false, &mut out).await?;
+            Mode::Apply
         }
-    }
+        Command::Acls { .. } => return Ok(()),
+    };
+    acls::synchronize_acls(&acl_admin, PRINCIPALS, mode, cli.timeout, &mut out)?;
     Ok(())
 }

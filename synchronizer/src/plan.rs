@@ -441,6 +441,8 @@ mod tests {
             replication: 1,
             config,
             records: &[],
+            readers: &[],
+            writers: &[],
         }
     }
 

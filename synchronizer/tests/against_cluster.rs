@@ -186,6 +186,8 @@ async fn apply_creates_the_topology_and_a_second_apply_does_nothing() {
         replication: 1,
         config: &[],
         records: &[],
+        readers: &[],
+        writers: &[],
     };
     let new_topic = rdkafka::admin::NewTopic::new(
         extra.name,

@@ -43,6 +43,8 @@ fn scratch_spec(
         replication: 1,
         config,
         records: &[],
+        readers: &[],
+        writers: &[],
     }
 }
 
@@ -275,6 +277,7 @@ async fn sample_history(codec: &topology::codec::Codec) -> History {
             description: "test".into(),
             username: "alice".into(),
             at_millis: None,
+            token_hash: None,
         })
     };
     let events: Vec<(&str, BankEvent)> = vec![
@@ -284,6 +287,8 @@ async fn sample_history(codec: &topology::codec::Codec) -> History {
                 iban: alice.into(),
                 token: "t".into(),
                 username: "alice".into(),
+                token_hash: None,
+                token_nonce: None,
             }),
         ),
         (
@@ -292,6 +297,8 @@ async fn sample_history(codec: &topology::codec::Codec) -> History {
                 iban: bob.into(),
                 token: "t".into(),
                 username: "bob".into(),
+                token_hash: None,
+                token_nonce: None,
             }),
         ),
         (bob, started(deposit, CASH, bob)),

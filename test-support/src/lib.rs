@@ -6,9 +6,13 @@
 //! unique, topics are read from their current end or up to their current end, and the services
 //! under test run as child processes that never outlive their test.
 
+mod identity;
 mod kafka;
 mod process;
 
+pub use identity::{
+    cluster_is_secured, password_of, service_identity, settings_anonymous, settings_as,
+};
 pub use kafka::{consumer_at_end, read_to_end, start_group_at_end, Sender, COMMAND_TOPICS};
 pub use process::{free_port, state_dir, ServiceProcess};
 

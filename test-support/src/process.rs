@@ -62,8 +62,8 @@ enum Ready {
 
 impl ServiceProcess {
     /// Starts `program` listening on 127.0.0.1 and a [`free_port`], which it is given in the
-    /// variables `(port_variable, host_variable)`, with `RUST_LOG=info` and `env` (which may
-    /// override it). Stdin is closed, stdout and stderr go to `<temp dir>/<name>-<port>.log`:
+    /// variables `(port_variable, host_variable)`, with `RUST_LOG=info`, the Kafka identity of
+    /// its principal ([`crate::service_identity`]) and `env` (which may override both). Stdin is closed, stdout and stderr go to `<temp dir>/<name>-<port>.log`:
     /// the log outlives the test for a look after a failure, and failures quote it. `name` also
     /// names the service in messages.
     pub fn start<K, V>(
@@ -79,10 +79,12 @@ impl ServiceProcess {
         let health_port = free_port();
         let log = std::env::temp_dir().join(format!("{name}-{health_port}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
+        let program = program.as_ref();
         let child = Command::new(program)
             .env(port_variable, health_port.to_string())
             .env(host_variable, "127.0.0.1")
             .env("RUST_LOG", "info")
+            .envs(crate::service_identity(std::path::Path::new(program)))
             .envs(env)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log file"))

@@ -270,10 +270,31 @@ fn emit_catalogue(out: &mut String, model: &Model) {
             .iter()
             .map(|r| format!("{:?}, ", model.full_name(r)))
             .collect();
+        let list =
+            |names: &[String]| -> String { names.iter().map(|n| format!("{n:?}, ")).collect() };
         let _ = writeln!(
             out,
-            "    crate::catalogue::TopicSpec {{ name: {:?}, partitions: {}, co_partitioned: {}, replication: {}, config: &[{config}], records: &[{records}] }},",
-            topic.name, topic.partitions, topic.co_partitioned, topic.replication
+            "    crate::catalogue::TopicSpec {{ name: {:?}, partitions: {}, co_partitioned: {}, replication: {}, config: &[{config}], records: &[{records}], readers: &[{}], writers: &[{}] }},",
+            topic.name, topic.partitions, topic.co_partitioned, topic.replication,
+            list(&topic.readers), list(&topic.writers)
+        );
+    }
+    let _ = writeln!(out, "];\n");
+    let _ = writeln!(out, "/// Every Kafka principal of the bank's services.");
+    let _ = writeln!(
+        out,
+        "pub static PRINCIPALS: &[crate::catalogue::Principal] = &["
+    );
+    for principal in &model.principals {
+        let list =
+            |names: &[String]| -> String { names.iter().map(|n| format!("{n:?}, ")).collect() };
+        let _ = writeln!(
+            out,
+            "    crate::catalogue::Principal {{ name: {:?}, groups: &[{}], transactional_ids: &[{}], topic_prefixes: &[{}] }},",
+            principal.name,
+            list(&principal.groups),
+            list(&principal.transactional_ids),
+            list(&principal.topic_prefixes)
         );
     }
     let _ = writeln!(out, "];\n");

@@ -70,6 +70,26 @@ pub struct Topic {
     pub rust_enum: String,
     pub records: Vec<String>,
     pub config: BTreeMap<String, String>,
+    /// Principals that may read / write it.
+    pub readers: Vec<String>,
+    pub writers: Vec<String>,
+}
+
+/// A Kafka principal of one service (a SASL/SCRAM user).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    #[serde(skip)]
+    pub name: String,
+    /// Prefixes of the consumer groups it joins or commits to.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Prefixes of the transactional ids it produces under.
+    #[serde(default)]
+    pub transactional_ids: Vec<String>,
+    /// Prefixes of topics that are its own (it creates and uses them: the schema registry).
+    #[serde(default)]
+    pub topic_prefixes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -79,6 +99,7 @@ pub struct Model {
     pub topics: Vec<Topic>,
     /// The `[bank]` partition count.
     pub bank_partitions: i32,
+    pub principals: Vec<Principal>,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +122,8 @@ struct SchemasFile {
 struct TopologyFile {
     defaults: Defaults,
     bank: BankLayout,
+    #[serde(default)]
+    principals: BTreeMap<String, Principal>,
     topics: BTreeMap<String, TopicEntry>,
 }
 
@@ -134,6 +157,10 @@ struct TopicEntry {
     records: Vec<String>,
     #[serde(default)]
     config: BTreeMap<String, String>,
+    #[serde(default)]
+    readers: Vec<String>,
+    #[serde(default)]
+    writers: Vec<String>,
 }
 
 impl Model {
@@ -156,12 +183,32 @@ impl Model {
                 "partitions must be at least 1",
             ));
         }
+        let principals: Vec<Principal> = topology
+            .principals
+            .iter()
+            .map(|(name, principal)| Principal {
+                name: name.clone(),
+                ..principal.clone()
+            })
+            .collect();
         let topics = parse_topics(topology_file, topology, &records)?;
+        for topic in &topics {
+            for named in topic.readers.iter().chain(&topic.writers) {
+                if !principals.iter().any(|p| &p.name == named) {
+                    return Err(error(
+                        topology_file,
+                        &topic.name,
+                        format!("principal `{named}` is not declared in [principals]"),
+                    ));
+                }
+            }
+        }
         let model = Model {
             namespace: schemas.namespace,
             records,
             topics,
             bank_partitions,
+            principals,
         };
         for record in &model.records {
             let schema = model.avro_schema(record);
@@ -492,6 +539,8 @@ fn parse_topics(
                 rust_enum: entry.rust_enum,
                 records: entry.records,
                 config: entry.config,
+                readers: entry.readers,
+                writers: entry.writers,
             })
         })
         .collect()

@@ -1,6 +1,8 @@
 //! The static description of every topic and record, generated from the topology files.
 
-use crate::generated::{RECORDS, TOPICS};
+pub use crate::generated::PRINCIPALS;
+use crate::generated::RECORDS;
+pub use crate::generated::TOPICS;
 
 /// One record type and its full Avro schema.
 #[derive(Debug)]
@@ -23,6 +25,25 @@ pub struct TopicSpec {
     pub config: &'static [(&'static str, &'static str)],
     /// Full names of the records this topic carries.
     pub records: &'static [&'static str],
+    /// Principals (see [`Principal`]) that may read it, and that may write it.
+    pub readers: &'static [&'static str],
+    pub writers: &'static [&'static str],
+}
+
+/// The Kafka principal (SASL/SCRAM user) of one service, and what it may use besides topics.
+#[derive(Debug)]
+pub struct Principal {
+    pub name: &'static str,
+    /// Prefixes of the consumer groups it joins or commits to.
+    pub groups: &'static [&'static str],
+    /// Prefixes of the transactional ids it produces under.
+    pub transactional_ids: &'static [&'static str],
+    /// Prefixes of topics that are its own (it creates and uses them).
+    pub topic_prefixes: &'static [&'static str],
+}
+
+pub fn principal(name: &str) -> Option<&'static Principal> {
+    PRINCIPALS.iter().find(|p| p.name == name)
 }
 
 impl TopicSpec {

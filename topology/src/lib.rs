@@ -8,12 +8,14 @@
 //! - [`routing`]: which partition holds an account, a user or a transfer.
 //! - [`values`]: open IBANs, tokens, ids and Dutch euro amounts.
 
+pub mod acls;
 pub mod avro;
 pub mod catalogue;
 pub mod codec;
 pub mod kafka;
 pub mod logging;
 pub mod process;
+pub mod proofs;
 pub mod registry;
 pub mod replay;
 pub mod routing;

@@ -7,6 +7,9 @@
 //!   `KAFKA_SECURITY_PROTOCOL=SASL_SSL`, `KAFKA_SASL_MECHANISMS=PLAIN`,
 //!   `KAFKA_SSL_CA_LOCATION=/etc/ca.pem`. JVM launcher variables (`KAFKA_HEAP_OPTS`, `KAFKA_OPTS`,
 //!   anything ending in `_OPTS`) and `KAFKA_HOME` are skipped: they belong to a Java broker.
+//! - `KAFKA_<NAME>_FILE` reads the setting `<name>` from a file (trailing newline dropped), for
+//!   secrets mounted as files (`KAFKA_SASL_PASSWORD_FILE=/run/secrets/kafka/password`): a
+//!   password in a file stays out of the container's definition and `docker inspect`.
 
 use std::collections::BTreeMap;
 
@@ -19,11 +22,40 @@ pub struct Settings {
     pub registry: RegistrySettings,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct KafkaSettings {
     pub brokers: String,
     /// Extra rdkafka settings from `KAFKA_*` variables.
     pub overrides: BTreeMap<String, String>,
+}
+
+/// Whether an rdkafka setting holds a secret (`sasl.password`, `ssl.key.password`,
+/// `ssl.key.pem`, `sasl.oauthbearer.client.secret`, ...), which must never reach a log.
+fn is_secret(setting: &str) -> bool {
+    ["password", "secret", "key.pem", "sasl.jaas", "token"]
+        .iter()
+        .any(|word| setting.contains(word))
+}
+
+impl std::fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let overrides: BTreeMap<&str, &str> = self
+            .overrides
+            .iter()
+            .map(|(setting, value)| {
+                let shown = if is_secret(setting) {
+                    "<redacted>"
+                } else {
+                    value
+                };
+                (setting.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("KafkaSettings")
+            .field("brokers", &self.brokers)
+            .field("overrides", &overrides)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +65,20 @@ pub struct RegistrySettings {
 
 impl Settings {
     pub fn from_env() -> Self {
-        Self::from_vars(std::env::vars())
+        Self::from_vars(std::env::vars().map(|(name, value)| match name.strip_suffix("_FILE") {
+            Some(setting) if setting.starts_with("KAFKA_") => {
+                let secret = match std::fs::read_to_string(&value) {
+                    Ok(text) => text.trim_end_matches(['\r', '\n']).to_string(),
+                    Err(error) => {
+                        // Connecting without it fails with the broker's reason, after this one.
+                        tracing::error!(variable = %name, file = %value, %error, "cannot read the setting's file");
+                        String::new()
+                    }
+                };
+                (setting.to_string(), secret)
+            }
+            _ => (name, value),
+        }))
     }
 
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
@@ -114,5 +159,42 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(settings.kafka.overrides, expected);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let settings = Settings::from_vars(
+            [
+                ("KAFKA_SASL_USERNAME", "projector"),
+                ("KAFKA_SASL_PASSWORD", "hunter2-correct-horse"),
+                ("KAFKA_SSL_KEY_PASSWORD", "other-secret-value"),
+            ]
+            .map(|(name, value)| (name.to_string(), value.to_string())),
+        );
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("projector"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("other-secret"), "{shown}");
+    }
+
+    #[test]
+    fn a_setting_can_come_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("password");
+        std::fs::write(&file, "from-the-file\n").expect("written");
+        // from_env reads the process's variables; this is the only test that sets one.
+        std::env::set_var("KAFKA_SASL_PASSWORD_FILE", &file);
+        let settings = Settings::from_env();
+        std::env::remove_var("KAFKA_SASL_PASSWORD_FILE");
+        assert_eq!(
+            settings
+                .kafka
+                .overrides
+                .get("sasl.password")
+                .map(String::as_str),
+            Some("from-the-file")
+        );
+        assert!(!settings.kafka.overrides.contains_key("sasl.password.file"));
     }
 }

@@ -60,31 +60,52 @@ fn check_threshold(kind: AlertKind, threshold: Option<i64>) -> Result<(), Reason
 
 #[cfg(test)]
 mod tests {
+    use topology::proofs::token_hash;
     use topology::{BankAccountCreatedEvent, Id};
 
     use super::*;
 
     const IBAN: &str = "NL66OPEN0000000000";
 
+    /// alice owns the account with token `alice-token`: the command handler knows its hash.
     fn accounts() -> BankAccounts {
         let mut accounts = BankAccounts::default();
         accounts.evolve(
             &BankAccountCreatedEvent {
                 iban: IBAN.into(),
-                token: "alice-token".into(),
+                token: String::new(),
                 username: "alice".into(),
+                token_hash: Some(token_hash("alice-token")),
+                token_nonce: None,
             }
             .into(),
         );
         accounts
     }
 
+    /// The same account created before the token hashes: its event carries the token itself.
+    fn legacy_accounts() -> BankAccounts {
+        let mut accounts = BankAccounts::default();
+        accounts.evolve(
+            &BankAccountCreatedEvent {
+                iban: IBAN.into(),
+                token: "alice-token".into(),
+                username: "alice".into(),
+                token_hash: None,
+                token_nonce: None,
+            }
+            .into(),
+        );
+        accounts
+    }
+
+    /// alice sets a rule; the command carries the hash of her token.
     fn set(kind: AlertKind, threshold: Option<i64>) -> SetAlertCommand {
         SetAlertCommand {
             id: Id([1; 16]),
             iban: IBAN.into(),
             username: "alice".into(),
-            token: "alice-token".into(),
+            token: token_hash("alice-token"),
             alert_kind: kind,
             threshold,
         }
@@ -95,7 +116,7 @@ mod tests {
             id: Id([2; 16]),
             iban: IBAN.into(),
             username: username.into(),
-            token: token.into(),
+            token: token_hash(token),
             alert_kind: AlertKind::LargeDebit,
         }
     }
@@ -149,11 +170,20 @@ mod tests {
             Err(Reason::UserIsNoOwnerOfBankAccount)
         );
         let mut wrong_token = set(AlertKind::AnyCredit, None);
-        wrong_token.token = "guess".into();
+        wrong_token.token = token_hash("guess");
         assert_eq!(
             decide_set(&accounts(), &wrong_token),
             Err(Reason::TokenIsNotValid)
         );
+        let mut in_clear = set(AlertKind::AnyCredit, None);
+        in_clear.token = "alice-token".into();
+        for accounts in [accounts(), legacy_accounts()] {
+            assert_eq!(
+                decide_set(&accounts, &in_clear),
+                Err(Reason::TokenIsNotValid),
+                "the token itself instead of its hash"
+            );
+        }
         let mut unknown = set(AlertKind::AnyCredit, None);
         unknown.iban = "NL66OPEN0000000001".into();
         assert_eq!(decide_set(&accounts(), &unknown), Err(Reason::IbanNotKnown));
@@ -174,6 +204,23 @@ mod tests {
         assert_eq!(
             decide_set(&accounts(), &stranger),
             Err(Reason::ThresholdShouldBePositive)
+        );
+    }
+
+    #[test]
+    fn an_owner_from_before_the_token_hashes_uses_the_hash_of_their_token() {
+        assert_eq!(
+            decide_set(&legacy_accounts(), &set(AlertKind::AnyCredit, None)),
+            Ok(vec![AlertSetEvent {
+                iban: IBAN.into(),
+                alert_kind: AlertKind::AnyCredit,
+                threshold: None,
+            }
+            .into()])
+        );
+        assert_eq!(
+            decide_remove(&legacy_accounts(), &remove("alice", "guess")),
+            Err(Reason::TokenIsNotValid)
         );
     }
 

@@ -1,4 +1,5 @@
-//! Bank accounts: who owns an IBAN (each owner with their own token), the balance and the
+//! Bank accounts: who owns an IBAN (each owner with their own token, known here by its SHA-256
+//! only: commands carry the hash of the token, see `topology::proofs`), the balance and the
 //! limit. Rules (SPEC §4 plus the hardening of the issue), checked in this order, the first
 //! failing rule wins:
 //!
@@ -25,12 +26,19 @@
 //! rebuilt from the MoneyDebited/Credited/Returned events that carry that id. A second delivery
 //! then changes nothing and still answers success, because the first one did succeed: the saga
 //! must hear "done", not a refusal such as insufficient funds caused by the first debit itself.
+//! Tokens: a command carries the SHA-256 of the owner's token and an account keeps only the
+//! hashes, compared in constant time. A new owner's hash comes with the command (the GraphQL
+//! endpoint made the token); a command without one (an older sender) gets the hash of a fresh
+//! random token nobody knows, so the owner acts through a session until given a new one. Events
+//! written before the hashes carry the token itself, hashed when they are read.
+//!
 //! Amount checks come first because they judge the command alone; the booking check comes
 //! right after the IBAN lookup so that a later change of owners or tokens cannot turn a
 //! redelivery of a booked movement into a failure.
 
 use std::collections::{HashMap, HashSet};
 
+use topology::proofs::{as_token_hash, same_hash, token_hash, token_hash_of};
 use topology::values::{is_open_iban, CASH, DEFAULT_LIMIT_CENTS};
 use topology::{
     AddUserToBankAccountCommand, BankAccountCreatedEvent, BankEvent, CreateBankAccountCommand,
@@ -134,12 +142,12 @@ impl DailyDeposits {
 pub struct AccountRecord {
     pub balance: i64,
     pub limit: i64,
-    /// (username, token), by username.
+    /// (username, SHA-256 of the owner's token), by username.
     pub owners: Vec<(String, String)>,
     pub deposits: DailyDeposits,
 }
 
-/// username → that owner's token, sorted by username. A vector, not a map: an account has one
+/// username → the SHA-256 of that owner's token, sorted by username. A vector, not a map: an account has one
 /// owner or a few, and a `BTreeMap`'s first node alone takes about 500 bytes, which made the
 /// owners the largest part of 100,000 accounts in memory.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -252,10 +260,12 @@ impl BankAccount {
     }
 
     /// Owner first, then token: the commands differ only in how they word "not an owner".
-    fn check_owner(&self, username: &str, token: &str, not_owner: Reason) -> Result<(), Reason> {
+    /// `given` is the hash a command carries; the comparison takes the same time however much
+    /// of it is right.
+    fn check_owner(&self, username: &str, given: &str, not_owner: Reason) -> Result<(), Reason> {
         match self.token_of(username) {
             None => Err(not_owner),
-            Some(known) if known != token => Err(Reason::TokenIsNotValid),
+            Some(known) if !same_hash(given, known) => Err(Reason::TokenIsNotValid),
             Some(_) => Ok(()),
         }
     }
@@ -302,7 +312,7 @@ impl BankAccounts {
         self.get(iban).ok_or(Reason::IbanNotKnown)
     }
 
-    /// May `username` with `token` take money out of (or deposit cash into) `iban`? Answers
+    /// May `username` with (the hash of) `token` take money out of (or deposit cash into) `iban`? Answers
     /// with the DebitMoney reasons, which the transfer aggregate reuses for deposits.
     pub fn authorize(&self, iban: &str, username: &str, token: &str) -> Result<(), Reason> {
         self.known(iban)?
@@ -329,13 +339,17 @@ impl BankAccounts {
         match event {
             BankEvent::BankAccountCreatedEvent(e) => {
                 // A duplicated creation in the log must not reset the balance or the owners.
-                self.by_iban
-                    .entry(e.iban.clone())
-                    .or_insert_with(|| BankAccount::new(&e.username, &e.token));
+                self.by_iban.entry(e.iban.clone()).or_insert_with(|| {
+                    BankAccount::new(
+                        &e.username,
+                        &token_hash_of(e.token_hash.as_deref(), &e.token),
+                    )
+                });
             }
             BankEvent::UserAddedToBankAccountEvent(e) => {
                 if let Some(account) = self.by_iban.get_mut(&e.iban) {
-                    account.owners.insert(&e.username, &e.token);
+                    let hash = token_hash_of(e.token_hash.as_deref(), &e.token);
+                    account.owners.insert(&e.username, &hash);
                 }
             }
             BankEvent::UserRemovedFromBankAccountEvent(e) => {
@@ -436,8 +450,10 @@ fn create(
     }
     Ok(vec![BankAccountCreatedEvent {
         iban: c.iban.clone(),
-        token: fresh.token.clone(),
+        token: String::new(),
         username: c.username.clone(),
+        token_hash: Some(new_owner_hash(c.token_hash.as_deref(), fresh)),
+        token_nonce: c.token_nonce.clone(),
     }
     .into()])
 }
@@ -455,9 +471,16 @@ fn add_user(
     Ok(vec![UserAddedToBankAccountEvent {
         username: c.user_to_add.clone(),
         iban: c.iban.clone(),
-        token: fresh.token.clone(),
+        token: String::new(),
+        token_hash: Some(new_owner_hash(c.token_hash.as_deref(), fresh)),
+        token_nonce: c.token_nonce.clone(),
     }
     .into()])
+}
+
+/// A new owner's token hash: the command's, or that of a fresh token nobody will ever see.
+fn new_owner_hash(given: Option<&str>, fresh: &Fresh) -> String {
+    given.map_or_else(|| token_hash(&fresh.token), as_token_hash)
 }
 
 fn remove_user(

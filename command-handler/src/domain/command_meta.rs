@@ -37,6 +37,7 @@ mod tests {
             amount: 1,
             transfer_from: None,
             transfer_description: None,
+            saga_signature: None,
         }
         .into();
         assert_eq!(bank.command_id(), id(3));

@@ -53,7 +53,8 @@ pub struct TransferFacts {
 /// function of its inputs, so tests are deterministic and a decision can be reproduced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fresh {
-    /// The token a new owner of an account gets.
+    /// A token for a new owner whose command came without a token hash (its hash is kept, the
+    /// token itself is thrown away).
     pub token: String,
     /// When the decision is made, in milliseconds since the epoch: a started transfer records
     /// it, and a day's cash deposits are counted by it.
@@ -195,12 +196,11 @@ impl BankState {
     }
 }
 
-/// The `additional_info` of the `CommandSucceeded` for a command that produced `events`:
-/// the new account's token (the creator has no other way to learn it) and the reason of a
-/// failed transfer (so whoever waits for the transfer learns why).
+/// The `additional_info` of the `CommandSucceeded` for a command that produced `events`: the
+/// reason of a failed transfer (so whoever waits for the transfer learns why). A new account's
+/// token is not told: it never travels, the GraphQL endpoint made it.
 pub fn additional_info(events: &[BankEvent]) -> Option<String> {
     events.iter().find_map(|event| match event {
-        BankEvent::BankAccountCreatedEvent(created) => Some(created.token.clone()),
         BankEvent::TransferFailedEvent(failed) => Some(failed.reason.clone()),
         _ => None,
     })
@@ -213,9 +213,10 @@ mod tests {
     use topology::{MarkTransferFailedCommand, TransferCompletedEvent, TransferFailedEvent};
 
     #[test]
-    fn additional_info_is_the_new_token_or_the_failure_reason() {
-        let cases: [(Vec<BankEvent>, Option<&str>); 4] = [
-            (vec![created(IBAN_A, "alice", "t-1")], Some("t-1")),
+    fn additional_info_is_the_failure_reason_never_a_token() {
+        let cases: [(Vec<BankEvent>, Option<&str>); 5] = [
+            (vec![created(IBAN_A, "alice", "t-1")], None),
+            (vec![created_hashed(IBAN_A, "alice", "t-1")], None),
             (
                 vec![TransferFailedEvent {
                     id: id(1),

@@ -187,7 +187,8 @@ enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProgressRecord {
     id: [u8; 16],
-    token: String,
+    /// The hash of the token the transfer was asked with.
+    token_hash: String,
     amount: i64,
     from: String,
     to: String,
@@ -239,7 +240,13 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(started: TransferStartedEvent) -> Self {
+    /// A transfer as it started. One started before the token hashes carries the token itself:
+    /// the saga keeps its hash only, like every later transfer.
+    fn new(mut started: TransferStartedEvent) -> Self {
+        if started.token_hash.is_none() {
+            started.token_hash = Some(topology::proofs::token_hash(&started.token));
+        }
+        started.token.clear();
         Progress {
             started,
             debit: Step::default(),
@@ -356,7 +363,7 @@ impl Progress {
             id: t.id,
             iban: t.from.clone(),
             amount: t.amount,
-            token: t.token.clone(),
+            token: t.token_hash.clone().unwrap_or_default(),
             username: t.username.clone(),
         })
     }
@@ -371,6 +378,8 @@ impl Progress {
             amount: t.amount,
             transfer_from: Some(t.from.clone()),
             transfer_description: Some(t.description.clone()),
+            // Signed when it leaves for another instance (see `crate::handling`).
+            saga_signature: None,
         })
     }
 
@@ -479,7 +488,7 @@ impl Saga {
         let step = |step: &Step| (step.succeeded, step.refused.clone());
         Some(ProgressRecord {
             id: started.id.0,
-            token: started.token.clone(),
+            token_hash: started.token_hash.clone().unwrap_or_default(),
             amount: started.amount,
             from: started.from.clone(),
             to: started.to.clone(),
@@ -501,7 +510,8 @@ impl Saga {
             .map(|(succeeded, refused)| Step { succeeded, refused });
         let started = TransferStartedEvent {
             id: Id(record.id),
-            token: record.token,
+            token: String::new(),
+            token_hash: Some(record.token_hash),
             amount: record.amount,
             from: record.from,
             to: record.to,

@@ -175,7 +175,9 @@ fn start(
     }
     Ok(vec![TransferStartedEvent {
         id: c.id,
-        token: c.token.clone(),
+        // The hash the command carries: what the debit will compare with the owner's.
+        token: String::new(),
+        token_hash: Some(c.token.clone()),
         amount: c.amount,
         from: c.from.clone(),
         to: c.to.clone(),
@@ -262,10 +264,18 @@ mod tests {
         Cmd::Transfer(transfer_command(transfer, from, to, amount))
     }
 
+    /// A deposit by `username` with (the hash of) `token`.
     fn deposit_by(username: &str, token: &str, to: &str) -> Cmd {
         let mut command = transfer_command(1, CASH_FROM, to, 500);
         command.username = username.into();
-        command.token = token.into();
+        command.token = hash(token);
+        Cmd::Transfer(command)
+    }
+
+    /// A deposit by alice carrying her token itself instead of its hash.
+    fn deposit_in_clear(to: &str) -> Cmd {
+        let mut command = transfer_command(1, CASH_FROM, to, 500);
+        command.token = "t-a".into();
         Cmd::Transfer(command)
     }
 
@@ -353,12 +363,35 @@ mod tests {
                 Err("token is not valid"),
             ),
             (
+                "a deposit with the token in clear instead of its hash",
+                alice_owns_a(),
+                deposit_in_clear(IBAN_A),
+                Err("token is not valid"),
+            ),
+            (
                 "a deposit by a co-owner",
                 with(vec![added(IBAN_A, "bob", "t-b")]),
                 deposit_by("bob", "t-b", IBAN_A),
                 Ok(vec![TransferStartedEvent {
                     username: "bob".into(),
-                    token: "t-b".into(),
+                    token_hash: Some(hash("t-b")),
+                    ..started(1, CASH_FROM, IBAN_A, 500)
+                }
+                .into()]),
+            ),
+            (
+                "a deposit into an account created with a token hash",
+                vec![created_hashed(IBAN_A, "alice", "t-a")],
+                transfer(1, CASH_FROM, IBAN_A, 500),
+                Ok(vec![start_event(1, CASH_FROM, IBAN_A, 500)]),
+            ),
+            (
+                "a deposit by a co-owner added with a token hash",
+                with(vec![added_hashed(IBAN_A, "bob", "t-b")]),
+                deposit_by("bob", "t-b", IBAN_A),
+                Ok(vec![TransferStartedEvent {
+                    username: "bob".into(),
+                    token_hash: Some(hash("t-b")),
                     ..started(1, CASH_FROM, IBAN_A, 500)
                 }
                 .into()]),
@@ -443,7 +476,7 @@ mod tests {
                 "deposits from before their time was recorded count for no day",
                 today(vec![TransferStartedEvent {
                     at_millis: None,
-                    ..started(7, CASH_FROM, IBAN_A, 2_500_000)
+                    ..started_legacy(7, CASH_FROM, IBAN_A, 2_500_000)
                 }
                 .into()]),
                 transfer(1, CASH_FROM, IBAN_A, 1_000_000),
@@ -489,6 +522,28 @@ mod tests {
     }
 
     #[test]
+    fn a_started_transfer_records_the_hash_it_was_asked_with_never_a_token() {
+        let state = state_after(&[created(IBAN_A, "alice", "t-a")]);
+        for (from, to) in [(IBAN_A, IBAN_B), (CASH_FROM, IBAN_A)] {
+            let command = transfer_command(1, from, to, 500);
+            let decided = decide(
+                state.transfers(),
+                state.accounts(),
+                Command::MoneyTransfer(&command, NOW),
+            );
+            let Ok(events) = decided else {
+                panic!("{from} → {to}: {decided:?}");
+            };
+            let [BankEvent::TransferStartedEvent(started)] = events.as_slice() else {
+                panic!("{from} → {to}: {events:?}");
+            };
+            assert_eq!(started.token, "", "{from} → {to}");
+            assert_eq!(started.token_hash.as_deref(), Some(hash("t-a").as_str()));
+            assert_eq!(started.at_millis, Some(NOW));
+        }
+    }
+
+    #[test]
     fn mark_transfer_completed() {
         let start = || start_event(1, IBAN_A, IBAN_B, 500);
         run(vec![
@@ -507,6 +562,12 @@ mod tests {
             (
                 "started",
                 vec![start()],
+                Cmd::Complete(1),
+                Ok(vec![completed(1)]),
+            ),
+            (
+                "started before the token hashes",
+                vec![started_legacy(1, IBAN_A, IBAN_B, 500).into()],
                 Cmd::Complete(1),
                 Ok(vec![completed(1)]),
             ),

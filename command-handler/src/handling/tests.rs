@@ -1,7 +1,9 @@
+use topology::proofs::token_hash;
 use topology::values::{open_iban_for_account, CASH};
 use topology::{
     CreateBankAccountCommand, CreateUserAccountCommand, CreditMoneyCommand, DebitMoneyCommand,
-    MoneyTransferCommand,
+    MarkTransferCompletedCommand, MarkTransferFailedCommand, MoneyTransferCommand,
+    ReturnMoneyCommand,
 };
 
 use super::*;
@@ -27,19 +29,28 @@ fn fresh(token: &str) -> Fresh {
     }
 }
 
+/// The key the test instances share (`COMMAND_HANDLER_SAGA_SECRET` in production).
+fn key() -> SagaKey {
+    SagaKey::new(b"the command handlers' shared secret, in the tests")
+}
+
+/// alice opens `iban`; the command carries the hash of `token`, which the GraphQL endpoint made.
 fn open_account(handler: &mut Handler, n: u8, iban: &str, token: &str) {
     let create = CreateBankAccountCommand {
         id: id(n),
         iban: iban.into(),
         username: "alice".into(),
+        token_hash: Some(token_hash(token)),
+        token_nonce: Some(format!("nonce-{n}")),
     };
-    handler.bank_command(&create.into(), &fresh(token));
+    handler.bank_command(&create.into(), &fresh("never-used"));
 }
 
+/// A transfer by alice, with the hash of her token `t-a`.
 fn transfer(n: u8, from: &str, to: &str, amount: i64) -> BankCommand {
     MoneyTransferCommand {
         id: id(n),
-        token: "t-a".into(),
+        token: token_hash("t-a"),
         amount,
         from: from.into(),
         to: to.into(),
@@ -79,21 +90,65 @@ fn a_created_user_gets_its_event_keyed_by_username_and_feedback_keyed_by_id() {
     );
 }
 
+/// A token is never told: not in the answer (the GraphQL endpoint made it and keeps it to
+/// itself), not in the event, which carries its hash and nonce only.
 #[test]
-fn a_new_account_token_is_the_additional_info() {
+fn a_new_account_answers_no_token_and_writes_only_its_hash() {
     let mut handler = Handler::default();
     let iban = open_iban_for_account(7);
     let create = CreateBankAccountCommand {
         id: id(1),
         iban: iban.clone(),
         username: "alice".into(),
+        token_hash: Some(token_hash("t-a")),
+        token_nonce: Some("nonce-1".into()),
     };
-    let outputs = handler.bank_command(&create.into(), &fresh("t-a"));
-    assert!(matches!(&outputs[0], Output::BankEvent(key, _) if *key == iban));
+    let outputs = handler.bank_command(&create.into(), &fresh("fresh-token"));
+    let Output::BankEvent(key, BankEvent::BankAccountCreatedEvent(created)) = &outputs[0] else {
+        panic!("expected the creation: {outputs:?}");
+    };
+    assert_eq!(*key, iban);
+    assert_eq!(created.token, "");
+    assert_eq!(created.token_hash, Some(token_hash("t-a")));
+    assert_eq!(created.token_nonce.as_deref(), Some("nonce-1"));
     let Output::BankFeedback(_, BankCommandFeedback::CommandSucceeded(ok)) = &outputs[1] else {
         panic!("expected success: {outputs:?}");
     };
-    assert_eq!(ok.additional_info.as_deref(), Some("t-a"));
+    assert_eq!(ok.additional_info, None);
+    assert_eq!(
+        handler
+            .state()
+            .accounts()
+            .get(&iban)
+            .and_then(|a| a.token_of("alice")),
+        Some(token_hash("t-a").as_str())
+    );
+
+    // An older sender, without a hash: the owner gets the hash of a fresh token that nobody
+    // is told, neither in the answer nor in the event.
+    let other = open_iban_for_account(8);
+    let create = CreateBankAccountCommand {
+        id: id(2),
+        iban: other.clone(),
+        username: "bob".into(),
+        token_hash: None,
+        token_nonce: None,
+    };
+    let outputs = handler.bank_command(&create.into(), &fresh("fresh-token"));
+    assert!(
+        !format!("{outputs:?}").contains("fresh-token"),
+        "the fresh token travels nowhere: {outputs:?}"
+    );
+    let Output::BankEvent(_, BankEvent::BankAccountCreatedEvent(created)) = &outputs[0] else {
+        panic!("expected the creation: {outputs:?}");
+    };
+    assert_eq!(created.token, "");
+    assert_eq!(created.token_hash, Some(token_hash("fresh-token")));
+    assert_eq!(created.token_nonce, None);
+    assert_eq!(
+        answers_of(&outputs),
+        [("CreateBankAccountCommand", true, None)]
+    );
 }
 
 fn deposit(handler: &mut Handler, n: u8, iban: &str, amount: i64) {
@@ -110,13 +165,19 @@ fn ibans_apart() -> (String, String) {
     (a, b)
 }
 
-/// A handler that owns the partitions of `ibans` only, with alice's account on each.
+/// A handler that owns the partitions of `ibans` only, with alice's account on each, and the
+/// key the test instances share.
 fn owning(ibans: &[&str]) -> Handler {
+    owning_with(ibans, key())
+}
+
+fn owning_with(ibans: &[&str], saga_key: SagaKey) -> Handler {
     let mut handler = Handler::new(
         BankState::default(),
         Saga::default(),
         Ownership::new(ibans.iter().map(|iban| partition_of(iban))),
-    );
+    )
+    .with_saga_key(saga_key);
     for (n, iban) in ibans.iter().enumerate() {
         open_account(&mut handler, 100 + n as u8, iban, "t-a");
     }
@@ -259,6 +320,10 @@ fn a_credit_owned_elsewhere_goes_through_the_saga_and_back() {
     });
     let (key, credit) = credit.unwrap_or_else(|| panic!("a credit command: {outputs:?}"));
     assert_eq!(key, b, "keyed by the credited account");
+    let TransferCommand::CreditMoneyCommand(signed) = &credit else {
+        panic!("a credit: {credit:?}");
+    };
+    assert!(self::key().signed_credit(signed), "signed: {signed:?}");
     assert_eq!(home.awaiting_remote(), [id(2)]);
     assert_eq!(
         home.ask_again(id(2)),
@@ -372,59 +437,306 @@ fn both_accounts_log(a: &str, b: &str) -> Vec<BankEvent> {
     [a, b]
         .iter()
         .map(|iban| {
+            // Written before the token hashes: alice's token in clear, hashed when read.
             topology::BankAccountCreatedEvent {
                 iban: iban.to_string(),
                 token: "t-a".into(),
                 username: "alice".into(),
+                token_hash: None,
+                token_nonce: None,
             }
             .into()
         })
         .collect()
 }
 
+/// Debits are decided by the saga of the transfer's home partition only: two quick transfers
+/// out of one account, and the second one's debit sees the first.
 #[test]
 fn the_second_of_two_quick_debits_sees_the_first() {
     let mut handler = Handler::default();
     let iban = open_iban_for_account(2);
     open_account(&mut handler, 1, &iban, "t-a");
-    let debit = |n: u8| -> TransferCommand {
-        DebitMoneyCommand {
-            id: id(n),
-            iban: iban.clone(),
-            amount: 30_000,
-            token: "t-a".into(),
-            username: "alice".into(),
-        }
-        .into()
-    };
-    let first = handler.transfer_command(&debit(10));
-    let second = handler.transfer_command(&debit(11));
-    assert!(first.iter().any(|o| matches!(o, Output::BankEvent(..))));
-    let refused = second.iter().find_map(|o| match o {
-        Output::TransferFeedback(_, TransferCommandFeedback::CommandFailed(f)) => {
-            Some(f.reason.clone())
-        }
-        _ => None,
-    });
-    assert_eq!(
-        refused.as_deref(),
-        Some("insufficient funds would be below the limit of € -500,00")
+    let out = "NL91ABNA0417164300";
+    let first = handler.bank_command(&transfer(10, &iban, out, 30_000), &fresh("x"));
+    let second = handler.bank_command(&transfer(11, &iban, out, 30_000), &fresh("x"));
+    assert!(
+        events_of(&first).contains(&(iban.clone(), "MoneyDebitedEvent")),
+        "{first:?}"
     );
+    assert_eq!(
+        events_of(&second),
+        [
+            (iban.clone(), "TransferStartedEvent"),
+            (iban.clone(), "TransferFailedEvent")
+        ]
+    );
+    let insufficient = "insufficient funds would be below the limit of € -500,00".to_string();
+    assert_eq!(
+        answers_of(&second),
+        [
+            ("MoneyTransferCommand", true, None),
+            ("MarkTransferFailedCommand", true, Some(insufficient))
+        ]
+    );
+    assert_eq!(
+        handler.state().accounts().get(&iban).map(|a| a.balance()),
+        Some(-30_000)
+    );
+}
+
+/// A credit `key` signed, as a saga of the bank sends it.
+fn signed(mut credit: CreditMoneyCommand, key: &SagaKey) -> CreditMoneyCommand {
+    credit.saga_signature = Some(key.sign_credit(&credit));
+    credit
 }
 
 #[test]
 fn a_credit_for_an_unknown_transfer_is_booked_but_asks_nothing_more() {
-    let mut handler = Handler::default();
+    let mut handler = Handler::default().with_saga_key(key());
     let iban = open_iban_for_account(3);
     open_account(&mut handler, 1, &iban, "t-a");
-    let credit: TransferCommand = CreditMoneyCommand {
+    let credit = CreditMoneyCommand {
         id: id(20),
         iban,
         amount: 5,
         transfer_from: None,
         transfer_description: None,
-    }
-    .into();
+        saga_signature: None,
+    };
+    let credit: TransferCommand = signed(credit, &key()).into();
     let outputs = handler.transfer_command(&credit);
     assert_eq!(outputs.len(), 2, "{outputs:?}");
+}
+
+/// What a test can see change in a handler: balances, statuses, what the saga waits for.
+fn footprint(handler: &Handler, ibans: &[&str], transfers: &[Id]) -> String {
+    let balances: Vec<_> = ibans
+        .iter()
+        .map(|iban| handler.state().accounts().get(iban).map(|a| a.balance()))
+        .collect();
+    let statuses: Vec<_> = transfers
+        .iter()
+        .map(|transfer| handler.state().transfers().status(*transfer))
+        .collect();
+    format!(
+        "{balances:?} {statuses:?} {:?} {:?}",
+        handler.awaiting_remote(),
+        handler.saga().pending()
+    )
+}
+
+/// Only a saga of the bank asks for money steps: whatever else is read from Kafka (an
+/// unsigned or forged credit, any debit, return or final mark) changes nothing and answers
+/// nothing, so no answer can reach a transfer's saga either.
+#[test]
+fn money_steps_no_saga_of_the_bank_sent_change_nothing_and_answer_nothing() {
+    let (a, b) = ibans_apart();
+    let mut home = owning(&[&a]);
+    deposit(&mut home, 1, &a, 1_000);
+    // A transfer to b, owned elsewhere: debited here, waiting for its credit.
+    let outputs = home.bank_command(&transfer(2, &a, &b, 400), &fresh("x"));
+    let Some(Output::TransferCommand(_, TransferCommand::CreditMoneyCommand(asked))) = outputs
+        .iter()
+        .find(|o| matches!(o, Output::TransferCommand(..)))
+        .cloned()
+    else {
+        panic!("a credit command: {outputs:?}");
+    };
+    assert!(key().signed_credit(&asked));
+    let before = footprint(&home, &[&a, &b], &[id(1), id(2)]);
+    assert!(before.contains("Started"), "{before}");
+
+    let to_a = CreditMoneyCommand {
+        id: id(2),
+        iban: a.clone(),
+        amount: 400,
+        transfer_from: Some(b.clone()),
+        transfer_description: Some("test".into()),
+        saga_signature: None,
+    };
+    let mut more = signed(to_a.clone(), &key());
+    more.amount = 40_000;
+    let mut elsewhere = asked.clone();
+    elsewhere.iban = a.clone();
+    let mut described = signed(to_a.clone(), &key());
+    described.transfer_description = Some("something else".into());
+    let mut unsigned = asked.clone();
+    unsigned.saga_signature = None;
+    let mut garbled = signed(to_a.clone(), &key());
+    garbled.saga_signature = Some("not a signature".into());
+    let money: Vec<(&str, TransferCommand)> = vec![
+        ("an unsigned credit", to_a.clone().into()),
+        ("a saga's credit without its signature", unsigned.into()),
+        (
+            "a credit signed with another key",
+            signed(to_a.clone(), &SagaKey::new(b"a key of no command handler")).into(),
+        ),
+        (
+            "a credit signed with a random key",
+            signed(to_a, &SagaKey::random()).into(),
+        ),
+        ("a signed credit whose amount was changed", more.into()),
+        ("a signed credit sent to another account", elsewhere.into()),
+        ("a signed credit with another description", described.into()),
+        ("a credit with a garbled signature", garbled.into()),
+        (
+            "a debit, even with the owner's token",
+            DebitMoneyCommand {
+                id: id(3),
+                iban: a.clone(),
+                amount: 500,
+                token: token_hash("t-a"),
+                username: "alice".into(),
+            }
+            .into(),
+        ),
+        (
+            "a debit of the transfer under way",
+            DebitMoneyCommand {
+                id: id(2),
+                iban: a.clone(),
+                amount: 400,
+                token: token_hash("t-a"),
+                username: "alice".into(),
+            }
+            .into(),
+        ),
+        (
+            "a return of the transfer under way",
+            ReturnMoneyCommand {
+                id: id(2),
+                iban: a.clone(),
+                amount: 400,
+                reason: "iban not known".into(),
+            }
+            .into(),
+        ),
+        (
+            "a return of nothing",
+            ReturnMoneyCommand {
+                id: id(4),
+                iban: a.clone(),
+                amount: 1_000_000,
+                reason: "because".into(),
+            }
+            .into(),
+        ),
+    ];
+    for (what, command) in money {
+        let outputs = home.transfer_command(&command);
+        assert!(outputs.is_empty(), "{what}: {outputs:?}");
+        assert_eq!(
+            footprint(&home, &[&a, &b], &[id(1), id(2)]),
+            before,
+            "{what}"
+        );
+    }
+
+    let marks: Vec<(&str, BankCommand)> = vec![
+        (
+            "a completion of the transfer under way",
+            MarkTransferCompletedCommand { id: id(2) }.into(),
+        ),
+        (
+            "a failure of the transfer under way",
+            MarkTransferFailedCommand {
+                id: id(2),
+                reason: "iban not known".into(),
+            }
+            .into(),
+        ),
+        (
+            "a completion of a finished transfer",
+            MarkTransferCompletedCommand { id: id(1) }.into(),
+        ),
+        (
+            "a failure of an unknown transfer",
+            MarkTransferFailedCommand {
+                id: id(9),
+                reason: "x".into(),
+            }
+            .into(),
+        ),
+    ];
+    for (what, command) in marks {
+        let outputs = home.bank_command(&command, &fresh("x"));
+        assert!(outputs.is_empty(), "{what}: {outputs:?}");
+        assert_eq!(
+            footprint(&home, &[&a, &b], &[id(1), id(2)]),
+            before,
+            "{what}"
+        );
+    }
+
+    // The real credit, answered by the instance that owns b, still finishes the transfer.
+    let mut other = owning(&[&b]);
+    let booked = other.transfer_command(&asked.into());
+    let Some(Output::TransferFeedback(_, answer)) = booked.last() else {
+        panic!("an answer: {booked:?}");
+    };
+    assert_eq!(
+        events_of(&home.transfer_feedback(answer)),
+        [(a.clone(), "TransferCompletedEvent")]
+    );
+}
+
+/// A credit the saga sends another instance carries the shared key's signature, when first
+/// asked and when asked again; an instance with the same key books it, one with another key
+/// ignores it.
+#[test]
+fn a_credit_the_saga_sends_is_signed_and_accepted_by_another_handler_with_the_same_key() {
+    let (a, b) = ibans_apart();
+    let mut home = owning(&[&a]);
+    deposit(&mut home, 1, &a, 1_000);
+    let outputs = home.bank_command(&transfer(2, &a, &b, 400), &fresh("x"));
+    let sent: Vec<TransferCommand> = outputs
+        .iter()
+        .chain(home.ask_again(id(2)).as_ref())
+        .filter_map(|o| match o {
+            Output::TransferCommand(_, command) => Some(command.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 2, "asked and asked again: {outputs:?}");
+    for command in &sent {
+        let TransferCommand::CreditMoneyCommand(credit) = command else {
+            panic!("a credit: {command:?}");
+        };
+        assert!(credit.saga_signature.is_some(), "{credit:?}");
+        assert!(key().signed_credit(credit), "{credit:?}");
+        assert_eq!(
+            (
+                credit.iban.as_str(),
+                credit.amount,
+                credit.transfer_from.as_deref()
+            ),
+            (b.as_str(), 400, Some(a.as_str()))
+        );
+    }
+
+    let mut stranger = owning_with(&[&b], SagaKey::random());
+    let ignored = stranger.transfer_command(&sent[0]);
+    assert!(ignored.is_empty(), "another key: {ignored:?}");
+    assert_eq!(
+        stranger.state().accounts().get(&b).map(|x| x.balance()),
+        Some(0)
+    );
+
+    let mut other = owning(&[&b]);
+    let booked = other.transfer_command(&sent[0]);
+    assert_eq!(events_of(&booked), [(b.clone(), "MoneyCreditedEvent")]);
+    assert!(
+        booked.iter().any(|o| matches!(
+            o,
+            Output::TransferFeedback(key, TransferCommandFeedback::CommandSucceeded(_)) if *key == a
+        )),
+        "{booked:?}"
+    );
+    assert_eq!(
+        other.state().accounts().get(&b).map(|x| x.balance()),
+        Some(400)
+    );
+    let again = other.transfer_command(&sent[1]);
+    assert!(events_of(&again).is_empty(), "asked twice, booked once");
 }

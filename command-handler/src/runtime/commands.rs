@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use topology::codec::{Codec, CodecError};
 use topology::kafka::{close_in_background, ADMIN_TIMEOUT, REJOIN_BACKOFF};
+use topology::proofs::SagaKey;
 use topology::topic_names::{
     BANK_COMMANDS, TRANSFER_COMMANDS, TRANSFER_COMMAND_FEEDBACK, USER_COMMANDS,
 };
@@ -91,6 +92,7 @@ pub async fn run(
         unwritten: Changes::default(),
         settings,
         transactional_id: &config.transactional_id,
+        saga_key: &config.saga_key,
         producer_failed: false,
         renewals: 0,
         rejoins: 0,
@@ -217,6 +219,8 @@ struct Loop<'a> {
     unwritten: Changes,
     settings: &'a Settings,
     transactional_id: &'a str,
+    /// Signs and checks the credits that cross between instances.
+    saga_key: &'a SagaKey,
     writer: Writer,
     /// The producer failed fatally: only a new one can go on (see [`Loop::renew_writer`]).
     producer_failed: bool,
@@ -291,7 +295,8 @@ impl Loop<'_> {
                 self.store.as_ref(),
             )
             .await
-            .map_err(|e| RuntimeError::Rebuild(Box::new(e)))?;
+            .map_err(|e| RuntimeError::Rebuild(Box::new(e)))?
+            .with_saga_key(self.saga_key.clone());
             let replayed = self.status.records_replayed.load(Ordering::Relaxed);
             metrics::rebuilt(
                 rebuild_started.elapsed(),
@@ -670,11 +675,8 @@ async fn handle(
             // Only a transfer's commands need history; the id of any other is a fresh uuid.
             Some(command) => {
                 let transfer = match &command {
-                    BankCommand::MoneyTransferCommand(_)
-                    | BankCommand::MarkTransferCompletedCommand(_)
-                    | BankCommand::MarkTransferFailedCommand(_) => {
-                        recall(handler, command.command_id())?
-                    }
+                    BankCommand::MoneyTransferCommand(_) => recall(handler, command.command_id())?,
+                    // A final mark never travels (the handler ignores one read from Kafka).
                     _ => None,
                 };
                 Some((handler.bank_command(&command, &Fresh::generate()), transfer))
@@ -684,7 +686,11 @@ async fn handle(
         TRANSFER_COMMANDS => {
             match readable(codec.decode::<TransferCommand>(payload).await, message)? {
                 Some(command) => {
-                    let transfer = recall(handler, command.command_id())?;
+                    let transfer = if handler.sent_by_a_saga(&command) {
+                        recall(handler, command.command_id())?
+                    } else {
+                        None
+                    };
                     Some((handler.transfer_command(&command), transfer))
                 }
                 None => None,

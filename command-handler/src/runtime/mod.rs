@@ -52,6 +52,8 @@ pub struct Config {
     /// The local state store's file (see [`crate::store`]); `None`: keep everything in memory
     /// and replay the owned partitions from offset 0 at every takeover.
     pub state_store: Option<std::path::PathBuf>,
+    /// The key every instance signs and checks cross-instance credits with.
+    pub saga_key: topology::proofs::SagaKey,
 }
 
 #[derive(Debug, thiserror::Error)]

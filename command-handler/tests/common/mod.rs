@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::{BorrowedMessage, Message};
 use topology::codec::Codec;
+use topology::proofs::{token_hash, SagaKey};
 use topology::topic_names::{
     BANK_COMMAND_FEEDBACK, BANK_EVENTS, TRANSFER_COMMAND_FEEDBACK, USER_COMMAND_FEEDBACK,
     USER_EVENTS,
 };
 use topology::{
-    BankCommandFeedback, BankEvent, Id, TransferCommandFeedback, UserCommandFeedback, UserEvent,
+    BankCommandFeedback, BankEvent, CreditMoneyCommand, Id, TransferCommandFeedback,
+    UserCommandFeedback, UserEvent,
 };
 
 pub use command_handler::domain::saga::transfer_id;
@@ -25,6 +27,26 @@ pub use test_support::{codec, unique, Sender, ServiceProcess};
 
 /// Every wait is bounded, so a bug fails a test instead of hanging it.
 pub const WAIT: Duration = Duration::from_secs(120);
+
+/// The `COMMAND_HANDLER_SAGA_SECRET` every command-handler process of the tests gets: the
+/// instances of one deployment must share it, or the credits they send each other are ignored.
+pub const SAGA_SECRET: &str = "command-handler integration tests: the shared saga secret";
+
+/// The key of [`SAGA_SECRET`], to sign a credit a test writes itself.
+pub fn saga_key() -> SagaKey {
+    SagaKey::new(SAGA_SECRET.as_bytes())
+}
+
+/// `credit` signed as a saga of the command handlers under test signs it.
+pub fn signed(mut credit: CreditMoneyCommand) -> CreditMoneyCommand {
+    credit.saga_signature = Some(saga_key().sign_credit(&credit));
+    credit
+}
+
+/// A new account token, as the GraphQL endpoint would make one: only its hash is ever sent.
+pub fn new_token() -> String {
+    topology::values::new_token()
+}
 
 /// The ids that make one command-handler "deployment": the same ids again = a restart.
 #[derive(Clone)]
@@ -38,8 +60,8 @@ impl Ids {
     /// does not re-handle the retained commands of earlier tests (harmless, but slow).
     pub fn fresh() -> Self {
         let ids = Self {
-            transactional_id: unique("ch-test-tx"),
-            group: unique("ch-test-group"),
+            transactional_id: unique("command-handler-test-tx"),
+            group: unique("command-handler-test-group"),
         };
         test_support::start_group_at_end(&ids.group, &test_support::COMMAND_TOPICS);
         ids
@@ -48,6 +70,7 @@ impl Ids {
 
 /// The command-handler binary with `ids`, as a child process killed when dropped; its log is
 /// `<temp dir>/command-handler-<name>-<port>.log`. Ready after `wait_ready(WAIT)`.
+/// Every process gets [`SAGA_SECRET`].
 pub fn start_command_handler(ids: &Ids, name: &str) -> ServiceProcess {
     let state_dir = test_support::state_dir().display().to_string();
     ServiceProcess::start(
@@ -55,9 +78,13 @@ pub fn start_command_handler(ids: &Ids, name: &str) -> ServiceProcess {
         env!("CARGO_BIN_EXE_command-handler"),
         ("COMMAND_HANDLER_HEALTH_PORT", "COMMAND_HANDLER_HEALTH_HOST"),
         [
-            ("COMMAND_HANDLER_TRANSACTIONAL_ID", &ids.transactional_id),
-            ("COMMAND_HANDLER_GROUP", &ids.group),
-            ("COMMAND_HANDLER_STATE_DIR", &state_dir),
+            (
+                "COMMAND_HANDLER_TRANSACTIONAL_ID",
+                ids.transactional_id.as_str(),
+            ),
+            ("COMMAND_HANDLER_GROUP", ids.group.as_str()),
+            ("COMMAND_HANDLER_STATE_DIR", state_dir.as_str()),
+            ("COMMAND_HANDLER_SAGA_SECRET", SAGA_SECRET),
         ],
     )
 }
@@ -177,6 +204,25 @@ impl Watcher {
         money_of(self, id)
     }
 
+    /// Reads on for `within`, then fails the test if a record read since `since` (an index
+    /// into [`Watcher::seen`]) matches `matches`: to show that something does *not* happen.
+    pub async fn nothing_since(
+        &mut self,
+        since: usize,
+        within: Duration,
+        what: &str,
+        matches: impl Fn(&Seen) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + within;
+        while let Ok(message) = tokio::time::timeout_at(deadline, self.consumer.recv()).await {
+            let message = message.expect("message");
+            let seen = decode(&self.codec, &message).await;
+            self.seen.push(seen);
+        }
+        let unexpected: Vec<&Seen> = self.seen[since..].iter().filter(|s| matches(s)).collect();
+        assert!(unexpected.is_empty(), "{what}: {unexpected:?}");
+    }
+
     /// Waits for feedback for `id` equal to `expected`, including what was read before.
     pub async fn any_feedback(&mut self, id: Id, expected: Answer) {
         let what = format!("feedback {expected:?} for {id}");
@@ -279,7 +325,8 @@ pub fn balances(events: &[BankEvent], ibans: &[String]) -> BTreeMap<String, i64>
     balances
 }
 
-/// Creates `username`'s user and a new open account; returns (iban, token).
+/// Creates `username`'s user and a new open account with a new token, of which the command
+/// carries the hash only (as the GraphQL endpoint does); returns (iban, token).
 pub async fn open_account(
     sender: &Sender,
     watcher: &mut Watcher,
@@ -296,23 +343,23 @@ pub async fn open_account(
     sender.send(username, &user).await;
     assert_eq!(watcher.feedback(id).await, Ok(None));
     let iban = topology::values::new_open_iban();
+    let token = new_token();
     let id = Id::random();
     let account: BankCommand = CreateBankAccountCommand {
         id,
         iban: iban.clone(),
         username: username.into(),
+        token_hash: Some(token_hash(&token)),
+        token_nonce: None,
     }
     .into();
     sender.send(&iban, &account).await;
-    let token = watcher
-        .feedback(id)
-        .await
-        .expect("account created")
-        .expect("the token as additional_info");
+    // The answer tells no token: the sender made it.
+    assert_eq!(watcher.feedback(id).await, Ok(None), "account created");
     (iban, token)
 }
 
-/// Sends a MoneyTransferCommand and returns its id.
+/// Sends a MoneyTransferCommand by `username` with the hash of `token`, and returns its id.
 pub async fn transfer(
     sender: &Sender,
     (username, token): (&str, &str),
@@ -323,7 +370,7 @@ pub async fn transfer(
     let id = Id::random();
     let command: topology::BankCommand = topology::MoneyTransferCommand {
         id,
-        token: token.into(),
+        token: token_hash(token),
         amount,
         from: from.into(),
         to: to.into(),

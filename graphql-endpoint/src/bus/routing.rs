@@ -89,6 +89,8 @@ mod tests {
             id: Id::random(),
             iban: ALICE_IBAN.into(),
             username: "alice-demo".into(),
+            token_hash: None,
+            token_nonce: None,
         });
         let add = BankCommand::from(AddUserToBankAccountCommand {
             id: Id::random(),
@@ -96,6 +98,8 @@ mod tests {
             username: "alice-demo".into(),
             token: "12345678901234567890".into(),
             user_to_add: "bob-demo".into(),
+            token_hash: None,
+            token_nonce: None,
         });
         let remove = BankCommand::from(RemoveUserFromBankAccountCommand {
             id: Id::random(),

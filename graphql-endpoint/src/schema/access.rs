@@ -6,7 +6,8 @@
 //!   is `FORBIDDEN` (also for an IBAN that does not exist, so a stranger cannot tell).
 //! - The seed contract's account token stays the capability to act on an account
 //!   (`money_transfer`, owners, alerts); without one, the customer's session acts, and the
-//!   endpoint sends the command with that customer's own token.
+//!   endpoint sends the command with the hash of that customer's own token. Commands carry the
+//!   token's SHA-256 only (`topology::proofs`), never the token.
 
 use std::sync::Arc;
 
@@ -101,9 +102,10 @@ pub async fn reader_of(ctx: &Context<'_>, iban: &str) -> Result<Claims> {
     Ok(claims)
 }
 
-/// Who acts on account `iban`, with which token: the given `username` and `token` (the seed
-/// contract), or, without a token, the logged-in customer with their own token for `iban`
-/// (empty when they own none, so the command handler answers its usual refusal).
+/// Who acts on account `iban`, and the hash of the token that proves it: the given `username`
+/// and `token` (the seed contract), or, without a token, the logged-in customer with the hash of
+/// their own token for `iban` (empty when they own none, so the command handler answers its
+/// usual refusal).
 pub async fn acting_owner(
     ctx: &Context<'_>,
     iban: &str,
@@ -111,22 +113,23 @@ pub async fn acting_owner(
     token: Option<String>,
 ) -> Result<(String, String)> {
     if let Some(token) = token {
+        crate::validation::token(&token).map_err(super::errors::invalid)?;
         let username = match username {
             Some(username) => username,
             None => customer(ctx)?.sub,
         };
-        return Ok((username, token));
+        return Ok((username, topology::proofs::token_hash(&token)));
     }
     let claims = customer(ctx)?;
     if username.as_deref().is_some_and(|given| given != claims.sub) {
         return Err(forbidden(NOT_THE_USER));
     }
     let bank = ctx.data::<Arc<Bank>>()?;
-    let token = bank
+    let token_hash = bank
         .rights
-        .token_of(&bank.queries, &claims.sub, iban)
+        .token_hash_of(&bank.queries, &claims.sub, iban)
         .await
         .map_err(|e| graphql_error(RequestError::from(e)))?
         .unwrap_or_default();
-    Ok((claims.sub, token))
+    Ok((claims.sub, token_hash))
 }

@@ -11,9 +11,10 @@ use crate::bank::Bank;
 use crate::reads;
 use crate::sessions::Role;
 
-/// The credentials `alert_rules` and `alerts` ask the projector with: the given ones, the
-/// logged-in owner's own, or for an employee those of one of the account's owners (the
-/// endpoint has checked the employee's right to read; the projector checks an owner's).
+/// The credentials `alert_rules` and `alerts` ask the projector with (a username and the hash of
+/// a token): the given ones, the logged-in owner's own, or for an employee those of one of the
+/// account's owners (the endpoint has checked the employee's right to read; the projector
+/// checks an owner's).
 pub async fn rules_reader(
     ctx: &Context<'_>,
     iban: &str,
@@ -35,7 +36,7 @@ pub async fn rules_reader(
         .map_err(|e| graphql_error(e.into()))?;
     owners
         .and_then(|owners| owners.into_iter().next())
-        .map(|owner| (owner.username, owner.token))
+        .map(|owner| (owner.username, owner.token_hash))
         .ok_or_else(|| forbidden(NOT_AN_OWNER))
 }
 

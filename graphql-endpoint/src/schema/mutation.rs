@@ -30,7 +30,7 @@ impl From<Login> for AccountResult {
         match login {
             Login::Account { iban, token } => AccountResult {
                 iban: Some(iban),
-                token: Some(token),
+                token,
                 reason: None,
             },
             Login::Refused(reason) => AccountResult {

@@ -117,8 +117,10 @@ pub struct MyAccountsResult {
 #[graphql(rename_fields = "snake_case")]
 pub struct OwnedAccount {
     pub iban: String,
-    /// This user's own token for the account (each owner has their own).
-    pub token: String,
+    /// This user's own token for the account (each owner has their own); null for an owner
+    /// from before the bank kept only the tokens' hashes, whose token it cannot show any more
+    /// (it still works, and a session needs none).
+    pub token: Option<String>,
     /// Dutch euros: `€ 1.234,56`.
     pub balance: String,
     /// Every owner's username, in the order they became owners.

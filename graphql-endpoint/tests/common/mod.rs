@@ -56,20 +56,20 @@ fn start(binary_name: &str, listen: (&str, &str), env: &[(&str, String)]) -> Ser
 /// The command handler with its own transactional id and a group starting at the end of the
 /// command topics.
 pub fn start_command_handler() -> ServiceProcess {
-    let group = unique("e2e-ch-group");
+    let group = unique("command-handler-e2e");
     start_group_at_end(&group, &test_support::COMMAND_TOPICS);
-    start_command_handler_as(&group, &unique("e2e-ch-tx"))
+    start_command_handler_as(&group, &unique("command-handler-e2e-tx"))
 }
 
 /// The projector with its own ids; its publishing group starts at the end of bank_events, so
 /// it does not publish the transactions of earlier tests again.
 pub fn start_projector() -> ServiceProcess {
-    let group = unique("e2e-projector");
+    let group = unique("projector-e2e");
     start_group_at_end(&group, &["bank_events"]);
     start_projector_as(
         &group,
-        &unique("e2e-projector-queries"),
-        &unique("e2e-projector-tx"),
+        &unique("projector-e2e-queries"),
+        &unique("projector-e2e-tx"),
     )
 }
 
@@ -86,6 +86,7 @@ pub fn start_command_handler_as(group: &str, transactional_id: &str) -> ServiceP
                 transactional_id.to_string(),
             ),
             ("COMMAND_HANDLER_GROUP", group.to_string()),
+            ("COMMAND_HANDLER_SAGA_SECRET", SAGA_SECRET.to_string()),
             (
                 "COMMAND_HANDLER_STATE_DIR",
                 test_support::state_dir().display().to_string(),
@@ -123,6 +124,10 @@ pub const STRONG_PASSWORD: &str = "violet harbor lantern 42";
 /// The employee every test endpoint lets log in, and the secret its sessions are signed with.
 pub const EMPLOYEE: (&str, &str) = ("employee", "an employee password");
 pub const SESSION_SECRET: &str = "the session secret of the end-to-end tests";
+/// What every test endpoint derives account tokens from: replicas must share it.
+pub const TOKEN_SECRET: &str = "the account token secret of the end-to-end tests";
+/// What every test command handler signs cross-instance credits with: instances must share it.
+pub const SAGA_SECRET: &str = "the saga secret of the end-to-end tests, shared";
 
 /// The endpoint, which serves GraphQL on its health port too; `extra` settings come after
 /// the employee's, so a test can replace them.
@@ -131,6 +136,7 @@ pub fn start_graphql_endpoint(extra: &[(&str, String)]) -> ServiceProcess {
         ("EMPLOYEE_USERNAME", EMPLOYEE.0.to_string()),
         ("EMPLOYEE_PASSWORD", EMPLOYEE.1.to_string()),
         ("GRAPHQL_SESSION_SECRET", SESSION_SECRET.to_string()),
+        ("GRAPHQL_TOKEN_SECRET", TOKEN_SECRET.to_string()),
         // As in the local run: GraphiQL and introspection on.
         ("GRAPHQL_GRAPHIQL", "on".to_string()),
         ("GRAPHQL_INTROSPECTION", "on".to_string()),

@@ -258,7 +258,10 @@ pub async fn open_socket(port: u16, origin: Option<&str>, address: IpAddr) -> Re
     if let Some(origin) = origin {
         headers.insert("Origin", HeaderValue::from_str(origin).expect("origin"));
     }
-    match tokio_tungstenite::connect_async(request).await {
+    let connected = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+        .await
+        .unwrap_or_else(|_| panic!("WebSocket to {port} from {address}: no upgrade in time"));
+    match connected {
         Ok((stream, _)) => Ok(Socket { stream }),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             Err(response.status().as_u16())
@@ -317,29 +320,40 @@ impl Socket {
         }
     }
 
-    /// The next protocol message, pings skipped; `None` once the socket closed.
+    /// The next protocol message within `WAIT`, pings skipped (they arrive every second on a
+    /// quiet socket, so each frame's own bound is not enough); `None` once the socket closed.
     pub async fn next_json(&mut self) -> Option<Value> {
-        loop {
-            match self.frame().await {
-                Frame::Json(Value::Null) | Frame::Ping => continue,
-                Frame::Json(value) if value["type"] == "ping" => {
-                    self.send(json!({"type": "pong"})).await;
+        let next = async {
+            loop {
+                match self.frame().await {
+                    Frame::Json(Value::Null) | Frame::Ping => continue,
+                    Frame::Json(value) if value["type"] == "ping" => {
+                        self.send(json!({"type": "pong"})).await;
+                    }
+                    Frame::Json(value) if value["type"] == "pong" => {}
+                    Frame::Json(value) => return Some(value),
+                    Frame::Close(_) | Frame::Gone => return None,
                 }
-                Frame::Json(value) if value["type"] == "pong" => {}
-                Frame::Json(value) => return Some(value),
-                Frame::Close(_) | Frame::Gone => return None,
             }
-        }
+        };
+        tokio::time::timeout(WAIT, next)
+            .await
+            .unwrap_or_else(|_| panic!("no message on the socket in time, only pings"))
     }
 
-    /// How the socket ends: its close code, skipping whatever comes before.
+    /// How the socket ends: its close code, skipping whatever comes before (within `WAIT`).
     pub async fn close_code(&mut self) -> Option<u16> {
-        loop {
-            match self.frame().await {
-                Frame::Close(code) => return code,
-                Frame::Gone => return None,
-                _ => {}
+        let ends = async {
+            loop {
+                match self.frame().await {
+                    Frame::Close(code) => return code,
+                    Frame::Gone => return None,
+                    _ => {}
+                }
             }
-        }
+        };
+        tokio::time::timeout(WAIT, ends)
+            .await
+            .unwrap_or_else(|_| panic!("the socket was not closed in time"))
     }
 }

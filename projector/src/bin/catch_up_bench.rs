@@ -175,6 +175,8 @@ async fn write(
                     iban,
                     token: new_token(),
                     username: format!("bench-user-{account}"),
+                    token_hash: None,
+                    token_nonce: None,
                 }
                 .into(),
             )]
@@ -247,6 +249,7 @@ fn transfer_events(
             description: description.clone(),
             username: "bench".into(),
             at_millis: None,
+            token_hash: None,
         }
         .into(),
     )];
@@ -349,6 +352,8 @@ fn list_accounts(accounts: u32) -> anyhow::Result<()> {
             iban: open_iban_for_account(account),
             token: new_token(),
             username: format!("bench-user-{account}"),
+            token_hash: None,
+            token_nonce: None,
         }
         .into();
         projector.project(Source::at(0, offset), &created)?;
@@ -379,6 +384,8 @@ fn project_history(iban: &str, transactions: u32, rules: bool) -> anyhow::Result
         iban: iban.to_string(),
         token: new_token(),
         username: "bench-user".into(),
+        token_hash: None,
+        token_nonce: None,
     }
     .into()];
     if rules {

@@ -56,6 +56,7 @@ mod tests {
             description: "rent".into(),
             username: "alice".into(),
             at_millis: None,
+            token_hash: None,
         })
     }
 

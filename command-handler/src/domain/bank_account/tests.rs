@@ -26,21 +26,51 @@ impl Cmd {
     }
 }
 
+/// A creation from an older sender: no token hash for the new owner.
 fn create(iban: &str, username: &str) -> Cmd {
     Cmd::Create(CreateBankAccountCommand {
         id: id(1),
         iban: iban.into(),
         username: username.into(),
+        token_hash: None,
+        token_nonce: None,
     })
 }
 
+/// A creation as the GraphQL endpoint sends it: the hash of the token it made, and its nonce.
+fn create_with(iban: &str, username: &str, new_token: &str, nonce: &str) -> Cmd {
+    Cmd::Create(CreateBankAccountCommand {
+        id: id(1),
+        iban: iban.into(),
+        username: username.into(),
+        token_hash: Some(hash(new_token)),
+        token_nonce: Some(nonce.into()),
+    })
+}
+
+/// `username` with (the hash of) `token` adds `user_to_add`, who comes without a token hash.
 fn add(iban: &str, username: &str, token: &str, user_to_add: &str) -> Cmd {
     Cmd::Add(AddUserToBankAccountCommand {
         id: id(1),
         iban: iban.into(),
         username: username.into(),
-        token: token.into(),
+        token: hash(token),
         user_to_add: user_to_add.into(),
+        token_hash: None,
+        token_nonce: None,
+    })
+}
+
+/// As [`add`], with the hash of the token the GraphQL endpoint made for `user_to_add`.
+fn add_with(iban: &str, username: &str, token: &str, user_to_add: &str, new_token: &str) -> Cmd {
+    Cmd::Add(AddUserToBankAccountCommand {
+        id: id(1),
+        iban: iban.into(),
+        username: username.into(),
+        token: hash(token),
+        user_to_add: user_to_add.into(),
+        token_hash: Some(hash(new_token)),
+        token_nonce: Some("nonce-2".into()),
     })
 }
 
@@ -49,7 +79,7 @@ fn remove(iban: &str, username: &str, token: &str) -> Cmd {
         id: id(1),
         iban: iban.into(),
         username: username.into(),
-        token: token.into(),
+        token: hash(token),
     })
 }
 
@@ -58,9 +88,28 @@ fn debit_by(iban: &str, amount: i64, transfer: u8, username: &str, token: &str) 
         id: id(transfer),
         iban: iban.into(),
         amount,
-        token: token.into(),
+        token: hash(token),
         username: username.into(),
     })
+}
+
+/// `command` carrying `token` itself, as commands did before the hashes: never valid now.
+fn in_clear(command: Cmd, token: &str) -> Cmd {
+    match command {
+        Cmd::Add(c) => Cmd::Add(AddUserToBankAccountCommand {
+            token: token.into(),
+            ..c
+        }),
+        Cmd::Remove(c) => Cmd::Remove(RemoveUserFromBankAccountCommand {
+            token: token.into(),
+            ..c
+        }),
+        Cmd::Debit(c) => Cmd::Debit(DebitMoneyCommand {
+            token: token.into(),
+            ..c
+        }),
+        other => other,
+    }
 }
 
 fn debit(iban: &str, amount: i64, transfer: u8) -> Cmd {
@@ -74,6 +123,8 @@ fn credit(iban: &str, amount: i64, transfer: u8) -> Cmd {
         amount,
         transfer_from: None,
         transfer_description: None,
+        // The domain books what it is given: the signature is checked by the handler.
+        saga_signature: None,
     })
 }
 
@@ -104,7 +155,7 @@ fn removed(iban: &str, username: &str) -> BankEvent {
     .into()
 }
 
-/// alice owns A with token `t-a`.
+/// alice owns A with token `t-a`, from an event written before the hashes (token in clear).
 fn alice_owns_a() -> Vec<BankEvent> {
     vec![created(IBAN_A, "alice", "t-a")]
 }
@@ -159,10 +210,29 @@ fn create_bank_account() {
             Err("iban already exist"),
         ),
         (
-            "a new open IBAN gets the fresh token",
+            "a new open IBAN without a token hash gets the hash of the fresh token, never the token",
             alice_owns_a(),
             create(IBAN_B, "bob"),
-            Ok(vec![created(IBAN_B, "bob", "fresh-token")]),
+            Ok(vec![created_hashed(IBAN_B, "bob", "fresh-token")]),
+        ),
+        (
+            "a new open IBAN keeps the command's token hash and nonce",
+            alice_owns_a(),
+            create_with(IBAN_B, "bob", "t-b", "nonce-1"),
+            Ok(vec![BankAccountCreatedEvent {
+                iban: IBAN_B.into(),
+                token: String::new(),
+                username: "bob".into(),
+                token_hash: Some(hash("t-b")),
+                token_nonce: Some("nonce-1".into()),
+            }
+            .into()]),
+        ),
+        (
+            "the IBAN is checked before the token hash is looked at",
+            alice_owns_a(),
+            create_with(IBAN_A, "bob", "t-b", "nonce-1"),
+            Err("iban already exist"),
         ),
     ]);
 }
@@ -196,22 +266,53 @@ fn add_user_to_bank_account() {
             Err("token is not valid"),
         ),
         (
-            "the added user gets the fresh token",
+            "the adder's token in clear is not valid, only its hash",
+            alice_owns_a(),
+            in_clear(add(IBAN_A, "alice", "t-a", "carol"), "t-a"),
+            Err("token is not valid"),
+        ),
+        (
+            "the added user without a token hash gets the hash of the fresh token",
             alice_owns_a(),
             add(IBAN_A, "alice", "t-a", "carol"),
-            Ok(vec![added(IBAN_A, "carol", "fresh-token")]),
+            Ok(vec![added_hashed(IBAN_A, "carol", "fresh-token")]),
+        ),
+        (
+            "the added user gets the command's token hash and nonce",
+            alice_owns_a(),
+            add_with(IBAN_A, "alice", "t-a", "carol", "t-c"),
+            Ok(vec![UserAddedToBankAccountEvent {
+                username: "carol".into(),
+                iban: IBAN_A.into(),
+                token: String::new(),
+                token_hash: Some(hash("t-c")),
+                token_nonce: Some("nonce-2".into()),
+            }
+            .into()]),
         ),
         (
             "a co-owner may add with their own token",
             alice_owns_a_with(vec![added(IBAN_A, "bob", "t-b")]),
             add(IBAN_A, "bob", "t-b", "carol"),
-            Ok(vec![added(IBAN_A, "carol", "fresh-token")]),
+            Ok(vec![added_hashed(IBAN_A, "carol", "fresh-token")]),
+        ),
+        (
+            "a co-owner added with a token hash adds with that token",
+            alice_owns_a_with(vec![added_hashed(IBAN_A, "bob", "t-b")]),
+            add(IBAN_A, "bob", "t-b", "carol"),
+            Ok(vec![added_hashed(IBAN_A, "carol", "fresh-token")]),
+        ),
+        (
+            "an owner created with a token hash adds with that token",
+            vec![created_hashed(IBAN_A, "alice", "t-a")],
+            add(IBAN_A, "alice", "t-a", "carol"),
+            Ok(vec![added_hashed(IBAN_A, "carol", "fresh-token")]),
         ),
         (
             "a removed user can be added again",
             alice_owns_a_with(vec![added(IBAN_A, "bob", "t-b"), removed(IBAN_A, "bob")]),
             add(IBAN_A, "alice", "t-a", "bob"),
-            Ok(vec![added(IBAN_A, "bob", "fresh-token")]),
+            Ok(vec![added_hashed(IBAN_A, "bob", "fresh-token")]),
         ),
     ]);
 }
@@ -238,6 +339,12 @@ fn remove_user_from_bank_account() {
             Err("token is not valid"),
         ),
         (
+            "the token in clear is not valid",
+            alice_owns_a(),
+            in_clear(remove(IBAN_A, "alice", "t-a"), "t-a"),
+            Err("token is not valid"),
+        ),
+        (
             "last owner with a positive balance",
             alice_owns_a_with(vec![credited(IBAN_A, 100, 1)]),
             remove(IBAN_A, "alice", "t-a"),
@@ -258,6 +365,12 @@ fn remove_user_from_bank_account() {
         (
             "one of two owners with a balance",
             alice_owns_a_with(vec![credited(IBAN_A, 100, 1), added(IBAN_A, "bob", "t-b")]),
+            remove(IBAN_A, "bob", "t-b"),
+            Ok(vec![removed(IBAN_A, "bob")]),
+        ),
+        (
+            "an owner added with a token hash removes themselves with that token",
+            alice_owns_a_with(vec![added_hashed(IBAN_A, "bob", "t-b")]),
             remove(IBAN_A, "bob", "t-b"),
             Ok(vec![removed(IBAN_A, "bob")]),
         ),
@@ -304,8 +417,38 @@ fn debit_money() {
             Err("token is not valid"),
         ),
         (
+            "the token of an owner from before the hashes, in clear, is not valid",
+            alice_owns_a(),
+            in_clear(debit(IBAN_A, 100, 1), "t-a"),
+            Err("token is not valid"),
+        ),
+        (
+            "the hash itself as the token of an owner from before the hashes",
+            vec![created(IBAN_A, "alice", &hash("t-a"))],
+            debit(IBAN_A, 100, 1),
+            Err("token is not valid"),
+        ),
+        (
+            "an owner created with a token hash debits with that token",
+            vec![created_hashed(IBAN_A, "alice", "t-a")],
+            debit(IBAN_A, 100, 1),
+            Ok(vec![debited(IBAN_A, 100, 1)]),
+        ),
+        (
+            "an owner created with a token hash: a wrong token",
+            vec![created_hashed(IBAN_A, "alice", "t-a")],
+            debit_by(IBAN_A, 100, 1, "alice", "t-b"),
+            Err("token is not valid"),
+        ),
+        (
             "a co-owner debits with their own token",
             alice_owns_a_with(vec![added(IBAN_A, "bob", "t-b")]),
+            debit_by(IBAN_A, 100, 1, "bob", "t-b"),
+            Ok(vec![debited(IBAN_A, 100, 1)]),
+        ),
+        (
+            "a co-owner added with a token hash debits with that token",
+            alice_owns_a_with(vec![added_hashed(IBAN_A, "bob", "t-b")]),
             debit_by(IBAN_A, 100, 1, "bob", "t-b"),
             Ok(vec![debited(IBAN_A, 100, 1)]),
         ),
@@ -484,8 +627,41 @@ fn a_new_account_starts_at_zero_with_the_default_limit() {
     };
     assert_eq!(account.balance(), 0);
     assert_eq!(account.limit(), -50_000);
-    assert_eq!(account.token_of("alice"), Some("t-a"));
+    assert_eq!(account.token_of("alice"), Some(hash("t-a").as_str()));
     assert_eq!(account.owners().collect::<Vec<_>>(), ["alice"]);
+}
+
+#[test]
+fn owners_are_known_by_their_token_hash_whichever_event_named_them() {
+    let mut accounts = BankAccounts::default();
+    for event in [
+        created_hashed(IBAN_A, "alice", "t-a"),
+        added(IBAN_A, "bob", "t-b"),
+        added_hashed(IBAN_A, "carol", "t-c"),
+        created(IBAN_B, "dave", "t-d"),
+    ] {
+        accounts.evolve(&event);
+    }
+    let token_of = |iban: &str, username: &str| {
+        accounts
+            .get(iban)
+            .and_then(|account| account.token_of(username))
+            .map(String::from)
+    };
+    assert_eq!(
+        token_of(IBAN_A, "alice"),
+        Some(hash("t-a")),
+        "new: as given"
+    );
+    assert_eq!(token_of(IBAN_A, "bob"), Some(hash("t-b")), "legacy: hashed");
+    assert_eq!(token_of(IBAN_A, "carol"), Some(hash("t-c")));
+    assert_eq!(token_of(IBAN_B, "dave"), Some(hash("t-d")));
+    // What an account keeps, e.g. in a state store, holds no token in clear.
+    let record = accounts.get(IBAN_A).map(|a| a.record()).expect("account A");
+    for (username, kept) in &record.owners {
+        assert_eq!(kept.len(), 64, "{username}: a SHA-256 in hex");
+        assert!(!kept.starts_with("t-"), "{username}: {kept}");
+    }
 }
 
 #[test]
@@ -509,6 +685,7 @@ fn evolve_ignores_duplicates_and_unknown_ibans() {
     };
     assert_eq!(account.balance(), 300);
     assert_eq!(account.owners().collect::<Vec<_>>(), ["alice"]);
+    assert_eq!(account.token_of("alice"), Some(hash("t-a").as_str()));
     assert!(account.has_booked(id(1), Movement::Credit));
     assert!(!account.has_booked(id(1), Movement::Debit));
     assert!(accounts.get(IBAN_B).is_none());
@@ -520,19 +697,25 @@ fn authorize_uses_the_debit_reasons() {
     let mut accounts = BankAccounts::default();
     accounts.evolve(&created(IBAN_A, "alice", "t-a"));
     let cases = [
-        (IBAN_B, "alice", "t-a", Err("iban not known")),
+        (IBAN_B, "alice", hash("t-a"), Err("iban not known")),
         (
             IBAN_A,
             "bob",
-            "t-a",
+            hash("t-a"),
             Err("user is no owner of bank account"),
         ),
-        (IBAN_A, "alice", "t-b", Err("token is not valid")),
-        (IBAN_A, "alice", "t-a", Ok(())),
+        (IBAN_A, "alice", hash("t-b"), Err("token is not valid")),
+        (
+            IBAN_A,
+            "alice",
+            "t-a".to_string(),
+            Err("token is not valid"),
+        ),
+        (IBAN_A, "alice", hash("t-a"), Ok(())),
     ];
     for (iban, username, token, expected) in cases {
         let outcome = accounts
-            .authorize(iban, username, token)
+            .authorize(iban, username, &token)
             .map_err(|reason| reason.to_string());
         assert_eq!(
             outcome,

@@ -41,6 +41,11 @@ fn start(from: &str, to: &str) -> In {
     In::Event(started(1, from, to, AMOUNT).into())
 }
 
+/// The same start, written before the token hashes: alice's token in clear.
+fn start_legacy(from: &str, to: &str) -> In {
+    In::Event(started_legacy(1, from, to, AMOUNT).into())
+}
+
 fn was_debited(iban: &str) -> In {
     In::Event(debited(iban, AMOUNT, 1))
 }
@@ -110,7 +115,8 @@ fn debit(from: &str) -> Vec<SagaCommand> {
         id: id(1),
         iban: from.into(),
         amount: AMOUNT,
-        token: "t-a".into(),
+        // The hash the transfer was asked with: the debit compares it with the owner's.
+        token: hash("t-a"),
         username: "alice".into(),
     })]
 }
@@ -122,6 +128,8 @@ fn credit(from: &str, to: &str) -> Vec<SagaCommand> {
         amount: AMOUNT,
         transfer_from: Some(from.into()),
         transfer_description: Some("rent".into()),
+        // The saga asks unsigned; the handler signs a credit that leaves for another instance.
+        saga_signature: None,
     })]
 }
 
@@ -181,6 +189,15 @@ fn scenarios() -> Vec<Scenario> {
                 (ok(DEBIT), nothing()),
                 (was_credited(IBAN_B), complete()),
                 (ok(CREDIT), nothing()),
+                (was_completed(), nothing()),
+            ],
+        ),
+        (
+            "a transfer started before the token hashes debits with the hash of its token",
+            vec![
+                (start_legacy(IBAN_A, IBAN_B), debit(IBAN_A)),
+                (was_debited(IBAN_A), credit(IBAN_A, IBAN_B)),
+                (was_credited(IBAN_B), complete()),
                 (was_completed(), nothing()),
             ],
         ),
@@ -632,4 +649,39 @@ fn a_failed_transfer_that_must_still_return_money_is_kept() {
     saga.handle(was_returned(IBAN_A, INSUFFICIENT).as_input());
     // Returned: settled now, but only a new final event puts it on the list again.
     assert_eq!(saga.len(), 1);
+}
+
+/// A transfer started before the token hashes: the saga keeps the hash of its token, never the
+/// token, both in memory and in what a state store keeps, and a restored transfer debits with
+/// the same hash.
+#[test]
+fn a_transfer_keeps_the_hash_of_its_token_only() {
+    for (name, input) in [
+        ("legacy start", start_legacy(IBAN_A, IBAN_B)),
+        ("start", start(IBAN_A, IBAN_B)),
+    ] {
+        let mut saga = Saga::default();
+        assert_eq!(saga.handle(input.as_input()), debit(IBAN_A), "{name}");
+        let kept = &saga.transfers[&id(1)].started;
+        assert_eq!(kept.token, "", "{name}: no token in memory");
+        assert_eq!(
+            kept.token_hash.as_deref(),
+            Some(hash("t-a").as_str()),
+            "{name}"
+        );
+
+        let Some(record) = saga.record(id(1)) else {
+            panic!("{name}: a record of the transfer");
+        };
+        assert_eq!(record.token_hash, hash("t-a"), "{name}");
+        let stored = postcard::to_allocvec(&record).unwrap_or_default();
+        assert!(
+            !stored.windows(3).any(|bytes| bytes == b"t-a"),
+            "{name}: the token in a state store"
+        );
+
+        let mut restored = Saga::default();
+        restored.restore(record);
+        assert_eq!(restored.pending(), debit(IBAN_A), "{name}: restored");
+    }
 }

@@ -1,0 +1,231 @@
+//! ACLs: makes the cluster's ACLs of the bank's principals exactly what the topology
+//! declares ([`topology::acls::wanted`]), and writes them for Strimzi's KafkaUsers.
+//!
+//! Only the principals of the topology are reconciled: an ACL the topology does not declare
+//! for one of them is deleted (a widened grant is an attack surface), while the ACLs of
+//! anyone else (an operator's own users) are left alone. A cluster without an authorizer has
+//! no ACLs to set; that is reported and skipped, never treated as success of a secured setup.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::Write;
+use std::time::Duration;
+
+use topology::acls::{user, AclAdmin, AclBinding, AclError, Operation, Pattern, Resource};
+use topology::catalogue::Principal;
+
+use crate::synchronize::Mode;
+
+/// What the ACLs of the bank's principals need to match the topology.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AclPlan {
+    pub create: Vec<AclBinding>,
+    pub delete: Vec<AclBinding>,
+}
+
+impl AclPlan {
+    pub fn is_empty(&self) -> bool {
+        self.create.is_empty() && self.delete.is_empty()
+    }
+}
+
+/// The difference between the ACLs `observed` on a cluster and the `wanted` ones, for the
+/// `principals` the topology owns.
+pub fn plan(
+    wanted: &BTreeSet<AclBinding>,
+    observed: &[AclBinding],
+    principals: &[Principal],
+) -> AclPlan {
+    let owned: BTreeSet<String> = principals.iter().map(|p| user(p.name)).collect();
+    let observed: BTreeSet<&AclBinding> = observed.iter().collect();
+    AclPlan {
+        create: wanted
+            .iter()
+            .filter(|acl| !observed.contains(acl))
+            .cloned()
+            .collect(),
+        delete: observed
+            .into_iter()
+            .filter(|acl| owned.contains(&acl.principal) && !wanted.contains(*acl))
+            .cloned()
+            .collect(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AclSyncError {
+    #[error("ACLs: {0}")]
+    Admin(#[from] AclError),
+    #[error("writing the report: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// What [`synchronize_acls`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AclOutcome {
+    /// The cluster has no authorizer: nothing to reconcile.
+    NoAuthorizer,
+    /// The plan, carried out unless the mode was [`Mode::Plan`].
+    Planned(AclPlan),
+}
+
+/// Compares the cluster's ACLs with the topology's and, with [`Mode::Apply`], creates and
+/// deletes ACLs until they match, reporting line by line to `out`.
+pub fn synchronize_acls(
+    admin: &AclAdmin,
+    principals: &[Principal],
+    mode: Mode,
+    timeout: Duration,
+    out: &mut dyn Write,
+) -> Result<AclOutcome, AclSyncError> {
+    let observed = match admin.describe(None, timeout) {
+        Ok(observed) => observed,
+        Err(AclError::Refused { message, .. }) if no_authorizer(&message) => {
+            writeln!(
+                out,
+                "ACLs: the cluster has no authorizer, so every client may do anything; \
+                 skipped (see README, Kafka security)"
+            )?;
+            return Ok(AclOutcome::NoAuthorizer);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let wanted = topology::acls::wanted(principals);
+    let plan = plan(&wanted, &observed, principals);
+    for acl in &plan.create {
+        writeln!(out, "ACL create: {acl}")?;
+    }
+    for acl in &plan.delete {
+        writeln!(out, "ACL delete: {acl}")?;
+    }
+    if plan.is_empty() {
+        writeln!(
+            out,
+            "nothing to do: {} ACLs of {} principals match the topology",
+            wanted.len(),
+            principals.len()
+        )?;
+    } else if mode == Mode::Plan {
+        writeln!(
+            out,
+            "{} ACL change(s) to apply; run `synchronizer apply`",
+            plan.create.len() + plan.delete.len()
+        )?;
+    } else {
+        // Grants first: a service never loses a right it still has in the topology.
+        admin.create(&plan.create, timeout)?;
+        admin.delete(&plan.delete, timeout)?;
+        writeln!(
+            out,
+            "applied {} ACL change(s)",
+            plan.create.len() + plan.delete.len()
+        )?;
+    }
+    Ok(AclOutcome::Planned(plan))
+}
+
+/// Whether a refused DescribeAcls means the brokers run without an authorizer.
+fn no_authorizer(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("security features are disabled") || message.contains("no authorizer")
+}
+
+/// The ACLs of `principals` as the `users` map of the Helm chart's `files/kafka-acls.yaml`,
+/// one Strimzi KafkaUser `simple` authorization per principal: each resource once, with the
+/// operations allowed on it.
+pub fn strimzi_users(principals: &[Principal]) -> String {
+    let wanted = topology::acls::wanted(principals);
+    let mut text = String::from(
+        "# Generated by `synchronizer acls --strimzi` from topology/topology.toml: do not edit.\n\
+         users:\n",
+    );
+    for principal in principals {
+        let mut resources: BTreeMap<(Resource, Pattern, &str), Vec<Operation>> = BTreeMap::new();
+        for acl in wanted
+            .iter()
+            .filter(|acl| acl.principal == user(principal.name))
+        {
+            resources
+                .entry((acl.resource, acl.pattern, acl.name.as_str()))
+                .or_default()
+                .push(acl.operation);
+        }
+        // Writing to a String cannot fail.
+        let _ = writeln!(text, "  {}:\n    acls:", principal.name);
+        for ((resource, pattern, name), operations) in resources {
+            let operations: Vec<&str> = operations.iter().map(|o| o.strimzi_name()).collect();
+            let _ = writeln!(
+                text,
+                "      - resource: {{type: {}, name: {name}, patternType: {}}}\n        \
+                 operations: [{}]",
+                resource.strimzi_name(),
+                pattern.strimzi_name(),
+                operations.join(", ")
+            );
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use topology::catalogue::PRINCIPALS;
+
+    fn binding(principal: &str, name: &str, operation: Operation) -> AclBinding {
+        AclBinding {
+            principal: user(principal),
+            resource: Resource::Topic,
+            pattern: Pattern::Literal,
+            name: name.to_string(),
+            operation,
+        }
+    }
+
+    #[test]
+    fn an_empty_cluster_gets_every_acl() {
+        let wanted = topology::acls::wanted(PRINCIPALS);
+        let plan = plan(&wanted, &[], PRINCIPALS);
+        assert_eq!(plan.create.len(), wanted.len());
+        assert!(plan.delete.is_empty());
+    }
+
+    #[test]
+    fn a_matching_cluster_needs_nothing() {
+        let wanted = topology::acls::wanted(PRINCIPALS);
+        let observed: Vec<AclBinding> = wanted.iter().cloned().collect();
+        assert!(plan(&wanted, &observed, PRINCIPALS).is_empty());
+    }
+
+    #[test]
+    fn a_widened_grant_of_a_bank_principal_is_revoked_and_others_are_left_alone() {
+        let wanted = topology::acls::wanted(PRINCIPALS);
+        let mut observed: Vec<AclBinding> = wanted.iter().cloned().collect();
+        let widened = binding("graphql-endpoint", "bank_events", Operation::Write);
+        let operators = binding("operator", "bank_events", Operation::Read);
+        observed.push(widened.clone());
+        observed.push(operators);
+        let plan = plan(&wanted, &observed, PRINCIPALS);
+        assert_eq!(plan.delete, vec![widened]);
+        assert!(plan.create.is_empty());
+    }
+
+    #[test]
+    fn the_helm_charts_acls_are_the_topologys() {
+        let chart = include_str!("../../deploy/helm/open-bank/files/kafka-acls.yaml");
+        assert_eq!(
+            chart,
+            strimzi_users(PRINCIPALS),
+            "regenerate with `cargo run -p synchronizer -- acls --strimzi > \
+             deploy/helm/open-bank/files/kafka-acls.yaml`"
+        );
+    }
+
+    #[test]
+    fn a_cluster_without_authorizer_is_recognised() {
+        assert!(no_authorizer(
+            "Security features are disabled on the broker"
+        ));
+        assert!(!no_authorizer("Cluster authorization failed"));
+    }
+}
