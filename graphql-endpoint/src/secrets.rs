@@ -15,17 +15,31 @@ pub const TOO_EASY: &str = "password is too easy to guess: use a longer phrase o
 /// protection from an offline slow-hash attack", what a bank asks for.
 const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
 
-/// How many hashes may wait for a core besides the ones running. Each argon2 run takes 19 MiB
-/// and about 30 ms of one core; with one hash per core and this many waiting, a check waits at
-/// most about 16 × 30 ms / cores ≈ 0.25 s on two cores. More than that are refused at once
-/// ([`SecretError::Busy`]): a guessing run fills the queue, never the honest users' wait.
+/// How many hashes may wait for a core besides the ones running, in each lane. Each argon2 run
+/// takes 19 MiB and about 30 ms of one core; more than this many waiting are refused at once
+/// ([`SecretError::Busy`]): a guessing run fills its queue, never the honest users' wait.
 const MAX_WAITING: usize = 16;
+
+/// Which line a password check waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// A username that logged in from this client address before
+    /// ([`crate::logins::KnownClients`]): it never waits behind more than one stranger's hash.
+    Known,
+    /// Anyone else: first logins, new addresses, and every guess of a botnet. They share all
+    /// cores but one, so a guessing run from any number of addresses leaves a core to the
+    /// customers the bank knows.
+    Stranger,
+}
 
 /// One hash per core at a time: unbounded, a burst of logins would run on as many blocking
 /// threads as requests (malloc keeps each thread's 19 MiB).
 struct HashQueue {
     running: Semaphore,
-    waiting: AtomicUsize,
+    /// The cores strangers may use: all but one (at least one).
+    strangers: Semaphore,
+    waiting_known: AtomicUsize,
+    waiting_strangers: AtomicUsize,
     max_waiting: usize,
 }
 
@@ -43,28 +57,65 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// The right to run one hash now.
+struct Turn<'a> {
+    _core: SemaphorePermit<'a>,
+    _stranger: Option<SemaphorePermit<'a>>,
+}
+
 impl HashQueue {
     fn new(cores: usize, max_waiting: usize) -> Self {
         Self {
             running: Semaphore::new(cores),
-            waiting: AtomicUsize::new(0),
+            strangers: Semaphore::new(cores.saturating_sub(1).max(1)),
+            waiting_known: AtomicUsize::new(0),
+            waiting_strangers: AtomicUsize::new(0),
             max_waiting,
         }
     }
 
-    async fn turn(&self) -> Result<SemaphorePermit<'_>, SecretError> {
-        if let Ok(permit) = self.running.try_acquire() {
+    /// Waits for a place in `waiting` (refused at once when `max_waiting` wait there already)
+    /// and then for a permit of `semaphore`.
+    async fn queue<'a>(
+        &'a self,
+        semaphore: &'a Semaphore,
+        waiting: &'a AtomicUsize,
+    ) -> Result<SemaphorePermit<'a>, SecretError> {
+        if let Ok(permit) = semaphore.try_acquire() {
             return Ok(permit);
         }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
+        if waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(SecretError::Busy);
         }
-        let _waiting = Waiting(&self.waiting);
-        self.running
+        let _waiting = Waiting(waiting);
+        semaphore
             .acquire()
             .await
             .map_err(|_| SecretError::Cancelled)
+    }
+
+    async fn turn(&self, lane: Lane) -> Result<Turn<'_>, SecretError> {
+        match lane {
+            Lane::Known => Ok(Turn {
+                _core: self.queue(&self.running, &self.waiting_known).await?,
+                _stranger: None,
+            }),
+            Lane::Stranger => {
+                let stranger = self.queue(&self.strangers, &self.waiting_strangers).await?;
+                // At most cores − 1 strangers get here, so a known customer waits for one
+                // running hash at worst.
+                let core = self
+                    .running
+                    .acquire()
+                    .await
+                    .map_err(|_| SecretError::Cancelled)?;
+                Ok(Turn {
+                    _core: core,
+                    _stranger: Some(stranger),
+                })
+            }
+        }
     }
 }
 
@@ -82,7 +133,8 @@ pub enum SecretError {
 /// An argon2id hash in PHC string form with a fresh random salt. Runs on a blocking thread:
 /// a hash takes tens of milliseconds of CPU.
 pub async fn hash_password(password: String) -> Result<String, SecretError> {
-    let _turn = HASHING.turn().await?;
+    // A new password: a sign-up or a change, queued with the strangers.
+    let _turn = HASHING.turn(Lane::Stranger).await?;
     tokio::task::spawn_blocking(move || hash_now(&password))
         .await
         .map_err(|_| SecretError::Cancelled)?
@@ -112,8 +164,9 @@ static NOBODY: LazyLock<Option<String>> = LazyLock::new(|| {
 pub async fn verify_password(
     password: String,
     stored: Option<String>,
+    lane: Lane,
 ) -> Result<bool, SecretError> {
-    let _turn = HASHING.turn().await?;
+    let _turn = HASHING.turn(lane).await?;
     tokio::task::spawn_blocking(move || {
         let (hash, known) = match &stored {
             Some(hash) => (hash.as_str(), true),
@@ -159,8 +212,9 @@ mod tests {
         let hash = hash_password("correct horse".into()).await.expect("hash");
         assert!(hash.starts_with("$argon2id$"));
         assert!(!hash.contains("correct horse"));
-        let verify =
-            |password: &str, stored: Option<String>| verify_password(password.into(), stored);
+        let verify = |password: &str, stored: Option<String>| {
+            verify_password(password.into(), stored, Lane::Stranger)
+        };
         assert!(verify("correct horse", Some(hash.clone()))
             .await
             .expect("verify"));
@@ -194,19 +248,40 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_at_once() {
         let queue = HashQueue::new(1, 2);
-        let running = queue.turn().await.expect("the one core");
-        let mut first = Box::pin(queue.turn());
-        let mut second = Box::pin(queue.turn());
+        let running = queue.turn(Lane::Stranger).await.expect("the one core");
+        let mut first = Box::pin(queue.turn(Lane::Stranger));
+        let mut second = Box::pin(queue.turn(Lane::Stranger));
         assert!(futures::poll!(&mut first).is_pending(), "waits");
         assert!(futures::poll!(&mut second).is_pending(), "waits");
         assert!(
-            matches!(queue.turn().await, Err(SecretError::Busy)),
+            matches!(queue.turn(Lane::Stranger).await, Err(SecretError::Busy)),
             "refused at once"
         );
         drop(running);
         assert!(first.await.is_ok(), "its turn came");
         drop(second);
-        assert!(queue.turn().await.is_ok(), "room again");
+        assert!(queue.turn(Lane::Stranger).await.is_ok(), "room again");
+    }
+
+    #[tokio::test]
+    async fn a_known_customer_waits_for_one_strangers_hash_at_most() {
+        let queue = HashQueue::new(2, 2);
+        let stranger = queue.turn(Lane::Stranger).await.expect("a stranger's core");
+        // The strangers' queue is full: more of them are refused...
+        let mut waiting = [
+            Box::pin(queue.turn(Lane::Stranger)),
+            Box::pin(queue.turn(Lane::Stranger)),
+        ];
+        for turn in &mut waiting {
+            assert!(futures::poll!(turn).is_pending());
+        }
+        assert!(matches!(
+            queue.turn(Lane::Stranger).await,
+            Err(SecretError::Busy)
+        ));
+        // ... while a known customer gets the core strangers may not use, at once.
+        let known = queue.turn(Lane::Known).await.expect("the reserved core");
+        drop((known, stranger));
     }
 
     #[test]

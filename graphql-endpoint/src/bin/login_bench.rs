@@ -4,7 +4,8 @@
 //! simulated client has an address of its own.
 //!
 //! Scenarios, one after the other, each `--seconds` long:
-//! - `quiet`: the honest login alone, every 500 ms;
+//! - `quiet`: the honest login alone, every 1.5 s from its own address (a customer's pace: the
+//!   endpoint lets one address try once a second after a burst of 30);
 //! - `one-address`: plus `--rate` guesses a second from one address, at random usernames;
 //! - `many-addresses`: plus `--rate` guesses a second, each from a new address (what a botnet
 //!   does: no per-address throttle applies, only the bounded hashing queue).
@@ -45,6 +46,8 @@ const LOGIN: &str =
     "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token reason } }";
 const SIGN_UP: &str = "mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban reason } }";
 const PASSWORD: &str = "a quiet harbor of violet lanterns";
+/// How often the honest customer logs in.
+const HONEST_EVERY: Duration = Duration::from_millis(1_500);
 
 #[derive(Clone)]
 struct Client {
@@ -153,7 +156,7 @@ async fn scenario(client: &Client, honest: &str, guesses: Option<(u32, bool)>, s
     while Instant::now() < until {
         let (outcome, took) = client.login(address(7), honest, PASSWORD).await;
         honest_tally.lock().await.add(outcome, took);
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(HONEST_EVERY).await;
     }
     if let Some(guesser) = guesser {
         let _ = guesser.await;
