@@ -160,11 +160,52 @@ impl Handler {
         &self.owned
     }
 
+    /// Hands the partitions in `released` over to another instance: forgets their aggregates
+    /// and sagas, and stops deciding for them. The others go on untouched.
+    pub fn release(&mut self, released: &BTreeSet<i32>) {
+        self.state.release(released);
+        self.saga
+            .retain_homes(|home| !released.contains(&partition_of(home)));
+        self.owned = Ownership::new(self.owned.partitions().filter(|p| !released.contains(p)));
+    }
+
+    /// Takes over the partitions `rebuilt` decides for, rebuilt on their own (see
+    /// `crate::rebuild`): none of them may be owned here already.
+    pub fn adopt(&mut self, rebuilt: Handler) {
+        debug_assert!(
+            rebuilt
+                .owned
+                .partitions()
+                .all(|p| !self.owned.partitions.contains(&p)),
+            "a partition is owned twice: {:?} and {:?}",
+            self.owned,
+            rebuilt.owned
+        );
+        self.state.absorb(rebuilt.state);
+        self.saga.absorb(rebuilt.saga);
+        self.owned = Ownership::new(self.owned.partitions().chain(rebuilt.owned.partitions()));
+    }
+
     /// After a rebuild: every unfinished transfer goes as far as this instance can take it, and
     /// a credit still waiting for another instance is asked for again, because the command sent
     /// before may have expired or never been written.
     pub fn resume(&mut self) -> Vec<Output> {
-        let pending = self.saga.pending();
+        self.resume_in(&self.owned.partitions.clone())
+    }
+
+    /// [`Handler::resume`] for the transfers homed in `partitions` only: those just taken
+    /// over; the others were driven all along.
+    pub fn resume_in(&mut self, partitions: &BTreeSet<i32>) -> Vec<Output> {
+        let pending: Vec<SagaCommand> = self
+            .saga
+            .pending()
+            .into_iter()
+            .filter(|command| {
+                self.saga
+                    .home_of(command.transfer_id())
+                    .is_some_and(|home| partitions.contains(&partition_of(home)))
+            })
+            .collect();
         let mut outputs = Vec::new();
         for command in pending {
             outputs.extend(self.drive(command));

@@ -51,6 +51,16 @@ pub enum RebuildError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The state store does not match the log, and emptying it was not allowed: it still
+    /// holds the history of partitions this instance keeps deciding for.
+    #[error("the state store does not match the log: {0}")]
+    StoreStale(String),
+}
+
+/// The handler of the rebuilt partitions, and where each of their event partitions ended.
+pub struct Rebuilt {
+    pub handler: Handler,
+    pub ends: Vec<PartitionEnd>,
 }
 
 /// Rows written to the state store at a time during a replay: bounds the memory a long replay
@@ -59,14 +69,17 @@ const ROWS_PER_WRITE: usize = 100_000;
 
 /// Rebuilds the handler for the partitions of `owned`; `replayed` counts the records read, for
 /// `/health`. With a `store`, the live data of those partitions comes from it and only what
-/// was written after its offsets is replayed; the replayed state is written back to it.
+/// was written after its offsets is replayed; the replayed state is written back to it. A store
+/// that does not match the log is emptied only if `may_empty_store` (else
+/// [`RebuildError::StoreStale`]).
 pub async fn rebuild(
     settings: &KafkaSettings,
     codec: &Codec,
     owned: Ownership,
     replayed: &AtomicU64,
     store: Option<&Store>,
-) -> Result<Handler, RebuildError> {
+    may_empty_store: bool,
+) -> Result<Rebuilt, RebuildError> {
     let started = Instant::now();
     let mut state = BankState::default();
     let mut saga = Saga::default();
@@ -76,8 +89,9 @@ pub async fn rebuild(
         .collect();
     let mut count = 0u64;
     let mut loaded = None;
+    let mut ends = Vec::new();
     if !partitions.is_empty() {
-        let ends = tokio::task::block_in_place(|| {
+        ends = tokio::task::block_in_place(|| {
             replay::high_watermarks(settings, &partitions, ADMIN_TIMEOUT)
         })?;
         let consumer = settings
@@ -85,8 +99,9 @@ pub async fn rebuild(
             .map_err(RebuildError::Client)?;
         let mut positions = BTreeMap::new();
         if let Some(store) = store {
-            let restored =
-                tokio::task::block_in_place(|| restore(store, &consumer, &owned, &ends))?;
+            let restored = tokio::task::block_in_place(|| {
+                restore(store, &consumer, &owned, &ends, may_empty_store)
+            })?;
             (state, saga) = restored.handler.into_parts();
             loaded = Some((restored.rows, started.elapsed()));
             positions = restored.positions;
@@ -148,7 +163,10 @@ pub async fn rebuild(
         "state rebuilt"
     );
     topology::process::give_freed_memory_back();
-    Ok(Handler::new(state, saga, owned))
+    Ok(Rebuilt {
+        handler: Handler::new(state, saga, owned),
+        ends,
+    })
 }
 
 /// The handler of `owned` as `store` keeps it (see [`Store::load`]), after emptying a store
@@ -158,6 +176,7 @@ fn restore(
     consumer: &StreamConsumer,
     owned: &Ownership,
     ends: &[PartitionEnd],
+    may_empty_store: bool,
 ) -> Result<Loaded, RebuildError> {
     let identity = match consumer.client().fetch_cluster_id(ADMIN_TIMEOUT) {
         Some(cluster_id) => Identity {
@@ -177,6 +196,9 @@ fn restore(
         }
     };
     if let Some(stale) = store.check(&identity, ends)? {
+        if !may_empty_store {
+            return Err(RebuildError::StoreStale(stale));
+        }
         tracing::info!(path = %store.path().display(), stale, "state store emptied; the partitions are replayed from offset 0");
         store.reset(&identity)?;
     }

@@ -84,6 +84,31 @@ impl Cluster {
         }
     }
 
+    /// Partition tasks each running instance opened so far.
+    async fn rebuilt_counts(&self) -> BTreeMap<usize, u64> {
+        let mut counts = BTreeMap::new();
+        for (n, process) in &self.instances {
+            if let Some((_, body)) = process.health().await {
+                counts.insert(*n, body["partitions_rebuilt"].as_u64().unwrap_or_default());
+            }
+        }
+        counts
+    }
+
+    /// Waits until every partition is served again after a change at `since`; answers how long
+    /// that took and how many partitions the running instances rebuilt for it (`before`: their
+    /// counts when the change began).
+    async fn handover(&mut self, since: Instant, before: &BTreeMap<usize, u64>) -> (Duration, u64) {
+        let took = self.wait_all_served(since).await;
+        let rebuilt = self
+            .rebuilt_counts()
+            .await
+            .iter()
+            .map(|(n, count)| count.saturating_sub(before.get(n).copied().unwrap_or_default()))
+            .sum();
+        (took, rebuilt)
+    }
+
     fn counters(bodies: &[serde_json::Value], field: &str) -> u64 {
         bodies.iter().filter_map(|b| b[field].as_u64()).sum()
     }
@@ -141,30 +166,34 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
         // The faults, spread over the run while transfers keep coming.
         match n {
             40 => {
+                let before = cluster.rebuilt_counts().await;
                 if let Some(process) = cluster.instances.get_mut(&2) {
                     process.kill();
                 }
                 cluster.instances.remove(&2);
                 faults.push("SIGKILL instance 2");
                 let at = Instant::now();
-                let took = cluster.wait_all_served(at).await;
+                let took = cluster.handover(at, &before).await;
                 handovers.push(("instance 2 killed, others take over", took));
             }
             100 => {
+                let before = cluster.rebuilt_counts().await;
                 let at = Instant::now();
                 cluster.start(2, 2);
                 cluster.wait_ready().await;
                 faults.push("restart instance 2");
-                handovers.push(("instance 2 back", cluster.wait_all_served(at).await));
+                handovers.push(("instance 2 back", cluster.handover(at, &before).await));
             }
             160 => {
+                let before = cluster.rebuilt_counts().await;
                 let at = Instant::now();
                 cluster.start(4, 1);
                 cluster.wait_ready().await;
                 faults.push("add instance 4");
-                handovers.push(("instance 4 added", cluster.wait_all_served(at).await));
+                handovers.push(("instance 4 added", cluster.handover(at, &before).await));
             }
             220 => {
+                let before = cluster.rebuilt_counts().await;
                 let at = Instant::now();
                 if let Some(mut stopped) = cluster.instances.remove(&1) {
                     let status = stopped.terminate();
@@ -174,19 +203,20 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
                     );
                 }
                 faults.push("stop instance 1 (SIGTERM)");
-                handovers.push(("instance 1 stopped", cluster.wait_all_served(at).await));
+                handovers.push(("instance 1 stopped", cluster.handover(at, &before).await));
             }
             250 => {
                 // A zombie: frozen past its session while transfers keep coming, then woken up
                 // with whatever it had read. The group has moved on, so nothing it decided on
                 // its stale state may commit.
+                let before = cluster.rebuilt_counts().await;
                 let at = Instant::now();
                 if let Some(process) = cluster.instances.get_mut(&4) {
                     process.pause();
                 }
                 faults.push("SIGSTOP instance 4 for 10 s");
                 let mut frozen = cluster.instances.remove(&4);
-                handovers.push(("instance 4 frozen", cluster.wait_all_served(at).await));
+                handovers.push(("instance 4 frozen", cluster.handover(at, &before).await));
                 tokio::time::sleep(Duration::from_secs(10).saturating_sub(at.elapsed())).await;
                 if let Some(process) = frozen.as_mut() {
                     process.resume();
@@ -208,18 +238,20 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
                         }
                     }
                 }
+                let before = cluster.rebuilt_counts().await;
                 let at = Instant::now();
                 cluster.wait_ready().await;
-                handovers.push(("instance 4 woke up", cluster.wait_all_served(at).await));
+                handovers.push(("instance 4 woke up", cluster.handover(at, &before).await));
             }
             280 => {
+                let before = cluster.rebuilt_counts().await;
                 if let Some(process) = cluster.instances.get_mut(&3) {
                     process.kill();
                 }
                 cluster.instances.remove(&3);
                 faults.push("SIGKILL instance 3");
                 let at = Instant::now();
-                handovers.push(("instance 3 killed", cluster.wait_all_served(at).await));
+                handovers.push(("instance 3 killed", cluster.handover(at, &before).await));
                 cluster.start(3, 2);
                 faults.push("restart instance 3");
             }
@@ -289,8 +321,10 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
         TRANSFERS - completed
     );
     eprintln!("faults: {}", faults.join(", "));
-    for (what, took) in &handovers {
-        eprintln!("handover: {what}: all partitions served again after {took:.1?}");
+    for (what, (took, rebuilt)) in &handovers {
+        eprintln!(
+            "handover: {what}: all partitions served again after {took:.1?}, {rebuilt} of {BANK_PARTITIONS} partitions rebuilt"
+        );
     }
     eprintln!(
         "running instances now: local transfers {}, through the saga across instances {}",

@@ -283,6 +283,16 @@ impl BankAccounts {
         self.by_iban.insert(iban, account);
     }
 
+    /// Keeps only the accounts `kept` accepts (by IBAN): a hand-over of partitions.
+    pub fn retain(&mut self, kept: impl Fn(&str) -> bool) {
+        self.by_iban.retain(|iban, _| kept(iban));
+    }
+
+    /// Takes the accounts of partitions rebuilt apart from these.
+    pub fn absorb(&mut self, other: BankAccounts) {
+        self.by_iban.extend(other.by_iban);
+    }
+
     /// A booking a state store kept, for an account in memory.
     pub fn recall_booking(&mut self, iban: &str, transfer: Id, movement: Movement) {
         if let Some(account) = self.by_iban.get_mut(iban) {

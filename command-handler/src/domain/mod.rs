@@ -38,6 +38,9 @@ pub use reason::Reason;
 pub use transfer::{TransferStatus, Transfers};
 pub use user::Users;
 
+use std::collections::BTreeSet;
+
+use topology::routing::partition_of;
 use topology::values::new_token;
 use topology::{BankCommand, BankEvent, Id, TransferCommand, UserCommand, UserEvent};
 
@@ -129,6 +132,25 @@ impl BankState {
     pub fn forget_history(&mut self, keep: impl Fn(Id) -> bool) {
         self.transfers.forget(&keep);
         self.accounts.forget_bookings(keep);
+    }
+
+    // ---- a hand-over of partitions between instances ----
+
+    /// Forgets every aggregate of the partitions in `released`: users and accounts by their
+    /// key, transfers by their home. What stays is exactly the state of the other partitions.
+    pub fn release(&mut self, released: &BTreeSet<i32>) {
+        let kept = |key: &str| !released.contains(&partition_of(key));
+        self.users.retain(kept);
+        self.accounts.retain(kept);
+        self.transfers
+            .retain_homes(|partition| !released.contains(&partition));
+    }
+
+    /// Takes in the state of partitions rebuilt on their own (none of them held here).
+    pub fn absorb(&mut self, other: BankState) {
+        self.users.absorb(other.users);
+        self.accounts.absorb(other.accounts);
+        self.transfers.absorb(other.transfers);
     }
 
     pub fn evolve_bank_event(&mut self, event: &BankEvent) {

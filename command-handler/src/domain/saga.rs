@@ -551,6 +551,20 @@ impl Saga {
         self.transfers.get(&transfer).and_then(Progress::next)
     }
 
+    /// Keeps only the transfers whose home account `kept` accepts: a hand-over of partitions.
+    pub fn retain_homes(&mut self, kept: impl Fn(&str) -> bool) {
+        self.transfers.retain(|_, progress| kept(progress.home()));
+        let transfers = &self.transfers;
+        self.finished
+            .retain(|transfer| transfers.contains_key(transfer));
+    }
+
+    /// Takes the transfers of partitions rebuilt apart from these.
+    pub fn absorb(&mut self, other: Saga) {
+        self.transfers.extend(other.transfers);
+        self.finished.extend(other.finished);
+    }
+
     /// The home account of a transfer the saga knows: the key of its events and answers.
     pub fn home_of(&self, transfer: Id) -> Option<&str> {
         self.transfers.get(&transfer).map(Progress::home)

@@ -36,6 +36,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use topology::routing::{home, partition_of};
 use topology::values::CASH;
 use topology::{
     BankEvent, Id, MarkTransferCompletedCommand, MarkTransferFailedCommand, MoneyTransferCommand,
@@ -75,7 +76,16 @@ impl fmt::Display for TransferStatus {
 /// so that a retried MoneyTransferCommand never moves money twice.
 #[derive(Debug, Clone, Default)]
 pub struct Transfers {
-    status: HashMap<Id, TransferStatus>,
+    status: HashMap<Id, Known>,
+}
+
+/// A transfer's status, and the partition of its home account when it was seen starting: a
+/// partition handed to another instance takes its transfers along. One recalled from a state
+/// store has no partition; it is history, dropped at any hand-over and recalled when needed.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    status: TransferStatus,
+    home: Option<i32>,
 }
 
 impl TransferStatus {
@@ -100,7 +110,9 @@ impl TransferStatus {
 impl Transfers {
     /// A status a state store kept; one in memory is newer and stays.
     pub fn recall(&mut self, transfer: Id, status: TransferStatus) {
-        self.status.entry(transfer).or_insert(status);
+        self.status
+            .entry(transfer)
+            .or_insert(Known { status, home: None });
     }
 
     /// Drops the status of every transfer but those `keep` names: it is in the state store,
@@ -110,13 +122,27 @@ impl Transfers {
     }
 
     pub fn status(&self, transfer: Id) -> Option<TransferStatus> {
-        self.status.get(&transfer).copied()
+        self.status.get(&transfer).map(|known| known.status)
+    }
+
+    /// Keeps only the transfers homed in a partition `kept` accepts (see [`Known`]).
+    pub fn retain_homes(&mut self, kept: impl Fn(i32) -> bool) {
+        self.status.retain(|_, known| known.home.is_some_and(&kept));
+    }
+
+    /// Takes the transfers of partitions rebuilt apart from these.
+    pub fn absorb(&mut self, other: Transfers) {
+        self.status.extend(other.status);
     }
 
     pub fn evolve(&mut self, event: &BankEvent) {
         match event {
             BankEvent::TransferStartedEvent(e) => {
-                self.status.entry(e.id).or_insert(TransferStatus::Started);
+                let home = partition_of(home(&e.from, &e.to));
+                self.status.entry(e.id).or_insert(Known {
+                    status: TransferStatus::Started,
+                    home: Some(home),
+                });
             }
             BankEvent::TransferCompletedEvent(e) => self.finish(e.id, TransferStatus::Complete),
             BankEvent::TransferFailedEvent(e) => self.finish(e.id, TransferStatus::Failed),
@@ -127,9 +153,9 @@ impl Transfers {
     /// Mirrors decide: only a started transfer finishes, so a duplicated or stray final event
     /// in the log cannot flip a finished transfer.
     fn finish(&mut self, transfer: Id, outcome: TransferStatus) {
-        if let Some(status) = self.status.get_mut(&transfer) {
-            if *status == TransferStatus::Started {
-                *status = outcome;
+        if let Some(known) = self.status.get_mut(&transfer) {
+            if known.status == TransferStatus::Started {
+                known.status = outcome;
             }
         }
     }

@@ -25,6 +25,16 @@ impl Users {
         self.usernames.insert(username);
     }
 
+    /// Keeps only the users `kept` accepts (by username): a hand-over of partitions.
+    pub fn retain(&mut self, kept: impl Fn(&str) -> bool) {
+        self.usernames.retain(|username| kept(username));
+    }
+
+    /// Takes the users of partitions rebuilt apart from these.
+    pub fn absorb(&mut self, other: Users) {
+        self.usernames.extend(other.usernames);
+    }
+
     pub fn exists(&self, username: &str) -> bool {
         self.usernames.contains(username)
     }

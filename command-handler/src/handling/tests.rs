@@ -8,6 +8,7 @@ use topology::{
 
 use super::*;
 use crate::domain::TransferStatus;
+use std::collections::BTreeSet;
 use topology::routing::partition_of;
 use topology::TopicMessage;
 
@@ -739,4 +740,104 @@ fn a_credit_the_saga_sends_is_signed_and_accepted_by_another_handler_with_the_sa
     );
     let again = other.transfer_command(&sent[1]);
     assert!(events_of(&again).is_empty(), "asked twice, booked once");
+}
+
+/// Three open IBANs, each in a partition of its own.
+fn three_ibans_apart() -> [String; 3] {
+    let (a, b) = ibans_apart();
+    let c = (3..)
+        .map(open_iban_for_account)
+        .find(|c| partition_of(c) != partition_of(&a) && partition_of(c) != partition_of(&b))
+        .unwrap_or_default();
+    [a, b, c]
+}
+
+/// What a rebuild of `partition` from `outputs` (the log) makes: the state and saga of that
+/// partition's events only.
+fn rebuilt_from(outputs: &[Output], partition: i32) -> Handler {
+    let mut state = BankState::default();
+    let mut saga = Saga::default();
+    for output in outputs {
+        if let Output::BankEvent(key, event) = output {
+            if partition_of(key) == partition {
+                state.evolve_bank_event(event);
+                saga.apply(SagaInput::Event(event));
+            }
+        }
+    }
+    Handler::new(state, saga, Ownership::new([partition])).with_saga_key(key())
+}
+
+#[test]
+fn a_hand_over_moves_exactly_the_partitions_it_names() {
+    let [a, b, c] = three_ibans_apart();
+    let (pa, pb) = (partition_of(&a), partition_of(&b));
+    let mut handler = Handler::new(
+        BankState::default(),
+        Saga::default(),
+        Ownership::new([pa, pb]),
+    )
+    .with_saga_key(key());
+    let mut log = Vec::new();
+    for (n, iban) in [(10, &a), (20, &b)] {
+        let create = CreateBankAccountCommand {
+            id: id(n),
+            iban: iban.clone(),
+            username: "alice".into(),
+            token_hash: Some(token_hash("t-a")),
+            token_nonce: None,
+        };
+        log.extend(handler.bank_command(&create.into(), &fresh("x")));
+    }
+    for (n, iban) in [(1, &a), (2, &b)] {
+        log.extend(handler.bank_command(&transfer(n, CASH, iban, 1_000), &fresh("x")));
+    }
+    // Both wait for the credit of `c`, which another instance owns.
+    log.extend(handler.bank_command(&transfer(3, &a, &c, 100), &fresh("x")));
+    log.extend(handler.bank_command(&transfer(4, &b, &c, 200), &fresh("x")));
+    assert_eq!(handler.awaiting_remote(), [id(3), id(4)]);
+
+    handler.release(&BTreeSet::from([pb]));
+    assert_eq!(handler.ownership().partitions().collect::<Vec<_>>(), [pa]);
+    let balance =
+        |handler: &Handler, iban: &str| handler.state().accounts().get(iban).map(|a| a.balance());
+    assert_eq!(
+        balance(&handler, &a),
+        Some(900),
+        "a kept partition is untouched"
+    );
+    assert_eq!(
+        balance(&handler, &b),
+        None,
+        "a released account is forgotten"
+    );
+    assert_eq!(handler.awaiting_remote(), [id(3)]);
+    assert_eq!(handler.state().transfers().status(id(4)), None);
+    assert_eq!(
+        handler.state().transfers().status(id(3)),
+        Some(TransferStatus::Started)
+    );
+    handler.adopt(rebuilt_from(&log, pb));
+    assert_eq!(balance(&handler, &b), Some(800));
+    assert_eq!(handler.awaiting_remote(), [id(3), id(4)]);
+    assert!(
+        handler.resume_in(&BTreeSet::from([pb])).len() == 1,
+        "only the adopted partition's transfer is asked again"
+    );
+    let local = handler.bank_command(&transfer(6, &b, &a, 50), &fresh("x"));
+    assert_eq!(
+        events_of(&local).last().map(|(_, name)| *name),
+        Some("TransferCompletedEvent"),
+        "the adopted partition decides again, with the kept one: {local:?}"
+    );
+    assert_eq!(balance(&handler, &a), Some(950));
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "a partition is owned twice")]
+fn a_partition_is_never_adopted_twice() {
+    let (a, _) = ibans_apart();
+    let mut handler = owning(&[&a]);
+    handler.adopt(rebuilt_from(&[], partition_of(&a)));
 }

@@ -25,8 +25,11 @@ pub struct Status {
     pub transfers_local: AtomicU64,
     /// Transfers whose credit went to another instance through the saga.
     pub transfers_across_instances: AtomicU64,
-    /// How often the owned partitions were rebuilt (start, rebalance, failed transaction).
+    /// How often the assignment was taken over (start, rebalance, failed transaction).
     pub rebuilds: AtomicU64,
+    /// Partition tasks opened, i.e. rebuilt from the store and the log: at a rebalance only
+    /// the partitions new to this instance, after a failed transaction all of them.
+    pub partitions_rebuilt: AtomicU64,
     /// Transfers the saga keeps: those under way (settled ones are forgotten).
     pub open_transfers: AtomicU64,
     partitions: std::sync::Mutex<Vec<i32>>,
@@ -64,6 +67,7 @@ pub struct HealthBody {
     pub transfers_local: u64,
     pub transfers_across_instances: u64,
     pub rebuilds: u64,
+    pub partitions_rebuilt: u64,
     pub open_transfers: u64,
     pub partitions: Vec<i32>,
 }
@@ -81,6 +85,7 @@ pub fn health_of(status: &Status) -> (StatusCode, HealthBody) {
         transfers_local: status.transfers_local.load(Ordering::Relaxed),
         transfers_across_instances: status.transfers_across_instances.load(Ordering::Relaxed),
         rebuilds: status.rebuilds.load(Ordering::Relaxed),
+        partitions_rebuilt: status.partitions_rebuilt.load(Ordering::Relaxed),
         open_transfers: status.open_transfers.load(Ordering::Relaxed),
         partitions: status.partitions(),
     };

@@ -53,10 +53,11 @@ pub fn transaction_committed(took: Duration, inputs: usize) {
     histogram!("open_bank_transaction_batch_records").record(inputs as f64);
 }
 
-/// A takeover rebuilt the owned partitions' state, replaying `records` events.
-pub fn rebuilt(took: Duration, records: u64) {
+/// A takeover rebuilt `partitions` partition tasks' state, replaying `records` events.
+pub fn rebuilt(took: Duration, partitions: usize, records: u64) {
     histogram!("open_bank_rebuild_seconds").record(took.as_secs_f64());
     counter!("open_bank_replayed_records_total").increment(records);
+    counter!("open_bank_partitions_rebuilt_total").increment(partitions as u64);
 }
 
 pub fn open_transfers(open: u64) {

@@ -6,9 +6,10 @@
 //! 2. [`transactions::Writer::start`]: `init_transactions` with this instance's transactional
 //!    id, which fences an older process of the same instance and aborts its open transaction;
 //! 3. check that the co-partitioned topics have the layout of the topology;
-//! 4. join the group and run [`commands`]: every assignment is taken over by rebuilding its
-//!    partitions from the event topics, then inputs are handled in transactions that carry the
-//!    group's metadata.
+//! 4. join the group and run [`commands`]: each assigned partition gets a task (see [`tasks`]),
+//!    rebuilt from the state store and the event topics; at a rebalance only the partitions new
+//!    to this instance are rebuilt. Inputs are handled in transactions that carry the group's
+//!    metadata.
 //!
 //! Failure policy: the in-memory state is evolved before a batch is written, so a batch that
 //! cannot be written leaves state the log does not have. The state is then dropped and rebuilt
@@ -20,11 +21,15 @@
 //! is replaced by a new one with the same instance id. A producer fenced by a newer process of
 //! this instance means this one must stop; it exits with code 2.
 
+mod assignment;
 mod commands;
 pub mod health;
+mod input;
 mod layout;
 mod metrics;
+mod pump;
 mod rebalance;
+mod tasks;
 pub mod transactions;
 
 use std::future::Future;
