@@ -210,6 +210,17 @@ impl ProgressRecord {
     }
 }
 
+/// The amount a money event moves, if it is one. Every money event of a transfer moves exactly
+/// the transfer's amount: that is what keeps money conserved across its debit, credit and return.
+fn money_moved(event: &BankEvent) -> Option<i64> {
+    match event {
+        BankEvent::MoneyDebitedEvent(e) => Some(e.amount),
+        BankEvent::MoneyCreditedEvent(e) => Some(e.amount),
+        BankEvent::MoneyReturnedEvent(e) => Some(e.amount),
+        _ => None,
+    }
+}
+
 /// What the feedback said about one step of a transfer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Step {
@@ -322,6 +333,12 @@ impl Progress {
     }
 
     fn record(&mut self, event: &BankEvent) {
+        debug_assert!(
+            money_moved(event).is_none_or(|amount| amount == self.started.amount),
+            "transfer {}: {event:?} moves other money than the {} the transfer started with",
+            self.started.id,
+            self.started.amount
+        );
         match event {
             BankEvent::TransferCompletedEvent(_) => {
                 self.outcome.get_or_insert(Outcome::Completed);
