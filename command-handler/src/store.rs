@@ -41,12 +41,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use topology::replay::PartitionEnd;
 use topology::routing::{partition_of, user_event_key};
 pub use topology::state_file::Positions;
-use topology::state_file::{decode, encode, outside_the_log, redb_error, StateFile};
+use topology::state_file::{outside_the_log, Layout, Postcard, StateFile, Table};
 use topology::topic_names::{BANK_EVENTS, USER_EVENTS};
 use topology::{BankEvent, Id, UserEvent};
 
@@ -55,21 +54,25 @@ use crate::domain::saga::{ProgressRecord, Saga};
 use crate::domain::{BankState, CommandMeta, TransferFacts, TransferStatus};
 use crate::handling::{Handler, Output, Ownership};
 
-/// Bumped whenever a table's layout or encoding changes: an older store is then emptied.
-const FORMAT: u32 = 3;
 /// redb's page cache: lookups touch one transfer at a time.
 const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// (user_events partition, username).
-const USERS: TableDefinition<(i32, &str), ()> = TableDefinition::new("users");
-/// (bank_events partition, IBAN) → [`AccountRecord`].
-const ACCOUNTS: TableDefinition<(i32, &str), &[u8]> = TableDefinition::new("accounts");
+const USERS: Table<(i32, &str), ()> = Table::new("users");
+/// (bank_events partition, IBAN) → its account.
+const ACCOUNTS: Table<(i32, &str), Postcard<AccountRecord>> = Table::new("accounts");
 /// Transfer id → [`TransferStatus::code`].
-const STATUSES: TableDefinition<u128, u8> = TableDefinition::new("statuses");
+const STATUSES: Table<u128, u8> = Table::new("statuses");
 /// (transfer id, IBAN, [`Movement::code`]): one booking.
-const BOOKINGS: TableDefinition<(u128, &str, u8), ()> = TableDefinition::new("bookings");
-/// Transfer id → [`ProgressRecord`] of a transfer the saga still drives.
-const SAGA: TableDefinition<u128, &[u8]> = TableDefinition::new("saga");
+const BOOKINGS: Table<(u128, &str, u8), ()> = Table::new("bookings");
+/// Transfer id → the progress of a transfer the saga still drives.
+const SAGA: Table<u128, Postcard<ProgressRecord>> = Table::new("saga");
+
+const LAYOUT: Layout = Layout {
+    // Bumped whenever a table's layout or encoding changes: an older store is then emptied.
+    format: 3,
+    tables: &[&USERS, &ACCOUNTS, &STATUSES, &BOOKINGS, &SAGA],
+};
 
 pub use topology::state_file::StateFileError as StoreError;
 
@@ -223,25 +226,10 @@ pub struct Store {
 impl Store {
     /// Opens the store at `path`, or creates it (and its directory).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let store = Self {
-            file: StateFile::open(path, CACHE_BYTES)?,
+        Ok(Self {
+            file: StateFile::open(path, CACHE_BYTES, &LAYOUT)?,
             path: path.to_path_buf(),
-        };
-        store.create_tables()?;
-        Ok(store)
-    }
-
-    fn create_tables(&self) -> Result<(), StoreError> {
-        let write = self.file.db().begin_write().map_err(redb_error)?;
-        {
-            write.open_table(USERS).map_err(redb_error)?;
-            write.open_table(ACCOUNTS).map_err(redb_error)?;
-            write.open_table(STATUSES).map_err(redb_error)?;
-            write.open_table(BOOKINGS).map_err(redb_error)?;
-            write.open_table(SAGA).map_err(redb_error)?;
-        }
-        write.commit().map_err(redb_error)?;
-        Ok(())
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -260,37 +248,28 @@ impl Store {
         identity: &Identity,
         ends: &[PartitionEnd],
     ) -> Result<Option<String>, StoreError> {
-        if let Some(mismatch) = self.file.mismatch(FORMAT, identity)? {
-            return Ok(Some(mismatch));
-        }
-        let positions = self.file.positions()?;
-        Ok(ends.iter().find_map(|end| {
-            let next = positions.get(&(end.topic.clone(), end.partition))?;
-            outside_the_log(&end.topic, end.partition, *next, Some(end))
-        }))
+        // Only the partitions taken over count: the stored position of another is checked
+        // when this instance takes that one over.
+        self.file.check(identity, |positions| {
+            ends.iter().find_map(|end| {
+                let next = positions.get(&(end.topic.clone(), end.partition))?;
+                outside_the_log(&end.topic, end.partition, *next, Some(end))
+            })
+        })
     }
 
     /// Deletes everything and records `identity`: the partitions are replayed from offset 0.
     pub fn reset(&self, identity: &Identity) -> Result<(), StoreError> {
-        let write = self.file.db().begin_write().map_err(redb_error)?;
-        StateFile::clear_positions(&write)?;
-        write.delete_table(USERS).map_err(redb_error)?;
-        write.delete_table(ACCOUNTS).map_err(redb_error)?;
-        write.delete_table(STATUSES).map_err(redb_error)?;
-        write.delete_table(BOOKINGS).map_err(redb_error)?;
-        write.delete_table(SAGA).map_err(redb_error)?;
-        StateFile::set_meta(&write, FORMAT, identity)?;
-        write.commit().map_err(redb_error)?;
-        self.create_tables()
+        self.file.reset(identity)
     }
 
     /// The live data of `partitions` and where they go on.
     pub fn restore(&self, partitions: &BTreeSet<i32>) -> Result<Restored, StoreError> {
-        let read = self.file.db().begin_read().map_err(redb_error)?;
+        let read = self.file.read()?;
         let mut restored = Restored::default();
         let positions = self.file.positions()?;
-        let users = read.open_table(USERS).map_err(redb_error)?;
-        let accounts = read.open_table(ACCOUNTS).map_err(redb_error)?;
+        let users = USERS.read(&read)?;
+        let accounts = ACCOUNTS.read(&read)?;
         for &partition in partitions {
             for topic in [USER_EVENTS, BANK_EVENTS] {
                 let key = (topic.to_string(), partition);
@@ -298,31 +277,17 @@ impl Store {
                     restored.positions.insert(key, next);
                 }
             }
-            for entry in users
-                .range((partition, "")..(partition + 1, ""))
-                .map_err(redb_error)?
-            {
-                let (key, _) = entry.map_err(redb_error)?;
+            for entry in users.range((partition, "")..(partition + 1, ""))? {
+                let (key, ()) = entry?;
                 restored.users.push(key.value().1.to_string());
             }
-            for entry in accounts
-                .range((partition, "")..(partition + 1, ""))
-                .map_err(redb_error)?
-            {
-                let (key, record) = entry.map_err(redb_error)?;
-                restored
-                    .accounts
-                    .push((key.value().1.to_string(), decode(record.value())?));
+            for entry in accounts.range((partition, "")..(partition + 1, ""))? {
+                let (key, record) = entry?;
+                restored.accounts.push((key.value().1.to_string(), record));
             }
         }
-        for entry in read
-            .open_table(SAGA)
-            .map_err(redb_error)?
-            .iter()
-            .map_err(redb_error)?
-        {
-            let (_, record) = entry.map_err(redb_error)?;
-            let record: ProgressRecord = decode(record.value())?;
+        for entry in SAGA.read(&read)?.iter()? {
+            let (_, record) = entry?;
             if partitions.contains(&partition_of(record.home())) {
                 restored.saga.push(record);
             }
@@ -361,22 +326,18 @@ impl Store {
 
     /// What the store kept of `transfer`.
     pub fn facts(&self, transfer: Id) -> Result<TransferFacts, StoreError> {
-        let read = self.file.db().begin_read().map_err(redb_error)?;
+        let read = self.file.read()?;
         let key = id_key(transfer);
-        let status = read
-            .open_table(STATUSES)
-            .map_err(redb_error)?
-            .get(key)
-            .map_err(redb_error)?
-            .and_then(|code| TransferStatus::from_code(code.value()));
+        let status = STATUSES
+            .read(&read)?
+            .get(key)?
+            .and_then(TransferStatus::from_code);
         let mut bookings = Vec::new();
-        for entry in read
-            .open_table(BOOKINGS)
-            .map_err(redb_error)?
-            .range((key, "", 0)..=(key, "\u{10FFFF}", u8::MAX))
-            .map_err(redb_error)?
+        for entry in BOOKINGS
+            .read(&read)?
+            .range((key, "", 0)..=(key, "\u{10FFFF}", u8::MAX))?
         {
-            let (booking, _) = entry.map_err(redb_error)?;
+            let (booking, ()) = entry?;
             let (_, iban, movement) = booking.value();
             if let Some(movement) = Movement::from_code(movement) {
                 bookings.push((iban.to_string(), movement));
@@ -400,61 +361,36 @@ impl Store {
         if changes.is_empty() {
             return Ok(true);
         }
-        let Some(write) = self.file.begin(wait)? else {
-            return Ok(false);
-        };
-        {
-            let mut users = write.open_table(USERS).map_err(redb_error)?;
+        self.file.write(wait, |write| {
+            let mut users = USERS.write(write)?;
             for username in &changes.users {
-                users
-                    .insert((partition_of(username), username.as_str()), ())
-                    .map_err(redb_error)?;
+                users.insert((partition_of(username), username.as_str()), &())?;
             }
-            let mut accounts = write.open_table(ACCOUNTS).map_err(redb_error)?;
+            let mut accounts = ACCOUNTS.write(write)?;
             for iban in &changes.accounts {
                 if let Some(account) = bank.accounts().get(iban) {
-                    let record = encode(&account.record())?;
-                    accounts
-                        .insert((partition_of(iban), iban.as_str()), record.as_slice())
-                        .map_err(redb_error)?;
+                    accounts.insert((partition_of(iban), iban.as_str()), &account.record())?;
                 }
             }
-            let mut statuses = write.open_table(STATUSES).map_err(redb_error)?;
-            let mut saga_table = write.open_table(SAGA).map_err(redb_error)?;
+            let mut statuses = STATUSES.write(write)?;
+            let mut saga_table = SAGA.write(write)?;
             for &transfer in &changes.transfers {
                 if let Some(status) = bank.transfers().status(transfer) {
-                    statuses
-                        .insert(id_key(transfer), status.code())
-                        .map_err(redb_error)?;
+                    statuses.insert(id_key(transfer), &status.code())?;
                 }
-                match saga.record(transfer) {
-                    Some(record) => {
-                        let record = encode(&record)?;
-                        saga_table
-                            .insert(id_key(transfer), record.as_slice())
-                            .map_err(redb_error)?;
-                    }
-                    None => {
-                        saga_table.remove(id_key(transfer)).map_err(redb_error)?;
-                    }
-                }
+                saga_table.set(id_key(transfer), saga.record(transfer).as_ref())?;
             }
-            let mut bookings = write.open_table(BOOKINGS).map_err(redb_error)?;
+            let mut bookings = BOOKINGS.write(write)?;
             for (transfer, iban, movement) in &changes.bookings {
-                bookings
-                    .insert((id_key(*transfer), iban.as_str(), movement.code()), ())
-                    .map_err(redb_error)?;
+                bookings.insert((id_key(*transfer), iban.as_str(), movement.code()), &())?;
             }
-            StateFile::set_positions(
-                &write,
+            write.set_positions(
                 changes
                     .positions
                     .iter()
                     .map(|((topic, partition), next)| (topic.as_str(), *partition, *next)),
-            )?;
-        }
-        self.file.commit(write)?;
-        Ok(true)
+            )
+        })
     }
 }
 

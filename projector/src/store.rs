@@ -36,12 +36,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use topology::replay::PartitionEnd;
 use topology::state_file::{
-    decode, encode, outside_the_log, redb_error, Positions, StateFile, StateFileError,
+    outside_the_log, Layout, Positions, Postcard, StateFile, StateFileError, Table,
 };
 use topology::Id;
 
@@ -50,25 +49,37 @@ use crate::query_results::{Account, Transaction};
 use crate::read_model::{Transfer, TransferOutcome};
 use crate::source::Source;
 
-/// Bumped whenever a table's layout or encoding changes: an older store is then rebuilt.
-const FORMAT: u32 = 4;
 /// redb's page cache: queries read history one account at a time, so a small one serves them.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// `bank_events` partition → transaction ids handed out there.
-const ISSUED: TableDefinition<i32, i64> = TableDefinition::new("issued");
+const ISSUED: Table<i32, i64> = Table::new("issued");
 /// username → password hash.
-const USERS: TableDefinition<&str, &str> = TableDefinition::new("users");
-/// IBAN → [`StoredAccount`].
-const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
-/// Transfer id → [`Transfer`] still in progress.
-const TRANSFERS: TableDefinition<u128, &[u8]> = TableDefinition::new("transfers");
+const USERS: Table<&str, &str> = Table::new("users");
+/// IBAN → its account.
+const ACCOUNTS: Table<&str, Postcard<StoredAccount>> = Table::new("accounts");
+/// Transfer id → a transfer still in progress.
+const TRANSFERS: Table<u128, Postcard<Transfer>> = Table::new("transfers");
 /// Transfer id → its final state and reason.
-const OUTCOMES: TableDefinition<u128, &[u8]> = TableDefinition::new("outcomes");
-/// Transaction id → [`StoredTransaction`].
-const TRANSACTIONS: TableDefinition<i32, &[u8]> = TableDefinition::new("transactions");
+const OUTCOMES: Table<u128, Postcard<TransferOutcome>> = Table::new("outcomes");
+/// Transaction id → the transaction.
+const TRANSACTIONS: Table<i32, Postcard<StoredTransaction>> = Table::new("transactions");
 /// (IBAN, transaction id): an IBAN's transactions in id order, which is its partition's order.
-const BY_IBAN: TableDefinition<(&str, i32), ()> = TableDefinition::new("transactions_by_iban");
+const BY_IBAN: Table<(&str, i32), ()> = Table::new("transactions_by_iban");
+
+const LAYOUT: Layout = Layout {
+    // Bumped whenever a table's layout or encoding changes: an older store is then rebuilt.
+    format: 4,
+    tables: &[
+        &ISSUED,
+        &USERS,
+        &ACCOUNTS,
+        &TRANSFERS,
+        &OUTCOMES,
+        &TRANSACTIONS,
+        &BY_IBAN,
+    ],
+};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -163,7 +174,9 @@ fn id_key(id: &Id) -> u128 {
 impl Store {
     /// A store that lives only as long as the process: the projector without a state directory.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::ready(StateFile::in_memory()?)
+        Ok(Self {
+            file: StateFile::in_memory(&LAYOUT)?,
+        })
     }
 
     /// Opens the store at `path`, or creates it. A store that does not match `identity`, or
@@ -185,6 +198,7 @@ impl Store {
                 Some(stale) => {
                     tracing::warn!(path = %path.display(), stale, "the state store does not match the log; rebuilding it from offset 0");
                     drop(store);
+                    // Deleting the file, not its tables, gives its space back.
                     std::fs::remove_file(path).map_err(|source| StoreError::Remove {
                         path: path.to_path_buf(),
                         source,
@@ -193,35 +207,14 @@ impl Store {
             }
         }
         let store = Self::open_file(path)?;
-        store.set_identity(identity)?;
+        store.file.reset(identity)?;
         Ok((store, None))
     }
 
     fn open_file(path: &Path) -> Result<Self, StoreError> {
-        Self::ready(StateFile::open(path, CACHE_BYTES)?)
-    }
-
-    fn ready(file: StateFile) -> Result<Self, StoreError> {
-        // Every table exists from the start, so a read never meets a missing one.
-        let write = file.db().begin_write().map_err(redb_error)?;
-        {
-            write.open_table(ISSUED).map_err(redb_error)?;
-            write.open_table(USERS).map_err(redb_error)?;
-            write.open_table(ACCOUNTS).map_err(redb_error)?;
-            write.open_table(TRANSFERS).map_err(redb_error)?;
-            write.open_table(OUTCOMES).map_err(redb_error)?;
-            write.open_table(TRANSACTIONS).map_err(redb_error)?;
-            write.open_table(BY_IBAN).map_err(redb_error)?;
-        }
-        write.commit().map_err(redb_error)?;
-        Ok(Self { file })
-    }
-
-    fn set_identity(&self, identity: &Identity) -> Result<(), StoreError> {
-        let write = self.file.db().begin_write().map_err(redb_error)?;
-        StateFile::set_meta(&write, FORMAT, identity)?;
-        write.commit().map_err(redb_error)?;
-        Ok(())
+        Ok(Self {
+            file: StateFile::open(path, CACHE_BYTES, &LAYOUT)?,
+        })
     }
 
     /// Why the store cannot be used, or `None` when it can.
@@ -230,81 +223,52 @@ impl Store {
         identity: &Identity,
         ends: &[PartitionEnd],
     ) -> Result<Option<String>, StoreError> {
-        if let Some(mismatch) = self.file.mismatch(FORMAT, identity)? {
-            return Ok(Some(mismatch));
-        }
-        let positions = self.file.positions()?;
-        Ok(positions.iter().find_map(|((topic, partition), next)| {
-            let end = ends
-                .iter()
-                .find(|end| end.topic == *topic && end.partition == *partition);
-            outside_the_log(topic, *partition, *next, end)
-        }))
+        // Every stored position counts: the projector reads every partition.
+        Ok(self.file.check(identity, |positions| {
+            positions.iter().find_map(|((topic, partition), next)| {
+                let end = ends
+                    .iter()
+                    .find(|end| end.topic == *topic && end.partition == *partition);
+                outside_the_log(topic, *partition, *next, end)
+            })
+        })?)
     }
 
     fn restore(&self) -> Result<Restored, StoreError> {
-        let read = self.file.db().begin_read().map_err(redb_error)?;
+        let read = self.file.read()?;
         let mut restored = Restored {
             positions: self.file.positions()?,
             ..Restored::default()
         };
-        for entry in read
-            .open_table(ISSUED)
-            .map_err(redb_error)?
-            .iter()
-            .map_err(redb_error)?
-        {
-            let (partition, issued) = entry.map_err(redb_error)?;
-            restored.issued.insert(partition.value(), issued.value());
+        for entry in ISSUED.read(&read)?.iter()? {
+            let (partition, issued) = entry?;
+            restored.issued.insert(partition.value(), issued);
         }
-        for entry in read
-            .open_table(USERS)
-            .map_err(redb_error)?
-            .iter()
-            .map_err(redb_error)?
-        {
-            let (username, hash) = entry.map_err(redb_error)?;
-            restored
-                .users
-                .push((username.value().to_string(), hash.value().to_string()));
+        for entry in USERS.read(&read)?.iter()? {
+            let (username, hash) = entry?;
+            restored.users.push((username.value().to_string(), hash));
         }
-        for entry in read
-            .open_table(TRANSFERS)
-            .map_err(redb_error)?
-            .iter()
-            .map_err(redb_error)?
-        {
-            let (id, transfer) = entry.map_err(redb_error)?;
+        for entry in TRANSFERS.read(&read)?.iter()? {
+            let (id, transfer) = entry?;
             restored
                 .transfers
-                .push((Id(id.value().to_be_bytes()), decode(transfer.value())?));
+                .push((Id(id.value().to_be_bytes()), transfer));
         }
-        let by_iban = read.open_table(BY_IBAN).map_err(redb_error)?;
-        let transactions = read.open_table(TRANSACTIONS).map_err(redb_error)?;
-        for entry in read
-            .open_table(ACCOUNTS)
-            .map_err(redb_error)?
-            .iter()
-            .map_err(redb_error)?
-        {
-            let (iban, account) = entry.map_err(redb_error)?;
+        let by_iban = BY_IBAN.read(&read)?;
+        let transactions = TRANSACTIONS.read(&read)?;
+        for entry in ACCOUNTS.read(&read)?.iter()? {
+            let (iban, account) = entry?;
             let iban = iban.value();
             let newest = by_iban
-                .range((iban, i32::MIN)..=(iban, i32::MAX))
-                .map_err(redb_error)?
+                .range((iban, i32::MIN)..=(iban, i32::MAX))?
                 .next_back()
-                .transpose()
-                .map_err(redb_error)?;
-            if let Some((key, _)) = newest {
-                let (_, id) = key.value();
-                if let Some(stored) = transactions.get(id).map_err(redb_error)? {
-                    let stored: StoredTransaction = decode(stored.value())?;
+                .transpose()?;
+            if let Some((key, ())) = newest {
+                if let Some(stored) = transactions.get(key.value().1)? {
                     restored.last_transactions.push(stored.transaction);
                 }
             }
-            restored
-                .accounts
-                .push((iban.to_string(), decode(account.value())?));
+            restored.accounts.push((iban.to_string(), account));
         }
         Ok(restored)
     }
@@ -312,71 +276,44 @@ impl Store {
     /// Writes one round, waiting for the background fsync if it runs (the projection writes
     /// from a thread of its own); with `durable` (at shutdown) makes it durable at once.
     pub fn write(&self, round: &Round, durable: bool) -> Result<(), StoreError> {
-        if round.is_empty() {
-            if durable {
-                self.file.sync()?;
-            }
-            return Ok(());
-        }
-        let Some(write) = self.file.begin(true)? else {
-            return Ok(());
-        };
-        {
-            let mut users = write.open_table(USERS).map_err(redb_error)?;
-            for (username, hash) in &round.users {
-                users
-                    .insert(username.as_str(), hash.as_str())
-                    .map_err(redb_error)?;
-            }
-            let mut accounts = write.open_table(ACCOUNTS).map_err(redb_error)?;
-            for (iban, account) in &round.accounts {
-                accounts
-                    .insert(iban.as_str(), encode(account)?.as_slice())
-                    .map_err(redb_error)?;
-            }
-            let mut transfers = write.open_table(TRANSFERS).map_err(redb_error)?;
-            for (id, transfer) in &round.transfers {
-                match transfer {
-                    Some(transfer) => {
-                        transfers
-                            .insert(id_key(id), encode(transfer)?.as_slice())
-                            .map_err(redb_error)?;
-                    }
-                    None => {
-                        transfers.remove(id_key(id)).map_err(redb_error)?;
-                    }
+        if !round.is_empty() {
+            self.file.write(true, |write| {
+                let mut users = USERS.write(write)?;
+                for (username, hash) in &round.users {
+                    users.insert(username.as_str(), hash)?;
                 }
-            }
-            let mut outcomes = write.open_table(OUTCOMES).map_err(redb_error)?;
-            for (id, outcome) in &round.outcomes {
-                outcomes
-                    .insert(id_key(id), encode(outcome)?.as_slice())
-                    .map_err(redb_error)?;
-            }
-            let mut transactions = write.open_table(TRANSACTIONS).map_err(redb_error)?;
-            let mut by_iban = write.open_table(BY_IBAN).map_err(redb_error)?;
-            for stored in &round.transactions {
-                let transaction = &stored.transaction;
-                transactions
-                    .insert(transaction.id, encode(stored)?.as_slice())
-                    .map_err(redb_error)?;
-                by_iban
-                    .insert((transaction.iban.as_str(), transaction.id), ())
-                    .map_err(redb_error)?;
-            }
-            StateFile::set_positions(
-                &write,
-                round
-                    .positions
-                    .iter()
-                    .map(|(topic, partition, next)| (topic.as_str(), *partition, *next)),
-            )?;
-            let mut issued = write.open_table(ISSUED).map_err(redb_error)?;
-            for (partition, count) in &round.issued {
-                issued.insert(*partition, *count).map_err(redb_error)?;
-            }
+                let mut accounts = ACCOUNTS.write(write)?;
+                for (iban, account) in &round.accounts {
+                    accounts.insert(iban.as_str(), account)?;
+                }
+                let mut transfers = TRANSFERS.write(write)?;
+                for (id, transfer) in &round.transfers {
+                    transfers.set(id_key(id), transfer.as_ref())?;
+                }
+                let mut outcomes = OUTCOMES.write(write)?;
+                for (id, outcome) in &round.outcomes {
+                    outcomes.insert(id_key(id), outcome)?;
+                }
+                let mut transactions = TRANSACTIONS.write(write)?;
+                let mut by_iban = BY_IBAN.write(write)?;
+                for stored in &round.transactions {
+                    let transaction = &stored.transaction;
+                    transactions.insert(transaction.id, stored)?;
+                    by_iban.insert((transaction.iban.as_str(), transaction.id), &())?;
+                }
+                write.set_positions(
+                    round
+                        .positions
+                        .iter()
+                        .map(|(topic, partition, next)| (topic.as_str(), *partition, *next)),
+                )?;
+                let mut issued = ISSUED.write(write)?;
+                for (partition, count) in &round.issued {
+                    issued.insert(*partition, count)?;
+                }
+                Ok(())
+            })?;
         }
-        self.file.commit(write)?;
         if durable {
             self.file.sync()?;
         }
@@ -389,12 +326,7 @@ impl Store {
     }
 
     pub fn transaction(&self, id: i32) -> Result<Option<StoredTransaction>, StoreError> {
-        let read = self.file.db().begin_read().map_err(redb_error)?;
-        let table = read.open_table(TRANSACTIONS).map_err(redb_error)?;
-        match table.get(id).map_err(redb_error)? {
-            Some(bytes) => Ok(Some(decode(bytes.value())?)),
-            None => Ok(None),
-        }
+        Ok(TRANSACTIONS.read(&self.file.read()?)?.get(id)?)
     }
 
     /// Visits the stored transactions of `iban` newest first until `visit` breaks.
@@ -403,18 +335,12 @@ impl Store {
         iban: &str,
         visit: &mut dyn FnMut(&Arc<Transaction>) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        let read = self.file.db().begin_read().map_err(redb_error)?;
-        let by_iban = read.open_table(BY_IBAN).map_err(redb_error)?;
-        let transactions = read.open_table(TRANSACTIONS).map_err(redb_error)?;
-        for entry in by_iban
-            .range((iban, i32::MIN)..=(iban, i32::MAX))
-            .map_err(redb_error)?
-            .rev()
-        {
-            let (key, _) = entry.map_err(redb_error)?;
-            let (_, id) = key.value();
-            if let Some(bytes) = transactions.get(id).map_err(redb_error)? {
-                let stored: StoredTransaction = decode(bytes.value())?;
+        let read = self.file.read()?;
+        let by_iban = BY_IBAN.read(&read)?;
+        let transactions = TRANSACTIONS.read(&read)?;
+        for entry in by_iban.range((iban, i32::MIN)..=(iban, i32::MAX))?.rev() {
+            let (key, ()) = entry?;
+            if let Some(stored) = transactions.get(key.value().1)? {
                 if visit(&Arc::new(stored.transaction)).is_break() {
                     break;
                 }
@@ -424,12 +350,7 @@ impl Store {
     }
 
     pub fn outcome(&self, id: &Id) -> Result<Option<TransferOutcome>, StoreError> {
-        let read = self.file.db().begin_read().map_err(redb_error)?;
-        let table = read.open_table(OUTCOMES).map_err(redb_error)?;
-        match table.get(id_key(id)).map_err(redb_error)? {
-            Some(bytes) => Ok(Some(decode(bytes.value())?)),
-            None => Ok(None),
-        }
+        Ok(OUTCOMES.read(&self.file.read()?)?.get(id_key(id))?)
     }
 
     /// The stored transactions of `partition` (out of `partitions`) derived from records
@@ -442,18 +363,16 @@ impl Store {
         issued: i64,
         after: Option<i64>,
     ) -> Result<Vec<StoredTransaction>, StoreError> {
-        let read = self.file.db().begin_read().map_err(redb_error)?;
-        let table = read.open_table(TRANSACTIONS).map_err(redb_error)?;
+        let table = TRANSACTIONS.read(&self.file.read()?)?;
         let mut found = Vec::new();
         for sequence in (0..issued).rev() {
             let Some(id) = crate::transaction_ids::transaction_id(partitions, partition, sequence)
             else {
                 break;
             };
-            let Some(bytes) = table.get(id).map_err(redb_error)? else {
+            let Some(stored) = table.get(id)? else {
                 break;
             };
-            let stored: StoredTransaction = decode(bytes.value())?;
             if after.is_some_and(|after| stored.source.offset <= after) {
                 break;
             }
@@ -465,9 +384,7 @@ impl Store {
 
     /// How many transactions the store holds.
     pub fn transaction_count(&self) -> Result<u64, StoreError> {
-        let read = self.file.db().begin_read().map_err(redb_error)?;
-        let table = read.open_table(TRANSACTIONS).map_err(redb_error)?;
-        Ok(table.len().map_err(redb_error)?)
+        Ok(TRANSACTIONS.read(&self.file.read()?)?.len()?)
     }
 }
 
