@@ -1,5 +1,6 @@
 //! Exactly once across a crash: 200 concurrent transfers between 20 accounts, the handler
 //! killed with SIGKILL half-way and restarted with the same transactional id.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! One active instance: a second instance with the same transactional id takes over and the
 //! first one exits non-zero instead of writing on.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! its session and woken up. Afterwards every transfer has
 //! exactly one final state, nothing is booked twice, a failed transfer moved nothing net, and
 //! the balances add up to the deposits minus what left the bank.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

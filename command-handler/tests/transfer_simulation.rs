@@ -5,6 +5,7 @@
 //!
 //! What Kafka does guarantee is kept: `bank_events` (one partition) is read in order, and so is
 //! the feedback of one transfer (keyed by the transfer id, so on one partition).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 use std::collections::{BTreeMap, HashMap};
 

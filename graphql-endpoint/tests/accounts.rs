@@ -1,6 +1,7 @@
 //! Several and shared accounts, the employee login, the contract's refusals and the batch
 //! limit, against the real suite (command handler, projector, endpoint on a real broker +
 //! registry), through HTTP and WebSocket as the web app uses them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

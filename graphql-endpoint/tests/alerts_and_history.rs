@@ -3,6 +3,7 @@
 //! `alert_events` and on the `alerts` subscription, also when the projector is SIGKILLed
 //! between a rule change and the debit it judges; transactions carry their time, and an
 //! account can be asked as it was.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The endpoint against the real suite: command handler, projector and endpoint binaries on a
 //! real broker + registry; everything through HTTP and WebSocket, as a frontend would.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

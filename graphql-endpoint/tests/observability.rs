@@ -1,5 +1,6 @@
 //! What an operator sees of the running bank: every service's `/metrics` (Prometheus text)
 //! has its families, and a transfer moves the counters it should, against the real suite.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

@@ -5,6 +5,7 @@
 //!
 //! It prints how long each failover took ("failover figures") but asserts nothing about time:
 //! the machine running it may be slow or busy.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Events in → every query answered as SPEC §5 says, and the derived transactions on
 //! `transaction_events`, against a real broker + registry (see `common` for the setup).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

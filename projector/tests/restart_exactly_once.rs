@@ -1,5 +1,6 @@
 //! 1,000 transfers, SIGKILL while publishing and after, restarts with the same ids: answers stay
 //! identical and no derived event is published twice (see `common` for the setup).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 

@@ -4,6 +4,7 @@
 //!
 //! The tests share one cluster, so they take a lock: the synchronizer test deletes and recreates
 //! the topology's topics.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 use std::collections::BTreeSet;
 use std::process::{Command, Output};

@@ -1,6 +1,7 @@
 //! The cluster's locks, tried on the real cluster `scripts/test.sh` starts (TLS, SASL/SCRAM,
 //! ACLs applied by `synchronizer apply`): each denial the topology promises, and the ACL
 //! reconciliation that keeps them. Ignored by a plain `cargo test`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@
 //! These tests never touch the topology's own topics: they run `apply` and `migrate` through
 //! the library on a catalogue of uniquely named scratch topics, so they are safe on a cluster
 //! that other tests or a running suite use.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

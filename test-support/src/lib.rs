@@ -5,6 +5,8 @@
 //! earlier runs, share (`scripts/test.sh` starts it and applies the topology). So names are made
 //! unique, topics are read from their current end or up to their current end, and the services
 //! under test run as child processes that never outlive their test.
+// Only tests use this crate: a panic here is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod identity;
 mod kafka;

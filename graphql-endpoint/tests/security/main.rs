@@ -7,6 +7,7 @@
 //! proxy (`GRAPHQL_TRUSTED_PROXIES`), as they would trust the web app's server, and each client
 //! sends its address in `X-Forwarded-For`. So throttling per address is exercised the way it
 //! works behind a proxy, and one test's failures do not slow another's clients.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 #[path = "../common/mod.rs"]
 mod common;
