@@ -30,7 +30,7 @@
 #     SCRAM-SHA-512 as KAFKA_SASL_USERNAME = its SERVICE build arg (synchronizer and kafka-acls:
 #     synchronizer), its password only from KAFKA_SASL_PASSWORD_FILE (KAFKA_SASL_PASSWORD nowhere in
 #     the file); the registry is Apicurio on kafkasql over every broker, its topics and consumer group
-#     inside principal schema-registry's ACL prefixes (topology/topology.toml), its journal kept forever,
+#     inside principal schema-registry's ACL prefixes (contract/topology.toml), its journal kept forever,
 #     its Kafka clients' security from its own secrets directory, ready on /health/ready; only the web
 #     app and the GraphQL endpoint publish ports on every interface, all others on 127.0.0.1; the
 #     operator's secrets (COMMAND_HANDLER_SAGA_SECRET, GRAPHQL_TOKEN_SECRET, Grafana's
@@ -287,7 +287,7 @@ SECRETS_SCRIPT = "docker/kafka/secrets.sh"
 START_SCRIPT = "docker/kafka/start.sh"
 REGISTRY_PRINCIPAL = "schema-registry"
 # The principals' ACLs: the registry's topics and groups must be under its prefixes.
-TOPOLOGY = "topology/topology.toml"
+TOPOLOGY = "contract/topology.toml"
 # What every Rust service's Kafka client is: TLS, a SCRAM login, the password read from its file.
 CLIENT_SECURITY = {
     "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
@@ -634,7 +634,7 @@ def password_settings(node, where="(file)"):
 
 
 def topology_principal(name):
-    """[principals.<name>] of topology/topology.toml, as a dict (tomllib, or a minimal reader on 3.10)."""
+    """[principals.<name>] of contract/topology.toml, as a dict (tomllib, or a minimal reader on 3.10)."""
     with open(os.path.join(root, TOPOLOGY), encoding="utf-8") as handle:
         text = handle.read()
     try:

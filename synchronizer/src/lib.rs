@@ -1,5 +1,5 @@
 //! Makes a Kafka cluster and a schema registry match the Open Bank topology
-//! (`topology/topology.toml` + `topology/schemas.toml`, compiled in), and moves an older
+//! (`contract/topology.toml` + `contract/schemas.toml`, compiled in), and moves an older
 //! partition layout to it.
 //!
 //! A library as well as the `synchronizer` binary, so that the integration tests can run

@@ -1,5 +1,5 @@
 //! `synchronizer`: makes a Kafka cluster and a schema registry match the Open Bank topology
-//! (`topology/topology.toml` + `topology/schemas.toml`, compiled in).
+//! (`contract/topology.toml` + `contract/schemas.toml`, compiled in).
 
 use std::io::Write;
 use std::process::ExitCode;

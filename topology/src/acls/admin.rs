@@ -22,8 +22,33 @@ enum Alteration {
     Delete,
 }
 
-impl Operation {
-    fn native(self) -> rd::rd_kafka_AclOperation_t {
+/// librdkafka's code for each of the ACL terms the contract declares, both ways.
+trait Native: Sized + Copy + 'static {
+    type Code: PartialEq;
+    const ALL: &'static [Self];
+
+    fn native(self) -> Self::Code;
+
+    fn from_native(native: Self::Code) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|term| term.native() == native)
+    }
+}
+
+impl Native for Operation {
+    type Code = rd::rd_kafka_AclOperation_t;
+    const ALL: &'static [Self] = &[
+        Operation::All,
+        Operation::Read,
+        Operation::Write,
+        Operation::Create,
+        Operation::Describe,
+        Operation::DescribeConfigs,
+    ];
+
+    fn native(self) -> Self::Code {
         use rd::rd_kafka_AclOperation_t as Op;
         match self {
             Operation::All => Op::RD_KAFKA_ACL_OPERATION_ALL,
@@ -34,23 +59,13 @@ impl Operation {
             Operation::DescribeConfigs => Op::RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS,
         }
     }
-
-    fn from_native(native: rd::rd_kafka_AclOperation_t) -> Option<Self> {
-        [
-            Operation::All,
-            Operation::Read,
-            Operation::Write,
-            Operation::Create,
-            Operation::Describe,
-            Operation::DescribeConfigs,
-        ]
-        .into_iter()
-        .find(|operation| operation.native() == native)
-    }
 }
 
-impl Resource {
-    fn native(self) -> rd::rd_kafka_ResourceType_t {
+impl Native for Resource {
+    type Code = rd::rd_kafka_ResourceType_t;
+    const ALL: &'static [Self] = &[Resource::Topic, Resource::Group, Resource::TransactionalId];
+
+    fn native(self) -> Self::Code {
         use rd::rd_kafka_ResourceType_t as Type;
         match self {
             Resource::Topic => Type::RD_KAFKA_RESOURCE_TOPIC,
@@ -58,27 +73,18 @@ impl Resource {
             Resource::TransactionalId => Type::RD_KAFKA_RESOURCE_TRANSACTIONAL_ID,
         }
     }
-
-    fn from_native(native: rd::rd_kafka_ResourceType_t) -> Option<Self> {
-        [Resource::Topic, Resource::Group, Resource::TransactionalId]
-            .into_iter()
-            .find(|resource| resource.native() == native)
-    }
 }
 
-impl Pattern {
-    fn native(self) -> rd::rd_kafka_ResourcePatternType_t {
+impl Native for Pattern {
+    type Code = rd::rd_kafka_ResourcePatternType_t;
+    const ALL: &'static [Self] = &[Pattern::Literal, Pattern::Prefixed];
+
+    fn native(self) -> Self::Code {
         use rd::rd_kafka_ResourcePatternType_t as Type;
         match self {
             Pattern::Literal => Type::RD_KAFKA_RESOURCE_PATTERN_LITERAL,
             Pattern::Prefixed => Type::RD_KAFKA_RESOURCE_PATTERN_PREFIXED,
         }
-    }
-
-    fn from_native(native: rd::rd_kafka_ResourcePatternType_t) -> Option<Self> {
-        [Pattern::Literal, Pattern::Prefixed]
-            .into_iter()
-            .find(|pattern| pattern.native() == native)
     }
 }
 

@@ -1,0 +1,32 @@
+//! What every side of Open Bank on Kafka must agree on, and nothing that talks to Kafka: the
+//! records and topics, the keys and partitions, the values and the proofs. Services, the
+//! synchronizer and the tests build on it through `topology` (Kafka I/O), which re-exports it.
+//!
+//! - [`generated`]: Rust types for every record of `schemas.toml`, one enum per topic of
+//!   `topology.toml`, and the static catalogue ([`TOPICS`], [`RECORDS`]).
+//! - [`avro`]: how those types become Avro values and back.
+//! - [`catalogue`]: the topics, records and principals, to look up by name.
+//! - [`acls`]: the ACLs the topology declares for each service's principal.
+//! - [`routing`]: which partition holds an account, a user or a transfer.
+//! - [`values`]: open IBANs, tokens, ids and Dutch euro amounts.
+//! - [`proofs`]: token hashes and the signatures of the saga's cross-instance credits.
+
+pub mod acls;
+pub mod avro;
+pub mod catalogue;
+pub mod proofs;
+pub mod routing;
+pub mod values;
+
+#[cfg(test)]
+mod codegen_tests;
+
+/// Types generated from `schemas.toml` and `topology.toml` by `build.rs`.
+#[allow(clippy::all)]
+pub mod generated {
+    include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+}
+
+pub use avro::{AvroRecord, AvroShapeError, Identified, NamedBy, TopicMessage};
+pub use catalogue::{RecordSpec, TopicSpec};
+pub use generated::*;
