@@ -14,19 +14,19 @@
 //!
 //! Memory holds the live data: users, accounts, transfers in progress and each account's newest
 //! transaction. History (every transaction, every finished transfer's outcome) lives in the
-//! [`Store`]: what the projection wrote this round waits in [`Pending`], where readers see it
-//! at once, and [`ReadModel::flush`] writes the round to the store with the offsets it
-//! reflects.
+//! [`Store`], behind a `TieredHistory` (`read_model/tiered_history.rs`): readers see what the
+//! projection wrote at once, and [`ReadModel::take_round`] hands it to a state store write with
+//! the offsets it reflects. Whether a piece of history is still in memory or already stored is
+//! that module's concern alone; its locks follow the rules above.
 //!
 //! The list of every account (`AllBankAccountsQuery`) reads an [`AccountIndex`] of IBANs with
 //! their owners' usernames, kept up to date by the writes, so a page of it neither sorts nor
 //! copies every account. Its lock follows the first rule like a map: it is never held while a
 //! map is touched.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,11 @@ use crate::account_index::{AccountIndex, AccountSearch};
 use crate::alerts::{AlertRules, FiredAlert, Kind};
 use crate::query_results::{Account, ListedAccount, Owner, Transaction, TransferState};
 use crate::source::Source;
-use crate::store::{Restored, Round, Store, StoreError, StoredAccount, StoredTransaction};
+use crate::store::{Restored, Round, Store, StoredAccount};
+
+mod tiered_history;
+
+use tiered_history::TieredHistory;
 
 /// The usernames of an account's owners, in order: what may be shown of them to anyone.
 fn usernames(account: &Account) -> Vec<String> {
@@ -68,19 +72,6 @@ pub struct TransferOutcome {
     pub initiator: Option<String>,
 }
 
-/// What the projection changed since the last [`ReadModel::flush`]: readers look here before
-/// the store, so nothing is missing between a write and its flush.
-#[derive(Debug, Default)]
-struct Pending {
-    users: Vec<(String, String)>,
-    accounts: BTreeSet<String>,
-    transfers: BTreeSet<Id>,
-    outcomes: HashMap<Id, TransferOutcome>,
-    transactions: BTreeMap<i32, (Arc<Transaction>, Source)>,
-    /// The alerts each pending transaction fired, by transaction id.
-    alerts: BTreeMap<i32, Vec<FiredAlert>>,
-}
-
 /// Every read model of the projector.
 #[derive(Debug)]
 pub struct ReadModel {
@@ -104,12 +95,9 @@ pub struct ReadModel {
     /// Every IBAN of `accounts` with the usernames of its owners (no tokens), sorted and
     /// searchable: what the list of every account pages through.
     account_index: RwLock<AccountIndex>,
-    /// Every transaction, and how every finished transfer ended.
-    store: Store,
-    pending: RwLock<Pending>,
-    /// What a state store write (on a thread of its own) is writing now: readers look here
-    /// after `pending` and before the store, so nothing is missing while it is written.
-    in_flight: RwLock<Pending>,
+    /// Every transaction and how every finished transfer ended, with which of the maps above
+    /// changed since the last round.
+    history: TieredHistory,
     transaction_count: AtomicUsize,
 }
 
@@ -147,9 +135,7 @@ impl ReadModel {
             alert_rules: DashMap::new(),
             opened_at: DashMap::new(),
             account_index: RwLock::default(),
-            store,
-            pending: RwLock::default(),
-            in_flight: RwLock::default(),
+            history: TieredHistory::new(store),
             transaction_count: AtomicUsize::new(0),
         }
     }
@@ -194,21 +180,7 @@ impl ReadModel {
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    fn pending(&self) -> RwLockReadGuard<'_, Pending> {
-        self.pending.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn pending_mut(&self) -> RwLockWriteGuard<'_, Pending> {
-        self.pending.write().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn in_flight(&self) -> RwLockReadGuard<'_, Pending> {
-        self.in_flight
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.history.store()
     }
 
     /// What changed since the last round, as a round to write to the store with the
@@ -216,58 +188,17 @@ impl ReadModel {
     /// count) it reflects. Readers go on seeing it, as in flight, until [`Self::written`].
     /// Only the projection thread calls it, after the previous round was written.
     pub fn take_round(&self, positions: Vec<(String, i32, i64)>, issued: Vec<(i32, i64)>) -> Round {
-        let round = {
-            let pending = self.pending();
-            Round {
-                users: pending.users.clone(),
-                accounts: pending
-                    .accounts
-                    .iter()
-                    .filter_map(|iban| Some((iban.clone(), self.stored_account(iban)?)))
-                    .collect(),
-                transfers: pending
-                    .transfers
-                    .iter()
-                    .map(|id| (*id, self.transfer(id)))
-                    .collect(),
-                outcomes: pending
-                    .outcomes
-                    .iter()
-                    .map(|(id, outcome)| (*id, outcome.clone()))
-                    .collect(),
-                transactions: pending
-                    .transactions
-                    .values()
-                    .map(|(transaction, source)| StoredTransaction {
-                        transaction: Transaction::clone(transaction),
-                        source: *source,
-                        alerts: pending
-                            .alerts
-                            .get(&transaction.id)
-                            .cloned()
-                            .unwrap_or_default(),
-                    })
-                    .collect(),
-                positions,
-                issued,
-            }
-        };
-        // Both locks at once: a reader finds a change in one of them, never in neither.
-        let mut pending = self.pending_mut();
-        let mut in_flight = self
-            .in_flight
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        *in_flight = std::mem::take(&mut *pending);
-        round
+        self.history.take_round(
+            positions,
+            issued,
+            |iban| self.stored_account(iban),
+            |id| self.transfer(id),
+        )
     }
 
     /// The round of [`Self::take_round`] is in the store.
     pub fn written(&self) {
-        *self
-            .in_flight
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Pending::default();
+        self.history.written();
     }
 
     fn stored_account(&self, iban: &str) -> Option<StoredAccount> {
@@ -318,27 +249,13 @@ impl ReadModel {
 
     /// How transfer `id` stands, and why it failed.
     pub fn transfer_outcome(&self, id: &Id) -> Option<TransferOutcome> {
-        if let Some(outcome) = self.pending().outcomes.get(id) {
-            return Some(outcome.clone());
-        }
-        if let Some(outcome) = self.in_flight().outcomes.get(id) {
-            return Some(outcome.clone());
-        }
-        if let Some(outcome) = self.stored(self.store.outcome(id)) {
+        if let Some(outcome) = self.history.outcome(id) {
             return Some(outcome);
         }
         self.transfers.get(id).map(|transfer| TransferOutcome {
             state: TransferState::Started,
             reason: None,
             initiator: Some(transfer.initiator.clone()),
-        })
-    }
-
-    /// A store read; a failure is logged and answers as if nothing were stored.
-    fn stored<T>(&self, read: Result<Option<T>, StoreError>) -> Option<T> {
-        read.unwrap_or_else(|error| {
-            tracing::error!(%error, "reading the state store");
-            None
         })
     }
 
@@ -350,14 +267,7 @@ impl ReadModel {
     }
 
     pub fn transaction(&self, id: i32) -> Option<Arc<Transaction>> {
-        if let Some((transaction, _)) = self.pending().transactions.get(&id) {
-            return Some(Arc::clone(transaction));
-        }
-        if let Some((transaction, _)) = self.in_flight().transactions.get(&id) {
-            return Some(Arc::clone(transaction));
-        }
-        self.stored(self.store.transaction(id))
-            .map(|stored| Arc::new(stored.transaction))
+        self.history.transaction(id)
     }
 
     /// At most `max_items` transactions of `iban`, newest first (see [`Self::walk_newest`]).
@@ -377,43 +287,14 @@ impl ReadModel {
         newest
     }
 
-    /// Visits the transactions of `iban` newest first until `visit` breaks: the pending ones
-    /// are newer than those in flight, and those newer than every stored one (an IBAN's
-    /// transactions follow one partition's order, and so do their ids). A round may move on
-    /// while this reads, so each later source only adds what is older than everything visited
-    /// so far. The store is read one transaction at a time, only as far as `visit` goes.
+    /// Visits the transactions of `iban` newest first until `visit` breaks, each once; the
+    /// store is read only as far as `visit` goes.
     pub fn walk_newest(
         &self,
         iban: &str,
         visit: &mut dyn FnMut(&Arc<Transaction>) -> ControlFlow<()>,
     ) {
-        let of_iban = |pending: &Pending| -> Vec<Arc<Transaction>> {
-            pending
-                .transactions
-                .values()
-                .rev()
-                .filter(|(transaction, _)| transaction.iban == iban)
-                .map(|(transaction, _)| Arc::clone(transaction))
-                .collect()
-        };
-        let mut oldest_seen: Option<i32> = None;
-        let mut older_then_visit = |transaction: &Arc<Transaction>| {
-            if oldest_seen.is_some_and(|oldest| transaction.id >= oldest) {
-                return ControlFlow::Continue(());
-            }
-            oldest_seen = Some(transaction.id);
-            visit(transaction)
-        };
-        let pending = of_iban(&self.pending());
-        let in_flight = of_iban(&self.in_flight());
-        for transaction in pending.iter().chain(&in_flight) {
-            if older_then_visit(transaction).is_break() {
-                return;
-            }
-        }
-        if let Err(error) = self.store.walk_newest(iban, &mut older_then_visit) {
-            tracing::error!(%error, "reading the state store");
-        }
+        self.history.walk_newest(iban, visit);
     }
 
     /// The alerts `transaction` fires under the rules of its account as they stand now; judged
@@ -506,9 +387,7 @@ impl ReadModel {
         }
         self.users
             .insert(username.to_string(), password_hash.to_string());
-        self.pending_mut()
-            .users
-            .push((username.to_string(), password_hash.to_string()));
+        self.history.record_user(username, password_hash);
     }
 
     /// A known user's new password hash (the command handler changes only existing users').
@@ -518,9 +397,7 @@ impl ReadModel {
         };
         *stored = password_hash.to_string();
         drop(stored);
-        self.pending_mut()
-            .users
-            .push((username.to_string(), password_hash.to_string()));
+        self.history.record_user(username, password_hash);
     }
 
     /// Adds `owner` to `iban` by the event at `since`, creating the account when it is new. An
@@ -551,7 +428,7 @@ impl ReadModel {
             }
         }
         self.write_index().set_owners(iban, &owners);
-        self.pending_mut().accounts.insert(iban.to_string());
+        self.history.record_account(iban);
     }
 
     /// The account itself stays: its balance and transactions remain queryable.
@@ -567,7 +444,7 @@ impl ReadModel {
             .remove_if(username, |_, owned| owned.is_empty());
         if let Some(owners) = owners {
             self.write_index().set_owners(iban, &owners);
-            self.pending_mut().accounts.insert(iban.to_string());
+            self.history.record_account(iban);
         }
     }
 
@@ -583,14 +460,14 @@ impl ReadModel {
             return;
         }
         self.transfers.insert(id, transfer);
-        self.pending_mut().transfers.insert(id);
+        self.history.record_transfer(&id);
     }
 
     pub(crate) fn remember_debit(&self, id: &Id, transaction_id: i32) {
         if let Some(mut transfer) = self.transfers.get_mut(id) {
             transfer.debit_transaction_id = Some(transaction_id);
         }
-        self.pending_mut().transfers.insert(*id);
+        self.history.record_transfer(id);
     }
 
     /// Once a transfer is completed or failed no money event that needs it comes any more: the
@@ -598,14 +475,12 @@ impl ReadModel {
     /// home partition. Its credit may come later (another partition) but carries what it needs.
     pub(crate) fn finish_transfer(&self, id: &Id, state: TransferState, reason: Option<String>) {
         let initiator = self.transfers.remove(id).map(|(_, t)| t.initiator);
-        let mut pending = self.pending_mut();
-        pending.transfers.insert(*id);
         let outcome = TransferOutcome {
             state,
             reason,
             initiator,
         };
-        pending.outcomes.insert(*id, outcome);
+        self.history.record_outcome(id, outcome);
     }
 
     /// Changes the balance of `iban` by `change` and returns the new balance. An IBAN never
@@ -625,7 +500,7 @@ impl ReadModel {
         if created {
             self.write_index().insert(iban);
         }
-        self.pending_mut().accounts.insert(iban.to_string());
+        self.history.record_account(iban);
         balance
     }
 
@@ -633,7 +508,7 @@ impl ReadModel {
     pub(crate) fn open_account(&self, iban: &str, source: Source) {
         if let Some(at) = source.timestamp_ms {
             self.opened_at.entry(iban.to_string()).or_insert(at);
-            self.pending_mut().accounts.insert(iban.to_string());
+            self.history.record_account(iban);
         }
     }
 
@@ -642,7 +517,7 @@ impl ReadModel {
             .entry(iban.to_string())
             .or_default()
             .set(kind, threshold);
-        self.pending_mut().accounts.insert(iban.to_string());
+        self.history.record_account(iban);
     }
 
     pub(crate) fn remove_alert_rule(&self, iban: &str, kind: Kind) {
@@ -651,7 +526,7 @@ impl ReadModel {
         }
         self.alert_rules
             .remove_if(iban, |_, rules| rules.is_empty());
-        self.pending_mut().accounts.insert(iban.to_string());
+        self.history.record_account(iban);
     }
 
     /// Adds the transaction derived from the record at `source`, with the alerts it fired.
@@ -662,14 +537,8 @@ impl ReadModel {
         alerts: Vec<FiredAlert>,
     ) {
         let transaction = Arc::new(transaction);
-        let mut pending = self.pending_mut();
-        if !alerts.is_empty() {
-            pending.alerts.insert(transaction.id, alerts);
-        }
-        pending
-            .transactions
-            .insert(transaction.id, (Arc::clone(&transaction), source));
-        drop(pending);
+        self.history
+            .record_transaction(Arc::clone(&transaction), source, alerts);
         self.last_transactions
             .insert(transaction.iban.clone(), transaction);
         self.transaction_count.fetch_add(1, Ordering::Relaxed);
@@ -677,187 +546,4 @@ impl ReadModel {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn transaction(id: i32, iban: &str) -> Transaction {
-        Transaction {
-            id,
-            iban: iban.into(),
-            new_balance: i64::from(id),
-            changed_by: 1,
-            from_to: "cash".into(),
-            description: String::new(),
-            at_millis: None,
-        }
-    }
-
-    fn owner(username: &str, token_hash: &str) -> Owner {
-        Owner {
-            username: username.into(),
-            token_hash: token_hash.into(),
-            token_nonce: None,
-        }
-    }
-
-    #[test]
-    fn owners_keep_their_order_and_a_re_added_owner_keeps_its_place() {
-        let model = ReadModel::new();
-        model.add_owner("A", owner("alice", "t1"), Source::at(0, 0));
-        model.add_owner("A", owner("bob", "t2"), Source::at(0, 1));
-        model.add_owner("A", owner("alice", "t3"), Source::at(0, 2));
-        let owners: Vec<(String, String)> = model
-            .account("A")
-            .unwrap()
-            .owners
-            .into_iter()
-            .map(|o| (o.username, o.token_hash))
-            .collect();
-        assert_eq!(
-            owners,
-            [("alice".into(), "t3".into()), ("bob".into(), "t2".into())]
-        );
-        assert_eq!(model.ibans_of_user("alice"), ["A"]);
-    }
-
-    #[test]
-    fn a_user_without_accounts_leaves_no_entry() {
-        let model = ReadModel::new();
-        model.add_owner("A", owner("alice", "t"), Source::at(0, 0));
-        model.remove_owner("A", "alice");
-        assert!(model.ibans_of_user("alice").is_empty());
-        assert!(model.accounts_by_user.is_empty());
-        assert!(model.account("A").unwrap().owners.is_empty());
-    }
-
-    #[test]
-    fn transactions_are_shared_not_copied() {
-        let model = ReadModel::new();
-        model.append_transaction(transaction(1, "A"), Source::at(0, 0), Vec::new());
-        let by_id = model.transaction(1).unwrap();
-        let newest = model.newest_transactions("A", 10);
-        assert!(Arc::ptr_eq(&by_id, &newest[0]));
-        assert!(Arc::ptr_eq(&by_id, &model.last_transactions()[0]));
-    }
-
-    #[test]
-    fn newest_transactions_walk_backwards_and_stop_at_max() {
-        let model = ReadModel::new();
-        for id in 1..=5 {
-            model.append_transaction(
-                transaction(id, "A"),
-                Source::at(0, i64::from(id)),
-                Vec::new(),
-            );
-        }
-        let ids: Vec<i32> = model
-            .newest_transactions("A", 3)
-            .iter()
-            .map(|t| t.id)
-            .collect();
-        assert_eq!(ids, [5, 4, 3]);
-        assert!(model.newest_transactions("B", 3).is_empty());
-    }
-
-    #[test]
-    fn a_round_on_its_way_to_the_store_is_read_once_from_wherever_it_is() {
-        let model = ReadModel::new();
-        let ids = |model: &ReadModel| -> Vec<i32> {
-            model
-                .newest_transactions("A", 10)
-                .iter()
-                .map(|t| t.id)
-                .collect()
-        };
-        for id in 1..=3 {
-            model.append_transaction(
-                transaction(id, "A"),
-                Source::at(0, i64::from(id)),
-                Vec::new(),
-            );
-        }
-        let round = model.take_round(Vec::new(), Vec::new());
-        for id in 4..=5 {
-            model.append_transaction(
-                transaction(id, "A"),
-                Source::at(0, i64::from(id)),
-                Vec::new(),
-            );
-        }
-        assert_eq!(ids(&model), [5, 4, 3, 2, 1], "pending, then in flight");
-        model.store().write(&round, false).unwrap();
-        assert_eq!(ids(&model), [5, 4, 3, 2, 1], "in flight and stored: once");
-        model.written();
-        assert_eq!(ids(&model), [5, 4, 3, 2, 1], "pending, then stored");
-        assert_eq!(model.transaction(2).map(|t| t.id), Some(2));
-        assert_eq!(model.newest_transactions("A", 2).len(), 2);
-    }
-
-    fn listed(page: &AccountPage) -> Vec<(&str, i64, Vec<&str>)> {
-        page.accounts
-            .iter()
-            .map(|a| {
-                let owners = a.owners.iter().map(String::as_str).collect();
-                (a.iban.as_str(), a.balance, owners)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn the_account_index_follows_owners_and_accounts_without_owners() {
-        let model = ReadModel::new();
-        model.add_owner("B", owner("bob", "t1"), Source::at(0, 0));
-        model.add_owner("A", owner("alice", "t2"), Source::at(0, 1));
-        model.add_owner("B", owner("alice", "t3"), Source::at(0, 2));
-        model.add_owner("B", owner("bob", "t4"), Source::at(0, 3));
-        model.change_balance("B", 250);
-        model.change_balance("C", -5);
-        model.remove_owner("A", "alice");
-        let all = model.accounts_page(None, 0, 10);
-        assert_eq!(all.total, 3);
-        assert_eq!(
-            listed(&all),
-            [
-                ("A", 0, vec![]),
-                ("B", 250, vec!["bob", "alice"]),
-                ("C", -5, vec![])
-            ]
-        );
-        assert_eq!(
-            listed(&model.accounts_page(None, 1, 1)),
-            [("B", 250, vec!["bob", "alice"])]
-        );
-        let past_the_end = model.accounts_page(None, 3, 10);
-        assert_eq!((past_the_end.total, past_the_end.accounts.len()), (3, 0));
-        let alice = AccountSearch::new(Some("alice"));
-        let filtered = model.accounts_page(alice.as_ref(), 0, 10);
-        assert_eq!(
-            (filtered.total, listed(&filtered)),
-            (1, vec![("B", 250, vec!["bob", "alice"])])
-        );
-        assert_eq!(model.account_count(), 3);
-    }
-
-    #[test]
-    fn a_users_accounts_are_in_the_order_of_their_sources_whatever_the_reading_order() {
-        let model = ReadModel::new();
-        // Read partition 7 first, although its event was written later.
-        model.add_owner("B", owner("alice", "t"), Source::written(7, 0, Some(2_000)));
-        model.add_owner("C", owner("alice", "t"), Source::written(3, 0, Some(3_000)));
-        model.add_owner("A", owner("alice", "t"), Source::written(5, 0, Some(1_000)));
-        model.add_owner("D", owner("alice", "t"), Source::written(2, 0, Some(2_000)));
-        assert_eq!(model.ibans_of_user("alice"), ["A", "D", "B", "C"]);
-        model.remove_owner("D", "alice");
-        model.add_owner("D", owner("alice", "t"), Source::written(2, 1, Some(4_000)));
-        assert_eq!(model.ibans_of_user("alice"), ["A", "B", "C", "D"]);
-    }
-
-    #[test]
-    fn first_user_creation_wins() {
-        let model = ReadModel::new();
-        model.create_user("alice", "h1");
-        model.create_user("alice", "h2");
-        assert_eq!(model.password_hash("alice").as_deref(), Some("h1"));
-        assert_eq!(model.password_hash("bob"), None);
-    }
-}
+mod tests;
