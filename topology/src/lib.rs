@@ -6,11 +6,12 @@
 //! - [`registry`]: the schema-registry calls the synchronizer needs.
 //! - [`replay`], [`transactions`]: reading partitions to their end, writing exactly once.
 //! - [`state_file`]: the redb file under every local state store.
-//! - [`settings`], [`logging`], [`telemetry`], [`trace_context`], [`process`]: what every
+//! - [`health`], [`settings`], [`logging`], [`telemetry`], [`trace_context`], [`process`]: what every
 //!   service sets up the same way.
 
 pub mod acls;
 pub mod codec;
+pub mod health;
 pub mod kafka;
 pub mod logging;
 pub mod process;

@@ -3,17 +3,10 @@
 //! The body is JSON either way so an operator sees progress, not only a status code:
 //! `{"status":"catching_up","records_replayed":123,"commands_handled":0}`.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
-use tokio::sync::watch;
-use topology::telemetry::{Metrics, CONTENT_TYPE};
+use topology::health::{status_word, Health};
 
 /// What `/health` reports, shared between the runtime and the HTTP task.
 #[derive(Debug, Default)]
@@ -72,76 +65,42 @@ pub struct HealthBody {
     pub partitions: Vec<i32>,
 }
 
-pub fn health_of(status: &Status) -> (StatusCode, HealthBody) {
-    let (code, word) = if status.is_ready() {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "catching_up")
-    };
-    let body = HealthBody {
-        status: word,
-        records_replayed: status.records_replayed.load(Ordering::Relaxed),
-        commands_handled: status.commands_handled.load(Ordering::Relaxed),
-        transfers_local: status.transfers_local.load(Ordering::Relaxed),
-        transfers_across_instances: status.transfers_across_instances.load(Ordering::Relaxed),
-        rebuilds: status.rebuilds.load(Ordering::Relaxed),
-        partitions_rebuilt: status.partitions_rebuilt.load(Ordering::Relaxed),
-        open_transfers: status.open_transfers.load(Ordering::Relaxed),
-        partitions: status.partitions(),
-    };
-    (code, body)
-}
+impl Health for Status {
+    type Body = HealthBody;
 
-async fn health(State(status): State<Arc<Status>>) -> (StatusCode, Json<HealthBody>) {
-    let (code, body) = health_of(&status);
-    (code, Json(body))
-}
+    fn is_ready(&self) -> bool {
+        Status::is_ready(self)
+    }
 
-/// `GET /metrics`: Prometheus text.
-fn metrics_route(metrics: Metrics) -> Router {
-    let render = move || {
-        let text = metrics.render();
-        async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], text) }
-    };
-    Router::new().route("/metrics", get(render))
-}
-
-/// Binds first (so a taken port fails the start at once), then serves until `stop` turns true.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await
-}
-
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    status: Arc<Status>,
-    metrics: Metrics,
-    mut stop: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    let router = Router::new()
-        .route("/health", get(health))
-        .with_state(status)
-        .merge(metrics_route(metrics));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            // An error means the runtime is gone, which is a reason to stop as well.
-            let _ = stop.wait_for(|stop| *stop).await;
-        })
-        .await
+    fn body(&self) -> HealthBody {
+        HealthBody {
+            status: status_word(Status::is_ready(self)),
+            records_replayed: self.records_replayed.load(Ordering::Relaxed),
+            commands_handled: self.commands_handled.load(Ordering::Relaxed),
+            transfers_local: self.transfers_local.load(Ordering::Relaxed),
+            transfers_across_instances: self.transfers_across_instances.load(Ordering::Relaxed),
+            rebuilds: self.rebuilds.load(Ordering::Relaxed),
+            partitions_rebuilt: self.partitions_rebuilt.load(Ordering::Relaxed),
+            open_transfers: self.open_transfers.load(Ordering::Relaxed),
+            partitions: self.partitions(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn unavailable_until_ready() {
         let status = Status::default();
         status.records_replayed.fetch_add(3, Ordering::Relaxed);
-        let (code, body) = health_of(&status);
+        let (code, body) = status.answer();
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body.status, "catching_up");
         assert_eq!(body.records_replayed, 3);
         status.set_ready();
-        assert_eq!(health_of(&status).0, StatusCode::OK);
+        assert_eq!(status.answer().0, StatusCode::OK);
     }
 }

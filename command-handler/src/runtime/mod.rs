@@ -128,19 +128,21 @@ pub async fn run(
 
     let metrics = topology::telemetry::Metrics::install().map_err(RuntimeError::Metrics)?;
     let status = Arc::new(Status::default());
-    let listener =
-        health::bind(config.health_addr)
-            .await
-            .map_err(|source| RuntimeError::HealthBind {
-                addr: config.health_addr,
-                source,
-            })?;
-    tracing::info!(addr = %config.health_addr, "health endpoint listening on /health");
-    let health_task = tokio::spawn(health::serve(
+    let listener = topology::health::bind(config.health_addr)
+        .await
+        .map_err(|source| RuntimeError::HealthBind {
+            addr: config.health_addr,
+            source,
+        })?;
+    let mut health_stop = stop_rx.clone();
+    let health_task = tokio::spawn(topology::health::serve(
         listener,
         status.clone(),
         metrics,
-        stop_rx.clone(),
+        // An error means the runtime is gone, which is a reason to stop as well.
+        async move {
+            let _ = health_stop.wait_for(|stop| *stop).await;
+        },
     ));
 
     let result = async {

@@ -9,12 +9,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
-use topology::telemetry::{Metrics, CONTENT_TYPE};
+use topology::health::{self, status_word, Health};
+use topology::telemetry::Metrics;
 
 use super::{RuntimeError, Shutdown, Status};
 
@@ -26,37 +23,22 @@ pub struct HealthBody {
     pub derived_waiting: usize,
 }
 
-/// The status code and body for the current [`Status`].
-pub fn health_of(status: &Status) -> (StatusCode, HealthBody) {
-    let publishing = status.publishing();
-    let (code, label) = if status.is_ready() {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "catching_up")
-    };
-    let body = HealthBody {
-        status: label,
-        events_projected: status.events_projected(),
-        publishing_partitions: publishing.partitions,
-        derived_waiting: publishing.waiting,
-    };
-    (code, body)
-}
+impl Health for Status {
+    type Body = HealthBody;
 
-async fn health(State(status): State<Arc<Status>>) -> (StatusCode, Json<HealthBody>) {
-    let (code, body) = health_of(&status);
-    (code, Json(body))
-}
+    fn is_ready(&self) -> bool {
+        Status::is_ready(self)
+    }
 
-pub fn router(status: Arc<Status>, metrics: Metrics) -> Router {
-    let render = move || {
-        let text = metrics.render();
-        async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], text) }
-    };
-    Router::new()
-        .route("/health", get(health))
-        .with_state(status)
-        .route("/metrics", get(render))
+    fn body(&self) -> HealthBody {
+        let publishing = self.publishing();
+        HealthBody {
+            status: status_word(Status::is_ready(self)),
+            events_projected: self.events_projected(),
+            publishing_partitions: publishing.partitions,
+            derived_waiting: publishing.waiting,
+        }
+    }
 }
 
 pub async fn serve(
@@ -65,32 +47,33 @@ pub async fn serve(
     metrics: Metrics,
     mut shutdown: Shutdown,
 ) -> Result<(), RuntimeError> {
-    let listener = tokio::net::TcpListener::bind(addr)
+    let listener = health::bind(addr)
         .await
         .map_err(|source| RuntimeError::HealthBind { addr, source })?;
-    tracing::info!(%addr, "health endpoint listening on /health");
-    axum::serve(listener, router(status, metrics))
-        .with_graceful_shutdown(async move { shutdown.requested().await })
-        .await
-        .map_err(RuntimeError::HealthServe)
+    health::serve(listener, status, metrics, async move {
+        shutdown.requested().await
+    })
+    .await
+    .map_err(RuntimeError::HealthServe)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn unavailable_until_ready() {
         let status = Status::new();
         status.count_event();
-        let (code, body) = health_of(&status);
+        let (code, body) = status.answer();
         assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"status":"catching_up","events_projected":1,"publishing_partitions":[],"derived_waiting":0}"#
         );
         status.set_ready();
-        let (code, body) = health_of(&status);
+        let (code, body) = status.answer();
         assert_eq!(code, StatusCode::OK);
         assert_eq!(body.status, "ready");
     }
