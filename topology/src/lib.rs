@@ -4,12 +4,14 @@
 //! - [`kafka`]: the one place that builds rdkafka clients from the environment.
 //! - [`codec`]: typed encode/decode in the Confluent wire format through the schema registry.
 //! - [`registry`]: the schema-registry calls the synchronizer needs.
-//! - [`replay`], [`transactions`]: reading partitions to their end, writing exactly once.
+//! - [`replay`], [`transactions`], [`batching`]: reading partitions to their end, writing
+//!   exactly once, gathering a transaction's inputs.
 //! - [`state_file`]: the redb file under every local state store.
 //! - [`health`], [`settings`], [`logging`], [`telemetry`], [`trace_context`], [`process`]: what every
 //!   service sets up the same way.
 
 pub mod acls;
+pub mod batching;
 pub mod codec;
 pub mod health;
 pub mod kafka;

@@ -14,13 +14,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::Instant;
+use topology::batching::Batch;
 use topology::codec::Codec;
 use topology::kafka::{close_in_background, REJOIN_BACKOFF};
 use topology::topic_names::{
@@ -51,12 +51,8 @@ pub const CONSUMED_TOPICS: [&str; 4] = [
 ];
 
 /// At most this many inputs per transaction: enough to amortise the commit round trips, small
-/// enough to keep the latency of one command low. A batch takes what has arrived by the time
-/// the previous transaction committed and never waits for more: idle, a command goes alone
-/// and at once; under load, the commit time itself gathers the next batch.
+/// enough to keep the latency of one command low.
 const MAX_BATCH: usize = 200;
-/// How long a batch that found more than one input waiting waits for more.
-const LINGER_UNDER_LOAD: Duration = Duration::from_millis(3);
 /// How often the loop looks for a rebalance while no input arrives, and for credits to ask
 /// again.
 const TICK: Duration = Duration::from_millis(250);
@@ -154,23 +150,12 @@ async fn serve(
             }
         };
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match consumer.recv().now_or_never() {
-                Some(Ok(message)) => batch.push(message),
-                Some(Err(error)) => consume_error(error)?,
-                None => break,
-            }
-        }
-        // More than one waiting means load: a few milliseconds more fill the transaction,
-        // whose cost to the broker hardly depends on its size. Idle, nothing waits.
-        if batch.len() > 1 {
-            let linger_end = Instant::now() + LINGER_UNDER_LOAD;
-            while batch.len() < MAX_BATCH {
-                match tokio::time::timeout_at(linger_end, consumer.recv()).await {
-                    Ok(Ok(message)) => batch.push(message),
-                    Ok(Err(error)) => consume_error(error)?,
-                    Err(_lingered) => break,
-                }
+        let mut rest = Batch::after_first(MAX_BATCH);
+        // More than one waiting means load (see `topology::batching`).
+        while let Some(next) = rest.next(consumer, batch.len() > 1).await {
+            match next {
+                Ok(message) => batch.push(message),
+                Err(error) => consume_error(error)?,
             }
         }
         if worker.tasks.rebalanced(consumer) {

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
+use topology::batching::Batch;
 use topology::codec::Codec;
 use topology::kafka::ADMIN_TIMEOUT;
 use topology::replay::{self, CatchUp, PartitionEnd};
@@ -33,8 +33,6 @@ use crate::store::{Identity, Store};
 
 /// The most messages handled per round.
 const MAX_BATCH: usize = 1_000;
-/// How long a batch that found several transfers' events waiting waits for more.
-const LINGER_UNDER_LOAD: Duration = Duration::from_millis(3);
 /// How often the rounds projected since go to the state store. Readers see what is not written
 /// yet (see [`crate::read_model`]), so this only sets how much a crash replays and how many
 /// store transactions a catch-up costs.
@@ -285,24 +283,15 @@ pub async fn run(
         projection.derived_in_round = 0;
         if let Ok(first) = received {
             projection.handle(first).await;
-            // Drain what is already fetched, so one transaction carries many derived events.
-            for _ in 1..MAX_BATCH {
-                match consumer.recv().now_or_never() {
-                    Some(next) => projection.handle(next).await,
-                    None => break,
-                }
-            }
-            // More than one transfer's worth waiting means load: a few milliseconds more fill
-            // the transaction, whose cost to the broker hardly depends on its size. Idle (one
-            // transfer at a time), nothing waits.
-            if projection.derived_in_round > 2 {
-                let linger_end = tokio::time::Instant::now() + LINGER_UNDER_LOAD;
-                while projection.derived_in_round < MAX_BATCH {
-                    match tokio::time::timeout_at(linger_end, consumer.recv()).await {
-                        Ok(next) => projection.handle(next).await,
-                        Err(_lingered) => break,
-                    }
-                }
+            // What is already fetched, and under load (more than one transfer's worth derived)
+            // a few milliseconds more: one transaction carries many derived events.
+            let mut rest = Batch::after_first(MAX_BATCH);
+            while projection.derived_in_round < MAX_BATCH {
+                let under_load = projection.derived_in_round > 2;
+                let Some(next) = rest.next(&consumer, under_load).await else {
+                    break;
+                };
+                projection.handle(next).await;
             }
         }
         if projection.last_flush.elapsed() >= FLUSH_EVERY {
