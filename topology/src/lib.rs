@@ -5,6 +5,7 @@
 //! - [`kafka`]: the one place that builds rdkafka clients from the environment.
 //! - [`codec`]: typed encode/decode in the Confluent wire format through the schema registry.
 //! - [`registry`]: the schema-registry calls the synchronizer needs.
+//! - [`reasons`]: every refusal the bank answers with, word for word.
 //! - [`routing`]: which partition holds an account, a user or a transfer.
 //! - [`values`]: open IBANs, tokens, ids and Dutch euro amounts.
 
@@ -16,6 +17,7 @@ pub mod kafka;
 pub mod logging;
 pub mod process;
 pub mod proofs;
+pub mod reasons;
 pub mod registry;
 pub mod replay;
 pub mod routing;
