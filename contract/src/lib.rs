@@ -10,11 +10,13 @@
 //! - [`routing`]: which partition holds an account, a user or a transfer.
 //! - [`values`]: open IBANs, tokens, ids and Dutch euro amounts.
 //! - [`proofs`]: token hashes and the signatures of the saga's cross-instance credits.
+//! - [`reasons`]: every refusal the bank answers with, word for word.
 
 pub mod acls;
 pub mod avro;
 pub mod catalogue;
 pub mod proofs;
+pub mod reasons;
 pub mod routing;
 pub mod values;
 

@@ -48,13 +48,16 @@ import {
   waitForText,
   webStorage,
 } from './browser';
+import { Refusal } from '../src/generated/refusals';
+import { fillRefusal } from '../src/refusals';
 
 const COMPANY_IBAN = 'NL66OPEN0000000000';
-const INSUFFICIENT_FUNDS = 'insufficient funds would be below the limit of € -500,00';
-const LAST_OWNER_WITH_MONEY = "last user and balance is not zero, so can't be removed";
-const TOO_EASY = 'password is too easy to guess: use a longer phrase of uncommon words';
-const CASH_DEPOSIT_TOO_LARGE = 'a cash deposit may be at most € 10.000,00';
-const CASH_DAILY_LIMIT = 'cash deposits into this account may be at most € 25.000,00 a day';
+// The bank's words, as its schema gives them (src/generated/refusals.ts, `npm run codegen`).
+const INSUFFICIENT_FUNDS = fillRefusal(Refusal.INSUFFICIENT_FUNDS, { limit: '€ -500,00' });
+const LAST_OWNER_WITH_MONEY = Refusal.LAST_USER_AND_BALANCE_IS_NOT_ZERO;
+const TOO_EASY = Refusal.PASSWORD_IS_TOO_EASY;
+const CASH_DEPOSIT_TOO_LARGE = Refusal.CASH_DEPOSIT_TOO_LARGE;
+const CASH_DAILY_LIMIT = Refusal.CASH_DAILY_LIMIT;
 const IBAN = /NL\d{2}OPEN0\d{9}/;
 const SESSION_ENDED = /^Your session ended: .+\. Log in again\.$/;
 const EMPLOYEE_SESSION_ENDED = /^Your employee session ended: .+\. Log in again\.$/;

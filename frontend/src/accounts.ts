@@ -1,22 +1,14 @@
 // The employee's list of accounts: one page of `all_accounts` at a time, sorted by IBAN, with
 // balances kept current from the live stream of transactions.
 
+import type { AllAccountsQuery } from './generated/graphql';
 import type { Transaction } from './transactions';
 
-export interface BankAccount {
-  iban: string;
-  /** Dutch euros, as the API writes them. */
-  balance: string;
-  /** Usernames, the creator first. */
-  owners: string[];
-}
+/** `total`: how many accounts match the search, over all pages. */
+export type AccountsPage = AllAccountsQuery['all_accounts'];
 
-export interface AccountsPage {
-  /** How many accounts match the search, over all pages. */
-  total: number;
-  offset: number;
-  accounts: BankAccount[];
-}
+/** `balance` in Dutch euros, as the API writes them; `owners` are usernames, the creator first. */
+export type BankAccount = AccountsPage['accounts'][number];
 
 export const EMPTY_PAGE: AccountsPage = { total: 0, offset: 0, accounts: [] };
 

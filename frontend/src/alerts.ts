@@ -2,27 +2,21 @@
 // alerts that fire when a transaction meets one (the `alerts` subscription). Thresholds are whole
 // cents, as every amount the API takes.
 
+import type { AlertKind, AlertRulesQuery, AlertsSubscription } from './generated/graphql';
 import { formatCents, parseEuros } from './money';
 
-export const ALERT_KINDS = ['BALANCE_BELOW', 'LARGE_DEBIT', 'ANY_CREDIT'] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
+export type { AlertKind };
 
-export interface AlertRule {
-  kind: AlertKind;
-  /** Cents; null for ANY_CREDIT. */
-  threshold: number | null;
-}
+/** `threshold` in cents; null for ANY_CREDIT. */
+export type AlertRule = AlertRulesQuery['alert_rules'][number];
 
-export interface Alert {
-  kind: AlertKind;
-  iban: string;
-  /** The bank's own words: `Balance fell below € 100,00: now € 95,00`. */
-  message: string;
-  transaction_id: number;
-  /** RFC 3339, UTC. */
-  at: string;
-}
+/**
+ * `message` is the bank's own words (`Balance fell below € 100,00: now € 95,00`); `at` is RFC
+ * 3339, UTC.
+ */
+export type Alert = AlertsSubscription['alerts'];
 
+// A Record over the schema's kinds: a kind the schema gains fails the typecheck until it is here.
 const KINDS: Record<AlertKind, { choice: string; title: string; takesThreshold: boolean }> = {
   BALANCE_BELOW: {
     choice: 'the balance falls below an amount',
@@ -36,6 +30,9 @@ const KINDS: Record<AlertKind, { choice: string; title: string; takesThreshold: 
   },
   ANY_CREDIT: { choice: 'any money comes in', title: 'Money in', takesThreshold: false },
 };
+
+/** Every kind, in the order the form offers them. */
+export const ALERT_KINDS = Object.keys(KINDS) as readonly AlertKind[];
 
 function known(kind: string): kind is AlertKind {
   return (ALERT_KINDS as readonly string[]).includes(kind);

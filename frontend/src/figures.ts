@@ -1,11 +1,9 @@
 // The bank-wide figures on the home view (`bank_figures`, public): how big the bank is, never
 // anything about an account.
 
-export interface BankFigures {
-  accounts: number;
-  transactions: number;
-  transactions_last_minute: number;
-}
+import type { BankFiguresQuery } from './generated/graphql';
+
+export type BankFigures = BankFiguresQuery['bank_figures'];
 
 /** Asked again this often over HTTP. */
 export const FIGURES_POLL_MS = 5_000;

@@ -2,26 +2,18 @@
 // and an account as it was at an instant (account_at), with the conversions between the local
 // time people pick and the RFC 3339 UTC instants the API takes.
 
+import type { AccountAtQuery, BalanceHistoryQuery } from './generated/graphql';
 import { formatCents } from './money';
 import { clockSeconds, clockTick } from './operations';
-import type { Transaction } from './transactions';
 
-export interface BalancePoint {
-  /** RFC 3339, UTC. */
-  at: string;
-  /** Dutch euros, as the API writes them. */
-  balance: string;
-  balance_cents: number;
-}
+/** `at` RFC 3339, UTC; `balance` in Dutch euros, as the API writes them. */
+export type BalancePoint = BalanceHistoryQuery['balance_history'][number];
 
-export interface AccountAt {
-  iban: string;
-  /** The instant asked for, as the API normalized it (RFC 3339, UTC). */
-  at: string;
-  balance: string;
-  /** Newest first, as they were at `at`. */
-  transactions: Transaction[];
-}
+/**
+ * `at` is the instant asked for, as the API normalized it (RFC 3339, UTC); `transactions` are
+ * newest first, as they were at `at`.
+ */
+export type AccountAt = NonNullable<AccountAtQuery['account_at']>;
 
 export type Period = 'hour' | 'day' | 'week';
 

@@ -2,47 +2,20 @@
 // is shown: formatted numbers, the latency chart's series, one-line summaries for screen
 // readers, and whether what is on screen is still fresh.
 
-export interface LatencyWindow {
-  /** RFC 3339, UTC: where the 10-second window starts. */
-  start: string;
-  transfers: number;
-  /** Null when the window had no transfers. */
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-}
+import type { OperationsQuery } from './generated/graphql';
 
-export interface ServiceState {
-  name: string;
-  url: string;
-  healthy: boolean;
-  /** `ready`, `catching_up`, `starting` or `unreachable: …`. */
-  status: string;
-  /** Null when unknown. */
-  consumer_lag: number | null;
-}
-
-export interface RecentCommand {
-  /** RFC 3339, UTC. */
-  at: string;
-  command: string;
-  /** `succeeded` or `failed`. */
-  outcome: string;
-  reason: string | null;
-  trace_id: string | null;
-}
-
-export interface Operations {
-  /** RFC 3339, UTC: when the endpoint answered. */
-  at: string;
-  /** Transfers the endpoint answered in the last 10 s, per second. */
-  transfers_per_second: number;
-  /** The last 5 minutes in 10-second windows, oldest first. */
-  transfer_latency: LatencyWindow[];
-  services: ServiceState[];
-  /** Newest first, at most 50. */
-  recent_commands: RecentCommand[];
-}
+/**
+ * What the endpoint answered, as the schema describes it: `at` RFC 3339, UTC; `transfer_latency`
+ * the last 5 minutes in 10-second windows, oldest first; `recent_commands` newest first, at most
+ * 50.
+ */
+export type Operations = OperationsQuery['operations'];
+/** `start` RFC 3339, UTC; the percentiles are null when the window had no transfers. */
+export type LatencyWindow = Operations['transfer_latency'][number];
+/** `status`: `ready`, `catching_up`, `starting` or `unreachable: …`; `consumer_lag` may be null. */
+export type ServiceState = Operations['services'][number];
+/** `outcome`: `succeeded` or `failed`. */
+export type RecentCommand = Operations['recent_commands'][number];
 
 /** How often the view asks for fresh numbers. */
 export const POLL_INTERVAL_MS = 2_000;

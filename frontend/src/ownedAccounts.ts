@@ -1,15 +1,11 @@
 // The client's own accounts, as `my_accounts` lists them, with balances kept current from the
 // live stream of each account's transactions.
 
+import type { MyAccountsQuery } from './generated/graphql';
 import type { Transaction } from './transactions';
 
-export interface OwnedAccount {
-  iban: string;
-  /** Dutch euros, as the API writes them. */
-  balance: string;
-  /** Usernames, the creator first. */
-  owners: string[];
-}
+/** `balance` in Dutch euros, as the API writes them; `owners` are usernames, the creator first. */
+export type OwnedAccount = NonNullable<MyAccountsQuery['my_accounts']['accounts']>[number];
 
 /** The newest streamed transaction of an account. */
 export interface LiveBalance {

@@ -1,20 +1,60 @@
 import { describe, expect, it } from 'vitest';
+import { Refusal } from './generated/refusals';
 import {
-  CASH_DAILY_LIMIT,
-  CASH_DEPOSIT_TOO_LARGE,
   errorMessage,
   explainAlertRefusal,
   explainCredentialRefusal,
   explainPasswordChangeRefusal,
   explainTransferRefusal,
-  TOO_EASY_PASSWORD,
   explainHistoryError,
   explainLeaveRefusal,
   explainOpenRefusal,
   explainShareRefusal,
-  LAST_OWNER_WITH_MONEY,
+  filledValues,
+  fillRefusal,
   refusalMessage,
 } from './refusals';
+
+const LAST_OWNER_WITH_MONEY = Refusal.LAST_USER_AND_BALANCE_IS_NOT_ZERO;
+const CASH_DEPOSIT_TOO_LARGE = Refusal.CASH_DEPOSIT_TOO_LARGE;
+const CASH_DAILY_LIMIT = Refusal.CASH_DAILY_LIMIT;
+const TOO_EASY_PASSWORD = Refusal.PASSWORD_IS_TOO_EASY;
+
+describe('the refusals generated from the schema', () => {
+  it('are the bank’s exact words', () => {
+    expect(LAST_OWNER_WITH_MONEY).toBe("last user and balance is not zero, so can't be removed");
+    expect(CASH_DEPOSIT_TOO_LARGE).toBe('a cash deposit may be at most € 10.000,00');
+    expect(CASH_DAILY_LIMIT).toBe(
+      'cash deposits into this account may be at most € 25.000,00 a day',
+    );
+    expect(Refusal.IBAN_NOT_KNOWN).toBe('iban not known');
+    expect(Refusal.TOO_MANY_ATTEMPTS).toBe('too many attempts, try again in {seconds} s');
+  });
+
+  it('are filled in and read back as the bank does', () => {
+    const funds = fillRefusal(Refusal.INSUFFICIENT_FUNDS, { limit: '€ -500,00' });
+    expect(funds).toBe('insufficient funds would be below the limit of € -500,00');
+    expect(filledValues(Refusal.INSUFFICIENT_FUNDS, funds)).toEqual({ limit: '€ -500,00' });
+    const returned = fillRefusal(Refusal.RETURN_FAILED, {
+      credit_reason: 'iban not known',
+      return_reason: 'amount would overflow the balance',
+    });
+    expect(returned).toBe(
+      'iban not known, and returning the money failed: amount would overflow the balance',
+    );
+    expect(filledValues(Refusal.RETURN_FAILED, returned)).toEqual({
+      credit_reason: 'iban not known',
+      return_reason: 'amount would overflow the balance',
+    });
+    expect(filledValues(Refusal.TOO_MANY_ATTEMPTS, 'too many attempts, try again in 2')).toBeNull();
+    expect(filledValues(Refusal.IBAN_NOT_KNOWN, 'iban not known')).toEqual({});
+    expect(filledValues(Refusal.IBAN_NOT_KNOWN, 'iban not known.')).toBeNull();
+  });
+
+  it('explain nothing that is not a refusal', () => {
+    expect(explainShareRefusal('constructor')).toBeNull();
+  });
+});
 
 describe('refusalMessage', () => {
   it('explains why the last owner cannot leave an account with money, with the bank’s words', () => {

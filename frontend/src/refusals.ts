@@ -1,97 +1,118 @@
 // What the API's reasons for refusing something mean, in plain words. The reasons are the API's
-// contract; the bank's own words are always shown too, so nothing is lost when a reason is new to
-// the app.
+// contract: their exact texts come from the endpoint's schema (`enum Refusal`, generated into
+// src/generated/refusals.ts by `npm run codegen`); the explanations are the app's own. The bank's
+// words are always shown too, so nothing is lost when a reason is new to the app.
 
 import { describeError, type ReportedError } from './api/errors';
-
-export const LAST_OWNER_WITH_MONEY = "last user and balance is not zero, so can't be removed";
+import { Refusal, type RefusalText } from './generated/refusals';
 
 export type Explain = (reason: string) => string | null;
 
-export const CASH_DEPOSIT_TOO_LARGE = 'a cash deposit may be at most € 10.000,00';
-export const CASH_DAILY_LIMIT = 'cash deposits into this account may be at most € 25.000,00 a day';
-export const TOO_EASY_PASSWORD =
-  'password is too easy to guess: use a longer phrase of uncommon words';
+/** Explanations by the bank's exact words: a key that is not a refusal of the schema fails tsc. */
+type Explanations = Partial<Record<RefusalText, string>>;
 
-const COMMON: Record<string, string> = {
-  'iban not known': 'The bank does not know this account.',
-  'employees only': 'Only bank employees may see this.',
-  'token is not valid':
+const COMMON: Explanations = {
+  [Refusal.IBAN_NOT_KNOWN]: 'The bank does not know this account.',
+  [Refusal.EMPLOYEES_ONLY]: 'Only bank employees may see this.',
+  [Refusal.TOKEN_IS_NOT_VALID]:
     'Your key to this account is not valid any more. Log out and in again, then try once more.',
 };
 
-const SHARE: Record<string, string> = {
+const SHARE: Explanations = {
   ...COMMON,
-  'user to add is already owner of bank account': 'They already own this account.',
-  'user is not owner of account': 'You no longer own this account, so you cannot share it.',
-  'username does not exist':
+  [Refusal.USER_TO_ADD_IS_ALREADY_OWNER]: 'They already own this account.',
+  [Refusal.USER_IS_NOT_OWNER_OF_ACCOUNT]: 'You no longer own this account, so you cannot share it.',
+  [Refusal.USERNAME_DOES_NOT_EXIST]:
     'There is no user with that name. They become a user by logging in once.',
 };
 
-const LEAVE: Record<string, string> = {
+const LEAVE: Explanations = {
   ...COMMON,
-  [LAST_OWNER_WITH_MONEY]:
+  [Refusal.LAST_USER_AND_BALANCE_IS_NOT_ZERO]:
     'You are the last owner of this account and it still holds money: the last owner can only ' +
     'leave an empty account. Move the money to another account first, then leave.',
-  'user to remove is not owner of bank account': 'You do not own this account any more.',
+  [Refusal.USER_TO_REMOVE_IS_NOT_OWNER]: 'You do not own this account any more.',
 };
 
-const OPEN: Record<string, string> = {
-  'invalid password': 'Your password was not accepted. Log out and in again.',
-  'username does not exist': 'Your username is not known to the bank. Log out and in again.',
+const OPEN: Explanations = {
+  [Refusal.INVALID_PASSWORD]: 'Your password was not accepted. Log out and in again.',
+  [Refusal.USERNAME_DOES_NOT_EXIST]:
+    'Your username is not known to the bank. Log out and in again.',
 };
 
-const ALERT: Record<string, string> = {
+const ALERT: Explanations = {
   ...COMMON,
-  'user is no owner of bank account':
+  [Refusal.USER_IS_NO_OWNER_OF_BANK_ACCOUNT]:
     'You do not own this account any more, so its alerts are not yours to set or receive.',
-  'threshold should be positive': 'The amount should be more than € 0,00.',
-  'threshold does not apply to ANY_CREDIT':
+  [Refusal.THRESHOLD_SHOULD_BE_POSITIVE]: 'The amount should be more than € 0,00.',
+  [Refusal.THRESHOLD_DOES_NOT_APPLY_TO_ANY_CREDIT]:
     'An alert for money coming in takes no amount: every amount counts.',
 };
 
-const TRANSFER: Record<string, string> = {
-  [CASH_DEPOSIT_TOO_LARGE]:
+const TRANSFER: Explanations = {
+  [Refusal.CASH_DEPOSIT_TOO_LARGE]:
     'One cash deposit can be at most € 10.000,00. Deposit a smaller amount, or several.',
-  [CASH_DAILY_LIMIT]:
+  [Refusal.CASH_DAILY_LIMIT]:
     'This account took as much cash today as it may in a day (€ 25.000,00). Try again tomorrow.',
-  'user is no owner of bank account': 'You can only move money out of an account you own.',
+  [Refusal.USER_IS_NO_OWNER_OF_BANK_ACCOUNT]: 'You can only move money out of an account you own.',
 };
 
-const CREDENTIALS: Record<string, string> = {
-  'invalid password':
+const CREDENTIALS: Explanations = {
+  [Refusal.INVALID_PASSWORD]:
     'That username is taken, and this is not its password. If it is yours, log in instead.',
-  'invalid username or password':
+  [Refusal.INVALID_USERNAME_OR_PASSWORD]:
     'The username or the password is not right (the bank does not tell which).',
-  [TOO_EASY_PASSWORD]:
+  [Refusal.PASSWORD_IS_TOO_EASY]:
     'Choose a password that is harder to guess: a phrase of a few uncommon words is long, yet ' +
     'easy to remember.',
-  'too many logins at once, try again in a moment':
-    'Many people are logging in right now. Try again in a moment.',
+  [Refusal.TOO_MANY_LOGINS_AT_ONCE]: 'Many people are logging in right now. Try again in a moment.',
 };
 
-const PASSWORD_CHANGE: Record<string, string> = {
+const PASSWORD_CHANGE: Explanations = {
   ...CREDENTIALS,
-  'invalid password': 'The current password is not right.',
+  [Refusal.INVALID_PASSWORD]: 'The current password is not right.',
 };
+
+const HISTORY: Explanations = {
+  [Refusal.IBAN_DOES_NOT_EXIST]:
+    'There was no account with this IBAN at that moment: it was opened later, or never.',
+};
+
+/** `template` with each `{name}` replaced by its value, as the bank fills it in. */
+export function fillRefusal(
+  template: RefusalText,
+  values: Readonly<Record<string, string>>,
+): string {
+  return template.replace(/\{(\w+)\}/g, (placeholder, name: string) => values[name] ?? placeholder);
+}
+
+/** The values the bank filled into `template` if `reason` is that refusal, else null. */
+export function filledValues(template: RefusalText, reason: string): Record<string, string> | null {
+  const names: string[] = [];
+  const pattern = template
+    .split(/\{(\w+)\}/)
+    .map((part, i) => {
+      if (i % 2 === 0) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(part);
+      return '(.+?)';
+    })
+    .join('');
+  const found = new RegExp(`^${pattern}$`).exec(reason);
+  if (found === null) return null;
+  return Object.fromEntries(names.map((name, i) => [name, found[i + 1] ?? '']));
+}
 
 /** `too many attempts, try again in 30 s`: a wait that depends on how many tries failed. */
-const TOO_MANY_ATTEMPTS = /^too many attempts, try again in (\d+) s$/;
-
 function explainWait(reason: string): string | null {
-  const seconds = TOO_MANY_ATTEMPTS.exec(reason.trim())?.[1];
-  if (seconds === undefined) return null;
+  const seconds = filledValues(Refusal.TOO_MANY_ATTEMPTS, reason.trim())?.['seconds'];
+  if (seconds === undefined || !/^\d+$/.test(seconds)) return null;
   const wait = Number(seconds) === 1 ? 'a second' : `${seconds} seconds`;
   return `Too many tries that failed. Wait ${wait}, then try again.`;
 }
 
-const HISTORY: Record<string, string> = {
-  'iban does not exist':
-    'There was no account with this IBAN at that moment: it was opened later, or never.',
-};
-
-function explainer(explanations: Record<string, string>): Explain {
-  return (reason) => explanations[reason.trim()] ?? null;
+function explainer(explanations: Explanations): Explain {
+  const byText = new Map<string, string | undefined>(Object.entries(explanations));
+  return (reason) => byText.get(reason.trim()) ?? null;
 }
 
 export const explainShareRefusal = explainer(SHARE);
@@ -101,13 +122,16 @@ export const explainAlertRefusal = explainer(ALERT);
 export const explainHistoryError = explainer(HISTORY);
 export const explainTransferRefusal = explainer(TRANSFER);
 
+const explainCredentials = explainer(CREDENTIALS);
+const explainPasswordChange = explainer(PASSWORD_CHANGE);
+
 /** Why a login or a sign-up was refused. */
 export const explainCredentialRefusal: Explain = (reason) =>
-  explainer(CREDENTIALS)(reason) ?? explainWait(reason);
+  explainCredentials(reason) ?? explainWait(reason);
 
 /** Why change_password was refused. */
 export const explainPasswordChangeRefusal: Explain = (reason) =>
-  explainer(PASSWORD_CHANGE)(reason) ?? explainWait(reason);
+  explainPasswordChange(reason) ?? explainWait(reason);
 
 /** `What failed: explanation (the bank said: “reason”)`, or the reason alone when it is new. */
 export function refusalMessage(what: string, reason: string, explain: Explain): string {

@@ -5,6 +5,12 @@
 // while the user is active, at most once every REFRESH_AT_MOST_EVERY_MS, and ends the session
 // itself when expires_at passes without one.
 
+import type {
+  EmployeeLoginMutation,
+  LoginMutation,
+  RefreshSessionMutation,
+} from './generated/graphql';
+
 export type Role = 'customer' | 'employee';
 
 export interface Session {
@@ -15,11 +21,10 @@ export interface Session {
 }
 
 /** What login, employee_login and refresh_session answer: a token and its expiry, or why not. */
-export interface SessionAnswer {
-  token: string | null;
-  expires_at: string | null;
-  reason: string | null;
-}
+export type SessionAnswer =
+  | LoginMutation['login']
+  | EmployeeLoginMutation['employee_login']
+  | RefreshSessionMutation['refresh_session'];
 
 /** Why the login form is back: shown above it. */
 export type SessionEnd = { kind: 'expired' | 'loggedOut'; text: string } | null;

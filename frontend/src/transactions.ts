@@ -1,19 +1,15 @@
 // Transactions as the GraphQL API returns them, and how lists of them are kept up to date.
 
-export type Direction = 'DEBIT' | 'CREDIT';
+import type { Dtype, TransactionFieldsFragment } from './generated/graphql';
 
-export interface Transaction {
-  /** Counts 1, 2, … over the whole bank, so a higher id is a newer transaction. */
-  id: number;
-  iban: string | null;
-  new_balance: string | null;
-  changed_by: string | null;
-  from_to: string | null;
-  descr: string | null;
-  direction: Direction | null;
-  /** RFC 3339, UTC: when its money event was written; null for records from before it was kept. */
-  at: string | null;
-}
+export type Direction = Dtype;
+
+/**
+ * The fragment every list and stream asks for (api/operations.ts). `id` counts 1, 2, … over the
+ * whole bank, so a higher id is a newer transaction; `at` is RFC 3339, UTC: when its money event
+ * was written, null for records from before it was kept.
+ */
+export type Transaction = TransactionFieldsFragment;
 
 export type TransactionField = keyof Transaction;
 

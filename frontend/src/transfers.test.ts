@@ -3,8 +3,9 @@ import { describeError } from './api/errors';
 import { interpretTransfer } from './transfers';
 
 const endpoint = 'http://127.0.0.1:8181/graphql';
+const uuid = '7f1c4d0e-3a7b-4c55-9f43-2f0cfb4f7a10';
 const answered = (success: boolean, reason: string | null, ended = true) => ({
-  data: { money_transfer: { success, reason, ended } },
+  data: { money_transfer: { uuid, success, reason, ended } },
 });
 
 describe('interpretTransfer', () => {

@@ -1,6 +1,7 @@
 // What a money_transfer answer means for the user, and whether a retry may reuse its uuid.
 
 import { describeError, type ReportedError } from './api/errors';
+import type { MoneyTransferMutation } from './generated/graphql';
 
 export type TransferAnswer =
   | { kind: 'done' }
@@ -10,10 +11,7 @@ export type TransferAnswer =
   | { kind: 'unknown'; reason: string };
 
 export interface TransferResult {
-  data?:
-    | { money_transfer: { success: boolean; reason: string | null; ended: boolean } }
-    | null
-    | undefined;
+  data?: MoneyTransferMutation | null | undefined;
   error?: ReportedError | undefined;
 }
 

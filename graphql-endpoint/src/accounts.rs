@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use topology::proofs::{same_hash, token_hash};
+use topology::reasons::Refusal;
 use topology::values::new_open_iban;
 use topology::{
     BankCommand, ChangeUserPasswordCommand, CreateBankAccountCommand, CreateUserAccountCommand, Id,
@@ -22,13 +23,13 @@ use crate::tokens::AccountTokens;
 use crate::validation;
 
 /// `get_account` and `change_password` with the wrong password (the seed contract's words).
-pub const INVALID_PASSWORD: &str = "invalid password";
+pub const INVALID_PASSWORD: &str = Refusal::InvalidPassword.text();
 /// `login`, `open_account` and `my_accounts`: the same for an unknown user and a wrong
 /// password, so nobody learns which usernames exist.
-pub const LOGIN_REFUSED: &str = "invalid username or password";
-pub const NO_ACCOUNT: &str = "no linked bank account found";
-pub const USER_EXISTS: &str = "user already exists";
-pub const IBAN_EXISTS: &str = "iban already exist";
+pub const LOGIN_REFUSED: &str = Refusal::InvalidUsernameOrPassword.text();
+pub const NO_ACCOUNT: &str = Refusal::NoLinkedBankAccountFound.text();
+pub const USER_EXISTS: &str = Refusal::UserAlreadyExists.text();
+pub const IBAN_EXISTS: &str = Refusal::IbanAlreadyExists.text();
 /// New IBANs have nine random digits; a few collisions in a row mean something else is wrong.
 const IBAN_ATTEMPTS: usize = 5;
 

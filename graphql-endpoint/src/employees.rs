@@ -5,11 +5,13 @@
 
 use std::net::IpAddr;
 
+use topology::reasons::Refusal;
+
 use crate::logins::{Checked, Kind, Logins};
 use crate::secrets::SecretError;
 
-pub const LOGIN_REFUSED: &str = "invalid employee username or password";
-pub const NOT_CONFIGURED: &str = "employee login is not configured on this endpoint";
+pub const LOGIN_REFUSED: &str = Refusal::InvalidEmployeeUsernameOrPassword.text();
+pub const NOT_CONFIGURED: &str = Refusal::EmployeeLoginIsNotConfigured.text();
 
 /// The one configured employee, by username and argon2 hash.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use topology::reasons::Refusal;
 use topology::{
     AccountAtQuery, AlertRulesQuery, AllBankAccountsQuery, AllLastTransactionsQuery,
     BalanceHistoryQuery, BankFiguresQuery, BankQuery, FindBankAccountQuery,
@@ -128,11 +129,11 @@ pub struct ListedAccount {
     pub owners: Vec<String>,
 }
 
-pub const USER_UNKNOWN: &str = "username does not exist";
-pub const IBAN_UNKNOWN: &str = "iban does not exist";
-pub const IBAN_INVALID: &str = "iban is not valid";
-pub const NO_ACCOUNTS: &str = "username does not have accounts";
-pub const TRANSFER_UNKNOWN: &str = "transfer does not exist";
+pub const USER_UNKNOWN: &str = Refusal::UsernameDoesNotExist.text();
+pub const IBAN_UNKNOWN: &str = Refusal::IbanDoesNotExist.text();
+pub const IBAN_INVALID: &str = Refusal::IbanIsNotValid.text();
+pub const NO_ACCOUNTS: &str = Refusal::UsernameDoesNotHaveAccounts.text();
+pub const TRANSFER_UNKNOWN: &str = Refusal::TransferDoesNotExist.text();
 
 fn parse<T: DeserializeOwned>(answer: Result<String, String>) -> Result<T, ReadError> {
     match answer {

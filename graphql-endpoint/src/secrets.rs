@@ -8,9 +8,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use subtle::ConstantTimeEq;
 use tokio::sync::{Semaphore, SemaphorePermit};
+use topology::reasons::Refusal;
 
 /// The reason a new password is refused.
-pub const TOO_EASY: &str = "password is too easy to guess: use a longer phrase of uncommon words";
+pub const TOO_EASY: &str = Refusal::PasswordIsTooEasy.text();
 /// zxcvbn's scale: 0 (a top password) … 4 (very unguessable); 3 is "safely unguessable: moderate
 /// protection from an offline slow-hash attack", what a bank asks for.
 const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
@@ -126,7 +127,7 @@ pub enum SecretError {
     #[error("the hashing task was cancelled")]
     Cancelled,
     /// Too many password checks are waiting: refused at once rather than queued.
-    #[error("too many logins at once, try again in a moment")]
+    #[error("{}", Refusal::TooManyLoginsAtOnce)]
     Busy,
 }
 

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use topology::reasons::Refusal;
 
 /// Failures without delay: a user mistyping a few times is not slowed down.
 const FREE_FAILURES_PER_USER: u32 = 3;
@@ -93,7 +94,7 @@ impl Throttled {
     /// The reason the caller reads, in whole seconds (at least 1).
     pub fn reason(&self) -> String {
         let seconds = self.0.as_secs_f64().ceil().max(1.0);
-        format!("too many attempts, try again in {seconds} s")
+        Refusal::TooManyAttempts.filled(&[("seconds", &seconds.to_string())])
     }
 }
 

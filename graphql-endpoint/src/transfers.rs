@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use tokio::time::Instant;
+use topology::reasons::Refusal;
 use topology::{BankCommand, CommandName, Id, MoneyTransferCommand};
 
 use crate::bank::{Bank, RequestError};
@@ -20,7 +21,6 @@ use crate::bus::Feedback;
 use crate::operations::TransferOutcome;
 use crate::validation::Transfer;
 
-pub const ALREADY_STARTED: &str = "transfer was already started";
 /// How often a retry asks the projector whether the original transfer has ended.
 const STATUS_POLL: Duration = Duration::from_millis(250);
 
@@ -99,7 +99,9 @@ impl Bank {
         self.commands.send(&command).await?;
         match reply.until(deadline).await {
             None => Ok(Outcome::timed_out(timeout)),
-            Some(Feedback::Failed { reason, .. }) if reason.starts_with(ALREADY_STARTED) => {
+            Some(Feedback::Failed { reason, .. })
+                if Refusal::TransferWasAlreadyStarted.matches(&reason) =>
+            {
                 self.outcome_of_earlier(transfer.id, end, deadline, timeout)
                     .await
             }

@@ -12,6 +12,7 @@
 
 use std::sync::Arc;
 
+use topology::reasons::Refusal;
 use topology::{AccountAtQuery, AlertRulesQuery, BalanceHistoryQuery};
 
 use crate::alerts::AlertRule;
@@ -22,9 +23,9 @@ use crate::read_model::ReadModel;
 /// Must name [`MAX_POINTS`] (a test checks it).
 pub const POINTS_OUT_OF_RANGE: &str = "points should be between 2 and 500";
 pub const PERIOD_IS_EMPTY: &str = "from should be before to";
-pub const IBAN_NOT_KNOWN: &str = "iban not known";
-pub const USER_IS_NO_OWNER: &str = "user is no owner of bank account";
-pub const TOKEN_IS_NOT_VALID: &str = "token is not valid";
+pub const IBAN_NOT_KNOWN: &str = Refusal::IbanNotKnown.text();
+pub const USER_IS_NO_OWNER: &str = Refusal::UserIsNoOwnerOfBankAccount.text();
+pub const TOKEN_IS_NOT_VALID: &str = Refusal::TokenIsNotValid.text();
 
 /// Was `iban` open at `instant`? An account whose creation had no time always was.
 fn existed_at(model: &ReadModel, iban: &str, instant: i64) -> bool {

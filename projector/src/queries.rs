@@ -31,6 +31,7 @@
 //! from position `offset` on, `[]` past the end. `max_items` is checked first, then `offset`.
 
 use serde::Serialize;
+use topology::reasons::Refusal;
 use topology::{
     values::is_open_iban, BankQuery, BankQueryFeedback, Id, Identified, NamedBy, QueryFailed,
     QueryName, QuerySucceeded, UserQuery, UserQueryFeedback,
@@ -41,12 +42,12 @@ use crate::account_queries;
 use crate::query_results::{AccountsPage, BankFigures, Transaction, TransferStatus, User};
 use crate::read_model::ReadModel;
 
-pub const USERNAME_DOES_NOT_EXIST: &str = "username does not exist";
-pub const IBAN_DOES_NOT_EXIST: &str = "iban does not exist";
-pub const USERNAME_DOES_NOT_HAVE_ACCOUNTS: &str = "username does not have accounts";
-pub const TRANSACTION_DOES_NOT_EXIST: &str = "transaction does not exist";
-pub const IBAN_IS_NOT_VALID: &str = "iban is not valid";
-pub const TRANSFER_DOES_NOT_EXIST: &str = "transfer does not exist";
+pub const USERNAME_DOES_NOT_EXIST: &str = Refusal::UsernameDoesNotExist.text();
+pub const IBAN_DOES_NOT_EXIST: &str = Refusal::IbanDoesNotExist.text();
+pub const USERNAME_DOES_NOT_HAVE_ACCOUNTS: &str = Refusal::UsernameDoesNotHaveAccounts.text();
+pub const TRANSACTION_DOES_NOT_EXIST: &str = Refusal::TransactionDoesNotExist.text();
+pub const IBAN_IS_NOT_VALID: &str = Refusal::IbanIsNotValid.text();
+pub const TRANSFER_DOES_NOT_EXIST: &str = Refusal::TransferDoesNotExist.text();
 /// The largest `max_items` of a `TransactionsByIbanQuery` or an `AllBankAccountsQuery`.
 pub const MAX_ITEMS_CAP: i32 = 1_000;
 /// Must name [`MAX_ITEMS_CAP`] (a test checks it).

@@ -8,7 +8,7 @@
 //! - [`alert_rules`] — SetAlert, RemoveAlert.
 //! - [`transfer`] — MoneyTransfer, MarkTransferCompleted, MarkTransferFailed.
 //! - [`saga`] — which command a started transfer needs next.
-//! - [`Reason`] — every user-visible refusal string.
+//! - [`Reason`] — every user-visible refusal, in the words of [`topology::reasons`].
 //!
 //! How the runtime drives it:
 //! 1. At start, fold every record of `user_events` and `bank_events` (from the beginning) into

@@ -1,6 +1,7 @@
-//! Every user-visible refusal in one place, because the strings are a public contract
-//! (SPEC §4): clients and tests compare them byte for byte, so never reword one.
+//! The command handler's refusals. Their words are a public contract (SPEC §4) shared with the
+//! projector, the GraphQL endpoint and its clients, so they live in [`topology::reasons`].
 
+use topology::reasons::Refusal;
 use topology::values::format_euro;
 
 use super::transfer::TransferStatus;
@@ -9,69 +10,76 @@ use super::transfer::TransferStatus;
 /// that goes into `CommandFailed.reason` / `MarkTransferFailedCommand.reason`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Reason {
-    #[error("user already exists")]
+    #[error("{}", Refusal::UserAlreadyExists)]
     UserAlreadyExists,
-    #[error("invalid open iban")]
+    #[error("{}", Refusal::InvalidOpenIban)]
     InvalidOpenIban,
-    #[error("iban already exist")]
+    #[error("{}", Refusal::IbanAlreadyExists)]
     IbanAlreadyExists,
-    #[error("iban not known")]
+    #[error("{}", Refusal::IbanNotKnown)]
     IbanNotKnown,
-    #[error("user to add is already owner of bank account")]
+    #[error("{}", Refusal::UserToAddIsAlreadyOwner)]
     UserToAddIsAlreadyOwner,
-    #[error("user is not owner of account")]
+    #[error("{}", Refusal::UserIsNotOwnerOfAccount)]
     UserIsNotOwnerOfAccount,
-    #[error("user to remove is not owner of bank account")]
+    #[error("{}", Refusal::UserToRemoveIsNotOwner)]
     UserToRemoveIsNotOwner,
-    #[error("token is not valid")]
+    #[error("{}", Refusal::TokenIsNotValid)]
     TokenIsNotValid,
-    #[error("last user and balance is not zero, so can't be removed")]
+    #[error("{}", Refusal::LastUserAndBalanceIsNotZero)]
     LastUserAndBalanceIsNotZero,
     /// The DebitMoney wording (also used for deposits), which differs from AddUser's on purpose.
-    #[error("user is no owner of bank account")]
+    #[error("{}", Refusal::UserIsNoOwnerOfBankAccount)]
     UserIsNoOwnerOfBankAccount,
-    #[error("insufficient funds would be below the limit of {}", format_euro(*.limit))]
+    #[error("{}", Refusal::InsufficientFunds.filled(&[("limit", &format_euro(*.limit))]))]
     InsufficientFunds { limit: i64 },
     /// Hardening: a zero or negative amount would turn a debit into a credit and vice versa.
-    #[error("amount should be positive")]
+    #[error("{}", Refusal::AmountShouldBePositive)]
     AmountShouldBePositive,
     /// Hardening: an i64 balance must never wrap around.
-    #[error("amount would overflow the balance")]
+    #[error("{}", Refusal::AmountWouldOverflowTheBalance)]
     AmountWouldOverflowTheBalance,
-    #[error("transfer was already started, current status: {0}")]
+    #[error("{}", Refusal::TransferWasAlreadyStarted.filled(&[("status", &.0.to_string())]))]
     TransferWasAlreadyStarted(TransferStatus),
-    #[error("transfer not known")]
+    #[error("{}", Refusal::TransferNotKnown)]
     TransferNotKnown,
-    #[error("state of transfer was {0} so could not be completed")]
+    #[error("{}", Refusal::TransferCouldNotBeCompleted.filled(&[("status", &.0.to_string())]))]
     TransferCouldNotBeCompleted(TransferStatus),
-    #[error("state of transfer was {0} so could not be failed")]
+    #[error("{}", Refusal::TransferCouldNotBeFailed.filled(&[("status", &.0.to_string())]))]
     TransferCouldNotBeFailed(TransferStatus),
-    #[error("from and to can't be same for transfer")]
+    #[error("{}", Refusal::FromAndToAreTheSame)]
     FromAndToAreTheSame,
-    #[error("from is invalid")]
+    #[error("{}", Refusal::FromIsInvalid)]
     FromIsInvalid,
     /// An alert kind that compares against an amount needs one above zero.
-    #[error("threshold should be positive")]
+    #[error("{}", Refusal::ThresholdShouldBePositive)]
     ThresholdShouldBePositive,
     /// Any credit fires for every amount; a threshold there would be silently ignored.
-    #[error("threshold does not apply to ANY_CREDIT")]
+    #[error("{}", Refusal::ThresholdDoesNotApplyToAnyCredit)]
     ThresholdDoesNotApplyToAnyCredit,
     /// A password change for a user that was never created.
-    #[error("username does not exist")]
+    #[error("{}", Refusal::UsernameDoesNotExist)]
     UsernameDoesNotExist,
     /// Cash comes into the bank only in bounded amounts: one deposit…
-    #[error("a cash deposit may be at most {}", format_euro(*.max))]
-    DepositTooLarge { max: i64 },
+    #[error("{}", Refusal::CashDepositTooLarge)]
+    DepositTooLarge,
     /// …and a day's deposits into one account (a UTC day).
-    #[error("cash deposits into this account may be at most {} a day", format_euro(*.max))]
-    DailyDepositLimit { max: i64 },
+    #[error("{}", Refusal::CashDailyLimit)]
+    DailyDepositLimit,
     /// The one path where money stays debited: kept explicit so it is visible to the user and
     /// in the event log instead of hidden behind the credit's reason.
-    #[error("{credit_reason}, and returning the money failed: {return_reason}")]
+    #[error("{}", return_failed(.credit_reason, .return_reason))]
     ReturnFailed {
         credit_reason: String,
         return_reason: String,
     },
+}
+
+fn return_failed(credit_reason: &str, return_reason: &str) -> String {
+    Refusal::ReturnFailed.filled(&[
+        ("credit_reason", credit_reason),
+        ("return_reason", return_reason),
+    ])
 }
 
 #[cfg(test)]
@@ -155,11 +163,11 @@ mod tests {
             ),
             (Reason::UsernameDoesNotExist, "username does not exist"),
             (
-                Reason::DepositTooLarge { max: 1_000_000 },
+                Reason::DepositTooLarge,
                 "a cash deposit may be at most € 10.000,00",
             ),
             (
-                Reason::DailyDepositLimit { max: 2_500_000 },
+                Reason::DailyDepositLimit,
                 "cash deposits into this account may be at most € 25.000,00 a day",
             ),
             (
@@ -173,5 +181,24 @@ mod tests {
         for (reason, expected) in cases {
             assert_eq!(reason.to_string(), expected, "{reason:?}");
         }
+    }
+
+    #[test]
+    fn the_cash_refusals_name_the_limits_the_handler_applies() {
+        use crate::domain::bank_account::{MAX_DAILY_DEPOSITS_CENTS, MAX_DEPOSIT_CENTS};
+        assert_eq!(
+            Reason::DepositTooLarge.to_string(),
+            format!(
+                "a cash deposit may be at most {}",
+                format_euro(MAX_DEPOSIT_CENTS)
+            )
+        );
+        assert_eq!(
+            Reason::DailyDepositLimit.to_string(),
+            format!(
+                "cash deposits into this account may be at most {} a day",
+                format_euro(MAX_DAILY_DEPOSITS_CENTS)
+            )
+        );
     }
 }

@@ -1,41 +1,35 @@
-// Every GraphQL operation the app sends once logged in (and the public bank_figures), with the
-// shape of its answer. Field names are the API's public contract (snake_case). None takes a
-// password or an account token: the session that goes along with the request (api/client.ts)
-// says who asks. Logging in and out is in sessionOperations.ts.
+// Every GraphQL operation the app sends once logged in (and the public bank_figures). Field names
+// are the API's public contract (snake_case). The types of their answers and variables are
+// generated from the endpoint's schema (`npm run codegen`, into src/generated/), found through
+// `graphql()` by each document's text. None takes a password or an account token: the session
+// that goes along with the request (api/client.ts) says who asks. Logging in and out is in
+// sessionOperations.ts.
 
-import { gql } from '@urql/core';
-import type { AccountsPage } from '../accounts';
-import type { BankFigures } from '../figures';
-import type { Alert, AlertKind, AlertRule } from '../alerts';
-import type { AccountAt, BalancePoint } from '../history';
-import type { Operations } from '../operations';
-import type { OwnedAccount } from '../ownedAccounts';
-import type { Transaction } from '../transactions';
+import { graphql } from '../generated';
 
-const TRANSACTION_FIELDS = `
-  id
-  iban
-  new_balance
-  changed_by
-  from_to
-  descr
-  direction
-  at
-`;
-
-export const TRANSACTIONS_BY_IBAN = gql<
-  { transactions_by_iban: Transaction[] },
-  { iban: string; max_items: number }
->`
-  query TransactionsByIban($iban: String!, $max_items: Int!) {
-    transactions_by_iban(iban: $iban, max_items: $max_items) { ${TRANSACTION_FIELDS} }
+/** Every field of a transaction, as lists and streams show them. */
+export const TRANSACTION_FRAGMENT = graphql(`
+  fragment TransactionFields on Transaction {
+    id
+    iban
+    new_balance
+    changed_by
+    from_to
+    descr
+    direction
+    at
   }
-`;
+`);
 
-export const ALL_ACCOUNTS = gql<
-  { all_accounts: AccountsPage },
-  { offset: number; max_items: number; search: string | null }
->`
+export const TRANSACTIONS_BY_IBAN = graphql(`
+  query TransactionsByIban($iban: String!, $max_items: Int!) {
+    transactions_by_iban(iban: $iban, max_items: $max_items) {
+      ...TransactionFields
+    }
+  }
+`);
+
+export const ALL_ACCOUNTS = graphql(`
   query AllAccounts($offset: Int!, $max_items: Int!, $search: String) {
     all_accounts(offset: $offset, max_items: $max_items, search: $search) {
       total
@@ -47,30 +41,18 @@ export const ALL_ACCOUNTS = gql<
       }
     }
   }
-`;
+`);
 
-export const STREAM_TRANSACTIONS = gql<
-  { stream_transactions: Transaction },
-  { iban?: string | null }
->`
+export const STREAM_TRANSACTIONS = graphql(`
   subscription StreamTransactions($iban: String) {
-    stream_transactions(iban: $iban) { ${TRANSACTION_FIELDS} }
+    stream_transactions(iban: $iban) {
+      ...TransactionFields
+    }
   }
-`;
+`);
 
 /** A transfer by the session's user; deposits come `from: "cash"`. */
-export interface MoneyTransferVariables {
-  uuid: string;
-  amount: number;
-  from: string;
-  to: string;
-  descr: string;
-}
-
-export const MONEY_TRANSFER = gql<
-  { money_transfer: { uuid: string; success: boolean; reason: string | null; ended: boolean } },
-  MoneyTransferVariables
->`
+export const MONEY_TRANSFER = graphql(`
   mutation MoneyTransfer(
     $uuid: String!
     $amount: Int!
@@ -85,28 +67,19 @@ export const MONEY_TRANSFER = gql<
       ended
     }
   }
-`;
-
-/** What open_account and get_account answer: an account, or why not. */
-export interface AccountResult {
-  iban: string | null;
-  reason: string | null;
-}
+`);
 
 // The account's token is not asked for: the session stands in for it, and the app keeps no keys.
-export const OPEN_ACCOUNT = gql<{ open_account: AccountResult }, Record<string, never>>`
+export const OPEN_ACCOUNT = graphql(`
   mutation OpenAccount {
     open_account {
       iban
       reason
     }
   }
-`;
+`);
 
-export const MY_ACCOUNTS = gql<
-  { my_accounts: { accounts: OwnedAccount[] | null; reason: string | null } },
-  Record<string, never>
->`
+export const MY_ACCOUNTS = graphql(`
   query MyAccounts {
     my_accounts {
       accounts {
@@ -117,99 +90,85 @@ export const MY_ACCOUNTS = gql<
       reason
     }
   }
-`;
+`);
 
-/** What add_owner, remove_owner, set_alert, remove_alert, logout and change_password answer. */
-export interface CommandResult {
-  success: boolean;
-  reason: string | null;
-}
-
-export const ADD_OWNER = gql<{ add_owner: CommandResult }, { iban: string; user_to_add: string }>`
+export const ADD_OWNER = graphql(`
   mutation AddOwner($iban: String!, $user_to_add: String!) {
     add_owner(iban: $iban, user_to_add: $user_to_add) {
       success
       reason
     }
   }
-`;
+`);
 
-export const REMOVE_OWNER = gql<{ remove_owner: CommandResult }, { iban: string }>`
+export const REMOVE_OWNER = graphql(`
   mutation RemoveOwner($iban: String!) {
     remove_owner(iban: $iban) {
       success
       reason
     }
   }
-`;
-
-const OPERATIONS_FIELDS = `
-  at
-  transfers_per_second
-  transfer_latency {
-    start
-    transfers
-    p50_ms
-    p95_ms
-    p99_ms
-  }
-  services {
-    name
-    url
-    healthy
-    status
-    consumer_lag
-  }
-  recent_commands {
-    at
-    command
-    outcome
-    reason
-    trace_id
-  }
-`;
+`);
 
 /** Employees only. */
-export const OPERATIONS = gql<{ operations: Operations }, Record<string, never>>`
+export const OPERATIONS = graphql(`
   query Operations {
-    operations { ${OPERATIONS_FIELDS} }
+    operations {
+      at
+      transfers_per_second
+      transfer_latency {
+        start
+        transfers
+        p50_ms
+        p95_ms
+        p99_ms
+      }
+      services {
+        name
+        url
+        healthy
+        status
+        consumer_lag
+      }
+      recent_commands {
+        at
+        command
+        outcome
+        reason
+        trace_id
+      }
+    }
   }
-`;
+`);
 
-export const ALERT_RULES = gql<{ alert_rules: AlertRule[] }, { iban: string }>`
+export const ALERT_RULES = graphql(`
   query AlertRules($iban: String!) {
     alert_rules(iban: $iban) {
       kind
       threshold
     }
   }
-`;
+`);
 
-export const SET_ALERT = gql<
-  { set_alert: CommandResult | null },
-  { iban: string; kind: AlertKind; threshold?: number }
->`
+export const SET_ALERT = graphql(`
   mutation SetAlert($iban: String!, $kind: AlertKind!, $threshold: Int) {
     set_alert(iban: $iban, kind: $kind, threshold: $threshold) {
       success
       reason
     }
   }
-`;
+`);
 
-export const REMOVE_ALERT = gql<
-  { remove_alert: CommandResult | null },
-  { iban: string; kind: AlertKind }
->`
+export const REMOVE_ALERT = graphql(`
   mutation RemoveAlert($iban: String!, $kind: AlertKind!) {
     remove_alert(iban: $iban, kind: $kind) {
       success
       reason
     }
   }
-`;
+`);
 
-export const ALERTS = gql<{ alerts: Alert }, { iban: string }>`
+export const ALERTS = graphql(`
   subscription Alerts($iban: String!) {
     alerts(iban: $iban) {
       kind
@@ -219,12 +178,9 @@ export const ALERTS = gql<{ alerts: Alert }, { iban: string }>`
       at
     }
   }
-`;
+`);
 
-export const BALANCE_HISTORY = gql<
-  { balance_history: BalancePoint[] },
-  { iban: string; from: string; to: string; points: number }
->`
+export const BALANCE_HISTORY = graphql(`
   query BalanceHistory($iban: String!, $from: String!, $to: String!, $points: Int!) {
     balance_history(iban: $iban, from: $from, to: $to, points: $points) {
       at
@@ -232,24 +188,23 @@ export const BALANCE_HISTORY = gql<
       balance_cents
     }
   }
-`;
+`);
 
-export const ACCOUNT_AT = gql<
-  { account_at: AccountAt | null },
-  { iban: string; at: string; max_items: number }
->`
+export const ACCOUNT_AT = graphql(`
   query AccountAt($iban: String!, $at: String!, $max_items: Int!) {
     account_at(iban: $iban, at: $at) {
       iban
       at
       balance
-      transactions(max_items: $max_items) { ${TRANSACTION_FIELDS} }
+      transactions(max_items: $max_items) {
+        ...TransactionFields
+      }
     }
   }
-`;
+`);
 
 /** Public: how big the bank is, for the home view (never an account). */
-export const BANK_FIGURES = gql<{ bank_figures: BankFigures }, Record<string, never>>`
+export const BANK_FIGURES = graphql(`
   query BankFigures {
     bank_figures {
       accounts
@@ -257,4 +212,4 @@ export const BANK_FIGURES = gql<{ bank_figures: BankFigures }, Record<string, ne
       transactions_last_minute
     }
   }
-`;
+`);

@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReportedError } from '../api/errors';
-import { ALERT_RULES, REMOVE_ALERT, SET_ALERT, type CommandResult } from '../api/operations';
+import { ALERT_RULES, REMOVE_ALERT, SET_ALERT } from '../api/operations';
 import { describeRule, sortRules, type AlertRule, type RulesExpectation } from '../alerts';
 import type { Outcome } from '../components/Notice';
+import type { RemoveAlertMutation, SetAlertMutation } from '../generated/graphql';
 import { errorMessage, explainAlertRefusal, refusalMessage } from '../refusals';
 import { useApi } from './api';
 import { CATCH_UP_PAUSE_MS, CATCH_UP_TRIES } from './ownedAccounts';
@@ -83,7 +84,10 @@ export function useAlertCommands(): AlertCommands {
     (
       what: string,
       done: string,
-      result: { error?: ReportedError | undefined; answer: CommandResult | null },
+      result: {
+        error?: ReportedError | undefined;
+        answer: SetAlertMutation['set_alert'] | RemoveAlertMutation['remove_alert'] | null;
+      },
     ): Outcome => {
       if (result.error) {
         return {

@@ -12,16 +12,17 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Error, ErrorExtensions, Result};
+use topology::reasons::Refusal;
 
 use super::errors::graphql_error;
 use crate::bank::{Bank, RequestError};
 use crate::sessions::{Bearer, Claims, Role, SessionError, Sessions};
 use crate::websocket::SocketSession;
 
-pub const EMPLOYEES_ONLY: &str = "employees only";
-pub const NOT_AN_OWNER: &str = "user is no owner of bank account";
-pub const NOT_THE_USER: &str = "username is not the logged-in user";
-pub const EMPLOYEE_LOGIN_REQUIRED: &str = "employee login required";
+pub const EMPLOYEES_ONLY: &str = Refusal::EmployeesOnly.text();
+pub const NOT_AN_OWNER: &str = Refusal::UserIsNoOwnerOfBankAccount.text();
+pub const NOT_THE_USER: &str = Refusal::UsernameIsNotTheLoggedInUser.text();
+pub const EMPLOYEE_LOGIN_REQUIRED: &str = Refusal::EmployeeLoginRequired.text();
 
 pub fn unauthenticated(message: impl Into<String>) -> Error {
     Error::new(message).extend_with(|_, e| e.set("code", "UNAUTHENTICATED"))
@@ -61,7 +62,7 @@ pub fn customer(ctx: &Context<'_>) -> Result<Claims> {
     let claims = caller(ctx)?;
     match claims.role {
         Role::Customer => Ok(claims),
-        Role::Employee => Err(forbidden("customers only")),
+        Role::Employee => Err(forbidden(Refusal::CustomersOnly.text())),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Request errors as GraphQL errors with a clear message and an `extensions.code`.
 
 use async_graphql::{Error, ErrorExtensions};
+use topology::reasons::Refusal;
 
 use crate::bank::RequestError;
 use crate::bus::BusError;
@@ -30,7 +31,8 @@ pub fn invalid(error: InvalidInput) -> Error {
 pub fn owner_read_error(error: ReadError) -> Error {
     match &error {
         ReadError::Refused(reason)
-            if reason == "user is no owner of bank account" || reason == "token is not valid" =>
+            if reason == Refusal::UserIsNoOwnerOfBankAccount.text()
+                || reason == Refusal::TokenIsNotValid.text() =>
         {
             Error::new(reason.clone()).extend_with(|_, e| e.set("code", "FORBIDDEN"))
         }

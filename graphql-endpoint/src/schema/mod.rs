@@ -10,6 +10,7 @@ pub mod mutation;
 pub mod observed;
 pub mod operations_view;
 pub mod query;
+pub mod refusals;
 pub mod session_mutations;
 pub mod subscription;
 pub mod types;
@@ -68,7 +69,7 @@ pub fn build(services: Services, limits: Limits) -> BankSchema {
 }
 
 fn builder(limits: Limits) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    let builder = Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
+    let builder = types()
         .extension(limits::OneCredentialCheck)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity);
@@ -79,12 +80,22 @@ fn builder(limits: Limits) -> SchemaBuilder<QueryRoot, MutationRoot, Subscriptio
     }
 }
 
+/// The roots, and the types no field reaches that clients still need.
+fn types() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
+        .register_output_type::<refusals::Refusal>()
+}
+
 /// The schema without Kafka behind it: for printing the SDL and checking limits offline.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot::default(), SubscriptionRoot)
-        .finish()
-        .sdl()
+    types().finish().sdl()
 }
+
+/// The SDL checked in beside the crate, which the web app's types are generated from.
+pub const SDL_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+
+/// What updates [`SDL_FILE`] after a change of the schema.
+pub const UPDATE_SDL: &str = "cargo run -p graphql-endpoint --bin print-schema -- --write";
 
 #[cfg(test)]
 mod tests {
@@ -132,6 +143,69 @@ mod tests {
         // 3 fields of 10 accounts, and the page's own: far below the limit.
         assert!(analysis["complexity"].as_u64() < Some(100), "{analysis}");
         assert!(analysis["depth"].as_u64() < Some(5), "{analysis}");
+    }
+
+    #[test]
+    fn the_checked_in_schema_is_the_servers() {
+        let checked_in = std::fs::read_to_string(SDL_FILE).unwrap_or_default();
+        let served = sdl();
+        if checked_in != served {
+            let line = checked_in
+                .lines()
+                .zip(served.lines())
+                .position(|(old, new)| old != new)
+                .unwrap_or_else(|| checked_in.lines().count().min(served.lines().count()));
+            panic!(
+                "{SDL_FILE} differs from the schema the endpoint serves, from line {} on; \
+                 update it (and then the web app's generated types, `npm run codegen` in \
+                 frontend/) with:\n\n    {UPDATE_SDL}\n",
+                line + 1
+            );
+        }
+    }
+
+    #[test]
+    fn the_schema_names_every_refusal_in_its_exact_words() {
+        use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+        let document = async_graphql::parser::parse_schema(sdl()).expect("the SDL parses");
+        let values = document
+            .definitions
+            .iter()
+            .find_map(|definition| match definition {
+                TypeSystemDefinition::Type(t) if t.node.name.node == "Refusal" => {
+                    match &t.node.kind {
+                        TypeKind::Enum(e) => Some(e.values.clone()),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .expect("enum Refusal");
+        let read: Vec<(String, Option<String>)> = values
+            .iter()
+            .map(|value| {
+                let value = &value.node;
+                (
+                    value.value.node.to_string(),
+                    value.description.as_ref().map(|d| d.node.clone()),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, Option<String>)> = topology::reasons::Refusal::ALL
+            .iter()
+            .map(|&refusal| {
+                (
+                    refusals::value_name(refusal),
+                    Some(refusal.text().to_string()),
+                )
+            })
+            .collect();
+        assert_eq!(read, expected);
+        assert!(read
+            .iter()
+            .any(|(name, text)| name == "IBAN_NOT_KNOWN"
+                && text.as_deref() == Some("iban not known")));
     }
 
     #[test]

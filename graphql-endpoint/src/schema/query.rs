@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result};
+use topology::reasons::Refusal;
 use topology::Id;
 
 use super::access::{
@@ -24,7 +25,7 @@ use crate::validation::{self, InvalidInput};
 pub struct QueryRoot;
 
 /// Asking about someone else's transfer.
-pub const NOT_AN_OWNER_OF_TRANSFER: &str = "user did not start this transfer";
+pub const NOT_AN_OWNER_OF_TRANSFER: &str = Refusal::UserDidNotStartThisTransfer.text();
 
 /// `max_items` of `all_accounts` when not given.
 pub const DEFAULT_PAGE_SIZE: i32 = 10;

@@ -28,6 +28,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use topology::reasons::Refusal;
 
 pub use bearer::Bearer;
 pub use revocations::Revocations;
@@ -43,14 +44,14 @@ pub enum Role {
 /// Why a request has no valid session. The messages are the public ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
-    #[error("login required")]
+    #[error("{}", Refusal::LoginRequired)]
     Missing,
-    #[error("session expired")]
+    #[error("{}", Refusal::SessionExpired)]
     Expired,
-    #[error("session is not valid")]
+    #[error("{}", Refusal::SessionIsNotValid)]
     Invalid,
     /// Logged out, or ended by a password change.
-    #[error("session ended")]
+    #[error("{}", Refusal::SessionEnded)]
     Ended,
 }
 
