@@ -498,6 +498,11 @@ impl Saga {
         self.transfers.contains_key(&transfer)
     }
 
+    /// The transfers the saga keeps.
+    pub fn transfer_ids(&self) -> impl Iterator<Item = Id> + '_ {
+        self.transfers.keys().copied()
+    }
+
     /// What a state store keeps of `transfer`, if the saga has it.
     pub fn record(&self, transfer: Id) -> Option<ProgressRecord> {
         let progress = self.transfers.get(&transfer)?;

@@ -7,7 +7,7 @@ use topology::{
 };
 
 use super::*;
-use crate::domain::TransferStatus;
+use crate::domain::{TransferFacts, TransferStatus};
 use std::collections::BTreeSet;
 use topology::routing::partition_of;
 use topology::TopicMessage;
@@ -840,4 +840,74 @@ fn a_partition_is_never_adopted_twice() {
     let (a, _) = ibans_apart();
     let mut handler = owning(&[&a]);
     handler.adopt(rebuilt_from(&[], partition_of(&a)));
+}
+
+/// Alice's account `iban` opened on a handler that owns only its partition, with the events in
+/// `log`.
+fn logged_owner_of(iban: &str, log: &mut Vec<Output>) -> Handler {
+    let mut handler = Handler::new(
+        BankState::default(),
+        Saga::default(),
+        Ownership::new([partition_of(iban)]),
+    )
+    .with_saga_key(key());
+    let create = CreateBankAccountCommand {
+        id: id(90),
+        iban: iban.into(),
+        username: "alice".into(),
+        token_hash: Some(token_hash("t-a")),
+        token_nonce: None,
+    };
+    log.extend(handler.bank_command(&create.into(), &fresh("x")));
+    handler
+}
+
+#[test]
+fn an_adopted_saga_steps_on_a_kept_account_only_with_its_history_recalled() {
+    let (a, c) = ibans_apart();
+    // Another instance owns `a`: the transfer's debit is booked there, its credit asked of us.
+    let mut log = Vec::new();
+    let mut other = logged_owner_of(&a, &mut log);
+    log.extend(other.bank_command(&transfer(1, CASH, &a, 1_000), &fresh("x")));
+    let sent = other.bank_command(&transfer(2, &a, &c, 100), &fresh("x"));
+    let credit = sent.iter().find_map(|o| match o {
+        Output::TransferCommand(_, command) => Some(command.clone()),
+        _ => None,
+    });
+    let credit = credit.unwrap_or_else(|| panic!("a credit command: {sent:?}"));
+    log.extend(sent);
+
+    // We own `c` and book the credit; the store then holds its history, memory forgets it.
+    let mut ours = owning(&[&c]);
+    assert_eq!(
+        events_of(&ours.transfer_command(&credit)),
+        [(c.clone(), "MoneyCreditedEvent")]
+    );
+    ours.forget_history();
+    let facts = TransferFacts {
+        status: None,
+        bookings: vec![(c.clone(), crate::domain::bank_account::Movement::Credit)],
+    };
+
+    // The other instance is gone before it read our answer: we take `a` over.
+    let pa = partition_of(&a);
+    let mut forgetful = owning(&[&c]);
+    forgetful.transfer_command(&credit);
+    forgetful.forget_history();
+    forgetful.adopt(rebuilt_from(&log, pa));
+    let resumed = forgetful.resume_in(&BTreeSet::from([pa]));
+    assert_eq!(
+        events_of(&resumed).first(),
+        Some(&(c.clone(), "MoneyCreditedEvent")),
+        "without its history the kept account books the credit again: why the runtime recalls"
+    );
+
+    ours.adopt(rebuilt_from(&log, pa));
+    ours.recall(id(2), facts);
+    let resumed = ours.resume_in(&BTreeSet::from([pa]));
+    assert_eq!(
+        events_of(&resumed),
+        [(a.clone(), "TransferCompletedEvent")],
+        "with it, the credit is known and the transfer completes"
+    );
 }

@@ -356,8 +356,19 @@ impl<'a> Tasks<'a> {
             )
             .await
             .map_err(|e| RuntimeError::Rebuild(Box::new(e)))?;
+            // The opened partitions' sagas may take their next step on an account of a kept
+            // partition, whose memory holds no history of them: what the store kept of those
+            // transfers (a credit already booked there) comes back first.
+            let driven: Vec<Id> = rebuilt.handler.saga().transfer_ids().collect();
             if let Some(handler) = self.handler.as_mut() {
                 handler.adopt(rebuilt.handler);
+                if let Some(store) = self.store.as_ref() {
+                    for transfer in driven {
+                        let facts = tokio::task::block_in_place(|| store.facts(transfer))
+                            .map_err(|error| RuntimeError::Store(Box::new(error)))?;
+                        handler.recall(transfer, facts);
+                    }
+                }
             }
             self.open_tasks(opening, &rebuilt.ends);
             let replayed = self.status.records_replayed.load(Ordering::Relaxed);
