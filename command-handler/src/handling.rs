@@ -59,31 +59,7 @@ type Answer = Result<CommandSucceeded, CommandFailed>;
 const MAX_LOCAL_STEPS: usize = 6;
 
 /// The partitions of the co-partitioned topics this instance decides for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ownership {
-    partitions: BTreeSet<i32>,
-}
-
-impl Ownership {
-    pub fn new(partitions: impl IntoIterator<Item = i32>) -> Self {
-        Self {
-            partitions: partitions.into_iter().collect(),
-        }
-    }
-
-    /// Every partition: a single instance, or a test.
-    pub fn all() -> Self {
-        Self::new(0..topology::BANK_PARTITIONS)
-    }
-
-    pub fn owns(&self, key: &str) -> bool {
-        self.partitions.contains(&partition_of(key))
-    }
-
-    pub fn partitions(&self) -> impl Iterator<Item = i32> + '_ {
-        self.partitions.iter().copied()
-    }
-}
+pub use topology::routing::Ownership;
 
 /// The state one instance decides on, rebuilt for its partitions (see [`crate::rebuild`]).
 #[derive(Debug)]
@@ -176,7 +152,7 @@ impl Handler {
             rebuilt
                 .owned
                 .partitions()
-                .all(|p| !self.owned.partitions.contains(&p)),
+                .all(|p| !self.owned.owns_partition(p)),
             "a partition is owned twice: {:?} and {:?}",
             self.owned,
             rebuilt.owned
@@ -190,7 +166,7 @@ impl Handler {
     /// a credit still waiting for another instance is asked for again, because the command sent
     /// before may have expired or never been written.
     pub fn resume(&mut self) -> Vec<Output> {
-        self.resume_in(&self.owned.partitions.clone())
+        self.resume_in(&self.owned.partitions().collect())
     }
 
     /// [`Handler::resume`] for the transfers homed in `partitions` only: those just taken

@@ -1,5 +1,5 @@
 //! Which partition holds an account, a user or a transfer: the one rule every producer and the
-//! command handler's ownership checks share.
+//! command handler's ownership checks ([`Ownership`]) share.
 //!
 //! Every co-partitioned topic (`partitions = "bank"` in `topology.toml`) has
 //! [`crate::BANK_PARTITIONS`] partitions and is keyed so that the same key lands on the same
@@ -16,9 +16,9 @@
 //! The partition of a key is Kafka's default (murmur2 of the key bytes, as the Java client and
 //! librdkafka's `murmur2_random` partitioner compute it), so records produced by any Kafka
 //! client under these keys land where the command handler expects them. Producers built by
-//! [`crate::kafka`] use that partitioner.
+//! `topology::kafka` use that partitioner.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::values::CASH;
 use crate::{BankEvent, Id, UserEvent, BANK_PARTITIONS};
@@ -32,6 +32,39 @@ pub fn partition_of(key: &str) -> i32 {
 pub fn partition_for(key: &str, partitions: i32) -> i32 {
     let positive = murmur2(key.as_bytes()) & 0x7fff_ffff;
     positive % partitions.max(1)
+}
+
+/// The partitions of the co-partitioned topics an instance decides for: it owns a key when the
+/// key's partition ([`partition_of`]) is one of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ownership {
+    partitions: BTreeSet<i32>,
+}
+
+impl Ownership {
+    pub fn new(partitions: impl IntoIterator<Item = i32>) -> Self {
+        Self {
+            partitions: partitions.into_iter().collect(),
+        }
+    }
+
+    /// Every partition: a single instance, or a test.
+    pub fn all() -> Self {
+        Self::new(0..BANK_PARTITIONS)
+    }
+
+    pub fn owns(&self, key: &str) -> bool {
+        self.owns_partition(partition_of(key))
+    }
+
+    pub fn owns_partition(&self, partition: i32) -> bool {
+        self.partitions.contains(&partition)
+    }
+
+    /// The owned partitions, in ascending order.
+    pub fn partitions(&self) -> impl Iterator<Item = i32> + '_ {
+        self.partitions.iter().copied()
+    }
 }
 
 /// The account a transfer belongs to: its `from` (where the money leaves and, on failure,
@@ -190,6 +223,21 @@ mod tests {
             }
         }
         assert_eq!(partition_for("anything", 1), 0);
+    }
+
+    #[test]
+    fn an_instance_owns_the_keys_of_its_partitions() {
+        let alice = partition_of("alice");
+        let owned = Ownership::new([alice]);
+        assert!(owned.owns("alice"));
+        assert!(owned.owns_partition(alice));
+        assert_eq!(owned.partitions().collect::<Vec<_>>(), [alice]);
+        assert!(!Ownership::default().owns("alice"));
+        assert!(Ownership::all().owns("alice"));
+        assert_eq!(
+            Ownership::all().partitions().count(),
+            BANK_PARTITIONS as usize
+        );
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! decides both on the account (SPEC §4 AddUserToBankAccount / RemoveUserFromBankAccount); the
 //! endpoint only adds that the user to add must exist, which the account cannot know.
 
+use topology::reasons::Refusal;
 use topology::{AddUserToBankAccountCommand, BankCommand, Id, RemoveUserFromBankAccountCommand};
 
 use crate::bank::{Bank, RequestError};
 use crate::bus::Feedback;
-use crate::reads::USER_UNKNOWN;
 use crate::validation;
 
 /// The answer of a command that gives nothing back but success or a reason.
@@ -58,7 +58,9 @@ impl Bank {
         validation::username("user_to_add", user_to_add)?;
         // Users are never deleted, so one the projector knows exists for good.
         if self.queries.find_user(user_to_add).await?.is_none() {
-            return Ok(CommandOutcome::refused(USER_UNKNOWN));
+            return Ok(CommandOutcome::refused(
+                Refusal::UsernameDoesNotExist.text(),
+            ));
         }
         // The added user's own token, shown to them (only) by `my_accounts`.
         let added = self.tokens.issue(iban, user_to_add);

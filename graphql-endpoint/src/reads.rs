@@ -1,7 +1,7 @@
 //! Typed queries on the query bus: what the projector answers, as Rust values.
 //!
-//! The JSON shapes are the projector's public contract (`projector/src/query_results.rs`);
-//! unknown fields are ignored so the projector may add fields.
+//! The JSON shapes are the contract's (`contract/src/query_results.rs`), the very types the
+//! projector answers with; unknown fields are ignored so the projector may add fields.
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -15,6 +15,11 @@ use topology::{
 
 use crate::bus::{BusError, QueryBus};
 
+pub use topology::query_results::{
+    Account, AccountAt, AccountsPage, AlertRule, AlertRuleKind, BalancePoint, BankFigures,
+    ListedAccount, Owner, Transaction, TransferState, TransferStatus, User,
+};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error(transparent)]
@@ -26,114 +31,14 @@ pub enum ReadError {
     Shape(#[from] serde_json::Error),
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct User {
-    pub username: String,
-    /// The stored argon2 hash.
-    pub password: String,
+/// A rule as read: one of a kind this endpoint does not know (a newer projector's) is left out
+/// rather than failing the whole answer.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ReadRule {
+    Known(AlertRule),
+    Unknown { kind: String },
 }
-
-/// An owner as the projector knows them: the hash of their token (never the token) and the
-/// nonce the endpoint derives the token from (absent for owners from before the hashes).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Owner {
-    pub username: String,
-    pub token_hash: String,
-    #[serde(default)]
-    pub token_nonce: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Account {
-    pub iban: String,
-    pub balance: i64,
-    pub limit: i64,
-    pub owners: Vec<Owner>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Transaction {
-    pub id: i32,
-    pub iban: String,
-    pub new_balance: i64,
-    pub changed_by: i64,
-    pub from_to: String,
-    pub description: String,
-    /// Milliseconds since the epoch; absent from a projector that did not keep it yet.
-    #[serde(default)]
-    pub at_millis: Option<i64>,
-}
-
-/// An account as it was at an instant (`AccountAtQuery`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct AccountAt {
-    pub iban: String,
-    pub at_millis: i64,
-    /// Cents.
-    pub balance: i64,
-    /// Newest first.
-    pub transactions: Vec<Transaction>,
-}
-
-/// One point of a balance series (`BalanceHistoryQuery`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct BalancePoint {
-    pub at_millis: i64,
-    /// Cents.
-    pub balance: i64,
-}
-
-/// One alert rule of an account (`AlertRulesQuery`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct AlertRule {
-    /// `BALANCE_BELOW`, `LARGE_DEBIT` or `ANY_CREDIT`.
-    pub kind: String,
-    /// Cents.
-    pub threshold: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TransferStatus {
-    pub transfer_id: String,
-    /// `started`, `complete` or `failed`.
-    pub status: String,
-    pub reason: Option<String>,
-    /// Who started it; absent from an older projector, and for a transfer whose start it has
-    /// not seen.
-    #[serde(default)]
-    pub initiator: Option<String>,
-}
-
-/// How many accounts and transactions the bank has (`BankFiguresQuery`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct BankFigures {
-    pub accounts: u64,
-    pub transactions: u64,
-}
-
-/// One page of every account, sorted by IBAN (`AllBankAccountsQuery`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct AccountsPage {
-    /// How many accounts match the search, on all pages together.
-    pub total: u64,
-    pub offset: u64,
-    pub accounts: Vec<ListedAccount>,
-}
-
-/// An account in a list: no tokens, owners are usernames.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ListedAccount {
-    pub iban: String,
-    /// Cents.
-    pub balance: i64,
-    pub owners: Vec<String>,
-}
-
-pub const USER_UNKNOWN: &str = Refusal::UsernameDoesNotExist.text();
-pub const IBAN_UNKNOWN: &str = Refusal::IbanDoesNotExist.text();
-pub const IBAN_INVALID: &str = Refusal::IbanIsNotValid.text();
-pub const NO_ACCOUNTS: &str = Refusal::UsernameDoesNotHaveAccounts.text();
-pub const TRANSFER_UNKNOWN: &str = Refusal::TransferDoesNotExist.text();
 
 fn parse<T: DeserializeOwned>(answer: Result<String, String>) -> Result<T, ReadError> {
     match answer {
@@ -143,10 +48,10 @@ fn parse<T: DeserializeOwned>(answer: Result<String, String>) -> Result<T, ReadE
 }
 
 /// `Ok(None)` when the projector answers with `absent`, the reason for "not found".
-fn optional<T>(result: Result<T, ReadError>, absent: &str) -> Result<Option<T>, ReadError> {
+fn optional<T>(result: Result<T, ReadError>, absent: Refusal) -> Result<Option<T>, ReadError> {
     match result {
         Ok(value) => Ok(Some(value)),
-        Err(ReadError::Refused(reason)) if reason == absent => Ok(None),
+        Err(ReadError::Refused(reason)) if reason == absent.text() => Ok(None),
         Err(other) => Err(other),
     }
 }
@@ -158,7 +63,10 @@ impl QueryBus {
             id,
             username: username.to_string(),
         });
-        optional(parse(self.ask(id, &query).await?), USER_UNKNOWN)
+        optional(
+            parse(self.ask(id, &query).await?),
+            Refusal::UsernameDoesNotExist,
+        )
     }
 
     pub async fn find_account(&self, iban: &str) -> Result<Option<Account>, ReadError> {
@@ -167,7 +75,10 @@ impl QueryBus {
             id,
             iban: iban.to_string(),
         });
-        optional(parse(self.ask(id, &query).await?), IBAN_UNKNOWN)
+        optional(
+            parse(self.ask(id, &query).await?),
+            Refusal::IbanDoesNotExist,
+        )
     }
 
     pub async fn accounts_of(&self, username: &str) -> Result<Vec<Account>, ReadError> {
@@ -176,7 +87,11 @@ impl QueryBus {
             id,
             username: username.to_string(),
         });
-        Ok(optional(parse(self.ask(id, &query).await?), NO_ACCOUNTS)?.unwrap_or_default())
+        Ok(optional(
+            parse(self.ask(id, &query).await?),
+            Refusal::UsernameDoesNotHaveAccounts,
+        )?
+        .unwrap_or_default())
     }
 
     pub async fn transaction_by_id(&self, transaction_id: i32) -> Result<Transaction, ReadError> {
@@ -260,7 +175,8 @@ impl QueryBus {
         parse(self.ask(id, &query).await?)
     }
 
-    /// The alert rules of `iban`, for its owner `username` proven by the hash of their token.
+    /// The alert rules of `iban`, for its owner `username` proven by the hash of their token;
+    /// those of kinds this endpoint does not know are left out.
     pub async fn alert_rules(
         &self,
         iban: &str,
@@ -274,7 +190,8 @@ impl QueryBus {
             username: username.to_string(),
             token: token_hash.to_string(),
         });
-        parse(self.ask(id, &query).await?)
+        let rules: Vec<ReadRule> = parse(self.ask(id, &query).await?)?;
+        Ok(known_rules(rules))
     }
 
     pub async fn bank_figures(&self) -> Result<BankFigures, ReadError> {
@@ -289,6 +206,54 @@ impl QueryBus {
     ) -> Result<Option<TransferStatus>, ReadError> {
         let id = Id::random();
         let query = BankQuery::from(TransferStatusQuery { id, transfer_id });
-        optional(parse(self.ask(id, &query).await?), TRANSFER_UNKNOWN)
+        optional(
+            parse(self.ask(id, &query).await?),
+            Refusal::TransferDoesNotExist,
+        )
+    }
+}
+
+fn known_rules(rules: Vec<ReadRule>) -> Vec<AlertRule> {
+    rules
+        .into_iter()
+        .filter_map(|rule| match rule {
+            ReadRule::Known(rule) => Some(rule),
+            ReadRule::Unknown { kind } => {
+                tracing::debug!(
+                    kind,
+                    "left out an alert rule of a kind this endpoint does not know"
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_of_a_kind_this_endpoint_does_not_know_are_left_out() {
+        let rules: Vec<ReadRule> = serde_json::from_str(
+            r#"[{"kind":"BALANCE_BELOW","threshold":100},{"kind":"NEW_KIND","threshold":null},
+                {"kind":"ANY_CREDIT","threshold":null,"added_later":1}]"#,
+        )
+        .expect("the projector's shape");
+        assert_eq!(
+            known_rules(rules),
+            [
+                AlertRule {
+                    kind: AlertRuleKind::BalanceBelow,
+                    threshold: Some(100)
+                },
+                AlertRule {
+                    kind: AlertRuleKind::AnyCredit,
+                    threshold: None
+                }
+            ]
+        );
+        let malformed = serde_json::from_str::<Vec<ReadRule>>(r#"[{"threshold":1}]"#);
+        assert!(malformed.is_err(), "a rule without a kind is no rule");
     }
 }

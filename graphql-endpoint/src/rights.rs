@@ -8,9 +8,10 @@
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+use topology::reasons::Refusal;
 
 use crate::bus::QueryBus;
-use crate::reads::{Owner, ReadError, IBAN_INVALID};
+use crate::reads::{Owner, ReadError};
 
 const KEPT_FOR: Duration = Duration::from_secs(1);
 /// Above this many kept answers, stale ones are swept on the next insert.
@@ -61,7 +62,7 @@ impl Rights {
         let owners = match queries.find_account(iban).await {
             Ok(account) => account.map(|account| account.owners),
             // Not an IBAN of this bank at all: nobody owns it.
-            Err(ReadError::Refused(reason)) if reason == IBAN_INVALID => None,
+            Err(ReadError::Refused(reason)) if reason == Refusal::IbanIsNotValid.text() => None,
             Err(other) => return Err(other),
         };
         keep(&self.accounts, iban, owners.clone());

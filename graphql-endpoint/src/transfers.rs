@@ -19,6 +19,7 @@ use crate::bus::commands::Slot;
 use crate::bus::waiters::Waiter;
 use crate::bus::Feedback;
 use crate::operations::TransferOutcome;
+use crate::reads::TransferState;
 use crate::validation::Transfer;
 
 /// How often a retry asks the projector whether the original transfer has ended.
@@ -128,14 +129,14 @@ impl Bank {
         loop {
             // The projector may lag behind the command handler, so "started" is asked again.
             if let Some(status) = self.queries.transfer_status(id).await? {
-                match status.status.as_str() {
-                    "complete" => return Ok(Outcome::success()),
-                    "failed" => {
+                match status.status {
+                    TransferState::Complete => return Ok(Outcome::success()),
+                    TransferState::Failed => {
                         return Ok(Outcome::failed(
                             status.reason.unwrap_or_else(|| "transfer failed".into()),
                         ))
                     }
-                    _ => {}
+                    TransferState::Started => {}
                 }
             }
             let poll = (Instant::now() + STATUS_POLL).min(deadline);

@@ -27,56 +27,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use topology::values::format_euro;
-use topology::{AlertKind, AlertTriggeredEvent};
-
-use crate::query_results::Transaction;
-
-/// [`AlertKind`] with a stable encoding for the state store and the query results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Kind {
-    BalanceBelow,
-    LargeDebit,
-    AnyCredit,
-}
-
-impl Kind {
-    /// The name GraphQL shows, as in the query results and the metrics.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::BalanceBelow => "BALANCE_BELOW",
-            Kind::LargeDebit => "LARGE_DEBIT",
-            Kind::AnyCredit => "ANY_CREDIT",
-        }
-    }
-}
-
-impl From<AlertKind> for Kind {
-    fn from(kind: AlertKind) -> Self {
-        match kind {
-            AlertKind::BalanceBelow => Kind::BalanceBelow,
-            AlertKind::LargeDebit => Kind::LargeDebit,
-            AlertKind::AnyCredit => Kind::AnyCredit,
-        }
-    }
-}
-
-impl From<Kind> for AlertKind {
-    fn from(kind: Kind) -> Self {
-        match kind {
-            Kind::BalanceBelow => AlertKind::BalanceBelow,
-            Kind::LargeDebit => AlertKind::LargeDebit,
-            Kind::AnyCredit => AlertKind::AnyCredit,
-        }
-    }
-}
+use topology::AlertTriggeredEvent;
 
 /// One rule as `AlertRulesQuery` answers it: `{kind, threshold}`, the threshold in cents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AlertRule {
-    pub kind: Kind,
-    pub threshold: Option<i64>,
-}
+pub use crate::query_results::AlertRule;
+/// [`topology::AlertKind`] with a stable encoding for the state store (by position) and the
+/// query results (by name).
+pub use crate::query_results::AlertRuleKind as Kind;
+use crate::query_results::Transaction;
 
 /// The rules of one account: at most one per kind; setting a kind again replaces it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +146,7 @@ fn message(kind: Kind, threshold: Option<i64>, transaction: &Transaction) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use topology::AlertKind;
 
     const IBAN: &str = "NL66OPEN0000000000";
 

@@ -12,9 +12,8 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
-
 use crate::query_results::Transaction;
+pub use crate::query_results::{AccountAt, BalancePoint};
 
 /// The most points one balance series may have.
 pub const MAX_POINTS: i32 = 500;
@@ -23,31 +22,13 @@ fn written_by(transaction: &Transaction, instant: i64) -> bool {
     transaction.at_millis.is_none_or(|at| at <= instant)
 }
 
-/// The answer of `AccountAtQuery`: `{iban, at_millis, balance, transactions}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccountAt {
-    pub iban: String,
-    pub at_millis: i64,
-    pub balance: i64,
-    /// Newest first, at most the `max_items` asked for.
-    #[serde(serialize_with = "shared")]
-    pub transactions: Vec<Arc<Transaction>>,
-}
-
-/// Serializes shared transactions as they are: serde's `rc` feature would do it too, but it
-/// changes serde's features for the whole workspace, and `cargo test -p <one crate>` would then
-/// rebuild everything that depends on serde.
-fn shared<S: Serializer>(transactions: &[Arc<Transaction>], to: S) -> Result<S::Ok, S::Error> {
-    to.collect_seq(transactions.iter().map(|transaction| &**transaction))
-}
-
 /// Collects an account's state at `instant` from its transactions, visited newest first.
 #[derive(Debug)]
 pub struct AsOf {
     instant: i64,
     max_items: usize,
     balance: Option<i64>,
-    transactions: Vec<Arc<Transaction>>,
+    transactions: Vec<Transaction>,
 }
 
 impl AsOf {
@@ -66,7 +47,7 @@ impl AsOf {
         }
         self.balance.get_or_insert(transaction.new_balance);
         if self.transactions.len() < self.max_items {
-            self.transactions.push(Arc::clone(transaction));
+            self.transactions.push(Transaction::clone(transaction));
         }
         if self.transactions.len() < self.max_items {
             ControlFlow::Continue(())
@@ -83,13 +64,6 @@ impl AsOf {
             transactions: self.transactions,
         }
     }
-}
-
-/// One point of a balance series: `{at_millis, balance}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct BalancePoint {
-    pub at_millis: i64,
-    pub balance: i64,
 }
 
 /// `points` instants from `since` to `until`, both included, evenly spaced (rounded down to

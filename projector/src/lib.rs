@@ -18,7 +18,8 @@
 //! - [`queries`]: answers to `user_queries` / `bank_queries`, with the reasons of failures.
 //! - [`account_index`]: the sorted, searchable list of every account that
 //!   `AllBankAccountsQuery` pages through.
-//! - [`query_results`]: the JSON shapes of successful answers (a contract with GraphQL).
+//! - [`query_results`]: the JSON shapes of successful answers, re-exported from the contract
+//!   (`topology::query_results`), which the GraphQL endpoint reads with.
 //! - [`runtime`]: the Kafka side (replay, publishing, query answering, health) that the
 //!   `projector` binary runs.
 //!

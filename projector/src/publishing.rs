@@ -16,9 +16,9 @@
 //!   own (`read_committed`, in no group) and derives every partition's events.
 //! - Each instance has one transactional producer with a stable `transactional.id` of its own:
 //!   `init_transactions` at start fences that instance's previous process.
-//! - Ownership: each instance has a static member of the publishing group (e.g. `projector`)
-//!   subscribed to `bank_events`; its assignment is what the instance publishes (see
-//!   `runtime::ownership`). It joins once the instance has caught up.
+//! - Publishing assignment: each instance has a static member of the publishing group (e.g.
+//!   `projector`) subscribed to `bank_events`; its assignment is what the instance publishes
+//!   (see `runtime::assignment`). It joins once the instance has caught up.
 //! - The group's committed offset of each partition is the publishing position. Those committed
 //!   offsets are the source of truth; `transaction_events` is not: it keeps records for 60 s
 //!   only, so after a longer stop it would look as if nothing had ever been published.
@@ -34,8 +34,8 @@
 //! - After an assignment change, nothing is published until the committed offsets were read
 //!   again (a stable read, which waits for open transactions with offsets of the group).
 //! - A transaction that fails abortably is aborted and its events stay queued; one the group
-//!   refuses (a generation that is over) publishes nothing, and ownership is read again. If the
-//!   producer is fenced or fails fatally: exit, and let the restart rebuild.
+//!   refuses (a generation that is over) publishes nothing, and the assignment is read again. If
+//!   the producer is fenced or fails fatally: exit, and let the restart rebuild.
 //! - Queries should be answered only once the replay has reached the end offsets seen at
 //!   start; before that "does not exist" answers would be wrong, not merely stale.
 //!

@@ -183,8 +183,8 @@ impl Query for BankQuery {
                 })
             }
             BankQuery::BankFiguresQuery(_) => to_json(&BankFigures {
-                accounts: model.account_count(),
-                transactions: model.transaction_count(),
+                accounts: count(model.account_count()),
+                transactions: count(model.transaction_count()),
             }),
             BankQuery::AccountAtQuery(query) => {
                 to_json(&account_queries::account_at(model, query)?)
@@ -202,8 +202,8 @@ impl Query for BankQuery {
                 let search = AccountSearch::new(query.search.as_deref());
                 let page = model.accounts_page(search.as_ref(), offset, max_items);
                 to_json(&AccountsPage {
-                    total: page.total,
-                    offset,
+                    total: count(page.total),
+                    offset: count(offset),
                     accounts: page.accounts,
                 })
             }
@@ -225,6 +225,11 @@ pub(crate) fn check_max_items(max_items: i32) -> Result<usize, String> {
     } else {
         Err(MAX_ITEMS_OUT_OF_RANGE.to_string())
     }
+}
+
+/// A count on the wire: usize never outgrows u64 on the targets the projector runs on.
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// The result shapes are plain structs of strings and integers, so this cannot fail in

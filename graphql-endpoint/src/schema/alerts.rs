@@ -71,15 +71,9 @@ impl From<topology::AlertKind> for AlertKind {
     }
 }
 
-impl AlertKind {
-    /// The kind as the projector names it in `AlertRulesQuery` answers.
-    fn from_projector(name: &str) -> Option<Self> {
-        match name {
-            "BALANCE_BELOW" => Some(AlertKind::BalanceBelow),
-            "LARGE_DEBIT" => Some(AlertKind::LargeDebit),
-            "ANY_CREDIT" => Some(AlertKind::AnyCredit),
-            _ => None,
-        }
+impl From<reads::AlertRuleKind> for AlertKind {
+    fn from(kind: reads::AlertRuleKind) -> Self {
+        topology::AlertKind::from(kind).into()
     }
 }
 
@@ -93,12 +87,11 @@ pub struct AlertRule {
 }
 
 impl AlertRule {
-    /// `None` for a kind this endpoint does not know (a newer projector's).
-    pub fn from_read(rule: &reads::AlertRule) -> Option<Self> {
-        Some(Self {
-            kind: AlertKind::from_projector(&rule.kind)?,
+    pub fn from_read(rule: &reads::AlertRule) -> Self {
+        Self {
+            kind: rule.kind.into(),
             threshold: rule.threshold,
-        })
+        }
     }
 }
 
@@ -143,23 +136,20 @@ mod tests {
             AlertKind::AnyCredit,
         ] {
             assert_eq!(AlertKind::from(topology::AlertKind::from(kind)), kind);
+            let read = reads::AlertRuleKind::from(topology::AlertKind::from(kind));
+            assert_eq!(AlertKind::from(read), kind);
         }
         let read = reads::AlertRule {
-            kind: "LARGE_DEBIT".into(),
+            kind: reads::AlertRuleKind::LargeDebit,
             threshold: Some(5),
         };
         assert_eq!(
             AlertRule::from_read(&read),
-            Some(AlertRule {
+            AlertRule {
                 kind: AlertKind::LargeDebit,
                 threshold: Some(5)
-            })
+            }
         );
-        let unknown = reads::AlertRule {
-            kind: "NEW_KIND".into(),
-            threshold: None,
-        };
-        assert_eq!(AlertRule::from_read(&unknown), None);
     }
 
     #[test]

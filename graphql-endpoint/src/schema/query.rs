@@ -83,7 +83,7 @@ impl QueryRoot {
             .alert_rules(&iban, &username, &token)
             .await
             .map_err(owner_read_error)?;
-        Ok(rules.iter().filter_map(AlertRule::from_read).collect())
+        Ok(rules.iter().map(AlertRule::from_read).collect())
     }
 
     /// Account `iban` as it was at instant `at` (RFC 3339, e.g. `2026-11-30T08:00:00Z`): its
@@ -274,11 +274,11 @@ impl QueryRoot {
             }
             Some(status) => Ok(TransferStatus {
                 uuid: id.to_uuid_string(),
-                status: status.status,
+                status: status.status.name().to_string(),
                 reason: status.reason,
             }),
             None => Err(graphql_error(RequestError::Read(
-                crate::reads::ReadError::Refused(crate::reads::TRANSFER_UNKNOWN.into()),
+                crate::reads::ReadError::Refused(Refusal::TransferDoesNotExist.text().into()),
             ))),
         }
     }

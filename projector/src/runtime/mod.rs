@@ -6,7 +6,7 @@
 //! - [`events`]: replays `user_events` and `bank_events` from offset 0 up to the end offsets
 //!   read at start (see `topology::replay`), marks the service ready, keeps projecting new
 //!   events, and hands derived transactions to the [`publisher`], which publishes those of the
-//!   partitions the publishing group gives this instance ([`ownership`]);
+//!   partitions the publishing group gives this instance ([`assignment`]);
 //! - [`answering`]: once ready, answers a share of `user_queries` / `bank_queries` (the query
 //!   group shares them out among the instances);
 //! - [`health`]: `/health`, 503 while catching up and 200 once ready.
@@ -15,10 +15,10 @@
 //! restart rebuilds everything, publishing only what was not published before.
 
 pub mod answering;
+pub mod assignment;
 pub mod events;
 pub mod health;
 mod metrics;
-pub mod ownership;
 pub mod publisher;
 
 use std::collections::BTreeSet;

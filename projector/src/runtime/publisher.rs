@@ -1,5 +1,5 @@
 //! Publishes derived `TransactionHappenedEvent`s, with the `AlertTriggeredEvent`s each one fired, exactly once in total, whichever instances
-//! run (design: [`crate::publishing`], ownership: [`super::ownership`]).
+//! run (design: [`crate::publishing`], the publishing group: [`super::assignment`]).
 //!
 //! One producer transaction holds a batch of derived events of the partitions this instance
 //! owns *and*, for every `bank_events` partition they come from, the offset after the last of
@@ -25,7 +25,7 @@ use topology::topic_names::{ALERT_EVENTS, TRANSACTION_EVENTS};
 use topology::transactions::{Record, TransactionError, TransactionalWriter};
 use topology::{AlertEvent, KafkaSettings, TransactionEvent};
 
-use super::ownership::{Members, Membership, Ownership, PublishingMember};
+use super::assignment::{Members, Membership, PublishingAssignment, PublishingMember};
 use super::{RuntimeError, Shutdown, Status};
 use crate::projection::DerivedTransaction;
 use crate::publishing::{offsets_to_commit, PublishQueue, PublishedPositions};
@@ -57,7 +57,7 @@ pub struct Publisher {
     members: Members,
     /// Until [`Publisher::join`] hands it to its task.
     membership: Option<Membership>,
-    ownership: Arc<Ownership>,
+    assignment: Arc<PublishingAssignment>,
     queue: PublishQueue,
     reads: watch::Receiver<Option<CommittedRead>>,
     /// The assignment change whose committed offsets were read: only then is it acted on.
@@ -85,9 +85,9 @@ impl Publisher {
         shutdown: Shutdown,
     ) -> Result<Self, RuntimeError> {
         let writer = TransactionalWriter::start(settings, instance_id)?;
-        let ownership = Arc::new(Ownership::new(bank_events_topic));
+        let assignment = Arc::new(PublishingAssignment::new(bank_events_topic));
         let (membership, members) =
-            Membership::new(settings, group, instance_id, Arc::clone(&ownership))
+            Membership::new(settings, group, instance_id, Arc::clone(&assignment))
                 .map_err(RuntimeError::Client)?;
 
         let member = Arc::clone(&members.borrow());
@@ -105,7 +105,7 @@ impl Publisher {
         let (sender, reads) = watch::channel(None);
         tokio::spawn(refresh_committed(
             members.clone(),
-            Arc::clone(&ownership),
+            Arc::clone(&assignment),
             bank_events_topic.to_string(),
             partitions.to_vec(),
             group.to_string(),
@@ -119,7 +119,7 @@ impl Publisher {
             renewals: 0,
             members,
             membership: Some(membership),
-            ownership,
+            assignment,
             queue: PublishQueue::new(published),
             reads,
             confirmed: None,
@@ -156,11 +156,11 @@ impl Publisher {
     /// Publishes what waits in the partitions this instance owns, at most [`MAX_BATCH`] events
     /// in one transaction: one per round, so a backlog (e.g. a new publishing group on a long
     /// history) never stops the projection. A transaction the group refuses publishes nothing
-    /// and is not an error: ownership is read again first.
+    /// and is not an error: the assignment is read again first.
     pub async fn publish_owned(&mut self) -> Result<(), RuntimeError> {
         self.apply_committed_reads();
         let member = Arc::clone(&self.members.borrow());
-        let snapshot = self.ownership.snapshot(&member);
+        let snapshot = self.assignment.snapshot(&member);
         self.status
             .set_publishing(&snapshot.partitions, self.queue.len());
         if self.confirmed != Some(snapshot.change) {
@@ -203,7 +203,7 @@ impl Publisher {
             ) => Err(error.into()),
             Err(error) => {
                 self.failed_rounds += 1;
-                tracing::warn!(%error, failed_rounds = self.failed_rounds, "publishing transaction not committed; ownership is read again");
+                tracing::warn!(%error, failed_rounds = self.failed_rounds, "publishing transaction not committed; the assignment is read again");
                 if self.failed_rounds >= MAX_FAILED_ROUNDS {
                     return Err(error.into());
                 }
@@ -224,7 +224,7 @@ impl Publisher {
             self.queue.learn_committed(partition, committed);
         }
         // Read after the current assignment (no change since the read began): act on it.
-        if read.change == self.ownership.changes() {
+        if read.change == self.assignment.changes() {
             self.confirmed = Some(read.change);
         }
     }
@@ -269,7 +269,7 @@ impl Publisher {
 /// assignment change, and hands them to the publisher. A failed read is logged and retried.
 async fn refresh_committed(
     members: Members,
-    ownership: Arc<Ownership>,
+    assignment: Arc<PublishingAssignment>,
     topic: String,
     partitions: Vec<i32>,
     group: String,
@@ -277,7 +277,7 @@ async fn refresh_committed(
     mut shutdown: Shutdown,
 ) {
     loop {
-        let change = ownership.changes();
+        let change = assignment.changes();
         let member = Arc::clone(&members.borrow());
         match read_committed(&member, &topic, &partitions, &group).await {
             Ok(offsets) => {
@@ -285,12 +285,12 @@ async fn refresh_committed(
             }
             Err(error) => tracing::warn!(%error, "reading the published offsets"),
         }
-        if ownership.changes() != change {
+        if assignment.changes() != change {
             continue;
         }
         tokio::select! {
             _ = shutdown.requested() => return,
-            _ = ownership.changed() => {}
+            _ = assignment.changed() => {}
             _ = tokio::time::sleep(REFRESH_INTERVAL) => {}
         }
     }

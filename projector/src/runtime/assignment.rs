@@ -32,7 +32,7 @@ use super::Shutdown;
 /// The partitions the publishing group gave this instance, kept up to date by the rebalance
 /// hooks.
 #[derive(Debug)]
-pub struct Ownership {
+pub struct PublishingAssignment {
     topic: String,
     owned: Mutex<BTreeSet<i32>>,
     /// Counts assignment changes; a publisher acts on an assignment only once it has read the
@@ -48,7 +48,7 @@ pub struct OwnedSnapshot {
     pub group: Option<ConsumerGroupMetadata>,
 }
 
-impl Ownership {
+impl PublishingAssignment {
     pub fn new(topic: &str) -> Self {
         Self {
             topic: topic.to_string(),
@@ -96,13 +96,13 @@ impl Ownership {
     }
 }
 
-/// The member of the publishing group; its hooks keep an [`Ownership`] up to date.
-pub type PublishingMember = StreamConsumer<OwnershipHooks>;
+/// The member of the publishing group; its hooks keep an [`PublishingAssignment`] up to date.
+pub type PublishingMember = StreamConsumer<AssignmentHooks>;
 
 /// The rebalance hooks of the [`PublishingMember`].
-pub struct OwnershipHooks(pub Arc<Ownership>);
+pub struct AssignmentHooks(pub Arc<PublishingAssignment>);
 
-impl ClientContext for OwnershipHooks {
+impl ClientContext for AssignmentHooks {
     fn error(&self, error: KafkaError, reason: &str) {
         topology::transactions::note_client_error(&error, reason);
     }
@@ -112,7 +112,7 @@ impl ClientContext for OwnershipHooks {
     }
 }
 
-impl ConsumerContext for OwnershipHooks {
+impl ConsumerContext for AssignmentHooks {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(list) => {
@@ -147,7 +147,7 @@ pub struct Membership {
     settings: KafkaSettings,
     group: String,
     instance_id: String,
-    ownership: Arc<Ownership>,
+    assignment: Arc<PublishingAssignment>,
     current: watch::Sender<Arc<PublishingMember>>,
 }
 
@@ -157,16 +157,16 @@ impl Membership {
         settings: &KafkaSettings,
         group: &str,
         instance_id: &str,
-        ownership: Arc<Ownership>,
+        assignment: Arc<PublishingAssignment>,
     ) -> Result<(Self, Members), KafkaError> {
         let member =
-            settings.group_member(group, instance_id, OwnershipHooks(Arc::clone(&ownership)))?;
+            settings.group_member(group, instance_id, AssignmentHooks(Arc::clone(&assignment)))?;
         let (current, members) = watch::channel(Arc::new(member));
         let membership = Self {
             settings: settings.clone(),
             group: group.to_string(),
             instance_id: instance_id.to_string(),
-            ownership,
+            assignment,
             current,
         };
         Ok((membership, members))
@@ -176,7 +176,7 @@ impl Membership {
     pub fn join(&self) -> Result<(), KafkaError> {
         self.current
             .borrow()
-            .subscribe(&[self.ownership.topic.as_str()])
+            .subscribe(&[self.assignment.topic.as_str()])
     }
 
     /// Runs until `shutdown`. Whatever the member reads (records fetched before a pause took
@@ -197,7 +197,7 @@ impl Membership {
                 Err(error @ KafkaError::MessageConsumptionFatal(_)) => {
                     tracing::warn!(%error, "the publishing group member failed; joining again with a new one");
                     // Its generation is over: nothing is owned until the new one is assigned.
-                    self.ownership.set(BTreeSet::new());
+                    self.assignment.set(BTreeSet::new());
                     drop(member);
                     tokio::time::sleep(REJOIN_BACKOFF).await;
                     self.replace_member();
@@ -213,10 +213,10 @@ impl Membership {
             .group_member(
                 &self.group,
                 &self.instance_id,
-                OwnershipHooks(Arc::clone(&self.ownership)),
+                AssignmentHooks(Arc::clone(&self.assignment)),
             )
             .and_then(|member| {
-                member.subscribe(&[self.ownership.topic.as_str()])?;
+                member.subscribe(&[self.assignment.topic.as_str()])?;
                 Ok(member)
             });
         match joined {
