@@ -54,7 +54,9 @@ REGISTRY_JAR="$(find "$CACHE/dist/apicurio-registry-3.0.9" -maxdepth 1 -name '*-
 [[ -f "$REGISTRY_JAR" ]] || { echo "no Apicurio Registry 3.0.9 in $CACHE/dist: run scripts/infra.sh fetch once" >&2; exit 1; }
 BIN="${CARGO_TARGET_DIR:-target}/debug"
 [[ -x "$BIN/synchronizer" ]] || { echo "no $BIN/synchronizer: cargo build -p synchronizer" >&2; exit 1; }
-PORT="${COMPOSE_KAFKA_TEST_PORT:-39092}"
+# Below the kernel's ephemeral range (32768-60999 here): a client connection of a test running
+# meanwhile must never hold a port a broker is about to bind.
+PORT="${COMPOSE_KAFKA_TEST_PORT:-29092}"
 REGISTRY_PORT="$((PORT + 20))"
 REGISTRY="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
 work="$(mktemp -d)"

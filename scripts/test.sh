@@ -3,10 +3,11 @@
 #   1. cargo fmt --check, then clippy -D warnings and the test build in one compilation;
 #      prettier and tsc for the web app,
 #   2. unit tests (Rust, no Kafka; Vitest for the web app),
-#   3. integration tests against a real Kafka broker + schema registry that this script starts
-#      on 127.0.0.1 with its own, freshly wiped data, and stops again on exit,
-#   4. on a fresh cluster of three brokers: the broker-loss test, then the browser test (the
-#      whole suite started by scripts/run.sh, driven in Debian's Chromium).
+#   3. on two real clusters this script starts on 127.0.0.1 with fresh data (and stops on exit),
+#      in two lanes side by side: one broker for the services' integration tests, the
+#      synchronizer's and the compose files' Kafka scripts; three brokers for the GraphQL
+#      end-to-end tests, the broker-loss test and the browser test (the whole suite started by
+#      scripts/run.sh, driven in Debian's Chromium).
 # Needs only what the machine has (Rust, Java 17, Maven, Node 20); Kafka and the registry come
 # from Maven Central on first use and are cached (see scripts/infra.sh), npm packages from npm,
 # and Chromium from Debian (apt-get, as root or through sudo) when it is not installed.
@@ -61,8 +62,40 @@ install_chromium() {
   "${as_root[@]}" apt-get update -qq
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
-scripts/infra.sh fetch >"$background_logs/fetch.log" 2>&1 &
-fetch_pid=$!
+# Two clusters side by side, so the tests that need each can run at the same time: one broker on
+# the default ports for the services' integration tests, and three brokers (replication 3,
+# min.insync.replicas=2) on ports of their own, with their own run and log directories, for the
+# GraphQL end-to-end tests, the broker-loss test and the browser test. Both start from fresh test
+# data. Tests of one cluster never see the other's command handlers, which would decide their
+# commands too.
+cache="${OPEN_BANK_CACHE:-$HOME/.cache/open-bank}"
+three_cache="$cache/three-brokers-suite"
+mkdir -p "$three_cache"
+one_broker() { OPEN_BANK_CACHE="$cache" OPEN_BANK_DATA="$OPEN_BANK_DATA" "$@"; }
+three_brokers() {
+  OPEN_BANK_CACHE="$three_cache" OPEN_BANK_DATA="$OPEN_BANK_DATA-three-brokers" \
+    OPEN_BANK_KAFKA_PORT=19092 OPEN_BANK_KAFKA_CONTROLLER_PORT=19093 \
+    OPEN_BANK_REGISTRY_PORT=18081 OPEN_BANK_REGISTRY_MGMT_PORT=19081 "$@"
+}
+for cluster in one_broker three_brokers; do
+  if "$cluster" scripts/infra.sh status >/dev/null 2>&1; then
+    echo "A local stack is already running on the suite's ports ($cluster); stop it first: scripts/infra.sh down" >&2
+    exit 1
+  fi
+done
+trap 'step "stop the suite and both clusters"; three_brokers scripts/run.sh stop; one_broker scripts/infra.sh down; three_brokers scripts/infra.sh down' EXIT
+start_clusters() {
+  one_broker scripts/infra.sh fetch
+  # The second cache shares the downloaded distributions.
+  ln -sfn "$cache/dist" "$three_cache/dist"
+  ln -sfn "$cache/m2" "$three_cache/m2"
+  one_broker scripts/infra.sh reset
+  one_broker scripts/infra.sh up
+  three_brokers scripts/infra.sh reset
+  three_brokers scripts/infra.sh up --brokers 3
+}
+start_clusters >"$background_logs/clusters.log" 2>&1 &
+clusters_pid=$!
 (cd frontend && npm ci --no-audit --no-fund) >"$background_logs/npm.log" 2>&1 &
 npm_pid=$!
 install_chromium >"$background_logs/chromium.log" 2>&1 &
@@ -81,7 +114,11 @@ step "format"
 cargo fmt --all -- --check
 
 step "lint and build (clippy -D warnings on every target, one compilation for lints and tests)"
-cargo test --workspace --all-targets --locked --no-run
+# The JSON lists the test executables, which the integration lanes below run directly: two
+# `cargo test` at once would wait for each other's lock on the build directory.
+cargo test --workspace --all-targets --locked --no-run --message-format=json-render-diagnostics \
+  >"$background_logs/build.json"
+cargo build --workspace --locked --bins
 
 step "compose files (Compose Specification schema + rules)"
 scripts/validate-compose.sh
@@ -98,46 +135,100 @@ await "$chromium_pid" chromium
 "$CHROMIUM_PATH" --version
 export CHROMIUM_PATH
 
-step "start Kafka + schema registry (fresh test data)"
-await "$fetch_pid" fetch
-if scripts/infra.sh status >/dev/null 2>&1; then
-  echo "A local stack is already running on the suite's ports; stop it first: scripts/infra.sh down" >&2
-  exit 1
-fi
-scripts/infra.sh reset
-trap 'step "stop the suite, Kafka + schema registry"; scripts/run.sh stop; scripts/infra.sh down' EXIT
-scripts/infra.sh up
-eval "$(scripts/infra.sh env)"
+step "both clusters up; apply the topology on each"
+await "$clusters_pid" clusters
+(eval "$(one_broker scripts/infra.sh env)" && "${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply)
+(eval "$(three_brokers scripts/infra.sh env)" && "${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply)
 
-step "apply the topology"
-cargo build --workspace --locked --bins
-"${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply
+# The test executables that `specs` name, each with its package's directory: `package` names all
+# of a package's, `package:test` one of them (the file name in tests/), `-package:test` leaves
+# one out.
+executables() {
+  python3 - "$background_logs/build.json" "$@" <<'PY'
+import json, os, sys
+included, excluded, whole = set(), set(), set()
+for spec in sys.argv[2:]:
+    if spec.startswith("-"):
+        excluded.add(spec[1:])
+    elif ":" in spec:
+        included.add(spec)
+    else:
+        whole.add(spec)
+for line in open(sys.argv[1]):
+    try:
+        message = json.loads(line)
+    except ValueError:
+        continue
+    if message.get("reason") != "compiler-artifact" or not message.get("executable"):
+        continue
+    if not message["profile"]["test"]:
+        continue
+    directory = os.path.dirname(message["manifest_path"])
+    package = os.path.basename(directory)
+    name = f"{package}:{message['target']['name']}"
+    if (package in whole or name in included) and name not in excluded:
+        print(directory, message["executable"])
+PY
+}
+# Runs the ignored (integration) tests of the executables `specs` name, one at a time, as `cargo
+# test -- --ignored --test-threads=1` would, from each package's directory; the arguments after
+# `--` go to every executable.
+integration() {
+  local specs=() arguments=()
+  while [[ $# -gt 0 && "$1" != "--" ]]; do specs+=("$1"); shift; done
+  [[ "${1:-}" == "--" ]] && shift
+  arguments=("$@")
+  executables "${specs[@]}" | while read -r directory executable; do
+    echo "     Running $(basename "$executable") ($(basename "$directory"))"
+    (cd "$directory" && "$executable" --ignored --test-threads=1 "${arguments[@]}") </dev/null || exit 1
+  done
+}
 
-step "compose files' Kafka security scripts, run outside Docker"
-scripts/test-compose-kafka.sh
-
-# The broker-loss test needs the three-broker cluster below.
+# The broker-loss test runs on its own after the other end-to-end tests.
 broker_loss=the_bank_keeps_answering_while_a_broker_is_lost_and_comes_back
 
-step "integration tests (real broker + registry)"
-cargo test --workspace --locked -- --ignored --test-threads=1 --skip "$broker_loss"
+lane_one_broker() {
+  eval "$(scripts/infra.sh env)"
+  step "one broker: integration tests of the services (and two of the endpoint's, for balance)"
+  integration contract topology test-support command-handler projector \
+    graphql-endpoint:alerts_and_history graphql-endpoint:end_to_end
+  step "one broker: the synchronizer's tests (they change topics and ACLs)"
+  integration synchronizer
+  step "compose files' Kafka security scripts, run outside Docker (a cluster of their own)"
+  scripts/test-compose-kafka.sh
+}
 
-step "three brokers: replication 3, min.insync.replicas=2 (fresh test data)"
-scripts/infra.sh down
-export OPEN_BANK_DATA="$OPEN_BANK_DATA-three-brokers"
-scripts/infra.sh reset
-scripts/infra.sh up --brokers 3
-eval "$(scripts/infra.sh env)"
-"${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply
+lane_three_brokers() {
+  eval "$(scripts/infra.sh env)"
+  step "three brokers: the GraphQL endpoint's end-to-end tests"
+  integration graphql-endpoint -graphql-endpoint:alerts_and_history -graphql-endpoint:end_to_end \
+    -- --skip "$broker_loss"
+  step "three brokers: broker loss, one of three brokers SIGKILLed under load and restarted"
+  # --nocapture: the test prints how long answers paused.
+  integration graphql-endpoint:broker_loss -- --exact "$broker_loss" --nocapture
+  step "three brokers: browser test, the whole suite in Chromium"
+  # The employee the browser test logs in as (scripts/run.sh passes these on to the endpoint).
+  export EMPLOYEE_USERNAME=employee EMPLOYEE_PASSWORD="browser-test-$RANDOM$RANDOM"
+  OPEN_BANK_PROFILE=debug scripts/run.sh start
+  (cd frontend && npm run test:e2e)
+  echo "screenshots: frontend/e2e/screenshots/"
+}
 
-step "broker loss: one of three brokers SIGKILLed under load and restarted"
-# --nocapture: the test prints how long answers paused.
-cargo test -p graphql-endpoint --locked --test broker_loss -- --ignored --nocapture "$broker_loss"
-
-step "browser test: the whole suite in Chromium, on the three brokers"
-# The employee the browser test logs in as (scripts/run.sh passes these on to the endpoint).
-export EMPLOYEE_USERNAME=employee EMPLOYEE_PASSWORD="browser-test-$RANDOM$RANDOM"
-OPEN_BANK_PROFILE=debug scripts/run.sh start
-(cd frontend && npm run test:e2e)
-echo "screenshots: frontend/e2e/screenshots/"
+step "integration, end-to-end and browser tests: both clusters' lanes side by side"
+one_broker lane_one_broker >"$background_logs/one-broker.log" 2>&1 &
+one_pid=$!
+three_brokers lane_three_brokers >"$background_logs/three-brokers.log" 2>&1 &
+three_pid=$!
+failed=()
+wait "$one_pid" || failed+=(one-broker)
+wait "$three_pid" || failed+=(three-brokers)
+for lane in one-broker three-brokers; do
+  echo
+  echo "---------------- lane: $lane ----------------"
+  cat "$background_logs/$lane.log"
+done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "failed: ${failed[*]}" >&2
+  exit 1
+fi
 step "done"
