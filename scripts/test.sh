@@ -83,7 +83,16 @@ for cluster in one_broker three_brokers; do
     exit 1
   fi
 done
-trap 'step "stop the suite and both clusters"; three_brokers scripts/run.sh stop; one_broker scripts/infra.sh down; three_brokers scripts/infra.sh down' EXIT
+# Their data is thrown away: a broker that does not stop at once is killed after 10 s.
+export OPEN_BANK_STOP_TIMEOUT="${OPEN_BANK_STOP_TIMEOUT:-10}"
+stop_all() {
+  step "stop the suite and both clusters"
+  three_brokers scripts/run.sh stop || true
+  one_broker scripts/infra.sh down &
+  three_brokers scripts/infra.sh down &
+  wait
+}
+trap stop_all EXIT
 start_clusters() {
   one_broker scripts/infra.sh fetch
   # The second cache shares the downloaded distributions.
@@ -120,6 +129,13 @@ cargo test --workspace --all-targets --locked --no-run --message-format=json-ren
   >"$background_logs/build.json"
 cargo build --workspace --locked --bins
 
+step "both clusters up (started during the build)"
+await "$clusters_pid" clusters
+# The compose files' Kafka scripts need only the synchronizer and a cluster of their own: they
+# run while the unit tests and the web app's checks do.
+scripts/test-compose-kafka.sh >"$background_logs/compose-kafka.log" 2>&1 &
+compose_kafka_pid=$!
+
 step "compose files (Compose Specification schema + rules)"
 scripts/validate-compose.sh
 
@@ -135,8 +151,7 @@ await "$chromium_pid" chromium
 "$CHROMIUM_PATH" --version
 export CHROMIUM_PATH
 
-step "both clusters up; apply the topology on each"
-await "$clusters_pid" clusters
+step "apply the topology on each cluster"
 (eval "$(one_broker scripts/infra.sh env)" && "${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply)
 (eval "$(three_brokers scripts/infra.sh env)" && "${CARGO_TARGET_DIR:-target}/debug/synchronizer" apply)
 
@@ -189,19 +204,18 @@ broker_loss=the_bank_keeps_answering_while_a_broker_is_lost_and_comes_back
 
 lane_one_broker() {
   eval "$(scripts/infra.sh env)"
-  step "one broker: integration tests of the services (and two of the endpoint's, for balance)"
+  step "one broker: integration tests of the services (and three of the endpoint's, for balance)"
   integration contract topology test-support command-handler projector \
-    graphql-endpoint:alerts_and_history graphql-endpoint:end_to_end
+    graphql-endpoint:alerts_and_history graphql-endpoint:end_to_end graphql-endpoint:replicas
   step "one broker: the synchronizer's tests (they change topics and ACLs)"
   integration synchronizer
-  step "compose files' Kafka security scripts, run outside Docker (a cluster of their own)"
-  scripts/test-compose-kafka.sh
 }
 
 lane_three_brokers() {
   eval "$(scripts/infra.sh env)"
   step "three brokers: the GraphQL endpoint's end-to-end tests"
   integration graphql-endpoint -graphql-endpoint:alerts_and_history -graphql-endpoint:end_to_end \
+    -graphql-endpoint:replicas \
     -- --skip "$broker_loss"
   step "three brokers: broker loss, one of three brokers SIGKILLed under load and restarted"
   # --nocapture: the test prints how long answers paused.
@@ -213,6 +227,10 @@ lane_three_brokers() {
   (cd frontend && npm run test:e2e)
   echo "screenshots: frontend/e2e/screenshots/"
 }
+
+step "compose files' Kafka security scripts, run outside Docker (a cluster of their own)"
+await "$compose_kafka_pid" compose-kafka
+cat "$background_logs/compose-kafka.log"
 
 step "integration, end-to-end and browser tests: both clusters' lanes side by side"
 one_broker lane_one_broker >"$background_logs/one-broker.log" 2>&1 &
