@@ -88,11 +88,7 @@ impl PartitionTask {
 
     /// Whether the log still ends where this task left it, so its state is the log's.
     fn matches(&self, topic: &str, end: i64) -> bool {
-        EVENT_TOPICS
-            .iter()
-            .find(|known| **known == topic)
-            .and_then(|known| self.events_end.get(known))
-            == Some(&end)
+        self.events_end.get(topic) == Some(&end)
     }
 }
 
@@ -261,7 +257,7 @@ impl<'a> Tasks<'a> {
             .collect();
         let before: BTreeSet<i32> = self.tasks.keys().copied().collect();
         // A released task's history must be in the store before it leaves memory.
-        self.flush_to_store()?;
+        self.write_to_store(true)?;
         let kept: BTreeSet<i32> = before.intersection(&now).copied().collect();
         let stale = match self.moved_on(&kept) {
             Ok(stale) => stale,
@@ -413,7 +409,7 @@ impl<'a> Tasks<'a> {
             self.tasks.insert(partition, PartitionTask::default());
         }
         for end in ends {
-            let topic = EVENT_TOPICS.iter().find(|topic| **topic == end.topic);
+            let topic = one_of(&EVENT_TOPICS, &end.topic);
             if let (Some(task), Some(topic)) = (self.tasks.get_mut(&end.partition), topic) {
                 task.ended_at(topic, end.end);
             }
@@ -431,7 +427,7 @@ impl<'a> Tasks<'a> {
             task.committed.clear();
         }
         for (topic, partition, next) in assignment::rewind(consumer, assignment)? {
-            let consumed = CONSUMED_TOPICS.iter().find(|known| **known == topic);
+            let consumed = one_of(&CONSUMED_TOPICS, &topic);
             if let (Some(task), Some(topic)) = (self.tasks.get_mut(&partition), consumed) {
                 task.commit(topic, next);
             }
@@ -450,7 +446,7 @@ impl<'a> Tasks<'a> {
     ) -> Result<(), RuntimeError> {
         let mut changes = Changes::of(outputs, inputs);
         for ((topic, partition), next) in written {
-            let event_topic = EVENT_TOPICS.iter().find(|known| **known == topic);
+            let event_topic = one_of(&EVENT_TOPICS, topic);
             if let (Some(task), Some(topic)) = (self.tasks.get_mut(partition), event_topic) {
                 // Only this instance writes its partitions: the commit marker follows its last
                 // record, and the log's end follows the marker.
@@ -466,7 +462,7 @@ impl<'a> Tasks<'a> {
     /// Records the consumed offsets a committed batch carried.
     pub fn committed(&mut self, offsets: &BTreeMap<(String, i32), i64>) {
         for ((topic, partition), next) in offsets {
-            let consumed = CONSUMED_TOPICS.iter().find(|known| **known == topic);
+            let consumed = one_of(&CONSUMED_TOPICS, topic);
             if let (Some(task), Some(topic)) = (self.tasks.get_mut(partition), consumed) {
                 task.commit(topic, *next);
             }
@@ -489,10 +485,6 @@ impl<'a> Tasks<'a> {
             handler.forget_history();
         }
         Ok(())
-    }
-
-    fn flush_to_store(&mut self) -> Result<(), RuntimeError> {
-        self.write_to_store(true)
     }
 
     fn count_open_transfers(&self) {
@@ -555,4 +547,9 @@ impl<'a> Tasks<'a> {
         let offsets = self.committed_offsets()?;
         pump.write(outputs, &[], &offsets, &group).await
     }
+}
+
+/// `name` as the static name of one of `topics`, the keys a task's maps use.
+fn one_of(topics: &[&'static str], name: &str) -> Option<&'static str> {
+    topics.iter().copied().find(|topic| *topic == name)
 }
