@@ -56,11 +56,16 @@ impl Rig {
         self.watcher.expect_feedback(id, expected).await;
     }
 
-    /// Sends `command` (id `id`) under `key`, which the handler must ignore: no answer and no
-    /// bank event of that id. A probe sent after it under the same key (so on the same
-    /// partition, handled after it) is answered first, then the test watches a while longer.
-    async fn ignored<M: TopicMessage>(&mut self, what: &str, key: &str, id: Id, command: &M) {
-        let before = self.watcher.seen.len();
+    /// Sends `command` (id `id`) under `key`, which the handler must ignore, then a probe under
+    /// the same key (so on the same partition, handled after it). [`Rig::all_ignored`] checks
+    /// what they caused.
+    async fn send_ignored<M: TopicMessage>(
+        &mut self,
+        what: &'static str,
+        key: &str,
+        id: Id,
+        command: &M,
+    ) -> Ignored {
         self.sender.send(key, command).await;
         let probe = Id::random();
         if M::TOPIC == "transfer_commands" {
@@ -83,13 +88,34 @@ impl Rig {
             };
             self.sender.send(key, &BankCommand::from(create)).await;
         }
-        self.watcher.feedback(probe).await.err().unwrap_or_else(|| {
-            panic!("{what}: the probe after it is refused");
-        });
-        self.watcher
-            .nothing_since(before, QUIET, what, |seen| about(seen, id))
-            .await;
+        Ignored { what, id, probe }
     }
+
+    /// Each probe is answered (refused) first, so every ignored command was handled; then the
+    /// test watches a while longer, once for all of them: no answer and no bank event of any
+    /// of their ids since `since`.
+    async fn all_ignored(&mut self, since: usize, ignored: &[Ignored]) {
+        for command in ignored {
+            if self.watcher.feedback(command.probe).await.is_ok() {
+                panic!("{}: the probe after it is refused", command.what);
+            }
+        }
+        let mut quiet = QUIET;
+        for command in ignored {
+            // The first check watches for QUIET; the others look at what it saw.
+            self.watcher
+                .nothing_since(since, quiet, command.what, |seen| about(seen, command.id))
+                .await;
+            quiet = Duration::ZERO;
+        }
+    }
+}
+
+/// A command the handler must ignore, and the probe sent after it.
+struct Ignored {
+    what: &'static str,
+    id: Id,
+    probe: Id,
 }
 
 /// Whether `seen` answers command `id` or is a bank event of transfer `id`.
@@ -542,7 +568,7 @@ async fn money_steps_only_a_saga_of_the_bank_asks_for() {
         ..credit(500)
     });
     elsewhere.iban = iban.clone();
-    let forged: Vec<(&str, TransferCommand)> = vec![
+    let forged: Vec<(&'static str, TransferCommand)> = vec![
         ("an unsigned credit", unsigned.into()),
         ("a credit signed with another key", other_key.into()),
         ("a signed credit whose amount was changed", more.into()),
@@ -580,14 +606,16 @@ async fn money_steps_only_a_saga_of_the_bank_asks_for() {
             .into(),
         ),
     ];
+    let since = rig.watcher.seen.len();
+    let mut ignored = Vec::new();
     for (what, command) in &forged {
         let id = {
             use command_handler::domain::CommandMeta;
             command.command_id()
         };
-        rig.ignored(what, &iban, id, command).await;
+        ignored.push(rig.send_ignored(what, &iban, id, command).await);
     }
-    let marks: Vec<(&str, BankCommand)> = vec![
+    let marks: Vec<(&'static str, BankCommand)> = vec![
         (
             "a completion of a transfer",
             MarkTransferCompletedCommand { id: Id::random() }.into(),
@@ -603,8 +631,9 @@ async fn money_steps_only_a_saga_of_the_bank_asks_for() {
     ];
     for (what, command) in &marks {
         let id = command_id_bank(command);
-        rig.ignored(what, &iban, id, command).await;
+        ignored.push(rig.send_ignored(what, &iban, id, command).await);
     }
+    rig.all_ignored(since, &ignored).await;
 
     // The same credit, signed with the secret the process was given, is booked and answered.
     let unsigned = credit(500);

@@ -152,8 +152,10 @@ async fn several_and_shared_accounts_employee_sessions_and_refusals() {
     assert_eq!(deposit["success"], true, "{deposit}");
     let moved = transfer(&client, alice_first, 2_500, &first, &second).await;
     assert_eq!(moved["success"], true, "{moved}");
+    // The debit and the credit are on two partitions, which the projection applies each in
+    // its own time: wait for both.
     let mine = my_accounts_until(&alice_session, |m| {
-        account(m, &second)["balance"] == "€ 25,00"
+        account(m, &second)["balance"] == "€ 25,00" && account(m, &first)["balance"] == "€ 75,00"
     })
     .await;
     assert_eq!(account(&mine, &first)["balance"], "€ 75,00");
