@@ -58,6 +58,11 @@
 #   OPEN_BANK_KAFKA_INTERNAL_PORT [$OPEN_BANK_KAFKA_PORT + 100]             (broker to broker; node n: +2(n-1))
 #   OPEN_BANK_REGISTRY_PORT [8081]  OPEN_BANK_REGISTRY_MGMT_PORT [9081] (Apicurio >= 3.1 management interface)
 #   OPEN_BANK_KAFKA_HEAP ["-Xms256m -Xmx768m"]  OPEN_BANK_REGISTRY_HEAP ["-Xms64m -Xmx512m"]
+#   OPEN_BANK_KAFKA_JVM ["-XX:+UseG1GC -XX:MaxGCPauseMillis=20 ..."]   the brokers' GC and JIT options (a
+#                                                 test suite's short-lived brokers spend less CPU with
+#                                                 "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
+#   OPEN_BANK_REGISTRY_JVM [""]                   more JVM options for the registry (which always uses the
+#                                                 serial collector), e.g. "-XX:TieredStopAtLevel=1"
 #   OPEN_BANK_JAVA [java]  OPEN_BANK_REGISTRY_JAVA [$OPEN_BANK_JAVA]  OPEN_BANK_MVN [mvn]
 #   OPEN_BANK_KAFKA_AUTHORIZER_LOG [INFO]        DEBUG logs every operation the brokers allow (INFO: the denied ones)
 #   OPEN_BANK_KAFKA_START_TIMEOUT [120]  OPEN_BANK_REGISTRY_START_TIMEOUT [120]  OPEN_BANK_STOP_TIMEOUT [30] (seconds)
@@ -81,6 +86,8 @@ KAFKA_INTERNAL_PORT="${OPEN_BANK_KAFKA_INTERNAL_PORT:-$((KAFKA_PORT + 100))}"
 REGISTRY_PORT="${OPEN_BANK_REGISTRY_PORT:-8081}"
 REGISTRY_MGMT_PORT="${OPEN_BANK_REGISTRY_MGMT_PORT:-9081}"
 KAFKA_HEAP="${OPEN_BANK_KAFKA_HEAP:--Xms256m -Xmx768m}"
+REGISTRY_JVM="${OPEN_BANK_REGISTRY_JVM:-}"
+KAFKA_JVM="${OPEN_BANK_KAFKA_JVM:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent}"
 REGISTRY_HEAP="${OPEN_BANK_REGISTRY_HEAP:--Xms64m -Xmx512m}"
 JAVA="${OPEN_BANK_JAVA:-java}"
 REGISTRY_JAVA="${OPEN_BANK_REGISTRY_JAVA:-$JAVA}"
@@ -685,9 +692,8 @@ render_kafka_props() { # <node>
 
 kafka_java_opts() {
     # shellcheck disable=SC2206 # heap options are meant to be word-split
-    local heap=($KAFKA_HEAP)
-    printf '%s\n' "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-        -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    local heap=($KAFKA_HEAP) jvm=($KAFKA_JVM)
+    printf '%s\n' "${heap[@]}" "${jvm[@]}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
         "-Dlog4j2.configurationFile=$INFRA_DIR/kafka-log4j2.properties" \
         "-Dopen-bank.kafka.authorizer.log.level=${OPEN_BANK_KAFKA_AUTHORIZER_LOG:-INFO}"
 }
@@ -817,7 +823,7 @@ start_registry() {
     rotate_log "$REGISTRY_LOG"
     mkdir -p "$REGISTRY_DATA/snapshots" "$REGISTRY_DATA/tmp"
     # shellcheck disable=SC2206 # heap options are meant to be word-split
-    local heap=($REGISTRY_HEAP)
+    local heap=($REGISTRY_HEAP $REGISTRY_JVM)
     say "starting Apicurio Registry $APICURIO_VERSION on $REGISTRY_BASE (log: $REGISTRY_LOG) ..."
     # Apicurio settings (same property names on 3.0.x and 3.3.x):
     #   apicurio.storage.kind=kafkasql             registry state is a journal in Kafka, replayed into an in-memory

@@ -227,8 +227,10 @@ pid_of() { # pid of a running service started by this script, or nothing
 
 healthy() { curl -fs -o /dev/null "$(health_url "$1")"; }
 
+# Launches a service unless it runs already; await_healthy waits for it. All services are launched
+# first and awaited after, so their start-ups (each rebuilding its state from Kafka) overlap.
 start_service() {
-  local name="$1" pid waited=0
+  local name="$1"
   if [[ -n "$(pid_of "$name")" ]]; then
     say "$name already running (pid $(pid_of "$name"))"
     return
@@ -239,6 +241,10 @@ start_service() {
     say "starting $name (log: $LOGS/$name.log)"
   fi
   launch "$name"
+}
+
+await_healthy() {
+  local name="$1" pid tenths=0
   pid="$(cat "$RUN/$name.pid")"
   until healthy "$name"; do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -246,13 +252,13 @@ start_service() {
       tail -n 30 "$LOGS/$name.log" >&2
       exit 1
     fi
-    if ((waited >= HEALTH_TIMEOUT)); then
+    if ((tenths >= HEALTH_TIMEOUT * 10)); then
       say "error: $name not healthy at $(health_url "$name") after ${HEALTH_TIMEOUT}s; last lines of its log:" >&2
       tail -n 30 "$LOGS/$name.log" >&2
       exit 1
     fi
-    sleep 1
-    waited=$((waited + 1))
+    sleep 0.1
+    tenths=$((tenths + 1))
   done
   say "$name healthy ($(health_url "$name"))"
 }
@@ -310,6 +316,9 @@ start_everything() {
   local name handler_health=() projector_health=()
   for name in "${SERVICES[@]}"; do
     start_service "$name"
+  done
+  for name in "${SERVICES[@]}"; do
+    await_healthy "$name"
   done
   for name in "${HANDLERS[@]}"; do
     handler_health+=(":$(replica_port "$name")")
