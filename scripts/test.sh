@@ -93,6 +93,8 @@ export OPEN_BANK_KAFKA_JVM="${OPEN_BANK_KAFKA_JVM:--XX:+UseSerialGC -XX:TieredSt
 export OPEN_BANK_REGISTRY_JVM="${OPEN_BANK_REGISTRY_JVM:--XX:TieredStopAtLevel=1}"
 stop_all() {
   step "stop the suite and both clusters"
+  # Clusters still starting (a check failed early) would come up after the `down` below.
+  if [[ -n "${clusters_pid:-}" ]]; then wait "$clusters_pid" 2>/dev/null || true; fi
   export OPEN_BANK_STOP_TIMEOUT=1
   three_brokers scripts/run.sh stop &
   one_broker scripts/infra.sh down &

@@ -215,8 +215,22 @@ async fn acls_are_reconciled_with_the_topology_and_others_are_left_alone() {
     let (widened_copy, operators_copy) = (widened.clone(), operators.clone());
     let (outcome, report, left) = tokio::task::spawn_blocking(move || {
         admin
-            .create(&[widened_copy, operators_copy.clone()], timeout)
+            .create(&[widened_copy.clone(), operators_copy.clone()], timeout)
             .expect("created");
+        // The brokers learn of new ACLs from the metadata log a moment after the create
+        // answers: wait until they describe them.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !admin
+            .describe(Some(&widened_copy.principal), timeout)
+            .expect("described")
+            .contains(&widened_copy)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the created ACL never showed"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let mut report = Vec::new();
         let outcome = synchronize_acls(&admin, PRINCIPALS, Mode::Apply, timeout, &mut report);
         let left = admin

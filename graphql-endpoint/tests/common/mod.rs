@@ -156,14 +156,16 @@ pub struct Suite {
 impl Suite {
     /// Answers wait up to 20 s (a cold start's first transfers take a while); `extra`
     /// settings go to the endpoint.
+    /// The three start together: each rebuilds what it needs from Kafka on its own, and the
+    /// endpoint's commands wait on their topic until the handler is up.
     pub async fn start(extra: &[(&str, String)]) -> Self {
-        let mut handler = start_command_handler();
-        let mut projector = start_projector();
-        handler.wait_healthy(WAIT).await;
-        projector.wait_healthy(WAIT).await;
         let mut settings = vec![("GRAPHQL_COMMAND_TIMEOUT", "20".to_string())];
         settings.extend(extra.iter().cloned());
+        let mut handler = start_command_handler();
+        let mut projector = start_projector();
         let mut endpoint = start_graphql_endpoint(&settings);
+        handler.wait_healthy(WAIT).await;
+        projector.wait_healthy(WAIT).await;
         endpoint.wait_healthy(WAIT).await;
         Self {
             handler,
