@@ -19,6 +19,8 @@ export function connectionInitPayload(token: string | null): Record<string, stri
 export const UNAUTHENTICATED = 'UNAUTHENTICATED';
 /** A session that may not do this: another customer's account, an employees-only field. */
 export const FORBIDDEN = 'FORBIDDEN';
+/** A stream that fell behind the live feed and missed records: read again, subscribe again. */
+export const RESYNC = 'RESYNC';
 
 interface CodedError {
   message: string;
@@ -60,6 +62,11 @@ function isCodedError(value: unknown): value is CodedError {
 /** The message of an UNAUTHENTICATED refusal in what was reported, or null. */
 export function unauthenticatedMessage(reported: unknown): string | null {
   return messageWithCode(graphQLErrorsOf(reported), UNAUTHENTICATED);
+}
+
+/** Whether the endpoint ended a stream with RESYNC: it fell behind and missed records. */
+export function isResync(reported: unknown): boolean {
+  return messageWithCode(graphQLErrorsOf(reported), RESYNC) !== null;
 }
 
 /** Whether the endpoint answered FORBIDDEN: the session is fine, but not for this. */

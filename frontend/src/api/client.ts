@@ -22,7 +22,10 @@ export type ConnectionState = 'connecting' | 'live' | 'offline';
 
 export interface Connection {
   state: ConnectionState;
-  /** Counts the times the socket connected; a change means the live stream may have a gap. */
+  /**
+   * Counts the times the live stream may have had a gap: every connect of the socket, and every
+   * stream the endpoint ended with RESYNC (it fell behind). Views reload what they show on a change.
+   */
   connects: number;
 }
 
@@ -39,6 +42,12 @@ export class ConnectionStore {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   };
+
+  /** A stream missed records (RESYNC) and was started again: views reload, as after a connect. */
+  gap(): void {
+    this.current = { ...this.current, connects: this.current.connects + 1 };
+    for (const listener of this.listeners) listener();
+  }
 
   set(state: ConnectionState): void {
     const connects = state === 'live' ? this.current.connects + 1 : this.current.connects;

@@ -129,6 +129,37 @@ describe('createSessionSocket', () => {
     expect(ws.client.terminate).not.toHaveBeenCalled();
   });
 
+  it('subscribes again on the same socket after a RESYNC, and reports a gap so views reload', () => {
+    const ws = fakeWs();
+    const connection = new ConnectionStore();
+    const socket = createSessionSocket(
+      'ws://127.0.0.1:8181/graphql/ws',
+      { token: () => 'token-1', refused: () => 'ended' },
+      connection,
+      ws.create,
+    );
+    const sink = { next: vi.fn(), error: vi.fn(), complete: vi.fn() };
+    const request = { query: 'subscription { stream_transactions { id } }', variables: {} };
+    socket.forward(request as never, {} as never).subscribe(sink);
+    const before = connection.get().connects;
+    const resync = {
+      data: null,
+      errors: [{ message: 'this stream fell behind', extensions: { code: 'RESYNC', skipped: 9 } }],
+    };
+    ws.subscriptions[0]?.sink.next(resync);
+    ws.subscriptions[0]?.sink.complete();
+    expect(ws.subscriptions).toHaveLength(2);
+    expect(ws.subscriptions[0]?.disposed).toBe(true);
+    expect(ws.client.terminate).not.toHaveBeenCalled();
+    expect(connection.get().connects).toBe(before + 1);
+    // The subscriber sees neither the RESYNC nor an end, and goes on receiving.
+    expect(sink.next).not.toHaveBeenCalled();
+    expect(sink.complete).not.toHaveBeenCalled();
+    const result: ExecutionResult = { data: { stream_transactions: { id: 7 } } };
+    ws.subscriptions[1]?.sink.next(result);
+    expect(sink.next).toHaveBeenCalledWith(result);
+  });
+
   it('does not subscribe again once the subscriber left', () => {
     const { ws, subscription } = setUp({ current: 'token-1' }, 'outdated');
     subscription.unsubscribe();

@@ -10,11 +10,13 @@
 // token still run out (the ping lost), the endpoint ends each subscription with an UNAUTHENTICATED
 // error, and such a subscription is started again, transparently, on a socket that connects anew
 // with the current token; a refusal of the current token itself ends the session (see
-// SessionAccess.refused).
+// SessionAccess.refused). A subscription the endpoint ends with RESYNC (it fell behind the live
+// feed and records were dropped for it) is started again at once, and the connection reports a
+// gap, so that views reload what they show as after a reconnect: nothing is missed silently.
 
 import type { ExecutionResult, SubscriptionForwarder } from '@urql/core';
 import { createClient as createWsClient, type Client as WsClient, type Sink } from 'graphql-ws';
-import { connectionInitPayload, unauthenticatedMessage } from './auth';
+import { connectionInitPayload, isResync, unauthenticatedMessage } from './auth';
 import type { ConnectionStore, SessionAccess } from './client';
 
 export interface SessionSocket {
@@ -102,8 +104,16 @@ export function createSessionSocket(
             stop();
             if (!stopped) start();
           };
+          const resynced = () => {
+            restart();
+            connection.gap();
+          };
           const wrapped: Sink<ExecutionResult> = {
-            next: (value) => (outdated(value) ? restart() : sink.next(value)),
+            next: (value) => {
+              if (outdated(value)) restart();
+              else if (isResync(value)) resynced();
+              else sink.next(value);
+            },
             error: (error) => (outdated(error) ? restart() : sink.error(error)),
             complete: () => {
               if (!restarted) sink.complete();

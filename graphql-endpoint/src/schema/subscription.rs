@@ -1,14 +1,18 @@
 //! The live streams. Each checks the caller's rights when it starts and again every
 //! [`RECHECK`] while it lives: a session that expires or is logged out, or a customer removed
 //! as an owner, ends the stream within seconds with one error (`UNAUTHENTICATED` /
-//! `FORBIDDEN`), never with a silent stop.
+//! `FORBIDDEN`), never with a silent stop. A subscriber that falls so far behind the feed that
+//! records were dropped for it gets every record up to the gap, then one `RESYNC` error naming
+//! the last one delivered, and the stream ends: the client reads again and subscribes again,
+//! rather than missing transactions without knowing.
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use async_graphql::{Context, Result, Subscription};
+use async_graphql::{Context, ErrorExtensions, Result, Subscription, Value};
 use futures::{Stream, StreamExt};
+use tokio::sync::broadcast;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -29,11 +33,11 @@ pub const RECHECK: Duration = Duration::from_secs(2);
 
 pub struct SubscriptionRoot;
 
-/// Yields `items` while `check` (asked every [`RECHECK`]) passes; the first failure is the
-/// stream's last item.
+/// Yields `items` while `check` (asked every [`RECHECK`]) passes; the first failure, of the
+/// check or among the items, is the stream's last item.
 fn while_allowed<T, S, C, F>(items: S, mut check: C) -> impl Stream<Item = Result<T>>
 where
-    S: Stream<Item = T> + Send,
+    S: Stream<Item = Result<T>> + Send,
     C: FnMut() -> F + Send,
     F: std::future::Future<Output = Result<()>> + Send,
 {
@@ -43,13 +47,72 @@ where
     let refusals = ticks
         .then(move |_| check())
         .filter_map(|checked| std::future::ready(checked.err().map(Err)));
-    futures::stream::select(items.map(Ok), refusals).scan(false, |ended, item| {
+    futures::stream::select(items, refusals).scan(false, |ended, item| {
         if *ended {
             return std::future::ready(None);
         }
         *ended = item.is_err();
         std::future::ready(Some(item))
     })
+}
+
+/// The records of `receiver` that `keep` selects, in order. If the subscriber falls so far behind
+/// that the feed's buffer dropped records for it, the stream ends with one [`resync`] error that
+/// carries the `position` of the last record it delivered.
+fn delivered_or_resync<T, U, K>(
+    receiver: broadcast::Receiver<Arc<T>>,
+    mut keep: K,
+    position: fn(&U) -> Value,
+) -> impl Stream<Item = Result<U>>
+where
+    T: Clone + Send + Sync + 'static,
+    U: Send + 'static,
+    K: FnMut(&T) -> Option<U> + Send + 'static,
+{
+    BroadcastStream::new(receiver)
+        .scan(None::<Value>, move |last, received| {
+            let item = match received {
+                Ok(record) => keep(&record).map(|kept| {
+                    *last = Some(position(&kept));
+                    Ok(kept)
+                }),
+                Err(BroadcastStreamRecvError::Lagged(skipped)) => {
+                    tracing::warn!(skipped, "a subscriber fell behind the feed; told to resync");
+                    metrics::counter!("open_bank_subscription_resyncs_total").increment(1);
+                    Some(Err(resync(skipped, last.take())))
+                }
+            };
+            std::future::ready(Some(item))
+        })
+        .filter_map(std::future::ready)
+}
+
+/// The error that ends a stream whose subscriber fell behind: `extensions.code` `RESYNC`,
+/// `skipped` (how many records of the feed it missed, its own and others'), and
+/// `last_delivered` (the position of the last record it received, absent if none).
+pub fn resync(skipped: u64, last_delivered: Option<Value>) -> async_graphql::Error {
+    async_graphql::Error::new(
+        "this stream fell behind and missed records: read again, then subscribe again",
+    )
+    .extend_with(|_, extensions| {
+        extensions.set("code", RESYNC);
+        extensions.set("skipped", skipped);
+        if let Some(position) = last_delivered {
+            extensions.set("last_delivered", position);
+        }
+    })
+}
+
+/// `extensions.code` of [`resync`].
+pub const RESYNC: &str = "RESYNC";
+
+fn position<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(name, value)| (async_graphql::Name::new(name), value))
+            .collect(),
+    )
 }
 
 /// Where a stream's session comes from: its socket's (renewed by pings), or the request's.
@@ -129,7 +192,7 @@ impl SubscriptionRoot {
             async move { snapshot(&watching).await }
         });
         let recheck = Recheck::of(ctx)?;
-        Ok(while_allowed(views, move || {
+        Ok(while_allowed(views.map(Ok), move || {
             let (recheck, _slot) = (recheck.clone(), &slot);
             async move {
                 match recheck.session()?.role {
@@ -173,25 +236,19 @@ impl SubscriptionRoot {
             descr_includes,
         );
         let visible = Arc::clone(&owned);
-        let items = BroadcastStream::new(receiver).filter_map(move |received| {
-            let passed = match received {
-                Ok(transaction) => {
-                    let allowed = visible
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .as_ref()
-                        .is_none_or(|ibans| {
-                            transaction.iban.as_ref().is_some_and(|i| ibans.contains(i))
-                        });
-                    (allowed && filter.matches(&transaction))
-                        .then(|| Transaction::clone(&transaction))
-                }
-                Err(BroadcastStreamRecvError::Lagged(skipped)) => {
-                    tracing::warn!(skipped, "a subscriber fell behind and skipped transactions");
-                    None
-                }
-            };
-            std::future::ready(passed)
+        let keep = move |transaction: &Transaction| {
+            let allowed = visible
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .is_none_or(|ibans| transaction.iban.as_ref().is_some_and(|i| ibans.contains(i)));
+            (allowed && filter.matches(transaction)).then(|| transaction.clone())
+        };
+        let items = delivered_or_resync(receiver, keep, |transaction| {
+            position([
+                ("iban", transaction.iban.clone().into()),
+                ("id", transaction.id.into()),
+            ])
         });
         Ok(while_allowed(items, move || {
             let (recheck, owned, iban, _slot) =
@@ -246,18 +303,12 @@ impl SubscriptionRoot {
         check_rules().await?;
         let slot = SubscriptionSlots::take(ctx)?;
         let watched = iban.clone();
-        let items = BroadcastStream::new(receiver).filter_map(move |received| {
-            let passed = match received {
-                Ok(alert) => (alert.iban == watched).then(|| Alert::clone(&alert)),
-                Err(BroadcastStreamRecvError::Lagged(skipped)) => {
-                    tracing::warn!(
-                        skipped,
-                        "an alert subscriber fell behind and skipped alerts"
-                    );
-                    None
-                }
-            };
-            std::future::ready(passed)
+        let keep = move |alert: &Alert| (alert.iban == watched).then(|| alert.clone());
+        let items = delivered_or_resync(receiver, keep, |alert| {
+            position([
+                ("iban", alert.iban.clone().into()),
+                ("transaction_id", alert.transaction_id.into()),
+            ])
         });
         let check_rules = rules_allowed;
         Ok(while_allowed(items, move || {
@@ -270,5 +321,49 @@ impl SubscriptionRoot {
                 rules.await
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(error: &async_graphql::Error) -> Option<Value> {
+        error.extensions.as_ref()?.get("code").cloned()
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_gets_what_came_before_the_gap_then_one_resync() {
+        let (feed, receiver) = broadcast::channel::<Arc<i32>>(4);
+        // Only even records are this subscriber's; the position is the record itself.
+        let keep = |n: &i32| (n % 2 == 0).then_some(*n);
+        let items = delivered_or_resync(receiver, keep, |n| Value::from(*n));
+        let mut stream = Box::pin(while_allowed(items, || async { Ok(()) }));
+        for n in 1..=2 {
+            feed.send(Arc::new(n)).unwrap();
+        }
+        assert_eq!(stream.next().await.unwrap().unwrap(), 2);
+        // Ten more while it does not read: the buffer keeps the last four, 9 to 12.
+        for n in 3..=12 {
+            feed.send(Arc::new(n)).unwrap();
+        }
+        let error = stream.next().await.unwrap().unwrap_err();
+        assert_eq!(code(&error), Some(Value::from(RESYNC)));
+        let extensions = error.extensions.as_ref().unwrap();
+        assert_eq!(extensions.get("skipped"), Some(&Value::from(6)));
+        assert_eq!(extensions.get("last_delivered"), Some(&Value::from(2)));
+        // The stream ends there: what follows the gap comes from a new subscription.
+        assert!(stream.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_keeps_up_gets_every_record_in_order() {
+        let (feed, receiver) = broadcast::channel::<Arc<i32>>(4);
+        let items = delivered_or_resync(receiver, |n: &i32| Some(*n), |n| Value::from(*n));
+        let mut stream = Box::pin(while_allowed(items, || async { Ok(()) }));
+        for n in 0..100 {
+            feed.send(Arc::new(n)).unwrap();
+            assert_eq!(stream.next().await.unwrap().unwrap(), n);
+        }
     }
 }

@@ -83,13 +83,17 @@ async fn open_socket(
         ))
         .await?;
     for id in 1..=subscriptions {
-        let subscribe = json!({"id": id.to_string(), "type": "subscribe",
-                               "payload": {"query": STREAM, "variables": {"d": descr}}});
-        socket.send(WsMessage::text(subscribe.to_string())).await?;
+        socket
+            .send(subscribe_message(&id.to_string(), descr))
+            .await?;
     }
     // Reading also answers the server's pings (tokio-tungstenite does it while it reads), which
     // keeps the socket open.
+    let descr = descr.to_string();
     tokio::spawn(async move {
+        // Subscriptions the endpoint ended with RESYNC (they fell behind): subscribed again
+        // once their `complete` frees the id.
+        let mut resyncing = std::collections::HashSet::new();
         while let Some(Ok(message)) = socket.next().await {
             let at = Instant::now();
             let WsMessage::Text(text) = message else {
@@ -101,9 +105,27 @@ async fn open_socket(
             match value["type"].as_str() {
                 Some("connection_ack" | "ping" | "pong" | "ka") => {}
                 Some("next") => {
+                    let error = &value["payload"]["errors"][0];
                     match value["payload"]["data"]["stream_transactions"]["descr"].as_str() {
                         Some(descr) => arrivals.push(descr.to_string(), at),
+                        None if error["extensions"]["code"] == "RESYNC" => {
+                            eprintln!(
+                                "subscription {}: RESYNC, it fell behind (the feed skipped {}); \
+                                 subscribing again",
+                                value["id"], error["extensions"]["skipped"]
+                            );
+                            resyncing.insert(value["id"].as_str().unwrap_or_default().to_string());
+                        }
                         None => eprintln!("subscription {}: {}", value["id"], value["payload"]),
+                    }
+                }
+                Some("complete")
+                    if resyncing.contains(value["id"].as_str().unwrap_or_default()) =>
+                {
+                    let id = value["id"].as_str().unwrap_or_default().to_string();
+                    resyncing.remove(&id);
+                    if socket.send(subscribe_message(&id, &descr)).await.is_err() {
+                        break;
                     }
                 }
                 // An error or the end of a subscription (e.g. its session expired): say so,
@@ -113,4 +135,11 @@ async fn open_socket(
         }
     });
     Ok(())
+}
+
+/// The `subscribe` message of subscription `id` to the CREDITs whose description contains `descr`.
+fn subscribe_message(id: &str, descr: &str) -> WsMessage {
+    let message = json!({"id": id, "type": "subscribe",
+                         "payload": {"query": STREAM, "variables": {"d": descr}}});
+    WsMessage::text(message.to_string())
 }
