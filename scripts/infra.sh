@@ -823,7 +823,7 @@ start_registry() {
     rotate_log "$REGISTRY_LOG"
     mkdir -p "$REGISTRY_DATA/snapshots" "$REGISTRY_DATA/tmp"
     # shellcheck disable=SC2206 # heap options are meant to be word-split
-    local heap=($REGISTRY_HEAP $REGISTRY_JVM)
+    local jvm=($REGISTRY_HEAP $REGISTRY_JVM)
     say "starting Apicurio Registry $APICURIO_VERSION on $REGISTRY_BASE (log: $REGISTRY_LOG) ..."
     # Apicurio settings (same property names on 3.0.x and 3.3.x):
     #   apicurio.storage.kind=kafkasql             registry state is a journal in Kafka, replayed into an in-memory
@@ -867,7 +867,7 @@ start_registry() {
     # properties, unknown QUARKUS_* env vars do not produce "unrecognized configuration key" warnings on 3.0.x.
     QUARKUS_MANAGEMENT_HOST="$HOST" QUARKUS_MANAGEMENT_PORT="$REGISTRY_MGMT_PORT" \
         start_detached registry "$REGISTRY_LOG" "$REGISTRY_DATA" \
-        "$REGISTRY_JAVA" "${heap[@]}" -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        "$REGISTRY_JAVA" "${jvm[@]}" -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
         "-Djava.io.tmpdir=$REGISTRY_DATA/tmp" \
         "$(tag_of registry)" \
         "-Dquarkus.http.host=$HOST" \

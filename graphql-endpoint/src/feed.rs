@@ -16,7 +16,7 @@ use crate::bus::listen::{consumer_at_end, spawn_dispatch, ListenError, Meta};
 use crate::schema::alerts::Alert;
 use crate::schema::types::Transaction;
 
-/// How many records a slow subscriber may fall behind before it skips some.
+/// How many records a slow subscriber may fall behind before its stream ends with RESYNC.
 const BUFFER: usize = 4_096;
 
 pub struct Feed<T> {

@@ -45,14 +45,17 @@ export class ConnectionStore {
 
   /** A stream missed records (RESYNC) and was started again: views reload, as after a connect. */
   gap(): void {
-    this.current = { ...this.current, connects: this.current.connects + 1 };
-    for (const listener of this.listeners) listener();
+    this.publish({ ...this.current, connects: this.current.connects + 1 });
   }
 
   set(state: ConnectionState): void {
     const connects = state === 'live' ? this.current.connects + 1 : this.current.connects;
     if (state === this.current.state && connects === this.current.connects) return;
-    this.current = { state, connects };
+    this.publish({ state, connects });
+  }
+
+  private publish(next: Connection): void {
+    this.current = next;
     for (const listener of this.listeners) listener();
   }
 }

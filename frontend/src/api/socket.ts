@@ -104,15 +104,13 @@ export function createSessionSocket(
             stop();
             if (!stopped) start();
           };
-          const resynced = () => {
-            restart();
-            connection.gap();
-          };
           const wrapped: Sink<ExecutionResult> = {
             next: (value) => {
               if (outdated(value)) restart();
-              else if (isResync(value)) resynced();
-              else sink.next(value);
+              else if (isResync(value)) {
+                restart();
+                connection.gap();
+              } else sink.next(value);
             },
             error: (error) => (outdated(error) ? restart() : sink.error(error)),
             complete: () => {

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use async_graphql::{Context, ErrorExtensions, Result, Subscription, Value};
+use async_graphql::{value, Context, ErrorExtensions, Result, Subscription, Value};
 use futures::{Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
@@ -65,7 +65,7 @@ fn delivered_or_resync<T, U, K>(
     position: fn(&U) -> Value,
 ) -> impl Stream<Item = Result<U>>
 where
-    T: Clone + Send + Sync + 'static,
+    T: Send + Sync + 'static,
     U: Send + 'static,
     K: FnMut(&T) -> Option<U> + Send + 'static,
 {
@@ -90,7 +90,7 @@ where
 /// The error that ends a stream whose subscriber fell behind: `extensions.code` `RESYNC`,
 /// `skipped` (how many records of the feed it missed, its own and others'), and
 /// `last_delivered` (the position of the last record it received, absent if none).
-pub fn resync(skipped: u64, last_delivered: Option<Value>) -> async_graphql::Error {
+fn resync(skipped: u64, last_delivered: Option<Value>) -> async_graphql::Error {
     async_graphql::Error::new(
         "this stream fell behind and missed records: read again, then subscribe again",
     )
@@ -105,15 +105,6 @@ pub fn resync(skipped: u64, last_delivered: Option<Value>) -> async_graphql::Err
 
 /// `extensions.code` of [`resync`].
 pub const RESYNC: &str = "RESYNC";
-
-fn position<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    Value::Object(
-        fields
-            .into_iter()
-            .map(|(name, value)| (async_graphql::Name::new(name), value))
-            .collect(),
-    )
-}
 
 /// Where a stream's session comes from: its socket's (renewed by pings), or the request's.
 #[derive(Clone)]
@@ -244,12 +235,11 @@ impl SubscriptionRoot {
                 .is_none_or(|ibans| transaction.iban.as_ref().is_some_and(|i| ibans.contains(i)));
             (allowed && filter.matches(transaction)).then(|| transaction.clone())
         };
-        let items = delivered_or_resync(receiver, keep, |transaction| {
-            position([
-                ("iban", transaction.iban.clone().into()),
-                ("id", transaction.id.into()),
-            ])
-        });
+        let items = delivered_or_resync(
+            receiver,
+            keep,
+            |transaction| value!({ "iban": transaction.iban, "id": transaction.id }),
+        );
         Ok(while_allowed(items, move || {
             let (recheck, owned, iban, _slot) =
                 (recheck.clone(), Arc::clone(&owned), iban.clone(), &slot);
@@ -304,12 +294,11 @@ impl SubscriptionRoot {
         let slot = SubscriptionSlots::take(ctx)?;
         let watched = iban.clone();
         let keep = move |alert: &Alert| (alert.iban == watched).then(|| alert.clone());
-        let items = delivered_or_resync(receiver, keep, |alert| {
-            position([
-                ("iban", alert.iban.clone().into()),
-                ("transaction_id", alert.transaction_id.into()),
-            ])
-        });
+        let items = delivered_or_resync(
+            receiver,
+            keep,
+            |alert| value!({ "iban": alert.iban, "transaction_id": alert.transaction_id }),
+        );
         let check_rules = rules_allowed;
         Ok(while_allowed(items, move || {
             let (recheck, iban, _slot) = (recheck.clone(), iban.clone(), &slot);

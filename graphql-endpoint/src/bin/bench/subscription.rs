@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
+use graphql_endpoint::schema::subscription::RESYNC;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -102,28 +103,25 @@ async fn open_socket(
             let Ok(value) = serde_json::from_str::<Value>(text.as_str()) else {
                 continue;
             };
+            let id = value["id"].as_str().unwrap_or_default().to_string();
             match value["type"].as_str() {
                 Some("connection_ack" | "ping" | "pong" | "ka") => {}
                 Some("next") => {
                     let error = &value["payload"]["errors"][0];
                     match value["payload"]["data"]["stream_transactions"]["descr"].as_str() {
                         Some(descr) => arrivals.push(descr.to_string(), at),
-                        None if error["extensions"]["code"] == "RESYNC" => {
+                        None if error["extensions"]["code"] == RESYNC => {
                             eprintln!(
-                                "subscription {}: RESYNC, it fell behind (the feed skipped {}); \
+                                "subscription {id}: RESYNC, it fell behind (the feed skipped {}); \
                                  subscribing again",
-                                value["id"], error["extensions"]["skipped"]
+                                error["extensions"]["skipped"]
                             );
-                            resyncing.insert(value["id"].as_str().unwrap_or_default().to_string());
+                            resyncing.insert(id);
                         }
-                        None => eprintln!("subscription {}: {}", value["id"], value["payload"]),
+                        None => eprintln!("subscription {id}: {}", value["payload"]),
                     }
                 }
-                Some("complete")
-                    if resyncing.contains(value["id"].as_str().unwrap_or_default()) =>
-                {
-                    let id = value["id"].as_str().unwrap_or_default().to_string();
-                    resyncing.remove(&id);
+                Some("complete") if resyncing.remove(&id) => {
                     if socket.send(subscribe_message(&id, &descr)).await.is_err() {
                         break;
                     }
