@@ -243,18 +243,23 @@ start_service() {
   launch "$name"
 }
 
+# The end of a service's log up to its error: a backtrace after it would hide the message.
+last_words() {
+  sed '/^Stack backtrace:/q' "$LOGS/$1.log" | tail -n 30
+}
+
 await_healthy() {
   local name="$1" pid tenths=0
   pid="$(cat "$RUN/$name.pid")"
   until healthy "$name"; do
     if ! kill -0 "$pid" 2>/dev/null; then
       say "error: $name exited; last lines of its log:" >&2
-      tail -n 30 "$LOGS/$name.log" >&2
+      last_words "$name" >&2
       exit 1
     fi
     if ((tenths >= HEALTH_TIMEOUT * 10)); then
       say "error: $name not healthy at $(health_url "$name") after ${HEALTH_TIMEOUT}s; last lines of its log:" >&2
-      tail -n 30 "$LOGS/$name.log" >&2
+      last_words "$name" >&2
       exit 1
     fi
     sleep 0.1
@@ -348,7 +353,7 @@ supervise() {
       [[ -f "$RUN/$name.pid" ]] || { say "stopped from elsewhere"; return 0; }
       if [[ -z "$(pid_of "$name")" ]]; then
         say "error: $name exited; last lines of its log:" >&2
-        tail -n 30 "$LOGS/$name.log" >&2
+        last_words "$name" >&2
         return 1
       fi
     done

@@ -186,13 +186,13 @@ fn watermarks_of<X: ConsumerContext, C: Consumer<X> + Sync>(
             .iter()
             .map(|&(topic, partition)| {
                 scope.spawn(move || {
-                    consumer
-                        .fetch_watermarks(topic, partition, timeout)
-                        .map_err(|source| ReplayError::Watermarks {
+                    watermarks_within(consumer, topic, partition, timeout).map_err(|source| {
+                        ReplayError::Watermarks {
                             topic: topic.to_string(),
                             partition,
                             source,
-                        })
+                        }
+                    })
                 })
             })
             .collect();
@@ -216,6 +216,38 @@ fn watermarks_of<X: ConsumerContext, C: Consumer<X> + Sync>(
             })
         })
         .collect()
+}
+
+/// The first pause between two attempts to read a partition's watermarks; it doubles up to
+/// [`WATERMARKS_LONGEST_PAUSE`].
+const WATERMARKS_FIRST_PAUSE: Duration = Duration::from_millis(50);
+const WATERMARKS_LONGEST_PAUSE: Duration = Duration::from_secs(1);
+
+/// A partition's watermarks, asked again until `timeout` has passed: while leadership moves
+/// (a broker restarting, a preferred leader taking its partitions back) the broker asked answers
+/// "not leader for partition" at once, and librdkafka leaves it to the caller to ask again once
+/// its metadata has caught up. Seen on the three-broker cluster: an endpoint starting just after
+/// a broker came back exited on that answer.
+pub fn watermarks_within<X: ConsumerContext, C: Consumer<X>>(
+    consumer: &C,
+    topic: &str,
+    partition: i32,
+    timeout: Duration,
+) -> Result<(i64, i64), KafkaError> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut pause = WATERMARKS_FIRST_PAUSE;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match consumer.fetch_watermarks(topic, partition, left) {
+            Ok(watermarks) => return Ok(watermarks),
+            Err(error) if left > pause => {
+                tracing::debug!(topic, partition, %error, "reading watermarks again");
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(WATERMARKS_LONGEST_PAUSE);
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// Assigns every partition of `ends` at its first available offset, replacing any assignment.

@@ -99,8 +99,14 @@ fn first_retained_offsets<'a>(
             let asked: Vec<_> = partitions
                 .iter()
                 .map(|&(topic, partition)| {
-                    let asking = scope
-                        .spawn(move || consumer.fetch_watermarks(topic, partition, ADMIN_TIMEOUT));
+                    let asking = scope.spawn(move || {
+                        topology::replay::watermarks_within(
+                            consumer,
+                            topic,
+                            partition,
+                            ADMIN_TIMEOUT,
+                        )
+                    });
                     ((topic, partition), asking)
                 })
                 .collect();
