@@ -28,6 +28,7 @@ fn rust_type(field_type: &FieldType) -> String {
         FieldType::Int => "i32".into(),
         FieldType::OptionalString => "Option<String>".into(),
         FieldType::OptionalLong => "Option<i64>".into(),
+        FieldType::OptionalInt => "Option<i32>".into(),
         FieldType::Fixed { name, .. } | FieldType::Enum { name, .. } => name.clone(),
     }
 }

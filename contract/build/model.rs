@@ -43,6 +43,7 @@ pub enum FieldType {
     Int,
     OptionalString,
     OptionalLong,
+    OptionalInt,
     Fixed { name: String, size: usize },
     Enum { name: String, symbols: Vec<String> },
 }
@@ -238,7 +239,9 @@ impl Model {
                 // A default lets a reader of the new schema read records written before the
                 // field existed: adding an optional field stays BACKWARD compatible.
                 match field.field_type {
-                    FieldType::OptionalString | FieldType::OptionalLong => {
+                    FieldType::OptionalString
+                    | FieldType::OptionalLong
+                    | FieldType::OptionalInt => {
                         json!({ "name": field.name, "type": avro, "default": null })
                     }
                     _ => json!({ "name": field.name, "type": avro }),
@@ -276,6 +279,7 @@ fn avro_type(field_type: &FieldType, defined: &mut BTreeSet<String>) -> Json {
         FieldType::Int => json!("int"),
         FieldType::OptionalString => json!(["null", "string"]),
         FieldType::OptionalLong => json!(["null", "long"]),
+        FieldType::OptionalInt => json!(["null", "int"]),
         FieldType::Fixed { name, size } => {
             if defined.insert(name.clone()) {
                 json!({ "type": "fixed", "name": name, "size": size })
@@ -398,10 +402,12 @@ fn parse_type(
             match items.as_slice() {
                 ["null", "string"] => Ok(FieldType::OptionalString),
                 ["null", "long"] => Ok(FieldType::OptionalLong),
+                ["null", "int"] => Ok(FieldType::OptionalInt),
                 _ => Err(error(
                     file,
                     subject,
-                    "the supported unions are [\"null\", \"string\"] and [\"null\", \"long\"]",
+                    "the supported unions are [\"null\", \"string\"], [\"null\", \"long\"] \
+                     and [\"null\", \"int\"]",
                 )),
             }
         }

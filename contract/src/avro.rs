@@ -205,6 +205,27 @@ impl AvroField for Option<i64> {
     }
 }
 
+/// `["null", "int"]`.
+impl AvroField for Option<i32> {
+    fn to_avro(&self) -> Value {
+        match self {
+            None => Value::Union(0, Box::new(Value::Null)),
+            Some(n) => Value::Union(1, Box::new(Value::Int(*n))),
+        }
+    }
+    fn from_avro(value: Value) -> Result<Self, AvroShapeError> {
+        match value {
+            Value::Union(_, inner) => Self::from_avro(*inner),
+            Value::Null => Ok(None),
+            other => i32::from_avro(other).map(Some),
+        }
+    }
+    /// An optional field added later defaults to null, so older records still read.
+    fn when_missing() -> Option<Self> {
+        Some(None)
+    }
+}
+
 /// The bytes of an Avro `fixed` of exactly `N` bytes.
 pub fn fixed_from_avro<const N: usize>(value: Value) -> Result<[u8; N], AvroShapeError> {
     match value {

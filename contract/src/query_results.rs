@@ -17,6 +17,7 @@
 //! | `TransferStatusQuery` | [`TransferStatus`]: `{"transfer_id":"<uuid>","status":"failed","reason":"token is not valid","initiator":"alice"}` |
 //! | `BankFiguresQuery` | [`BankFigures`]: `{"accounts":12,"transactions":345}` |
 //! | `AllBankAccountsQuery` | [`AccountsPage`]: `{"total":12,"offset":0,"accounts":[{"iban":"NL66OPEN0000000000","balance":100000000,"owners":["openweb"]}]}`: one page of every account, sorted by IBAN; owners are usernames only, never tokens |
+//! | `StatementQuery` | [`StatementPage`]: `{"iban":"NL66OPEN0000000000","transactions":[…],"next_before":null,"opening_balance":1000}` |
 //! | `AccountAtQuery` | [`AccountAt`]: `{"iban":"NL66OPEN0000000000","at_millis":1764489600000,"balance":1000,"transactions":[…]}` |
 //! | `BalanceHistoryQuery` | array of [`BalancePoint`], oldest first: `[{"at_millis":1764489600000,"balance":1000}]` |
 //! | `AlertRulesQuery` | array of [`AlertRule`] in kind order: `[{"kind":"LARGE_DEBIT","threshold":25000},{"kind":"ANY_CREDIT","threshold":null}]` |
@@ -185,6 +186,24 @@ pub struct AccountAt {
     pub balance: i64,
     /// Newest first, at most the `max_items` asked for.
     pub transactions: Vec<Transaction>,
+}
+
+/// One page of an account's statement (`StatementQuery`) for the period `[since, until)`.
+///
+/// The period's transactions are walked newest first, each page below the one before
+/// (`before`). A page ends when it is full (`max_items`, or the bytes one answer may carry):
+/// then `next_before` names where the next one starts. The last page has `next_before: null`
+/// and the balance the account had when the period began (`opening_balance`, 0 before its
+/// first transaction). Every transaction's `new_balance` is the previous one's plus its
+/// `changed_by`, so opening balance plus the period's amounts is the closing balance, the
+/// newest one's `new_balance`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementPage {
+    pub iban: String,
+    /// Newest first.
+    pub transactions: Vec<Transaction>,
+    pub next_before: Option<i32>,
+    pub opening_balance: Option<i64>,
 }
 
 /// One point of a balance series (`BalanceHistoryQuery`): `{at_millis, balance}`, in cents.

@@ -77,6 +77,10 @@ refusals! {
     UsernameDoesNotHaveAccounts => "username does not have accounts",
     TransactionDoesNotExist => "transaction does not exist",
     TransferDoesNotExist => "transfer does not exist",
+    /// Names the projector's longest statement period (a test there checks it).
+    StatementPeriodTooLong => "a statement covers at most 366 days",
+    /// Names the GraphQL endpoint's largest statement (a test there checks it).
+    StatementTooLong => "a statement has at most 200000 transactions: ask for a shorter period",
     // Signing up and logging in, answered by the GraphQL endpoint.
     InvalidPassword => "invalid password",
     /// The same for an unknown user and a wrong password, so a login tells neither apart.

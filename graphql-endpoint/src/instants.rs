@@ -16,6 +16,15 @@ pub fn parse(field: &str, text: &str) -> Result<i64, InvalidInput> {
         })
 }
 
+/// Now, in milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
 /// `millis` as RFC 3339 in UTC with milliseconds, e.g. `2026-11-30T08:00:00.000Z`.
 pub fn format(millis: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(millis).map_or_else(

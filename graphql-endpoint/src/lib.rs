@@ -30,6 +30,7 @@ pub mod schema;
 pub mod secrets;
 pub mod server;
 pub mod sessions;
+pub mod statements;
 pub mod throttle;
 pub mod tokens;
 pub mod transfers;

@@ -9,15 +9,15 @@ use topology::reasons::Refusal;
 use topology::{
     AccountAtQuery, AlertRulesQuery, AllBankAccountsQuery, AllLastTransactionsQuery,
     BalanceHistoryQuery, BankFiguresQuery, BankQuery, FindBankAccountQuery,
-    FindBankAccountsForUserQuery, FindUserQuery, Id, TransactionByIdQuery, TransactionsByIbanQuery,
-    TransferStatusQuery, UserQuery,
+    FindBankAccountsForUserQuery, FindUserQuery, Id, StatementQuery, TransactionByIdQuery,
+    TransactionsByIbanQuery, TransferStatusQuery, UserQuery,
 };
 
 use crate::bus::{BusError, QueryBus};
 
 pub use topology::query_results::{
     Account, AccountAt, AccountsPage, AlertRule, AlertRuleKind, BalancePoint, BankFigures,
-    ListedAccount, Owner, Transaction, TransferState, TransferStatus, User,
+    ListedAccount, Owner, StatementPage, Transaction, TransferState, TransferStatus, User,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +151,28 @@ impl QueryBus {
             id,
             iban: iban.to_string(),
             instant,
+            max_items,
+        });
+        parse(self.ask(id, &query).await?)
+    }
+
+    /// One page of the statement of `iban` for `[since, until)`: at most `max_items` of its
+    /// transactions below transaction `before` (the newest for `None`), newest first.
+    pub async fn statement_page(
+        &self,
+        iban: &str,
+        since: i64,
+        until: i64,
+        before: Option<i32>,
+        max_items: i32,
+    ) -> Result<StatementPage, ReadError> {
+        let id = Id::random();
+        let query = BankQuery::from(StatementQuery {
+            id,
+            iban: iban.to_string(),
+            since,
+            until,
+            before,
             max_items,
         });
         parse(self.ask(id, &query).await?)

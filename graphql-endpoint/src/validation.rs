@@ -174,6 +174,24 @@ pub fn balance_history(since: i64, until: i64, points: i32) -> Result<(), Invali
     Ok(())
 }
 
+/// The longest period of one statement, in days (the projector refuses longer ones too).
+pub const LONGEST_STATEMENT_DAYS: i64 = 366;
+
+/// A statement's period: `since` before `until` (milliseconds), at most
+/// [`LONGEST_STATEMENT_DAYS`] long.
+pub fn statement(since: i64, until: i64) -> Result<(), InvalidInput> {
+    if since >= until {
+        return Err(invalid("from should be before to"));
+    }
+    if i128::from(until) - i128::from(since) > i128::from(LONGEST_STATEMENT_DAYS * 24 * 3600 * 1000)
+    {
+        return Err(invalid(
+            topology::reasons::Refusal::StatementPeriodTooLong.text(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn offset(offset: i32) -> Result<(), InvalidInput> {
     if offset < 0 {
         Err(invalid("offset should not be negative"))

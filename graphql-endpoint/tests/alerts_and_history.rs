@@ -1,8 +1,8 @@
 //! Alerts and the bank at any moment, against the real suite (command handler, projector,
 //! endpoint on a real broker + registry): rules set through GraphQL fire exactly once on
 //! `alert_events` and on the `alerts` subscription, also when the projector is SIGKILLed
-//! between a rule change and the debit it judges; transactions carry their time, and an
-//! account can be asked as it was.
+//! between a rule change and the debit it judges; transactions carry their time, an account
+//! can be asked as it was, and its statement reconciles and is valid camt.053.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
@@ -37,6 +37,12 @@ const ACCOUNT_AT: &str = "query($i: String!, $at: String!) {
   account_at(iban: $i, at: $at) { iban at balance transactions(max_items: 10) { id new_balance at } } }";
 const HISTORY: &str = "query($i: String!, $f: String!, $to: String!, $n: Int!) {
   balance_history(iban: $i, from: $f, to: $to, points: $n) { at balance balance_cents } }";
+const DESCRIBED_TRANSFER: &str = "mutation($uuid: String!, $u: String!, $t: String!, $a: Int!, $f: String!, $to: String!, $d: String!) {
+  money_transfer(uuid: $uuid, username: $u, token: $t, amount: $a, from: $f, to: $to, descr: $d) { success reason } }";
+const STATEMENT: &str = "query($i: String!, $f: String!, $to: String!) {
+  statement(iban: $i, from: $f, to: $to) {
+    iban from to opening_balance closing_balance credits debits
+    transactions { id changed_by new_balance from_to descr direction } csv camt053 } }";
 
 struct Customer {
     name: String,
@@ -360,4 +366,141 @@ async fn an_account_is_answered_as_it_was_at_any_moment() {
         )
         .await;
     assert_eq!(error, "points should be between 2 and 500");
+}
+
+/// A transfer with description `descr`; it must succeed.
+async fn described(
+    client: &Client,
+    who: &Customer,
+    amount: i64,
+    from: &str,
+    to: &str,
+    descr: &str,
+) {
+    let answer = client
+        .data(
+            DESCRIBED_TRANSFER,
+            json!({"uuid": Id::random().to_uuid_string(), "u": who.name, "t": who.token,
+                   "a": amount, "f": from, "to": to, "d": descr}),
+            "money_transfer",
+        )
+        .await;
+    assert_eq!(answer["success"], true, "{answer}");
+}
+
+#[tokio::test]
+#[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
+async fn a_statement_reconciles_and_is_valid_camt_053() {
+    let suite = common::Suite::start(&[]).await;
+    let client = suite.client();
+    let alice = sign_up(&client, "statement").await;
+    let bob = sign_up(&client, "payee").await;
+    let owner = client.with_session(&client.customer_session(&alice.name, PASSWORD).await);
+    // Descriptions a customer may type: markup, a formula, quotes, and 300 characters of é.
+    let long = "é".repeat(300);
+    described(
+        &client,
+        &alice,
+        100_000,
+        "cash",
+        &alice.iban,
+        "salary <b>&amp;</b>",
+    )
+    .await;
+    described(
+        &client,
+        &alice,
+        2_550,
+        &alice.iban,
+        &bob.iban,
+        "=HYPERLINK(\"x\")",
+    )
+    .await;
+    described(&client, &alice, 1, &alice.iban, &bob.iban, &long).await;
+
+    // Yesterday to tomorrow: a statement covers at most 366 days.
+    let day = 24 * 3600 * 1000;
+    let now = graphql_endpoint::instants::now_millis();
+    let from = graphql_endpoint::instants::format(now - day);
+    let to = graphql_endpoint::instants::format(now + day);
+    let period = json!({"i": alice.iban, "f": from, "to": to});
+    let mut statement = Value::Null;
+    for _ in 0..50 {
+        statement = owner.data(STATEMENT, period.clone(), "statement").await;
+        if statement["transactions"]
+            .as_array()
+            .is_some_and(|t| t.len() == 3)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(statement["opening_balance"], "€ 0,00", "{statement}");
+    assert_eq!(statement["closing_balance"], "€ 974,49");
+    assert_eq!(statement["credits"], "€ 1.000,00");
+    assert_eq!(statement["debits"], "€ 25,51");
+    assert_eq!(statement["transactions"][1]["direction"], "DEBIT");
+
+    // The CSV: a header, the opening row, three booked rows, the closing row; the formula inert.
+    let csv = text(&statement["csv"]);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 6, "{csv}");
+    assert!(rows[1].starts_with(&format!("opening,{from},")), "{csv}");
+    assert!(
+        rows[3].contains("\"'=HYPERLINK(\"\"x\"\")\",-25.50,"),
+        "{csv}"
+    );
+    assert!(rows[5].ends_with(",974.49,974.49"), "{csv}");
+
+    // The camt.053 XML is valid against the official schema.
+    let xml = text(&statement["camt053"]);
+    assert!(
+        xml.contains("<Ustrd>salary &lt;b&gt;&amp;amp;&lt;/b&gt;</Ustrd>"),
+        "{xml}"
+    );
+    let file = std::env::temp_dir().join(format!("statement-{}.xml", alice.name));
+    std::fs::write(&file, &xml).unwrap();
+    let checked = std::process::Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/camt053-check.sh"
+    ))
+    .arg(&file)
+    .output()
+    .expect("scripts/camt053-check.sh runs");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        checked.status.success(),
+        "camt.053 not valid: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    // Somebody else's statement is forbidden, and so is one without a session.
+    let stranger = client.with_session(&client.customer_session(&bob.name, PASSWORD).await);
+    let refused = stranger.post(STATEMENT, period.clone()).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let anonymous = client.post(STATEMENT, period).await;
+    assert_eq!(
+        anonymous["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+
+    // Periods that are empty or longer than 366 days are refused with the reason.
+    let error = owner
+        .error(
+            STATEMENT,
+            json!({"i": alice.iban, "f": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(error, "from should be before to");
+    let error = owner
+        .error(
+            STATEMENT,
+            json!({"i": alice.iban, "f": "2025-01-01T00:00:00Z", "to": "2026-01-03T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(error, "a statement covers at most 366 days");
 }

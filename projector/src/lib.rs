@@ -79,6 +79,7 @@ pub mod query_results;
 pub mod read_model;
 pub mod runtime;
 pub mod source;
+pub mod statements;
 pub mod store;
 pub mod transaction_ids;
 

@@ -15,6 +15,7 @@
 //! | `BankFiguresQuery` | how many accounts and transactions the bank has | — |
 //! | `AllBankAccountsQuery` | page of every account, sorted by IBAN, see below | [`MAX_ITEMS_OUT_OF_RANGE`], [`OFFSET_IS_NEGATIVE`] |
 //! | `AccountAtQuery`, `BalanceHistoryQuery`, `AlertRulesQuery` | see [`crate::account_queries`] | |
+//! | `StatementQuery` | see [`crate::statements`] | |
 //!
 //! Input checks beyond §5: an IBAN that is not an open IBAN (a valid Dutch IBAN with bank code
 //! `OPEN`, electronic form) can never name an account of this bank, so it fails with
@@ -188,6 +189,9 @@ impl Query for BankQuery {
             }),
             BankQuery::AccountAtQuery(query) => {
                 to_json(&account_queries::account_at(model, query)?)
+            }
+            BankQuery::StatementQuery(query) => {
+                to_json(&crate::statements::statement_page(model, query)?)
             }
             BankQuery::BalanceHistoryQuery(query) => {
                 to_json(&account_queries::balance_history(model, query)?)

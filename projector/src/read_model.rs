@@ -294,7 +294,18 @@ impl ReadModel {
         iban: &str,
         visit: &mut dyn FnMut(&Arc<Transaction>) -> ControlFlow<()>,
     ) {
-        self.history.walk_newest(iban, visit);
+        self.history.walk_newest(iban, None, visit);
+    }
+
+    /// [`Self::walk_newest`] from the newest transaction older than transaction `below` on
+    /// (all of them for `None`): where the page before ended.
+    pub fn walk_below(
+        &self,
+        iban: &str,
+        below: Option<i32>,
+        visit: &mut dyn FnMut(&Arc<Transaction>) -> ControlFlow<()>,
+    ) {
+        self.history.walk_newest(iban, below, visit);
     }
 
     /// The alerts `transaction` fires under the rules of its account as they stand now; judged

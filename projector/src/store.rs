@@ -33,6 +33,7 @@
 //! are read back from the stored transactions ([`Store::derived_after`]).
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -329,16 +330,24 @@ impl Store {
         Ok(TRANSACTIONS.read(&self.file.read()?)?.get(id)?)
     }
 
-    /// Visits the stored transactions of `iban` newest first until `visit` breaks.
+    /// Visits the stored transactions of `iban` (below id `below`, if given) newest first until
+    /// `visit` breaks.
     pub fn walk_newest(
         &self,
         iban: &str,
+        below: Option<i32>,
         visit: &mut dyn FnMut(&Arc<Transaction>) -> std::ops::ControlFlow<()>,
     ) -> Result<(), StoreError> {
         let read = self.file.read()?;
         let by_iban = BY_IBAN.read(&read)?;
         let transactions = TRANSACTIONS.read(&read)?;
-        for entry in by_iban.range((iban, i32::MIN)..=(iban, i32::MAX))?.rev() {
+        let upper = below.map_or(Bound::Included((iban, i32::MAX)), |id| {
+            Bound::Excluded((iban, id))
+        });
+        for entry in by_iban
+            .range((Bound::Included((iban, i32::MIN)), upper))?
+            .rev()
+        {
             let (key, ()) = entry?;
             if let Some(stored) = transactions.get(key.value().1)? {
                 if visit(&Arc::new(stored.transaction)).is_break() {

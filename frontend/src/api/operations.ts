@@ -213,3 +213,39 @@ export const BANK_FIGURES = graphql(`
     }
   }
 `);
+
+/** An account's statement for a period, as the page shows it. */
+export const STATEMENT = graphql(`
+  query Statement($iban: String!, $from: String!, $to: String!) {
+    statement(iban: $iban, from: $from, to: $to) {
+      iban
+      from
+      to
+      opening_balance
+      closing_balance
+      credits
+      debits
+      transactions {
+        ...TransactionFields
+      }
+    }
+  }
+`);
+
+/** The same statement as a file: CSV. */
+export const STATEMENT_CSV = graphql(`
+  query StatementCsv($iban: String!, $from: String!, $to: String!) {
+    statement(iban: $iban, from: $from, to: $to) {
+      csv
+    }
+  }
+`);
+
+/** The same statement as a file: ISO 20022 camt.053 XML. */
+export const STATEMENT_CAMT053 = graphql(`
+  query StatementCamt053($iban: String!, $from: String!, $to: String!) {
+    statement(iban: $iban, from: $from, to: $to) {
+      camt053
+    }
+  }
+`);

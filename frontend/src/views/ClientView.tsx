@@ -15,6 +15,7 @@ import { ChangePasswordForm } from './client/ChangePasswordForm';
 import { Deposits } from './client/Deposits';
 import { LoginForm } from './client/LoginForm';
 import { SelectedAccount } from './client/SelectedAccount';
+import { StatementPanel } from './client/StatementPanel';
 import { TransferForm } from './client/TransferForm';
 
 export function ClientView() {
@@ -113,6 +114,7 @@ function ClientDesk({ session, focusHeading }: DeskProps) {
             newestArrivedId={Math.max(0, ...live.arrived)}
           />
           <AlertsPanel key={`alerts-${iban}`} iban={iban} />
+          <StatementPanel key={`statement-${iban}`} iban={iban} />
           <TransactionsPanel title="Your transactions" iban={iban} live={live} />
         </>
       )}

@@ -12,6 +12,7 @@ pub mod operations_view;
 pub mod query;
 pub mod refusals;
 pub mod session_mutations;
+pub mod statement;
 pub mod subscription;
 pub mod types;
 

@@ -13,6 +13,7 @@ use super::access::{
 use super::alerts::AlertRule;
 use super::errors::{graphql_error, invalid, owner_read_error};
 use super::history::{transactions_wanted, AccountAt, BalancePoint};
+use super::statement::{statement_error, Statement};
 use super::types::{
     AccountsPage, BankFigures, MyAccountsResult, OwnedAccount, Transaction, TransferStatus,
 };
@@ -124,6 +125,28 @@ impl QueryRoot {
             .await
             .map_err(|e| graphql_error(e.into()))?;
         Ok(series.into_iter().map(BalancePoint::from).collect())
+    }
+
+    /// The statement of account `iban` for the period from `from` (included) to `to`
+    /// (excluded), RFC 3339, at most 366 days: opening balance, every booked transaction,
+    /// closing balance; also as CSV and camt.053 XML. For an owner of the account or an
+    /// employee.
+    async fn statement(
+        &self,
+        ctx: &Context<'_>,
+        iban: String,
+        from: String,
+        to: String,
+    ) -> Result<Statement> {
+        let since = crate::instants::parse("from", &from).map_err(invalid)?;
+        let until = crate::instants::parse("to", &to).map_err(invalid)?;
+        validation::statement(since, until).map_err(invalid)?;
+        reader_of(ctx, &iban).await?;
+        let bank = ctx.data::<Arc<Bank>>()?;
+        let read = crate::statements::Statement::read(&bank.queries, &iban, since, until)
+            .await
+            .map_err(statement_error)?;
+        Ok(Statement::from_read(read))
     }
 
     /// For employees only: the newest transaction of every account, sorted by IBAN.

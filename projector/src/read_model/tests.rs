@@ -106,11 +106,25 @@ fn a_round_on_its_way_to_the_store_is_read_once_from_wherever_it_is() {
             Vec::new(),
         );
     }
+    // A walk below an id (a statement's next page) starts in whichever tier holds it.
+    let below = |model: &ReadModel, id: i32| -> Vec<i32> {
+        let mut seen = Vec::new();
+        model.walk_below("A", Some(id), &mut |t| {
+            seen.push(t.id);
+            ControlFlow::Continue(())
+        });
+        seen
+    };
+    let belows = |model: &ReadModel| [5, 4, 2].map(|id| below(model, id));
+    let expected = [vec![4, 3, 2, 1], vec![3, 2, 1], vec![1]];
     assert_eq!(ids(&model), [5, 4, 3, 2, 1], "pending, then in flight");
+    assert_eq!(belows(&model), expected);
     model.store().write(&round, false).unwrap();
     assert_eq!(ids(&model), [5, 4, 3, 2, 1], "in flight and stored: once");
+    assert_eq!(belows(&model), expected);
     model.written();
     assert_eq!(ids(&model), [5, 4, 3, 2, 1], "pending, then stored");
+    assert_eq!(belows(&model), expected);
     assert_eq!(model.transaction(2).map(|t| t.id), Some(2));
     assert_eq!(model.newest_transactions("A", 2).len(), 2);
 }

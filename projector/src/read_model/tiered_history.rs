@@ -13,7 +13,7 @@
 //! both at once so that a reader finds a change in one of them, never in neither.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::ControlFlow;
+use std::ops::{Bound, ControlFlow};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use topology::Id;
@@ -215,18 +215,21 @@ impl TieredHistory {
     /// transactions follow one partition's order, and so do their ids). A round may move on
     /// while this reads, so each later tier only adds what is older than everything visited
     /// so far. The store is read one transaction at a time, only as far as `visit` goes.
+    /// With `below`, the walk starts under that transaction id.
     pub fn walk_newest(
         &self,
         iban: &str,
+        below: Option<i32>,
         visit: &mut dyn FnMut(&Arc<Transaction>) -> ControlFlow<()>,
     ) {
+        let upper = below.map_or(Bound::Unbounded, Bound::Excluded);
         let of_iban = |pending: &Pending| -> Vec<Arc<Transaction>> {
             pending
                 .transactions
-                .values()
+                .range((Bound::Unbounded, upper))
                 .rev()
-                .filter(|(transaction, _)| transaction.iban == iban)
-                .map(|(transaction, _)| Arc::clone(transaction))
+                .filter(|(_, (transaction, _))| transaction.iban == iban)
+                .map(|(_, (transaction, _))| Arc::clone(transaction))
                 .collect()
         };
         let mut oldest_seen: Option<i32> = None;
@@ -244,7 +247,7 @@ impl TieredHistory {
                 return;
             }
         }
-        if let Err(error) = self.store.walk_newest(iban, &mut older_then_visit) {
+        if let Err(error) = self.store.walk_newest(iban, below, &mut older_then_visit) {
             tracing::error!(%error, "reading the state store");
         }
     }

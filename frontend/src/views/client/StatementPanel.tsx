@@ -1,0 +1,151 @@
+import { useEffect, useId, useState } from 'react';
+import { Notice } from '../../components/Notice';
+import { TransactionTable } from '../../components/TransactionTable';
+import { describeError } from '../../api/errors';
+import { STATEMENT, STATEMENT_CAMT053, STATEMENT_CSV } from '../../api/operations';
+import { useApi, useConnection } from '../../hooks/api';
+import {
+  monthOf,
+  monthPeriod,
+  statementFileName,
+  STATEMENT_MIME,
+  type Statement,
+  type StatementFormat,
+} from '../../statements';
+
+interface Props {
+  iban: string;
+}
+
+/** Hands `text` to the browser as a file download. */
+function saveFile(text: string, name: string, mime: string) {
+  const url = URL.createObjectURL(new Blob([text], { type: mime }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+/**
+ * The monthly statement of the selected account: opening balance, every booked transaction and
+ * closing balance, to download as CSV or camt.053 XML, or to print (the print style shows this
+ * panel alone).
+ */
+export function StatementPanel({ iban }: Props) {
+  const { client, endpoint } = useApi();
+  const { connects } = useConnection();
+  const id = useId();
+  const [month, setMonth] = useState(() => monthOf(new Date()));
+  const [statement, setStatement] = useState<Statement | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState<StatementFormat | null>(null);
+  const period = monthPeriod(month);
+
+  useEffect(() => {
+    const range = monthPeriod(month);
+    if (!range) return;
+    let stopped = false;
+    setStatement(null);
+    setError(null);
+    void client
+      .query(STATEMENT, { iban, ...range }, { requestPolicy: 'network-only' })
+      .toPromise()
+      .then((result) => {
+        if (stopped) return;
+        if (result.error) setError(describeError(result.error, endpoint.http));
+        else setStatement(result.data?.statement ?? null);
+      });
+    return () => {
+      stopped = true;
+    };
+  }, [client, endpoint, iban, month, connects]);
+
+  async function download(format: StatementFormat) {
+    if (!period) return;
+    setSaving(format);
+    setError(null);
+    const variables = { iban, ...period };
+    const options = { requestPolicy: 'network-only' } as const;
+    const text =
+      format === 'csv'
+        ? await client
+            .query(STATEMENT_CSV, variables, options)
+            .toPromise()
+            .then((r) => (r.error ? r.error : (r.data?.statement.csv ?? '')))
+        : await client
+            .query(STATEMENT_CAMT053, variables, options)
+            .toPromise()
+            .then((r) => (r.error ? r.error : (r.data?.statement.camt053 ?? '')));
+    setSaving(null);
+    if (typeof text === 'string') {
+      saveFile(text, statementFileName(iban, month, format), STATEMENT_MIME[format]);
+    } else {
+      setError(describeError(text, endpoint.http));
+    }
+  }
+
+  return (
+    <section className="panel statement" aria-labelledby={`${id}-title`}>
+      <div className="panel-heading">
+        <h2 id={`${id}-title`}>Statement</h2>
+        <div className="toolbar no-print">
+          <label>
+            Month{' '}
+            <input
+              type="month"
+              name="statement-month"
+              value={month}
+              onChange={(event) => setMonth(event.target.value)}
+            />
+          </label>
+        </div>
+      </div>
+      {!period && <Notice kind="error">Pick a month, like 2026-11.</Notice>}
+      {error && <Notice kind="error">{error}</Notice>}
+      {period && statement === null && !error && <p className="empty">Loading the statement…</p>}
+      {statement && (
+        <>
+          <dl className="facts" data-testid="statement-summary">
+            <dt>Account</dt>
+            <dd className="iban">{statement.iban}</dd>
+            <dt>Period</dt>
+            <dd>
+              {statement.from} – {statement.to} (UTC)
+            </dd>
+            <dt>Opening balance</dt>
+            <dd data-testid="statement-opening">{statement.opening_balance}</dd>
+            <dt>Money in</dt>
+            <dd data-testid="statement-credits">{statement.credits}</dd>
+            <dt>Money out</dt>
+            <dd data-testid="statement-debits">{statement.debits}</dd>
+            <dt>Closing balance</dt>
+            <dd data-testid="statement-closing">{statement.closing_balance}</dd>
+          </dl>
+          <TransactionTable
+            caption={`Booked transactions of ${statement.iban} in ${month}, oldest first`}
+            transactions={statement.transactions}
+            emptyText="No transactions in this month."
+          />
+          <div className="button-row no-print">
+            <button type="button" disabled={saving !== null} onClick={() => void download('csv')}>
+              {saving === 'csv' ? 'Preparing…' : 'Download CSV'}
+            </button>
+            <button
+              type="button"
+              disabled={saving !== null}
+              onClick={() => void download('camt053')}
+            >
+              {saving === 'camt053' ? 'Preparing…' : 'Download camt.053 (XML)'}
+            </button>
+            <button type="button" className="secondary" onClick={() => window.print()}>
+              Print
+            </button>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
