@@ -791,7 +791,7 @@ describe('Open Bank in a browser', () => {
   });
 });
 
-describe('alerts, the balance over time and accounts as they were', () => {
+describe('alerts, the balance over time, accounts as they were and statements', () => {
   const grace = user('grace');
   const henk = user('henk');
   const payment = `alert ${run}`;
@@ -946,6 +946,57 @@ describe('alerts, the balance over time and accounts as they were', () => {
       .filter({ hasText: 'iban does not exist' })
       .waitFor();
     expect(await asOf.getByTestId('as-of-balance').count()).toBe(0);
+  });
+
+  it('gives the client this month’s statement, to download as CSV and camt.053 and to print', async () => {
+    await views(gracePage).getByRole('link', { name: 'Client' }).click();
+    await waitForText(gracePage, 'balance', '€ 22,34');
+    const panel = gracePage.getByRole('region', { name: 'Statement', exact: true });
+    // Both payments from henk this month, from nothing to the balance of now.
+    const rows = panel.locator('table.statement-lines tbody tr');
+    await rows.filter({ hasText: later }).waitFor();
+    await rows.filter({ hasText: payment }).waitFor();
+    await waitForText(gracePage, 'statement-opening', '€ 0,00');
+    await waitForText(gracePage, 'statement-credits', '€ 22,34');
+    await waitForText(gracePage, 'statement-debits', '€ 0,00');
+    await waitForText(gracePage, 'statement-closing', '€ 22,34');
+
+    const downloaded = async (button: string) => {
+      const [download] = await Promise.all([
+        gracePage.waitForEvent('download'),
+        panel.getByRole('button', { name: button }).click(),
+      ]);
+      const stream = await download.createReadStream();
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return { name: download.suggestedFilename(), text: Buffer.concat(chunks).toString('utf8') };
+    };
+    const month = new Date().toISOString().slice(0, 7);
+    const csv = await downloaded('Download CSV');
+    expect(csv.name).toBe(`statement-${graceIban}-${month}.csv`);
+    const lines = csv.text.trim().split(/\r?\n/);
+    expect(lines[0]).toBe('kind,booked_at,transaction_id,counterparty,description,amount,balance');
+    expect(lines.filter((line) => line.startsWith('booked,'))).toHaveLength(2);
+    expect(lines.at(-1)).toMatch(/^closing,.*,22\.34,22\.34$/);
+    const xml = await downloaded('Download camt.053 (XML)');
+    expect(xml.name).toBe(`statement-${graceIban}-${month}.xml`);
+    expect(xml.text).toContain('urn:iso:std:iso:20022:tech:xsd:camt.053.001.02');
+    expect(xml.text).toContain(`<IBAN>${graceIban}</IBAN>`);
+    expect(xml.text.match(/<Ntry>/g)).toHaveLength(2);
+
+    // Printed, the statement stands alone: the other panels and the buttons are not on paper
+    // (hidden, they leave the accessibility tree, so CSS selectors find them).
+    await gracePage.emulateMedia({ media: 'print' });
+    const style = (selector: string, property: 'visibility' | 'display') =>
+      gracePage
+        .locator(selector)
+        .first()
+        .evaluate((element, name) => getComputedStyle(element).getPropertyValue(name), property);
+    expect(await style('section.statement h2', 'visibility')).toBe('visible');
+    expect(await style('#account-title', 'visibility')).toBe('hidden');
+    expect(await style('section.statement .button-row.no-print', 'display')).toBe('none');
+    await screenshot(gracePage, 'client-statement-print');
+    await gracePage.emulateMedia({ media: 'screen' });
   });
 });
 

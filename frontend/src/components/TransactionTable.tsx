@@ -12,6 +12,8 @@ interface Props {
   /** Ids that arrived live: highlighted when they appear. */
   arrived?: ReadonlySet<number>;
   emptyText: string;
+  /** The table's class: `transactions` for the lists of recent ones. */
+  className?: string;
 }
 
 function cell(transaction: Transaction, key: keyof Transaction, now: Date): string {
@@ -31,8 +33,14 @@ function cell(transaction: Transaction, key: keyof Transaction, now: Date): stri
   }
 }
 
-/** Transactions, newest first, with the fields the user chose to see. */
-export function TransactionTable({ caption, transactions, arrived, emptyText }: Props) {
+/** Transactions in the order given, with the fields the user chose to see. */
+export function TransactionTable({
+  caption,
+  transactions,
+  arrived,
+  emptyText,
+  className = 'transactions',
+}: Props) {
   const { preferences } = usePreferences();
   const columns = TRANSACTION_FIELDS.filter((field) => preferences.fields.includes(field.key));
   const now = new Date();
@@ -41,7 +49,7 @@ export function TransactionTable({ caption, transactions, arrived, emptyText }: 
   }
   return (
     <div className="table-scroll" tabIndex={0} role="region" aria-label={caption}>
-      <table className="transactions">
+      <table className={className}>
         <caption className="visually-hidden">{caption}</caption>
         <thead>
           <tr>

@@ -114,7 +114,11 @@ function ClientDesk({ session, focusHeading }: DeskProps) {
             newestArrivedId={Math.max(0, ...live.arrived)}
           />
           <AlertsPanel key={`alerts-${iban}`} iban={iban} />
-          <StatementPanel key={`statement-${iban}`} iban={iban} />
+          <StatementPanel
+            key={`statement-${iban}`}
+            iban={iban}
+            newestArrivedId={Math.max(0, ...live.arrived)}
+          />
           <TransactionsPanel title="Your transactions" iban={iban} live={live} />
         </>
       )}

@@ -15,6 +15,8 @@ import {
 
 interface Props {
   iban: string;
+  /** The newest transaction streamed in for the account: a change loads the statement again. */
+  newestArrivedId: number;
 }
 
 /** Hands `text` to the browser as a file download. */
@@ -34,7 +36,7 @@ function saveFile(text: string, name: string, mime: string) {
  * closing balance, to download as CSV or camt.053 XML, or to print (the print style shows this
  * panel alone).
  */
-export function StatementPanel({ iban }: Props) {
+export function StatementPanel({ iban, newestArrivedId }: Props) {
   const { client, endpoint } = useApi();
   const { connects } = useConnection();
   const id = useId();
@@ -48,7 +50,7 @@ export function StatementPanel({ iban }: Props) {
     const range = monthPeriod(month);
     if (!range) return;
     let stopped = false;
-    setStatement(null);
+    // The statement shown stays until the next one is in: it names its own period.
     setError(null);
     void client
       .query(STATEMENT, { iban, ...range }, { requestPolicy: 'network-only' })
@@ -61,7 +63,7 @@ export function StatementPanel({ iban }: Props) {
     return () => {
       stopped = true;
     };
-  }, [client, endpoint, iban, month, connects]);
+  }, [client, endpoint, iban, month, connects, newestArrivedId]);
 
   async function download(format: StatementFormat) {
     if (!period) return;
@@ -128,6 +130,7 @@ export function StatementPanel({ iban }: Props) {
             caption={`Booked transactions of ${statement.iban} in ${month}, oldest first`}
             transactions={statement.transactions}
             emptyText="No transactions in this month."
+            className="statement-lines"
           />
           <div className="button-row no-print">
             <button type="button" disabled={saving !== null} onClick={() => void download('csv')}>
