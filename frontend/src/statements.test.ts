@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { monthOf, monthPeriod, statementFileName } from './statements';
+import { monthOf, monthPeriod, statementFileName, statementUrl } from './statements';
 
 describe('monthly statements', () => {
   it('turn a month into the UTC period from its first moment to the next month', () => {
@@ -30,6 +30,16 @@ describe('monthly statements', () => {
     );
     expect(statementFileName('../x/NL66', '2026-11', 'camt053')).toBe(
       'statement-xNL66-2026-11.xml',
+    );
+  });
+
+  it('are files next to the GraphQL path, with the period in the query', () => {
+    const period = { from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z' };
+    expect(statementUrl('http://127.0.0.1:8888/graphql', 'NL66OPEN0000000000', period, 'csv')).toBe(
+      'http://127.0.0.1:8888/graphql/statement?iban=NL66OPEN0000000000&from=2026-11-01T00%3A00%3A00.000Z&to=2026-12-01T00%3A00%3A00.000Z&format=csv',
+    );
+    expect(statementUrl('https://bank.example/api/graphql', 'X', period, 'camt053')).toMatch(
+      /^https:\/\/bank\.example\/api\/graphql\/statement\?iban=X&/,
     );
   });
 });

@@ -37,7 +37,21 @@ export function statementFileName(iban: string, month: string, format: Statement
   return `statement-${safeIban}-${safeMonth}.${format === 'csv' ? 'csv' : 'xml'}`;
 }
 
-export const STATEMENT_MIME: Record<StatementFormat, string> = {
-  csv: 'text/csv;charset=utf-8',
-  camt053: 'application/xml;charset=utf-8',
-};
+/** The transactions the page lists; the files hold all of them. */
+export const LISTED_TRANSACTIONS = 1000;
+
+/**
+ * Where the endpoint serves the statement as a file: `statement` under its GraphQL path
+ * (`https://bank.example/api/graphql` → `https://bank.example/api/graphql/statement?…`), so
+ * every proxy that forwards /graphql forwards it too.
+ */
+export function statementUrl(
+  graphqlUrl: string,
+  iban: string,
+  period: { from: string; to: string },
+  format: StatementFormat,
+): string {
+  const url = new URL(`${graphqlUrl.replace(/\/+$/, '')}/statement`);
+  url.search = new URLSearchParams({ iban, ...period, format }).toString();
+  return url.href;
+}

@@ -30,6 +30,7 @@ pub mod schema;
 pub mod secrets;
 pub mod server;
 pub mod sessions;
+pub mod statement_download;
 pub mod statements;
 pub mod throttle;
 pub mod tokens;
@@ -195,7 +196,15 @@ pub async fn run(
         },
         config.limits,
     );
-    let app = server::router(schema, sessions, readiness.clone(), &config.http, metrics);
+    let downloads = statement_download::Downloads::new(Arc::clone(&bank), Arc::clone(&sessions));
+    let app = server::router(
+        schema,
+        sessions,
+        readiness.clone(),
+        &config.http,
+        metrics,
+        downloads,
+    );
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {

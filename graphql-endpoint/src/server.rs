@@ -32,6 +32,7 @@ use crate::client_address::TrustedProxies;
 use crate::schema::observed::IncomingTrace;
 use crate::schema::BankSchema;
 use crate::sessions::{Bearer, Sessions};
+use crate::statement_download::{self, Downloads};
 use crate::websocket::{SocketLimits, Sockets};
 use crate::{graphiql, schema, websocket};
 
@@ -120,7 +121,7 @@ struct Api {
     proxies: TrustedProxies,
 }
 
-fn refusal(status: StatusCode, code: &str, message: String) -> Response {
+pub(crate) fn refusal(status: StatusCode, code: &str, message: String) -> Response {
     let body = json!({"errors": [{"message": message, "extensions": {"code": code}}]});
     (status, Json(body)).into_response()
 }
@@ -256,6 +257,7 @@ pub fn router(
     readiness: Readiness,
     config: &HttpConfig,
     metrics: Metrics,
+    downloads: Downloads,
 ) -> Router {
     let render = move || {
         let text = metrics.render();
@@ -276,6 +278,10 @@ pub fn router(
     let mut router = Router::new()
         .route("/health", get(health))
         .route("/metrics", get(render))
+        .route(
+            "/graphql/statement",
+            get(statement_download::statement).with_state(downloads),
+        )
         .route(
             "/graphql",
             post(graphql).with_state(Api {

@@ -42,7 +42,7 @@ const DESCRIBED_TRANSFER: &str = "mutation($uuid: String!, $u: String!, $t: Stri
 const STATEMENT: &str = "query($i: String!, $f: String!, $to: String!) {
   statement(iban: $i, from: $f, to: $to) {
     iban from to opening_balance closing_balance credits debits
-    transactions { id changed_by new_balance from_to descr direction } csv camt053 } }";
+    transaction_count transactions { id changed_by new_balance from_to descr direction } } }";
 
 struct Customer {
     name: String,
@@ -441,8 +441,24 @@ async fn a_statement_reconciles_and_is_valid_camt_053() {
     assert_eq!(statement["debits"], "€ 25,51");
     assert_eq!(statement["transactions"][1]["direction"], "DEBIT");
 
+    assert_eq!(statement["transaction_count"], 3);
+
+    // The same statement as files, sent as they are written.
+    let file = |format: &str| {
+        format!(
+            "/graphql/statement?iban={}&from={}&to={}&format={format}",
+            alice.iban,
+            from.replace('+', "%2B"),
+            to.replace('+', "%2B")
+        )
+    };
     // The CSV: a header, the opening row, three booked rows, the closing row; the formula inert.
-    let csv = text(&statement["csv"]);
+    let (status, content_type, csv) = owner.get(&file("csv")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "text/csv; charset=utf-8"),
+        "{csv}"
+    );
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 6, "{csv}");
     assert!(rows[1].starts_with(&format!("opening,{from},")), "{csv}");
@@ -453,30 +469,37 @@ async fn a_statement_reconciles_and_is_valid_camt_053() {
     assert!(rows[5].ends_with(",974.49,974.49"), "{csv}");
 
     // The camt.053 XML is valid against the official schema.
-    let xml = text(&statement["camt053"]);
+    let (status, _, xml) = owner.get(&file("camt053")).await;
+    assert_eq!(status, 200, "{xml}");
     assert!(
         xml.contains("<Ustrd>salary &lt;b&gt;&amp;amp;&lt;/b&gt;</Ustrd>"),
         "{xml}"
     );
-    let file = std::env::temp_dir().join(format!("statement-{}.xml", alice.name));
-    std::fs::write(&file, &xml).unwrap();
+    let path = std::env::temp_dir().join(format!("statement-{}.xml", alice.name));
+    std::fs::write(&path, &xml).unwrap();
     let checked = std::process::Command::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../scripts/camt053-check.sh"
     ))
-    .arg(&file)
+    .arg(&path)
     .output()
     .expect("scripts/camt053-check.sh runs");
-    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&path);
     assert!(
         checked.status.success(),
         "camt.053 not valid: {}{}",
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );
+    // Files need the same rights: none without a session, none of another's account.
+    assert_eq!(client.get(&file("csv")).await.0, 401);
+    let stranger = client.with_session(&client.customer_session(&bob.name, PASSWORD).await);
+    assert_eq!(stranger.get(&file("camt053")).await.0, 403);
+    let (status, _, body) = owner.get(&file("pdf")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("format should be csv or camt053"), "{body}");
 
     // Somebody else's statement is forbidden, and so is one without a session.
-    let stranger = client.with_session(&client.customer_session(&bob.name, PASSWORD).await);
     let refused = stranger.post(STATEMENT, period.clone()).await;
     assert_eq!(
         refused["errors"][0]["extensions"]["code"], "FORBIDDEN",

@@ -64,6 +64,8 @@ export interface Api {
   client: Client;
   connection: ConnectionStore;
   endpoint: Endpoint;
+  /** `GET url` with the session, for the endpoint's files (statements). */
+  fetchWithSession: (url: string) => Promise<Response>;
 }
 
 /** What an API needs from the session it was made for. */
@@ -119,5 +121,7 @@ export function createApi(endpoint: Endpoint, access: SessionAccess): Disposable
       subscriptionExchange({ forwardSubscription: socket.forward }),
     ],
   });
-  return { client, connection, endpoint, dispose: socket.dispose };
+  const fetchWithSession = (url: string) =>
+    fetch(url, { headers: authorizationHeaders(access.token()), credentials: 'omit' });
+  return { client, connection, endpoint, fetchWithSession, dispose: socket.dispose };
 }

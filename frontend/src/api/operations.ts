@@ -225,27 +225,10 @@ export const STATEMENT = graphql(`
       closing_balance
       credits
       debits
-      transactions {
+      transaction_count
+      transactions(max_items: 1000) {
         ...TransactionFields
       }
-    }
-  }
-`);
-
-/** The same statement as a file: CSV. */
-export const STATEMENT_CSV = graphql(`
-  query StatementCsv($iban: String!, $from: String!, $to: String!) {
-    statement(iban: $iban, from: $from, to: $to) {
-      csv
-    }
-  }
-`);
-
-/** The same statement as a file: ISO 20022 camt.053 XML. */
-export const STATEMENT_CAMT053 = graphql(`
-  query StatementCamt053($iban: String!, $from: String!, $to: String!) {
-    statement(iban: $iban, from: $from, to: $to) {
-      camt053
     }
   }
 `);

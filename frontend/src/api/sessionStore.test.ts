@@ -37,7 +37,13 @@ function storeWith(answers: unknown[]) {
     } as unknown as Client;
     const dispose = vi.fn();
     made.push({ access, dispose });
-    const api: DisposableApi = { client, connection: new ConnectionStore(), endpoint, dispose };
+    const api: DisposableApi = {
+      client,
+      connection: new ConnectionStore(),
+      endpoint,
+      fetchWithSession: vi.fn(),
+      dispose,
+    };
     return api;
   });
   return { store, sent, made };

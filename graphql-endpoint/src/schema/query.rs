@@ -129,8 +129,8 @@ impl QueryRoot {
 
     /// The statement of account `iban` for the period from `from` (included) to `to`
     /// (excluded), RFC 3339, at most 366 days: opening balance, every booked transaction,
-    /// closing balance; also as CSV and camt.053 XML. For an owner of the account or an
-    /// employee.
+    /// closing balance. For an owner of the account or an employee; as a CSV or camt.053 file:
+    /// `GET /graphql/statement?iban=…&from=…&to=…&format=csv|camt053`.
     async fn statement(
         &self,
         ctx: &Context<'_>,

@@ -1,5 +1,5 @@
-//! The GraphQL side of statements: `statement(iban, from, to)` and its type, with the CSV and
-//! camt.053 renderings computed only when asked for.
+//! The GraphQL side of statements: `statement(iban, from, to)` and its type. The same statement
+//! as a CSV or camt.053 file is `GET /statement` (see [`crate::statement_download`]).
 
 use async_graphql::{ComplexObject, Error, ErrorExtensions, Result, SimpleObject};
 use topology::values::format_euro;
@@ -7,7 +7,7 @@ use topology::values::format_euro;
 use super::errors::{graphql_error, invalid};
 use super::types::Transaction;
 use crate::statements::{self, Statement as Read, StatementError};
-use crate::validation::InvalidInput;
+use crate::validation::{self, InvalidInput};
 
 /// An account's statement for a period: the balance when it began, every booked transaction
 /// in it, and the balance when it ended; the opening balance plus the transactions' amounts
@@ -28,8 +28,8 @@ pub struct Statement {
     pub credits: String,
     /// The sum of the debits, in Dutch euros, without sign.
     pub debits: String,
-    /// Oldest first.
-    pub transactions: Vec<Transaction>,
+    /// How many transactions the period has.
+    pub transaction_count: i32,
     #[graphql(skip)]
     pub read: Read,
 }
@@ -44,42 +44,44 @@ impl Statement {
             closing_balance: format_euro(read.closing_balance()),
             credits: format_euro(read.credits()),
             debits: format_euro(read.debits()),
-            transactions: read
-                .transactions
-                .iter()
-                .map(Transaction::from_read)
-                .collect(),
+            transaction_count: i32::try_from(read.transactions.len()).unwrap_or(i32::MAX),
             read,
         }
     }
 }
 
-#[ComplexObject(rename_fields = "snake_case")]
+#[ComplexObject(rename_fields = "snake_case", rename_args = "snake_case")]
 impl Statement {
-    /// The statement as CSV (a header, then opening, booked and closing rows; amounts like
-    /// `-12.34`).
-    async fn csv(&self) -> Result<String> {
-        statements::csv::write(&self.read).map_err(internal)
-    }
-
-    /// The statement as ISO 20022 camt.053.001.02 XML, for bookkeeping programs.
-    #[graphql(name = "camt053")]
-    async fn camt053(&self) -> Result<String> {
-        let now = crate::instants::now_millis();
-        statements::camt053::write(&self.read, now).map_err(internal)
+    /// At most `max_items` (1–1000) of the period's transactions from position `offset` on,
+    /// oldest first; the whole statement is a file: `GET /statement`.
+    async fn transactions(
+        &self,
+        #[graphql(default = 0)] offset: i32,
+        #[graphql(default = 1000)] max_items: i32,
+    ) -> Result<Vec<Transaction>> {
+        validation::max_items(max_items).map_err(invalid)?;
+        validation::offset(offset).map_err(invalid)?;
+        let skip = usize::try_from(offset).unwrap_or(0);
+        let take = usize::try_from(max_items).unwrap_or(0);
+        Ok(self
+            .read
+            .transactions
+            .iter()
+            .skip(skip)
+            .take(take)
+            .map(Transaction::from_read)
+            .collect())
     }
 }
 
-/// What a statement that cannot be read or shown becomes.
+/// What a statement that cannot be read becomes.
 pub fn statement_error(error: StatementError) -> Error {
     match error {
         StatementError::Read(read) => graphql_error(read.into()),
         StatementError::TooLong => invalid(InvalidInput(statements::TOO_LONG.to_string())),
-        StatementError::DoesNotReconcile { .. } => internal(error),
+        StatementError::DoesNotReconcile { .. } => {
+            tracing::error!(%error, "a statement could not be read");
+            Error::new(error.to_string()).extend_with(|_, e| e.set("code", "INTERNAL"))
+        }
     }
-}
-
-fn internal(error: impl std::fmt::Display) -> Error {
-    tracing::error!(%error, "a statement could not be written");
-    Error::new(error.to_string()).extend_with(|_, e| e.set("code", "INTERNAL"))
 }

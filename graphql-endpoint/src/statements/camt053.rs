@@ -18,7 +18,7 @@
 
 use std::io;
 
-use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use super::{decimal, Statement};
@@ -34,45 +34,104 @@ const LINE_CHARS: usize = 140;
 /// `Max35Text`: identifiers.
 const ID_CHARS: usize = 35;
 
-/// The statement as camt.053 XML, created at `created_millis`.
-pub fn write(statement: &Statement, created_millis: i64) -> Result<String, io::Error> {
-    let mut xml = Writer::new_with_indent(Vec::new(), b' ', 2);
+/// The statement as camt.053 XML created at `created_millis`, in chunks: the header (group
+/// header, account, balances, summary), the entries [`super::CHUNK_LINES`] at a time, and the
+/// closing tags. One writer writes them all, so the indentation runs on across chunks.
+pub fn chunks(
+    statement: &Statement,
+    created_millis: i64,
+) -> impl Iterator<Item = io::Result<Vec<u8>>> + '_ {
+    Chunks {
+        statement,
+        created_millis,
+        xml: Writer::new_with_indent(Vec::new(), b' ', 2),
+        next: Part::Header,
+    }
+}
+
+enum Part {
+    Header,
+    Entries(usize),
+    Footer,
+    Done,
+}
+
+struct Chunks<'a> {
+    statement: &'a Statement,
+    created_millis: i64,
+    xml: Writer<Vec<u8>>,
+    next: Part,
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = io::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let written = match self.next {
+            Part::Header => {
+                self.next = Part::Entries(0);
+                header(&mut self.xml, self.statement, self.created_millis)
+            }
+            Part::Entries(from) => {
+                let transactions = &self.statement.transactions;
+                let to = (from + super::CHUNK_LINES).min(transactions.len());
+                self.next = if to < transactions.len() {
+                    Part::Entries(to)
+                } else {
+                    Part::Footer
+                };
+                transactions[from..to]
+                    .iter()
+                    .try_for_each(|transaction| entry(&mut self.xml, transaction))
+            }
+            Part::Footer => {
+                self.next = Part::Done;
+                ["Stmt", "BkToCstmrStmt", "Document"]
+                    .into_iter()
+                    .try_for_each(|name| self.xml.write_event(Event::End(BytesEnd::new(name))))
+            }
+            Part::Done => return None,
+        };
+        Some(written.map(|()| std::mem::take(self.xml.get_mut())))
+    }
+}
+
+/// Everything before the entries, leaving `Document`, `BkToCstmrStmt` and `Stmt` open.
+fn header(xml: &mut Writer<Vec<u8>>, statement: &Statement, created_millis: i64) -> io::Result<()> {
     xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let created = instants::format(created_millis);
     let id = statement_id(statement);
-    xml.create_element("Document")
-        .with_attribute(("xmlns", NAMESPACE))
-        .write_inner_content(|xml| {
-            xml.create_element("BkToCstmrStmt")
-                .write_inner_content(|xml| {
-                    xml.create_element("GrpHdr").write_inner_content(|xml| {
-                        text(xml, "MsgId", &id)?;
-                        text(xml, "CreDtTm", &created)
-                    })?;
-                    xml.create_element("Stmt").write_inner_content(|xml| {
-                        text(xml, "Id", &id)?;
-                        text(xml, "CreDtTm", &created)?;
-                        xml.create_element("FrToDt").write_inner_content(|xml| {
-                            text(xml, "FrDtTm", &instants::format(statement.since))?;
-                            text(xml, "ToDtTm", &instants::format(statement.until))
-                        })?;
-                        xml.create_element("Acct").write_inner_content(|xml| {
-                            account(xml, &statement.iban)?;
-                            text(xml, "Ccy", CURRENCY)
-                        })?;
-                        balance(xml, "OPBD", statement.opening_balance, statement.since)?;
-                        balance(xml, "CLBD", statement.closing_balance(), statement.until)?;
-                        summary(xml, statement)?;
-                        for transaction in &statement.transactions {
-                            entry(xml, transaction)?;
-                        }
-                        Ok(())
-                    })?;
-                    Ok(())
-                })?;
-            Ok(())
-        })?;
-    Ok(String::from_utf8_lossy(&xml.into_inner()).into_owned())
+    xml.write_event(Event::Start(
+        BytesStart::new("Document").with_attributes([("xmlns", NAMESPACE)]),
+    ))?;
+    xml.write_event(Event::Start(BytesStart::new("BkToCstmrStmt")))?;
+    xml.create_element("GrpHdr").write_inner_content(|xml| {
+        text(xml, "MsgId", &id)?;
+        text(xml, "CreDtTm", &created)
+    })?;
+    xml.write_event(Event::Start(BytesStart::new("Stmt")))?;
+    text(xml, "Id", &id)?;
+    text(xml, "CreDtTm", &created)?;
+    xml.create_element("FrToDt").write_inner_content(|xml| {
+        text(xml, "FrDtTm", &instants::format(statement.since))?;
+        text(xml, "ToDtTm", &instants::format(statement.until))
+    })?;
+    xml.create_element("Acct").write_inner_content(|xml| {
+        account(xml, &statement.iban)?;
+        text(xml, "Ccy", CURRENCY)
+    })?;
+    balance(xml, "OPBD", statement.opening_balance, statement.since)?;
+    balance(xml, "CLBD", statement.closing_balance(), statement.until)?;
+    summary(xml, statement)
+}
+
+/// The statement as one camt.053 document, created at `created_millis`.
+pub fn write(statement: &Statement, created_millis: i64) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    for chunk in chunks(statement, created_millis) {
+        bytes.extend(chunk?);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The statement's and the message's id: the account and the start of the period.

@@ -23,45 +23,57 @@ pub const HEADER: [&str; 7] = [
     "balance",
 ];
 
-/// The statement as CSV text.
+/// The statement as CSV, in chunks of at most [`super::CHUNK_LINES`] booked rows each: the
+/// first with the header and opening row, the last with the closing row.
+pub fn chunks(statement: &Statement) -> impl Iterator<Item = Result<Vec<u8>, csv::Error>> + '_ {
+    let batches = statement.transactions.chunks(super::CHUNK_LINES);
+    let count = batches.len().max(1);
+    let empty: &[crate::reads::Transaction] = &[];
+    let batches = batches.chain((statement.transactions.is_empty()).then_some(empty));
+    batches.enumerate().map(move |(index, batch)| {
+        let mut out = csv::Writer::from_writer(Vec::new());
+        if index == 0 {
+            out.write_record(HEADER)?;
+            let opening = decimal(statement.opening_balance);
+            let since = instants::format(statement.since);
+            out.write_record(["opening", &since, "", "", "", "", &opening])?;
+        }
+        for transaction in batch {
+            out.write_record([
+                "booked",
+                &transaction
+                    .at_millis
+                    .map(instants::format)
+                    .unwrap_or_default(),
+                &transaction.id.to_string(),
+                &inert(&transaction.from_to),
+                &inert(&transaction.description),
+                &decimal(transaction.changed_by),
+                &decimal(transaction.new_balance),
+            ])?;
+        }
+        if index + 1 == count {
+            let moved = statement.credits().saturating_sub(statement.debits());
+            out.write_record([
+                "closing",
+                &instants::format(statement.until),
+                "",
+                "",
+                "",
+                &decimal(moved),
+                &decimal(statement.closing_balance()),
+            ])?;
+        }
+        out.into_inner().map_err(|error| error.into_error().into())
+    })
+}
+
+/// The statement as one CSV text.
 pub fn write(statement: &Statement) -> Result<String, csv::Error> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(HEADER)?;
-    let opening = decimal(statement.opening_balance);
-    out.write_record([
-        "opening",
-        &instants::format(statement.since),
-        "",
-        "",
-        "",
-        "",
-        &opening,
-    ])?;
-    for transaction in &statement.transactions {
-        out.write_record([
-            "booked",
-            &transaction
-                .at_millis
-                .map(instants::format)
-                .unwrap_or_default(),
-            &transaction.id.to_string(),
-            &inert(&transaction.from_to),
-            &inert(&transaction.description),
-            &decimal(transaction.changed_by),
-            &decimal(transaction.new_balance),
-        ])?;
+    let mut bytes = Vec::new();
+    for chunk in chunks(statement) {
+        bytes.extend(chunk?);
     }
-    let moved = statement.credits().saturating_sub(statement.debits());
-    out.write_record([
-        "closing",
-        &instants::format(statement.until),
-        "",
-        "",
-        "",
-        &decimal(moved),
-        &decimal(statement.closing_balance()),
-    ])?;
-    let bytes = out.into_inner().map_err(|error| error.into_error())?;
     // Every field written is a Rust string, so the bytes are UTF-8.
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

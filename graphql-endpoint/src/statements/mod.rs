@@ -20,6 +20,8 @@ use crate::reads::{ReadError, StatementPage, Transaction};
 pub const MAX_TRANSACTIONS: usize = 200_000;
 /// Names [`MAX_TRANSACTIONS`] (a test checks it).
 pub const TOO_LONG: &str = Refusal::StatementTooLong.text();
+/// Booked lines per chunk of a file being sent: the file is written as it goes out.
+pub const CHUNK_LINES: usize = 1_000;
 /// Transactions asked for per page; the projector may answer fewer (its byte budget).
 const PAGE_ITEMS: i32 = 10_000;
 

@@ -105,3 +105,53 @@ fn decimals_have_a_point_and_two_digits() {
 fn the_too_long_reason_names_the_limit() {
     assert!(TOO_LONG.contains(&MAX_TRANSACTIONS.to_string()));
 }
+
+/// A statement of `count` deposits of one cent each, opening at 0.
+pub fn long_statement(count: i32) -> Statement {
+    let transactions = (1..=count)
+        .rev()
+        .map(|id| transaction(id, 1, i64::from(id), "cash", "d"))
+        .collect();
+    let page = StatementPage {
+        iban: IBAN.into(),
+        transactions,
+        next_before: None,
+        opening_balance: Some(0),
+    };
+    Statement::from_pages(IBAN, NOVEMBER.0, NOVEMBER.1, vec![page]).expect("reconciles")
+}
+
+#[test]
+fn files_are_written_in_chunks_that_make_the_whole_file() {
+    let statement = long_statement(2_500);
+    let csv: Vec<Vec<u8>> = csv::chunks(&statement).map(|c| c.expect("csv")).collect();
+    assert_eq!(csv.len(), 3);
+    let text = String::from_utf8(csv.concat()).expect("utf-8");
+    assert_eq!(text, csv::write(&statement).expect("csv"));
+    assert_eq!(text.lines().count(), 1 + 1 + 2_500 + 1);
+
+    let xml: Vec<Vec<u8>> = camt053::chunks(&statement, 0)
+        .map(|c| c.expect("xml"))
+        .collect();
+    assert_eq!(
+        xml.len(),
+        1 + 3 + 1,
+        "header, three chunks of entries, footer"
+    );
+    let text = String::from_utf8(xml.concat()).expect("utf-8");
+    assert_eq!(text, camt053::write(&statement, 0).expect("xml"));
+    assert_eq!(text.matches("<Ntry>").count(), 2_500);
+    assert!(text.trim_end().ends_with("</Document>"));
+}
+
+#[test]
+fn an_empty_statement_is_one_chunk_from_opening_to_closing() {
+    let statement = long_statement(0);
+    let csv: Vec<Vec<u8>> = csv::chunks(&statement).map(|c| c.expect("csv")).collect();
+    assert_eq!(csv.len(), 1);
+    let text = String::from_utf8(csv.concat()).expect("utf-8");
+    assert_eq!(text.lines().count(), 3, "header, opening, closing: {text}");
+    let xml = camt053::write(&statement, 0).expect("xml");
+    assert!(!xml.contains("<Ntry>"));
+    assert!(xml.trim_end().ends_with("</Document>"));
+}

@@ -248,6 +248,23 @@ impl Client {
         self.with_session(&session)
     }
 
+    /// `GET <path>` with this client's session: the status, the content type and the body.
+    pub async fn get(&self, path: &str) -> (u16, String, String) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(session) = &self.session {
+            request = request.bearer_auth(session);
+        }
+        let response = request.send().await.expect("GET answered");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, content_type, response.text().await.expect("a body"))
+    }
+
     /// A customer session (`login`) of an existing user.
     pub async fn customer_session(&self, username: &str, password: &str) -> String {
         let session = self

@@ -2,13 +2,14 @@ import { useEffect, useId, useState } from 'react';
 import { Notice } from '../../components/Notice';
 import { TransactionTable } from '../../components/TransactionTable';
 import { describeError } from '../../api/errors';
-import { STATEMENT, STATEMENT_CAMT053, STATEMENT_CSV } from '../../api/operations';
+import { STATEMENT } from '../../api/operations';
 import { useApi, useConnection } from '../../hooks/api';
 import {
   monthOf,
   monthPeriod,
   statementFileName,
-  STATEMENT_MIME,
+  statementUrl,
+  LISTED_TRANSACTIONS,
   type Statement,
   type StatementFormat,
 } from '../../statements';
@@ -19,9 +20,9 @@ interface Props {
   newestArrivedId: number;
 }
 
-/** Hands `text` to the browser as a file download. */
-function saveFile(text: string, name: string, mime: string) {
-  const url = URL.createObjectURL(new Blob([text], { type: mime }));
+/** Hands `file` to the browser as a download. */
+function saveFile(file: Blob, name: string) {
+  const url = URL.createObjectURL(file);
   const link = document.createElement('a');
   link.href = url;
   link.download = name;
@@ -37,7 +38,7 @@ function saveFile(text: string, name: string, mime: string) {
  * panel alone).
  */
 export function StatementPanel({ iban, newestArrivedId }: Props) {
-  const { client, endpoint } = useApi();
+  const { client, endpoint, fetchWithSession } = useApi();
   const { connects } = useConnection();
   const id = useId();
   const [month, setMonth] = useState(() => monthOf(new Date()));
@@ -65,27 +66,25 @@ export function StatementPanel({ iban, newestArrivedId }: Props) {
     };
   }, [client, endpoint, iban, month, connects, newestArrivedId]);
 
+  /** The whole statement as a file, from the endpoint's `GET /statement`. */
   async function download(format: StatementFormat) {
     if (!period) return;
     setSaving(format);
     setError(null);
-    const variables = { iban, ...period };
-    const options = { requestPolicy: 'network-only' } as const;
-    const text =
-      format === 'csv'
-        ? await client
-            .query(STATEMENT_CSV, variables, options)
-            .toPromise()
-            .then((r) => (r.error ? r.error : (r.data?.statement.csv ?? '')))
-        : await client
-            .query(STATEMENT_CAMT053, variables, options)
-            .toPromise()
-            .then((r) => (r.error ? r.error : (r.data?.statement.camt053 ?? '')));
-    setSaving(null);
-    if (typeof text === 'string') {
-      saveFile(text, statementFileName(iban, month, format), STATEMENT_MIME[format]);
-    } else {
-      setError(describeError(text, endpoint.http));
+    try {
+      const response = await fetchWithSession(statementUrl(endpoint.http, iban, period, format));
+      if (response.ok) {
+        saveFile(await response.blob(), statementFileName(iban, month, format));
+      } else {
+        const body = (await response.json().catch(() => null)) as {
+          errors?: { message?: string }[];
+        } | null;
+        setError(body?.errors?.[0]?.message ?? `The bank answered ${response.status}.`);
+      }
+    } catch {
+      setError(`The bank could not be reached at ${endpoint.http}.`);
+    } finally {
+      setSaving(null);
     }
   }
 
@@ -126,6 +125,12 @@ export function StatementPanel({ iban, newestArrivedId }: Props) {
             <dt>Closing balance</dt>
             <dd data-testid="statement-closing">{statement.closing_balance}</dd>
           </dl>
+          {statement.transaction_count > LISTED_TRANSACTIONS && (
+            <p className="hint">
+              The first {LISTED_TRANSACTIONS} of {statement.transaction_count} transactions; the
+              files hold all of them.
+            </p>
+          )}
           <TransactionTable
             caption={`Booked transactions of ${statement.iban} in ${month}, oldest first`}
             transactions={statement.transactions}
