@@ -5,10 +5,12 @@ use std::time::Instant;
 
 use anyhow::bail;
 use projector::{answer, BankProjector, QueryAnswer, ReadModel, Source};
+use topology::query_results::StatementPage;
 use topology::values::{new_token, open_iban_for_account, CASH};
 use topology::{
     AccountAtQuery, AlertKind, AlertSetEvent, AllBankAccountsQuery, BalanceHistoryQuery,
     BankAccountCreatedEvent, BankEvent, BankQuery, Id, MoneyCreditedEvent, MoneyDebitedEvent,
+    StatementQuery,
 };
 
 use crate::{kib, vm_rss_kib};
@@ -213,6 +215,50 @@ pub(crate) fn history(transactions: u32) -> anyhow::Result<()> {
             times[times.len() / 2].as_secs_f64() * 1_000.0
         );
     }
+    time_statement(&model, &iban, transactions)
+}
+
+/// Every page of the statement of the newest 100,000 transactions (or all of them), asked one
+/// after another as the endpoint does: median of 21 runs.
+fn time_statement(model: &ReadModel, iban: &str, transactions: u32) -> anyhow::Result<()> {
+    let wanted = transactions.min(100_000);
+    let last = transactions.saturating_sub(1);
+    let first = StatementQuery {
+        id: Id::random(),
+        iban: iban.to_string(),
+        since: instant_of(transactions - wanted),
+        until: instant_of(last) + 1,
+        before: None,
+        max_items: 10_000,
+    };
+    let mut times = Vec::new();
+    let (mut pages, mut bytes, mut listed) = (0, 0, 0);
+    for _ in 0..21 {
+        let started = Instant::now();
+        let mut query = first.clone();
+        (pages, bytes, listed) = (0, 0, 0);
+        loop {
+            let page = match answer(model, &BankQuery::from(query.clone())) {
+                QueryAnswer::Succeeded(succeeded) => succeeded.query_result,
+                QueryAnswer::Failed(failed) => bail!("StatementQuery: {}", failed.reason),
+            };
+            pages += 1;
+            bytes += page.len();
+            let page: StatementPage = serde_json::from_str(&page)?;
+            listed += page.transactions.len();
+            match page.next_before {
+                Some(before) => query.before = Some(before),
+                None => break,
+            }
+        }
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "  StatementQuery, every page of the newest {wanted} transactions: {:.1} ms \
+         ({listed} transactions in {pages} pages, {bytes} bytes)",
+        times[times.len() / 2].as_secs_f64() * 1_000.0
+    );
     Ok(())
 }
 
