@@ -88,6 +88,8 @@ refusals! {
     NoLinkedBankAccountFound => "no linked bank account found",
     PasswordIsTooEasy => "password is too easy to guess: use a longer phrase of uncommon words",
     TooManyLoginsAtOnce => "too many logins at once, try again in a moment",
+    /// Admission control: the endpoint has as many commands in flight as it allows.
+    BankIsBusy => "the bank is busy, try again in a moment",
     /// `seconds`: a whole number, at least 1.
     TooManyAttempts => "too many attempts, try again in {seconds} s",
     InvalidEmployeeUsernameOrPassword => "invalid employee username or password",

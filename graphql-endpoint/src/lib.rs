@@ -59,6 +59,9 @@ pub struct Config {
     pub addr: SocketAddr,
     /// How long a command or query waits for its answer.
     pub timeout: Duration,
+    /// The most commands waiting for their answers at once; more are refused with `BUSY`
+    /// (see [`bus::admission`]).
+    pub max_pending_commands: usize,
     pub http: HttpConfig,
     pub limits: schema::Limits,
     /// Cents deposited into the company account, once ever.
@@ -151,6 +154,7 @@ pub async fn run(
             Arc::clone(&codec),
             config.timeout,
             Arc::clone(&operations),
+            config.max_pending_commands,
         ),
         QueryBus::start(
             &settings.kafka,

@@ -68,6 +68,11 @@ struct Args {
     /// page of 100 transactions with every field 800.
     #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 10_000)]
     max_complexity: usize,
+    /// The most commands (mutations that move money or change accounts) waiting for their
+    /// answers at once; one more is refused at once with BUSY "the bank is busy, try again in a
+    /// moment" instead of queueing (admission control).
+    #[arg(long, env = "GRAPHQL_MAX_PENDING_COMMANDS", default_value_t = 800)]
+    max_pending_commands: usize,
     /// The largest answer, in bytes; a larger one is refused with RESPONSE_TOO_LARGE.
     #[arg(long, env = "GRAPHQL_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_response_bytes: usize,
@@ -236,6 +241,10 @@ async fn main() -> anyhow::Result<()> {
     );
     anyhow::ensure!(args.max_batch > 0, "--max-batch must be at least 1");
     anyhow::ensure!(
+        args.max_pending_commands > 0,
+        "--max-pending-commands must be at least 1"
+    );
+    anyhow::ensure!(
         args.ws_ping_seconds > 0 && args.ws_idle_seconds > 0 && args.ws_init_seconds > 0,
         "--ws-ping-seconds, --ws-idle-seconds and --ws-init-seconds must be positive"
     );
@@ -244,6 +253,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config {
         addr: SocketAddr::new(args.host, args.port),
         timeout: Duration::from_secs_f64(args.command_timeout),
+        max_pending_commands: args.max_pending_commands,
         http: HttpConfig {
             origins: AllowedOrigins::parse(&args.allowed_origins)
                 .map_err(anyhow::Error::msg)

@@ -83,6 +83,7 @@ impl Bank {
     }
 
     async fn transfer_until_ended(&self, transfer: &Transfer) -> Result<Outcome, RequestError> {
+        let _admitted = self.commands.admit()?;
         let timeout = self.commands.timeout();
         let deadline = Instant::now() + timeout;
         // Both answers are registered before sending: the saga may end before we look.

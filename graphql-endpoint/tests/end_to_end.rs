@@ -540,3 +540,75 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
     drop(restarted);
     drop(suite);
 }
+
+/// Admission control: with one command allowed in flight and the command handler frozen, the
+/// first deposit waits for its answer until the endpoint's timeout, and a second is refused at
+/// once with `BUSY`; once the first is over, commands are admitted again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
+async fn a_full_endpoint_refuses_more_commands_at_once_with_busy() {
+    const TIMED: &str = "mutation($uuid: String!, $u: String!, $t: String!, $a: Int!, $f: String!, $to: String!, $d: String!) {
+  money_transfer(uuid: $uuid, username: $u, token: $t, amount: $a, from: $f, to: $to, descr: $d) { success ended reason } }";
+    let mut suite = Suite::start(&[
+        ("GRAPHQL_MAX_PENDING_COMMANDS", "1".to_string()),
+        ("GRAPHQL_COMMAND_TIMEOUT", "3".to_string()),
+    ])
+    .await;
+    let client = suite.client();
+    let alice = new_user(&client, "busy").await;
+
+    suite.handler.pause();
+    let waiting = {
+        let (client, variables) = (
+            client.clone(),
+            transfer(&alice, 100, "cash", &alice.iban, "waits").variables(),
+        );
+        tokio::spawn(async move { client.data(TIMED, variables, "money_transfer").await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asked = std::time::Instant::now();
+    let refused = client
+        .post(
+            TIMED,
+            transfer(&alice, 100, "cash", &alice.iban, "shed").variables(),
+        )
+        .await;
+    let took = asked.elapsed();
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "BUSY",
+        "{refused}"
+    );
+    assert_eq!(
+        refused["errors"][0]["message"],
+        "the bank is busy, try again in a moment"
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "answered at once, not queued: {took:?}"
+    );
+    let waited = waiting.await.expect("the first deposit's task");
+    assert_eq!(
+        waited["ended"], false,
+        "it waited until the timeout: {waited}"
+    );
+
+    // Its place was given back: the next command is admitted, and answered once the handler runs.
+    suite.handler.resume();
+    let admitted = client
+        .data(
+            TIMED,
+            transfer(&alice, 100, "cash", &alice.iban, "admitted").variables(),
+            "money_transfer",
+        )
+        .await;
+    assert_eq!(admitted["success"], true, "{admitted}");
+    let metrics = get(&client, "/metrics")
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    assert!(
+        metrics.contains("open_bank_commands_shed_total 1"),
+        "the shed command is counted"
+    );
+}

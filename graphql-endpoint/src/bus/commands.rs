@@ -12,6 +12,7 @@ use topology::{
     KafkaSettings, TopicMessage, UserCommandFeedback,
 };
 
+use super::admission::{Admission, Admitted};
 use super::exchange::Exchange;
 use super::listen::{consumer_at_end, spawn_dispatch, ListenError, Meta};
 use super::routing::AggregateKeyed;
@@ -45,6 +46,7 @@ type Key = (Id, Slot);
 
 pub struct CommandBus {
     exchange: Exchange<Key, Feedback>,
+    admission: Arc<Admission>,
 }
 
 impl CommandBus {
@@ -57,6 +59,7 @@ impl CommandBus {
         codec: Arc<Codec>,
         timeout: Duration,
         operations: Arc<Operations>,
+        max_in_flight: usize,
     ) -> Result<Self, ListenError> {
         let waiters = Arc::new(Waiters::new());
         let user = consumer_at_end::<UserCommandFeedback>(settings).await?;
@@ -87,6 +90,7 @@ impl CommandBus {
         ];
         Ok(Self {
             exchange: Exchange::new(producer, codec, waiters, timeout, listeners),
+            admission: Admission::new(max_in_flight),
         })
     }
 
@@ -107,7 +111,17 @@ impl CommandBus {
 
     /// Sends `command` under its aggregate's key and waits (up to the configured timeout) for
     /// the feedback to its id.
+    /// A place among the commands in flight, held until the answer is in (see
+    /// [`super::admission`]); `BusError::Busy` when there is none.
+    pub fn admit(&self) -> Result<Admitted, BusError> {
+        self.admission.admit().ok_or_else(|| {
+            metrics::counter!("open_bank_commands_shed_total").increment(1);
+            BusError::Busy
+        })
+    }
+
     pub async fn execute<M: Command>(&self, command: &M) -> Result<Feedback, BusError> {
+        let _admitted = self.admit()?;
         let key = record_key(command)?;
         self.exchange
             .request((command.id(), Slot::Reply), key, command)

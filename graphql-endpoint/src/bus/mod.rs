@@ -1,6 +1,7 @@
 //! The command bus and the query bus: produce a command or query, and wait for its answer
 //! on the matching feedback topic, read by ONE consumer per topic shared by all requests.
 
+pub mod admission;
 pub mod commands;
 mod exchange;
 pub mod listen;
@@ -36,6 +37,9 @@ pub enum BusError {
     NoAggregateKey { record: &'static str },
     #[error("no answer within {} s", .0.as_secs_f32())]
     Timeout(Duration),
+    /// Admission control: as many commands as allowed wait for their answers already.
+    #[error("{}", topology::reasons::Refusal::BankIsBusy.text())]
+    Busy,
 }
 
 /// Encodes `message` for its topic and produces it under `key`.

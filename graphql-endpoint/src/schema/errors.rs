@@ -14,6 +14,7 @@ pub fn graphql_error(error: RequestError) -> Error {
         RequestError::Bus(BusError::Timeout(_))
         | RequestError::Read(ReadError::Bus(BusError::Timeout(_))) => "TIMEOUT",
         RequestError::Read(ReadError::Refused(_)) => "NOT_FOUND",
+        RequestError::Bus(BusError::Busy) => "BUSY",
         _ => "INTERNAL",
     };
     if code == "INTERNAL" {

@@ -51,6 +51,8 @@ pub enum Outcome {
     EndpointTimeout,
     /// No HTTP answer within `--request-timeout`.
     ClientTimeout,
+    /// Refused at once by the endpoint's admission control (`BUSY`): nothing was sent to Kafka.
+    Shed,
     /// An HTTP failure, a GraphQL error or an answer of another shape.
     Error(String),
     /// Not sent: `--max-in-flight` transfers were still waiting for their answers.
@@ -169,6 +171,9 @@ fn classify(answer: &Value) -> Outcome {
         if error["extensions"]["code"] == "TIMEOUT" {
             return Outcome::EndpointTimeout;
         }
+        if error["extensions"]["code"] == "BUSY" {
+            return Outcome::Shed;
+        }
         let message = error["message"].as_str().unwrap_or("a GraphQL error");
         return Outcome::Error(message.to_string());
     }
@@ -230,6 +235,8 @@ mod tests {
         assert_eq!(classify(&waited), Outcome::EndpointTimeout);
         let timeout = json!({"data": null, "errors": [{"message": "no answer within 10 s", "extensions": {"code": "TIMEOUT"}}]});
         assert_eq!(classify(&timeout), Outcome::EndpointTimeout);
+        let busy = json!({"data": null, "errors": [{"message": "the bank is busy, try again in a moment", "extensions": {"code": "BUSY"}}]});
+        assert_eq!(classify(&busy), Outcome::Shed);
         let error = json!({"data": null, "errors": [{"message": "sending to bank_commands: …"}]});
         assert_eq!(
             classify(&error),

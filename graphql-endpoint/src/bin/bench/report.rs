@@ -68,8 +68,9 @@ pub fn transfers(run: &Run, target_rate: f64) -> Vec<String> {
             elapsed.as_secs_f64(),
         ),
         format!(
-            "outcomes: {succeeded} succeeded, {} refused, {} endpoint timeouts, {} client timeouts, {} errors, {not_sent} not sent (--max-in-flight reached)",
+            "outcomes: {succeeded} succeeded, {} refused, {} shed (busy), {} endpoint timeouts, {} client timeouts, {} errors, {not_sent} not sent (--max-in-flight reached)",
             count(|o| matches!(o, Outcome::Refused(_))),
+            count(|o| *o == Outcome::Shed),
             count(|o| *o == Outcome::EndpointTimeout),
             count(|o| *o == Outcome::ClientTimeout),
             count(|o| matches!(o, Outcome::Error(_))),
@@ -95,6 +96,17 @@ pub fn transfers(run: &Run, target_rate: f64) -> Vec<String> {
         "mutation latency (succeeded, from due): {}",
         percentiles(&mut latencies)
     ));
+    let mut shed: Vec<Duration> = samples
+        .iter()
+        .filter(|s| s.outcome == Outcome::Shed)
+        .map(|s| s.latency)
+        .collect();
+    if !shed.is_empty() {
+        lines.push(format!(
+            "shed (busy) answered, from due: {}",
+            percentiles(&mut shed)
+        ));
+    }
     lines
 }
 
@@ -204,7 +216,7 @@ mod tests {
         );
         assert_eq!(
             lines[1],
-            "outcomes: 2 succeeded, 1 refused, 0 endpoint timeouts, 0 client timeouts, 0 errors, 1 not sent (--max-in-flight reached)"
+            "outcomes: 2 succeeded, 1 refused, 0 shed (busy), 0 endpoint timeouts, 0 client timeouts, 0 errors, 1 not sent (--max-in-flight reached)"
         );
         assert_eq!(lines[2], "  refused: \"iban not known\" ×1");
         assert!(lines[3].ends_with("50.0% of the pairs are in different partitions"));
