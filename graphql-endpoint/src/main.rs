@@ -71,7 +71,7 @@ struct Args {
     /// The most commands (mutations that move money or change accounts) waiting for their
     /// answers at once; one more is refused at once with BUSY "the bank is busy, try again in a
     /// moment" instead of queueing (admission control).
-    #[arg(long, env = "GRAPHQL_MAX_PENDING_COMMANDS", default_value_t = 800)]
+    #[arg(long, env = "GRAPHQL_MAX_PENDING_COMMANDS", default_value_t = 500)]
     max_pending_commands: usize,
     /// The largest answer, in bytes; a larger one is refused with RESPONSE_TOO_LARGE.
     #[arg(long, env = "GRAPHQL_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
