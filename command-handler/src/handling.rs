@@ -50,6 +50,18 @@ pub enum Output {
     TransferCommand(String, TransferCommand),
 }
 
+impl Output {
+    /// Feedback answers someone (the endpoint, or a transfer's home partition), who may want to
+    /// read what it caused: it is written last, naming the positions of the events (see
+    /// `topology::transactions`).
+    pub fn is_answer(&self) -> bool {
+        matches!(
+            self,
+            Output::UserFeedback(..) | Output::BankFeedback(..) | Output::TransferFeedback(..)
+        )
+    }
+}
+
 /// The answer to a money step.
 type Answer = Result<CommandSucceeded, CommandFailed>;
 

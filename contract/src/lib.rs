@@ -10,6 +10,7 @@
 //! - [`acls`]: the ACLs the topology declares for each service's principal.
 //! - [`routing`]: which partition holds an account, a user or a transfer, and which
 //!   partitions an instance decides for ([`routing::Ownership`]).
+//! - [`consistency`]: read your own writes, the positions a command's answer carries.
 //! - [`values`]: open IBANs, tokens, ids and Dutch euro amounts.
 //! - [`proofs`]: token hashes and the signatures of the saga's cross-instance credits.
 //! - [`reasons`]: every refusal the bank answers with, word for word.
@@ -18,6 +19,7 @@
 pub mod acls;
 pub mod avro;
 pub mod catalogue;
+pub mod consistency;
 pub mod proofs;
 pub mod query_results;
 pub mod reasons;

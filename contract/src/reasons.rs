@@ -81,6 +81,9 @@ refusals! {
     StatementPeriodTooLong => "a statement covers at most 366 days",
     /// Names the GraphQL endpoint's largest statement (a test there checks it).
     StatementTooLong => "a statement has at most 200000 transactions: ask for a shorter period",
+    /// A read brought a consistency token the projector did not reach in time (see
+    /// `consistency`): the change it names is written, only not readable yet.
+    NotCaughtUpYet => "the bank has not caught up with your last change yet, try again in a moment",
     // Signing up and logging in, answered by the GraphQL endpoint.
     InvalidPassword => "invalid password",
     /// The same for an unknown user and a wrong password, so a login tells neither apart.

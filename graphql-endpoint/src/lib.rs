@@ -17,6 +17,7 @@ pub mod bank;
 pub mod bus;
 pub mod client_address;
 pub mod company;
+pub mod consistency;
 pub mod employees;
 pub mod feed;
 pub mod graphiql;

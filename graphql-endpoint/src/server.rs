@@ -9,6 +9,7 @@
 //! - a batch longer than `GRAPHQL_MAX_BATCH`: 400 `BATCH_TOO_LARGE`;
 //! - more than one credential-checking field in the batch: 400 `TOO_MANY_CREDENTIAL_CHECKS`
 //!   (per document, [`crate::schema::limits`] refuses it too, also over WebSocket);
+//! - an `open-bank-consistency` header that is not a token: 400 `BAD_CONSISTENCY_TOKEN`;
 //! - an answer over `GRAPHQL_MAX_RESPONSE_BYTES`: replaced by one error, `RESPONSE_TOO_LARGE`.
 
 use std::net::SocketAddr;
@@ -26,6 +27,7 @@ use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use topology::consistency::Positions;
 use topology::telemetry::{Metrics, CONTENT_TYPE};
 
 use crate::client_address::TrustedProxies;
@@ -34,7 +36,7 @@ use crate::schema::BankSchema;
 use crate::sessions::{Bearer, Sessions};
 use crate::statement_download::{self, Downloads};
 use crate::websocket::{SocketLimits, Sockets};
-use crate::{graphiql, schema, websocket};
+use crate::{consistency, graphiql, schema, websocket};
 
 /// The largest request body `POST /graphql` reads.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -81,6 +83,7 @@ impl AllowedOrigins {
                 header::CONTENT_TYPE,
                 header::AUTHORIZATION,
                 HeaderName::from_static(topology::trace_context::TRACEPARENT),
+                HeaderName::from_static(consistency::HEADER),
             ])
     }
 }
@@ -183,6 +186,12 @@ async fn graphql(
             message,
         );
     }
+    let known = match known_positions(&parts.headers) {
+        Ok(known) => known,
+        Err(message) => {
+            return refusal(StatusCode::BAD_REQUEST, "BAD_CONSISTENCY_TOKEN", message);
+        }
+    };
     let authorization = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -196,8 +205,49 @@ async fn graphql(
         .data(Bearer::from_authorization(authorization))
         .data(IncomingTrace(traceparent))
         .data(api.proxies.client(peer, &parts.headers));
-    let response = api.schema.execute_batch(batch).await;
+    let (mut response, positions) =
+        consistency::scope(known, api.schema.execute_batch(batch)).await;
+    hand_over(&mut response, &positions);
     answer(&response, api.max_response_bytes)
+}
+
+/// The positions the client's last answer named (see [`consistency`]): none without the
+/// header, a clear refusal for one that is not a token.
+fn known_positions(headers: &HeaderMap) -> Result<Positions, String> {
+    let Some(value) = headers.get(consistency::HEADER) else {
+        return Ok(Positions::new());
+    };
+    let text = value.to_str().map_err(|_| {
+        format!(
+            "{} must be the text of a consistency token",
+            consistency::HEADER
+        )
+    })?;
+    Positions::parse(text).map_err(|error| {
+        format!(
+            "{}: {error}; send back extensions.{} of an answer as it came",
+            consistency::HEADER,
+            consistency::EXTENSION
+        )
+    })
+}
+
+/// Every answer of the request names what its reads reflect and its commands caused, for the
+/// client's next request.
+fn hand_over(response: &mut BatchResponse, positions: &Positions) {
+    if positions.is_empty() {
+        return;
+    }
+    let token = async_graphql::Value::String(positions.to_string());
+    let responses = match response {
+        BatchResponse::Single(response) => std::slice::from_mut(response),
+        BatchResponse::Batch(responses) => responses.as_mut_slice(),
+    };
+    for response in responses {
+        response
+            .extensions
+            .insert(consistency::EXTENSION.to_string(), token.clone());
+    }
 }
 
 /// The answer as JSON, unless it is larger than `max` bytes.

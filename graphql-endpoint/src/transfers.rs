@@ -15,8 +15,7 @@ use topology::reasons::Refusal;
 use topology::{BankCommand, CommandName, Id, MoneyTransferCommand};
 
 use crate::bank::{Bank, RequestError};
-use crate::bus::commands::Slot;
-use crate::bus::waiters::Waiter;
+use crate::bus::commands::{Expected, Slot};
 use crate::bus::Feedback;
 use crate::operations::TransferOutcome;
 use crate::reads::TransferState;
@@ -62,7 +61,7 @@ impl Outcome {
     }
 }
 
-type EndWaiter = Waiter<(Id, Slot), Feedback>;
+type EndWaiter = Expected;
 
 impl Bank {
     /// Starts the transfer and waits for its end (or the timeout); every answered transfer is

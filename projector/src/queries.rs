@@ -120,6 +120,15 @@ pub fn answer<Q: Query + ?Sized>(model: &ReadModel, query: &Q) -> QueryAnswer {
     }
 }
 
+/// Refuses `query` with `reason` without evaluating it.
+pub fn refuse<Q: Query + ?Sized>(query: &Q, reason: &str) -> QueryAnswer {
+    QueryAnswer::Failed(QueryFailed {
+        id: query.id(),
+        query_name: query.name(),
+        reason: reason.to_string(),
+    })
+}
+
 impl Query for UserQuery {
     fn evaluate(&self, model: &ReadModel) -> Result<String, String> {
         match self {

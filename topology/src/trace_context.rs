@@ -72,9 +72,14 @@ pub fn trace_id_of(span: &Span) -> Option<String> {
 
 /// The `traceparent` header of a Kafka record, if it has one.
 pub fn traceparent_header<H: rdkafka::message::Headers>(headers: Option<&H>) -> Option<String> {
+    header_text(headers, TRACEPARENT)
+}
+
+/// The text of header `key`, if there is one and it is UTF-8.
+pub fn header_text<H: rdkafka::message::Headers>(headers: Option<&H>, key: &str) -> Option<String> {
     headers?
         .iter()
-        .find(|header| header.key == TRACEPARENT)
+        .find(|header| header.key == key)
         .and_then(|header| header.value)
         .and_then(|value| std::str::from_utf8(value).ok())
         .map(str::to_string)

@@ -10,6 +10,10 @@
 //! now someone else's. Every record is acknowledged before the offsets are sent, so whatever a
 //! transaction wrote precedes the moment the coordinator accepted its offsets.
 //!
+//! Records that answer someone (a command's feedback) are written after the others, once their
+//! offsets are known, with the event positions the transaction wrote in a header (see
+//! [`crate::consistency`]): whoever reads the answer can ask to read its effects.
+//!
 //! librdkafka's transactional calls block, so they run in `block_in_place`: the caller must be
 //! on a multi-threaded tokio runtime.
 
@@ -23,6 +27,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::TopicPartitionList;
 
+use crate::consistency::{Positions, WRITTEN_HEADER};
 use crate::KafkaSettings;
 
 /// `init_transactions` may wait until the broker aborted a previous instance's open
@@ -80,6 +85,9 @@ pub struct Record {
     pub payload: Vec<u8>,
     /// The W3C trace context of what caused the record (see [`crate::trace_context`]).
     pub traceparent: Option<String>,
+    /// An answer to an asker: written after every other record of its transaction, with the
+    /// positions of the transaction's events (and of what it depends on) in a header.
+    pub answer: bool,
 }
 
 /// Where a committed transaction's records went: (topic, partition) → the offset after the
@@ -180,9 +188,13 @@ impl TransactionalWriter {
     /// (librdkafka #3928). A new producer then goes on. Were it a real newer instance, the
     /// two would fence each other's producers for a while, but never commit for the same
     /// partitions: the group's metadata in every transaction still decides who owns them.
+    ///
+    /// `depends_on`: event positions written by earlier transactions that the answers among
+    /// `records` must name too (e.g. a credit decided by another instance).
     pub async fn write(
         &self,
         records: &[Record],
+        depends_on: &Positions,
         offsets: &TopicPartitionList,
         group: &Arc<ConsumerGroupMetadata>,
     ) -> Result<Written, TransactionError> {
@@ -193,7 +205,7 @@ impl TransactionalWriter {
                     call: "an earlier call",
                 });
             }
-            let error = match self.try_write(records, offsets, group).await {
+            let error = match self.try_write(records, depends_on, offsets, group).await {
                 Ok(written) => return Ok(written),
                 Err(Failure::Stuck(call)) => return Err(TransactionError::Stuck { call }),
                 Err(Failure::Kafka(error)) => error,
@@ -239,16 +251,48 @@ impl TransactionalWriter {
     async fn try_write(
         &self,
         records: &[Record],
+        depends_on: &Positions,
         offsets: &TopicPartitionList,
         group: &Arc<ConsumerGroupMetadata>,
     ) -> Result<Written, Failure> {
         tokio::task::block_in_place(|| self.producer.begin_transaction())?;
+        let (answers, facts): (Vec<&Record>, Vec<&Record>) =
+            records.iter().partition(|record| record.answer);
+        let mut written = self.produce(&facts, None).await?;
+        if !answers.is_empty() {
+            let mut positions = depends_on.clone();
+            for ((topic, partition), next) in &written {
+                positions.note(topic, *partition, *next);
+            }
+            let header = (!positions.is_empty()).then(|| positions.to_string());
+            for (key, next) in self.produce(&answers, header.as_deref()).await? {
+                written.insert(key, next);
+            }
+        }
+        if offsets.count() > 0 {
+            let (offsets, group) = (offsets.clone(), Arc::clone(group));
+            self.call("send_offsets_to_transaction", move |producer| {
+                producer.send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT)
+            })
+            .await?;
+        }
+        self.commit().await?;
+        Ok(written)
+    }
+
+    /// Produces `records` in the open transaction, each with its trace and the `positions`
+    /// header if given, and waits until every one is acknowledged.
+    async fn produce(
+        &self,
+        records: &[&Record],
+        positions: Option<&str>,
+    ) -> Result<Written, Failure> {
         let mut deliveries = Vec::with_capacity(records.len());
         for record in records {
             let mut future_record = FutureRecord::to(record.topic)
                 .key(&record.key)
                 .payload(&record.payload);
-            if let Some(headers) = crate::trace_context::headers(record.traceparent.as_deref()) {
+            if let Some(headers) = headers(record.traceparent.as_deref(), positions) {
                 future_record = future_record.headers(headers);
             }
             let delivery = self
@@ -270,14 +314,6 @@ impl TransactionalWriter {
                 Err(_canceled) => return Err(KafkaError::Canceled.into()),
             }
         }
-        if offsets.count() > 0 {
-            let (offsets, group) = (offsets.clone(), Arc::clone(group));
-            self.call("send_offsets_to_transaction", move |producer| {
-                producer.send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT)
-            })
-            .await?;
-        }
-        self.commit().await?;
         Ok(written)
     }
 
@@ -392,6 +428,22 @@ fn is_fatal(error: &KafkaError) -> bool {
         KafkaError::Transaction(error) => error.is_fatal(),
         _ => false,
     }
+}
+
+/// A record's headers: its trace context and, on an answer, the positions it names.
+fn headers(
+    traceparent: Option<&str>,
+    positions: Option<&str>,
+) -> Option<rdkafka::message::OwnedHeaders> {
+    let headers = crate::trace_context::headers(traceparent);
+    let Some(positions) = positions else {
+        return headers;
+    };
+    let header = rdkafka::message::Header {
+        key: WRITTEN_HEADER,
+        value: Some(positions),
+    };
+    Some(headers.unwrap_or_default().insert(header))
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use topology::batching::Batch;
 use topology::codec::Codec;
+use topology::consistency::{Positions, WRITTEN_HEADER};
 use topology::kafka::{close_in_background, REJOIN_BACKOFF};
 use topology::topic_names::{
     BANK_COMMANDS, TRANSFER_COMMANDS, TRANSFER_COMMAND_FEEDBACK, USER_COMMANDS,
@@ -216,6 +217,9 @@ impl Loop<'_> {
         let mut traces = Vec::new();
         let mut offsets = BTreeMap::new();
         let mut transfers = Vec::new();
+        // What the batch's answers must name besides its own events: credits booked by other
+        // instances, as their answers say (read your own writes, see `topology::consistency`).
+        let mut depends_on = Positions::new();
         for message in batch {
             let Some((handler, store)) = self.tasks.for_partition(message.partition()) else {
                 // No task of this instance owns it: its owner reads it from the committed offset.
@@ -243,6 +247,9 @@ impl Loop<'_> {
             traces.extend(std::iter::repeat_n(traceparent, handled.len()));
             outputs.extend(handled);
             transfers.extend(transfer);
+            if message.topic() == TRANSFER_COMMAND_FEEDBACK {
+                depends_on.merge(&written_by(message));
+            }
             offsets.insert(
                 (message.topic().to_string(), message.partition()),
                 message.offset() + 1,
@@ -250,7 +257,11 @@ impl Loop<'_> {
         }
         let list = offset_list(&offsets)?;
         let writing = Instant::now();
-        let Some(written) = self.pump.write(&outputs, &traces, &list, &group).await? else {
+        let Some(written) = self
+            .pump
+            .write(&outputs, &traces, &depends_on, &list, &group)
+            .await?
+        else {
             return Ok(false);
         };
         metrics::transaction_committed(writing.elapsed(), batch.len());
@@ -295,6 +306,14 @@ impl Loop<'_> {
             .transfers_across_instances
             .fetch_add(across, Ordering::Relaxed);
     }
+}
+
+/// The event positions an answer names (none when it names none, or nothing readable: it
+/// only makes a reader wait for less).
+fn written_by(message: &BorrowedMessage<'_>) -> Positions {
+    trace_context::header_text(message.headers(), WRITTEN_HEADER)
+        .and_then(|text| Positions::parse(&text).ok())
+        .unwrap_or_default()
 }
 
 /// librdkafka recovers from transient consumer errors by itself; only fatal ones (this static

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::TopicPartitionList;
 use topology::codec::Codec;
+use topology::consistency::Positions;
 use topology::transactions::{TransactionError, Written};
 use topology::KafkaSettings;
 
@@ -51,12 +52,14 @@ impl<'a> Pump<'a> {
     }
 
     /// Writes `outputs` (each with the trace of the input it answers, see [`Writer::encode`])
-    /// and commits `offsets` for the group of `group`, in one transaction. `None`: not written,
-    /// but the instance can go on by taking its partitions over again.
+    /// and commits `offsets` for the group of `group`, in one transaction; the answers among
+    /// them name the events written and `depends_on`. `None`: not written, but the instance
+    /// can go on by taking its partitions over again.
     pub async fn write(
         &mut self,
         outputs: &[Output],
         traces: &[Option<String>],
+        depends_on: &Positions,
         offsets: &TopicPartitionList,
         group: &Arc<ConsumerGroupMetadata>,
     ) -> Result<Option<Written>, RuntimeError> {
@@ -65,7 +68,11 @@ impl<'a> Pump<'a> {
             .encode(outputs, traces)
             .await
             .map_err(WriteError::from)?;
-        match self.writer.write(&records, offsets, group).await {
+        match self
+            .writer
+            .write(&records, depends_on, offsets, group)
+            .await
+        {
             Ok(written) => {
                 self.renewals = 0;
                 Ok(Some(written))

@@ -25,6 +25,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::time::Instant;
 use topology::codec::Codec;
+use topology::consistency::Positions;
 use topology::kafka::ADMIN_TIMEOUT;
 use topology::proofs::SagaKey;
 use topology::replay::{self, PartitionEnd};
@@ -545,7 +546,8 @@ impl<'a> Tasks<'a> {
             .map(Arc::new)
             .ok_or(WriteError::NoGroupMetadata)?;
         let offsets = self.committed_offsets()?;
-        pump.write(outputs, &[], &offsets, &group).await
+        pump.write(outputs, &[], &Positions::new(), &offsets, &group)
+            .await
     }
 }
 

@@ -15,6 +15,7 @@ use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::KafkaError;
 use rdkafka::TopicPartitionList;
 use topology::codec::{Codec, CodecError};
+use topology::consistency::Positions;
 use topology::transactions::{Record, TransactionError, TransactionalWriter, Written};
 use topology::{KafkaSettings, TopicMessage};
 
@@ -80,6 +81,7 @@ impl Writer {
             };
             records.push(Record {
                 traceparent: traces.get(index).cloned().flatten(),
+                answer: output.is_answer(),
                 ..record
             });
         }
@@ -92,19 +94,24 @@ impl Writer {
             key: key.to_string(),
             payload: self.codec.encode(message).await?,
             traceparent: None,
+            answer: false,
         })
     }
 
     /// Writes `records` and commits `offsets` for the group of `group` (the metadata read with
-    /// the batch), in one transaction; see [`TransactionalWriter::write`]. Answers where the
-    /// records went.
+    /// the batch), in one transaction; see [`TransactionalWriter::write`]. The answers among
+    /// the records name the events written and `depends_on`. Answers where the records went.
     pub async fn write(
         &self,
         records: &[Record],
+        depends_on: &Positions,
         offsets: &TopicPartitionList,
         group: &Arc<ConsumerGroupMetadata>,
     ) -> Result<Written, WriteError> {
-        Ok(self.transactions.write(records, offsets, group).await?)
+        Ok(self
+            .transactions
+            .write(records, depends_on, offsets, group)
+            .await?)
     }
 }
 

@@ -16,6 +16,7 @@ import {
 import type { Endpoint } from '../config';
 import type { RefusalEffect } from '../sessions';
 import { authorizationHeaders, unauthenticatedMessage } from './auth';
+import { type ConsistencyToken, tabConsistency } from './consistency';
 import { createSessionSocket } from './socket';
 
 export type ConnectionState = 'connecting' | 'live' | 'offline';
@@ -84,9 +85,11 @@ export interface DisposableApi extends Api {
 /**
  * Puts the session on every HTTP request as it is sent (`Authorization: Bearer …`), and tells
  * the session about an UNAUTHENTICATED answer, with the token that request carried: an answer to
- * a token that was refreshed since does not end the session.
+ * a token that was refreshed since does not end the session. Every request also carries the
+ * positions earlier answers named, and every answer's are kept (read your own writes, see
+ * `./consistency`).
  */
-function sessionExchange(access: SessionAccess) {
+function sessionExchange(access: SessionAccess, consistency: ConsistencyToken) {
   return mapExchange({
     onOperation(operation) {
       if (operation.kind === 'teardown' || operation.kind === 'subscription') return operation;
@@ -94,12 +97,15 @@ function sessionExchange(access: SessionAccess) {
       return makeOperation(operation.kind, operation, {
         ...operation.context,
         sessionToken: token,
-        fetchOptions: { headers: authorizationHeaders(token) },
+        fetchOptions: {
+          headers: { ...authorizationHeaders(token), ...consistency.headers() },
+        },
       });
     },
     onResult(result) {
       // Subscriptions are answered on the socket, which handles their refusals itself.
       if (result.operation.kind === 'subscription') return;
+      consistency.remember(result.extensions);
       const refusal = unauthenticatedMessage(result.error);
       const tokenUsed = (result.operation.context.sessionToken as string | null) ?? null;
       if (refusal !== null) access.refused(refusal, tokenUsed);
@@ -107,7 +113,11 @@ function sessionExchange(access: SessionAccess) {
   });
 }
 
-export function createApi(endpoint: Endpoint, access: SessionAccess): DisposableApi {
+export function createApi(
+  endpoint: Endpoint,
+  access: SessionAccess,
+  consistency: ConsistencyToken = tabConsistency,
+): DisposableApi {
   const connection = new ConnectionStore();
   const socket = createSessionSocket(endpoint.ws, access, connection);
   const client = new Client({
@@ -116,12 +126,15 @@ export function createApi(endpoint: Endpoint, access: SessionAccess): Disposable
     // The endpoint takes GraphQL over POST only (as application/json).
     preferGetMethod: false,
     exchanges: [
-      sessionExchange(access),
+      sessionExchange(access, consistency),
       fetchExchange,
       subscriptionExchange({ forwardSubscription: socket.forward }),
     ],
   });
   const fetchWithSession = (url: string) =>
-    fetch(url, { headers: authorizationHeaders(access.token()), credentials: 'omit' });
+    fetch(url, {
+      headers: { ...authorizationHeaders(access.token()), ...consistency.headers() },
+      credentials: 'omit',
+    });
   return { client, connection, endpoint, fetchWithSession, dispose: socket.dispose };
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka::producer::FutureProducer;
+use tokio::time::Instant;
 use topology::codec::Codec;
+use topology::consistency::Positions;
 use topology::{
     BankCommandFeedback, CommandFailed, CommandName, CommandSucceeded, Id, Identified,
     KafkaSettings, TopicMessage, UserCommandFeedback,
@@ -18,6 +20,7 @@ use super::listen::{consumer_at_end, spawn_dispatch, ListenError, Meta};
 use super::routing::AggregateKeyed;
 use super::waiters::{Waiter, Waiters};
 use super::BusError;
+use crate::consistency;
 use crate::operations::{CommandSeen, Operations};
 
 /// The answer to one command.
@@ -44,8 +47,27 @@ pub enum Slot {
 
 type Key = (Id, Slot);
 
+/// Feedback with the event positions its transaction names (see [`crate::consistency`]).
+#[derive(Debug, Clone)]
+struct Heard {
+    feedback: Feedback,
+    written: Positions,
+}
+
+/// The answer a request registered for: once heard, what it caused is known to the request.
+pub struct Expected(Waiter<Key, Heard>);
+
+impl Expected {
+    /// The feedback, or `None` when `deadline` passed first.
+    pub async fn until(&mut self, deadline: Instant) -> Option<Feedback> {
+        let heard = self.0.until(deadline).await?;
+        consistency::caused(&heard.written);
+        Some(heard.feedback)
+    }
+}
+
 pub struct CommandBus {
-    exchange: Exchange<Key, Feedback>,
+    exchange: Exchange<Key, Heard>,
     admission: Arc<Admission>,
 }
 
@@ -70,21 +92,21 @@ impl CommandBus {
             spawn_dispatch(user, Arc::clone(&codec), move |fb, meta| match fb {
                 UserCommandFeedback::CommandSucceeded(s) => {
                     seen_by_user.command_seen(seen_succeeded(&s, &meta));
-                    dispatch_succeeded(&to_user, s)
+                    dispatch_succeeded(&to_user, s, meta.written)
                 }
                 UserCommandFeedback::CommandFailed(f) => {
                     seen_by_user.command_seen(seen_failed(&f, &meta));
-                    dispatch_failed(&to_user, f)
+                    dispatch_failed(&to_user, f, meta.written)
                 }
             }),
             spawn_dispatch(bank, Arc::clone(&codec), move |fb, meta| match fb {
                 BankCommandFeedback::CommandSucceeded(s) => {
                     seen_by_bank.command_seen(seen_succeeded(&s, &meta));
-                    dispatch_succeeded(&to_bank, s)
+                    dispatch_succeeded(&to_bank, s, meta.written)
                 }
                 BankCommandFeedback::CommandFailed(f) => {
                     seen_by_bank.command_seen(seen_failed(&f, &meta));
-                    dispatch_failed(&to_bank, f)
+                    dispatch_failed(&to_bank, f, meta.written)
                 }
             }),
         ];
@@ -99,14 +121,15 @@ impl CommandBus {
     }
 
     /// Registers for the answer of command `id` in `slot`; register before sending.
-    pub fn expect(&self, id: Id, slot: Slot) -> Waiter<Key, Feedback> {
-        self.exchange.expect((id, slot))
+    pub fn expect(&self, id: Id, slot: Slot) -> Expected {
+        Expected(self.exchange.expect((id, slot)))
     }
 
     /// Produces `command` under its aggregate's key (see [`super::routing`]) without waiting
     /// for its feedback.
     pub async fn send<M: Command>(&self, command: &M) -> Result<(), BusError> {
-        self.exchange.send(record_key(command)?, command).await
+        let key = record_key(command)?;
+        self.exchange.send(key, command, &Positions::new()).await
     }
 
     /// Sends `command` under its aggregate's key and waits (up to the configured timeout) for
@@ -122,10 +145,13 @@ impl CommandBus {
 
     pub async fn execute<M: Command>(&self, command: &M) -> Result<Feedback, BusError> {
         let _admitted = self.admit()?;
-        let key = record_key(command)?;
-        self.exchange
-            .request((command.id(), Slot::Reply), key, command)
+        let deadline = Instant::now() + self.exchange.timeout();
+        let mut answer = self.expect(command.id(), Slot::Reply);
+        self.send(command).await?;
+        answer
+            .until(deadline)
             .await
+            .ok_or(BusError::Timeout(self.exchange.timeout()))
     }
 
     /// Requests still waiting for feedback (for tests and diagnostics).
@@ -188,18 +214,20 @@ fn slot_of(command: CommandName) -> Slot {
     }
 }
 
-fn dispatch_succeeded(waiters: &Waiters<Key, Feedback>, feedback: CommandSucceeded) {
+fn dispatch_succeeded(
+    waiters: &Waiters<Key, Heard>,
+    feedback: CommandSucceeded,
+    written: Positions,
+) {
     let key = (feedback.id, slot_of(feedback.command_name));
-    waiters.resolve(
-        &key,
-        Feedback::Succeeded {
-            command: feedback.command_name,
-            info: feedback.additional_info,
-        },
-    );
+    let feedback = Feedback::Succeeded {
+        command: feedback.command_name,
+        info: feedback.additional_info,
+    };
+    waiters.resolve(&key, Heard { feedback, written });
 }
 
-fn dispatch_failed(waiters: &Waiters<Key, Feedback>, feedback: CommandFailed) {
+fn dispatch_failed(waiters: &Waiters<Key, Heard>, feedback: CommandFailed, written: Positions) {
     let slot = slot_of(feedback.command_name);
     if slot == Slot::TransferEnd {
         // The saga marks a transfer once; a refused mark (e.g. a replayed one) does not end
@@ -207,11 +235,15 @@ fn dispatch_failed(waiters: &Waiters<Key, Feedback>, feedback: CommandFailed) {
         tracing::debug!(id = %feedback.id, reason = %feedback.reason, "ignoring a refused transfer mark");
         return;
     }
+    let failed = Feedback::Failed {
+        command: feedback.command_name,
+        reason: feedback.reason,
+    };
     waiters.resolve(
         &(feedback.id, slot),
-        Feedback::Failed {
-            command: feedback.command_name,
-            reason: feedback.reason,
+        Heard {
+            feedback: failed,
+            written,
         },
     );
 }

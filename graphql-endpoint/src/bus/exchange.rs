@@ -9,6 +9,7 @@ use rdkafka::producer::FutureProducer;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use topology::codec::Codec;
+use topology::consistency::Positions;
 use topology::TopicMessage;
 
 use super::waiters::{Waiter, Waiters};
@@ -50,17 +51,20 @@ impl<K: Eq + Hash + Clone, A: Clone> Exchange<K, A> {
         self.waiters.register(key)
     }
 
-    /// Produces `message` under the record key `record_key`, without waiting for an answer.
+    /// Produces `message` under the record key `record_key`, without waiting for an answer;
+    /// `read_after`: see [`produce`].
     pub async fn send<M: TopicMessage>(
         &self,
         record_key: &str,
         message: &M,
+        read_after: &Positions,
     ) -> Result<(), BusError> {
         produce(
             &self.producer,
             &self.codec,
             record_key,
             message,
+            read_after,
             self.timeout,
         )
         .await
@@ -72,10 +76,11 @@ impl<K: Eq + Hash + Clone, A: Clone> Exchange<K, A> {
         key: K,
         record_key: &str,
         message: &M,
+        read_after: &Positions,
     ) -> Result<A, BusError> {
         let deadline = Instant::now() + self.timeout;
         let mut waiter = self.expect(key);
-        self.send(record_key, message).await?;
+        self.send(record_key, message, read_after).await?;
         waiter
             .until(deadline)
             .await

@@ -13,8 +13,10 @@ use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use topology::codec::Codec;
+use topology::consistency::{Positions, WRITTEN_HEADER};
 use topology::replay::{self, ReplayError};
 use topology::telemetry::LagReporter;
+use topology::trace_context;
 use topology::{KafkaSettings, TopicMessage};
 
 #[derive(Debug, thiserror::Error)]
@@ -69,13 +71,20 @@ pub struct Meta {
     pub timestamp_ms: Option<i64>,
     /// Its W3C `traceparent` header.
     pub traceparent: Option<String>,
+    /// The event positions an answer names (see [`crate::consistency`]); none when its header
+    /// is missing or unreadable.
+    pub written: Positions,
 }
 
 impl Meta {
     fn of<T: Message>(message: &T) -> Self {
+        let written = trace_context::header_text(message.headers(), WRITTEN_HEADER)
+            .and_then(|text| Positions::parse(&text).ok())
+            .unwrap_or_default();
         Self {
             timestamp_ms: message.timestamp().to_millis(),
-            traceparent: topology::trace_context::traceparent_header(message.headers()),
+            traceparent: trace_context::traceparent_header(message.headers()),
+            written,
         }
     }
 }

@@ -12,9 +12,11 @@ pub mod waiters;
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
+use rdkafka::message::Header;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use topology::codec::{Codec, CodecError};
+use topology::consistency::{Positions, READ_AFTER_HEADER};
 use topology::trace_context;
 use topology::TopicMessage;
 
@@ -42,19 +44,29 @@ pub enum BusError {
     Busy,
 }
 
-/// Encodes `message` for its topic and produces it under `key`.
+/// Encodes `message` for its topic and produces it under `key`; a query names the positions
+/// `read_after` its answer must reflect (see [`crate::consistency`]).
 pub(crate) async fn produce<M: TopicMessage>(
     producer: &FutureProducer,
     codec: &Codec,
     key: &str,
     message: &M,
+    read_after: &Positions,
     timeout: Duration,
 ) -> Result<(), BusError> {
     let payload = codec.encode(message).await?;
     let mut record = FutureRecord::to(M::TOPIC).key(key).payload(&payload);
     // The request's trace (the operation's span) goes along to the command handler or projector.
     let traceparent = trace_context::traceparent_of(&tracing::Span::current());
-    if let Some(headers) = trace_context::headers(traceparent.as_deref()) {
+    let mut headers = trace_context::headers(traceparent.as_deref());
+    if !read_after.is_empty() {
+        let positions = read_after.to_string();
+        headers = Some(headers.unwrap_or_default().insert(Header {
+            key: READ_AFTER_HEADER,
+            value: Some(&positions),
+        }));
+    }
+    if let Some(headers) = headers {
         record = record.headers(headers);
     }
     producer

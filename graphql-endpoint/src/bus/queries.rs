@@ -13,6 +13,7 @@ use super::exchange::Exchange;
 use super::listen::{consumer_at_end, spawn_dispatch, ListenError};
 use super::waiters::Waiters;
 use super::BusError;
+use crate::consistency;
 
 /// `Ok(json)` for QuerySucceeded, `Err(reason)` for QueryFailed.
 pub type Answer = Result<String, String>;
@@ -56,9 +57,13 @@ impl QueryBus {
         })
     }
 
-    /// Sends query `id` (keyed by the id) and waits for its answer.
+    /// Sends query `id` (keyed by the id) and waits for its answer, which reflects every
+    /// change this request knows of (see [`crate::consistency`]).
     pub async fn ask<M: TopicMessage>(&self, id: Id, query: &M) -> Result<Answer, BusError> {
-        self.exchange.request(id, &id.to_uuid_string(), query).await
+        let read_after = consistency::read_after();
+        self.exchange
+            .request(id, &id.to_uuid_string(), query, &read_after)
+            .await
     }
 
     pub fn pending(&self) -> usize {

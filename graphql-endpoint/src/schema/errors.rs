@@ -13,6 +13,11 @@ pub fn graphql_error(error: RequestError) -> Error {
         RequestError::Invalid(_) => "BAD_USER_INPUT",
         RequestError::Bus(BusError::Timeout(_))
         | RequestError::Read(ReadError::Bus(BusError::Timeout(_))) => "TIMEOUT",
+        RequestError::Read(ReadError::Refused(reason))
+            if Refusal::NotCaughtUpYet.matches(reason) =>
+        {
+            "NOT_CAUGHT_UP"
+        }
         RequestError::Read(ReadError::Refused(_)) => "NOT_FOUND",
         RequestError::Bus(BusError::Busy) => "BUSY",
         _ => "INTERNAL",

@@ -78,7 +78,16 @@ impl SessionLog {
     /// Writes `event` (keyed by `username`) and applies it on this replica. Ok once the log
     /// holds it.
     pub async fn publish(&self, username: &str, event: SessionEvent) -> Result<(), BusError> {
-        crate::bus::produce(&self.producer, &self.codec, username, &event, self.timeout).await?;
+        let nothing_to_wait_for = topology::consistency::Positions::new();
+        crate::bus::produce(
+            &self.producer,
+            &self.codec,
+            username,
+            &event,
+            &nothing_to_wait_for,
+            self.timeout,
+        )
+        .await?;
         self.revocations
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

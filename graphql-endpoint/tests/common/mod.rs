@@ -201,6 +201,8 @@ pub struct Client {
     /// Sent as `X-Forwarded-For` with every request: the client address an endpoint that
     /// trusts this machine as a proxy ([`trust_local_proxy`]) counts the request for.
     address: Option<String>,
+    /// Sent as `open-bank-consistency` with every request: read after these positions.
+    consistency: Option<String>,
 }
 
 impl Client {
@@ -210,6 +212,16 @@ impl Client {
             base: format!("http://127.0.0.1:{port}"),
             session: None,
             address: None,
+            consistency: None,
+        }
+    }
+
+    /// The same endpoint, reading after the positions of `token` (an answer's
+    /// `extensions.consistency`; any text: tests send bad ones too).
+    pub fn with_consistency(&self, token: &str) -> Self {
+        Self {
+            consistency: Some(token.to_string()),
+            ..self.clone()
         }
     }
 
@@ -299,6 +311,9 @@ impl Client {
         }
         if let Some(address) = &self.address {
             request = request.header("X-Forwarded-For", address);
+        }
+        if let Some(token) = &self.consistency {
+            request = request.header("open-bank-consistency", token);
         }
         request
             .json(&json!({ "query": query, "variables": variables }))

@@ -4,7 +4,8 @@
 //! wrong rather than stale, so the query consumer does not even join its group until then.
 //! Queries are load-balanced over the instances sharing the query group. Offsets are committed
 //! after the answer is handed to the producer: a crash may answer a query twice (harmless: the
-//! asker takes the first answer for its id), never zero times.
+//! asker takes the first answer for its id), never zero times. A query that names event
+//! positions its asker wrote waits for them on a task of its own ([`super::read_after`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +14,12 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::mpsc;
 use topology::codec::Codec;
+use topology::consistency::{Positions, READ_AFTER_HEADER};
 use topology::kafka::{close_in_background, REJOIN_BACKOFF};
+use topology::reasons::Refusal;
 use topology::topic_names::{
     BANK_QUERIES, BANK_QUERIES_FEEDBACK, USER_QUERIES, USER_QUERIES_FEEDBACK,
 };
@@ -23,8 +28,10 @@ use topology::transactions::BrokerTrouble;
 use topology::{BankQuery, BankQueryFeedback, KafkaSettings, UserQuery, UserQueryFeedback};
 use tracing::Instrument;
 
+use super::metrics;
+use super::read_after::{Unanswered, MAX_WAITING, READ_AFTER_WAIT};
 use super::{RuntimeError, Shutdown, Status};
-use crate::queries::{answer, QueryAnswer};
+use crate::queries::{answer, refuse, Query, QueryAnswer};
 use crate::read_model::ReadModel;
 
 /// How long an answer may wait for the broker before it is given up (the asker times out too).
@@ -51,19 +58,54 @@ pub async fn run(
         model,
         producer,
     };
+    let (answered_later, mut later) = mpsc::unbounded_channel::<(String, i32, i64)>();
+    let mut unanswered = Unanswered::default();
     let mut consumer = join_query_group(&settings, &group, &instance_id)?;
     let mut rejoins = 0;
     loop {
         let received = tokio::select! {
             _ = shutdown.requested() => break,
+            Some((topic, partition, offset)) = later.recv() => {
+                let next = unanswered.answered_later(&topic, partition, offset);
+                commit(&consumer, &topic, partition, next);
+                continue;
+            }
             received = consumer.recv() => received,
         };
         match received {
             Ok(message) => {
-                answerer.answer(&message).await;
-                if let Err(error) = consumer.commit_message(&message, CommitMode::Async) {
-                    tracing::warn!(%error, "committing the query offset");
+                let (topic, partition, offset) =
+                    (message.topic(), message.partition(), message.offset());
+                let after = read_after(&message);
+                if after.is_empty() {
+                    answerer.answer(&message, Reply::Answer).await;
+                } else if status.progress().reached(&after) {
+                    metrics::read_after("at_once");
+                    answerer.answer(&message, Reply::Answer).await;
+                } else if unanswered.waiting() >= MAX_WAITING {
+                    metrics::read_after("not_caught_up");
+                    answerer.answer(&message, Reply::NotCaughtUp).await;
+                } else {
+                    unanswered.wait(topic, partition, offset);
+                    let (answerer, status) = (answerer.clone(), Arc::clone(&status));
+                    let (message, done) = (message.detach(), answered_later.clone());
+                    tokio::spawn(async move {
+                        let reached = status.progress().wait_for(&after, READ_AFTER_WAIT).await;
+                        let reply = if reached {
+                            Reply::Answer
+                        } else {
+                            Reply::NotCaughtUp
+                        };
+                        answerer.answer(&message, reply).await;
+                        let place = (message.topic().to_string(), message.partition());
+                        // Err only when the loop is gone, and its commits with it.
+                        let _ = done.send((place.0, place.1, message.offset()));
+                    });
+                    rejoins = 0;
+                    continue;
                 }
+                let next = unanswered.answered_at_once(topic, partition, offset);
+                commit(&consumer, topic, partition, next);
                 rejoins = 0;
             }
             // librdkafka ends a static member for good once it is fenced, which also happens
@@ -77,6 +119,8 @@ pub async fn run(
                     join_query_group(&settings, &group, &instance_id)?,
                 );
                 close_in_background(failed);
+                // The new member starts from the committed offsets: what waited is asked again.
+                unanswered = Unanswered::default();
                 tokio::time::sleep(REJOIN_BACKOFF).await;
             }
             Err(error @ KafkaError::MessageConsumptionFatal(_)) => {
@@ -86,6 +130,37 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// The positions a query names (`topology::consistency`); none for a header that cannot be
+/// read, which the endpoint never sends.
+fn read_after(message: &BorrowedMessage<'_>) -> Positions {
+    let Some(text) = trace_context::header_text(message.headers(), READ_AFTER_HEADER) else {
+        return Positions::new();
+    };
+    Positions::parse(&text).unwrap_or_else(|error| {
+        tracing::warn!(%error, "a query names positions that cannot be read; answering it as it is");
+        Positions::new()
+    })
+}
+
+/// Commits `next` as the query partition's offset, if there is one to commit.
+fn commit(
+    consumer: &StreamConsumer<BrokerTrouble>,
+    topic: &str,
+    partition: i32,
+    next: Option<i64>,
+) {
+    let Some(next) = next else {
+        return;
+    };
+    let mut offsets = TopicPartitionList::new();
+    let committed = offsets
+        .add_partition_offset(topic, partition, Offset::Offset(next))
+        .and_then(|()| consumer.commit(&offsets, CommitMode::Async));
+    if let Err(error) = committed {
+        tracing::warn!(%error, "committing the query offset");
+    }
 }
 
 /// A static member with a short session: a killed instance's queries move to the others within
@@ -105,33 +180,52 @@ fn join_query_group(
     Ok(consumer)
 }
 
+#[derive(Clone)]
 struct Answerer {
     codec: Arc<Codec>,
     model: Arc<ReadModel>,
     producer: FutureProducer,
 }
 
+/// What a query gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    /// Its answer from the read model as it is now.
+    Answer,
+    /// `Refusal::NotCaughtUpYet`: the positions it named were not applied in time.
+    NotCaughtUp,
+}
+
+impl Reply {
+    fn to<Q: Query>(self, model: &ReadModel, query: &Q) -> QueryAnswer {
+        match self {
+            Reply::Answer => answer(model, query),
+            Reply::NotCaughtUp => refuse(query, Refusal::NotCaughtUpYet.text()),
+        }
+    }
+}
+
 impl Answerer {
     /// Answers one query message. Bad input is logged and skipped, never fatal.
-    async fn answer(&self, message: &BorrowedMessage<'_>) {
+    async fn answer(&self, message: &impl Message, reply: Reply) {
         let span = tracing::info_span!("query", trace_id = tracing::field::Empty);
         trace_context::follow(
             &span,
             trace_context::traceparent_header(message.headers()).as_deref(),
         );
-        self.answer_in(message, &span)
+        self.answer_in(message, reply, &span)
             .instrument(span.clone())
             .await;
     }
 
-    async fn answer_in(&self, message: &BorrowedMessage<'_>, span: &tracing::Span) {
+    async fn answer_in(&self, message: &impl Message, reply: Reply, span: &tracing::Span) {
         let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
         let encoded = if topic == USER_QUERIES {
             match self.codec.decode::<UserQuery>(message.payload()).await {
                 Ok(query) => {
                     let started = std::time::Instant::now();
-                    let answer = answer(&self.model, &query);
-                    super::metrics::query_answered(&answer, started.elapsed());
+                    let answer = reply.to(&self.model, &query);
+                    metrics::query_answered(&answer, started.elapsed());
                     let key = answer.key();
                     let feedback = UserQueryFeedback::from(answer);
                     Some((
@@ -149,8 +243,8 @@ impl Answerer {
             match self.codec.decode::<BankQuery>(message.payload()).await {
                 Ok(query) => {
                     let started = std::time::Instant::now();
-                    let answer: QueryAnswer = answer(&self.model, &query);
-                    super::metrics::query_answered(&answer, started.elapsed());
+                    let answer = reply.to(&self.model, &query);
+                    metrics::query_answered(&answer, started.elapsed());
                     let key = answer.key();
                     let feedback = BankQueryFeedback::from(answer);
                     Some((

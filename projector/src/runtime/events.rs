@@ -246,6 +246,7 @@ pub async fn run(
         }
     }
 
+    status.progress().advance(&positions);
     tokio::task::block_in_place(|| replay::assign_from(&consumer, &ends, &positions))?;
     let mut catch_up = CatchUp::new(&ends);
     for ((topic, partition), next) in &positions {
@@ -293,6 +294,8 @@ pub async fn run(
                 };
                 projection.handle(next).await;
             }
+            // Queries waiting for these positions may be answered now (see `read_after`).
+            status.progress().advance(&projection.moved);
         }
         if projection.last_flush.elapsed() >= FLUSH_EVERY {
             projection.flush(false).await?;

@@ -18,6 +18,13 @@ pub fn query_answered(answer: &QueryAnswer, took: Duration) {
     histogram!("open_bank_query_seconds", "query" => query).record(took.as_secs_f64());
 }
 
+/// `open_bank_queries_read_after_total{outcome}`: a query named positions to read after, and
+/// they were applied already (`at_once`), after a wait (`waited`), or not in time
+/// (`not_caught_up`).
+pub fn read_after(outcome: &'static str) {
+    counter!("open_bank_queries_read_after_total", "outcome" => outcome).increment(1);
+}
+
 pub fn event_projected() {
     counter!("open_bank_events_projected_total").increment(1);
 }

@@ -8,7 +8,8 @@
 //!   events, and hands derived transactions to the [`publisher`], which publishes those of the
 //!   partitions the publishing group gives this instance ([`assignment`]);
 //! - [`answering`]: once ready, answers a share of `user_queries` / `bank_queries` (the query
-//!   group shares them out among the instances);
+//!   group shares them out among the instances), a query that names positions only once the
+//!   events task applied them ([`read_after`]);
 //! - [`health`]: `/health`, 503 while catching up and 200 once ready.
 //!
 //! A task that fails stops the others and [`run`] returns its error: the process exits and its
@@ -20,6 +21,7 @@ pub mod events;
 pub mod health;
 mod metrics;
 pub mod publisher;
+pub mod read_after;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -93,6 +95,8 @@ pub struct Status {
     ready: watch::Sender<bool>,
     events_projected: AtomicU64,
     publishing: Mutex<Publishing>,
+    /// How far the read model has applied each event partition (read your own writes).
+    progress: read_after::Progress,
 }
 
 /// What `/health` shows of publishing.
@@ -116,6 +120,7 @@ impl Status {
             ready: watch::Sender::new(false),
             events_projected: AtomicU64::new(0),
             publishing: Mutex::new(Publishing::default()),
+            progress: read_after::Progress::default(),
         }
     }
 
@@ -133,6 +138,10 @@ impl Status {
             .unwrap_or_else(PoisonError::into_inner);
         publishing.partitions = partitions.iter().copied().collect();
         publishing.waiting = waiting;
+    }
+
+    pub fn progress(&self) -> &read_after::Progress {
+        &self.progress
     }
 
     pub fn is_ready(&self) -> bool {

@@ -20,6 +20,7 @@ use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use topology::codec::Codec;
+use topology::consistency::Positions;
 use topology::kafka::ADMIN_TIMEOUT;
 use topology::topic_names::{ALERT_EVENTS, TRANSACTION_EVENTS};
 use topology::transactions::{Record, TransactionError, TransactionalWriter};
@@ -176,7 +177,11 @@ impl Publisher {
         let records = self.records(&batch).await?;
         let offsets = self.offsets(&batch)?;
         let writing = std::time::Instant::now();
-        match self.writer.write(&records, &offsets, &group).await {
+        match self
+            .writer
+            .write(&records, &Positions::new(), &offsets, &group)
+            .await
+        {
             Ok(_written) => {
                 super::metrics::transaction_committed(writing.elapsed(), batch.len());
                 tracing::debug!(events = batch.len(), "published derived events");
@@ -238,6 +243,7 @@ impl Publisher {
                 key: derived.key().to_string(),
                 payload: self.codec.encode(&message).await?,
                 traceparent: derived.traceparent.clone(),
+                answer: false,
             });
             // In the same transaction as the transaction they judge: published exactly when
             // it is (see `crate::alerts`).
@@ -248,6 +254,7 @@ impl Publisher {
                     key: alert.iban.clone(),
                     payload: self.codec.encode(&message).await?,
                     traceparent: derived.traceparent.clone(),
+                    answer: false,
                 });
             }
         }
