@@ -385,7 +385,11 @@ impl Handler {
                 let (outputs, next) = self.record_bank_events(events);
                 (outputs, next, Ok(succeeded(command, None)))
             }
-            Err(reason) => (Vec::new(), Vec::new(), Err(failed(command, &reason))),
+            Err(reason) => {
+                let recorded = self.state.refusal_events(command, &reason);
+                let (outputs, next) = self.record_bank_events(recorded);
+                (outputs, next, Err(failed(command, &reason)))
+            }
         }
     }
 
@@ -445,6 +449,7 @@ impl Handler {
             BankEvent::MoneyDebitedEvent(e) => e.iban.clone(),
             BankEvent::MoneyCreditedEvent(e) => e.iban.clone(),
             BankEvent::MoneyReturnedEvent(e) => e.iban.clone(),
+            BankEvent::CreditRefusedEvent(e) => e.iban.clone(),
             BankEvent::AlertSetEvent(e) => e.iban.clone(),
             BankEvent::AlertRemovedEvent(e) => e.iban.clone(),
             BankEvent::TransferStartedEvent(e) => topology::routing::home(&e.from, &e.to).into(),

@@ -67,11 +67,21 @@ const STATUSES: Table<u128, u8> = Table::new("statuses");
 const BOOKINGS: Table<(u128, &str, u8), ()> = Table::new("bookings");
 /// Transfer id → the progress of a transfer the saga still drives.
 const SAGA: Table<u128, Postcard<ProgressRecord>> = Table::new("saga");
+/// Transfer id → the account that refused its credit, and the refusal (see
+/// `crate::domain::refused_credits`).
+const REFUSED_CREDITS: Table<u128, Postcard<(String, String)>> = Table::new("refused_credits");
 
 const LAYOUT: Layout = Layout {
     // Bumped whenever a table's layout or encoding changes: an older store is then emptied.
-    format: 3,
-    tables: &[&USERS, &ACCOUNTS, &STATUSES, &BOOKINGS, &SAGA],
+    format: 4,
+    tables: &[
+        &USERS,
+        &ACCOUNTS,
+        &STATUSES,
+        &BOOKINGS,
+        &SAGA,
+        &REFUSED_CREDITS,
+    ],
 };
 
 pub use topology::state_file::StateFileError as StoreError;
@@ -115,6 +125,8 @@ pub struct Changes {
     accounts: BTreeSet<String>,
     transfers: BTreeSet<Id>,
     bookings: BTreeSet<(Id, String, Movement)>,
+    /// Transfer id → (IBAN, reason) of a refused credit.
+    refused_credits: BTreeMap<Id, (String, String)>,
     /// (topic, partition) → next offset.
     positions: BTreeMap<(String, i32), i64>,
 }
@@ -156,6 +168,10 @@ impl Changes {
         if let Some(transfer) = crate::domain::saga::transfer_id(event) {
             self.transfers.insert(transfer);
         }
+        if let BankEvent::CreditRefusedEvent(refused) = event {
+            let refusal = (refused.iban.clone(), refused.reason.clone());
+            self.refused_credits.insert(refused.id, refusal);
+        }
     }
 
     /// A transfer whose saga progress may have changed without an event (a feedback).
@@ -178,6 +194,7 @@ impl Changes {
         self.accounts.extend(later.accounts);
         self.transfers.extend(later.transfers);
         self.bookings.extend(later.bookings);
+        self.refused_credits.extend(later.refused_credits);
         for ((topic, partition), next) in later.positions {
             self.position(&topic, partition, next);
         }
@@ -188,12 +205,17 @@ impl Changes {
             && self.accounts.is_empty()
             && self.transfers.is_empty()
             && self.bookings.is_empty()
+            && self.refused_credits.is_empty()
             && self.positions.is_empty()
     }
 
     /// How many rows it will write, roughly: to bound a replay's batch.
     pub fn len(&self) -> usize {
-        self.users.len() + self.accounts.len() + self.transfers.len() + self.bookings.len()
+        self.users.len()
+            + self.accounts.len()
+            + self.transfers.len()
+            + self.bookings.len()
+            + self.refused_credits.len()
     }
 }
 
@@ -213,7 +235,8 @@ fn account_of(event: &BankEvent) -> Option<&str> {
         | BankEvent::TransferCompletedEvent(_)
         | BankEvent::TransferFailedEvent(_)
         | BankEvent::AlertSetEvent(_)
-        | BankEvent::AlertRemovedEvent(_) => None,
+        | BankEvent::AlertRemovedEvent(_)
+        | BankEvent::CreditRefusedEvent(_) => None,
     }
 }
 
@@ -343,7 +366,12 @@ impl Store {
                 bookings.push((iban.to_string(), movement));
             }
         }
-        Ok(TransferFacts { status, bookings })
+        let refused_credit = REFUSED_CREDITS.read(&read)?.get(key)?;
+        Ok(TransferFacts {
+            status,
+            bookings,
+            refused_credit,
+        })
     }
 
     /// Writes `changes` with the values `bank` and `saga` hold now: they must be exactly the
@@ -383,6 +411,10 @@ impl Store {
             let mut bookings = BOOKINGS.write(write)?;
             for (transfer, iban, movement) in &changes.bookings {
                 bookings.insert((id_key(*transfer), iban.as_str(), movement.code()), &())?;
+            }
+            let mut refused_credits = REFUSED_CREDITS.write(write)?;
+            for (transfer, refusal) in &changes.refused_credits {
+                refused_credits.insert(id_key(*transfer), refusal)?;
             }
             write.set_positions(
                 changes

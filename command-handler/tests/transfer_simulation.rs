@@ -9,6 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use test_support::seeded::Rng;
+
 use command_handler::domain::saga::{Saga, SagaInput, SagaMessage};
 use command_handler::domain::{BankState, CommandMeta, Fresh};
 use topology::proofs::token_hash;
@@ -25,30 +27,6 @@ const REDELIVERY_PERCENT: u64 = 10;
 const REWIND_PERCENT: u64 = 3;
 const RESTART_PER_MILLE: u64 = 3;
 const FOREIGN_IBAN: &str = "NL91ABNA0417164300";
-
-/// xorshift64*: deterministic, so a failing seed can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-
-    fn percent(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
 
 #[derive(Debug, Clone)]
 enum Feedback {
@@ -108,7 +86,7 @@ struct World {
 impl World {
     fn new(seed: u64) -> Self {
         let mut world = World {
-            rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+            rng: Rng::new(seed),
             state: BankState::default(),
             saga: Saga::default(),
             bank_events: Vec::new(),
@@ -153,8 +131,8 @@ impl World {
 
     fn new_id(&mut self) -> Id {
         let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&self.rng.next().to_be_bytes());
-        bytes[8..].copy_from_slice(&self.rng.next().to_be_bytes());
+        bytes[..8].copy_from_slice(&self.rng.next_u64().to_be_bytes());
+        bytes[8..].copy_from_slice(&self.rng.next_u64().to_be_bytes());
         let id = Id(bytes);
         self.ids_used.push(id);
         id

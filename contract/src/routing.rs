@@ -143,6 +143,7 @@ impl TransferHomes {
             BankEvent::MoneyDebitedEvent(e) => routed(&e.iban),
             BankEvent::MoneyCreditedEvent(e) => routed(&e.iban),
             BankEvent::MoneyReturnedEvent(e) => routed(&e.iban),
+            BankEvent::CreditRefusedEvent(e) => routed(&e.iban),
             BankEvent::AlertSetEvent(e) => routed(&e.iban),
             BankEvent::AlertRemovedEvent(e) => routed(&e.iban),
             BankEvent::TransferStartedEvent(e) => routed(home(&e.from, &e.to)),

@@ -271,6 +271,8 @@ impl BankProjector {
             BankEvent::UserRemovedFromBankAccountEvent(removed) => {
                 model.remove_owner(&removed.iban, &removed.username);
             }
+            // The command handler's memory of a refused credit: no money moved, nothing to read.
+            BankEvent::CreditRefusedEvent(_) => {}
             BankEvent::TransferStartedEvent(started) => model.start_transfer(
                 started.id,
                 Transfer {

@@ -11,6 +11,7 @@
 mod identity;
 mod kafka;
 mod process;
+pub mod seeded;
 
 pub use identity::{
     cluster_is_secured, password_of, service_identity, settings_anonymous, settings_as,

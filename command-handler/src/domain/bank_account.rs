@@ -380,7 +380,8 @@ impl BankAccounts {
             | BankEvent::TransferCompletedEvent(_)
             | BankEvent::TransferFailedEvent(_)
             | BankEvent::AlertSetEvent(_)
-            | BankEvent::AlertRemovedEvent(_) => {}
+            | BankEvent::AlertRemovedEvent(_)
+            | BankEvent::CreditRefusedEvent(_) => {}
         }
     }
 

@@ -5,6 +5,7 @@
 //! - [`user`] — CreateUserAccount.
 //! - [`bank_account`] — CreateBankAccount, AddUserToBankAccount, RemoveUserFromBankAccount,
 //!   DebitMoney, CreditMoney, ReturnMoney.
+//! - [`refused_credits`] — a refused credit stays refused (CreditRefused).
 //! - [`alert_rules`] — SetAlert, RemoveAlert.
 //! - [`transfer`] — MoneyTransfer, MarkTransferCompleted, MarkTransferFailed.
 //! - [`saga`] — which command a started transfer needs next.
@@ -25,6 +26,7 @@ pub mod alert_rules;
 pub mod bank_account;
 mod command_meta;
 mod reason;
+pub mod refused_credits;
 pub mod saga;
 pub mod transfer;
 pub mod user;
@@ -50,6 +52,8 @@ use topology::{BankCommand, BankEvent, Id, TransferCommand, UserCommand, UserEve
 pub struct TransferFacts {
     pub status: Option<TransferStatus>,
     pub bookings: Vec<(String, bank_account::Movement)>,
+    /// The account that refused the transfer's credit, and why.
+    pub refused_credit: Option<(String, String)>,
 }
 
 /// Values a decision needs but must not make up itself: passing them in keeps `decide` a pure
@@ -86,6 +90,7 @@ pub struct BankState {
     users: Users,
     accounts: BankAccounts,
     transfers: Transfers,
+    refused_credits: refused_credits::RefusedCredits,
 }
 
 impl BankState {
@@ -99,6 +104,10 @@ impl BankState {
 
     pub fn transfers(&self) -> &Transfers {
         &self.transfers
+    }
+
+    pub fn refused_credits(&self) -> &refused_credits::RefusedCredits {
+        &self.refused_credits
     }
 
     pub fn evolve_user_event(&mut self, event: &UserEvent) {
@@ -125,12 +134,16 @@ impl BankState {
         for (iban, movement) in facts.bookings {
             self.accounts.recall_booking(&iban, transfer, movement);
         }
+        if let Some((iban, reason)) = facts.refused_credit {
+            self.refused_credits.recall(transfer, iban, reason);
+        }
     }
 
     /// Drops the statuses and bookings of every transfer but those `keep` names: once in the
     /// state store, they are history, recalled when needed.
     pub fn forget_history(&mut self, keep: impl Fn(Id) -> bool) {
         self.transfers.forget(&keep);
+        self.refused_credits.forget(&keep);
         self.accounts.forget_bookings(keep);
     }
 
@@ -144,6 +157,8 @@ impl BankState {
         self.accounts.retain(kept);
         self.transfers
             .retain_homes(|partition| !released.contains(&partition));
+        self.refused_credits
+            .retain_partitions(|partition| !released.contains(&partition));
     }
 
     /// Takes in the state of partitions rebuilt on their own (none of them held here).
@@ -151,11 +166,13 @@ impl BankState {
         self.users.absorb(other.users);
         self.accounts.absorb(other.accounts);
         self.transfers.absorb(other.transfers);
+        self.refused_credits.absorb(other.refused_credits);
     }
 
     pub fn evolve_bank_event(&mut self, event: &BankEvent) {
         self.accounts.evolve(event);
         self.transfers.evolve(event);
+        self.refused_credits.evolve(event);
     }
 
     /// A command from `user_commands`; its events go to `user_events`.
@@ -211,10 +228,25 @@ impl BankState {
         use bank_account::Command as Account;
         let command = match command {
             TransferCommand::DebitMoneyCommand(c) => Account::DebitMoney(c),
-            TransferCommand::CreditMoneyCommand(c) => Account::CreditMoney(c),
+            TransferCommand::CreditMoneyCommand(c) => {
+                refused_credits::decide(&self.refused_credits, c)?;
+                Account::CreditMoney(c)
+            }
             TransferCommand::ReturnMoneyCommand(c) => Account::ReturnMoney(c),
         };
         bank_account::decide(&self.accounts, command)
+    }
+
+    /// The events that record `command`'s refusal for `reason`: a first refusal of a credit
+    /// (see [`refused_credits`]); no other refusal leaves an event.
+    pub fn refusal_events(&self, command: &TransferCommand, reason: &Reason) -> Vec<BankEvent> {
+        match (command, reason) {
+            (TransferCommand::CreditMoneyCommand(_), Reason::Repeated(_)) => Vec::new(),
+            (TransferCommand::CreditMoneyCommand(credit), _) => {
+                vec![refused_credits::refused(credit, reason)]
+            }
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -66,6 +66,10 @@ pub enum Reason {
     /// …and a day's deposits into one account (a UTC day).
     #[error("{}", Refusal::CashDailyLimit)]
     DailyDepositLimit,
+    /// A refusal given before to the same request, repeated word for word (see
+    /// [`super::refused_credits`]).
+    #[error("{0}")]
+    Repeated(String),
     /// The one path where money stays debited: kept explicit so it is visible to the user and
     /// in the event log instead of hidden behind the credit's reason.
     #[error("{}", return_failed(.credit_reason, .return_reason))]

@@ -122,7 +122,10 @@ pub fn transfer_id(event: &BankEvent) -> Option<Id> {
         | BankEvent::UserAddedToBankAccountEvent(_)
         | BankEvent::UserRemovedFromBankAccountEvent(_)
         | BankEvent::AlertSetEvent(_)
-        | BankEvent::AlertRemovedEvent(_) => None,
+        | BankEvent::AlertRemovedEvent(_)
+        // The credited account's memory (see `super::refused_credits`); the saga hears of the
+        // refusal from its answer.
+        | BankEvent::CreditRefusedEvent(_) => None,
     }
 }
 

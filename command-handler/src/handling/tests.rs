@@ -510,6 +510,48 @@ fn a_credit_for_an_unknown_transfer_is_booked_but_asks_nothing_more() {
     assert_eq!(outputs.len(), 2, "{outputs:?}");
 }
 
+#[test]
+fn a_credit_refused_once_is_refused_again_even_after_its_account_exists() {
+    // The creditor's partition reads the saga's credit before the account's creation, still
+    // in bank_commands; the saga asked twice (its first answer was late).
+    let mut handler = Handler::default().with_saga_key(key());
+    let iban = open_iban_for_account(3);
+    let credit = CreditMoneyCommand {
+        id: id(20),
+        iban: iban.clone(),
+        amount: 5,
+        transfer_from: None,
+        transfer_description: None,
+        saga_signature: None,
+    };
+    let credit: TransferCommand = signed(credit, &key()).into();
+    let first = handler.transfer_command(&credit);
+    assert_eq!(events_of(&first), [(iban.clone(), "CreditRefusedEvent")]);
+    open_account(&mut handler, 1, &iban, "t-a");
+    let again = handler.transfer_command(&credit);
+    assert_eq!(events_of(&again), [], "booked after the refusal: {again:?}");
+    let refused = again.iter().find_map(|output| match output {
+        Output::TransferFeedback(_, TransferCommandFeedback::CommandFailed(failed)) => {
+            Some(failed.reason.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(refused.as_deref(), Some("iban not known"));
+    let account = handler.state().accounts().get(&iban).map(|a| a.balance());
+    assert_eq!(account, Some(0));
+    // A replay of the log remembers the refusal too.
+    let mut replayed = BankState::default();
+    for output in first.iter().chain(&again) {
+        if let Output::BankEvent(_, event) = output {
+            replayed.evolve_bank_event(event);
+        }
+    }
+    assert_eq!(
+        replayed.refused_credits(),
+        handler.state().refused_credits()
+    );
+}
+
 /// What a test can see change in a handler: balances, statuses, what the saga waits for.
 fn footprint(handler: &Handler, ibans: &[&str], transfers: &[Id]) -> String {
     let balances: Vec<_> = ibans
@@ -887,6 +929,7 @@ fn an_adopted_saga_steps_on_a_kept_account_only_with_its_history_recalled() {
     let facts = TransferFacts {
         status: None,
         bookings: vec![(c.clone(), crate::domain::bank_account::Movement::Credit)],
+        refused_credit: None,
     };
 
     // The other instance is gone before it read our answer: we take `a` over.

@@ -179,12 +179,12 @@ fn a_handler_that_forgot_its_history_answers_redeliveries_as_one_that_kept_it() 
     assert_eq!(balances(&restarted), balances(&kept));
 
     let expected = redeliveries(&mut kept, None);
-    // The redelivered credits were booked once already: each is answered, none moves money.
-    assert!(expected
-        .0
-        .iter()
-        .flatten()
-        .all(|o| !matches!(o, Output::BankEvent(..))));
+    // The redelivered credits were booked once already: each is answered, none moves money
+    // (a credit never asked for before, e.g. to another bank, is refused and that refusal kept).
+    assert!(expected.0.iter().flatten().all(|o| !matches!(
+        o,
+        Output::BankEvent(_, event) if !matches!(event, BankEvent::CreditRefusedEvent(_))
+    )));
     assert!(expected.0.iter().all(|outputs| !outputs.is_empty()));
     assert!(
         expected.1.contains(&Ok(vec![])),
@@ -271,6 +271,72 @@ fn a_transfer_under_way_is_restored_with_its_saga_and_bookings() {
 /// Format 3: owners and transfers under way are kept by the hash of their token. An
 /// account and a transfer from before the hashes (token in clear) are stored hashed too,
 /// and the hash works after a restart.
+#[test]
+fn a_refused_credit_stays_refused_after_a_restart_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("ch.redb")).unwrap();
+    let mut handler = Handler::default().with_saga_key(key());
+    let nobody = iban(40);
+    let credit = CreditMoneyCommand {
+        id: transfer_id(90),
+        iban: nobody.clone(),
+        amount: 700,
+        transfer_from: None,
+        transfer_description: None,
+        saga_signature: None,
+    };
+    let credit: TransferCommand = CreditMoneyCommand {
+        saga_signature: Some(key().sign_credit(&credit)),
+        ..credit
+    }
+    .into();
+    let outputs = handler.transfer_command(&credit);
+    let changes = Changes::of(&outputs, &[credit.command_id()]);
+    assert!(store
+        .write(handler.state(), handler.saga(), &changes, true)
+        .unwrap());
+    handler.forget_history();
+    assert!(handler
+        .state()
+        .refused_credits()
+        .refusal_of(transfer_id(90))
+        .is_none());
+    assert_eq!(
+        store.facts(transfer_id(90)).unwrap().refused_credit,
+        Some((nobody.clone(), "iban not known".to_string()))
+    );
+
+    // Restarted from the store, the account now created: the credit asked again is refused.
+    let mut restarted = store
+        .load(&Ownership::all())
+        .unwrap()
+        .handler
+        .with_saga_key(key());
+    run_stored(
+        &mut restarted,
+        &store,
+        &[BankCommand::from(CreateBankAccountCommand {
+            id: transfer_id(91),
+            iban: nobody.clone(),
+            username: "late".into(),
+            token_hash: Some(token_hash("t-late")),
+            token_nonce: None,
+        })],
+    );
+    restarted.recall(transfer_id(90), store.facts(transfer_id(90)).unwrap());
+    let again = restarted.transfer_command(&credit);
+    assert!(
+        again.iter().all(|o| !matches!(o, Output::BankEvent(..))),
+        "{again:?}"
+    );
+    let balance = restarted
+        .state()
+        .accounts()
+        .get(&nobody)
+        .map(|a| a.balance());
+    assert_eq!(balance, Some(0));
+}
+
 #[test]
 fn the_store_keeps_token_hashes_never_tokens() {
     const TOKEN: &str = "legacy-token-0123456789";

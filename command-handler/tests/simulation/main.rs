@@ -1,0 +1,265 @@
+//! A deterministic simulation of the command side: one to three command-handler instances
+//! (their [`Handler`](command_handler::handling::Handler)s, the saga and the partition hand-over
+//! of the partition tasks) run over an in-memory Kafka ([`log`]) while a seeded scheduler
+//! interleaves clients' transfers with polls, aborted transactions, rebalances (a member may
+//! poll once more before it hears of one, and is fenced), crashes, restarts and repeated
+//! credits. After every step the invariants of [`invariants`] hold; at the end every transfer
+//! has ended exactly once and the money adds up. It complements the tests on a real broker:
+//! what it cannot show is how Kafka behaves; what they cannot show is thousands of
+//! interleavings.
+//!
+//! `SIMULATION_SEEDS=n` runs n seeds (default 2,000, on every core); a failing seed prints the
+//! command that replays it alone, with its steps: `SIMULATION_SEED=<seed>`.
+//! `SIMULATION_KEEP_GOING=1` runs every seed and lists the failed ones at the end.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
+
+mod cluster;
+mod invariants;
+mod log;
+
+use topology::proofs::token_hash;
+use topology::routing::home;
+use topology::values::{open_iban_for_account, CASH};
+use topology::{BankCommand, CreateBankAccountCommand, Id, MoneyTransferCommand};
+
+use cluster::Cluster;
+use test_support::seeded::Rng;
+
+const DEFAULT_SEEDS: u64 = 2_000;
+const ACCOUNTS: u32 = 6;
+const TRANSFERS: u32 = 30;
+/// Steps a settled run may take at most after the clients stop.
+const MAX_SETTLING_STEPS: u32 = 20_000;
+const FOREIGN_IBAN: &str = "NL91ABNA0417164300";
+
+struct Owner {
+    username: String,
+    iban: String,
+}
+
+/// One seed's run: the cluster, its clients, and what happened, for a replay's trace.
+struct Run {
+    rng: Rng,
+    cluster: Cluster,
+    owners: Vec<Owner>,
+    sent: Vec<BankCommand>,
+    trace: bool,
+}
+
+impl Run {
+    fn new(seed: u64, trace: bool) -> Self {
+        let mut rng = Rng::new(seed);
+        let instances = 1 + usize::try_from(rng.below(3)).unwrap();
+        let mut cluster = Cluster::new(instances);
+        cluster.trace = trace;
+        let mut run = Run {
+            rng,
+            cluster,
+            owners: Vec::new(),
+            sent: Vec::new(),
+            trace,
+        };
+        run.note(|| format!("seed {seed}: {instances} instance(s)"));
+        for account in 1..=ACCOUNTS {
+            let owner = Owner {
+                username: format!("user-{account}"),
+                iban: open_iban_for_account(account),
+            };
+            let create = BankCommand::from(CreateBankAccountCommand {
+                id: run.new_id(),
+                iban: owner.iban.clone(),
+                username: owner.username.clone(),
+                token_hash: Some(token_hash(&owner.username)),
+                token_nonce: None,
+            });
+            run.cluster.log.produce(&owner.iban, create);
+            run.owners.push(owner);
+        }
+        run
+    }
+
+    fn note(&self, what: impl FnOnce() -> String) {
+        if self.trace {
+            eprintln!("{}", what());
+        }
+    }
+
+    fn new_id(&mut self) -> Id {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.rng.next_u64().to_be_bytes());
+        bytes[8..].copy_from_slice(&self.rng.next_u64().to_be_bytes());
+        Id(bytes)
+    }
+
+    /// A client's transfer: a deposit, between accounts, out of the bank, to an account that
+    /// does not exist, one that cannot pass; now and then one sent again with its uuid.
+    fn client_sends(&mut self) {
+        if !self.sent.is_empty() && self.rng.percent(5) {
+            let again = self.rng.pick(&self.sent).clone();
+            self.note(|| format!("client sends again {again:?}"));
+            if let BankCommand::MoneyTransferCommand(transfer) = &again {
+                let key = home(&transfer.from, &transfer.to).to_string();
+                self.cluster.log.produce(&key, again);
+            }
+            return;
+        }
+        let me = self.rng.index(self.owners.len());
+        let other = self.rng.index(self.owners.len());
+        let (mine, theirs) = (
+            self.owners[me].iban.clone(),
+            self.owners[other].iban.clone(),
+        );
+        let amount = 1 + i64::try_from(self.rng.below(40_000)).unwrap();
+        let nobody = open_iban_for_account(900 + u32::try_from(self.rng.below(9)).unwrap());
+        let (from, to) = match self.rng.below(10) {
+            0..=2 => (CASH.to_string(), mine),
+            3..=6 => (mine, theirs),
+            7 => (mine, FOREIGN_IBAN.to_string()),
+            8 => (mine, nobody),
+            _ => (mine.clone(), mine),
+        };
+        let transfer = MoneyTransferCommand {
+            id: self.new_id(),
+            token: token_hash(&self.owners[me].username),
+            amount,
+            from: from.clone(),
+            to: to.clone(),
+            description: "simulated".into(),
+            username: self.owners[me].username.clone(),
+        };
+        self.note(|| format!("client sends {amount} from {from} to {to}"));
+        let command = BankCommand::from(transfer);
+        self.cluster.log.produce(home(&from, &to), command.clone());
+        self.sent.push(command);
+    }
+
+    fn random_instance(&mut self) -> usize {
+        self.rng.index(self.cluster.instances.len())
+    }
+
+    /// One step the scheduler picks; clients only while `clients`.
+    fn step(&mut self, clients: bool) {
+        let instance = self.random_instance();
+        let roll = self.rng.below(100);
+        match roll {
+            0..=24 if clients => self.client_sends(),
+            0..=79 => self.cluster.poll(instance, &mut self.rng),
+            80..=84 => self.cluster.ask_again(instance),
+            85..=88 => {
+                self.note(|| "rebalance".into());
+                self.cluster.rebalance(&mut self.rng);
+            }
+            89..=91 if self.cluster.is_live(instance) => {
+                self.note(|| format!("instance {instance} crashes"));
+                self.cluster.crash(instance);
+            }
+            _ if !self.cluster.is_live(instance) => {
+                self.note(|| format!("instance {instance} restarts"));
+                self.cluster.restart(instance);
+            }
+            _ => self.cluster.poll(instance, &mut self.rng),
+        }
+        invariants::check_step(&self.cluster);
+        if roll.is_multiple_of(8) {
+            invariants::check_replay(&self.cluster);
+        }
+    }
+
+    fn run(mut self) -> Run {
+        while self.sent.len() < TRANSFERS as usize {
+            self.step(true);
+        }
+        // The clients stop; crashed instances come back and the bank settles.
+        for instance in 0..self.cluster.instances.len() {
+            if !self.cluster.is_live(instance) {
+                self.cluster.restart(instance);
+            }
+        }
+        let mut steps = 0;
+        while !self.cluster.is_settled() {
+            steps += 1;
+            assert!(
+                steps <= MAX_SETTLING_STEPS,
+                "the bank did not settle within {MAX_SETTLING_STEPS} steps"
+            );
+            let instance = self.random_instance();
+            if !self.cluster.is_live(instance) {
+                self.cluster.restart(instance);
+            }
+            match self.rng.below(20) {
+                0 => self.cluster.ask_again(instance),
+                _ => self.cluster.poll(instance, &mut self.rng),
+            }
+            invariants::check_step(&self.cluster);
+        }
+        invariants::check_replay(&self.cluster);
+        invariants::check_settled(&self.cluster);
+        self
+    }
+}
+
+fn seeds_from_env() -> (Vec<u64>, bool) {
+    if let Ok(seed) = std::env::var("SIMULATION_SEED") {
+        let seed = seed.parse().expect("SIMULATION_SEED is a number");
+        return (vec![seed], true);
+    }
+    let count = std::env::var("SIMULATION_SEEDS")
+        .ok()
+        .map(|count| count.parse().expect("SIMULATION_SEEDS is a number"))
+        .unwrap_or(DEFAULT_SEEDS);
+    (
+        (0..count)
+            .map(|n| n.wrapping_mul(0x5851_F42D_4C95_7F2D))
+            .collect(),
+        false,
+    )
+}
+
+#[test]
+fn every_interleaving_of_faults_keeps_the_bank_whole() {
+    let (seeds, trace) = seeds_from_env();
+    let started = std::time::Instant::now();
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let keep_going = std::env::var_os("SIMULATION_KEEP_GOING").is_some();
+    let failed = std::sync::Mutex::new(Vec::new());
+    let totals = std::sync::Mutex::new((0u64, 0u64, 0u64));
+    std::thread::scope(|scope| {
+        for worker in 0..workers {
+            let (seeds, totals, failed) = (&seeds, &totals, &failed);
+            scope.spawn(move || {
+                for &seed in seeds.iter().skip(worker).step_by(workers) {
+                    let outcome = std::panic::catch_unwind(|| Run::new(seed, trace).run());
+                    match outcome {
+                        Ok(run) => {
+                            let mut totals = totals.lock().unwrap();
+                            totals.0 += 1;
+                            totals.1 += run.cluster.log.commits;
+                            totals.2 += run.cluster.log.fenced;
+                        }
+                        Err(panic) => {
+                            eprintln!(
+                                "seed {seed} failed; replay it with its steps:\n  \
+                                 SIMULATION_SEED={seed} cargo test -p command-handler --test simulation -- --nocapture"
+                            );
+                            if !keep_going {
+                                std::panic::resume_unwind(panic);
+                            }
+                            failed.lock().unwrap().push(seed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let failed = failed.into_inner().unwrap();
+    assert!(
+        failed.is_empty(),
+        "{} seeds failed: {failed:?}",
+        failed.len()
+    );
+    let (runs, commits, fenced) = *totals.lock().unwrap();
+    eprintln!(
+        "simulation: {runs} seeds, {commits} transactions committed, {fenced} fenced, in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
