@@ -115,24 +115,37 @@ fn holds(transactions: &[Value], descr: &str, effect: Effect) -> bool {
     }
 }
 
-/// Reads `iban` with `token`, asserting that it holds `effect`, and at the same time without
-/// (counting a read that does not hold it in `misses`).
-async fn read_both_ways(
-    client: &Client,
-    token: &str,
-    (iban, descr): (&str, &str),
-    effect: Effect,
-    misses: &mut usize,
-) {
-    let consistent = client.with_consistency(token);
-    let (unaware, seen) = tokio::join!(transactions(client, iban), transactions(&consistent, iban));
-    if !holds(&unaware, descr, effect) {
-        *misses += 1;
+/// The reads right after a write, each asserted with the write's token and counted without.
+#[derive(Default)]
+struct Reads {
+    done: usize,
+    /// Reads without the token that missed what the write did.
+    misses: usize,
+}
+
+impl Reads {
+    /// Reads `iban` with `token`, asserting that it holds `effect` of the transfer `descr`, and
+    /// at the same time without it (counting a read that does not hold it).
+    async fn expect(
+        &mut self,
+        client: &Client,
+        token: &str,
+        iban: &str,
+        descr: &str,
+        effect: Effect,
+    ) {
+        let consistent = client.with_consistency(token);
+        let (unaware, seen) =
+            tokio::join!(transactions(client, iban), transactions(&consistent, iban));
+        self.done += 1;
+        if !holds(&unaware, descr, effect) {
+            self.misses += 1;
+        }
+        assert!(
+            holds(&seen, descr, effect),
+            "{descr} on {iban} after {token}: {seen:?}"
+        );
     }
-    assert!(
-        holds(&seen, descr, effect),
-        "{descr} on {iban} after {token}: {seen:?}"
-    );
 }
 
 /// `open_bank_queries_read_after_total{outcome}` of the projector with health port `port`.
@@ -188,25 +201,19 @@ async fn reads_on_another_replica_see_every_outcome_of_a_transfer() {
     let bob_partition = format!("bank_events:{}:", partition_of(&bob.iban));
 
     let started = Instant::now();
-    let mut misses = 0;
-    let mut reads = 0;
+    let mut reads = Reads::default();
     for round in 0..ROUNDS {
         let (write, read) = (round % 2, 1 - round % 2);
+        let (at_alice, at_bob) = (&alice.on[read], &bob.on[read]);
 
         let descr = format!("ryw deposit {round}");
         let (deposit, token) = transfer(&alice, write, (10_000, "cash", &alice.iban), &descr).await;
         assert_eq!(deposit["success"], true, "{deposit}");
-        let on_alice = (alice.iban.as_str(), descr.as_str());
-        read_both_ways(
-            &alice.on[read],
-            &token,
-            on_alice,
-            Effect::Moved,
-            &mut misses,
-        )
-        .await;
+        reads
+            .expect(at_alice, &token, &alice.iban, &descr, Effect::Moved)
+            .await;
 
-        // Alice's and Bob's accounts lie in partitions of either handler: some credits cross.
+        // Alice's and Bob's accounts lie in partitions of either handler: the credit crosses.
         let descr = format!("ryw transfer {round}");
         let (paid, token) = transfer(&alice, write, (1_000, &alice.iban, &bob.iban), &descr).await;
         assert_eq!(paid["success"], true, "{paid}");
@@ -214,45 +221,29 @@ async fn reads_on_another_replica_see_every_outcome_of_a_transfer() {
             token.contains(&bob_partition),
             "{token} names no credit of Bob's"
         );
-        let (on_alice, on_bob) = (
-            (alice.iban.as_str(), descr.as_str()),
-            (bob.iban.as_str(), descr.as_str()),
-        );
-        read_both_ways(
-            &alice.on[read],
-            &token,
-            on_alice,
-            Effect::Moved,
-            &mut misses,
-        )
-        .await;
-        read_both_ways(&bob.on[read], &token, on_bob, Effect::Moved, &mut misses).await;
+        reads
+            .expect(at_alice, &token, &alice.iban, &descr, Effect::Moved)
+            .await;
+        reads
+            .expect(at_bob, &token, &bob.iban, &descr, Effect::Moved)
+            .await;
 
         let descr = format!("ryw refused {round}");
-        let (refused, token) =
-            transfer(&alice, write, (100_000_000, &alice.iban, &bob.iban), &descr).await;
+        let too_much = (100_000_000, alice.iban.as_str(), bob.iban.as_str());
+        let (refused, token) = transfer(&alice, write, too_much, &descr).await;
         assert_eq!(refused["success"], false, "{refused}");
-        let seen = transactions(&alice.on[read].with_consistency(&token), &alice.iban).await;
-        assert!(
-            holds(&seen, &descr, Effect::Nothing),
-            "a refused transfer moved money: {seen:?}"
-        );
+        reads
+            .expect(at_alice, &token, &alice.iban, &descr, Effect::Nothing)
+            .await;
 
         // The credit is refused, the debit returned: both are read at once.
         let descr = format!("ryw returned {round}");
         let (returned, token) = transfer(&alice, write, (500, &alice.iban, &nobody), &descr).await;
         assert_eq!(returned["success"], false, "{returned}");
         assert_eq!(returned["reason"], "iban not known", "{returned}");
-        let on_alice = (alice.iban.as_str(), descr.as_str());
-        read_both_ways(
-            &alice.on[read],
-            &token,
-            on_alice,
-            Effect::Returned,
-            &mut misses,
-        )
-        .await;
-        reads += 4;
+        reads
+            .expect(at_alice, &token, &alice.iban, &descr, Effect::Returned)
+            .await;
     }
     // Projectors that lag (paused): the read waits for them instead of missing the deposit.
     for projector in &mut services[2..4] {
@@ -281,9 +272,11 @@ async fn reads_on_another_replica_see_every_outcome_of_a_transfer() {
     }
     eprintln!(
         "read your writes: {ROUNDS} rounds in {:.1} s; reads right after a write on the other \
-         replica that missed it: {misses} of {reads} without the token, 0 of {reads} with it; \
+         replica that missed it: {} of {} without the token, 0 with it; \
          the projectors answered the token reads: {}",
         started.elapsed().as_secs_f64(),
+        reads.misses,
+        reads.done,
         outcomes.join(", ")
     );
 

@@ -26,6 +26,27 @@ pub async fn stop_signal() {
     }
 }
 
+/// User plus system CPU time process `pid` has used so far, in seconds (Linux `/proc`); `None`
+/// for a process that is gone or a system without `/proc`. For benchmarks that say which
+/// process limits a figure.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux counts CPU time in ticks of 1/100 s (USER_HZ) in /proc.
+    Some(ticks as f64 / 100.0)
+}
+
+/// `NAME=PID`, as benchmarks take the processes to watch (`--cpu-of endpoint=1234`).
+pub fn named_pid(text: &str) -> Result<(String, u32), String> {
+    let (name, pid) = text.split_once('=').ok_or("give NAME=PID")?;
+    let pid = pid
+        .parse()
+        .map_err(|_| format!("{pid} is not a process id"))?;
+    Ok((name.to_string(), pid))
+}
+
 /// Allocations of at least this size get their own memory map, given back when freed.
 const OWN_MAP_BYTES: i32 = 1 << 20;
 

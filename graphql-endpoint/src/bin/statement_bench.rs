@@ -47,38 +47,18 @@ struct Args {
     repeat: u32,
     /// A process on this machine whose CPU time each kind of read costs is printed, as
     /// NAME=PID (repeat for each: e.g. projector=123 graphql-endpoint=456 kafka=789).
-    #[arg(long = "cpu-of", value_name = "NAME=PID", value_parser = named_pid)]
+    #[arg(long = "cpu-of", value_name = "NAME=PID", value_parser = topology::process::named_pid)]
     cpu_of: Vec<(String, u32)>,
 }
 
-fn named_pid(text: &str) -> Result<(String, u32), String> {
-    let (name, pid) = text.split_once('=').ok_or("give NAME=PID")?;
-    let pid = pid
-        .parse()
-        .map_err(|_| format!("{pid} is not a process id"))?;
-    Ok((name.to_string(), pid))
-}
-
-/// User plus system CPU time of process `pid` so far, in clock ticks (from /proc).
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
 /// The CPU each watched process spent since `before`, per read, as `name 12 ms`.
-fn cpu_spent(watched: &[(String, u32)], before: &[Option<u64>], reads: u32) -> String {
-    // Linux reports CPU time in ticks of 1/100 s (USER_HZ).
+fn cpu_spent(watched: &[(String, u32)], before: &[Option<f64>], reads: u32) -> String {
     watched
         .iter()
         .zip(before)
         .filter_map(|((name, pid), before)| {
-            let spent = cpu_ticks(*pid)?.checked_sub((*before)?)?;
-            Some(format!(
-                "{name} {:.0} ms",
-                spent as f64 * 10.0 / f64::from(reads)
-            ))
+            let spent = topology::process::cpu_seconds(*pid)? - (*before)?;
+            Some(format!("{name} {:.0} ms", spent * 1e3 / f64::from(reads)))
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -209,8 +189,10 @@ async fn main() -> anyhow::Result<()> {
         "\n{:<28} {:>8} {:>8} {:>8} {:>12}",
         "read (ms)", "fastest", "median", "slowest", "bytes"
     );
-    let cpu_now =
-        || -> Vec<Option<u64>> { args.cpu_of.iter().map(|(_, pid)| cpu_ticks(*pid)).collect() };
+    let cpu_now = || -> Vec<Option<f64>> {
+        let cpu = |(_, pid): &(String, u32)| topology::process::cpu_seconds(*pid);
+        args.cpu_of.iter().map(cpu).collect()
+    };
     let mut cpu = Vec::new();
     let mut summary = Vec::new();
     let before = cpu_now();

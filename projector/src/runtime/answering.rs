@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Message, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
@@ -76,36 +76,24 @@ pub async fn run(
             Ok(message) => {
                 let (topic, partition, offset) =
                     (message.topic(), message.partition(), message.offset());
-                let after = read_after(&message);
-                if after.is_empty() {
-                    answerer.answer(&message, Reply::Answer).await;
-                } else if status.progress().reached(&after) {
-                    metrics::read_after("at_once");
-                    answerer.answer(&message, Reply::Answer).await;
-                } else if unanswered.waiting() >= MAX_WAITING {
-                    metrics::read_after("not_caught_up");
-                    answerer.answer(&message, Reply::NotCaughtUp).await;
-                } else {
-                    unanswered.wait(topic, partition, offset);
-                    let (answerer, status) = (answerer.clone(), Arc::clone(&status));
-                    let (message, done) = (message.detach(), answered_later.clone());
-                    tokio::spawn(async move {
-                        let reached = status.progress().wait_for(&after, READ_AFTER_WAIT).await;
-                        let reply = if reached {
-                            Reply::Answer
-                        } else {
-                            Reply::NotCaughtUp
-                        };
+                match when_to_answer(&message, &status, &unanswered) {
+                    When::Now(reply) => {
                         answerer.answer(&message, reply).await;
-                        let place = (message.topic().to_string(), message.partition());
-                        // Err only when the loop is gone, and its commits with it.
-                        let _ = done.send((place.0, place.1, message.offset()));
-                    });
-                    rejoins = 0;
-                    continue;
+                        let next = unanswered.answered_at_once(topic, partition, offset);
+                        commit(&consumer, topic, partition, next);
+                    }
+                    When::Applied(positions) => {
+                        unanswered.wait(topic, partition, offset);
+                        let status = Arc::clone(&status);
+                        let done = answered_later.clone();
+                        tokio::spawn(answerer.clone().answer_once_applied(
+                            message.detach(),
+                            positions,
+                            status,
+                            done,
+                        ));
+                    }
                 }
-                let next = unanswered.answered_at_once(topic, partition, offset);
-                commit(&consumer, topic, partition, next);
                 rejoins = 0;
             }
             // librdkafka ends a static member for good once it is fenced, which also happens
@@ -130,6 +118,29 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// When a query is answered.
+enum When {
+    Now(Reply),
+    /// Once the read model has applied these positions, on a task of its own.
+    Applied(Positions),
+}
+
+fn when_to_answer(message: &BorrowedMessage<'_>, status: &Status, unanswered: &Unanswered) -> When {
+    let after = read_after(message);
+    if after.is_empty() {
+        return When::Now(Reply::Answer);
+    }
+    if status.progress().reached(&after) {
+        metrics::read_after("at_once");
+        return When::Now(Reply::Answer);
+    }
+    if unanswered.waiting() >= MAX_WAITING {
+        metrics::read_after("not_caught_up");
+        return When::Now(Reply::NotCaughtUp);
+    }
+    When::Applied(after)
 }
 
 /// The positions a query names (`topology::consistency`); none for a header that cannot be
@@ -206,6 +217,37 @@ impl Reply {
 }
 
 impl Answerer {
+    /// Answers `message` once the read model has applied `positions` (or refuses it as not
+    /// caught up after [`READ_AFTER_WAIT`]), then tells the loop on `done` that its offset
+    /// may be committed.
+    async fn answer_once_applied(
+        self,
+        message: OwnedMessage,
+        positions: Positions,
+        status: Arc<Status>,
+        done: mpsc::UnboundedSender<(String, i32, i64)>,
+    ) {
+        let reply = if status
+            .progress()
+            .wait_for(&positions, READ_AFTER_WAIT)
+            .await
+        {
+            metrics::read_after("waited");
+            Reply::Answer
+        } else {
+            metrics::read_after("not_caught_up");
+            Reply::NotCaughtUp
+        };
+        self.answer(&message, reply).await;
+        let place = (
+            message.topic().to_string(),
+            message.partition(),
+            message.offset(),
+        );
+        // Err only when the loop is gone, and its commits with it.
+        let _ = done.send(place);
+    }
+
     /// Answers one query message. Bad input is logged and skipped, never fatal.
     async fn answer(&self, message: &impl Message, reply: Reply) {
         let span = tracing::info_span!("query", trace_id = tracing::field::Empty);

@@ -15,6 +15,7 @@ use crate::accounts::Account;
 use crate::graphql::{GraphQl, TRANSFER};
 use crate::pairs::Pairs;
 
+#[derive(Clone)]
 pub struct Plan {
     pub transfers: usize,
     pub rate: f64,

@@ -20,6 +20,10 @@
 //!    percentile (see `chart`).
 //! 7. The floor under all of it: one produce → consume hop on the same broker.
 //!
+//! With `--sweep 250,500,…`, 3. runs at each offered rate in turn for `--duration` seconds
+//! and a table gives per step what was accepted and shed, the latencies and the CPU of every
+//! `--cpu-of` process; `--chart` then draws that saturation curve (see `sweep`).
+//!
 //! The subscriptions live as long as the customer's session token: 15 minutes by default
 //! (`SESSION_IDLE_SECONDS`), so a longer run needs that raised on the endpoint; a subscription
 //! that ends says so on stderr.
@@ -32,7 +36,9 @@ mod hop;
 mod load;
 mod pairs;
 mod report;
+mod saturation;
 mod subscription;
+mod sweep;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -115,7 +121,21 @@ struct Args {
     /// the subscription, transfers that did not succeed marked apart.
     #[arg(long, value_name = "PATH.svg")]
     chart: Option<PathBuf>,
+    /// Offered rates to step through, e.g. 250,500,1000,2000,4000: each runs for --duration
+    /// seconds (20 without it) and is reported on a line of its own; with --chart the
+    /// saturation curve is drawn instead of one run. --rate and --transfers are then unused.
+    #[arg(long, value_delimiter = ',', value_parser = positive_number, conflicts_with = "transfers")]
+    sweep: Vec<f64>,
+    /// A process on this machine whose CPU use is reported per sweep step, as NAME=PID
+    /// (repeat: e.g. kafka=1 command-handler=2 projector=3 graphql-endpoint=4).
+    #[arg(long = "cpu-of", value_name = "NAME=PID", value_parser = topology::process::named_pid)]
+    cpu_of: Vec<(String, u32)>,
 }
+
+/// How long each sweep step runs without --duration.
+const SWEEP_STEP_SECONDS: f64 = 20.0;
+/// Between sweep steps, for what is still in flight to settle.
+const SWEEP_PAUSE: Duration = Duration::from_secs(5);
 
 fn positive_number(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -188,6 +208,14 @@ async fn main() -> anyhow::Result<()> {
     // A subscription has no acknowledgement; give the server a moment to register it.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
+    if !args.sweep.is_empty() {
+        let title = format!(
+            "saturation of {}: {} accounts, seed {seed}",
+            args.url, accounts_count
+        );
+        return sweep_rates(&args, &graphql, accounts, &plan, &arrivals, &title).await;
+    }
+
     let health_urls = &args.command_handler_health;
     let before = health::read_all(graphql.http(), health_urls).await;
     let run = load::run(&graphql, Arc::new(accounts), &plan).await;
@@ -233,6 +261,46 @@ async fn main() -> anyhow::Result<()> {
             "raw produce → consume hop: {}",
             report::percentiles(&mut hops)
         );
+    }
+    Ok(())
+}
+
+/// The sweep (`--sweep`): every rate in turn, a line per step, and the chart.
+async fn sweep_rates(
+    args: &Args,
+    graphql: &GraphQl,
+    accounts: Vec<accounts::Account>,
+    plan: &Plan,
+    arrivals: &Arrivals,
+    title: &str,
+) -> anyhow::Result<()> {
+    let seconds = args.duration.unwrap_or(SWEEP_STEP_SECONDS);
+    let accounts = Arc::new(accounts);
+    // The bench shares the machine too: its own CPU is counted beside the others'.
+    let mut watched = args.cpu_of.clone();
+    watched.push(("bench".into(), std::process::id()));
+    let mut steps = Vec::new();
+    println!("{}", sweep::HEADER);
+    for (index, &rate) in args.sweep.iter().enumerate() {
+        let step_plan = Plan {
+            transfers: ((seconds * rate).round() as usize).max(1),
+            rate,
+            descr_prefix: format!("{}{index}-", plan.descr_prefix),
+            seed: plan.seed.wrapping_add(index as u64),
+            ..plan.clone()
+        };
+        let cpu = sweep::CpuMeter::start(&watched);
+        let run = load::run(graphql, Arc::clone(&accounts), &step_plan).await;
+        let cores = cpu.cores();
+        let deliveries = wait_for_deliveries(&run, &step_plan, arrivals).await;
+        let step = sweep::Step::of(rate, seconds, &run, &deliveries, cores);
+        println!("{}", step.line());
+        steps.push(step);
+        tokio::time::sleep(SWEEP_PAUSE).await;
+    }
+    if let Some(path) = &args.chart {
+        saturation::write(path, title, &steps)?;
+        println!("chart: {}", path.display());
     }
     Ok(())
 }
