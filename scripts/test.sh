@@ -239,9 +239,10 @@ broker_loss=the_bank_keeps_answering_while_a_broker_is_lost_and_comes_back
 
 lane_one_broker() {
   eval "$(scripts/infra.sh env)"
-  step "one broker: integration tests of the services (and three of the endpoint's, for balance)"
+  step "one broker: integration tests of the services (and four of the endpoint's, for balance)"
   integration contract topology test-support command-handler projector \
-    graphql-endpoint:alerts_and_history graphql-endpoint:end_to_end graphql-endpoint:replicas
+    graphql-endpoint:alerts_and_history graphql-endpoint:end_to_end graphql-endpoint:replicas \
+    graphql-endpoint:read_your_writes
   step "one broker: the synchronizer's tests (they change topics and ACLs)"
   integration synchronizer
 }
@@ -250,7 +251,7 @@ lane_three_brokers() {
   eval "$(scripts/infra.sh env)"
   step "three brokers: the GraphQL endpoint's end-to-end tests"
   integration graphql-endpoint -graphql-endpoint:alerts_and_history -graphql-endpoint:end_to_end \
-    -graphql-endpoint:replicas \
+    -graphql-endpoint:replicas -graphql-endpoint:read_your_writes \
     -- --skip "$broker_loss"
   step "three brokers: broker loss, one of three brokers SIGKILLed under load and restarted"
   # --nocapture: the test prints how long answers paused.
