@@ -18,7 +18,6 @@ use serde_json::{json, Value};
 use topology::routing::partition_of;
 use topology::Id;
 
-const SIGN_UP: &str = "mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason } }";
 const TRANSFER: &str = "mutation($uuid: String!, $u: String!, $t: String!, $a: Int!, $f: String!, $to: String!, $d: String!) {
   money_transfer(uuid: $uuid, username: $u, token: $t, amount: $a, from: $f, to: $to, descr: $d) { uuid success reason } }";
 const BY_IBAN: &str = "query($iban: String!) { transactions_by_iban(iban: $iban, max_items: 100) {
@@ -35,14 +34,7 @@ struct Customer {
 
 async fn customer(endpoints: &[Client; 2], prefix: &str) -> Customer {
     let name = unique(prefix);
-    let account = endpoints[0]
-        .data(
-            SIGN_UP,
-            json!({"u": name, "p": STRONG_PASSWORD}),
-            "get_account",
-        )
-        .await;
-    assert!(account["reason"].is_null(), "{account}");
+    let account = endpoints[0].sign_up(&name, STRONG_PASSWORD).await;
     let session = endpoints[0].customer_session(&name, STRONG_PASSWORD).await;
     Customer {
         iban: account["iban"].as_str().unwrap().to_string(),

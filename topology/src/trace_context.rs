@@ -95,6 +95,23 @@ pub fn headers(traceparent: Option<&str>) -> Option<rdkafka::message::OwnedHeade
     })
 }
 
+/// [`headers`], plus one more `(key, text)` header that travels with the trace (a consistency
+/// token, see [`crate::consistency`]); none when there is neither.
+pub fn headers_with(
+    traceparent: Option<&str>,
+    also: Option<(&str, &str)>,
+) -> Option<rdkafka::message::OwnedHeaders> {
+    let headers = headers(traceparent);
+    let Some((key, value)) = also else {
+        return headers;
+    };
+    let header = rdkafka::message::Header {
+        key,
+        value: Some(value),
+    };
+    Some(headers.unwrap_or_default().insert(header))
+}
+
 #[cfg(test)]
 mod tests {
     use tracing_subscriber::layer::SubscriberExt;

@@ -292,7 +292,10 @@ impl TransactionalWriter {
             let mut future_record = FutureRecord::to(record.topic)
                 .key(&record.key)
                 .payload(&record.payload);
-            if let Some(headers) = headers(record.traceparent.as_deref(), positions) {
+            let written = positions.map(|positions| (WRITTEN_HEADER, positions));
+            let headers =
+                crate::trace_context::headers_with(record.traceparent.as_deref(), written);
+            if let Some(headers) = headers {
                 future_record = future_record.headers(headers);
             }
             let delivery = self
@@ -428,22 +431,6 @@ fn is_fatal(error: &KafkaError) -> bool {
         KafkaError::Transaction(error) => error.is_fatal(),
         _ => false,
     }
-}
-
-/// A record's headers: its trace context and, on an answer, the positions it names.
-fn headers(
-    traceparent: Option<&str>,
-    positions: Option<&str>,
-) -> Option<rdkafka::message::OwnedHeaders> {
-    let headers = crate::trace_context::headers(traceparent);
-    let Some(positions) = positions else {
-        return headers;
-    };
-    let header = rdkafka::message::Header {
-        key: WRITTEN_HEADER,
-        value: Some(positions),
-    };
-    Some(headers.unwrap_or_default().insert(header))
 }
 
 #[cfg(test)]

@@ -128,8 +128,9 @@ impl CommandBus {
     /// Produces `command` under its aggregate's key (see [`super::routing`]) without waiting
     /// for its feedback.
     pub async fn send<M: Command>(&self, command: &M) -> Result<(), BusError> {
-        let key = record_key(command)?;
-        self.exchange.send(key, command, &Positions::new()).await
+        self.exchange
+            .send(record_key(command)?, command, None)
+            .await
     }
 
     /// Sends `command` under its aggregate's key and waits (up to the configured timeout) for
@@ -145,13 +146,13 @@ impl CommandBus {
 
     pub async fn execute<M: Command>(&self, command: &M) -> Result<Feedback, BusError> {
         let _admitted = self.admit()?;
-        let deadline = Instant::now() + self.exchange.timeout();
-        let mut answer = self.expect(command.id(), Slot::Reply);
-        self.send(command).await?;
-        answer
-            .until(deadline)
-            .await
-            .ok_or(BusError::Timeout(self.exchange.timeout()))
+        let key = record_key(command)?;
+        let heard = self
+            .exchange
+            .request((command.id(), Slot::Reply), key, command, None)
+            .await?;
+        consistency::caused(&heard.written);
+        Ok(heard.feedback)
     }
 
     /// Requests still waiting for feedback (for tests and diagnostics).

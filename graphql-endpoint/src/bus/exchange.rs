@@ -57,7 +57,7 @@ impl<K: Eq + Hash + Clone, A: Clone> Exchange<K, A> {
         &self,
         record_key: &str,
         message: &M,
-        read_after: &Positions,
+        read_after: Option<&Positions>,
     ) -> Result<(), BusError> {
         produce(
             &self.producer,
@@ -76,7 +76,7 @@ impl<K: Eq + Hash + Clone, A: Clone> Exchange<K, A> {
         key: K,
         record_key: &str,
         message: &M,
-        read_after: &Positions,
+        read_after: Option<&Positions>,
     ) -> Result<A, BusError> {
         let deadline = Instant::now() + self.timeout;
         let mut waiter = self.expect(key);

@@ -12,7 +12,6 @@ pub mod waiters;
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
-use rdkafka::message::Header;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use topology::codec::{Codec, CodecError};
@@ -51,22 +50,18 @@ pub(crate) async fn produce<M: TopicMessage>(
     codec: &Codec,
     key: &str,
     message: &M,
-    read_after: &Positions,
+    read_after: Option<&Positions>,
     timeout: Duration,
 ) -> Result<(), BusError> {
     let payload = codec.encode(message).await?;
     let mut record = FutureRecord::to(M::TOPIC).key(key).payload(&payload);
     // The request's trace (the operation's span) goes along to the command handler or projector.
     let traceparent = trace_context::traceparent_of(&tracing::Span::current());
-    let mut headers = trace_context::headers(traceparent.as_deref());
-    if !read_after.is_empty() {
-        let positions = read_after.to_string();
-        headers = Some(headers.unwrap_or_default().insert(Header {
-            key: READ_AFTER_HEADER,
-            value: Some(&positions),
-        }));
-    }
-    if let Some(headers) = headers {
+    let positions = read_after
+        .filter(|positions| !positions.is_empty())
+        .map(ToString::to_string);
+    let read_after = positions.as_deref().map(|text| (READ_AFTER_HEADER, text));
+    if let Some(headers) = trace_context::headers_with(traceparent.as_deref(), read_after) {
         record = record.headers(headers);
     }
     producer

@@ -62,7 +62,7 @@ impl QueryBus {
     pub async fn ask<M: TopicMessage>(&self, id: Id, query: &M) -> Result<Answer, BusError> {
         let read_after = consistency::read_after();
         self.exchange
-            .request(id, &id.to_uuid_string(), query, &read_after)
+            .request(id, &id.to_uuid_string(), query, Some(&read_after))
             .await
     }
 

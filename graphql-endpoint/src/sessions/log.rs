@@ -78,13 +78,12 @@ impl SessionLog {
     /// Writes `event` (keyed by `username`) and applies it on this replica. Ok once the log
     /// holds it.
     pub async fn publish(&self, username: &str, event: SessionEvent) -> Result<(), BusError> {
-        let nothing_to_wait_for = topology::consistency::Positions::new();
         crate::bus::produce(
             &self.producer,
             &self.codec,
             username,
             &event,
-            &nothing_to_wait_for,
+            None,
             self.timeout,
         )
         .await?;

@@ -245,9 +245,17 @@ impl Client {
     /// and logged in (`login`): the same endpoint with that customer's session. The password
     /// must be strong (see [`STRONG_PASSWORD`]).
     pub async fn as_customer(&self, username: &str, password: &str) -> Self {
+        self.sign_up(username, password).await;
+        let session = self.customer_session(username, password).await;
+        self.with_session(&session)
+    }
+
+    /// Signs `username` up (`get_account`, which creates the user and a first account):
+    /// `{iban, token}` of that account.
+    pub async fn sign_up(&self, username: &str, password: &str) -> Value {
         let account = self
             .data(
-                "mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban reason } }",
+                "mutation($u: String!, $p: String!) { get_account(username: $u, password: $p) { iban token reason } }",
                 json!({"u": username, "p": password}),
                 "get_account",
             )
@@ -256,8 +264,7 @@ impl Client {
             account["reason"].is_null(),
             "sign-up of {username}: {account}"
         );
-        let session = self.customer_session(username, password).await;
-        self.with_session(&session)
+        account
     }
 
     /// `GET <path>` with this client's session: the status, the content type and the body.

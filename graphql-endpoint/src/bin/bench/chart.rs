@@ -35,12 +35,13 @@ const WINDOW_STEPS: u32 = 4;
 /// Points of each percentile curve evenly spaced on its axis (the ticks come on top).
 const CURVE_STEPS: u32 = 400;
 
-const FONT: &str = "sans-serif";
-const MUTATION: RGBColor = RGBColor(31, 119, 180);
-const MUTATION_LINE: RGBColor = RGBColor(8, 48, 107);
+// The bench's charts share their font and colours (see also `crate::saturation`).
+pub const FONT: &str = "sans-serif";
+pub const MUTATION: RGBColor = RGBColor(31, 119, 180);
+pub const MUTATION_LINE: RGBColor = RGBColor(8, 48, 107);
 const DELIVERY: RGBColor = RGBColor(255, 127, 14);
-const DELIVERY_LINE: RGBColor = RGBColor(166, 54, 3);
-const NOT_SUCCEEDED: RGBColor = RGBColor(214, 39, 40);
+pub const DELIVERY_LINE: RGBColor = RGBColor(166, 54, 3);
+pub const NOT_SUCCEEDED: RGBColor = RGBColor(214, 39, 40);
 
 /// Title of the upper chart.
 pub const OVER_TIME_TITLE: &str = "Latency over time";
@@ -73,17 +74,26 @@ pub fn check_destination(path: &Path) -> anyhow::Result<()> {
 
 /// Draws the run into the SVG file `path`, replacing it.
 pub fn write(path: &Path, drawn: &RunToDraw) -> anyhow::Result<()> {
-    let svg = render(drawn)?;
+    save(path, &render(drawn)?)
+}
+
+/// Writes the SVG text `svg` to `path`, replacing it.
+pub fn save(path: &Path, svg: &str) -> anyhow::Result<()> {
     std::fs::write(path, svg).with_context(|| format!("writing the chart {}", path.display()))
 }
 
 /// The SVG text of both charts.
 pub fn render(drawn: &RunToDraw) -> anyhow::Result<String> {
     let series = Series::of(drawn);
+    svg((WIDTH, HEIGHT), |root| draw(root, drawn.title, &series))
+}
+
+/// The SVG text of a drawing of `size` pixels that `draw` makes.
+pub fn svg(size: (u32, u32), draw: impl FnOnce(&Area) -> DrawResult) -> anyhow::Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, drawn.title, &series).context("drawing the chart")?;
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw(&root).context("drawing the chart")?;
         root.present().context("drawing the chart")?;
     }
     Ok(svg)
@@ -130,8 +140,8 @@ impl Series {
     }
 }
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-type DrawResult =
+pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub type DrawResult =
     Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
 
 fn draw(root: &Area, title: &str, series: &Series) -> DrawResult {

@@ -6,38 +6,29 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use crate::chart::{
+    Area, DrawResult, DELIVERY_LINE as DELIVERY, FONT, MUTATION as ACCEPTED,
+    MUTATION_LINE as ANSWER, NOT_SUCCEEDED as SHED,
+};
 use crate::sweep::Step;
 
 const WIDTH: u32 = 1200;
 const HEIGHT: u32 = 1000;
-const FONT: &str = "sans-serif";
-const ACCEPTED: RGBColor = RGBColor(31, 119, 180);
-const SHED: RGBColor = RGBColor(214, 39, 40);
-const ANSWER: RGBColor = RGBColor(8, 48, 107);
-const DELIVERY: RGBColor = RGBColor(166, 54, 3);
+const X_DESC: &str = "offered (transfers due per second)";
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Draws `steps` into the SVG file `path`, replacing it.
 pub fn write(path: &Path, title: &str, steps: &[Step]) -> anyhow::Result<()> {
-    let svg = render(title, steps)?;
-    std::fs::write(path, svg).with_context(|| format!("writing the chart {}", path.display()))
+    crate::chart::save(path, &render(title, steps)?)
 }
 
 pub fn render(title: &str, steps: &[Step]) -> anyhow::Result<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, title, steps).context("drawing the chart")?;
-        root.present().context("drawing the chart")?;
-    }
-    Ok(svg)
+    crate::chart::svg((WIDTH, HEIGHT), |root| draw(root, title, steps))
 }
-
-type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
-type DrawResult =
-    Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
 
 fn draw(root: &Area, title: &str, steps: &[Step]) -> DrawResult {
     root.fill(&WHITE)?;
@@ -48,22 +39,43 @@ fn draw(root: &Area, title: &str, steps: &[Step]) -> DrawResult {
     draw_latencies(&latencies, steps, x_end)
 }
 
-fn draw_rates(area: &Area, steps: &[Step], x_end: f64) -> DrawResult {
+/// A chart over the offered rate, `0..y_end` high, with its mesh drawn.
+fn chart<'a, 'b>(
+    area: &'a Area<'b>,
+    caption: &str,
+    x_end: f64,
+    (y_desc, y_end): (&str, f64),
+) -> Result<Chart<'a, 'b>, plotters::drawing::DrawingAreaErrorKind<std::io::Error>> {
     let mut chart = ChartBuilder::on(area)
-        .caption("Transfers per second", (FONT, 18))
+        .caption(caption, (FONT, 18))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_end, 0.0..x_end)?;
+        .build_cartesian_2d(0.0..x_end, 0.0..y_end)?;
     chart
         .configure_mesh()
-        .x_desc("offered (transfers due per second)")
-        .y_desc("per second")
+        .x_desc(X_DESC)
+        .y_desc(y_desc)
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 15))
         .draw()?;
+    Ok(chart)
+}
+
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+}
+
+fn draw_rates(area: &Area, steps: &[Step], x_end: f64) -> DrawResult {
+    let mut chart = chart(area, "Transfers per second", x_end, ("per second", x_end))?;
     chart
         .draw_series(DashedLineSeries::new(
             [(0.0, 0.0), (x_end, x_end)],
@@ -73,14 +85,12 @@ fn draw_rates(area: &Area, steps: &[Step], x_end: f64) -> DrawResult {
         ))?
         .label("all accepted")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK.mix(0.4)));
-    for (name, color, value) in [
-        (
-            "accepted (succeeded)",
-            ACCEPTED,
-            (|s: &Step| s.accepted) as fn(&Step) -> f64,
-        ),
-        ("shed (BUSY)", SHED, |s: &Step| s.shed),
-    ] {
+    type Rate = fn(&Step) -> f64;
+    let lines: [(&str, RGBColor, Rate); 2] = [
+        ("accepted (succeeded)", ACCEPTED, |s| s.accepted),
+        ("shed (BUSY)", SHED, |s| s.shed),
+    ];
+    for (name, color, value) in lines {
         let points: Vec<(f64, f64)> = steps.iter().map(|s| (s.offered, value(s))).collect();
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))?
@@ -92,13 +102,7 @@ fn draw_rates(area: &Area, steps: &[Step], x_end: f64) -> DrawResult {
                 .map(|xy| Circle::new(xy, 4, color.filled())),
         )?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .draw()
+    legend(&mut chart)
 }
 
 fn draw_latencies(area: &Area, steps: &[Step], x_end: f64) -> DrawResult {
@@ -115,21 +119,8 @@ fn draw_latencies(area: &Area, steps: &[Step], x_end: f64) -> DrawResult {
         .flat_map(|s| lines.iter().filter_map(move |(_, _, _, pick)| ms(pick(s))))
         .fold(1.0, f64::max)
         * 1.1;
-    let mut chart = ChartBuilder::on(area)
-        .caption("Latency of the accepted transfers", (FONT, 18))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_end, 0.0..y_end)?;
-    chart
-        .configure_mesh()
-        .x_desc("offered (transfers due per second)")
-        .y_desc("from due (ms)")
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 15))
-        .draw()?;
+    let caption = "Latency of the accepted transfers";
+    let mut chart = chart(area, caption, x_end, ("from due (ms)", y_end))?;
     for (name, color, dashed, pick) in lines {
         let points: Vec<(f64, f64)> = steps
             .iter()
@@ -145,13 +136,7 @@ fn draw_latencies(area: &Area, steps: &[Step], x_end: f64) -> DrawResult {
             .label(name)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .draw()
+    legend(&mut chart)
 }
 
 #[cfg(test)]
