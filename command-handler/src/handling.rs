@@ -265,6 +265,20 @@ impl Handler {
         }
     }
 
+    /// Releases the holds due at `now_millis` on the accounts owned here (see
+    /// [`crate::domain::holds`]): their events, nobody to answer.
+    pub fn expire_holds(&mut self, now_millis: i64) -> Vec<Output> {
+        let events = self.state.expire_holds(now_millis);
+        let (outputs, next) = self.record_bank_events(events);
+        debug_assert!(next.is_empty(), "a released hold asks the saga for nothing");
+        outputs
+    }
+
+    /// When the next hold of an account owned here is due.
+    pub fn next_hold_expiry(&self) -> Option<i64> {
+        crate::domain::holds::next_expiry(self.state.accounts())
+    }
+
     /// Whether a money step read from Kafka comes from a saga of the bank: a credit signed with
     /// the shared key. Asked before anything is looked up for it, so a forged one costs no
     /// store work.
@@ -452,6 +466,9 @@ impl Handler {
             BankEvent::CreditRefusedEvent(e) => e.iban.clone(),
             BankEvent::AlertSetEvent(e) => e.iban.clone(),
             BankEvent::AlertRemovedEvent(e) => e.iban.clone(),
+            BankEvent::MoneyHeldEvent(e) => e.iban.clone(),
+            BankEvent::HoldCapturedEvent(e) => e.iban.clone(),
+            BankEvent::HoldReleasedEvent(e) => e.iban.clone(),
             BankEvent::TransferStartedEvent(e) => topology::routing::home(&e.from, &e.to).into(),
             BankEvent::TransferCompletedEvent(e) => self.transfer_key(e.id),
             BankEvent::TransferFailedEvent(e) => self.transfer_key(e.id),

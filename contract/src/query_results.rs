@@ -47,7 +47,8 @@ pub struct Owner {
     pub token_nonce: Option<String>,
 }
 
-/// A bank account: `{iban, balance, limit, owners}`; `balance` and `limit` in cents.
+/// A bank account: `{iban, balance, limit, owners, holds}`; `balance` and `limit` in cents.
+/// `balance` is the booked balance; what may still be spent is [`Account::available`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub iban: String,
@@ -55,6 +56,21 @@ pub struct Account {
     pub limit: i64,
     /// In the order the owners were added; the creator first.
     pub owners: Vec<Owner>,
+    /// Open holds, oldest first (absent from answers of projectors before holds).
+    #[serde(default)]
+    pub holds: Vec<Hold>,
+}
+
+/// Money held on an account for a later transfer to `to`, until captured, voided or
+/// `expires_at` (milliseconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    /// The hold's uuid, also the id of the transfer its capture starts.
+    pub id: String,
+    pub to: String,
+    pub amount: i64,
+    pub description: String,
+    pub expires_at: i64,
 }
 
 impl Account {
@@ -65,7 +81,15 @@ impl Account {
             balance: 0,
             limit: DEFAULT_LIMIT_CENTS,
             owners: Vec::new(),
+            holds: Vec::new(),
         }
+    }
+
+    /// The booked balance less every open hold.
+    pub fn available(&self) -> i64 {
+        self.holds.iter().fold(self.balance, |available, hold| {
+            available.saturating_sub(hold.amount)
+        })
     }
 }
 
@@ -312,7 +336,8 @@ mod tests {
         assert_eq!(
             account,
             json!({"iban": "NL66OPEN0000000000", "balance": 0, "limit": -50000,
-                   "owners": [{"username": "alice", "token_hash": "9f86", "token_nonce": "n"}]})
+                   "owners": [{"username": "alice", "token_hash": "9f86", "token_nonce": "n"}],
+                   "holds": []})
         );
 
         let transaction = serde_json::to_value(transaction(7, Some(1_764_489_600_000))).unwrap();
@@ -360,7 +385,7 @@ mod tests {
         });
         assert_eq!(
             text(&account),
-            r#"{"iban":"NL66OPEN0000000000","balance":0,"limit":-50000,"owners":[{"username":"bob","token_hash":"aa","token_nonce":null}]}"#
+            r#"{"iban":"NL66OPEN0000000000","balance":0,"limit":-50000,"owners":[{"username":"bob","token_hash":"aa","token_nonce":null}],"holds":[]}"#
         );
         assert_eq!(
             text(&AccountAt {

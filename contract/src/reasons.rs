@@ -68,6 +68,15 @@ refusals! {
     CashDailyLimit => "cash deposits into this account may be at most € 25.000,00 a day",
     /// The one path where money stays debited: both reasons, the credit's first.
     ReturnFailed => "{credit_reason}, and returning the money failed: {return_reason}",
+    // Holds (two-phase transfers), by the command handler.
+    /// `expires_in` of hold_money outside 1 s ..= 30 days.
+    HoldExpiryOutOfRange => "a hold expires after 1 s at the earliest and 30 days at the latest",
+    HoldNotKnown => "hold not known",
+    /// `status`: what became of the hold's id, a transfer status word (`released` for a voided
+    /// or expired hold; `started`, `complete` or `failed` once captured).
+    HoldIsNotOpen => "hold is not open, current status: {status}",
+    /// `held`: the amount of the hold in Dutch euros.
+    AmountIsMoreThanHeld => "amount is more than the hold of {held}",
     // Alert rules.
     ThresholdShouldBePositive => "threshold should be positive",
     ThresholdDoesNotApplyToAnyCredit => "threshold does not apply to ANY_CREDIT",

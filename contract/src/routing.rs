@@ -8,8 +8,8 @@
 //! | topic | key |
 //! | --- | --- |
 //! | `user_events`, `user_commands` | username |
-//! | `bank_events` | account events: IBAN; transfer events: the transfer's [`home`] |
-//! | `bank_commands` | account commands: IBAN; MoneyTransfer and Mark…: the transfer's [`home`] |
+//! | `bank_events` | account events (holds too): IBAN; transfer events: the transfer's [`home`] |
+//! | `bank_commands` | account commands (holds: the held IBAN); MoneyTransfer and Mark…: the transfer's [`home`] |
 //! | `transfer_commands` | the IBAN the money moves on |
 //! | `transfer_command_feedback` | the transfer's [`home`] (where its saga waits) |
 //!
@@ -146,6 +146,9 @@ impl TransferHomes {
             BankEvent::CreditRefusedEvent(e) => routed(&e.iban),
             BankEvent::AlertSetEvent(e) => routed(&e.iban),
             BankEvent::AlertRemovedEvent(e) => routed(&e.iban),
+            BankEvent::MoneyHeldEvent(e) => routed(&e.iban),
+            BankEvent::HoldCapturedEvent(e) => routed(&e.iban),
+            BankEvent::HoldReleasedEvent(e) => routed(&e.iban),
             BankEvent::TransferStartedEvent(e) => routed(home(&e.from, &e.to)),
             BankEvent::TransferCompletedEvent(e) => transfer(&e.id),
             BankEvent::TransferFailedEvent(e) => transfer(&e.id),

@@ -48,8 +48,12 @@ pub struct OwnedAccount {
     pub iban: String,
     pub token: Option<String>,
     pub balance: i64,
+    /// The balance less the open holds: what may still be spent or held.
+    pub available: i64,
     /// Usernames, in the order they became owners.
     pub owners: Vec<String>,
+    /// Open holds, oldest first.
+    pub holds: Vec<topology::query_results::Hold>,
 }
 
 impl OwnedAccount {
@@ -66,10 +70,12 @@ impl OwnedAccount {
             .map(|nonce| tokens.token_of(&account.iban, username, nonce))
             .filter(|token| same_hash(&token_hash(token), &owner.token_hash));
         Some(Self {
+            available: account.available(),
             iban: account.iban,
             token,
             balance: account.balance,
             owners: account.owners.into_iter().map(|o| o.username).collect(),
+            holds: account.holds,
         })
     }
 }
@@ -299,6 +305,7 @@ mod tests {
             iban: IBAN.into(),
             balance: 1_234,
             limit: -50_000,
+            holds: Vec::new(),
             owners: owners
                 .iter()
                 .map(|(username, nonce)| Owner {

@@ -21,6 +21,7 @@ pub mod consistency;
 pub mod employees;
 pub mod feed;
 pub mod graphiql;
+pub mod holds;
 pub mod instants;
 pub mod logins;
 pub mod operations;

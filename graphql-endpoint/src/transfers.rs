@@ -42,7 +42,7 @@ impl Outcome {
         }
     }
 
-    fn failed(reason: impl Into<String>) -> Self {
+    pub(crate) fn failed(reason: impl Into<String>) -> Self {
         Self {
             success: false,
             reason: Some(reason.into()),
@@ -82,12 +82,6 @@ impl Bank {
     }
 
     async fn transfer_until_ended(&self, transfer: &Transfer) -> Result<Outcome, RequestError> {
-        let _admitted = self.commands.admit()?;
-        let timeout = self.commands.timeout();
-        let deadline = Instant::now() + timeout;
-        // Both answers are registered before sending: the saga may end before we look.
-        let mut reply = self.commands.expect(transfer.id, Slot::Reply);
-        let end = self.commands.expect(transfer.id, Slot::TransferEnd);
         let command = BankCommand::from(MoneyTransferCommand {
             id: transfer.id,
             token: transfer.token_hash.clone(),
@@ -97,14 +91,31 @@ impl Bank {
             description: transfer.descr.clone(),
             username: transfer.username.clone(),
         });
-        self.commands.send(&command).await?;
+        let started_before = |reason: &str| Refusal::TransferWasAlreadyStarted.matches(reason);
+        self.until_transfer_ended(transfer.id, &command, started_before)
+            .await
+    }
+
+    /// Sends `command`, which starts transfer `id` (a MoneyTransfer, or a hold's capture), and
+    /// waits for the transfer's end. A refusal that `started_before` recognises means a retry:
+    /// the outcome is then the earlier transfer's.
+    pub(crate) async fn until_transfer_ended(
+        &self,
+        id: Id,
+        command: &BankCommand,
+        started_before: impl Fn(&str) -> bool,
+    ) -> Result<Outcome, RequestError> {
+        let _admitted = self.commands.admit()?;
+        let timeout = self.commands.timeout();
+        let deadline = Instant::now() + timeout;
+        // Both answers are registered before sending: the saga may end before we look.
+        let mut reply = self.commands.expect(id, Slot::Reply);
+        let end = self.commands.expect(id, Slot::TransferEnd);
+        self.commands.send(command).await?;
         match reply.until(deadline).await {
             None => Ok(Outcome::timed_out(timeout)),
-            Some(Feedback::Failed { reason, .. })
-                if Refusal::TransferWasAlreadyStarted.matches(&reason) =>
-            {
-                self.outcome_of_earlier(transfer.id, end, deadline, timeout)
-                    .await
+            Some(Feedback::Failed { reason, .. }) if started_before(&reason) => {
+                self.outcome_of_earlier(id, end, deadline, timeout).await
             }
             Some(Feedback::Failed { reason, .. }) => Ok(Outcome::failed(reason)),
             Some(Feedback::Succeeded { .. }) => {

@@ -273,6 +273,11 @@ impl BankProjector {
             }
             // The command handler's memory of a refused credit: no money moved, nothing to read.
             BankEvent::CreditRefusedEvent(_) => {}
+            // Held money is not booked: no transaction, the account's available balance drops.
+            BankEvent::MoneyHeldEvent(held) => model.hold_money(held),
+            // A capture's money moves with the TransferStarted that follows it.
+            BankEvent::HoldCapturedEvent(captured) => model.capture_hold(captured),
+            BankEvent::HoldReleasedEvent(released) => model.release_hold(released),
             BankEvent::TransferStartedEvent(started) => model.start_transfer(
                 started.id,
                 Transfer {

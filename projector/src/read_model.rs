@@ -38,6 +38,7 @@ use crate::query_results::{Account, ListedAccount, Owner, Transaction, TransferS
 use crate::source::Source;
 use crate::store::{Restored, Round, Store, StoredAccount};
 
+mod holds;
 mod tiered_history;
 
 use tiered_history::TieredHistory;

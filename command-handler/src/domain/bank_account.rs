@@ -13,8 +13,9 @@
 //!   → `last user and balance is not zero, so can't be removed`; else UserRemovedFromBankAccount.
 //! - DebitMoney: amount ≤ 0 → `amount should be positive`; unknown IBAN → `iban not known`;
 //!   already booked → success without events; not owner → `user is no owner of bank account`;
-//!   wrong token → `token is not valid`; balance − amount not strictly above the limit →
-//!   `insufficient funds would be below the limit of € -500,00`; else MoneyDebited.
+//!   wrong token → `token is not valid`; available balance (balance − open holds) − amount not
+//!   strictly above the limit → `insufficient funds would be below the limit of € -500,00`;
+//!   else MoneyDebited.
 //! - CreditMoney / ReturnMoney: amount ≤ 0 → `amount should be positive`; unknown IBAN → `iban
 //!   not known`; already booked → success without events; balance + amount beyond i64 →
 //!   `amount would overflow the balance`; else MoneyCredited / MoneyReturned.
@@ -136,6 +137,33 @@ impl DailyDeposits {
     }
 }
 
+/// Money reserved on an account until it is captured, voided or expires (see [`super::holds`]):
+/// what the capture's transfer needs, kept with the account because it is live data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hold {
+    #[serde(with = "id_bytes")]
+    pub id: Id,
+    pub to: String,
+    pub amount: i64,
+    pub description: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: i64,
+}
+
+/// A hold's id in a state store: its 16 bytes.
+mod id_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use topology::Id;
+
+    pub fn serialize<S: Serializer>(id: &Id, serializer: S) -> Result<S::Ok, S::Error> {
+        id.0.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Id, D::Error> {
+        <[u8; 16]>::deserialize(deserializer).map(Id)
+    }
+}
+
 /// An account as a state store keeps it: everything but its bookings, which are kept per
 /// transfer and recalled when a command of that transfer comes (see [`BankAccounts::recall_booking`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -145,6 +173,7 @@ pub struct AccountRecord {
     /// (username, SHA-256 of the owner's token), by username.
     pub owners: Vec<(String, String)>,
     pub deposits: DailyDeposits,
+    pub holds: Vec<Hold>,
 }
 
 /// username → the SHA-256 of that owner's token, sorted by username. A vector, not a map: an account has one
@@ -193,6 +222,8 @@ pub struct BankAccount {
     owners: Owners,
     booked: HashSet<(Id, Movement)>,
     deposits: DailyDeposits,
+    /// Open holds, oldest first: a few at most on any account.
+    holds: Vec<Hold>,
 }
 
 impl BankAccount {
@@ -203,11 +234,27 @@ impl BankAccount {
             owners: Owners(vec![(username.to_string(), token.to_string())]),
             booked: HashSet::new(),
             deposits: DailyDeposits::default(),
+            holds: Vec::new(),
         }
     }
 
     pub fn balance(&self) -> i64 {
         self.balance
+    }
+
+    /// The booked balance less every open hold: what a debit or a new hold may use.
+    pub fn available(&self) -> i64 {
+        self.holds.iter().fold(self.balance, |available, hold| {
+            available.saturating_sub(hold.amount)
+        })
+    }
+
+    pub fn holds(&self) -> &[Hold] {
+        &self.holds
+    }
+
+    pub fn hold(&self, id: Id) -> Option<&Hold> {
+        self.holds.iter().find(|hold| hold.id == id)
     }
 
     pub fn limit(&self) -> i64 {
@@ -237,6 +284,7 @@ impl BankAccount {
                 .map(|(username, token)| (username.clone(), token.clone()))
                 .collect(),
             deposits: self.deposits,
+            holds: self.holds.clone(),
         }
     }
 
@@ -247,6 +295,7 @@ impl BankAccount {
             owners: Owners::from(record.owners),
             booked: HashSet::new(),
             deposits: record.deposits,
+            holds: record.holds,
         }
     }
 
@@ -262,7 +311,12 @@ impl BankAccount {
     /// Owner first, then token: the commands differ only in how they word "not an owner".
     /// `given` is the hash a command carries; the comparison takes the same time however much
     /// of it is right.
-    fn check_owner(&self, username: &str, given: &str, not_owner: Reason) -> Result<(), Reason> {
+    pub(super) fn check_owner(
+        &self,
+        username: &str,
+        given: &str,
+        not_owner: Reason,
+    ) -> Result<(), Reason> {
         match self.token_of(username) {
             None => Err(not_owner),
             Some(known) if !same_hash(given, known) => Err(Reason::TokenIsNotValid),
@@ -318,7 +372,7 @@ impl BankAccounts {
             .map(|(iban, account)| (iban.as_str(), account))
     }
 
-    fn known(&self, iban: &str) -> Result<&BankAccount, Reason> {
+    pub(super) fn known(&self, iban: &str) -> Result<&BankAccount, Reason> {
         self.get(iban).ok_or(Reason::IbanNotKnown)
     }
 
@@ -376,12 +430,34 @@ impl BankAccounts {
                     account.deposits.add(at, e.amount);
                 }
             }
+            BankEvent::MoneyHeldEvent(e) => {
+                if let Some(account) = self.by_iban.get_mut(&e.iban) {
+                    // decide holds an id once; a duplicated event must not hold it twice.
+                    if account.hold(e.id).is_none() {
+                        account.holds.push(Hold {
+                            id: e.id,
+                            to: e.to.clone(),
+                            amount: e.amount,
+                            description: e.description.clone(),
+                            expires_at: e.expires_at,
+                        });
+                    }
+                }
+            }
+            BankEvent::HoldCapturedEvent(e) => self.end_hold(&e.iban, e.id),
+            BankEvent::HoldReleasedEvent(e) => self.end_hold(&e.iban, e.id),
             BankEvent::TransferStartedEvent(_)
             | BankEvent::TransferCompletedEvent(_)
             | BankEvent::TransferFailedEvent(_)
             | BankEvent::AlertSetEvent(_)
             | BankEvent::AlertRemovedEvent(_)
             | BankEvent::CreditRefusedEvent(_) => {}
+        }
+    }
+
+    fn end_hold(&mut self, iban: &str, hold: Id) {
+        if let Some(account) = self.by_iban.get_mut(iban) {
+            account.holds.retain(|open| open.id != hold);
         }
     }
 
@@ -515,9 +591,9 @@ fn debit(accounts: &BankAccounts, c: &DebitMoneyCommand) -> Result<Vec<BankEvent
     }
     account.check_owner(&c.username, &c.token, Reason::UserIsNoOwnerOfBankAccount)?;
     // SPEC: "balance − amount must stay strictly above the limit"; a subtraction that leaves
-    // the i64 range is certainly below it.
+    // the i64 range is certainly below it. Held money is spoken for: the available balance.
     let stays_above_limit = account
-        .balance
+        .available()
         .checked_sub(c.amount)
         .is_some_and(|after| after > account.limit);
     if !stays_above_limit {

@@ -5,6 +5,7 @@
 //! - [`user`] — CreateUserAccount.
 //! - [`bank_account`] — CreateBankAccount, AddUserToBankAccount, RemoveUserFromBankAccount,
 //!   DebitMoney, CreditMoney, ReturnMoney.
+//! - [`holds`] — HoldMoney, CaptureHold, VoidHold, and the expiry of holds.
 //! - [`refused_credits`] — a refused credit stays refused (CreditRefused).
 //! - [`alert_rules`] — SetAlert, RemoveAlert.
 //! - [`transfer`] — MoneyTransfer, MarkTransferCompleted, MarkTransferFailed.
@@ -25,6 +26,7 @@
 pub mod alert_rules;
 pub mod bank_account;
 mod command_meta;
+pub mod holds;
 mod reason;
 pub mod refused_credits;
 pub mod saga;
@@ -192,6 +194,7 @@ impl BankState {
         fresh: &Fresh,
     ) -> Result<Vec<BankEvent>, Reason> {
         use bank_account::Command as Account;
+        use holds::Command as Hold;
         use transfer::Command as Transfer;
         let (accounts, transfers) = (&self.accounts, &self.transfers);
         match command {
@@ -217,7 +220,22 @@ impl BankState {
             }
             BankCommand::SetAlertCommand(c) => alert_rules::decide_set(accounts, c),
             BankCommand::RemoveAlertCommand(c) => alert_rules::decide_remove(accounts, c),
+            BankCommand::HoldMoneyCommand(c) => {
+                holds::decide(transfers, accounts, Hold::HoldMoney(c, fresh.now_millis))
+            }
+            BankCommand::CaptureHoldCommand(c) => {
+                holds::decide(transfers, accounts, Hold::CaptureHold(c, fresh.now_millis))
+            }
+            BankCommand::VoidHoldCommand(c) => {
+                holds::decide(transfers, accounts, Hold::VoidHold(c))
+            }
         }
+    }
+
+    /// The releases of the holds of this state's accounts that are due at `now_millis` (see
+    /// [`holds`]).
+    pub fn expire_holds(&self, now_millis: i64) -> Vec<BankEvent> {
+        holds::expire(&self.accounts, now_millis)
     }
 
     /// A saga command from `transfer_commands`; its events go to `bank_events`.

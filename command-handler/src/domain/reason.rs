@@ -66,6 +66,17 @@ pub enum Reason {
     /// …and a day's deposits into one account (a UTC day).
     #[error("{}", Refusal::CashDailyLimit)]
     DailyDepositLimit,
+    /// A hold waits 1 s to 30 days for its capture: long enough for a card payment to settle,
+    /// short enough that an abandoned hold gives the money back.
+    #[error("{}", Refusal::HoldExpiryOutOfRange)]
+    HoldExpiryOutOfRange,
+    #[error("{}", Refusal::HoldNotKnown)]
+    HoldNotKnown,
+    /// The hold's id was captured (then it is a transfer) or released.
+    #[error("{}", Refusal::HoldIsNotOpen.filled(&[("status", &.0.to_string())]))]
+    HoldIsNotOpen(TransferStatus),
+    #[error("{}", Refusal::AmountIsMoreThanHeld.filled(&[("held", &format_euro(*.held))]))]
+    AmountIsMoreThanHeld { held: i64 },
     /// A refusal given before to the same request, repeated word for word (see
     /// [`super::refused_credits`]).
     #[error("{0}")]
@@ -127,6 +138,23 @@ mod tests {
                 "insufficient funds would be below the limit of € -1.234,56",
             ),
             (Reason::AmountShouldBePositive, "amount should be positive"),
+            (
+                Reason::HoldExpiryOutOfRange,
+                "a hold expires after 1 s at the earliest and 30 days at the latest",
+            ),
+            (Reason::HoldNotKnown, "hold not known"),
+            (
+                Reason::HoldIsNotOpen(TransferStatus::Released),
+                "hold is not open, current status: released",
+            ),
+            (
+                Reason::HoldIsNotOpen(TransferStatus::Complete),
+                "hold is not open, current status: complete",
+            ),
+            (
+                Reason::AmountIsMoreThanHeld { held: 12_345 },
+                "amount is more than the hold of € 123,45",
+            ),
             (
                 Reason::AmountWouldOverflowTheBalance,
                 "amount would overflow the balance",

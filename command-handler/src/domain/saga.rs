@@ -123,6 +123,10 @@ pub fn transfer_id(event: &BankEvent) -> Option<Id> {
         | BankEvent::UserRemovedFromBankAccountEvent(_)
         | BankEvent::AlertSetEvent(_)
         | BankEvent::AlertRemovedEvent(_)
+        // A hold is no transfer until its capture's TransferStarted (see `super::holds`).
+        | BankEvent::MoneyHeldEvent(_)
+        | BankEvent::HoldCapturedEvent(_)
+        | BankEvent::HoldReleasedEvent(_)
         // The credited account's memory (see `super::refused_credits`); the saga hears of the
         // refusal from its answer.
         | BankEvent::CreditRefusedEvent(_) => None,

@@ -59,6 +59,10 @@ pub enum TransferStatus {
     Started,
     Complete,
     Failed,
+    /// A hold (see [`super::holds`]) not captured yet: captured, it becomes Started.
+    Held,
+    /// A hold voided or expired: its id stays used, like a finished transfer's.
+    Released,
 }
 
 /// The words of the public reason strings.
@@ -68,6 +72,8 @@ impl fmt::Display for TransferStatus {
             TransferStatus::Started => "started",
             TransferStatus::Complete => "complete",
             TransferStatus::Failed => "failed",
+            TransferStatus::Held => "held",
+            TransferStatus::Released => "released",
         })
     }
 }
@@ -94,6 +100,8 @@ impl TransferStatus {
             TransferStatus::Started => 0,
             TransferStatus::Complete => 1,
             TransferStatus::Failed => 2,
+            TransferStatus::Held => 3,
+            TransferStatus::Released => 4,
         }
     }
 
@@ -102,6 +110,8 @@ impl TransferStatus {
             0 => Some(TransferStatus::Started),
             1 => Some(TransferStatus::Complete),
             2 => Some(TransferStatus::Failed),
+            3 => Some(TransferStatus::Held),
+            4 => Some(TransferStatus::Released),
             _ => None,
         }
     }
@@ -139,10 +149,34 @@ impl Transfers {
         match event {
             BankEvent::TransferStartedEvent(e) => {
                 let home = partition_of(home(&e.from, &e.to));
-                self.status.entry(e.id).or_insert(Known {
+                let known = self.status.entry(e.id).or_insert(Known {
                     status: TransferStatus::Started,
                     home: Some(home),
                 });
+                // A captured hold goes on as a transfer of the same id.
+                if known.status == TransferStatus::Held {
+                    *known = Known {
+                        status: TransferStatus::Started,
+                        home: Some(home),
+                    };
+                }
+            }
+            BankEvent::MoneyHeldEvent(e) => {
+                self.status.entry(e.id).or_insert(Known {
+                    status: TransferStatus::Held,
+                    home: Some(partition_of(&e.iban)),
+                });
+            }
+            BankEvent::HoldReleasedEvent(e) => {
+                // An expiry is decided without recalling the hold's status: it may be known
+                // only to the state store, which then learns "released" from here.
+                let known = self.status.entry(e.id).or_insert(Known {
+                    status: TransferStatus::Released,
+                    home: Some(partition_of(&e.iban)),
+                });
+                if known.status == TransferStatus::Held {
+                    known.status = TransferStatus::Released;
+                }
             }
             BankEvent::TransferCompletedEvent(e) => self.finish(e.id, TransferStatus::Complete),
             BankEvent::TransferFailedEvent(e) => self.finish(e.id, TransferStatus::Failed),

@@ -35,10 +35,13 @@ pub async fn handle(
         USER_COMMANDS => readable(codec.decode::<UserCommand>(payload).await, message)?
             .map(|command| (handler.user_command(&command), None)),
         BANK_COMMANDS => match readable(codec.decode::<BankCommand>(payload).await, message)? {
-            // Only a transfer's commands need history; the id of any other is a fresh uuid.
+            // Only a transfer's or a hold's commands need history; the id of any other is a fresh uuid.
             Some(command) => {
                 let transfer = match &command {
-                    BankCommand::MoneyTransferCommand(_) => recall(handler, command.command_id())?,
+                    BankCommand::MoneyTransferCommand(_)
+                    | BankCommand::HoldMoneyCommand(_)
+                    | BankCommand::CaptureHoldCommand(_)
+                    | BankCommand::VoidHoldCommand(_) => recall(handler, command.command_id())?,
                     // A final mark never travels (the handler ignores one read from Kafka).
                     _ => None,
                 };

@@ -25,13 +25,14 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::time::Instant;
 use topology::codec::Codec;
-use topology::consistency::Positions;
 use topology::kafka::ADMIN_TIMEOUT;
 use topology::proofs::SagaKey;
 use topology::replay::{self, PartitionEnd};
 use topology::topic_names::{BANK_EVENTS, USER_EVENTS};
 use topology::transactions::Written;
 use topology::{Id, Settings};
+
+mod due;
 
 use super::assignment;
 use super::health::Status;
@@ -52,6 +53,9 @@ const MAX_TAKEOVER_ATTEMPTS: u32 = 5;
 const ASK_AGAIN_AFTER: Duration = Duration::from_secs(20);
 /// How often the waiting credits are looked at.
 const ASK_AGAIN_CHECK: Duration = Duration::from_secs(5);
+/// How often the owned accounts are looked at for expired holds: a hold is released at most
+/// this much (and a loop tick) after its time.
+const HOLD_CHECK: Duration = Duration::from_secs(1);
 /// The topics a task writes its events to.
 const EVENT_TOPICS: [&str; 2] = [USER_EVENTS, BANK_EVENTS];
 
@@ -109,6 +113,7 @@ pub struct Tasks<'a> {
     /// Transfers waiting for another instance's credit, and since when.
     awaiting: HashMap<Id, Instant>,
     last_ask_check: Instant,
+    last_hold_check: Instant,
     settings: &'a Settings,
     codec: Arc<Codec>,
     /// Signs and checks the credits that cross between instances.
@@ -133,6 +138,7 @@ impl<'a> Tasks<'a> {
             acted_on_changes: 0,
             awaiting: HashMap::new(),
             last_ask_check: Instant::now(),
+            last_hold_check: Instant::now(),
             settings,
             codec,
             saga_key,
@@ -494,60 +500,6 @@ impl<'a> Tasks<'a> {
             self.status.open_transfers.store(open, Ordering::Relaxed);
             metrics::open_transfers(open);
         }
-    }
-
-    /// Asks again for credits another instance has not answered for [`ASK_AGAIN_AFTER`].
-    pub async fn ask_again_if_due(
-        &mut self,
-        consumer: &Member,
-        pump: &mut Pump<'_>,
-    ) -> Result<(), RuntimeError> {
-        if self.last_ask_check.elapsed() < ASK_AGAIN_CHECK {
-            return Ok(());
-        }
-        self.last_ask_check = Instant::now();
-        let Some(handler) = self.handler.as_ref() else {
-            return Ok(());
-        };
-        let waiting: BTreeSet<Id> = handler.awaiting_remote().into_iter().collect();
-        self.awaiting.retain(|id, _| waiting.contains(id));
-        let now = Instant::now();
-        let mut outputs = Vec::new();
-        for id in waiting {
-            let since = self.awaiting.entry(id).or_insert(now);
-            if now.duration_since(*since) >= ASK_AGAIN_AFTER {
-                outputs.extend(handler.ask_again(id));
-                *since = now;
-            }
-        }
-        if outputs.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(
-            credits = outputs.len(),
-            "asking other instances again for unanswered credits"
-        );
-        match self.write_unprompted(consumer, pump, &outputs).await? {
-            Some(written) => self.after_commit(&outputs, &written, &[]),
-            None => self.take_over_all(consumer, pump).await,
-        }
-    }
-
-    /// Writes records no input asked for, with the committed offsets of the owned partitions,
-    /// so the group still fences the transaction if this instance lost them.
-    async fn write_unprompted(
-        &self,
-        consumer: &Member,
-        pump: &mut Pump<'_>,
-        outputs: &[Output],
-    ) -> Result<Option<Written>, RuntimeError> {
-        let group = consumer
-            .group_metadata()
-            .map(Arc::new)
-            .ok_or(WriteError::NoGroupMetadata)?;
-        let offsets = self.committed_offsets()?;
-        pump.write(outputs, &[], &Positions::new(), &offsets, &group)
-            .await
     }
 }
 

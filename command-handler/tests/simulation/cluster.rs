@@ -11,7 +11,8 @@
 //!   partition tasks do;
 //! - a crash loses an instance's memory; a restart (same member id, same partitions) rebuilds
 //!   them from the log;
-//! - an instance asks again for the credits other instances have not answered.
+//! - an instance asks again for the credits other instances have not answered;
+//! - the clock moves on and an instance releases the holds of its accounts that expired.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -342,12 +343,28 @@ impl Cluster {
         self.write_unprompted(instance, outputs);
     }
 
-    /// Nothing left to do: every input consumed, no transfer waiting for another instance.
+    /// The clock moves `later` ms on; `instance` releases the holds that expired by then.
+    pub fn expire_holds(&mut self, instance: usize, later: i64) {
+        self.clock += later;
+        if self.instances[instance].generation != self.log.generation() {
+            return;
+        }
+        let now = self.clock;
+        let Some(handler) = self.instances[instance].handler.as_mut() else {
+            return;
+        };
+        let outputs = handler.expire_holds(now);
+        self.write_unprompted(instance, outputs);
+    }
+
+    /// Nothing left to do: every input consumed, no transfer waiting for another instance, no
+    /// hold open.
     pub fn is_settled(&self) -> bool {
         self.log.all_consumed()
             && (0..self.instances.len()).all(|index| {
-                self.current_handler(index)
-                    .is_some_and(|handler| handler.awaiting_remote().is_empty())
+                self.current_handler(index).is_some_and(|handler| {
+                    handler.awaiting_remote().is_empty() && handler.next_hold_expiry().is_none()
+                })
             })
     }
 }

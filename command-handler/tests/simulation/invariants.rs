@@ -22,15 +22,29 @@ struct Story {
     failed: u32,
 }
 
-/// Per transfer its story, and per account its balance, folded from the committed events.
+/// What the committed `bank_events` say of one hold.
+#[derive(Debug, Default, Clone)]
+struct HoldStory {
+    held: u32,
+    captured: u32,
+    released: u32,
+    /// The amount held, and the amount captured.
+    amount: i64,
+    captured_amount: i64,
+}
+
+/// Per transfer and per hold its story, and per account its balance, folded from the committed
+/// events.
 struct Ledger {
     stories: BTreeMap<Id, Story>,
+    holds: BTreeMap<Id, HoldStory>,
     balances: BTreeMap<String, i64>,
 }
 
 fn ledger(cluster: &Cluster) -> Ledger {
     let mut stories: BTreeMap<Id, Story> = BTreeMap::new();
     let mut balances: BTreeMap<String, i64> = BTreeMap::new();
+    let mut holds: BTreeMap<Id, HoldStory> = BTreeMap::new();
     for event in cluster.log.bank_events.iter().flatten() {
         match event {
             BankEvent::BankAccountCreatedEvent(created) => {
@@ -61,10 +75,27 @@ fn ledger(cluster: &Cluster) -> Ledger {
             BankEvent::TransferFailedEvent(failed) => {
                 stories.entry(failed.id).or_default().failed += 1;
             }
+            BankEvent::MoneyHeldEvent(held) => {
+                let hold = holds.entry(held.id).or_default();
+                hold.held += 1;
+                hold.amount = held.amount;
+            }
+            BankEvent::HoldCapturedEvent(captured) => {
+                let hold = holds.entry(captured.id).or_default();
+                hold.captured += 1;
+                hold.captured_amount = captured.amount;
+            }
+            BankEvent::HoldReleasedEvent(released) => {
+                holds.entry(released.id).or_default().released += 1;
+            }
             _ => {}
         }
     }
-    Ledger { stories, balances }
+    Ledger {
+        stories,
+        holds,
+        balances,
+    }
 }
 
 /// After every step.
@@ -89,16 +120,36 @@ pub fn check_step(cluster: &Cluster) {
             "{id:?} returned what it never debited: {story:?}"
         );
     }
-    // Every live instance holds exactly what the log says of its accounts, none below its limit.
+    for (id, hold) in &ledger.holds {
+        assert!(hold.held <= 1, "{id:?} held twice: {hold:?}");
+        assert!(
+            hold.captured + hold.released <= hold.held,
+            "{id:?} ended twice, or without being held: {hold:?}"
+        );
+        assert!(
+            hold.captured_amount <= hold.amount,
+            "{id:?} captured more than it held: {hold:?}"
+        );
+        if hold.captured == 1 {
+            let story = ledger.stories.get(id);
+            assert!(
+                story.is_some_and(|story| story.started == 1 && story.amount == hold.captured_amount),
+                "{id:?} captured without its transfer: {hold:?} {story:?}"
+            );
+        }
+    }
+    // Every live instance holds exactly what the log says of its accounts, none below its limit
+    // (counting what is held).
     for index in 0..cluster.instances.len() {
         let Some(handler) = cluster.current_handler(index) else {
             continue;
         };
         for (iban, account) in handler.state().accounts().iter() {
             assert!(
-                account.balance() >= account.limit(),
-                "{iban} is below its limit: {}",
-                account.balance()
+                account.available() >= account.limit(),
+                "{iban} is below its limit: {} booked, {} available",
+                account.balance(),
+                account.available()
             );
             let logged = ledger.balances.get(iban).copied().unwrap_or(0);
             assert_eq!(
@@ -191,6 +242,13 @@ pub fn check_settled(cluster: &Cluster) {
                 "{id:?} kept money: {story:?}"
             );
         }
+    }
+    for (id, hold) in &ledger.holds {
+        assert_eq!(
+            hold.captured + hold.released,
+            hold.held,
+            "{id:?} neither captured nor released: {hold:?}"
+        );
     }
     let held: i64 = ledger.balances.values().sum();
     assert_eq!(

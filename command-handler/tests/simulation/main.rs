@@ -1,9 +1,10 @@
 //! A deterministic simulation of the command side: one to three command-handler instances
 //! (their [`Handler`](command_handler::handling::Handler)s, the saga and the partition hand-over
 //! of the partition tasks) run over an in-memory Kafka ([`log`]) while a seeded scheduler
-//! interleaves clients' transfers with polls, aborted transactions, rebalances (a member may
-//! poll once more before it hears of one, and is fenced), crashes, restarts and repeated
-//! credits. After every step the invariants of [`invariants`] hold; at the end every transfer
+//! interleaves clients' transfers and holds (placed, captured in part or too much, voided,
+//! sent again) with polls, aborted transactions, rebalances (a member may poll once more before
+//! it hears of one, and is fenced), crashes, restarts, repeated credits and the clock releasing
+//! expired holds. After every step the invariants of [`invariants`] hold; at the end every transfer
 //! has ended exactly once and the money adds up. It complements the tests on a real broker:
 //! what it cannot show is how Kafka behaves; what they cannot show is thousands of
 //! interleavings.
@@ -20,7 +21,10 @@ mod log;
 use topology::proofs::token_hash;
 use topology::routing::home;
 use topology::values::{open_iban_for_account, CASH};
-use topology::{BankCommand, CreateBankAccountCommand, Id, MoneyTransferCommand};
+use topology::{
+    BankCommand, CaptureHoldCommand, CreateBankAccountCommand, HoldMoneyCommand, Id,
+    MoneyTransferCommand, VoidHoldCommand,
+};
 
 use cluster::Cluster;
 use test_support::seeded::Rng;
@@ -37,12 +41,20 @@ struct Owner {
     iban: String,
 }
 
+/// A hold a client placed: its id, the owner's index and the amount.
+struct Placed {
+    id: Id,
+    owner: usize,
+    amount: i64,
+}
+
 /// One seed's run: the cluster, its clients, and what happened, for a replay's trace.
 struct Run {
     rng: Rng,
     cluster: Cluster,
     owners: Vec<Owner>,
     sent: Vec<BankCommand>,
+    holds: Vec<Placed>,
     trace: bool,
 }
 
@@ -57,6 +69,7 @@ impl Run {
             cluster,
             owners: Vec::new(),
             sent: Vec::new(),
+            holds: Vec::new(),
             trace,
         };
         run.note(|| format!("seed {seed}: {instances} instance(s)"));
@@ -92,16 +105,25 @@ impl Run {
     }
 
     /// A client's transfer: a deposit, between accounts, out of the bank, to an account that
-    /// does not exist, one that cannot pass; now and then one sent again with its uuid.
+    /// does not exist, one that cannot pass; now and then one sent again with its uuid, or a
+    /// hold's command.
     fn client_sends(&mut self) {
         if !self.sent.is_empty() && self.rng.percent(5) {
             let again = self.rng.pick(&self.sent).clone();
             self.note(|| format!("client sends again {again:?}"));
-            if let BankCommand::MoneyTransferCommand(transfer) = &again {
-                let key = home(&transfer.from, &transfer.to).to_string();
-                self.cluster.log.produce(&key, again);
+            let key = match &again {
+                BankCommand::MoneyTransferCommand(transfer) => home(&transfer.from, &transfer.to),
+                BankCommand::HoldMoneyCommand(hold) => &hold.from,
+                BankCommand::CaptureHoldCommand(capture) => &capture.iban,
+                BankCommand::VoidHoldCommand(void) => &void.iban,
+                _ => return,
             }
+            .to_string();
+            self.cluster.log.produce(&key, again);
             return;
+        }
+        if self.rng.percent(30) {
+            return self.client_holds();
         }
         let me = self.rng.index(self.owners.len());
         let other = self.rng.index(self.owners.len());
@@ -133,6 +155,69 @@ impl Run {
         self.sent.push(command);
     }
 
+    /// A hold placed (on money there is or is not, expiring within seconds of simulated time),
+    /// or one placed before captured (in part, whole, or too much) or voided.
+    fn client_holds(&mut self) {
+        let command = if self.holds.is_empty() || self.rng.percent(50) {
+            let me = self.rng.index(self.owners.len());
+            let other = self.rng.index(self.owners.len());
+            let to = if self.rng.percent(20) {
+                FOREIGN_IBAN.to_string()
+            } else {
+                self.owners[other].iban.clone()
+            };
+            let id = self.new_id();
+            let amount = 1 + i64::try_from(self.rng.below(40_000)).unwrap();
+            let expires_in = 1_000 + i64::try_from(self.rng.below(4_000)).unwrap();
+            self.holds.push(Placed {
+                id,
+                owner: me,
+                amount,
+            });
+            BankCommand::from(HoldMoneyCommand {
+                id,
+                token: token_hash(&self.owners[me].username),
+                amount,
+                from: self.owners[me].iban.clone(),
+                to,
+                description: "simulated hold".into(),
+                username: self.owners[me].username.clone(),
+                expires_in,
+            })
+        } else {
+            let placed = self.rng.pick(&self.holds);
+            let (id, owner, held) = (placed.id, &self.owners[placed.owner], placed.amount);
+            if self.rng.percent(30) {
+                BankCommand::from(VoidHoldCommand {
+                    id,
+                    iban: owner.iban.clone(),
+                    username: owner.username.clone(),
+                    token: token_hash(&owner.username),
+                })
+            } else {
+                // Now and then more than was held, which is refused.
+                let amount =
+                    1 + i64::try_from(self.rng.below(u64::try_from(held).unwrap() + 10)).unwrap();
+                BankCommand::from(CaptureHoldCommand {
+                    id,
+                    iban: owner.iban.clone(),
+                    amount,
+                    username: owner.username.clone(),
+                    token: token_hash(&owner.username),
+                })
+            }
+        };
+        self.note(|| format!("client sends {command:?}"));
+        let key = match &command {
+            BankCommand::HoldMoneyCommand(hold) => hold.from.clone(),
+            BankCommand::CaptureHoldCommand(capture) => capture.iban.clone(),
+            BankCommand::VoidHoldCommand(void) => void.iban.clone(),
+            _ => unreachable!("a hold's command"),
+        };
+        self.cluster.log.produce(&key, command.clone());
+        self.sent.push(command);
+    }
+
     fn random_instance(&mut self) -> usize {
         self.rng.index(self.cluster.instances.len())
     }
@@ -144,7 +229,11 @@ impl Run {
         match roll {
             0..=24 if clients => self.client_sends(),
             0..=79 => self.cluster.poll(instance, &mut self.rng),
-            80..=84 => self.cluster.ask_again(instance),
+            80..=82 => self.cluster.ask_again(instance),
+            83..=84 => {
+                let later = i64::try_from(self.rng.below(2_000)).unwrap();
+                self.cluster.expire_holds(instance, later);
+            }
             85..=88 => {
                 self.note(|| "rebalance".into());
                 self.cluster.rebalance(&mut self.rng);
@@ -188,6 +277,8 @@ impl Run {
             }
             match self.rng.below(20) {
                 0 => self.cluster.ask_again(instance),
+                // Time goes on until every hold has expired, if nobody ended it.
+                1 => self.cluster.expire_holds(instance, 5_000),
                 _ => self.cluster.poll(instance, &mut self.rng),
             }
             invariants::check_step(&self.cluster);

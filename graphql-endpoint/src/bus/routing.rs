@@ -39,6 +39,9 @@ impl AggregateKeyed for BankCommand {
             BankCommand::MoneyTransferCommand(command) => Some(home(&command.from, &command.to)),
             BankCommand::SetAlertCommand(command) => Some(command.iban.as_str()),
             BankCommand::RemoveAlertCommand(command) => Some(command.iban.as_str()),
+            BankCommand::HoldMoneyCommand(command) => Some(command.from.as_str()),
+            BankCommand::CaptureHoldCommand(command) => Some(command.iban.as_str()),
+            BankCommand::VoidHoldCommand(command) => Some(command.iban.as_str()),
             // Steps of the saga, sent by the command handler: they carry only the transfer id,
             // and their key (the transfer's home) is known only to the saga. The endpoint never
             // sends them.

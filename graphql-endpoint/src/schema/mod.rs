@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod errors;
 pub mod filter;
 pub mod history;
+pub mod hold_mutations;
 pub mod limits;
 pub mod mutation;
 pub mod observed;

@@ -10,6 +10,7 @@ use topology::routing::home;
 use super::access::{acting_owner, customer, forbidden, NOT_THE_USER};
 use super::alerts::AlertKind;
 use super::errors::{graphql_error, invalid};
+use super::hold_mutations::HoldMutations;
 use super::session_mutations::SessionMutations;
 use super::types::{AccountResult, CommandResult, MoneyTransferResult};
 use crate::accounts::Login;
@@ -17,9 +18,9 @@ use crate::bank::Bank;
 use crate::client_address::ClientAddress;
 use crate::validation;
 
-/// Every mutation: the accounts' and the sessions'.
+/// Every mutation: the accounts', the holds' and the sessions'.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(AccountMutations, SessionMutations);
+pub struct MutationRoot(AccountMutations, HoldMutations, SessionMutations);
 
 fn address(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
     ctx.data_opt::<ClientAddress>().map(|address| address.0)

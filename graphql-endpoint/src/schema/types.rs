@@ -121,10 +121,32 @@ pub struct OwnedAccount {
     /// from before the bank kept only the tokens' hashes, whose token it cannot show any more
     /// (it still works, and a session needs none).
     pub token: Option<String>,
-    /// Dutch euros: `€ 1.234,56`.
+    /// The booked balance, Dutch euros: `€ 1.234,56`.
     pub balance: String,
+    /// The booked balance less the open holds: what may still be spent or held.
+    pub available_balance: String,
     /// Every owner's username, in the order they became owners.
     pub owners: Vec<String>,
+    /// Open holds, oldest first.
+    pub holds: Vec<Hold>,
+}
+
+/// Money held on an account for a later transfer, until captured, voided or expired.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct Hold {
+    /// The hold's uuid: capture_hold and void_hold take it, and its capture is the transfer of
+    /// this uuid.
+    pub uuid: String,
+    /// The payee a capture books to.
+    pub to: String,
+    /// Dutch euros: `€ 12,50`.
+    pub amount: String,
+    /// The same in cents, as capture_hold takes it.
+    pub amount_cents: i64,
+    pub descr: String,
+    /// When the command handler releases it if not captured: RFC 3339 in UTC.
+    pub expires_at: String,
 }
 
 impl From<crate::accounts::OwnedAccount> for OwnedAccount {
@@ -133,7 +155,20 @@ impl From<crate::accounts::OwnedAccount> for OwnedAccount {
             iban: account.iban,
             token: account.token,
             balance: format_euro(account.balance),
+            available_balance: format_euro(account.available),
             owners: account.owners,
+            holds: account
+                .holds
+                .into_iter()
+                .map(|hold| Hold {
+                    uuid: hold.id,
+                    to: hold.to,
+                    amount: format_euro(hold.amount),
+                    amount_cents: hold.amount,
+                    descr: hold.description,
+                    expires_at: crate::instants::format(hold.expires_at),
+                })
+                .collect(),
         }
     }
 }

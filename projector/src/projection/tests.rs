@@ -446,3 +446,65 @@ fn a_credits_own_fields_win_and_a_missing_one_falls_back_to_the_transfer() {
 }
 
 mod partitions;
+
+#[test]
+fn a_hold_shows_on_its_account_until_captured_or_released_and_books_nothing() {
+    use topology::{HoldCapturedEvent, HoldReleasedEvent, MoneyHeldEvent};
+    let held = |n: u8, amount: i64| -> BankEvent {
+        MoneyHeldEvent {
+            id: id(n),
+            iban: A.into(),
+            to: B.into(),
+            amount,
+            description: "hotel".into(),
+            username: "alice".into(),
+            at_millis: Some(1_000),
+            expires_at: 3_601_000,
+        }
+        .into()
+    };
+    let mut projector = projector();
+    let derived = project_all(
+        &mut projector,
+        &[
+            account_created(A, "alice", "ta"),
+            transfer_started(id(9), CASH, A, "cash"),
+            credited(id(9), A, 1_000),
+            held(1, 300),
+            held(1, 300),
+            held(2, 100),
+        ],
+    );
+    assert_eq!(derived.len(), 1, "only the deposit is a transaction");
+    let account = projector.read_model().account(A).unwrap();
+    assert_eq!((account.balance, account.available()), (1_000, 600));
+    assert_eq!(
+        account.holds.len(),
+        2,
+        "a duplicated event holds nothing twice"
+    );
+    assert_eq!(account.holds[0].id, id(1).to_uuid_string());
+    assert_eq!(
+        (account.holds[0].to.as_str(), account.holds[0].expires_at),
+        (B, 3_601_000)
+    );
+
+    let captured: BankEvent = HoldCapturedEvent {
+        id: id(1),
+        iban: A.into(),
+        amount: 250,
+    }
+    .into();
+    let released: BankEvent = HoldReleasedEvent {
+        id: id(2),
+        iban: A.into(),
+        amount: 100,
+        reason: "expired".into(),
+    }
+    .into();
+    let derived = project_all(&mut projector, &[captured, released]);
+    assert!(derived.is_empty());
+    let account = projector.read_model().account(A).unwrap();
+    assert_eq!((account.balance, account.available()), (1_000, 1_000));
+    assert!(account.holds.is_empty());
+}
