@@ -105,6 +105,68 @@ export async function transferByApi(
   expect(answer?.success, JSON.stringify(answer)).toBe(true);
 }
 
+/**
+ * Holds money as the session's user on `from` for `to`, released unless captured within
+ * `expiresInSeconds`; the hold's uuid. Fails the test when refused.
+ */
+export async function holdByApi(
+  session: string,
+  from: string,
+  to: string,
+  cents: number,
+  descr: string,
+  expiresInSeconds: number,
+): Promise<string> {
+  const uuid = randomUUID();
+  const answer = await graphql<{ hold_money: { success: boolean; reason: string | null } }>(
+    `
+      mutation (
+        $uuid: String!
+        $amount: Int!
+        $from: String!
+        $to: String!
+        $descr: String!
+        $expires: Int!
+      ) {
+        hold_money(
+          uuid: $uuid
+          amount: $amount
+          from: $from
+          to: $to
+          descr: $descr
+          expires_in_seconds: $expires
+        ) {
+          success
+          reason
+        }
+      }
+    `,
+    { uuid, amount: cents, from, to, descr, expires: expiresInSeconds },
+    session,
+  );
+  expect(answer.data?.hold_money.success, JSON.stringify(answer)).toBe(true);
+  return uuid;
+}
+
+export interface AccountMoney {
+  balance: string;
+  available_balance: string;
+  holds: { uuid: string; amount_cents: number }[];
+}
+
+/** The booked and available balance and the open holds of one of the session user's accounts. */
+export async function moneyOf(session: string, iban: string): Promise<AccountMoney | undefined> {
+  const answer = await graphql<{
+    my_accounts: { accounts: (AccountMoney & { iban: string })[] | null };
+  }>(
+    '{ my_accounts { accounts { iban balance available_balance holds { uuid amount_cents } } } }',
+    {},
+    session,
+  );
+  expect(answer.errors, JSON.stringify(answer)).toBeUndefined();
+  return answer.data?.my_accounts.accounts?.find((account) => account.iban === iban);
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCents, MAX_CENTS, parseEuros } from './money';
+import { centsOfAmount, formatCents, MAX_CENTS, parseEuros } from './money';
 
 describe('formatCents', () => {
   it('writes Dutch euros like the API does', () => {
@@ -52,5 +52,19 @@ describe('parseEuros', () => {
     expect(cents('21.474.836,47')).toBe(MAX_CENTS);
     expect(cents('21.474.836,48')).toBe('the amount should be at most € 21.474.836,47');
     expect(cents('99999999999999999999')).toBe('the amount should be at most € 21.474.836,47');
+  });
+});
+
+describe('centsOfAmount', () => {
+  it('reads amounts as the API writes them, the reverse of formatCents', () => {
+    for (const cents of [0, 5, 123_456, 100_000_000, -1_500, -50_000, MAX_CENTS]) {
+      expect(centsOfAmount(formatCents(cents))).toBe(cents);
+    }
+  });
+
+  it('is null for anything else, such as what a user types', () => {
+    for (const text of ['12,50', '€ 12', '€ 12.50', '€ 1234,56', '€ 1.23,45', '', '…']) {
+      expect(centsOfAmount(text), text).toBeNull();
+    }
   });
 });

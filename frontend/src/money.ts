@@ -48,3 +48,17 @@ export function parseEuros(typed: string): ParsedAmount {
   }
   return { ok: true, cents: total };
 }
+
+const API_AMOUNT = /^€ (-?)(\d{1,3}(?:\.\d{3})*),(\d{2})$/;
+
+/**
+ * The cents of an amount as the API writes it (`€ 1.234,56`, `€ -500,00`), the reverse of
+ * formatCents; null for anything else. Not for what users type: that is parseEuros.
+ */
+export function centsOfAmount(text: string): number | null {
+  const match = API_AMOUNT.exec(text.trim());
+  if (!match || match[2] === undefined || match[3] === undefined) return null;
+  const cents = Number(match[2].replace(/\./g, '')) * 100 + Number(match[3]);
+  if (!Number.isSafeInteger(cents)) return null;
+  return match[1] === '-' ? -cents : cents;
+}

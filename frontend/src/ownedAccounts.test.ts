@@ -17,8 +17,14 @@ const A = 'NL02OPEN0000000001';
 const B = 'NL43OPEN0000000002';
 
 const accounts: OwnedAccount[] = [
-  { iban: A, balance: '€ 10,00', owners: ['alice-demo'] },
-  { iban: B, balance: '€ 0,00', owners: ['bob-demo', 'alice-demo'] },
+  { iban: A, balance: '€ 10,00', available_balance: '€ 10,00', owners: ['alice-demo'], holds: [] },
+  {
+    iban: B,
+    balance: '€ 0,00',
+    available_balance: '€ 0,00',
+    owners: ['bob-demo', 'alice-demo'],
+    holds: [],
+  },
 ];
 
 describe('withLiveTransaction and withLiveBalances', () => {
@@ -43,6 +49,31 @@ describe('withLiveTransaction and withLiveBalances', () => {
     const live = withLiveTransaction(new Map(), transaction(9, { iban: A, new_balance: '€ 5,00' }));
     const reloaded = [{ ...accounts[0]!, balance: '€ 10,00' }];
     expect(withLiveBalances(reloaded, live)[0]?.balance).toBe('€ 5,00');
+  });
+
+  it('move the available balance by as much as the booked one, the holds as loaded', () => {
+    const held: OwnedAccount = {
+      ...accounts[0]!,
+      available_balance: '€ 7,50',
+      holds: [
+        {
+          uuid: '7f1c4d0e-3a7b-4c55-9f43-2f0cfb4f7a10',
+          to: B,
+          amount: '€ 2,50',
+          amount_cents: 250,
+          descr: 'hotel',
+          expires_at: '2030-01-01T00:00:00Z',
+        },
+      ],
+    };
+    const live = withLiveTransaction(new Map(), transaction(9, { iban: A, new_balance: '€ 1,00' }));
+    const [shown] = withLiveBalances([held], live);
+    expect(shown?.balance).toBe('€ 1,00');
+    expect(shown?.available_balance).toBe('€ -1,50');
+    expect(shown?.holds).toBe(held.holds);
+    // Without holds both stay the same.
+    const [plain] = withLiveBalances([accounts[0]!], live);
+    expect(plain?.available_balance).toBe('€ 1,00');
   });
 
   it('ignore transactions without an IBAN or a balance, and accounts not listed', () => {

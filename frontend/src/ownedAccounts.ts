@@ -2,9 +2,13 @@
 // live stream of each account's transactions.
 
 import type { MyAccountsQuery } from './generated/graphql';
+import { centsOfAmount, formatCents } from './money';
 import type { Transaction } from './transactions';
 
-/** `balance` in Dutch euros, as the API writes them; `owners` are usernames, the creator first. */
+/**
+ * `balance` (booked) and `available_balance` (booked less the open `holds`) in Dutch euros, as
+ * the API writes them; `owners` are usernames, the creator first.
+ */
 export type OwnedAccount = NonNullable<MyAccountsQuery['my_accounts']['accounts']>[number];
 
 /** The newest streamed transaction of an account. */
@@ -29,17 +33,32 @@ export function withLiveTransaction(live: LiveBalances, transaction: Transaction
   return new Map(live).set(iban, { id, balance: new_balance });
 }
 
-/** The loaded accounts with the balances the stream brought since. */
+/**
+ * The loaded accounts with the balances the stream brought since. The stream tells only the
+ * booked balance; the available one moves by as much (the open holds are as loaded).
+ */
 export function withLiveBalances(
   accounts: readonly OwnedAccount[],
   live: LiveBalances,
 ): OwnedAccount[] {
   return accounts.map((account) => {
     const streamed = live.get(account.iban);
-    return streamed && streamed.balance !== account.balance
-      ? { ...account, balance: streamed.balance }
-      : account;
+    if (!streamed || streamed.balance === account.balance) return account;
+    return {
+      ...account,
+      balance: streamed.balance,
+      available_balance: movedAlong(account, streamed.balance),
+    };
   });
+}
+
+/** The available balance of `account` moved by as much as its booked balance to `booked`. */
+function movedAlong(account: OwnedAccount, booked: string): string {
+  const from = centsOfAmount(account.balance);
+  const to = centsOfAmount(booked);
+  const available = centsOfAmount(account.available_balance);
+  if (from === null || to === null || available === null) return account.available_balance;
+  return formatCents(available + to - from);
 }
 
 /** The account to work with: the one asked for while the user still owns it, else the oldest. */

@@ -3,13 +3,16 @@ import { Refusal } from './generated/refusals';
 import {
   errorMessage,
   explainAlertRefusal,
+  explainCaptureRefusal,
   explainCredentialRefusal,
+  explainHoldRefusal,
   explainPasswordChangeRefusal,
   explainTransferRefusal,
   explainHistoryError,
   explainLeaveRefusal,
   explainOpenRefusal,
   explainShareRefusal,
+  explainVoidRefusal,
   filledValues,
   fillRefusal,
   refusalMessage,
@@ -163,6 +166,33 @@ describe('transfer refusals', () => {
     const funds = 'insufficient funds would be below the limit of € -500,00';
     expect(refusalMessage('Transfer failed', funds, explainTransferRefusal)).toBe(
       `Transfer failed: ${funds}`,
+    );
+  });
+});
+
+describe('hold refusals', () => {
+  it('explain a hold that does not fit the available balance or the expiry range', () => {
+    const funds = fillRefusal(Refusal.INSUFFICIENT_FUNDS, { limit: '€ -500,00' });
+    const message = refusalMessage('Hold failed', funds, explainHoldRefusal);
+    expect(message).toContain('the balance less the open holds may not go below € -500,00');
+    expect(message).toContain(`“${funds}”`);
+    const range = Refusal.HOLD_EXPIRY_OUT_OF_RANGE;
+    expect(explainHoldRefusal(range)).toBe(
+      'A hold lasts 1 second at the least and 30 days at the most.',
+    );
+  });
+
+  it('tell a released hold from a captured one, and what may be captured', () => {
+    const released = fillRefusal(Refusal.HOLD_IS_NOT_OPEN, { status: 'released' });
+    expect(explainVoidRefusal(released)).toContain('it was voided, or it expired');
+    expect(explainCaptureRefusal(released)).toContain('Nothing was booked');
+    const captured = fillRefusal(Refusal.HOLD_IS_NOT_OPEN, { status: 'complete' });
+    expect(explainCaptureRefusal(captured)).toBe('This hold was captured already.');
+    const more = fillRefusal(Refusal.AMOUNT_IS_MORE_THAN_HELD, { held: '€ 12,50' });
+    expect(explainCaptureRefusal(more)).toBe('At most the € 12,50 held can be captured.');
+    expect(explainVoidRefusal(more)).toBeNull();
+    expect(explainCaptureRefusal(Refusal.HOLD_NOT_KNOWN)).toBe(
+      'The bank knows no such hold on this account.',
     );
   });
 });

@@ -57,6 +57,21 @@ const TRANSFER: Explanations = {
   [Refusal.USER_IS_NO_OWNER_OF_BANK_ACCOUNT]: 'You can only move money out of an account you own.',
 };
 
+const HOLD: Explanations = {
+  ...COMMON,
+  [Refusal.HOLD_EXPIRY_OUT_OF_RANGE]: 'A hold lasts 1 second at the least and 30 days at the most.',
+  [Refusal.FROM_AND_TO_ARE_THE_SAME]:
+    'Money is held for another account: enter the IBAN of whom it is for.',
+  [Refusal.USER_IS_NO_OWNER_OF_BANK_ACCOUNT]: 'You can only hold money on an account you own.',
+};
+
+const HOLD_END: Explanations = {
+  ...COMMON,
+  [Refusal.HOLD_NOT_KNOWN]: 'The bank knows no such hold on this account.',
+  [Refusal.USER_IS_NO_OWNER_OF_BANK_ACCOUNT]:
+    'You no longer own this account, so its holds are not yours to capture or void.',
+};
+
 const CREDENTIALS: Explanations = {
   [Refusal.INVALID_PASSWORD]:
     'That username is taken, and this is not its password. If it is yours, log in instead.',
@@ -110,6 +125,32 @@ function explainWait(reason: string): string | null {
   return `Too many tries that failed. Wait ${wait}, then try again.`;
 }
 
+/** `insufficient funds would be below the limit of € -500,00`, for a hold. */
+function explainHeldFunds(reason: string): string | null {
+  const limit = filledValues(Refusal.INSUFFICIENT_FUNDS, reason.trim())?.['limit'];
+  if (limit === undefined) return null;
+  return (
+    `Not enough money is available: the balance less the open holds may not go below ${limit}. ` +
+    'Hold less, or void a hold you no longer need.'
+  );
+}
+
+/** `hold is not open, current status: released`: voided or expired; any other: captured. */
+function explainClosedHold(reason: string): string | null {
+  const status = filledValues(Refusal.HOLD_IS_NOT_OPEN, reason.trim())?.['status'];
+  if (status === undefined) return null;
+  return status === 'released'
+    ? 'This hold is no longer open: it was voided, or it expired. Nothing was booked.'
+    : 'This hold was captured already.';
+}
+
+/** `amount is more than the hold of € 12,50`. */
+function explainMoreThanHeld(reason: string): string | null {
+  const held = filledValues(Refusal.AMOUNT_IS_MORE_THAN_HELD, reason.trim())?.['held'];
+  if (held === undefined) return null;
+  return `At most the ${held} held can be captured.`;
+}
+
 function explainer(explanations: Explanations): Explain {
   const byText = new Map<string, string | undefined>(Object.entries(explanations));
   return (reason) => byText.get(reason.trim()) ?? null;
@@ -121,6 +162,21 @@ export const explainOpenRefusal = explainer(OPEN);
 export const explainAlertRefusal = explainer(ALERT);
 export const explainHistoryError = explainer(HISTORY);
 export const explainTransferRefusal = explainer(TRANSFER);
+
+const explainHold = explainer(HOLD);
+const explainHoldEnd = explainer(HOLD_END);
+
+/** Why hold_money was refused. */
+export const explainHoldRefusal: Explain = (reason) =>
+  explainHold(reason) ?? explainHeldFunds(reason);
+
+/** Why capture_hold was refused, or its transfer failed. */
+export const explainCaptureRefusal: Explain = (reason) =>
+  explainHoldEnd(reason) ?? explainClosedHold(reason) ?? explainMoreThanHeld(reason);
+
+/** Why void_hold was refused. */
+export const explainVoidRefusal: Explain = (reason) =>
+  explainHoldEnd(reason) ?? explainClosedHold(reason);
 
 const explainCredentials = explainer(CREDENTIALS);
 const explainPasswordChange = explainer(PASSWORD_CHANGE);

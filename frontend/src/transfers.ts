@@ -15,15 +15,26 @@ export interface TransferResult {
   error?: ReportedError | undefined;
 }
 
+/** What every answer that waits for a transfer's end says: money_transfer's, capture_hold's. */
+export type EndedTransfer = MoneyTransferMutation['money_transfer'];
+
 export function interpretTransfer(result: TransferResult, endpoint: string): TransferAnswer {
-  if (result.error) {
-    const reason = describeError(result.error, endpoint);
+  return interpretEnded(result.error, result.data?.money_transfer, endpoint);
+}
+
+/** The answer of a request that waits for a transfer's end, or the error instead of one. */
+export function interpretEnded(
+  error: ReportedError | undefined,
+  answer: EndedTransfer | null | undefined,
+  endpoint: string,
+): TransferAnswer {
+  if (error) {
+    const reason = describeError(error, endpoint);
     // A GraphQL error means the endpoint refused the request before sending anything.
-    return result.error.graphQLErrors.length > 0
+    return error.graphQLErrors.length > 0
       ? { kind: 'refused', reason }
       : { kind: 'unknown', reason };
   }
-  const answer = result.data?.money_transfer;
   if (!answer) return { kind: 'unknown', reason: 'the endpoint gave no answer' };
   if (answer.success) return { kind: 'done' };
   const reason = answer.reason ?? 'the transfer failed';

@@ -79,14 +79,69 @@ export const OPEN_ACCOUNT = graphql(`
   }
 `);
 
+/** Each account with its booked and available balance and its open holds, oldest first. */
 export const MY_ACCOUNTS = graphql(`
   query MyAccounts {
     my_accounts {
       accounts {
         iban
         balance
+        available_balance
         owners
+        holds {
+          uuid
+          to
+          amount
+          amount_cents
+          descr
+          expires_at
+        }
       }
+      reason
+    }
+  }
+`);
+
+/** Reserves money on the session user's account `from` for a later transfer to `to`. */
+export const HOLD_MONEY = graphql(`
+  mutation HoldMoney(
+    $uuid: String!
+    $amount: Int!
+    $from: String!
+    $to: String!
+    $descr: String!
+    $expires_in_seconds: Int!
+  ) {
+    hold_money(
+      uuid: $uuid
+      amount: $amount
+      from: $from
+      to: $to
+      descr: $descr
+      expires_in_seconds: $expires_in_seconds
+    ) {
+      success
+      reason
+    }
+  }
+`);
+
+/** Books `amount` (at most what is held) to the hold's payee; answers once that transfer ended. */
+export const CAPTURE_HOLD = graphql(`
+  mutation CaptureHold($uuid: String!, $iban: String!, $amount: Int!) {
+    capture_hold(uuid: $uuid, iban: $iban, amount: $amount) {
+      uuid
+      success
+      reason
+      ended
+    }
+  }
+`);
+
+export const VOID_HOLD = graphql(`
+  mutation VoidHold($uuid: String!, $iban: String!) {
+    void_hold(uuid: $uuid, iban: $iban) {
+      success
       reason
     }
   }

@@ -13,6 +13,7 @@ import { AlertsPanel } from './client/AlertsPanel';
 import { BalanceChart } from './client/BalanceChart';
 import { ChangePasswordForm } from './client/ChangePasswordForm';
 import { Deposits } from './client/Deposits';
+import { HoldsPanel } from './client/HoldsPanel';
 import { LoginForm } from './client/LoginForm';
 import { SelectedAccount } from './client/SelectedAccount';
 import { StatementPanel } from './client/StatementPanel';
@@ -97,6 +98,7 @@ function ClientDesk({ session, focusHeading }: DeskProps) {
             key={`account-${iban}`}
             iban={iban}
             balance={balance}
+            available={listed?.available_balance ?? null}
             owners={listed?.owners ?? null}
             onShared={owned.reload}
             onLeft={left}
@@ -107,6 +109,12 @@ function ClientDesk({ session, focusHeading }: DeskProps) {
             iban={iban}
             ownAccounts={owned.accounts ? otherAccounts(owned.accounts, iban) : []}
             onDone={owned.reload}
+          />
+          <HoldsPanel
+            key={`holds-${iban}`}
+            iban={iban}
+            holds={listed?.holds ?? null}
+            onChanged={owned.reload}
           />
           <BalanceChart
             key={`chart-${iban}`}

@@ -6,7 +6,10 @@ import { listsOwner, type Expectation } from '../../ownedAccounts';
 
 interface Props {
   iban: string;
+  /** The booked balance. */
   balance: string;
+  /** The booked balance less the open holds; null while the list of accounts is not loaded. */
+  available: string | null;
   /** Null while the list of accounts is not loaded. */
   owners: readonly string[] | null;
   /** After sharing, so the list shows the new owner. */
@@ -16,7 +19,7 @@ interface Props {
 }
 
 /** The account the user works with: its facts, sharing it and leaving it. */
-export function SelectedAccount({ iban, balance, owners, onShared, onLeft }: Props) {
+export function SelectedAccount({ iban, balance, available, owners, onShared, onLeft }: Props) {
   return (
     <section className="panel account" aria-labelledby="account-title">
       <h2 id="account-title">Selected account</h2>
@@ -29,6 +32,14 @@ export function SelectedAccount({ iban, balance, owners, onShared, onLeft }: Pro
         <dd className="balance" data-testid="balance" aria-live="polite">
           {balance}
         </dd>
+        {available !== null && available !== balance && (
+          <>
+            <dt>Available</dt>
+            <dd data-testid="available-balance" aria-live="polite">
+              {available} <span className="hint">(less the money held)</span>
+            </dd>
+          </>
+        )}
         <dt>Owners</dt>
         <dd data-testid="owners">{owners ? owners.join(', ') : '…'}</dd>
       </dl>
