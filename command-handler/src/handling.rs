@@ -265,18 +265,22 @@ impl Handler {
         }
     }
 
-    /// Releases the holds due at `now_millis` on the accounts owned here (see
-    /// [`crate::domain::holds`]): their events, nobody to answer.
-    pub fn expire_holds(&mut self, now_millis: i64) -> Vec<Output> {
-        let events = self.state.expire_holds(now_millis);
-        let (outputs, next) = self.record_bank_events(events);
-        debug_assert!(next.is_empty(), "a released hold asks the saga for nothing");
+    /// Decides what falls due at `now_millis` on the accounts owned here: expired holds
+    /// released, standing orders run (see [`BankState::decide_due`]); a run's transfer is
+    /// driven as far as this instance can take it, like a MoneyTransfer's. Nobody waits for an
+    /// answer.
+    pub fn decide_due(&mut self, now_millis: i64) -> Vec<Output> {
+        let events = self.state.decide_due(now_millis);
+        let (mut outputs, next) = self.record_bank_events(events);
+        for command in next {
+            outputs.extend(self.drive(command));
+        }
         outputs
     }
 
-    /// When the next hold of an account owned here is due.
-    pub fn next_hold_expiry(&self) -> Option<i64> {
-        crate::domain::holds::next_expiry(self.state.accounts())
+    /// When something falls due next on the accounts owned here (see [`Handler::decide_due`]).
+    pub fn next_due(&self) -> Option<i64> {
+        self.state.next_due()
     }
 
     /// Whether a money step read from Kafka comes from a saga of the bank: a credit signed with
@@ -469,6 +473,9 @@ impl Handler {
             BankEvent::MoneyHeldEvent(e) => e.iban.clone(),
             BankEvent::HoldCapturedEvent(e) => e.iban.clone(),
             BankEvent::HoldReleasedEvent(e) => e.iban.clone(),
+            BankEvent::StandingOrderSetEvent(e) => e.iban.clone(),
+            BankEvent::StandingOrderRanEvent(e) => e.iban.clone(),
+            BankEvent::StandingOrderEndedEvent(e) => e.iban.clone(),
             BankEvent::TransferStartedEvent(e) => topology::routing::home(&e.from, &e.to).into(),
             BankEvent::TransferCompletedEvent(e) => self.transfer_key(e.id),
             BankEvent::TransferFailedEvent(e) => self.transfer_key(e.id),

@@ -61,7 +61,7 @@ const CACHE_BYTES: usize = 16 * 1024 * 1024;
 const USERS: Table<(i32, &str), ()> = Table::new("users");
 /// (bank_events partition, IBAN) → its account.
 const ACCOUNTS: Table<(i32, &str), Postcard<AccountRecord>> = Table::new("accounts");
-/// Transfer (or hold) id → [`TransferStatus::code`].
+/// Transfer (or hold, or standing order) id → [`TransferStatus::code`].
 const STATUSES: Table<u128, u8> = Table::new("statuses");
 /// (transfer id, IBAN, [`Movement::code`]): one booking.
 const BOOKINGS: Table<(u128, &str, u8), ()> = Table::new("bookings");
@@ -73,7 +73,7 @@ const REFUSED_CREDITS: Table<u128, Postcard<(String, String)>> = Table::new("ref
 
 const LAYOUT: Layout = Layout {
     // Bumped whenever a table's layout or encoding changes: an older store is then emptied.
-    format: 5,
+    format: 6,
     tables: &[
         &USERS,
         &ACCOUNTS,
@@ -171,6 +171,9 @@ impl Changes {
         if let Some(hold) = crate::domain::holds::hold_id(event) {
             self.transfers.insert(hold);
         }
+        if let Some(order) = crate::domain::standing_orders::order_id(event) {
+            self.transfers.insert(order);
+        }
         if let BankEvent::CreditRefusedEvent(refused) = event {
             let refusal = (refused.iban.clone(), refused.reason.clone());
             self.refused_credits.insert(refused.id, refusal);
@@ -234,6 +237,9 @@ fn account_of(event: &BankEvent) -> Option<&str> {
         BankEvent::MoneyHeldEvent(e) => Some(&e.iban),
         BankEvent::HoldCapturedEvent(e) => Some(&e.iban),
         BankEvent::HoldReleasedEvent(e) => Some(&e.iban),
+        BankEvent::StandingOrderSetEvent(e) => Some(&e.iban),
+        BankEvent::StandingOrderRanEvent(e) => Some(&e.iban),
+        BankEvent::StandingOrderEndedEvent(e) => Some(&e.iban),
         // A deposit counts towards its account's cash of the day.
         BankEvent::TransferStartedEvent(e) if e.from == topology::values::CASH => Some(&e.to),
         // Alert rules are the read side's: the command side keeps no state for them.

@@ -11,6 +11,7 @@
 //! - [`routing`]: which partition holds an account, a user or a transfer, and which
 //!   partitions an instance decides for ([`routing::Ownership`]).
 //! - [`consistency`]: read your own writes, the positions a command's answer carries.
+//! - [`schedules`]: when each run of a standing order is due, and its transfer's id.
 //! - [`values`]: open IBANs, tokens, ids and Dutch euro amounts.
 //! - [`proofs`]: token hashes and the signatures of the saga's cross-instance credits.
 //! - [`reasons`]: every refusal the bank answers with, word for word.
@@ -24,6 +25,7 @@ pub mod proofs;
 pub mod query_results;
 pub mod reasons;
 pub mod routing;
+pub mod schedules;
 pub mod values;
 
 #[cfg(test)]

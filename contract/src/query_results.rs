@@ -59,6 +59,26 @@ pub struct Account {
     /// Open holds, oldest first (absent from answers of projectors before holds).
     #[serde(default)]
     pub holds: Vec<Hold>,
+    /// Standing orders under way, oldest first (absent from answers of projectors before them).
+    #[serde(default)]
+    pub standing_orders: Vec<StandingOrder>,
+}
+
+/// A standing order under way: `amount` to `to` on `schedule` (`once`, `weekly` or `monthly`)
+/// from `first_at`, at most `runs` times (null: until cancelled); `next_at` is when run
+/// `next_run` is due (milliseconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandingOrder {
+    /// The order's uuid: cancel_standing_order takes it.
+    pub id: String,
+    pub to: String,
+    pub amount: i64,
+    pub description: String,
+    pub schedule: String,
+    pub first_at: i64,
+    pub runs: Option<i32>,
+    pub next_run: u32,
+    pub next_at: Option<i64>,
 }
 
 /// Money held on an account for a later transfer to `to`, until captured, voided or
@@ -82,6 +102,7 @@ impl Account {
             limit: DEFAULT_LIMIT_CENTS,
             owners: Vec::new(),
             holds: Vec::new(),
+            standing_orders: Vec::new(),
         }
     }
 
@@ -337,7 +358,7 @@ mod tests {
             account,
             json!({"iban": "NL66OPEN0000000000", "balance": 0, "limit": -50000,
                    "owners": [{"username": "alice", "token_hash": "9f86", "token_nonce": "n"}],
-                   "holds": []})
+                   "holds": [], "standing_orders": []})
         );
 
         let transaction = serde_json::to_value(transaction(7, Some(1_764_489_600_000))).unwrap();
@@ -385,7 +406,7 @@ mod tests {
         });
         assert_eq!(
             text(&account),
-            r#"{"iban":"NL66OPEN0000000000","balance":0,"limit":-50000,"owners":[{"username":"bob","token_hash":"aa","token_nonce":null}],"holds":[]}"#
+            r#"{"iban":"NL66OPEN0000000000","balance":0,"limit":-50000,"owners":[{"username":"bob","token_hash":"aa","token_nonce":null}],"holds":[],"standing_orders":[]}"#
         );
         assert_eq!(
             text(&AccountAt {

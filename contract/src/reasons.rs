@@ -77,6 +77,11 @@ refusals! {
     HoldIsNotOpen => "hold is not open, current status: {status}",
     /// `held`: the amount of the hold in Dutch euros.
     AmountIsMoreThanHeld => "amount is more than the hold of {held}",
+    // Standing orders, by the command handler.
+    StandingOrderRunsOutOfRange => "runs should be 1 to 1200",
+    FirstRunOutOfRange => "the first run must be within the next 366 days, not in the past",
+    TooManyStandingOrders => "an account may have at most 20 standing orders",
+    StandingOrderNotKnown => "standing order not known",
     // Alert rules.
     ThresholdShouldBePositive => "threshold should be positive",
     ThresholdDoesNotApplyToAnyCredit => "threshold does not apply to ANY_CREDIT",

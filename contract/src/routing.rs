@@ -8,7 +8,7 @@
 //! | topic | key |
 //! | --- | --- |
 //! | `user_events`, `user_commands` | username |
-//! | `bank_events` | account events (holds too): IBAN; transfer events: the transfer's [`home`] |
+//! | `bank_events` | account events (holds and standing orders too): IBAN; transfer events: the transfer's [`home`] |
 //! | `bank_commands` | account commands (holds: the held IBAN); MoneyTransfer and Mark…: the transfer's [`home`] |
 //! | `transfer_commands` | the IBAN the money moves on |
 //! | `transfer_command_feedback` | the transfer's [`home`] (where its saga waits) |
@@ -149,6 +149,9 @@ impl TransferHomes {
             BankEvent::MoneyHeldEvent(e) => routed(&e.iban),
             BankEvent::HoldCapturedEvent(e) => routed(&e.iban),
             BankEvent::HoldReleasedEvent(e) => routed(&e.iban),
+            BankEvent::StandingOrderSetEvent(e) => routed(&e.iban),
+            BankEvent::StandingOrderRanEvent(e) => routed(&e.iban),
+            BankEvent::StandingOrderEndedEvent(e) => routed(&e.iban),
             BankEvent::TransferStartedEvent(e) => routed(home(&e.from, &e.to)),
             BankEvent::TransferCompletedEvent(e) => transfer(&e.id),
             BankEvent::TransferFailedEvent(e) => transfer(&e.id),

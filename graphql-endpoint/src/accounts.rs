@@ -54,6 +54,8 @@ pub struct OwnedAccount {
     pub owners: Vec<String>,
     /// Open holds, oldest first.
     pub holds: Vec<topology::query_results::Hold>,
+    /// Standing orders under way, oldest first.
+    pub standing_orders: Vec<topology::query_results::StandingOrder>,
 }
 
 impl OwnedAccount {
@@ -76,6 +78,7 @@ impl OwnedAccount {
             balance: account.balance,
             owners: account.owners.into_iter().map(|o| o.username).collect(),
             holds: account.holds,
+            standing_orders: account.standing_orders,
         })
     }
 }
@@ -306,6 +309,7 @@ mod tests {
             balance: 1_234,
             limit: -50_000,
             holds: Vec::new(),
+            standing_orders: Vec::new(),
             owners: owners
                 .iter()
                 .map(|(username, nonce)| Owner {

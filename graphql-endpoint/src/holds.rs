@@ -44,7 +44,8 @@ pub fn hold(transfer: Transfer, expires_in_seconds: i32) -> Result<Hold, Invalid
     })
 }
 
-/// A capture's or a void's hold: its uuid, and the held IBAN the command is routed by.
+/// The uuid of a hold (or a standing order) a command names, with the IBAN the command is
+/// routed by.
 pub fn held(uuid: &str, iban: &str, username: &str, token: &str) -> Result<Id, InvalidInput> {
     validation::account_command(iban, username, token)?;
     uuid.parse()

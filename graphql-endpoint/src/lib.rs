@@ -32,6 +32,7 @@ pub mod schema;
 pub mod secrets;
 pub mod server;
 pub mod sessions;
+pub mod standing_orders;
 pub mod statement_download;
 pub mod statements;
 pub mod throttle;

@@ -278,6 +278,10 @@ impl BankProjector {
             // A capture's money moves with the TransferStarted that follows it.
             BankEvent::HoldCapturedEvent(captured) => model.capture_hold(captured),
             BankEvent::HoldReleasedEvent(released) => model.release_hold(released),
+            // A standing order moves no money itself; each run is a transfer of its own.
+            BankEvent::StandingOrderSetEvent(set) => model.set_standing_order(set),
+            BankEvent::StandingOrderRanEvent(ran) => model.standing_order_ran(ran),
+            BankEvent::StandingOrderEndedEvent(ended) => model.end_standing_order(ended),
             BankEvent::TransferStartedEvent(started) => model.start_transfer(
                 started.id,
                 Transfer {

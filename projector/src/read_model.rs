@@ -39,6 +39,7 @@ use crate::source::Source;
 use crate::store::{Restored, Round, Store, StoredAccount};
 
 mod holds;
+mod standing_orders;
 mod tiered_history;
 
 use tiered_history::TieredHistory;

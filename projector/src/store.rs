@@ -70,7 +70,7 @@ const BY_IBAN: Table<(&str, i32), ()> = Table::new("transactions_by_iban");
 
 const LAYOUT: Layout = Layout {
     // Bumped whenever a table's layout or encoding changes: an older store is then rebuilt.
-    format: 5,
+    format: 6,
     tables: &[
         &ISSUED,
         &USERS,

@@ -102,67 +102,9 @@ impl Movement {
 pub const MAX_DEPOSIT_CENTS: i64 = 1_000_000;
 /// The most cash an account may take in on one UTC day: € 25.000,00, as its refusal says.
 pub const MAX_DAILY_DEPOSITS_CENTS: i64 = 2_500_000;
-const MILLIS_PER_DAY: i64 = 86_400_000;
+mod kept;
 
-/// The cash deposited into an account on its latest day with a deposit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct DailyDeposits {
-    /// Days since the Unix epoch, UTC.
-    pub day: i64,
-    pub cents: i64,
-}
-
-impl DailyDeposits {
-    fn day_of(at_millis: i64) -> i64 {
-        at_millis.div_euclid(MILLIS_PER_DAY)
-    }
-
-    /// What was deposited on the day of `at_millis`.
-    pub fn on(&self, at_millis: i64) -> i64 {
-        if self.day == Self::day_of(at_millis) {
-            self.cents
-        } else {
-            0
-        }
-    }
-
-    fn add(&mut self, at_millis: i64, cents: i64) {
-        let day = Self::day_of(at_millis);
-        if day > self.day {
-            *self = DailyDeposits { day, cents: 0 };
-        }
-        if day == self.day {
-            self.cents = self.cents.saturating_add(cents);
-        }
-    }
-}
-
-/// Money reserved on an account until it is captured, voided or expires (see [`super::holds`]):
-/// what the capture's transfer needs, kept with the account because it is live data.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Hold {
-    #[serde(with = "id_bytes")]
-    pub id: Id,
-    pub to: String,
-    pub amount: i64,
-    pub description: String,
-    /// Milliseconds since the epoch.
-    pub expires_at: i64,
-}
-
-/// A hold's id in a state store: its 16 bytes.
-mod id_bytes {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use topology::Id;
-
-    pub fn serialize<S: Serializer>(id: &Id, serializer: S) -> Result<S::Ok, S::Error> {
-        id.0.serialize(serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Id, D::Error> {
-        <[u8; 16]>::deserialize(deserializer).map(Id)
-    }
-}
+pub use kept::{DailyDeposits, Hold, StandingOrder};
 
 /// An account as a state store keeps it: everything but its bookings, which are kept per
 /// transfer and recalled when a command of that transfer comes (see [`BankAccounts::recall_booking`]).
@@ -174,6 +116,7 @@ pub struct AccountRecord {
     pub owners: Vec<(String, String)>,
     pub deposits: DailyDeposits,
     pub holds: Vec<Hold>,
+    pub orders: Vec<StandingOrder>,
 }
 
 /// username → the SHA-256 of that owner's token, sorted by username. A vector, not a map: an account has one
@@ -224,6 +167,8 @@ pub struct BankAccount {
     deposits: DailyDeposits,
     /// Open holds, oldest first: a few at most on any account.
     holds: Vec<Hold>,
+    /// Standing orders under way, oldest first (at most [`super::standing_orders::MAX_ORDERS`]).
+    orders: Vec<StandingOrder>,
 }
 
 impl BankAccount {
@@ -235,6 +180,7 @@ impl BankAccount {
             booked: HashSet::new(),
             deposits: DailyDeposits::default(),
             holds: Vec::new(),
+            orders: Vec::new(),
         }
     }
 
@@ -255,6 +201,10 @@ impl BankAccount {
 
     pub fn hold(&self, id: Id) -> Option<&Hold> {
         self.holds.iter().find(|hold| hold.id == id)
+    }
+
+    pub fn standing_orders(&self) -> &[StandingOrder] {
+        &self.orders
     }
 
     pub fn limit(&self) -> i64 {
@@ -285,6 +235,7 @@ impl BankAccount {
                 .collect(),
             deposits: self.deposits,
             holds: self.holds.clone(),
+            orders: self.orders.clone(),
         }
     }
 
@@ -296,6 +247,7 @@ impl BankAccount {
             booked: HashSet::new(),
             deposits: record.deposits,
             holds: record.holds,
+            orders: record.orders,
         }
     }
 
@@ -445,6 +397,39 @@ impl BankAccounts {
                 }
             }
             BankEvent::HoldCapturedEvent(e) => self.end_hold(&e.iban, e.id),
+            BankEvent::StandingOrderSetEvent(e) => {
+                if let Some(account) = self.by_iban.get_mut(&e.iban) {
+                    if !account.orders.iter().any(|order| order.id == e.id) {
+                        account.orders.push(StandingOrder {
+                            id: e.id,
+                            to: e.to.clone(),
+                            amount: e.amount,
+                            description: e.description.clone(),
+                            username: e.username.clone(),
+                            // Without a hash no run's debit will pass.
+                            token_hash: e.token_hash.clone().unwrap_or_default(),
+                            schedule: e.schedule,
+                            first_at: e.first_at,
+                            runs: e.runs.and_then(|runs| u32::try_from(runs).ok()),
+                            next_run: 0,
+                        });
+                    }
+                }
+            }
+            BankEvent::StandingOrderRanEvent(e) => {
+                let order = self
+                    .by_iban
+                    .get_mut(&e.iban)
+                    .and_then(|account| account.orders.iter_mut().find(|o| o.id == e.id));
+                if let (Some(order), Ok(run)) = (order, u32::try_from(e.run)) {
+                    order.next_run = order.next_run.max(run.saturating_add(1));
+                }
+            }
+            BankEvent::StandingOrderEndedEvent(e) => {
+                if let Some(account) = self.by_iban.get_mut(&e.iban) {
+                    account.orders.retain(|order| order.id != e.id);
+                }
+            }
             BankEvent::HoldReleasedEvent(e) => self.end_hold(&e.iban, e.id),
             BankEvent::TransferStartedEvent(_)
             | BankEvent::TransferCompletedEvent(_)

@@ -7,6 +7,7 @@
 //!   DebitMoney, CreditMoney, ReturnMoney.
 //! - [`holds`] — HoldMoney, CaptureHold, VoidHold, and the expiry of holds.
 //! - [`refused_credits`] — a refused credit stays refused (CreditRefused).
+//! - [`standing_orders`] — SetStandingOrder, CancelStandingOrder, and the runs when due.
 //! - [`alert_rules`] — SetAlert, RemoveAlert.
 //! - [`transfer`] — MoneyTransfer, MarkTransferCompleted, MarkTransferFailed.
 //! - [`saga`] — which command a started transfer needs next.
@@ -30,6 +31,7 @@ pub mod holds;
 mod reason;
 pub mod refused_credits;
 pub mod saga;
+pub mod standing_orders;
 pub mod transfer;
 pub mod user;
 
@@ -195,6 +197,7 @@ impl BankState {
     ) -> Result<Vec<BankEvent>, Reason> {
         use bank_account::Command as Account;
         use holds::Command as Hold;
+        use standing_orders::Command as Order;
         use transfer::Command as Transfer;
         let (accounts, transfers) = (&self.accounts, &self.transfers);
         match command {
@@ -229,13 +232,33 @@ impl BankState {
             BankCommand::VoidHoldCommand(c) => {
                 holds::decide(transfers, accounts, Hold::VoidHold(c))
             }
+            BankCommand::SetStandingOrderCommand(c) => {
+                standing_orders::decide(transfers, accounts, Order::Set(c, fresh.now_millis))
+            }
+            BankCommand::CancelStandingOrderCommand(c) => {
+                standing_orders::decide(transfers, accounts, Order::Cancel(c))
+            }
         }
     }
 
-    /// The releases of the holds of this state's accounts that are due at `now_millis` (see
-    /// [`holds`]).
-    pub fn expire_holds(&self, now_millis: i64) -> Vec<BankEvent> {
-        holds::expire(&self.accounts, now_millis)
+    /// What falls due at `now_millis` on this state's accounts without a command: the
+    /// releases of expired holds (see [`holds`]) and the runs of standing orders (see
+    /// [`standing_orders`]).
+    pub fn decide_due(&self, now_millis: i64) -> Vec<BankEvent> {
+        let mut events = holds::expire(&self.accounts, now_millis);
+        events.extend(standing_orders::due(
+            &self.accounts,
+            &self.transfers,
+            now_millis,
+        ));
+        events
+    }
+
+    /// When [`BankState::decide_due`] has something to decide next, if ever.
+    pub fn next_due(&self) -> Option<i64> {
+        let holds = holds::next_expiry(&self.accounts);
+        let orders = standing_orders::next_due(&self.accounts);
+        holds.into_iter().chain(orders).min()
     }
 
     /// A saga command from `transfer_commands`; its events go to `bank_events`.

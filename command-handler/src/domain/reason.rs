@@ -77,6 +77,16 @@ pub enum Reason {
     HoldIsNotOpen(TransferStatus),
     #[error("{}", Refusal::AmountIsMoreThanHeld.filled(&[("held", &format_euro(*.held))]))]
     AmountIsMoreThanHeld { held: i64 },
+    #[error("{}", Refusal::StandingOrderRunsOutOfRange)]
+    StandingOrderRunsOutOfRange,
+    /// A first run long past would make up runs nobody meant; one years ahead is a typo.
+    #[error("{}", Refusal::FirstRunOutOfRange)]
+    FirstRunOutOfRange,
+    /// Bounds the work each account's orders add to every tick, and the account's record.
+    #[error("{}", Refusal::TooManyStandingOrders)]
+    TooManyStandingOrders,
+    #[error("{}", Refusal::StandingOrderNotKnown)]
+    StandingOrderNotKnown,
     /// A refusal given before to the same request, repeated word for word (see
     /// [`super::refused_credits`]).
     #[error("{0}")]
@@ -143,6 +153,19 @@ mod tests {
                 "a hold expires after 1 s at the earliest and 30 days at the latest",
             ),
             (Reason::HoldNotKnown, "hold not known"),
+            (
+                Reason::StandingOrderRunsOutOfRange,
+                "runs should be 1 to 1200",
+            ),
+            (
+                Reason::FirstRunOutOfRange,
+                "the first run must be within the next 366 days, not in the past",
+            ),
+            (
+                Reason::TooManyStandingOrders,
+                "an account may have at most 20 standing orders",
+            ),
+            (Reason::StandingOrderNotKnown, "standing order not known"),
             (
                 Reason::HoldIsNotOpen(TransferStatus::Released),
                 "hold is not open, current status: released",

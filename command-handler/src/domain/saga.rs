@@ -127,6 +127,10 @@ pub fn transfer_id(event: &BankEvent) -> Option<Id> {
         | BankEvent::MoneyHeldEvent(_)
         | BankEvent::HoldCapturedEvent(_)
         | BankEvent::HoldReleasedEvent(_)
+        // An order is no transfer; each run is one, with a TransferStarted of its own.
+        | BankEvent::StandingOrderSetEvent(_)
+        | BankEvent::StandingOrderRanEvent(_)
+        | BankEvent::StandingOrderEndedEvent(_)
         // The credited account's memory (see `super::refused_credits`); the saga hears of the
         // refusal from its answer.
         | BankEvent::CreditRefusedEvent(_) => None,

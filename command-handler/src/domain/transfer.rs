@@ -63,6 +63,10 @@ pub enum TransferStatus {
     Held,
     /// A hold voided or expired: its id stays used, like a finished transfer's.
     Released,
+    /// A standing order's id (see [`super::standing_orders`]) while it runs…
+    Ordered,
+    /// …and once it ended: its id stays used, so its runs' transfer ids are never reused.
+    OrderEnded,
 }
 
 /// The words of the public reason strings.
@@ -74,6 +78,8 @@ impl fmt::Display for TransferStatus {
             TransferStatus::Failed => "failed",
             TransferStatus::Held => "held",
             TransferStatus::Released => "released",
+            TransferStatus::Ordered => "ordered",
+            TransferStatus::OrderEnded => "ended",
         })
     }
 }
@@ -102,6 +108,8 @@ impl TransferStatus {
             TransferStatus::Failed => 2,
             TransferStatus::Held => 3,
             TransferStatus::Released => 4,
+            TransferStatus::Ordered => 5,
+            TransferStatus::OrderEnded => 6,
         }
     }
 
@@ -112,6 +120,8 @@ impl TransferStatus {
             2 => Some(TransferStatus::Failed),
             3 => Some(TransferStatus::Held),
             4 => Some(TransferStatus::Released),
+            5 => Some(TransferStatus::Ordered),
+            6 => Some(TransferStatus::OrderEnded),
             _ => None,
         }
     }
@@ -166,6 +176,22 @@ impl Transfers {
                     status: TransferStatus::Held,
                     home: Some(partition_of(&e.iban)),
                 });
+            }
+            BankEvent::StandingOrderSetEvent(e) => {
+                self.status.entry(e.id).or_insert(Known {
+                    status: TransferStatus::Ordered,
+                    home: Some(partition_of(&e.iban)),
+                });
+            }
+            BankEvent::StandingOrderEndedEvent(e) => {
+                // Like an expiry, decided without recalling the order's status.
+                let known = self.status.entry(e.id).or_insert(Known {
+                    status: TransferStatus::OrderEnded,
+                    home: Some(partition_of(&e.iban)),
+                });
+                if known.status == TransferStatus::Ordered {
+                    known.status = TransferStatus::OrderEnded;
+                }
             }
             BankEvent::HoldReleasedEvent(e) => {
                 // An expiry is decided without recalling the hold's status: it may be known

@@ -194,14 +194,13 @@ impl Loop<'_> {
         self.tasks.take_over_all(consumer, &mut self.pump).await
     }
 
-    /// The work no input asks for: credits asked again, expired holds released.
+    /// The work no input asks for: credits asked again, expired holds released, standing
+    /// orders run.
     async fn ask_again_if_due(&mut self, consumer: &Member) -> Result<(), RuntimeError> {
         self.tasks
             .ask_again_if_due(consumer, &mut self.pump)
             .await?;
-        self.tasks
-            .release_expired_holds(consumer, &mut self.pump)
-            .await
+        self.tasks.decide_due(consumer, &mut self.pump).await
     }
 
     /// Decides a batch, each input on the task of its partition, and writes it; `false` when

@@ -35,13 +35,16 @@ pub async fn handle(
         USER_COMMANDS => readable(codec.decode::<UserCommand>(payload).await, message)?
             .map(|command| (handler.user_command(&command), None)),
         BANK_COMMANDS => match readable(codec.decode::<BankCommand>(payload).await, message)? {
-            // Only a transfer's or a hold's commands need history; the id of any other is a fresh uuid.
+            // Only the commands of a transfer, a hold or a new order need history; the id of any other is a fresh uuid.
             Some(command) => {
                 let transfer = match &command {
                     BankCommand::MoneyTransferCommand(_)
                     | BankCommand::HoldMoneyCommand(_)
                     | BankCommand::CaptureHoldCommand(_)
-                    | BankCommand::VoidHoldCommand(_) => recall(handler, command.command_id())?,
+                    | BankCommand::VoidHoldCommand(_)
+                    | BankCommand::SetStandingOrderCommand(_) => {
+                        recall(handler, command.command_id())?
+                    }
                     // A final mark never travels (the handler ignores one read from Kafka).
                     _ => None,
                 };

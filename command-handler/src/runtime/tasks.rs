@@ -53,9 +53,9 @@ const MAX_TAKEOVER_ATTEMPTS: u32 = 5;
 const ASK_AGAIN_AFTER: Duration = Duration::from_secs(20);
 /// How often the waiting credits are looked at.
 const ASK_AGAIN_CHECK: Duration = Duration::from_secs(5);
-/// How often the owned accounts are looked at for expired holds: a hold is released at most
-/// this much (and a loop tick) after its time.
-const HOLD_CHECK: Duration = Duration::from_secs(1);
+/// How often the owned accounts are looked at for expired holds and due standing orders: each
+/// is decided at most this much (and a loop tick) after its time.
+const DUE_CHECK: Duration = Duration::from_secs(1);
 /// The topics a task writes its events to.
 const EVENT_TOPICS: [&str; 2] = [USER_EVENTS, BANK_EVENTS];
 
@@ -113,7 +113,7 @@ pub struct Tasks<'a> {
     /// Transfers waiting for another instance's credit, and since when.
     awaiting: HashMap<Id, Instant>,
     last_ask_check: Instant,
-    last_hold_check: Instant,
+    last_due_check: Instant,
     settings: &'a Settings,
     codec: Arc<Codec>,
     /// Signs and checks the credits that cross between instances.
@@ -138,7 +138,7 @@ impl<'a> Tasks<'a> {
             acted_on_changes: 0,
             awaiting: HashMap::new(),
             last_ask_check: Instant::now(),
-            last_hold_check: Instant::now(),
+            last_due_check: Instant::now(),
             settings,
             codec,
             saga_key,

@@ -12,7 +12,8 @@
 //! - a crash loses an instance's memory; a restart (same member id, same partitions) rebuilds
 //!   them from the log;
 //! - an instance asks again for the credits other instances have not answered;
-//! - the clock moves on and an instance releases the holds of its accounts that expired.
+//! - the clock moves on and an instance decides what fell due on its accounts: holds that
+//!   expired, runs of standing orders.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -343,8 +344,9 @@ impl Cluster {
         self.write_unprompted(instance, outputs);
     }
 
-    /// The clock moves `later` ms on; `instance` releases the holds that expired by then.
-    pub fn expire_holds(&mut self, instance: usize, later: i64) {
+    /// The clock moves `later` ms on; `instance` decides what fell due by then (holds that
+    /// expired, runs of standing orders).
+    pub fn clock_moves(&mut self, instance: usize, later: i64) {
         self.clock += later;
         if self.instances[instance].generation != self.log.generation() {
             return;
@@ -353,17 +355,17 @@ impl Cluster {
         let Some(handler) = self.instances[instance].handler.as_mut() else {
             return;
         };
-        let outputs = handler.expire_holds(now);
+        let outputs = handler.decide_due(now);
         self.write_unprompted(instance, outputs);
     }
 
     /// Nothing left to do: every input consumed, no transfer waiting for another instance, no
-    /// hold open.
+    /// hold open, no standing order under way.
     pub fn is_settled(&self) -> bool {
         self.log.all_consumed()
             && (0..self.instances.len()).all(|index| {
                 self.current_handler(index).is_some_and(|handler| {
-                    handler.awaiting_remote().is_empty() && handler.next_hold_expiry().is_none()
+                    handler.awaiting_remote().is_empty() && handler.next_due().is_none()
                 })
             })
     }

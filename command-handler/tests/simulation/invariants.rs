@@ -33,11 +33,25 @@ struct HoldStory {
     captured_amount: i64,
 }
 
-/// Per transfer and per hold its story, and per account its balance, folded from the committed
-/// events.
+/// What the committed `bank_events` say of one standing order.
+#[derive(Debug, Default, Clone)]
+struct OrderStory {
+    set: u32,
+    /// How many times each run was made, by run number.
+    runs: BTreeMap<i32, u32>,
+    /// At most this many runs (None: until cancelled; a one-off order runs once whatever it
+    /// says).
+    limit: Option<i32>,
+    ended: u32,
+    cancelled: bool,
+}
+
+/// Per transfer, hold and standing order its story, and per account its balance, folded from
+/// the committed events.
 struct Ledger {
     stories: BTreeMap<Id, Story>,
     holds: BTreeMap<Id, HoldStory>,
+    orders: BTreeMap<Id, OrderStory>,
     balances: BTreeMap<String, i64>,
 }
 
@@ -45,6 +59,7 @@ fn ledger(cluster: &Cluster) -> Ledger {
     let mut stories: BTreeMap<Id, Story> = BTreeMap::new();
     let mut balances: BTreeMap<String, i64> = BTreeMap::new();
     let mut holds: BTreeMap<Id, HoldStory> = BTreeMap::new();
+    let mut orders: BTreeMap<Id, OrderStory> = BTreeMap::new();
     for event in cluster.log.bank_events.iter().flatten() {
         match event {
             BankEvent::BankAccountCreatedEvent(created) => {
@@ -88,12 +103,34 @@ fn ledger(cluster: &Cluster) -> Ledger {
             BankEvent::HoldReleasedEvent(released) => {
                 holds.entry(released.id).or_default().released += 1;
             }
+            BankEvent::StandingOrderSetEvent(set) => {
+                let order = orders.entry(set.id).or_default();
+                order.set += 1;
+                order.limit = match set.schedule {
+                    topology::StandingOrderSchedule::Once => Some(1),
+                    _ => set.runs,
+                };
+            }
+            BankEvent::StandingOrderRanEvent(ran) => {
+                *orders
+                    .entry(ran.id)
+                    .or_default()
+                    .runs
+                    .entry(ran.run)
+                    .or_default() += 1;
+            }
+            BankEvent::StandingOrderEndedEvent(ended) => {
+                let order = orders.entry(ended.id).or_default();
+                order.ended += 1;
+                order.cancelled |= ended.reason == "cancelled";
+            }
             _ => {}
         }
     }
     Ledger {
         stories,
         holds,
+        orders,
         balances,
     }
 }
@@ -137,6 +174,25 @@ pub fn check_step(cluster: &Cluster) {
                 "{id:?} captured without its transfer: {hold:?} {story:?}"
             );
         }
+    }
+    for (id, order) in &ledger.orders {
+        assert!(
+            order.set <= 1 && order.ended <= order.set,
+            "{id:?}: {order:?}"
+        );
+        assert!(
+            order.runs.values().all(|&times| times == 1),
+            "{id:?} paid a run twice: {order:?}"
+        );
+        let made = i32::try_from(order.runs.len()).unwrap_or(i32::MAX);
+        assert!(
+            order.limit.is_none_or(|limit| made <= limit),
+            "{id:?} ran more often than it may: {order:?}"
+        );
+        assert!(
+            order.runs.keys().copied().eq(0..made),
+            "{id:?} skipped a run: {order:?}"
+        );
     }
     // Every live instance holds exactly what the log says of its accounts, none below its limit
     // (counting what is held).
@@ -249,6 +305,16 @@ pub fn check_settled(cluster: &Cluster) {
             hold.held,
             "{id:?} neither captured nor released: {hold:?}"
         );
+    }
+    for (id, order) in &ledger.orders {
+        assert_eq!(order.ended, order.set, "{id:?} never ended: {order:?}");
+        if !order.cancelled {
+            assert_eq!(
+                order.limit,
+                Some(i32::try_from(order.runs.len()).unwrap_or(i32::MAX)),
+                "{id:?} completed without all its runs: {order:?}"
+            );
+        }
     }
     let held: i64 = ledger.balances.values().sum();
     assert_eq!(

@@ -1,8 +1,8 @@
 //! A deterministic simulation of the command side: one to three command-handler instances
 //! (their [`Handler`](command_handler::handling::Handler)s, the saga and the partition hand-over
 //! of the partition tasks) run over an in-memory Kafka ([`log`]) while a seeded scheduler
-//! interleaves clients' transfers and holds (placed, captured in part or too much, voided,
-//! sent again) with polls, aborted transactions, rebalances (a member may poll once more before
+//! interleaves clients' transfers, holds (placed, captured in part or too much, voided, sent
+//! again) and standing orders (once, weekly, monthly; cancelled now and then) with polls, aborted transactions, rebalances (a member may poll once more before
 //! it hears of one, and is fenced), crashes, restarts, repeated credits and the clock releasing
 //! expired holds. After every step the invariants of [`invariants`] hold; at the end every transfer
 //! has ended exactly once and the money adds up. It complements the tests on a real broker:
@@ -22,8 +22,9 @@ use topology::proofs::token_hash;
 use topology::routing::home;
 use topology::values::{open_iban_for_account, CASH};
 use topology::{
-    BankCommand, CaptureHoldCommand, CreateBankAccountCommand, HoldMoneyCommand, Id,
-    MoneyTransferCommand, VoidHoldCommand,
+    BankCommand, CancelStandingOrderCommand, CaptureHoldCommand, CreateBankAccountCommand,
+    HoldMoneyCommand, Id, MoneyTransferCommand, SetStandingOrderCommand, StandingOrderSchedule,
+    VoidHoldCommand,
 };
 
 use cluster::Cluster;
@@ -35,6 +36,7 @@ const TRANSFERS: u32 = 30;
 /// Steps a settled run may take at most after the clients stop.
 const MAX_SETTLING_STEPS: u32 = 20_000;
 const FOREIGN_IBAN: &str = "NL91ABNA0417164300";
+const DAY: i64 = 86_400_000;
 
 struct Owner {
     username: String,
@@ -55,6 +57,8 @@ struct Run {
     owners: Vec<Owner>,
     sent: Vec<BankCommand>,
     holds: Vec<Placed>,
+    /// Standing orders set: (id, owner's index).
+    orders: Vec<(Id, usize)>,
     trace: bool,
 }
 
@@ -70,6 +74,7 @@ impl Run {
             owners: Vec::new(),
             sent: Vec::new(),
             holds: Vec::new(),
+            orders: Vec::new(),
             trace,
         };
         run.note(|| format!("seed {seed}: {instances} instance(s)"));
@@ -116,6 +121,8 @@ impl Run {
                 BankCommand::HoldMoneyCommand(hold) => &hold.from,
                 BankCommand::CaptureHoldCommand(capture) => &capture.iban,
                 BankCommand::VoidHoldCommand(void) => &void.iban,
+                BankCommand::SetStandingOrderCommand(order) => &order.from,
+                BankCommand::CancelStandingOrderCommand(cancel) => &cancel.iban,
                 _ => return,
             }
             .to_string();
@@ -124,6 +131,9 @@ impl Run {
         }
         if self.rng.percent(30) {
             return self.client_holds();
+        }
+        if self.rng.percent(15) {
+            return self.client_orders();
         }
         let me = self.rng.index(self.owners.len());
         let other = self.rng.index(self.owners.len());
@@ -218,6 +228,51 @@ impl Run {
         self.sent.push(command);
     }
 
+    /// A standing order set (once, or up to three weekly or monthly runs, from now to a few
+    /// seconds ahead), or one set before cancelled.
+    fn client_orders(&mut self) {
+        let command = if self.orders.is_empty() || self.rng.percent(75) {
+            let me = self.rng.index(self.owners.len());
+            let other = self.rng.index(self.owners.len());
+            let id = self.new_id();
+            let schedule = match self.rng.below(3) {
+                0 => StandingOrderSchedule::Once,
+                1 => StandingOrderSchedule::Weekly,
+                _ => StandingOrderSchedule::Monthly,
+            };
+            self.orders.push((id, me));
+            BankCommand::from(SetStandingOrderCommand {
+                id,
+                token: token_hash(&self.owners[me].username),
+                amount: 1 + i64::try_from(self.rng.below(30_000)).unwrap(),
+                from: self.owners[me].iban.clone(),
+                to: self.owners[other].iban.clone(),
+                description: "simulated order".into(),
+                username: self.owners[me].username.clone(),
+                schedule,
+                first_at: self.cluster.clock + i64::try_from(self.rng.below(3_000)).unwrap(),
+                runs: Some(1 + i32::try_from(self.rng.below(3)).unwrap()),
+            })
+        } else {
+            let (id, owner) = *self.rng.pick(&self.orders);
+            let owner = &self.owners[owner];
+            BankCommand::from(CancelStandingOrderCommand {
+                id,
+                iban: owner.iban.clone(),
+                username: owner.username.clone(),
+                token: token_hash(&owner.username),
+            })
+        };
+        self.note(|| format!("client sends {command:?}"));
+        let key = match &command {
+            BankCommand::SetStandingOrderCommand(order) => order.from.clone(),
+            BankCommand::CancelStandingOrderCommand(cancel) => cancel.iban.clone(),
+            _ => unreachable!("a standing order's command"),
+        };
+        self.cluster.log.produce(&key, command.clone());
+        self.sent.push(command);
+    }
+
     fn random_instance(&mut self) -> usize {
         self.rng.index(self.cluster.instances.len())
     }
@@ -231,8 +286,13 @@ impl Run {
             0..=79 => self.cluster.poll(instance, &mut self.rng),
             80..=82 => self.cluster.ask_again(instance),
             83..=84 => {
-                let later = i64::try_from(self.rng.below(2_000)).unwrap();
-                self.cluster.expire_holds(instance, later);
+                // Mostly a moment, now and then days: weekly and monthly runs fall due.
+                let later = if self.rng.percent(20) {
+                    i64::try_from(self.rng.below(40)).unwrap() * DAY
+                } else {
+                    i64::try_from(self.rng.below(2_000)).unwrap()
+                };
+                self.cluster.clock_moves(instance, later);
             }
             85..=88 => {
                 self.note(|| "rebalance".into());
@@ -277,8 +337,8 @@ impl Run {
             }
             match self.rng.below(20) {
                 0 => self.cluster.ask_again(instance),
-                // Time goes on until every hold has expired, if nobody ended it.
-                1 => self.cluster.expire_holds(instance, 5_000),
+                // Time goes on until every hold has expired and every order ran its runs.
+                1 => self.cluster.clock_moves(instance, 10 * DAY),
                 _ => self.cluster.poll(instance, &mut self.rng),
             }
             invariants::check_step(&self.cluster);

@@ -42,6 +42,8 @@ impl AggregateKeyed for BankCommand {
             BankCommand::HoldMoneyCommand(command) => Some(command.from.as_str()),
             BankCommand::CaptureHoldCommand(command) => Some(command.iban.as_str()),
             BankCommand::VoidHoldCommand(command) => Some(command.iban.as_str()),
+            BankCommand::SetStandingOrderCommand(command) => Some(command.from.as_str()),
+            BankCommand::CancelStandingOrderCommand(command) => Some(command.iban.as_str()),
             // Steps of the saga, sent by the command handler: they carry only the transfer id,
             // and their key (the transfer's home) is known only to the saga. The endpoint never
             // sends them.

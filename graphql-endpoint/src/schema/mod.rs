@@ -10,6 +10,7 @@ pub mod limits;
 pub mod mutation;
 pub mod observed;
 pub mod operations_view;
+pub mod order_mutations;
 pub mod query;
 pub mod refusals;
 pub mod session_mutations;

@@ -11,6 +11,7 @@ use super::access::{acting_owner, customer, forbidden, NOT_THE_USER};
 use super::alerts::AlertKind;
 use super::errors::{graphql_error, invalid};
 use super::hold_mutations::HoldMutations;
+use super::order_mutations::OrderMutations;
 use super::session_mutations::SessionMutations;
 use super::types::{AccountResult, CommandResult, MoneyTransferResult};
 use crate::accounts::Login;
@@ -18,9 +19,14 @@ use crate::bank::Bank;
 use crate::client_address::ClientAddress;
 use crate::validation;
 
-/// Every mutation: the accounts', the holds' and the sessions'.
+/// Every mutation: the accounts', the holds', the standing orders' and the sessions'.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(AccountMutations, HoldMutations, SessionMutations);
+pub struct MutationRoot(
+    AccountMutations,
+    HoldMutations,
+    OrderMutations,
+    SessionMutations,
+);
 
 fn address(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
     ctx.data_opt::<ClientAddress>().map(|address| address.0)

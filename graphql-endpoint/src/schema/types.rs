@@ -129,6 +129,32 @@ pub struct OwnedAccount {
     pub owners: Vec<String>,
     /// Open holds, oldest first.
     pub holds: Vec<Hold>,
+    /// Standing orders under way, oldest first.
+    pub standing_orders: Vec<StandingOrder>,
+}
+
+/// A standing order under way.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct StandingOrder {
+    /// The order's uuid: cancel_standing_order takes it.
+    pub uuid: String,
+    pub to: String,
+    /// Dutch euros: `€ 650,00`.
+    pub amount: String,
+    pub amount_cents: i64,
+    pub descr: String,
+    /// `once`, `weekly` or `monthly`.
+    pub schedule: String,
+    /// When the first run was or is due: RFC 3339 in UTC.
+    pub first_run: String,
+    /// How many runs at most; null: until cancelled.
+    pub runs: Option<i32>,
+    /// How many runs have been made.
+    pub runs_done: i64,
+    /// When the next run is due: RFC 3339 in UTC (null when none is left; the order is then
+    /// about to end).
+    pub next_run: Option<String>,
 }
 
 /// Money held on an account for a later transfer, until captured, voided or expired.
@@ -167,6 +193,22 @@ impl From<crate::accounts::OwnedAccount> for OwnedAccount {
                     amount_cents: hold.amount,
                     descr: hold.description,
                     expires_at: crate::instants::format(hold.expires_at),
+                })
+                .collect(),
+            standing_orders: account
+                .standing_orders
+                .into_iter()
+                .map(|order| StandingOrder {
+                    uuid: order.id,
+                    to: order.to,
+                    amount: format_euro(order.amount),
+                    amount_cents: order.amount,
+                    descr: order.description,
+                    schedule: order.schedule,
+                    first_run: crate::instants::format(order.first_at),
+                    runs: order.runs,
+                    runs_done: i64::from(order.next_run),
+                    next_run: order.next_at.map(crate::instants::format),
                 })
                 .collect(),
         }

@@ -312,8 +312,8 @@ fn holds_expire_at_their_time_once() {
     )
     .ok();
     assert_eq!(next_expiry(state.accounts()), Some(NOW + HOUR));
-    assert_eq!(state.expire_holds(NOW + HOUR - 1), Vec::<BankEvent>::new());
-    let due = state.expire_holds(NOW + HOUR);
+    assert_eq!(state.decide_due(NOW + HOUR - 1), Vec::<BankEvent>::new());
+    let due = state.decide_due(NOW + HOUR);
     assert_eq!(
         due,
         vec![HoldReleasedEvent {
@@ -325,7 +325,7 @@ fn holds_expire_at_their_time_once() {
         .into()]
     );
     due.iter().for_each(|event| state.evolve_bank_event(event));
-    assert_eq!(state.expire_holds(NOW + HOUR), Vec::<BankEvent>::new());
+    assert_eq!(state.decide_due(NOW + HOUR), Vec::<BankEvent>::new());
     assert_eq!(next_expiry(state.accounts()), Some(NOW + 2 * HOUR));
     assert_eq!(
         state.accounts().get(IBAN_A).map(BankAccount::available),

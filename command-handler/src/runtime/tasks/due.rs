@@ -1,5 +1,5 @@
 //! Work that falls due without an input: credits asked again of the instance that never
-//! answered, and holds released when they expire. Both are written like a batch, in a
+//! answered, holds released when they expire, and standing orders run when their time comes. Both are written like a batch, in a
 //! transaction with the group's metadata and the owned partitions' committed offsets, so an
 //! instance that lost its partitions is fenced instead of writing for them.
 
@@ -74,32 +74,44 @@ impl Tasks<'_> {
             .await
     }
 
-    /// Releases the holds that expired on the accounts this instance owns (see
-    /// `crate::domain::holds`), looking at most every [`HOLD_CHECK`](super::HOLD_CHECK).
-    pub async fn release_expired_holds(
+    /// Decides what fell due on the accounts this instance owns, looking at most every
+    /// [`DUE_CHECK`](super::DUE_CHECK): holds that expired, runs of standing orders (see
+    /// `crate::handling::Handler::decide_due`).
+    pub async fn decide_due(
         &mut self,
         consumer: &Member,
         pump: &mut Pump<'_>,
     ) -> Result<(), RuntimeError> {
-        if self.last_hold_check.elapsed() < super::HOLD_CHECK {
+        if self.last_due_check.elapsed() < super::DUE_CHECK {
             return Ok(());
         }
-        self.last_hold_check = Instant::now();
+        self.last_due_check = Instant::now();
         let now_millis = Fresh::generate().now_millis;
         let Some(handler) = self.handler.as_mut() else {
             return Ok(());
         };
-        if handler
-            .next_hold_expiry()
-            .is_none_or(|due| due > now_millis)
-        {
+        if handler.next_due().is_none_or(|due| due > now_millis) {
             return Ok(());
         }
-        let outputs = handler.expire_holds(now_millis);
-        tracing::info!(holds = outputs.len(), "releasing expired holds");
+        let outputs = handler.decide_due(now_millis);
+        tracing::info!(
+            records = outputs.len(),
+            "deciding what fell due (holds, standing orders)"
+        );
+        let transfers: Vec<Id> = outputs.iter().filter_map(started_transfer).collect();
         match self.write_unprompted(consumer, pump, &outputs).await? {
-            Some(written) => self.after_commit(&outputs, &written, &[]),
+            Some(written) => self.after_commit(&outputs, &written, &transfers),
             None => self.take_over_all(consumer, pump).await,
         }
+    }
+}
+
+/// The transfer a run of a standing order started, so the store writes its saga's row.
+fn started_transfer(output: &Output) -> Option<Id> {
+    match output {
+        Output::BankEvent(_, topology::BankEvent::TransferStartedEvent(started)) => {
+            Some(started.id)
+        }
+        _ => None,
     }
 }

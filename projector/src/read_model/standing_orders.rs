@@ -1,0 +1,90 @@
+//! Standing orders on the read side: an account shows its orders under way and when each runs
+//! next (by `topology::schedules`, as the command handler decides the runs). An order's events
+//! are keyed by its paying IBAN, so they follow the order of one partition.
+
+use topology::schedules::run_at;
+use topology::{
+    StandingOrderEndedEvent, StandingOrderRanEvent, StandingOrderSchedule, StandingOrderSetEvent,
+};
+
+use super::ReadModel;
+use crate::query_results::{Account, StandingOrder};
+
+/// The schedule as the answers name it.
+pub fn schedule_name(schedule: StandingOrderSchedule) -> &'static str {
+    match schedule {
+        StandingOrderSchedule::Once => "once",
+        StandingOrderSchedule::Weekly => "weekly",
+        StandingOrderSchedule::Monthly => "monthly",
+    }
+}
+
+fn schedule_of(name: &str) -> Option<StandingOrderSchedule> {
+    [
+        StandingOrderSchedule::Once,
+        StandingOrderSchedule::Weekly,
+        StandingOrderSchedule::Monthly,
+    ]
+    .into_iter()
+    .find(|schedule| schedule_name(*schedule) == name)
+}
+
+/// When run `run` of `order` is due, unless the order has no such run.
+fn next_at(order: &StandingOrder, run: u32) -> Option<i64> {
+    let within_runs = order
+        .runs
+        .is_none_or(|runs| i64::from(run) < i64::from(runs));
+    let schedule = schedule_of(&order.schedule)?;
+    within_runs
+        .then(|| run_at(schedule, order.first_at, run))
+        .flatten()
+}
+
+impl ReadModel {
+    pub(crate) fn set_standing_order(&self, set: &StandingOrderSetEvent) {
+        let id = set.id.to_uuid_string();
+        {
+            let mut account = self
+                .accounts
+                .entry(set.iban.clone())
+                .or_insert_with(|| Account::new(&set.iban));
+            if account.standing_orders.iter().any(|order| order.id == id) {
+                return;
+            }
+            let mut order = StandingOrder {
+                id,
+                to: set.to.clone(),
+                amount: set.amount,
+                description: set.description.clone(),
+                schedule: schedule_name(set.schedule).to_string(),
+                first_at: set.first_at,
+                runs: set.runs,
+                next_run: 0,
+                next_at: None,
+            };
+            order.next_at = next_at(&order, 0);
+            account.standing_orders.push(order);
+        }
+        self.history.record_account(&set.iban);
+    }
+
+    pub(crate) fn standing_order_ran(&self, ran: &StandingOrderRanEvent) {
+        let id = ran.id.to_uuid_string();
+        if let Some(mut account) = self.accounts.get_mut(&ran.iban) {
+            if let Some(order) = account.standing_orders.iter_mut().find(|o| o.id == id) {
+                let next = u32::try_from(ran.run).unwrap_or(0).saturating_add(1);
+                order.next_run = order.next_run.max(next);
+                order.next_at = next_at(order, order.next_run);
+            }
+        }
+        self.history.record_account(&ran.iban);
+    }
+
+    pub(crate) fn end_standing_order(&self, ended: &StandingOrderEndedEvent) {
+        let id = ended.id.to_uuid_string();
+        if let Some(mut account) = self.accounts.get_mut(&ended.iban) {
+            account.standing_orders.retain(|order| order.id != id);
+        }
+        self.history.record_account(&ended.iban);
+    }
+}
