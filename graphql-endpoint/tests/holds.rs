@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{unique, Client, STRONG_PASSWORD};
+use common::Client;
 use serde_json::{json, Value};
 use topology::Id;
 
@@ -20,17 +18,9 @@ const VOID: &str = "mutation($uuid: String!, $i: String!) {
   void_hold(uuid: $uuid, iban: $i) { success reason } }";
 const DEPOSIT: &str = "mutation($uuid: String!, $a: Int!, $to: String!) {
   money_transfer(uuid: $uuid, amount: $a, from: \"cash\", to: $to, descr: \"cash\") { success reason } }";
-const ACCOUNTS: &str = "query { my_accounts { accounts {
-  iban balance available_balance holds { uuid to amount amount_cents descr expires_at } } } }";
-
-/// A signed-up customer's session client and first IBAN.
-async fn customer(client: &Client, prefix: &str) -> (Client, String) {
-    let name = unique(prefix);
-    let account = client.sign_up(&name, STRONG_PASSWORD).await;
-    let session = client.customer_session(&name, STRONG_PASSWORD).await;
-    let iban = account["iban"].as_str().expect("iban").to_string();
-    (client.with_session(&session), iban)
-}
+/// What the tests read of an account.
+const ACCOUNT: &str =
+    "balance available_balance holds { uuid to amount amount_cents descr expires_at }";
 
 async fn hold(owner: &Client, from: &str, to: &str, amount: i64, seconds: i64) -> (String, Value) {
     let uuid = Id::random().to_uuid_string();
@@ -44,31 +34,13 @@ async fn hold(owner: &Client, from: &str, to: &str, amount: i64, seconds: i64) -
     (uuid, answer)
 }
 
-/// The owner's account `iban` once `until` holds of it (the projector may be a moment behind).
-async fn account_when(owner: &Client, iban: &str, until: impl Fn(&Value) -> bool) -> Value {
-    let mut account = Value::Null;
-    for _ in 0..100 {
-        let accounts = owner.data(ACCOUNTS, json!({}), "my_accounts").await;
-        account = accounts["accounts"]
-            .as_array()
-            .and_then(|list| list.iter().find(|a| a["iban"] == iban))
-            .cloned()
-            .unwrap_or(Value::Null);
-        if until(&account) {
-            return account;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("account {iban} never became as expected: {account}");
-}
-
 #[tokio::test]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn a_hold_is_captured_in_part_voided_or_expires_and_only_its_owner_may_touch_it() {
     let suite = common::Suite::start(&[]).await;
     let client = suite.client();
-    let (alice, from) = customer(&client, "holder").await;
-    let (bob, payee) = customer(&client, "payee").await;
+    let (alice, from) = client.new_customer("holder").await;
+    let (bob, payee) = client.new_customer("payee").await;
     let deposit = alice
         .data(
             DEPOSIT,
@@ -80,10 +52,11 @@ async fn a_hold_is_captured_in_part_voided_or_expires_and_only_its_owner_may_tou
 
     let (hotel, answer) = hold(&alice, &from, &payee, 300, 3_600).await;
     assert_eq!(answer, json!({"success": true, "reason": null}));
-    let account = account_when(&alice, &from, |a| {
-        a["holds"].as_array().is_some_and(|h| h.len() == 1)
-    })
-    .await;
+    let account = alice
+        .my_account_when(ACCOUNT, &from, |a| {
+            a["holds"].as_array().is_some_and(|h| h.len() == 1)
+        })
+        .await;
     assert_eq!(
         (&account["balance"], &account["available_balance"]),
         (&json!("€ 10,00"), &json!("€ 7,00")),
@@ -135,12 +108,15 @@ async fn a_hold_is_captured_in_part_voided_or_expires_and_only_its_owner_may_tou
     );
     // A retry answers the first capture's outcome and moves nothing.
     assert_eq!(capture(250).await, captured);
-    let account = account_when(&alice, &from, |a| a["holds"] == json!([])).await;
+    let account = alice
+        .my_account_when(ACCOUNT, &from, |a| a["holds"] == json!([]))
+        .await;
     assert_eq!(
         (&account["balance"], &account["available_balance"]),
         (&json!("€ 7,50"), &json!("€ 7,50"))
     );
-    account_when(&bob, &payee, |a| a["balance"] == "€ 2,50").await;
+    bob.my_account_when(ACCOUNT, &payee, |a| a["balance"] == "€ 2,50")
+        .await;
 
     let (voided, _) = hold(&alice, &from, &payee, 100, 3_600).await;
     let answer = alice
@@ -161,11 +137,14 @@ async fn a_hold_is_captured_in_part_voided_or_expires_and_only_its_owner_may_tou
     assert!(error.contains("expires_in_seconds"), "{error}");
     let (_, answer) = hold(&alice, &from, &payee, 100, 1).await;
     assert_eq!(answer["success"], true, "{answer}");
-    account_when(&alice, &from, |a| a["available_balance"] == "€ 6,50").await;
+    alice
+        .my_account_when(ACCOUNT, &from, |a| a["available_balance"] == "€ 6,50")
+        .await;
     // Released by the command handler by itself, about a second after its time.
-    let account = account_when(&alice, &from, |a| {
-        a["holds"] == json!([]) && a["available_balance"] == "€ 7,50"
-    })
-    .await;
+    let account = alice
+        .my_account_when(ACCOUNT, &from, |a| {
+            a["holds"] == json!([]) && a["available_balance"] == "€ 7,50"
+        })
+        .await;
     assert_eq!(account["balance"], "€ 7,50");
 }

@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{unique, Client, STRONG_PASSWORD};
+use common::Client;
 use serde_json::{json, Value};
 use topology::Id;
 
@@ -18,16 +16,9 @@ const CANCEL: &str = "mutation($uuid: String!, $i: String!) {
   cancel_standing_order(uuid: $uuid, iban: $i) { success reason } }";
 const DEPOSIT: &str = "mutation($uuid: String!, $a: Int!, $to: String!) {
   money_transfer(uuid: $uuid, amount: $a, from: \"cash\", to: $to, descr: \"cash\") { success reason } }";
-const ACCOUNTS: &str = "query { my_accounts { accounts { iban balance
-  standing_orders { uuid to amount amount_cents descr schedule first_run runs runs_done next_run } } } }";
-
-async fn customer(client: &Client, prefix: &str) -> (Client, String) {
-    let name = unique(prefix);
-    let account = client.sign_up(&name, STRONG_PASSWORD).await;
-    let session = client.customer_session(&name, STRONG_PASSWORD).await;
-    let iban = account["iban"].as_str().expect("iban").to_string();
-    (client.with_session(&session), iban)
-}
+/// What the tests read of an account.
+const ACCOUNT: &str = "balance
+  standing_orders { uuid to amount amount_cents descr schedule first_run runs runs_done next_run }";
 
 fn in_seconds(seconds: i64) -> String {
     graphql_endpoint::instants::format(graphql_endpoint::instants::now_millis() + seconds * 1_000)
@@ -37,31 +28,13 @@ async fn set(owner: &Client, variables: Value) -> Value {
     owner.data(SET, variables, "set_standing_order").await
 }
 
-/// The owner's account `iban` once `until` holds of it (runs and the projector take a moment).
-async fn account_when(owner: &Client, iban: &str, until: impl Fn(&Value) -> bool) -> Value {
-    let mut account = Value::Null;
-    for _ in 0..200 {
-        let accounts = owner.data(ACCOUNTS, json!({}), "my_accounts").await;
-        account = accounts["accounts"]
-            .as_array()
-            .and_then(|list| list.iter().find(|a| a["iban"] == iban))
-            .cloned()
-            .unwrap_or(Value::Null);
-        if until(&account) {
-            return account;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("account {iban} never became as expected: {account}");
-}
-
 #[tokio::test]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn a_standing_order_runs_at_its_time_and_a_cancelled_one_never() {
     let suite = common::Suite::start(&[]).await;
     let client = suite.client();
-    let (alice, from) = customer(&client, "orderer").await;
-    let (bob, payee) = customer(&client, "landlord").await;
+    let (alice, from) = client.new_customer("orderer").await;
+    let (bob, payee) = client.new_customer("landlord").await;
     let deposit = alice
         .data(
             DEPOSIT,
@@ -97,12 +70,13 @@ async fn a_standing_order_runs_at_its_time_and_a_cancelled_one_never() {
     )
     .await;
     assert_eq!(answer, json!({"success": true, "reason": null}));
-    let account = account_when(&alice, &from, |a| {
-        a["standing_orders"]
-            .as_array()
-            .is_some_and(|o| o.len() == 2)
-    })
-    .await;
+    let account = alice
+        .my_account_when(ACCOUNT, &from, |a| {
+            a["standing_orders"]
+                .as_array()
+                .is_some_and(|o| o.len() == 2)
+        })
+        .await;
     let shown = &account["standing_orders"][0];
     assert_eq!(
         (
@@ -143,10 +117,12 @@ async fn a_standing_order_runs_at_its_time_and_a_cancelled_one_never() {
     assert_eq!(again["reason"], "standing order not known");
 
     // The one-off order runs within seconds of its time and is gone.
-    let account = account_when(&alice, &from, |a| {
-        a["standing_orders"] == json!([]) && a["balance"] == "€ 87,50"
-    })
-    .await;
+    let account = alice
+        .my_account_when(ACCOUNT, &from, |a| {
+            a["standing_orders"] == json!([]) && a["balance"] == "€ 87,50"
+        })
+        .await;
     assert_eq!(account["balance"], "€ 87,50");
-    account_when(&bob, &payee, |a| a["balance"] == "€ 12,50").await;
+    bob.my_account_when(ACCOUNT, &payee, |a| a["balance"] == "€ 12,50")
+        .await;
 }

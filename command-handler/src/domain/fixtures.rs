@@ -7,11 +7,11 @@
 
 use topology::values::CASH;
 use topology::{
-    BankAccountCreatedEvent, BankEvent, Id, MoneyCreditedEvent, MoneyDebitedEvent,
+    BankAccountCreatedEvent, BankCommand, BankEvent, Id, MoneyCreditedEvent, MoneyDebitedEvent,
     MoneyTransferCommand, TransferStartedEvent, UserAddedToBankAccountEvent,
 };
 
-use super::{BankState, Fresh};
+use super::{BankState, Fresh, Reason};
 
 /// Valid open IBANs (`open_iban_for_account(0..=3)`).
 pub const IBAN_A: &str = "NL66OPEN0000000000";
@@ -153,4 +153,17 @@ pub fn state_after(events: &[BankEvent]) -> BankState {
         .iter()
         .for_each(|event| state.evolve_bank_event(event));
     state
+}
+
+/// Decides `command` on `state` at [`NOW`] and evolves the state with its events, as the handler
+/// does; returns the events or the refusal.
+pub fn apply(
+    state: &mut BankState,
+    command: impl Into<BankCommand>,
+) -> Result<Vec<BankEvent>, Reason> {
+    let events = state.decide_bank_command(&command.into(), &fresh())?;
+    events
+        .iter()
+        .for_each(|event| state.evolve_bank_event(event));
+    Ok(events)
 }

@@ -117,12 +117,7 @@ fn hold(
     c: &HoldMoneyCommand,
     now_millis: i64,
 ) -> Result<Vec<BankEvent>, Reason> {
-    if let Some(status) = transfers.status(c.id) {
-        return Err(Reason::TransferWasAlreadyStarted(status));
-    }
-    if c.amount <= 0 {
-        return Err(Reason::AmountShouldBePositive);
-    }
+    super::transfer::new_and_positive(transfers, c.id, c.amount)?;
     if !(MIN_EXPIRES_IN_MILLIS..=MAX_EXPIRES_IN_MILLIS).contains(&c.expires_in) {
         return Err(Reason::HoldExpiryOutOfRange);
     }

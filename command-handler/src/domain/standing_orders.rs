@@ -96,12 +96,7 @@ fn set(
     c: &SetStandingOrderCommand,
     now_millis: i64,
 ) -> Result<Vec<BankEvent>, Reason> {
-    if let Some(status) = transfers.status(c.id) {
-        return Err(Reason::TransferWasAlreadyStarted(status));
-    }
-    if c.amount <= 0 {
-        return Err(Reason::AmountShouldBePositive);
-    }
+    super::transfer::new_and_positive(transfers, c.id, c.amount)?;
     if c.runs.is_some_and(|runs| !(1..=MAX_RUNS).contains(&runs)) {
         return Err(Reason::StandingOrderRunsOutOfRange);
     }

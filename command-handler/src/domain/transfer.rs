@@ -249,12 +249,7 @@ fn start(
     c: &MoneyTransferCommand,
     now_millis: i64,
 ) -> Result<Vec<BankEvent>, Reason> {
-    if let Some(status) = transfers.status(c.id) {
-        return Err(Reason::TransferWasAlreadyStarted(status));
-    }
-    if c.amount <= 0 {
-        return Err(Reason::AmountShouldBePositive);
-    }
+    new_and_positive(transfers, c.id, c.amount)?;
     if c.from == CASH && c.to != CASH {
         accounts.authorize(&c.to, &c.username, &c.token)?;
         accounts.check_deposit(&c.to, c.amount, now_millis)?;
@@ -272,6 +267,18 @@ fn start(
         at_millis: Some(now_millis),
     }
     .into()])
+}
+
+/// The first two rules of whatever starts under a client's id (a transfer, a hold, a standing
+/// order; they share one set of ids): the id is new, and the amount above zero.
+pub(super) fn new_and_positive(transfers: &Transfers, id: Id, amount: i64) -> Result<(), Reason> {
+    if let Some(status) = transfers.status(id) {
+        return Err(Reason::TransferWasAlreadyStarted(status));
+    }
+    if amount <= 0 {
+        return Err(Reason::AmountShouldBePositive);
+    }
+    Ok(())
 }
 
 fn finishable(

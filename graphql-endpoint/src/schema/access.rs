@@ -134,3 +134,34 @@ pub async fn acting_owner(
         .unwrap_or_default();
     Ok((claims.sub, token_hash))
 }
+
+/// What a mutation that moves money later or now asks for (`money_transfer`, `hold_money`,
+/// `set_standing_order`), as its GraphQL arguments give it.
+pub struct TransferArgs<'a> {
+    pub uuid: &'a str,
+    pub amount: i32,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub descr: &'a str,
+}
+
+/// The transfer `args` ask for, checked, by the acting owner of `home` (see [`acting_owner`]).
+pub async fn acting_transfer(
+    ctx: &Context<'_>,
+    home: &str,
+    username: Option<String>,
+    token: Option<String>,
+    args: TransferArgs<'_>,
+) -> Result<crate::validation::Transfer> {
+    let (username, token) = acting_owner(ctx, home, username, token).await?;
+    crate::validation::transfer(
+        args.uuid,
+        &username,
+        &token,
+        i64::from(args.amount),
+        args.from,
+        args.to,
+        args.descr,
+    )
+    .map_err(super::errors::invalid)
+}

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result};
 
-use super::access::acting_owner;
+use super::access::{acting_owner, acting_transfer, TransferArgs};
 use super::errors::{graphql_error, invalid};
 use super::types::{CommandResult, MoneyTransferResult};
 use crate::bank::Bank;
-use crate::{holds, validation};
+use crate::holds;
 
 #[derive(Default)]
 pub struct HoldMutations;
@@ -34,17 +34,14 @@ impl HoldMutations {
         descr: String,
         expires_in_seconds: i32,
     ) -> Result<CommandResult> {
-        let (username, token) = acting_owner(ctx, &from, username, token).await?;
-        let transfer = validation::transfer(
-            &uuid,
-            &username,
-            &token,
-            i64::from(amount),
-            &from,
-            &to,
-            &descr,
-        )
-        .map_err(invalid)?;
+        let args = TransferArgs {
+            uuid: &uuid,
+            amount,
+            from: &from,
+            to: &to,
+            descr: &descr,
+        };
+        let transfer = acting_transfer(ctx, &from, username, token, args).await?;
         let hold = holds::hold(transfer, expires_in_seconds).map_err(invalid)?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank.hold_money(&hold).await.map_err(graphql_error)?;
@@ -70,12 +67,7 @@ impl HoldMutations {
             .capture_hold(id, &iban, i64::from(amount), &username, &token)
             .await
             .map_err(graphql_error)?;
-        Ok(MoneyTransferResult {
-            uuid: id.to_uuid_string(),
-            success: outcome.success,
-            reason: outcome.reason,
-            ended: outcome.ended,
-        })
+        Ok(MoneyTransferResult::of(id, outcome))
     }
 
     /// Release hold `uuid` on account `iban` without booking anything.

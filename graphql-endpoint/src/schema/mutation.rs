@@ -7,7 +7,9 @@ use std::sync::Arc;
 use async_graphql::{Context, MergedObject, Object, Result};
 use topology::routing::home;
 
-use super::access::{acting_owner, customer, forbidden, NOT_THE_USER};
+use super::access::{
+    acting_owner, acting_transfer, customer, forbidden, TransferArgs, NOT_THE_USER,
+};
 use super::alerts::AlertKind;
 use super::errors::{graphql_error, invalid};
 use super::hold_mutations::HoldMutations;
@@ -216,27 +218,19 @@ impl AccountMutations {
         to: String,
         descr: String,
     ) -> Result<MoneyTransferResult> {
-        let (username, token) = acting_owner(ctx, home(&from, &to), username, token).await?;
-        let transfer = validation::transfer(
-            &uuid,
-            &username,
-            &token,
-            i64::from(amount),
-            &from,
-            &to,
-            &descr,
-        )
-        .map_err(invalid)?;
+        let args = TransferArgs {
+            uuid: &uuid,
+            amount,
+            from: &from,
+            to: &to,
+            descr: &descr,
+        };
+        let transfer = acting_transfer(ctx, home(&from, &to), username, token, args).await?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank
             .money_transfer(&transfer)
             .await
             .map_err(graphql_error)?;
-        Ok(MoneyTransferResult {
-            uuid: transfer.id.to_uuid_string(),
-            success: outcome.success,
-            reason: outcome.reason,
-            ended: outcome.ended,
-        })
+        Ok(MoneyTransferResult::of(transfer.id, outcome))
     }
 }

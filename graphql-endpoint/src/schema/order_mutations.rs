@@ -7,11 +7,11 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, Object, Result};
 use topology::StandingOrderSchedule;
 
-use super::access::acting_owner;
+use super::access::{acting_owner, acting_transfer, TransferArgs};
 use super::errors::{graphql_error, invalid};
 use super::types::CommandResult;
 use crate::bank::Bank;
-use crate::{holds, instants, standing_orders, validation};
+use crate::{holds, instants, standing_orders};
 
 /// How often a standing order runs.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,17 +63,14 @@ impl OrderMutations {
         first_run: String,
         runs: Option<i32>,
     ) -> Result<CommandResult> {
-        let (username, token) = acting_owner(ctx, &from, username, token).await?;
-        let transfer = validation::transfer(
-            &uuid,
-            &username,
-            &token,
-            i64::from(amount),
-            &from,
-            &to,
-            &descr,
-        )
-        .map_err(invalid)?;
+        let args = TransferArgs {
+            uuid: &uuid,
+            amount,
+            from: &from,
+            to: &to,
+            descr: &descr,
+        };
+        let transfer = acting_transfer(ctx, &from, username, token, args).await?;
         let first_at = instants::parse("first_run", &first_run).map_err(invalid)?;
         let order =
             standing_orders::order(transfer, schedule.into(), first_at, runs).map_err(invalid)?;

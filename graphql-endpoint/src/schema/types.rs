@@ -304,6 +304,18 @@ pub struct MoneyTransferResult {
     pub ended: bool,
 }
 
+impl MoneyTransferResult {
+    /// The answer for transfer `id` (a MoneyTransfer's, or a hold's capture).
+    pub fn of(id: topology::Id, outcome: crate::transfers::Outcome) -> Self {
+        Self {
+            uuid: id.to_uuid_string(),
+            success: outcome.success,
+            reason: outcome.reason,
+            ended: outcome.ended,
+        }
+    }
+}
+
 /// One page of the accounts of the bank, sorted by IBAN.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 #[graphql(rename_fields = "snake_case")]

@@ -250,6 +250,42 @@ impl Client {
         self.with_session(&session)
     }
 
+    /// A new customer (a unique name from `prefix`) signed up and logged in: the same
+    /// endpoint with their session, and their first account's IBAN.
+    pub async fn new_customer(&self, prefix: &str) -> (Self, String) {
+        let name = unique(prefix);
+        let account = self.sign_up(&name, STRONG_PASSWORD).await;
+        let session = self.customer_session(&name, STRONG_PASSWORD).await;
+        let iban = account["iban"].as_str().expect("iban").to_string();
+        (self.with_session(&session), iban)
+    }
+
+    /// This customer's account `iban` as `my_accounts` answers `fields` of it, once `until`
+    /// holds of it (the projector, or something the bank does by itself, may take a moment);
+    /// fails the test after 20 s.
+    pub async fn my_account_when(
+        &self,
+        fields: &str,
+        iban: &str,
+        until: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let query = format!("query {{ my_accounts {{ accounts {{ iban {fields} }} }} }}");
+        let mut account = Value::Null;
+        for _ in 0..200 {
+            let accounts = self.data(&query, json!({}), "my_accounts").await;
+            account = accounts["accounts"]
+                .as_array()
+                .and_then(|list| list.iter().find(|a| a["iban"] == iban))
+                .cloned()
+                .unwrap_or(Value::Null);
+            if until(&account) {
+                return account;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("account {iban} never became as expected: {account}");
+    }
+
     /// Signs `username` up (`get_account`, which creates the user and a first account):
     /// `{iban, token}` of that account.
     pub async fn sign_up(&self, username: &str, password: &str) -> Value {

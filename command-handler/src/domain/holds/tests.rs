@@ -3,7 +3,7 @@
 use super::*;
 use crate::domain::fixtures::*;
 use crate::domain::{BankState, TransferStatus};
-use topology::{BankCommand, DebitMoneyCommand, TransferCommand};
+use topology::{DebitMoneyCommand, TransferCommand};
 
 const HOUR: i64 = 3_600_000;
 
@@ -46,15 +46,6 @@ fn funded() -> BankState {
         created_hashed(IBAN_B, "bob", "t-b"),
         credited(IBAN_A, 1_000, 90),
     ])
-}
-
-/// Decides `command` on `state` and evolves it with the events, as the handler does.
-fn apply(state: &mut BankState, command: impl Into<BankCommand>) -> Result<Vec<BankEvent>, Reason> {
-    let events = state.decide_bank_command(&command.into(), &fresh())?;
-    events
-        .iter()
-        .for_each(|event| state.evolve_bank_event(event));
-    Ok(events)
 }
 
 fn held(hold: u8, amount: i64) -> BankEvent {

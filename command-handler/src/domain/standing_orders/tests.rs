@@ -4,7 +4,7 @@
 use super::*;
 use crate::domain::fixtures::*;
 use crate::domain::{BankState, TransferStatus};
-use topology::{BankCommand, StandingOrderSchedule};
+use topology::StandingOrderSchedule;
 
 const WEEK: i64 = 7 * 86_400_000;
 
@@ -33,14 +33,6 @@ fn funded() -> BankState {
         created_hashed(IBAN_B, "bob", "t-b"),
         credited(IBAN_A, 100_000, 90),
     ])
-}
-
-fn apply(state: &mut BankState, command: impl Into<BankCommand>) -> Result<Vec<BankEvent>, Reason> {
-    let events = state.decide_bank_command(&command.into(), &fresh())?;
-    events
-        .iter()
-        .for_each(|event| state.evolve_bank_event(event));
-    Ok(events)
 }
 
 /// Decides what is due at `now` and evolves the state with it; returns the runs' numbers and
