@@ -77,6 +77,7 @@ refusals! {
     HoldIsNotOpen => "hold is not open, current status: {status}",
     /// `held`: the amount of the hold in Dutch euros.
     AmountIsMoreThanHeld => "amount is more than the hold of {held}",
+    TooManyHolds => "an account may have at most 100 open holds",
     // Standing orders, by the command handler.
     StandingOrderRunsOutOfRange => "runs should be 1 to 1200",
     FirstRunOutOfRange => "the first run must be within the next 366 days, not in the past",

@@ -7,7 +7,8 @@
 //!   status: <status>`; amount ≤ 0 → `amount should be positive`; `expires_in` outside 1 s ..=
 //!   30 days → `a hold expires after 1 s at the earliest and 30 days at the latest`; from = to
 //!   → `from and to can't be same for transfer`; unknown `from` → `iban not known`; not an owner
-//!   → `user is no owner of bank account`; wrong token → `token is not valid`; available
+//!   → `user is no owner of bank account`; wrong token → `token is not valid`; 100 holds open
+//!   on the account already → `an account may have at most 100 open holds`; available
 //!   balance − amount not strictly above the limit → `insufficient funds would be below the
 //!   limit of € -500,00`; else MoneyHeld, expiring at the decision's time + `expires_in`.
 //! - CaptureHold: amount ≤ 0 → `amount should be positive`; unknown IBAN → `iban not known`; no
@@ -48,6 +49,9 @@ use super::{Reason, Transfers};
 /// The shortest and longest wait of a hold for its capture, in milliseconds.
 pub const MIN_EXPIRES_IN_MILLIS: i64 = 1_000;
 pub const MAX_EXPIRES_IN_MILLIS: i64 = 30 * 86_400_000;
+
+/// The most holds one account may have open.
+pub const MAX_HOLDS: usize = 100;
 
 /// The reasons a HoldReleased gives.
 pub const VOIDED: &str = "voided";
@@ -126,6 +130,9 @@ fn hold(
     }
     let account = accounts.known(&c.from)?;
     account.check_owner(&c.username, &c.token, Reason::UserIsNoOwnerOfBankAccount)?;
+    if account.holds().len() >= MAX_HOLDS {
+        return Err(Reason::TooManyHolds);
+    }
     let stays_above_limit = account
         .available()
         .checked_sub(c.amount)

@@ -77,6 +77,10 @@ pub enum Reason {
     HoldIsNotOpen(TransferStatus),
     #[error("{}", Refusal::AmountIsMoreThanHeld.filled(&[("held", &format_euro(*.held))]))]
     AmountIsMoreThanHeld { held: i64 },
+    /// Bounds an account's record and the work of every expiry check: without it a cent at a
+    /// time could pile up tens of thousands of holds on one account.
+    #[error("{}", Refusal::TooManyHolds)]
+    TooManyHolds,
     #[error("{}", Refusal::StandingOrderRunsOutOfRange)]
     StandingOrderRunsOutOfRange,
     /// A first run long past would make up runs nobody meant; one years ahead is a typo.
@@ -153,6 +157,10 @@ mod tests {
                 "a hold expires after 1 s at the earliest and 30 days at the latest",
             ),
             (Reason::HoldNotKnown, "hold not known"),
+            (
+                Reason::TooManyHolds,
+                "an account may have at most 100 open holds",
+            ),
             (
                 Reason::StandingOrderRunsOutOfRange,
                 "runs should be 1 to 1200",

@@ -352,3 +352,20 @@ fn a_replayed_log_holds_what_the_live_state_held() {
     let restored = record.map(BankAccount::from_record);
     assert_eq!(restored.as_ref().map(BankAccount::available), Some(700));
 }
+
+#[test]
+fn an_account_holds_at_most_a_hundred_holds_at_once() {
+    let mut state = funded();
+    for n in 0..100 {
+        let hold = HoldMoneyCommand {
+            id: topology::Id([n; 16]),
+            ..hold_command(0, IBAN_A, IBAN_B, 1)
+        };
+        assert!(apply(&mut state, hold).is_ok(), "hold {n}");
+    }
+    let one_more = HoldMoneyCommand {
+        id: topology::Id([200; 16]),
+        ..hold_command(0, IBAN_A, IBAN_B, 1)
+    };
+    assert_eq!(apply(&mut state, one_more), Err(Reason::TooManyHolds));
+}
