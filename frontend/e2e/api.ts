@@ -148,18 +148,92 @@ export async function holdByApi(
   return uuid;
 }
 
+/**
+ * Sets a standing order as the session's user: `cents` from `from` to `to` on `schedule`, the
+ * first time at `firstRun`, at most `runs` times (left out: until cancelled); the order's uuid.
+ * Fails the test when refused.
+ */
+export async function standingOrderByApi(
+  session: string,
+  from: string,
+  to: string,
+  cents: number,
+  descr: string,
+  schedule: 'ONCE' | 'WEEKLY' | 'MONTHLY',
+  firstRun: Date,
+  runs?: number,
+): Promise<string> {
+  const uuid = randomUUID();
+  const answer = await graphql<{
+    set_standing_order: { success: boolean; reason: string | null };
+  }>(
+    `
+      mutation (
+        $uuid: String!
+        $amount: Int!
+        $from: String!
+        $to: String!
+        $descr: String!
+        $schedule: Schedule!
+        $first_run: String!
+        $runs: Int
+      ) {
+        set_standing_order(
+          uuid: $uuid
+          amount: $amount
+          from: $from
+          to: $to
+          descr: $descr
+          schedule: $schedule
+          first_run: $first_run
+          runs: $runs
+        ) {
+          success
+          reason
+        }
+      }
+    `,
+    { uuid, amount: cents, from, to, descr, schedule, first_run: firstRun.toISOString(), runs },
+    session,
+  );
+  expect(answer.data?.set_standing_order.success, JSON.stringify(answer)).toBe(true);
+  return uuid;
+}
+
 export interface AccountMoney {
   balance: string;
   available_balance: string;
   holds: { uuid: string; amount_cents: number }[];
+  standing_orders: { uuid: string; runs_done: number }[];
 }
 
-/** The booked and available balance and the open holds of one of the session user's accounts. */
+/**
+ * The booked and available balance, the open holds and the standing orders under way of one of
+ * the session user's accounts.
+ */
 export async function moneyOf(session: string, iban: string): Promise<AccountMoney | undefined> {
   const answer = await graphql<{
     my_accounts: { accounts: (AccountMoney & { iban: string })[] | null };
   }>(
-    '{ my_accounts { accounts { iban balance available_balance holds { uuid amount_cents } } } }',
+    `
+      {
+        my_accounts {
+          accounts {
+            iban
+            balance
+            available_balance
+            holds {
+              uuid
+              amount_cents
+            }
+            standing_orders {
+              uuid
+              runs_done
+            }
+          }
+        }
+      }
+    `,
     {},
     session,
   );

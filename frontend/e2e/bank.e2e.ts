@@ -23,6 +23,7 @@ import {
   newCustomer,
   signUp,
   sleep,
+  standingOrderByApi,
   transferByApi,
   type User,
 } from './api';
@@ -887,6 +888,108 @@ describe('Open Bank in a browser', () => {
     await waitForText(page, 'balance', '€ 87,50');
     const after = await moneyOf(await apiLogIn(kim), iban);
     expect(after).toMatchObject({ balance: '€ 87,50', available_balance: '€ 87,50', holds: [] });
+    expect(await page.getByRole('alert').count()).toBe(0);
+  });
+
+  it('sets a weekly standing order and cancels it; a one-off order set elsewhere runs by itself', async () => {
+    const nina = user('nina');
+    const payee = await newCustomer(user('otto'));
+    const rent = `rent ${run}`;
+    const once = `once ${run}`;
+    const page = await newPage();
+    const iban = await signUpInBrowser(page, nina);
+    await page.getByRole('button', { name: 'Deposit € 100,00' }).click();
+    await page.getByRole('status').filter({ hasText: '€ 100,00 deposited.' }).waitFor();
+    await waitForText(page, 'balance', '€ 100,00');
+    const panel = page.getByRole('region', { name: 'Standing orders', exact: true });
+    await panel.getByText('No standing orders on this account.').waitFor();
+
+    // The first payment starts as tomorrow at 09:00, in the browser's time zone.
+    const tomorrow = await page.evaluate(() => {
+      const now = new Date();
+      const at = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 9, 0);
+      const pad = (n: number) => n.toString().padStart(2, '0');
+      const day = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+      return { input: `${day}T09:00`, shown: `${day} 09:00`, instant: at.getTime() };
+    });
+    const firstRun = panel.getByLabel('First payment (your local time)');
+    expect(await firstRun.inputValue()).toBe(tomorrow.input);
+
+    // Every week, four times; a number of payments the bank does not take is refused first.
+    await panel.getByLabel('Payee’s IBAN').fill(payee.iban);
+    await panel.getByLabel('Euros per payment').fill('25');
+    await panel.getByLabel('Payment note').fill(rent);
+    await panel.getByLabel('How often').selectOption({ label: 'Weekly' });
+    const runs = panel.getByLabel('Number of payments');
+    await runs.fill('0');
+    const setOrder = panel.getByRole('button', { name: 'Set standing order', exact: true });
+    await setOrder.click();
+    await panel
+      .getByRole('alert')
+      .filter({ hasText: 'the number of payments should be 1 to 1200' })
+      .waitFor();
+    await runs.fill('4');
+    await setOrder.click();
+    await panel
+      .getByRole('status')
+      .filter({
+        hasText: `Standing order set: € 25,00 to ${payee.iban}, every week from ${tomorrow.shown}, 4 times.`,
+      })
+      .waitFor();
+    const orders = panel.locator('table.standing-orders tbody tr');
+    const weekly = orders.filter({ hasText: rent });
+    await weekly.filter({ hasText: '€ 25,00' }).filter({ hasText: payee.iban }).waitFor();
+    const nextRun = weekly.getByTestId('next-run').locator('time');
+    expect(await nextRun.textContent()).toBe(tomorrow.shown);
+    expect(Date.parse((await nextRun.getAttribute('datetime')) ?? '')).toBe(tomorrow.instant);
+    expect(await weekly.textContent()).toContain('Weekly');
+    expect(await weekly.textContent()).toContain('0 of 4');
+    expect(await orders.count()).toBe(1);
+    await screenshot(page, 'client-standing-orders');
+
+    // An order that runs once takes no number of payments.
+    await panel.getByLabel('How often').selectOption({ label: 'Once' });
+    expect(await runs.count()).toBe(0);
+
+    // Cancelled: gone from the list, and no money moved.
+    await weekly.getByRole('button', { name: /^Cancel standing order of € 25,00 weekly/ }).click();
+    await panel
+      .getByRole('status')
+      .filter({ hasText: `Standing order of € 25,00 weekly to ${payee.iban} cancelled.` })
+      .waitFor();
+    await weekly.waitFor({ state: 'detached' });
+    await panel.getByText('No standing orders on this account.').waitFor();
+    await waitForText(page, 'balance', '€ 100,00');
+
+    // A one-off order five seconds ahead, set elsewhere: shown after a reload, then made by the
+    // bank at its time. The order goes from the list by itself, the payment shows in both
+    // accounts.
+    const session = await apiLogIn(nina);
+    const firstAt = new Date(Date.now() + 5_000);
+    const uuid = await standingOrderByApi(session, iban, payee.iban, 1_250, once, 'ONCE', firstAt);
+    const oneOff = panel.locator(`tr[data-uuid="${uuid}"]`);
+    for (let tries = 1; ; tries++) {
+      await panel.getByRole('button', { name: 'Reload', exact: true }).click();
+      const shown = await oneOff.waitFor({ timeout: 1_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (shown) break;
+      expect(tries, 'the order set through the API is listed after a reload').toBeLessThan(4);
+    }
+    const listed = (await oneOff.textContent()) ?? '';
+    expect(listed).toContain('€ 12,50');
+    expect(listed).toContain('Once');
+    expect(listed).toContain(once);
+    await expect.poll(() => oneOff.count(), { timeout: 30_000, interval: 250 }).toBe(0);
+    await panel.getByText('No standing orders on this account.').waitFor();
+    await waitForText(page, 'balance', '€ 87,50');
+    await row(page, once, '− € 12,50', payee.iban).waitFor();
+    await expect
+      .poll(async () => (await moneyOf(payee.session, payee.iban))?.balance, { timeout: 30_000 })
+      .toBe('€ 12,50');
+    const after = await moneyOf(session, iban);
+    expect(after).toMatchObject({ balance: '€ 87,50', standing_orders: [] });
     expect(await page.getByRole('alert').count()).toBe(0);
   });
 });

@@ -12,13 +12,13 @@ import {
   interpretVoid,
   lacksHold,
   listsHold,
-  MAX_TIMER_MS,
   nextRelease,
   parseCapture,
   type Hold,
 } from './holds';
 import type { OwnedAccount } from './ownedAccounts';
 import { fillRefusal } from './refusals';
+import { MAX_TIMER_MS } from './sessions';
 
 const endpoint = 'http://127.0.0.1:8181/graphql';
 const A = 'NL02OPEN0000000001';
@@ -148,6 +148,7 @@ describe('expectations of a reloaded list', () => {
     available_balance: '€ 765,50',
     owners: ['alice'],
     holds,
+    standing_orders: [],
   });
 
   it('tell whether the list shows the hold placed, and no longer the one ended', () => {

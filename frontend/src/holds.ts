@@ -3,15 +3,15 @@
 // captured (all or part of it booked to the payee, the rest released). A hold is voided, or
 // released by the bank by itself once it expires. Amounts go to the API as whole cents.
 
-import { graphQLErrorsOf, messageWithCode } from './api/auth';
-import { describeError, type ReportedError } from './api/errors';
+import type { ReportedError } from './api/errors';
+import { nextDue } from './due';
 import type { CaptureHoldMutation, HoldMoneyMutation, VoidHoldMutation } from './generated/graphql';
 import { Refusal } from './generated/refusals';
 import { formatCents, parseEuros, type ParsedAmount } from './money';
 import type { Expectation, OwnedAccount } from './ownedAccounts';
 import { filledValues } from './refusals';
 import { clockTime } from './sessions';
-import { interpretEnded, type TransferAnswer } from './transfers';
+import { interpretCommand, interpretEnded, timedOut, type TransferAnswer } from './transfers';
 
 /** An open hold, as my_accounts lists it: `amount` in Dutch euros, `expires_at` RFC 3339 UTC. */
 export type Hold = OwnedAccount['holds'][number];
@@ -81,33 +81,21 @@ export function parseCapture(typed: string, hold: Hold): ParsedAmount {
   return parsed;
 }
 
-/** The longest a browser timer waits (2³¹ − 1 ms, about 24.8 days); a longer one fires at once. */
-export const MAX_TIMER_MS = 2_147_483_647;
-
 /**
  * The hold the bank releases next, and how long until the list should be loaded again to show
- * it gone: a moment (`graceMs`) after it expires, as the bank looks every second. An expired hold
- * still listed is looked for again after half the time it is overdue, from `minimumMs` up to
- * `maximumMs` (the bank may be away). Null without holds, and when it is further off than a
- * timer can wait (no session lasts as long).
+ * it gone: a moment (`graceMs`) after it expires, as the bank looks every second (see
+ * `nextDue`). Null without holds, and when it is further off than a timer can wait.
  */
 export function nextRelease(
   holds: readonly Hold[],
   now: number,
-  { graceMs = 1_500, minimumMs = 1_000, maximumMs = 60_000 } = {},
+  options?: Parameters<typeof nextDue>[2],
 ): { uuid: string; inMs: number } | null {
-  let soonest: { uuid: string; at: number } | null = null;
-  for (const hold of holds) {
-    const at = Date.parse(hold.expires_at);
-    if (!Number.isNaN(at) && (soonest === null || at < soonest.at)) {
-      soonest = { uuid: hold.uuid, at };
-    }
-  }
-  if (soonest === null) return null;
-  const due = soonest.at + graceMs - now;
-  const inMs =
-    due > 0 ? Math.max(minimumMs, due) : Math.min(maximumMs, Math.max(minimumMs, -due / 2));
-  return inMs > MAX_TIMER_MS ? null : { uuid: soonest.uuid, inMs };
+  return nextDue(
+    holds.map((hold) => ({ uuid: hold.uuid, at: hold.expires_at })),
+    now,
+    options,
+  );
 }
 
 /** What the list must show once the read side has caught up with placing a hold. */
@@ -137,28 +125,6 @@ export interface VoidResult {
 export interface CaptureResult {
   data?: CaptureHoldMutation | null | undefined;
   error?: ReportedError | undefined;
-}
-
-/**
- * The endpoint stopped waiting for the command handler (a TIMEOUT error): the command may still
- * be decided, so the outcome is unknown; null for any other error.
- */
-function timedOut(error: ReportedError | undefined, endpoint: string): TransferAnswer | null {
-  if (messageWithCode(graphQLErrorsOf(error), 'TIMEOUT') === null || !error) return null;
-  return { kind: 'unknown', reason: describeError(error, endpoint) };
-}
-
-function interpretCommand(
-  error: ReportedError | undefined,
-  answer: { success: boolean; reason: string | null } | null | undefined,
-  endpoint: string,
-): TransferAnswer {
-  const timeout = timedOut(error, endpoint);
-  if (timeout) return timeout;
-  if (error) return interpretEnded(error, undefined, endpoint);
-  if (!answer) return { kind: 'unknown', reason: 'the endpoint gave no answer' };
-  if (answer.success) return { kind: 'done' };
-  return { kind: 'refused', reason: answer.reason ?? 'refused' };
 }
 
 /**

@@ -17,13 +17,21 @@ const A = 'NL02OPEN0000000001';
 const B = 'NL43OPEN0000000002';
 
 const accounts: OwnedAccount[] = [
-  { iban: A, balance: '€ 10,00', available_balance: '€ 10,00', owners: ['alice-demo'], holds: [] },
+  {
+    iban: A,
+    balance: '€ 10,00',
+    available_balance: '€ 10,00',
+    owners: ['alice-demo'],
+    holds: [],
+    standing_orders: [],
+  },
   {
     iban: B,
     balance: '€ 0,00',
     available_balance: '€ 0,00',
     owners: ['bob-demo', 'alice-demo'],
     holds: [],
+    standing_orders: [],
   },
 ];
 

@@ -3,6 +3,7 @@ import { Refusal } from './generated/refusals';
 import {
   errorMessage,
   explainAlertRefusal,
+  explainCancelOrderRefusal,
   explainCaptureRefusal,
   explainCredentialRefusal,
   explainHoldRefusal,
@@ -12,6 +13,7 @@ import {
   explainLeaveRefusal,
   explainOpenRefusal,
   explainShareRefusal,
+  explainStandingOrderRefusal,
   explainVoidRefusal,
   filledValues,
   fillRefusal,
@@ -194,6 +196,45 @@ describe('hold refusals', () => {
     expect(explainCaptureRefusal(Refusal.HOLD_NOT_KNOWN)).toBe(
       'The bank knows no such hold on this account.',
     );
+  });
+});
+
+describe('standing order refusals', () => {
+  it('explain every reason set_standing_order gives, with the bank’s words', () => {
+    for (const reason of [
+      Refusal.STANDING_ORDER_RUNS_OUT_OF_RANGE,
+      Refusal.FIRST_RUN_OUT_OF_RANGE,
+      Refusal.TOO_MANY_STANDING_ORDERS,
+      Refusal.FROM_AND_TO_ARE_THE_SAME,
+      Refusal.IBAN_NOT_KNOWN,
+      Refusal.USER_IS_NO_OWNER_OF_BANK_ACCOUNT,
+      Refusal.TOKEN_IS_NOT_VALID,
+    ]) {
+      expect(explainStandingOrderRefusal(reason), reason).toBeTruthy();
+    }
+    expect(Refusal.TOO_MANY_STANDING_ORDERS).toBe('an account may have at most 20 standing orders');
+    const message = refusalMessage(
+      'Standing order not set',
+      Refusal.TOO_MANY_STANDING_ORDERS,
+      explainStandingOrderRefusal,
+    );
+    expect(message).toContain('Cancel one you no longer need first.');
+    expect(message).toContain(`“${Refusal.TOO_MANY_STANDING_ORDERS}”`);
+    expect(explainStandingOrderRefusal(Refusal.FIRST_RUN_OUT_OF_RANGE)).toContain('366 days');
+    expect(explainStandingOrderRefusal(Refusal.STANDING_ORDER_RUNS_OUT_OF_RANGE)).toContain(
+      '1 to 1200 times',
+    );
+  });
+
+  it('explain a standing order that cannot be cancelled', () => {
+    expect(explainCancelOrderRefusal(Refusal.STANDING_ORDER_NOT_KNOWN)).toContain(
+      'it ended already',
+    );
+    expect(explainCancelOrderRefusal(Refusal.USER_IS_NO_OWNER_OF_BANK_ACCOUNT)).toContain(
+      'not yours to cancel',
+    );
+    expect(explainCancelOrderRefusal(Refusal.TOO_MANY_STANDING_ORDERS)).toBeNull();
+    expect(explainStandingOrderRefusal(Refusal.STANDING_ORDER_NOT_KNOWN)).toBeNull();
   });
 });
 

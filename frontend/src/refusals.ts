@@ -72,6 +72,32 @@ const HOLD_END: Explanations = {
     'You no longer own this account, so its holds are not yours to capture or void.',
 };
 
+const STANDING_ORDER: Explanations = {
+  ...COMMON,
+  [Refusal.STANDING_ORDER_RUNS_OUT_OF_RANGE]:
+    'A standing order pays 1 to 1200 times. Leave the number of payments empty to pay until ' +
+    'you cancel it.',
+  [Refusal.FIRST_RUN_OUT_OF_RANGE]:
+    'The first payment must be due from now on, and within a year (366 days) at the most. ' +
+    'Pick another date and time for it.',
+  [Refusal.TOO_MANY_STANDING_ORDERS]:
+    'This account has 20 standing orders already, the most it may have. Cancel one you no ' +
+    'longer need first.',
+  [Refusal.FROM_AND_TO_ARE_THE_SAME]:
+    'A standing order pays another account: enter the IBAN of whom it is for.',
+  [Refusal.USER_IS_NO_OWNER_OF_BANK_ACCOUNT]:
+    'You can only set standing orders on an account you own.',
+};
+
+const STANDING_ORDER_END: Explanations = {
+  ...COMMON,
+  [Refusal.STANDING_ORDER_NOT_KNOWN]:
+    'The bank knows no such standing order on this account: it ended already (its last ' +
+    'payment was made, or it was cancelled).',
+  [Refusal.USER_IS_NO_OWNER_OF_BANK_ACCOUNT]:
+    'You no longer own this account, so its standing orders are not yours to cancel.',
+};
+
 const CREDENTIALS: Explanations = {
   [Refusal.INVALID_PASSWORD]:
     'That username is taken, and this is not its password. If it is yours, log in instead.',
@@ -177,6 +203,12 @@ export const explainCaptureRefusal: Explain = (reason) =>
 /** Why void_hold was refused. */
 export const explainVoidRefusal: Explain = (reason) =>
   explainHoldEnd(reason) ?? explainClosedHold(reason);
+
+/** Why set_standing_order was refused. */
+export const explainStandingOrderRefusal = explainer(STANDING_ORDER);
+
+/** Why cancel_standing_order was refused. */
+export const explainCancelOrderRefusal = explainer(STANDING_ORDER_END);
 
 const explainCredentials = explainer(CREDENTIALS);
 const explainPasswordChange = explainer(PASSWORD_CHANGE);

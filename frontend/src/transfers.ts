@@ -1,5 +1,7 @@
-// What a money_transfer answer means for the user, and whether a retry may reuse its uuid.
+// What a money_transfer answer means for the user, and whether a retry may reuse its uuid; the
+// same for the commands decided at once (hold_money, void_hold, set_standing_order, …).
 
+import { graphQLErrorsOf, messageWithCode } from './api/auth';
 import { describeError, type ReportedError } from './api/errors';
 import type { MoneyTransferMutation } from './generated/graphql';
 
@@ -40,4 +42,33 @@ export function interpretEnded(
   const reason = answer.reason ?? 'the transfer failed';
   // `ended` is false when the endpoint stopped waiting before the saga ended.
   return answer.ended ? { kind: 'refused', reason } : { kind: 'unknown', reason };
+}
+
+/**
+ * The endpoint stopped waiting for the command handler (a TIMEOUT error): the command may still
+ * be decided, so the outcome is unknown; null for any other error.
+ */
+export function timedOut(
+  error: ReportedError | undefined,
+  endpoint: string,
+): TransferAnswer | null {
+  if (messageWithCode(graphQLErrorsOf(error), 'TIMEOUT') === null || !error) return null;
+  return { kind: 'unknown', reason: describeError(error, endpoint) };
+}
+
+/**
+ * The answer of a command that is decided at once (a CommandResult: hold_money, void_hold,
+ * set_standing_order, …), or the error instead of one.
+ */
+export function interpretCommand(
+  error: ReportedError | undefined,
+  answer: { success: boolean; reason: string | null } | null | undefined,
+  endpoint: string,
+): TransferAnswer {
+  const timeout = timedOut(error, endpoint);
+  if (timeout) return timeout;
+  if (error) return interpretEnded(error, undefined, endpoint);
+  if (!answer) return { kind: 'unknown', reason: 'the endpoint gave no answer' };
+  if (answer.success) return { kind: 'done' };
+  return { kind: 'refused', reason: answer.reason ?? 'refused' };
 }

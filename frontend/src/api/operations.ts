@@ -79,7 +79,10 @@ export const OPEN_ACCOUNT = graphql(`
   }
 `);
 
-/** Each account with its booked and available balance and its open holds, oldest first. */
+/**
+ * Each account with its booked and available balance, its open holds and its standing orders under
+ * way, both oldest first.
+ */
 export const MY_ACCOUNTS = graphql(`
   query MyAccounts {
     my_accounts {
@@ -95,6 +98,18 @@ export const MY_ACCOUNTS = graphql(`
           amount_cents
           descr
           expires_at
+        }
+        standing_orders {
+          uuid
+          to
+          amount
+          amount_cents
+          descr
+          schedule
+          first_run
+          runs
+          runs_done
+          next_run
         }
       }
       reason
@@ -141,6 +156,47 @@ export const CAPTURE_HOLD = graphql(`
 export const VOID_HOLD = graphql(`
   mutation VoidHold($uuid: String!, $iban: String!) {
     void_hold(uuid: $uuid, iban: $iban) {
+      success
+      reason
+    }
+  }
+`);
+
+/**
+ * Pays `amount` cents from the session user's account `from` to `to` on `schedule`, the first
+ * time at `first_run` (RFC 3339), at most `runs` times (left out: until cancelled).
+ */
+export const SET_STANDING_ORDER = graphql(`
+  mutation SetStandingOrder(
+    $uuid: String!
+    $amount: Int!
+    $from: String!
+    $to: String!
+    $descr: String!
+    $schedule: Schedule!
+    $first_run: String!
+    $runs: Int
+  ) {
+    set_standing_order(
+      uuid: $uuid
+      amount: $amount
+      from: $from
+      to: $to
+      descr: $descr
+      schedule: $schedule
+      first_run: $first_run
+      runs: $runs
+    ) {
+      success
+      reason
+    }
+  }
+`);
+
+/** Ends a standing order: no run after this. */
+export const CANCEL_STANDING_ORDER = graphql(`
+  mutation CancelStandingOrder($uuid: String!, $iban: String!) {
+    cancel_standing_order(uuid: $uuid, iban: $iban) {
       success
       reason
     }

@@ -16,6 +16,7 @@ import { Deposits } from './client/Deposits';
 import { HoldsPanel } from './client/HoldsPanel';
 import { LoginForm } from './client/LoginForm';
 import { SelectedAccount } from './client/SelectedAccount';
+import { StandingOrdersPanel } from './client/StandingOrdersPanel';
 import { StatementPanel } from './client/StatementPanel';
 import { TransferForm } from './client/TransferForm';
 
@@ -41,8 +42,9 @@ interface DeskProps {
 }
 
 /**
- * Every account of the user, and the one they work with: deposits, transfers, sharing, leaving
- * and alerts act on it. The session that goes with every request says who the user is.
+ * Every account of the user, and the one they work with: deposits, transfers, holds, standing
+ * orders, sharing, leaving and alerts act on it. The session that goes with every request says
+ * who the user is.
  */
 function ClientDesk({ session, focusHeading }: DeskProps) {
   const { preferences } = usePreferences();
@@ -114,6 +116,12 @@ function ClientDesk({ session, focusHeading }: DeskProps) {
             key={`holds-${iban}`}
             iban={iban}
             holds={listed?.holds ?? null}
+            onChanged={owned.reload}
+          />
+          <StandingOrdersPanel
+            key={`standing-orders-${iban}`}
+            iban={iban}
+            orders={listed?.standing_orders ?? null}
             onChanged={owned.reload}
           />
           <BalanceChart
