@@ -17,7 +17,7 @@
 //! librdkafka's transactional calls block, so they run in `block_in_place`: the caller must be
 //! on a multi-threaded tokio runtime.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -46,6 +46,13 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(8);
 /// producer: `send_offsets_to_transaction` ignores its timeout and can wait forever for a group
 /// coordinator on a broker that died (librdkafka #5456, #5511; seen in the broker-loss test).
 const ABANDON_AFTER: Duration = Duration::from_secs(10);
+/// How many abandoned producers may be blocked in their calls at once. Each holds a whole
+/// librdkafka client (its threads, connections and buffers) that only the call's return frees;
+/// past this, [`TransactionalWriter::start`] refuses to add another, so the process ends and
+/// its restart frees them all, instead of a long-lived process piling them up.
+pub const MAX_ABANDONED: usize = 2;
+/// Abandoned producers whose call has not returned yet (see [`abandonable`]).
+static ABANDONED: AtomicUsize = AtomicUsize::new(0);
 /// A fencing this soon after trouble with a broker is taken for librdkafka's own confusion,
 /// not a newer instance (see [`TransactionalWriter::write`]).
 const TROUBLE_WINDOW: Duration = Duration::from_secs(60);
@@ -67,6 +74,10 @@ pub enum TransactionError {
     /// blocked on its thread, and only a new one can go on.
     #[error("{call} did not return within {ABANDON_AFTER:?}; the producer is abandoned")]
     Stuck { call: &'static str },
+    /// Too many abandoned producers are still blocked (see [`MAX_ABANDONED`]): only a restart
+    /// frees them.
+    #[error("{0} abandoned producers are still blocked in calls that never returned; restart to free them")]
+    TooManyAbandoned(usize),
     /// The group moved on without this instance: its offsets were refused and the transaction
     /// aborted. Not an error of the process; what it owns must be found out again.
     #[error(
@@ -163,6 +174,7 @@ impl TransactionalWriter {
         settings: &KafkaSettings,
         transactional_id: &str,
     ) -> Result<Self, TransactionError> {
+        room_for_another_producer()?;
         let producer = settings
             .transactional_producer(transactional_id, BrokerTrouble)
             .map_err(TransactionError::Client)?;
@@ -328,13 +340,12 @@ impl TransactionalWriter {
         call: impl FnOnce(&FutureProducer<BrokerTrouble>) -> Result<(), KafkaError> + Send + 'static,
     ) -> Result<(), Failure> {
         let producer = Arc::clone(&self.producer);
-        let running = tokio::task::spawn_blocking(move || call(&producer));
-        match tokio::time::timeout(ABANDON_AFTER, running).await {
-            Ok(Ok(result)) => Ok(result?),
-            Ok(Err(_panicked)) => Err(KafkaError::Canceled.into()),
-            Err(_waited) => {
+        match abandonable(ABANDON_AFTER, move || call(&producer)).await {
+            Some(result) => Ok(result?),
+            None => {
                 tracing::error!(
                     call = name,
+                    abandoned = abandoned_producers(),
                     "a transactional call did not return; abandoning the producer"
                 );
                 self.stuck.store(true, Ordering::SeqCst);
@@ -364,6 +375,62 @@ impl TransactionalWriter {
                 }
                 Err(error) => return Err(error),
             }
+        }
+    }
+}
+
+/// Producers abandoned in a call that has not returned yet: each still holds its client.
+pub fn abandoned_producers() -> usize {
+    ABANDONED.load(Ordering::SeqCst)
+}
+
+/// Whether the process may create another producer (see [`MAX_ABANDONED`]).
+fn room_for_another_producer() -> Result<(), TransactionError> {
+    match abandoned_producers() {
+        abandoned if abandoned >= MAX_ABANDONED => {
+            Err(TransactionError::TooManyAbandoned(abandoned))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Where a blocking call stands, between the thread that runs it and the one that waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallState {
+    Running,
+    Returned,
+    Abandoned,
+}
+
+/// Runs `work` on a blocking thread and waits for it at most `after`: `None` when it did not
+/// return by then. It is then counted in [`abandoned_producers`] until it does return (which
+/// may be never), so the process knows how much it leaves behind.
+async fn abandonable<T: Send + 'static>(
+    after: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let state = Arc::new(Mutex::new(CallState::Running));
+    let on_return = Arc::clone(&state);
+    let running = tokio::task::spawn_blocking(move || {
+        let result = work();
+        let mut state = on_return.lock().unwrap_or_else(PoisonError::into_inner);
+        if *state == CallState::Abandoned {
+            ABANDONED.fetch_sub(1, Ordering::SeqCst);
+        }
+        *state = CallState::Returned;
+        result
+    });
+    match tokio::time::timeout(after, running).await {
+        Ok(Ok(result)) => Some(result),
+        // A panicking call: nothing is left running.
+        Ok(Err(_panicked)) => None,
+        Err(_waited) => {
+            let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+            if *state == CallState::Running {
+                *state = CallState::Abandoned;
+                ABANDONED.fetch_add(1, Ordering::SeqCst);
+            }
+            None
         }
     }
 }
@@ -436,6 +503,44 @@ fn is_fatal(error: &KafkaError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A call that never returns is counted as abandoned until it does return, so a process
+    /// knows how many clients it still holds, and makes no new producer while
+    /// [`MAX_ABANDONED`] are blocked; a call that returns in time is never counted. (The only
+    /// test of this binary that abandons calls: the count is the process's.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_calls_are_counted_until_they_return_and_bound_new_producers() {
+        assert_eq!(abandoned_producers(), 0);
+        let quick = abandonable(Duration::from_secs(5), || 7).await;
+        assert_eq!((quick, abandoned_producers()), (Some(7), 0));
+        assert!(room_for_another_producer().is_ok());
+
+        let mut releases = Vec::new();
+        for stuck in 1..=MAX_ABANDONED {
+            let (release, blocked) = std::sync::mpsc::channel::<()>();
+            releases.push(release);
+            let call = abandonable(Duration::from_millis(50), move || blocked.recv().is_ok());
+            assert_eq!(call.await, None);
+            assert_eq!(abandoned_producers(), stuck);
+        }
+        assert!(matches!(
+            room_for_another_producer(),
+            Err(TransactionError::TooManyAbandoned(MAX_ABANDONED))
+        ));
+
+        for release in releases {
+            release.send(()).ok();
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while abandoned_producers() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "returned calls are still counted"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(room_for_another_producer().is_ok());
+    }
 
     #[test]
     fn a_lost_broker_is_trouble_and_a_fencing_is_not() {

@@ -118,7 +118,9 @@ impl<'a> Pump<'a> {
             renewal = self.renewals,
             "the producer failed fatally; creating a new one"
         );
-        self.writer = Writer::start(self.kafka, self.transactional_id, self.codec.clone())?;
+        let new = Writer::start(self.kafka, self.transactional_id, self.codec.clone())?;
+        // Dropping a producer may wait for librdkafka to close it: not on the executor.
+        topology::kafka::close_in_background(std::mem::replace(&mut self.writer, new));
         self.producer_failed = false;
         Ok(())
     }

@@ -197,7 +197,9 @@ impl Publisher {
             {
                 self.renewals += 1;
                 tracing::warn!(%error, renewal = self.renewals, "the producer failed fatally; creating a new one");
-                self.writer = TransactionalWriter::start(&self.settings, &self.instance_id)?;
+                let new = TransactionalWriter::start(&self.settings, &self.instance_id)?;
+                // Dropping a producer may wait for librdkafka to close it: not on the executor.
+                topology::kafka::close_in_background(std::mem::replace(&mut self.writer, new));
                 self.confirmed = None;
                 Ok(())
             }
