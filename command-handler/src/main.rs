@@ -96,19 +96,21 @@ async fn main() -> ExitCode {
         state_store,
         saga_key,
     };
-    match runtime::run(settings, config, topology::process::stop_signal()).await {
+    let code = match runtime::run(settings, config, topology::process::stop_signal()).await {
         Ok(()) => {
             tracing::info!("command handler stopped");
-            ExitCode::SUCCESS
+            0
         }
         Err(error) if error.is_fenced() => {
             tracing::error!(%error, "a newer instance took over; exiting");
-            ExitCode::from(EXIT_FENCED)
+            EXIT_FENCED
         }
         Err(error) => {
             let error = anyhow::Error::from(error).context("command handler stopped with an error");
             tracing::error!("{error:#}");
-            ExitCode::FAILURE
+            1
         }
-    }
+    };
+    topology::transactions::exit_if_calls_are_blocked(i32::from(code));
+    ExitCode::from(code)
 }

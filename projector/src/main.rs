@@ -87,9 +87,15 @@ async fn main() -> anyhow::Result<()> {
         query_group: args.query_group,
         instance_id: args.transactional_id,
     };
-    runtime::run(settings, config, topology::process::stop_signal())
-        .await
-        .context("projector stopped with an error")?;
+    let stopped = runtime::run(settings, config, topology::process::stop_signal()).await;
+    if let Err(error) = &stopped {
+        // Said here, as the exit below skips `main`'s own report of the error.
+        if topology::transactions::abandoned_producers() > 0 {
+            tracing::error!("projector stopped with an error: {error:#}");
+        }
+    }
+    topology::transactions::exit_if_calls_are_blocked(i32::from(stopped.is_err()));
+    stopped.context("projector stopped with an error")?;
     tracing::info!("projector stopped");
     Ok(())
 }

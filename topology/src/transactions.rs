@@ -384,6 +384,22 @@ pub fn abandoned_producers() -> usize {
     ABANDONED.load(Ordering::SeqCst)
 }
 
+/// Ends the process with `code` at once while abandoned producers are still blocked (see
+/// [`MAX_ABANDONED`]): returning from `main` would drop the tokio runtime, which waits forever
+/// for its blocking threads, so the restart that frees them would never come. Call it on the
+/// way out of `main`.
+pub fn exit_if_calls_are_blocked(code: i32) {
+    let blocked = abandoned_producers();
+    if blocked > 0 {
+        tracing::error!(
+            blocked,
+            "abandoned producers are still blocked in their calls; exiting without waiting for them"
+        );
+        eprintln!("{blocked} abandoned Kafka producers still blocked; exiting with code {code}");
+        std::process::exit(code);
+    }
+}
+
 /// Whether the process may create another producer (see [`MAX_ABANDONED`]).
 fn room_for_another_producer() -> Result<(), TransactionError> {
     match abandoned_producers() {
