@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use metrics::{counter, gauge, histogram};
-use topology::{BankCommandFeedback, TransferCommandFeedback, UserCommandFeedback};
+use topology::{BankCommandFeedback, BankEvent, TransferCommandFeedback, UserCommandFeedback};
 use topology::{CommandFailed, CommandName, CommandSucceeded};
 
 use crate::handling::Output;
@@ -44,6 +44,23 @@ fn answer_of(output: &Output) -> Option<(CommandName, bool)> {
             answer(None, Some(f))
         }
         _ => None,
+    }
+}
+
+/// What a committed due tick decided (see `crate::handling::Handler::decide_due`):
+/// `open_bank_due_decisions_total{kind}`, kind `hold_expired`, `standing_order_run` or
+/// `standing_order_completed`.
+pub fn due_decided(outputs: &[Output]) {
+    for output in outputs {
+        let kind = match output {
+            Output::BankEvent(_, BankEvent::HoldReleasedEvent(_)) => "hold_expired",
+            Output::BankEvent(_, BankEvent::StandingOrderRanEvent(_)) => "standing_order_run",
+            Output::BankEvent(_, BankEvent::StandingOrderEndedEvent(_)) => {
+                "standing_order_completed"
+            }
+            _ => continue,
+        };
+        counter!("open_bank_due_decisions_total", "kind" => kind).increment(1);
     }
 }
 

@@ -100,7 +100,10 @@ impl Tasks<'_> {
         );
         let transfers: Vec<Id> = outputs.iter().filter_map(started_transfer).collect();
         match self.write_unprompted(consumer, pump, &outputs).await? {
-            Some(written) => self.after_commit(&outputs, &written, &transfers),
+            Some(written) => {
+                crate::runtime::metrics::due_decided(&outputs);
+                self.after_commit(&outputs, &written, &transfers)
+            }
             None => self.take_over_all(consumer, pump).await,
         }
     }
