@@ -62,6 +62,30 @@ pub struct Account {
     /// Standing orders under way, oldest first (absent from answers of projectors before them).
     #[serde(default)]
     pub standing_orders: Vec<StandingOrder>,
+    /// The latest runs of standing orders that failed, newest first, at most
+    /// [`FailedRun::KEPT`]: how the owner learns that a payment was not made.
+    #[serde(default)]
+    pub failed_runs: Vec<FailedRun>,
+}
+
+/// A run of a standing order whose transfer failed (e.g. not enough money): it is not tried
+/// again; the order goes on with its next run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedRun {
+    /// The order's uuid, and the uuid of the run's transfer (transfer_status tells its reason).
+    pub order: String,
+    pub transfer: String,
+    pub to: String,
+    pub amount: i64,
+    pub description: String,
+    pub reason: String,
+    /// When it failed (its event's timestamp), in milliseconds since the epoch.
+    pub at_millis: Option<i64>,
+}
+
+impl FailedRun {
+    /// How many failed runs an account keeps.
+    pub const KEPT: usize = 10;
 }
 
 /// A standing order under way: `amount` to `to` on `schedule` (`once`, `weekly` or `monthly`)
@@ -103,6 +127,7 @@ impl Account {
             owners: Vec::new(),
             holds: Vec::new(),
             standing_orders: Vec::new(),
+            failed_runs: Vec::new(),
         }
     }
 
@@ -358,7 +383,7 @@ mod tests {
             account,
             json!({"iban": "NL66OPEN0000000000", "balance": 0, "limit": -50000,
                    "owners": [{"username": "alice", "token_hash": "9f86", "token_nonce": "n"}],
-                   "holds": [], "standing_orders": []})
+                   "holds": [], "standing_orders": [], "failed_runs": []})
         );
 
         let transaction = serde_json::to_value(transaction(7, Some(1_764_489_600_000))).unwrap();
@@ -406,7 +431,7 @@ mod tests {
         });
         assert_eq!(
             text(&account),
-            r#"{"iban":"NL66OPEN0000000000","balance":0,"limit":-50000,"owners":[{"username":"bob","token_hash":"aa","token_nonce":null}],"holds":[],"standing_orders":[]}"#
+            r#"{"iban":"NL66OPEN0000000000","balance":0,"limit":-50000,"owners":[{"username":"bob","token_hash":"aa","token_nonce":null}],"holds":[],"standing_orders":[],"failed_runs":[]}"#
         );
         assert_eq!(
             text(&AccountAt {

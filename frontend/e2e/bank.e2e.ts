@@ -991,6 +991,25 @@ describe('Open Bank in a browser', () => {
     const after = await moneyOf(session, iban);
     expect(after).toMatchObject({ balance: '€ 87,50', standing_orders: [] });
     expect(await page.getByRole('alert').count()).toBe(0);
+
+    // One that cannot be paid: the bank runs it, the payment fails, and the panel says why.
+    const tooMuch = `${once} unpaid`;
+    const unpaidAt = new Date(Date.now() + 3_000);
+    await standingOrderByApi(session, iban, payee.iban, 1_000_000, tooMuch, 'ONCE', unpaidAt);
+    const failed = panel.getByRole('list', { name: 'Standing-order payments that failed' });
+    for (let tries = 1; ; tries++) {
+      await panel.getByRole('button', { name: 'Reload', exact: true }).click();
+      const shown = await failed.waitFor({ timeout: 2_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (shown) break;
+      expect(tries, 'the failed payment is listed after a reload').toBeLessThan(15);
+    }
+    const said = (await failed.textContent()) ?? '';
+    expect(said).toContain('€ 10.000,00');
+    expect(said).toContain('insufficient funds');
+    await waitForText(page, 'balance', '€ 87,50');
   });
 });
 

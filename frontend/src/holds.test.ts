@@ -149,6 +149,7 @@ describe('expectations of a reloaded list', () => {
     owners: ['alice'],
     holds,
     standing_orders: [],
+    failed_standing_order_runs: [],
   });
 
   it('tell whether the list shows the hold placed, and no longer the one ended', () => {

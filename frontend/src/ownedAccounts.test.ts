@@ -24,6 +24,7 @@ const accounts: OwnedAccount[] = [
     owners: ['alice-demo'],
     holds: [],
     standing_orders: [],
+    failed_standing_order_runs: [],
   },
   {
     iban: B,
@@ -32,6 +33,7 @@ const accounts: OwnedAccount[] = [
     owners: ['bob-demo', 'alice-demo'],
     holds: [],
     standing_orders: [],
+    failed_standing_order_runs: [],
   },
 ];
 

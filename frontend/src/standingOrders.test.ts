@@ -8,6 +8,7 @@ import {
   DEFAULT_SCHEDULE,
   defaultFirstRun,
   describeRequest,
+  failedRunText,
   firstRunInstant,
   interpretCancelOrder,
   interpretSetOrder,
@@ -316,6 +317,7 @@ describe('expectations of a reloaded list', () => {
     owners: ['alice'],
     holds: [],
     standing_orders: orders,
+    failed_standing_order_runs: [],
   });
 
   it('tell whether the list shows the order set, and no longer the one cancelled', () => {
@@ -392,6 +394,24 @@ describe('the answers', () => {
     expect(interpretCancelOrder(answer(true, null), endpoint)).toEqual({ kind: 'done' });
     expect(interpretCancelOrder(answer(false, Refusal.STANDING_ORDER_NOT_KNOWN), endpoint)).toEqual(
       { kind: 'refused', reason: Refusal.STANDING_ORDER_NOT_KNOWN },
+    );
+  });
+});
+
+describe('a failed run', () => {
+  it('says when, what and why, in the bank words', () => {
+    const text = failedRunText({
+      order_uuid: 'o',
+      transfer_uuid: 't',
+      to: 'NL39OPEN0000000001',
+      amount: '€ 650,00',
+      descr: 'rent',
+      reason: 'insufficient funds would be below the limit of € -500,00',
+      at: null,
+    });
+    expect(text).toBe(
+      'at an unknown time: € 650,00 to NL39OPEN0000000001 (rent) was not paid: ' +
+        'insufficient funds would be below the limit of € -500,00',
     );
   });
 });

@@ -20,6 +20,15 @@ import { interpretCommand, type TransferAnswer } from './transfers';
 
 /** A standing order under way, as my_accounts lists it: `schedule` is `once`, `weekly` or `monthly`. */
 export type StandingOrder = OwnedAccount['standing_orders'][number];
+/** A run of a standing order that failed, as the bank keeps it on the paying account. */
+export type FailedRun = OwnedAccount['failed_standing_order_runs'][number];
+
+/** How a failed run reads: when (local time, or unknown), what, and the bank's reason. */
+export function failedRunText(run: FailedRun): string {
+  const when = run.at ? new Date(run.at).toLocaleString() : 'at an unknown time';
+  const note = run.descr ? ` (${run.descr})` : '';
+  return `${when}: ${run.amount} to ${run.to}${note} was not paid: ${run.reason}`;
+}
 
 /** How often an order runs, as the form offers it. */
 export const SCHEDULE_CHOICES: readonly { label: string; value: Schedule }[] = [

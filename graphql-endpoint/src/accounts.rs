@@ -56,6 +56,8 @@ pub struct OwnedAccount {
     pub holds: Vec<topology::query_results::Hold>,
     /// Standing orders under way, oldest first.
     pub standing_orders: Vec<topology::query_results::StandingOrder>,
+    /// The latest runs of standing orders that failed, newest first.
+    pub failed_runs: Vec<topology::query_results::FailedRun>,
 }
 
 impl OwnedAccount {
@@ -79,6 +81,7 @@ impl OwnedAccount {
             owners: account.owners.into_iter().map(|o| o.username).collect(),
             holds: account.holds,
             standing_orders: account.standing_orders,
+            failed_runs: account.failed_runs,
         })
     }
 }
@@ -310,6 +313,7 @@ mod tests {
             limit: -50_000,
             holds: Vec::new(),
             standing_orders: Vec::new(),
+            failed_runs: Vec::new(),
             owners: owners
                 .iter()
                 .map(|(username, nonce)| Owner {

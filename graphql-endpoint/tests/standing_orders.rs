@@ -1,6 +1,7 @@
 //! Standing orders through GraphQL against the real suite: an owner sets one, sees it with its
-//! next run, the bank runs it at its time (the payee is paid, the order is gone), another is
-//! cancelled, and what cannot be right is refused.
+//! next run, the bank runs it at its time (the payee is paid, the order is gone), one that
+//! cannot be paid fails and the owner sees why, another is cancelled, and what cannot be right
+//! is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
@@ -18,7 +19,8 @@ const DEPOSIT: &str = "mutation($uuid: String!, $a: Int!, $to: String!) {
   money_transfer(uuid: $uuid, amount: $a, from: \"cash\", to: $to, descr: \"cash\") { success reason } }";
 /// What the tests read of an account.
 const ACCOUNT: &str = "balance
-  standing_orders { uuid to amount amount_cents descr schedule first_run runs runs_done next_run }";
+  standing_orders { uuid to amount amount_cents descr schedule first_run runs runs_done next_run }
+  failed_standing_order_runs { order_uuid transfer_uuid to amount descr reason at }";
 
 fn in_seconds(seconds: i64) -> String {
     graphql_endpoint::instants::format(graphql_endpoint::instants::now_millis() + seconds * 1_000)
@@ -70,11 +72,18 @@ async fn a_standing_order_runs_at_its_time_and_a_cancelled_one_never() {
     )
     .await;
     assert_eq!(answer, json!({"success": true, "reason": null}));
+    // One that cannot be paid: its run fails, and the owner sees why.
+    let unpaid = Id::random().to_uuid_string();
+    let answer = set(
+        &alice,
+        json!({"uuid": unpaid, "a": 1_000_000, "f": from, "to": payee, "s": "ONCE",
+               "at": in_seconds(4)}),
+    )
+    .await;
+    assert_eq!(answer, json!({"success": true, "reason": null}));
     let account = alice
         .my_account_when(ACCOUNT, &from, |a| {
-            a["standing_orders"]
-                .as_array()
-                .is_some_and(|o| o.len() == 2)
+            a["standing_orders"][0]["uuid"] == weekly
         })
         .await;
     let shown = &account["standing_orders"][0];
@@ -119,10 +128,23 @@ async fn a_standing_order_runs_at_its_time_and_a_cancelled_one_never() {
     // The one-off order runs within seconds of its time and is gone.
     let account = alice
         .my_account_when(ACCOUNT, &from, |a| {
-            a["standing_orders"] == json!([]) && a["balance"] == "€ 87,50"
+            a["standing_orders"] == json!([])
+                && a["balance"] == "€ 87,50"
+                && a["failed_standing_order_runs"]
+                    .as_array()
+                    .is_some_and(|runs| runs.len() == 1)
         })
         .await;
-    assert_eq!(account["balance"], "€ 87,50");
+    let failed = &account["failed_standing_order_runs"][0];
+    assert_eq!(
+        (&failed["order_uuid"], &failed["amount"], &failed["reason"]),
+        (
+            &json!(unpaid),
+            &json!("€ 10.000,00"),
+            &json!("insufficient funds would be below the limit of € -500,00")
+        ),
+        "{account}"
+    );
     bob.my_account_when(ACCOUNT, &payee, |a| a["balance"] == "€ 12,50")
         .await;
 }

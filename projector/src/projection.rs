@@ -290,15 +290,20 @@ impl BankProjector {
                     description: started.description.clone(),
                     debit_transaction_id: None,
                     initiator: started.username.clone(),
+                    standing_order: None,
                 },
             ),
-            BankEvent::TransferCompletedEvent(completed) => {
-                model.finish_transfer(&completed.id, TransferState::Complete, None)
-            }
+            BankEvent::TransferCompletedEvent(completed) => model.finish_transfer(
+                &completed.id,
+                TransferState::Complete,
+                None,
+                source.timestamp_ms,
+            ),
             BankEvent::TransferFailedEvent(failed) => model.finish_transfer(
                 &failed.id,
                 TransferState::Failed,
                 Some(failed.reason.clone()),
+                source.timestamp_ms,
             ),
             BankEvent::MoneyCreditedEvent(credited) => {
                 let (from_to, description) = credit_details(model, credited);

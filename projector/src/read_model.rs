@@ -63,6 +63,8 @@ pub struct Transfer {
     pub debit_transaction_id: Option<i32>,
     /// Who started it: the one customer who may ask how it stands.
     pub initiator: String,
+    /// The standing order it is a run of, and its amount: a failure is shown on the account.
+    pub standing_order: Option<(String, i64)>,
 }
 
 /// How a transfer stands, why it failed, and who started it (None for a transfer whose start
@@ -468,10 +470,11 @@ impl ReadModel {
     }
 
     /// The first start of a transfer id wins, as the command handler refuses a second one.
-    pub(crate) fn start_transfer(&self, id: Id, transfer: Transfer) {
+    pub(crate) fn start_transfer(&self, id: Id, mut transfer: Transfer) {
         if self.transfers.contains_key(&id) {
             return;
         }
+        transfer.standing_order = self.run_of(&transfer.from, id);
         self.transfers.insert(id, transfer);
         self.history.record_transfer(&id);
     }
@@ -486,8 +489,18 @@ impl ReadModel {
     /// Once a transfer is completed or failed no money event that needs it comes any more: the
     /// saga writes a transfer's debit and return before its final event, all in the transfer's
     /// home partition. Its credit may come later (another partition) but carries what it needs.
-    pub(crate) fn finish_transfer(&self, id: &Id, state: TransferState, reason: Option<String>) {
-        let initiator = self.transfers.remove(id).map(|(_, t)| t.initiator);
+    pub(crate) fn finish_transfer(
+        &self,
+        id: &Id,
+        state: TransferState,
+        reason: Option<String>,
+        at_millis: Option<i64>,
+    ) {
+        let transfer = self.transfers.remove(id).map(|(_, t)| t);
+        if let (Some(transfer), TransferState::Failed, Some(reason)) = (&transfer, state, &reason) {
+            self.run_failed(id, transfer, reason, at_millis);
+        }
+        let initiator = transfer.map(|t| t.initiator);
         let outcome = TransferOutcome {
             state,
             reason,

@@ -70,7 +70,7 @@ const BY_IBAN: Table<(&str, i32), ()> = Table::new("transactions_by_iban");
 
 const LAYOUT: Layout = Layout {
     // Bumped whenever a table's layout or encoding changes: an older store is then rebuilt.
-    format: 6,
+    format: 7,
     tables: &[
         &ISSUED,
         &USERS,

@@ -329,7 +329,7 @@ async fn events_in_queries_answered_and_transactions_derived() {
         "iban": a, "balance": 7_500, "limit": -50_000,
         // Written before the hashes (the token in clear), read as its hash: never the token.
         "owners": [{"username": alice, "token_hash": topology::proofs::token_hash(token_a), "token_nonce": null}],
-        "holds": [], "standing_orders": [],
+        "holds": [], "standing_orders": [], "failed_runs": [],
     });
     assert_eq!(find_account(&queries, &a).await, Ok(account_a.clone()));
     assert_eq!(

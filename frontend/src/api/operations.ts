@@ -111,6 +111,15 @@ export const MY_ACCOUNTS = graphql(`
           runs_done
           next_run
         }
+        failed_standing_order_runs {
+          order_uuid
+          transfer_uuid
+          to
+          amount
+          descr
+          reason
+          at
+        }
       }
       reason
     }

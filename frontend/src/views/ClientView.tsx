@@ -122,6 +122,7 @@ function ClientDesk({ session, focusHeading }: DeskProps) {
             key={`standing-orders-${iban}`}
             iban={iban}
             orders={listed?.standing_orders ?? null}
+            failedRuns={listed?.failed_standing_order_runs ?? []}
             onChanged={owned.reload}
           />
           <BalanceChart

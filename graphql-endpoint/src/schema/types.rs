@@ -131,6 +131,28 @@ pub struct OwnedAccount {
     pub holds: Vec<Hold>,
     /// Standing orders under way, oldest first.
     pub standing_orders: Vec<StandingOrder>,
+    /// The latest runs of standing orders that failed (at most 10, newest first): such a run
+    /// is not tried again, the order goes on with its next one.
+    pub failed_standing_order_runs: Vec<FailedStandingOrderRun>,
+}
+
+/// A run of a standing order that failed.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(rename_fields = "snake_case")]
+pub struct FailedStandingOrderRun {
+    /// The order's uuid.
+    pub order_uuid: String,
+    /// The run's transfer: transfer_status answers it too.
+    pub transfer_uuid: String,
+    pub to: String,
+    /// Dutch euros: `€ 650,00`.
+    pub amount: String,
+    pub descr: String,
+    /// Why it failed, in the bank's words (e.g. `insufficient funds would be below the limit
+    /// of € -500,00`).
+    pub reason: String,
+    /// When it failed: RFC 3339 in UTC.
+    pub at: Option<String>,
 }
 
 /// A standing order under way.
@@ -209,6 +231,19 @@ impl From<crate::accounts::OwnedAccount> for OwnedAccount {
                     runs: order.runs,
                     runs_done: i64::from(order.next_run),
                     next_run: order.next_at.map(crate::instants::format),
+                })
+                .collect(),
+            failed_standing_order_runs: account
+                .failed_runs
+                .into_iter()
+                .map(|run| FailedStandingOrderRun {
+                    order_uuid: run.order,
+                    transfer_uuid: run.transfer,
+                    to: run.to,
+                    amount: format_euro(run.amount),
+                    descr: run.description,
+                    reason: run.reason,
+                    at: run.at_millis.map(crate::instants::format),
                 })
                 .collect(),
         }

@@ -508,3 +508,71 @@ fn a_hold_shows_on_its_account_until_captured_or_released_and_books_nothing() {
     assert_eq!((account.balance, account.available()), (1_000, 1_000));
     assert!(account.holds.is_empty());
 }
+
+#[test]
+fn a_failed_run_of_a_standing_order_is_kept_on_the_paying_account() {
+    use topology::schedules::run_transfer_id;
+    use topology::{StandingOrderRanEvent, StandingOrderSchedule, StandingOrderSetEvent};
+    let order = id(7);
+    let set: BankEvent = StandingOrderSetEvent {
+        id: order,
+        iban: A.into(),
+        to: B.into(),
+        amount: 65_000,
+        description: "rent".into(),
+        username: "alice".into(),
+        token_hash: None,
+        schedule: StandingOrderSchedule::Monthly,
+        first_at: 1_000,
+        runs: Some(12),
+    }
+    .into();
+    let ran = |run: i32| -> BankEvent {
+        StandingOrderRanEvent {
+            id: order,
+            iban: A.into(),
+            run,
+            transfer_id: run_transfer_id(order, u32::try_from(run).unwrap_or(0)),
+        }
+        .into()
+    };
+    let first = run_transfer_id(order, 0);
+    let second = run_transfer_id(order, 1);
+    let mut projector = projector();
+    project_all(
+        &mut projector,
+        &[
+            account_created(A, "alice", "ta"),
+            set,
+            ran(0),
+            transfer_started(first, A, B, "rent"),
+            transfer_failed(
+                first,
+                "insufficient funds would be below the limit of € -500,00",
+            ),
+            ran(1),
+            transfer_started(second, A, B, "rent"),
+            transfer_completed(second),
+            transfer_started(id(8), A, B, "not a run"),
+            transfer_failed(id(8), "iban not known"),
+        ],
+    );
+    let account = projector.read_model().account(A).unwrap();
+    assert_eq!(account.failed_runs.len(), 1, "{:?}", account.failed_runs);
+    let failed = &account.failed_runs[0];
+    assert_eq!(
+        (
+            failed.order.as_str(),
+            failed.transfer.as_str(),
+            failed.amount,
+            failed.reason.as_str()
+        ),
+        (
+            order.to_uuid_string().as_str(),
+            first.to_uuid_string().as_str(),
+            65_000,
+            "insufficient funds would be below the limit of € -500,00"
+        )
+    );
+    assert_eq!(account.standing_orders[0].next_run, 2);
+}

@@ -108,7 +108,7 @@ fn find_bank_account_returns_balance_limit_and_owners() {
         json!({"iban": B, "balance": 2_000, "limit": -50_000, "owners": [
             {"username": "bob", "token_hash": token_hash("tb"), "token_nonce": null},
             {"username": "alice", "token_hash": token_hash("tb2"), "token_nonce": null}
-        ], "holds": [], "standing_orders": []}),
+        ], "holds": [], "standing_orders": [], "failed_runs": []}),
         "owners as hashes, never tokens"
     );
 }

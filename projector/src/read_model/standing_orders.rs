@@ -1,14 +1,17 @@
 //! Standing orders on the read side: an account shows its orders under way and when each runs
-//! next (by `topology::schedules`, as the command handler decides the runs). An order's events
-//! are keyed by its paying IBAN, so they follow the order of one partition.
+//! next (by `topology::schedules`, as the command handler decides the runs), and its latest
+//! runs that failed. An order's events, and each run's transfer (its TransferStarted right
+//! after the StandingOrderRan, its end later), are keyed by the paying IBAN, so they follow the
+//! order of one partition.
 
-use topology::schedules::run_at;
+use topology::schedules::{run_at, run_transfer_id};
 use topology::{
-    StandingOrderEndedEvent, StandingOrderRanEvent, StandingOrderSchedule, StandingOrderSetEvent,
+    Id, StandingOrderEndedEvent, StandingOrderRanEvent, StandingOrderSchedule,
+    StandingOrderSetEvent,
 };
 
-use super::ReadModel;
-use crate::query_results::{Account, StandingOrder};
+use super::{ReadModel, Transfer};
+use crate::query_results::{Account, FailedRun, StandingOrder};
 
 /// The schedule as the answers name it.
 pub fn schedule_name(schedule: StandingOrderSchedule) -> &'static str {
@@ -86,5 +89,48 @@ impl ReadModel {
             account.standing_orders.retain(|order| order.id != id);
         }
         self.history.record_account(&ended.iban);
+    }
+}
+
+impl ReadModel {
+    /// The order (and amount) of which transfer `transfer` from `iban` is the latest run: its
+    /// TransferStarted follows the order's StandingOrderRan, which moved the order's next run
+    /// on, so it is the run before that.
+    pub(super) fn run_of(&self, iban: &str, transfer: Id) -> Option<(String, i64)> {
+        let account = self.accounts.get(iban)?;
+        account.standing_orders.iter().find_map(|order| {
+            let id: Id = order.id.parse().ok()?;
+            let run = order.next_run.checked_sub(1)?;
+            (run_transfer_id(id, run) == transfer).then(|| (order.id.clone(), order.amount))
+        })
+    }
+
+    /// A run's transfer failed: the paying account keeps it among its latest failed runs.
+    pub(super) fn run_failed(
+        &self,
+        transfer_id: &Id,
+        transfer: &Transfer,
+        reason: &str,
+        at_millis: Option<i64>,
+    ) {
+        let Some((order, amount)) = &transfer.standing_order else {
+            return;
+        };
+        if let Some(mut account) = self.accounts.get_mut(&transfer.from) {
+            account.failed_runs.insert(
+                0,
+                FailedRun {
+                    order: order.clone(),
+                    transfer: transfer_id.to_uuid_string(),
+                    to: transfer.to.clone(),
+                    amount: *amount,
+                    description: transfer.description.clone(),
+                    reason: reason.to_string(),
+                    at_millis,
+                },
+            );
+            account.failed_runs.truncate(FailedRun::KEPT);
+        }
+        self.history.record_account(&transfer.from);
     }
 }

@@ -4,11 +4,13 @@ import { useStandingOrderCommands } from '../../hooks/standingOrderCommands';
 import type { Expectation } from '../../ownedAccounts';
 import { explainCancelOrderRefusal, refusalMessage } from '../../refusals';
 import {
+  failedRunText,
   lacksOrder,
   nextRun,
   orderName,
   orderRow,
   ranSince,
+  type FailedRun,
   type StandingOrder,
 } from '../../standingOrders';
 import { StandingOrderForm } from './StandingOrderForm';
@@ -17,6 +19,8 @@ interface Props {
   iban: string;
   /** The account's standing orders under way, oldest first; null while the list is not loaded. */
   orders: readonly StandingOrder[] | null;
+  /** The latest runs that failed, newest first (the bank keeps ten). */
+  failedRuns: readonly FailedRun[];
   /** Loads the list of accounts again (until it meets the expectation, when given). */
   onChanged: (until?: Expectation) => void;
 }
@@ -26,7 +30,7 @@ interface Props {
  * makes each run by itself: the list is loaded again a moment after the soonest run is due, so
  * its count moves on and an order whose last run was made goes away; Reload loads it at once.
  */
-export function StandingOrdersPanel({ iban, orders, onChanged }: Props) {
+export function StandingOrdersPanel({ iban, orders, failedRuns, onChanged }: Props) {
   const [outcome, setOutcome] = useState<Outcome>(null);
   useReloadOnRun(iban, orders, onChanged);
 
@@ -84,6 +88,19 @@ export function StandingOrdersPanel({ iban, orders, onChanged }: Props) {
               ))}
             </tbody>
           </table>
+        </div>
+      )}
+      {failedRuns.length > 0 && (
+        <div className="failed-runs">
+          <h3>Payments that failed</h3>
+          <p>A failed payment is not tried again; the order goes on with its next one.</p>
+          <ul aria-label="Standing-order payments that failed">
+            {failedRuns.map((run) => (
+              <li key={run.transfer_uuid} data-transfer={run.transfer_uuid}>
+                {failedRunText(run)}
+              </li>
+            ))}
+          </ul>
         </div>
       )}
       {outcome && <Notice kind={outcome.kind}>{outcome.text}</Notice>}
