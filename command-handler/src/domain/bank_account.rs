@@ -61,50 +61,16 @@ pub enum Command<'a> {
     ReturnMoney(&'a ReturnMoneyCommand),
 }
 
-/// One money movement of one transfer; with the transfer id it identifies a booking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Movement {
-    Debit,
-    Credit,
-    Return,
-}
-
-impl Movement {
-    /// The movement a money event books, with its transfer and account.
-    pub fn booked_by(event: &BankEvent) -> Option<(Id, &str, Movement)> {
-        match event {
-            BankEvent::MoneyDebitedEvent(e) => Some((e.id, e.iban.as_str(), Movement::Debit)),
-            BankEvent::MoneyCreditedEvent(e) => Some((e.id, e.iban.as_str(), Movement::Credit)),
-            BankEvent::MoneyReturnedEvent(e) => Some((e.id, e.iban.as_str(), Movement::Return)),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> u8 {
-        match self {
-            Movement::Debit => 0,
-            Movement::Credit => 1,
-            Movement::Return => 2,
-        }
-    }
-
-    pub fn from_code(code: u8) -> Option<Self> {
-        match code {
-            0 => Some(Movement::Debit),
-            1 => Some(Movement::Credit),
-            2 => Some(Movement::Return),
-            _ => None,
-        }
-    }
-}
-
 /// The most cash one deposit may bring in: € 10.000,00, as its refusal says (a test checks it).
 pub const MAX_DEPOSIT_CENTS: i64 = 1_000_000;
 /// The most cash an account may take in on one UTC day: € 25.000,00, as its refusal says.
 pub const MAX_DAILY_DEPOSITS_CENTS: i64 = 2_500_000;
 mod kept;
+mod movement;
 
+use kept::Owners;
 pub use kept::{DailyDeposits, Hold, StandingOrder};
+pub use movement::Movement;
 
 /// An account as a state store keeps it: everything but its bookings, which are kept per
 /// transfer and recalled when a command of that transfer comes (see [`BankAccounts::recall_booking`]).
@@ -117,45 +83,6 @@ pub struct AccountRecord {
     pub deposits: DailyDeposits,
     pub holds: Vec<Hold>,
     pub orders: Vec<StandingOrder>,
-}
-
-/// username → the SHA-256 of that owner's token, sorted by username. A vector, not a map: an account has one
-/// owner or a few, and a `BTreeMap`'s first node alone takes about 500 bytes, which made the
-/// owners the largest part of 100,000 accounts in memory.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct Owners(Vec<(String, String)>);
-
-impl Owners {
-    fn position(&self, username: &str) -> Result<usize, usize> {
-        self.0
-            .binary_search_by(|(owner, _)| owner.as_str().cmp(username))
-    }
-
-    fn get(&self, username: &str) -> Option<&str> {
-        let at = self.position(username).ok()?;
-        Some(self.0[at].1.as_str())
-    }
-
-    fn insert(&mut self, username: &str, token: &str) {
-        match self.position(username) {
-            Ok(at) => self.0[at].1 = token.to_string(),
-            Err(at) => self.0.insert(at, (username.to_string(), token.to_string())),
-        }
-    }
-
-    fn remove(&mut self, username: &str) {
-        if let Ok(at) = self.position(username) {
-            self.0.remove(at);
-        }
-    }
-}
-
-impl From<Vec<(String, String)>> for Owners {
-    fn from(mut owners: Vec<(String, String)>) -> Self {
-        owners.sort();
-        owners.dedup_by(|a, b| a.0 == b.0);
-        Owners(owners)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
