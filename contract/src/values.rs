@@ -14,6 +14,10 @@ pub const COMPANY_IBAN: &str = "NL66OPEN0000000000";
 pub const DEFAULT_LIMIT_CENTS: i64 = -50_000;
 /// The `from` of a deposit.
 pub const CASH: &str = "cash";
+/// The shortest and longest wait of a hold for its capture, in milliseconds: 1 s and 30 days.
+pub const HOLD_EXPIRES_IN_MILLIS: std::ops::RangeInclusive<i64> = 1_000..=30 * 86_400_000;
+/// The most runs one standing order may ask for (a hundred years of months).
+pub const MAX_STANDING_ORDER_RUNS: i32 = 1_200;
 
 /// A valid Dutch IBAN (checksum included) whose bank code is `OPEN`.
 pub fn is_open_iban(candidate: &str) -> bool {

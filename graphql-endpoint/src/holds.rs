@@ -8,12 +8,13 @@
 //! the first capture's transfer.
 
 use topology::reasons::Refusal;
+use topology::values::HOLD_EXPIRES_IN_MILLIS;
 use topology::{BankCommand, CaptureHoldCommand, HoldMoneyCommand, Id, VoidHoldCommand};
 
 use crate::bank::{Bank, RequestError};
 use crate::owners::CommandOutcome;
 use crate::transfers::Outcome;
-use crate::validation::{self, InvalidInput, Transfer};
+use crate::validation::{InvalidInput, Transfer};
 
 /// A hold as asked by a client, checked: the transfer its capture will be, and how long it
 /// waits for that capture.
@@ -23,14 +24,13 @@ pub struct Hold {
     pub expires_in_millis: i64,
 }
 
-/// The longest a hold may wait for its capture: 30 days, as the command handler enforces.
-pub const MAX_EXPIRES_IN_SECONDS: i32 = 30 * 86_400;
-
 /// Checks `expires_in_seconds` (1 s ..= 30 days); the rest is a transfer's checks.
 pub fn hold(transfer: Transfer, expires_in_seconds: i32) -> Result<Hold, InvalidInput> {
-    if !(1..=MAX_EXPIRES_IN_SECONDS).contains(&expires_in_seconds) {
+    let expires_in_millis = i64::from(expires_in_seconds) * 1_000;
+    if !HOLD_EXPIRES_IN_MILLIS.contains(&expires_in_millis) {
         return Err(InvalidInput(format!(
-            "expires_in_seconds should be 1 to {MAX_EXPIRES_IN_SECONDS} (30 days)"
+            "expires_in_seconds should be 1 to {} (30 days)",
+            HOLD_EXPIRES_IN_MILLIS.end() / 1_000
         )));
     }
     if transfer.is_deposit() {
@@ -40,16 +40,8 @@ pub fn hold(transfer: Transfer, expires_in_seconds: i32) -> Result<Hold, Invalid
     }
     Ok(Hold {
         transfer,
-        expires_in_millis: i64::from(expires_in_seconds) * 1_000,
+        expires_in_millis,
     })
-}
-
-/// The uuid of a hold (or a standing order) a command names, with the IBAN the command is
-/// routed by.
-pub fn held(uuid: &str, iban: &str, username: &str, token: &str) -> Result<Id, InvalidInput> {
-    validation::account_command(iban, username, token)?;
-    uuid.parse()
-        .map_err(|_| InvalidInput(format!("uuid `{uuid}` is not a valid UUID")))
 }
 
 impl Bank {
@@ -117,7 +109,7 @@ mod tests {
     use super::*;
 
     fn transfer(from: &str) -> Transfer {
-        validation::transfer(
+        crate::validation::transfer(
             "7f1c4d0e-3a7b-4c55-9f43-2f0cfb4f7a10",
             "alice",
             "hash",
@@ -136,18 +128,11 @@ mod tests {
             hold(transfer(own), 60).map(|hold| hold.expires_in_millis),
             Ok(60_000)
         );
-        assert!(hold(transfer(own), MAX_EXPIRES_IN_SECONDS).is_ok());
-        for seconds in [0, -1, MAX_EXPIRES_IN_SECONDS + 1] {
+        let longest = i32::try_from(HOLD_EXPIRES_IN_MILLIS.end() / 1_000).unwrap_or(0);
+        assert!(hold(transfer(own), longest).is_ok());
+        for seconds in [0, -1, longest + 1] {
             assert!(hold(transfer(own), seconds).is_err(), "{seconds}");
         }
         assert!(hold(transfer("cash"), 60).is_err());
-    }
-
-    #[test]
-    fn a_capture_or_void_names_a_uuid_and_a_bounded_iban() {
-        let uuid = "7f1c4d0e-3a7b-4c55-9f43-2f0cfb4f7a10";
-        assert!(held(uuid, "NL66OPEN0000000000", "alice", "hash").is_ok());
-        assert!(held("not-a-uuid", "NL66OPEN0000000000", "alice", "hash").is_err());
-        assert!(held(uuid, &"N".repeat(65), "alice", "hash").is_err());
     }
 }

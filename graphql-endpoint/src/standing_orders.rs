@@ -4,6 +4,7 @@
 //! when it is due (see its `domain::standing_orders`); the owner sees the orders under way,
 //! and when each runs next, in `my_accounts`.
 
+use topology::values::MAX_STANDING_ORDER_RUNS;
 use topology::StandingOrderSchedule;
 use topology::{BankCommand, CancelStandingOrderCommand, Id, SetStandingOrderCommand};
 
@@ -21,9 +22,6 @@ pub struct Order {
     pub runs: Option<i32>,
 }
 
-/// The most runs one order may ask for, as the command handler enforces.
-pub const MAX_RUNS: i32 = 1_200;
-
 /// Checks what the endpoint can judge alone: no cash, a sensible count of runs. Whether the
 /// first run lies in the past or too far ahead is the command handler's call, with its clock.
 pub fn order(
@@ -37,8 +35,10 @@ pub fn order(
             "cash cannot pay a standing order: from must be your IBAN".into(),
         ));
     }
-    if runs.is_some_and(|runs| !(1..=MAX_RUNS).contains(&runs)) {
-        return Err(InvalidInput(format!("runs should be 1 to {MAX_RUNS}")));
+    if runs.is_some_and(|runs| !(1..=MAX_STANDING_ORDER_RUNS).contains(&runs)) {
+        return Err(InvalidInput(format!(
+            "runs should be 1 to {MAX_STANDING_ORDER_RUNS}"
+        )));
     }
     Ok(Order {
         transfer,

@@ -112,9 +112,7 @@ pub fn transfer(
     to: &str,
     descr: &str,
 ) -> Result<Transfer, InvalidInput> {
-    let id: Id = uuid
-        .parse()
-        .map_err(|_| invalid(format!("uuid `{uuid}` is not a valid UUID")))?;
+    let id = self::uuid(uuid)?;
     if amount <= 0 {
         return Err(invalid("amount should be positive"));
     }
@@ -141,6 +139,24 @@ pub fn transfer(
         to: to.to_string(),
         descr: descr.to_string(),
     })
+}
+
+/// A client's uuid as the id of what it names.
+pub fn uuid(uuid: &str) -> Result<Id, InvalidInput> {
+    uuid.parse()
+        .map_err(|_| invalid(format!("uuid `{uuid}` is not a valid UUID")))
+}
+
+/// The uuid of what a command on account `iban` names (a hold, a standing order), checked with
+/// the command's other arguments (see [`account_command`]).
+pub fn named_on_account(
+    uuid: &str,
+    iban: &str,
+    username: &str,
+    token: &str,
+) -> Result<Id, InvalidInput> {
+    account_command(iban, username, token)?;
+    self::uuid(uuid)
 }
 
 /// Any valid IBAN in its electronic form (no spaces), checksum included.
@@ -220,6 +236,15 @@ pub fn amount_range(min: Option<i64>, max: Option<i64>) -> Result<(), InvalidInp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capture_or_void_names_a_uuid_and_a_bounded_iban() {
+        let uuid = "7f1c4d0e-3a7b-4c55-9f43-2f0cfb4f7a10";
+        let held = named_on_account;
+        assert!(held(uuid, "NL66OPEN0000000000", "alice", "hash").is_ok());
+        assert!(held("not-a-uuid", "NL66OPEN0000000000", "alice", "hash").is_err());
+        assert!(held(uuid, &"N".repeat(65), "alice", "hash").is_err());
+    }
 
     const UUID: &str = "7f1c4d0e-3a7b-4c55-9f43-2f0cfb4f7a10";
     const OWN: &str = "NL66OPEN0000000000";

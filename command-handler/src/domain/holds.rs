@@ -38,6 +38,7 @@
 //! is no longer open in the state rebuilt from the log, so it is released exactly once, also
 //! after a restart or a hand-over (the new owner releases it on its first tick).
 
+use topology::values::HOLD_EXPIRES_IN_MILLIS;
 use topology::{
     BankEvent, CaptureHoldCommand, HoldCapturedEvent, HoldMoneyCommand, HoldReleasedEvent, Id,
     MoneyHeldEvent, TransferStartedEvent, VoidHoldCommand,
@@ -45,10 +46,6 @@ use topology::{
 
 use super::bank_account::{BankAccount, BankAccounts};
 use super::{Reason, Transfers};
-
-/// The shortest and longest wait of a hold for its capture, in milliseconds.
-pub const MIN_EXPIRES_IN_MILLIS: i64 = 1_000;
-pub const MAX_EXPIRES_IN_MILLIS: i64 = 30 * 86_400_000;
 
 /// The most holds one account may have open.
 pub const MAX_HOLDS: usize = 100;
@@ -122,7 +119,7 @@ fn hold(
     now_millis: i64,
 ) -> Result<Vec<BankEvent>, Reason> {
     super::transfer::new_and_positive(transfers, c.id, c.amount)?;
-    if !(MIN_EXPIRES_IN_MILLIS..=MAX_EXPIRES_IN_MILLIS).contains(&c.expires_in) {
+    if !HOLD_EXPIRES_IN_MILLIS.contains(&c.expires_in) {
         return Err(Reason::HoldExpiryOutOfRange);
     }
     if c.from == c.to {

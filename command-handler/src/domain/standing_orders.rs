@@ -31,6 +31,7 @@
 //! transfer, at most [`MAX_RUNS_PER_TICK`] per order and tick).
 
 use topology::schedules::{run_at, run_transfer_id};
+use topology::values::MAX_STANDING_ORDER_RUNS;
 use topology::{
     BankEvent, CancelStandingOrderCommand, Id, SetStandingOrderCommand, StandingOrderEndedEvent,
     StandingOrderRanEvent, StandingOrderSetEvent, TransferStartedEvent,
@@ -41,8 +42,6 @@ use super::{Reason, Transfers};
 
 /// The most standing orders one account may have under way.
 pub const MAX_ORDERS: usize = 20;
-/// The most runs an order may ask for (a hundred years of months).
-pub const MAX_RUNS: i32 = 1_200;
 /// How far in the past a first run may lie: a client's clock a little behind the bank's.
 const FIRST_RUN_GRACE_MILLIS: i64 = 60_000;
 /// How far ahead a first run may lie.
@@ -97,7 +96,9 @@ fn set(
     now_millis: i64,
 ) -> Result<Vec<BankEvent>, Reason> {
     super::transfer::new_and_positive(transfers, c.id, c.amount)?;
-    if c.runs.is_some_and(|runs| !(1..=MAX_RUNS).contains(&runs)) {
+    if c.runs
+        .is_some_and(|runs| !(1..=MAX_STANDING_ORDER_RUNS).contains(&runs))
+    {
         return Err(Reason::StandingOrderRunsOutOfRange);
     }
     let earliest = now_millis.saturating_sub(FIRST_RUN_GRACE_MILLIS);

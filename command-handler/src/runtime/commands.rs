@@ -140,7 +140,7 @@ async fn serve(
             continue;
         }
         let Some(first) = first else {
-            worker.ask_again_if_due(consumer).await?;
+            worker.work_due(consumer).await?;
             continue;
         };
         let first = match first {
@@ -170,7 +170,7 @@ async fn serve(
             worker.take_over_all(consumer).await?;
         }
         // Also under steady load, when the tick never wins the race with `recv`.
-        worker.ask_again_if_due(consumer).await?;
+        worker.work_due(consumer).await?;
     }
     tracing::info!("stopped between two batches; nothing is left uncommitted");
     Ok(())
@@ -196,7 +196,7 @@ impl Loop<'_> {
 
     /// The work no input asks for: credits asked again, expired holds released, standing
     /// orders run.
-    async fn ask_again_if_due(&mut self, consumer: &Member) -> Result<(), RuntimeError> {
+    async fn work_due(&mut self, consumer: &Member) -> Result<(), RuntimeError> {
         self.tasks
             .ask_again_if_due(consumer, &mut self.pump)
             .await?;

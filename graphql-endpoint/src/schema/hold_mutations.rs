@@ -10,7 +10,7 @@ use super::access::{acting_owner, acting_transfer, TransferArgs};
 use super::errors::{graphql_error, invalid};
 use super::types::{CommandResult, MoneyTransferResult};
 use crate::bank::Bank;
-use crate::holds;
+use crate::{holds, validation};
 
 #[derive(Default)]
 pub struct HoldMutations;
@@ -61,7 +61,7 @@ impl HoldMutations {
         amount: i32,
     ) -> Result<MoneyTransferResult> {
         let (username, token) = acting_owner(ctx, &iban, username, token).await?;
-        let id = holds::held(&uuid, &iban, &username, &token).map_err(invalid)?;
+        let id = validation::named_on_account(&uuid, &iban, &username, &token).map_err(invalid)?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank
             .capture_hold(id, &iban, i64::from(amount), &username, &token)
@@ -80,7 +80,7 @@ impl HoldMutations {
         #[graphql(secret)] token: Option<String>,
     ) -> Result<CommandResult> {
         let (username, token) = acting_owner(ctx, &iban, username, token).await?;
-        let id = holds::held(&uuid, &iban, &username, &token).map_err(invalid)?;
+        let id = validation::named_on_account(&uuid, &iban, &username, &token).map_err(invalid)?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank
             .void_hold(id, &iban, &username, &token)

@@ -11,7 +11,7 @@ use super::access::{acting_owner, acting_transfer, TransferArgs};
 use super::errors::{graphql_error, invalid};
 use super::types::CommandResult;
 use crate::bank::Bank;
-use crate::{holds, instants, standing_orders};
+use crate::{instants, standing_orders, validation};
 
 /// How often a standing order runs.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +92,7 @@ impl OrderMutations {
         #[graphql(secret)] token: Option<String>,
     ) -> Result<CommandResult> {
         let (username, token) = acting_owner(ctx, &iban, username, token).await?;
-        let id = holds::held(&uuid, &iban, &username, &token).map_err(invalid)?;
+        let id = validation::named_on_account(&uuid, &iban, &username, &token).map_err(invalid)?;
         let bank = ctx.data::<Arc<Bank>>()?;
         let outcome = bank
             .cancel_standing_order(id, &iban, &username, &token)

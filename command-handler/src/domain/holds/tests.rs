@@ -3,6 +3,7 @@
 use super::*;
 use crate::domain::fixtures::*;
 use crate::domain::{BankState, TransferStatus};
+use topology::values::HOLD_EXPIRES_IN_MILLIS;
 use topology::{DebitMoneyCommand, TransferCommand};
 
 const HOUR: i64 = 3_600_000;
@@ -84,7 +85,7 @@ fn a_hold_is_refused_for_each_rule_in_order() {
         ),
         (
             HoldMoneyCommand {
-                expires_in: MAX_EXPIRES_IN_MILLIS + 1,
+                expires_in: HOLD_EXPIRES_IN_MILLIS.end() + 1,
                 ..hold_command(2, IBAN_A, IBAN_B, 100)
             },
             Reason::HoldExpiryOutOfRange,

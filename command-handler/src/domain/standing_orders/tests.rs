@@ -4,6 +4,7 @@
 use super::*;
 use crate::domain::fixtures::*;
 use crate::domain::{BankState, TransferStatus};
+use topology::values::MAX_STANDING_ORDER_RUNS;
 use topology::StandingOrderSchedule;
 
 const WEEK: i64 = 7 * 86_400_000;
@@ -80,7 +81,11 @@ fn an_order_is_refused_for_each_rule_in_order() {
             Reason::StandingOrderRunsOutOfRange,
         ),
         (
-            order(2, StandingOrderSchedule::Weekly, Some(MAX_RUNS + 1)),
+            order(
+                2,
+                StandingOrderSchedule::Weekly,
+                Some(MAX_STANDING_ORDER_RUNS + 1),
+            ),
             Reason::StandingOrderRunsOutOfRange,
         ),
         (

@@ -98,23 +98,13 @@ impl Tasks<'_> {
             records = outputs.len(),
             "deciding what fell due (holds, standing orders)"
         );
-        let transfers: Vec<Id> = outputs.iter().filter_map(started_transfer).collect();
         match self.write_unprompted(consumer, pump, &outputs).await? {
             Some(written) => {
                 crate::runtime::metrics::due_decided(&outputs);
-                self.after_commit(&outputs, &written, &transfers)
+                // The runs' transfers are among the outputs' events, which the store's changes name.
+                self.after_commit(&outputs, &written, &[])
             }
             None => self.take_over_all(consumer, pump).await,
         }
-    }
-}
-
-/// The transfer a run of a standing order started, so the store writes its saga's row.
-fn started_transfer(output: &Output) -> Option<Id> {
-    match output {
-        Output::BankEvent(_, topology::BankEvent::TransferStartedEvent(started)) => {
-            Some(started.id)
-        }
-        _ => None,
     }
 }
