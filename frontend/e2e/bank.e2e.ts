@@ -1010,6 +1010,16 @@ describe('Open Bank in a browser', () => {
     expect(said).toContain('€ 10.000,00');
     expect(said).toContain('insufficient funds');
     await waitForText(page, 'balance', '€ 87,50');
+    // And the owner is alerted, with no rule set: a notice in the bank's words.
+    const notice = page
+      .getByRole('region', { name: 'New alerts' })
+      .getByRole('alert')
+      .filter({ hasText: 'Standing order failed' })
+      .filter({ hasText: iban });
+    await notice.waitFor();
+    const message = (await notice.getByTestId('alert-message').textContent()) ?? '';
+    expect(message).toContain('€ 10.000,00');
+    expect(message).toContain('insufficient funds');
   });
 });
 

@@ -21,6 +21,7 @@ function alert(transactionId: number, overrides: Partial<Alert> = {}): Alert {
     iban: 'NL02OPEN0000000001',
     message: `Received € ${transactionId},00`,
     transaction_id: transactionId,
+    transfer_id: null,
     at: '2026-11-30T08:15:02.123Z',
     ...overrides,
   };
@@ -101,6 +102,14 @@ describe('alerts on screen', () => {
     expect(shown).toHaveLength(2);
   });
 
+  it('of failed standing-order runs are told apart by their transfer', () => {
+    const failed = (transfer: string) =>
+      alert(0, { kind: 'STANDING_ORDER_FAILED', transaction_id: null, transfer_id: transfer });
+    const shown = withAlert(withAlert([], failed('run-1')), failed('run-2'));
+    expect(shown).toHaveLength(2);
+    expect(withAlert(shown, failed('run-2'))).toBe(shown);
+  });
+
   it('go when dismissed', () => {
     const shown = withAlert(withAlert([], alert(1)), alert(2));
     expect(withoutAlert(shown, alertKey(alert(1))).map((item) => item.key)).toEqual([
@@ -112,6 +121,7 @@ describe('alerts on screen', () => {
     expect(alertTitle('BALANCE_BELOW')).toBe('Low balance');
     expect(alertTitle('LARGE_DEBIT')).toBe('Large debit');
     expect(alertTitle('ANY_CREDIT')).toBe('Money in');
+    expect(alertTitle('STANDING_ORDER_FAILED')).toBe('Standing order failed');
     expect(alertTitle('SOMETHING_NEW')).toBe('Alert');
   });
 });

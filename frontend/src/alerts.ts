@@ -49,6 +49,7 @@ export function kindChoice(kind: AlertKind): string {
 
 /** A short title for an alert that fired; a kind newer than the app is still an alert. */
 export function alertTitle(kind: string): string {
+  if (kind === 'STANDING_ORDER_FAILED') return 'Standing order failed';
   return known(kind) ? KINDS[kind].title : 'Alert';
 }
 
@@ -109,8 +110,9 @@ export interface ShownAlert {
 
 export const MAX_SHOWN_ALERTS = 5;
 
+/** A rule's alert is known by its transaction, a failed standing-order run by its transfer. */
 export function alertKey(alert: Alert): string {
-  return `${alert.iban}/${alert.kind}/${alert.transaction_id}`;
+  return `${alert.iban}/${alert.kind}/${alert.transaction_id ?? alert.transfer_id}`;
 }
 
 /** The alerts on screen with `alert` on top, each once, at most `max`: the oldest make room. */

@@ -35,6 +35,7 @@ describe('notificationContent', () => {
     iban: 'NL02OPEN0000000001',
     message: 'Balance fell below € 100,00: now € 95,00',
     transaction_id: 42,
+    transfer_id: null,
     at: '2026-11-30T08:15:02.123Z',
   };
 

@@ -123,7 +123,6 @@ impl TransactionFeed {
 impl AlertFeed {
     pub async fn alerts(settings: &KafkaSettings, codec: Arc<Codec>) -> Result<Self, ListenError> {
         Self::start(settings, codec, |event: AlertEvent, meta| {
-            let AlertEvent::AlertTriggeredEvent(event) = event;
             Alert::from_event(&event, meta.timestamp_ms)
         })
         .await

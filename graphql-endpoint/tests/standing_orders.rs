@@ -1,12 +1,12 @@
 //! Standing orders through GraphQL against the real suite: an owner sets one, sees it with its
 //! next run, the bank runs it at its time (the payee is paid, the order is gone), one that
-//! cannot be paid fails and the owner sees why, another is cancelled, and what cannot be right
-//! is refused.
+//! cannot be paid fails and the owner sees why (on the account and as an alert), another is
+//! cancelled, and what cannot be right is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics fails with its message
 
 mod common;
 
-use common::Client;
+use common::{Client, Protocol, Subscription};
 use serde_json::{json, Value};
 use topology::Id;
 
@@ -17,6 +17,8 @@ const CANCEL: &str = "mutation($uuid: String!, $i: String!) {
   cancel_standing_order(uuid: $uuid, iban: $i) { success reason } }";
 const DEPOSIT: &str = "mutation($uuid: String!, $a: Int!, $to: String!) {
   money_transfer(uuid: $uuid, amount: $a, from: \"cash\", to: $to, descr: \"cash\") { success reason } }";
+const ALERTS: &str = "subscription($i: String!) {
+  alerts(iban: $i) { kind iban message transaction_id transfer_id at } }";
 /// What the tests read of an account.
 const ACCOUNT: &str = "balance
   standing_orders { uuid to amount amount_cents descr schedule first_run runs runs_done next_run }
@@ -73,6 +75,14 @@ async fn a_standing_order_runs_at_its_time_and_a_cancelled_one_never() {
     .await;
     assert_eq!(answer, json!({"success": true, "reason": null}));
     // One that cannot be paid: its run fails, and the owner sees why.
+    let mut alerts = Subscription::start_as(
+        suite.endpoint.port(),
+        Protocol::TransportWs,
+        alice.session().expect("logged in"),
+        ALERTS,
+        json!({"i": from}),
+    )
+    .await;
     let unpaid = Id::random().to_uuid_string();
     let answer = set(
         &alice,
@@ -147,4 +157,21 @@ async fn a_standing_order_runs_at_its_time_and_a_cancelled_one_never() {
     );
     bob.my_account_when(ACCOUNT, &payee, |a| a["balance"] == "€ 12,50")
         .await;
+
+    // The owner is alerted, once, with the run's transfer.
+    let streamed = alerts.next_payload().await;
+    let alert = &streamed["data"]["alerts"];
+    assert_eq!(
+        (&alert["kind"], &alert["iban"], &alert["transaction_id"]),
+        (&json!("STANDING_ORDER_FAILED"), &json!(from), &Value::Null),
+        "{streamed}"
+    );
+    assert_eq!(alert["transfer_id"], failed["transfer_uuid"], "{streamed}");
+    assert_eq!(
+        alert["message"],
+        format!(
+            "Standing order payment of € 10.000,00 from {from} to {payee} (rent) failed: \
+             insufficient funds would be below the limit of € -500,00"
+        )
+    );
 }

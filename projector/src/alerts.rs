@@ -22,6 +22,13 @@
 //! | `BalanceBelow(t)` | takes the balance from at least `t` to below `t` (crossing, not every debit below) |
 //! | `LargeDebit(t)` | takes out at least `t` |
 //! | `AnyCredit` | brings money in: a credit, or money returned by a failed transfer |
+//!
+//! # Without a rule: a standing order's run that failed
+//!
+//! A run whose transfer fails moves no money, so it derives no transaction; its
+//! `TransferFailedEvent` derives a `StandingOrderRunFailedEvent` on `alert_events` instead
+//! (`read_model::standing_orders`), published from that event's partition and offset exactly
+//! like a derived transaction, and kept in the state store until it is out.
 
 use std::collections::BTreeMap;
 

@@ -58,7 +58,8 @@
 //! let source = Source::written(topology::routing::partition_of("NL66OPEN0000000000"), 0, Some(1_700_000_000_000));
 //! if let Some(derived) = bank.project(source, &event).map_err(|e| e.to_string())? {
 //!     if published.should_publish(&derived) {
-//!         // produce derived.event keyed by derived.key() in a Kafka transaction
+//!         // produce what it derived (a transaction with its alerts, or a failed standing-order
+//!         // run's alert) in a Kafka transaction
 //!     }
 //! }
 //!
@@ -89,7 +90,8 @@ mod alert_derivation_tests;
 mod test_events;
 
 pub use projection::{
-    project_user_event, return_description, BankProjector, DerivedTransaction, ProjectionError,
+    project_user_event, return_description, BankProjector, Derived, DerivedRunFailure,
+    DerivedTransaction, ProjectionError,
 };
 pub use publishing::{
     last_published_offset, offset_to_commit, offsets_to_commit, should_publish, PublishedPositions,

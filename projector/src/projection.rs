@@ -1,5 +1,6 @@
 //! Pure projections: an event updates the [`ReadModel`] and, for a money event, derives a
-//! `TransactionHappenedEvent` (SPEC §5).
+//! `TransactionHappenedEvent` (SPEC §5); the failure of a standing order's run derives its
+//! alert ([`DerivedRunFailure`]).
 //!
 //! # Many partitions, one answer
 //!
@@ -55,7 +56,8 @@ use std::sync::Arc;
 
 use thiserror::Error;
 use topology::{
-    AlertTriggeredEvent, BankEvent, MoneyCreditedEvent, TransactionHappenedEvent, UserEvent,
+    AlertTriggeredEvent, BankEvent, MoneyCreditedEvent, StandingOrderRunFailedEvent,
+    TransactionHappenedEvent, UserEvent,
 };
 
 use crate::query_results::{Owner, Transaction, TransferState};
@@ -93,6 +95,48 @@ impl DerivedTransaction {
     /// The key on `transaction_events`: the IBAN.
     pub fn key(&self) -> &str {
         &self.event.iban
+    }
+}
+
+/// A standing order's run that failed, derived from its transfer's `TransferFailedEvent`: the
+/// alert to the owner of the paying account, published like a transaction (see
+/// [`crate::alerts`]) although no money moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedRunFailure {
+    pub source: Source,
+    pub event: StandingOrderRunFailedEvent,
+    pub traceparent: Option<String>,
+}
+
+/// What one `bank_events` record derives for other services, published exactly once from its
+/// source (see [`crate::publishing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Derived {
+    Transaction(DerivedTransaction),
+    RunFailure(DerivedRunFailure),
+}
+
+impl Derived {
+    pub fn source(&self) -> Source {
+        match self {
+            Self::Transaction(derived) => derived.source,
+            Self::RunFailure(derived) => derived.source,
+        }
+    }
+
+    /// The transaction, if a money event derived this.
+    pub fn transaction(self) -> Option<DerivedTransaction> {
+        match self {
+            Self::Transaction(derived) => Some(derived),
+            Self::RunFailure(_) => None,
+        }
+    }
+
+    pub fn set_traceparent(&mut self, traceparent: Option<String>) {
+        match self {
+            Self::Transaction(derived) => derived.traceparent = traceparent,
+            Self::RunFailure(derived) => derived.traceparent = traceparent,
+        }
     }
 }
 
@@ -208,7 +252,8 @@ impl BankProjector {
     }
 
     /// Applies the event read at `source` (partition, offset, timestamp) of `bank_events` and
-    /// returns the derived transaction of a money event.
+    /// returns what it derives: the transaction of a money event, or the alert of a standing
+    /// order's run that failed.
     ///
     /// An offset at or below the last projected one of its partition is ignored and derives
     /// nothing: a redelivery (after a seek or rebalance) must not change a balance twice. Gaps
@@ -218,7 +263,7 @@ impl BankProjector {
         &mut self,
         source: Source,
         event: &BankEvent,
-    ) -> Result<Option<DerivedTransaction>, ProjectionError> {
+    ) -> Result<Option<Derived>, ProjectionError> {
         let index = self.ids.index(source.partition)?;
         if self.last_projected.len() <= index {
             self.last_projected.resize(index + 1, None);
@@ -228,12 +273,7 @@ impl BankProjector {
         }
         let derived = self.apply(source, event)?;
         self.last_projected[index] = Some(source.offset);
-        Ok(derived.map(|(event, alerts)| DerivedTransaction {
-            source,
-            event,
-            alerts,
-            traceparent: None,
-        }))
+        Ok(derived)
     }
 
     fn apply(
@@ -241,6 +281,14 @@ impl BankProjector {
         source: Source,
         event: &BankEvent,
     ) -> Result<Option<Derived>, ProjectionError> {
+        let transaction = |(event, alerts)| {
+            Derived::Transaction(DerivedTransaction {
+                source,
+                event,
+                alerts,
+                traceparent: None,
+            })
+        };
         let model = &*self.model;
         match event {
             BankEvent::BankAccountCreatedEvent(created) => {
@@ -293,18 +341,24 @@ impl BankProjector {
                     standing_order: None,
                 },
             ),
-            BankEvent::TransferCompletedEvent(completed) => model.finish_transfer(
-                &completed.id,
-                TransferState::Complete,
-                None,
-                source.timestamp_ms,
-            ),
-            BankEvent::TransferFailedEvent(failed) => model.finish_transfer(
-                &failed.id,
-                TransferState::Failed,
-                Some(failed.reason.clone()),
-                source.timestamp_ms,
-            ),
+            BankEvent::TransferCompletedEvent(completed) => {
+                model.finish_transfer(&completed.id, TransferState::Complete, None, source);
+            }
+            BankEvent::TransferFailedEvent(failed) => {
+                let run_failure = model.finish_transfer(
+                    &failed.id,
+                    TransferState::Failed,
+                    Some(failed.reason.clone()),
+                    source,
+                );
+                return Ok(run_failure.map(|event| {
+                    Derived::RunFailure(DerivedRunFailure {
+                        source,
+                        event,
+                        traceparent: None,
+                    })
+                }));
+            }
             BankEvent::MoneyCreditedEvent(credited) => {
                 let (from_to, description) = credit_details(model, credited);
                 return self
@@ -315,6 +369,7 @@ impl BankProjector {
                         from_to,
                         description,
                     )
+                    .map(transaction)
                     .map(Some);
             }
             BankEvent::MoneyDebitedEvent(debited) => {
@@ -331,7 +386,7 @@ impl BankProjector {
                 )?;
                 self.model
                     .remember_debit(&debited.id, derived.0.transaction_id);
-                return Ok(Some(derived));
+                return Ok(Some(transaction(derived)));
             }
             BankEvent::MoneyReturnedEvent(returned) => {
                 let transfer = model.transfer(&returned.id);
@@ -346,6 +401,7 @@ impl BankProjector {
                         from_to,
                         description,
                     )
+                    .map(transaction)
                     .map(Some);
             }
         }
@@ -362,7 +418,7 @@ impl BankProjector {
         change: i64,
         from_to: String,
         description: String,
-    ) -> Result<Derived, ProjectionError> {
+    ) -> Result<TransactionAndAlerts, ProjectionError> {
         let id = self.ids.take(source.partition)?;
         let new_balance = self.model.change_balance(iban, change);
         let transaction = Transaction {
@@ -386,7 +442,7 @@ impl BankProjector {
 }
 
 /// What a money event derives: its transaction and the alerts it fired.
-type Derived = (TransactionHappenedEvent, Vec<AlertTriggeredEvent>);
+type TransactionAndAlerts = (TransactionHappenedEvent, Vec<AlertTriggeredEvent>);
 
 /// A credit's counterparty (the transfer's `from`) and description. The credit's own fields
 /// come first: its transfer may start in a partition not read yet. The transfer is looked up

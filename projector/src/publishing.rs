@@ -8,7 +8,7 @@
 //! interleaved the partitions. So the only question is *which* derived events are already out,
 //! and since a partition is always read in offset order, the answer per partition is one
 //! number: the source offset of the last derived event published from it
-//! ([`DerivedTransaction::source`] has the partition and offset).
+//! ([`Derived::source`] has the partition and offset).
 //!
 //! # Runtime design
 //!
@@ -26,8 +26,8 @@
 //!   [`PublishQueue`]. The known positions come from the committed offsets read at start, every
 //!   second, after every assignment change, and from this instance's own commits.
 //! - Per round, the waiting events of the owned partitions go out in one producer transaction:
-//!   produce them to `transaction_events` keyed by [`DerivedTransaction::key`] (the IBAN),
-//!   `send_offsets_to_transaction` with [`offsets_to_commit`] of the batch (for *each* partition
+//!   produce them to `transaction_events` (a transaction) and `alert_events` (its alerts, or a
+//!   standing order's failed run), keyed by the IBAN, `send_offsets_to_transaction` with [`offsets_to_commit`] of the batch (for *each* partition
 //!   in the batch, the offset after its last derived event there) and the member's group
 //!   metadata, and commit. Partitions without a derived event in the batch keep their committed
 //!   offset; events that derive nothing need no commit.
@@ -60,7 +60,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::projection::DerivedTransaction;
+use crate::projection::{Derived, DerivedRunFailure, DerivedTransaction};
+use crate::store::{Store, StoreError};
 
 /// Whether the derived event of `source_offset` must be published, given the last source
 /// offset of the same partition whose derived event is already out (`None`: nothing published
@@ -85,12 +86,12 @@ pub fn offset_to_commit(source_offset: i64) -> i64 {
 
 /// The offsets to commit with `batch`: for every partition with a derived event in it, the
 /// offset after its last (highest) one.
-pub fn offsets_to_commit(batch: &[DerivedTransaction]) -> BTreeMap<i32, i64> {
+pub fn offsets_to_commit(batch: &[Derived]) -> BTreeMap<i32, i64> {
     let mut offsets = BTreeMap::new();
     for derived in batch {
-        let next = offset_to_commit(derived.source.offset);
+        let next = offset_to_commit(derived.source().offset);
         offsets
-            .entry(derived.source.partition)
+            .entry(derived.source().partition)
             .and_modify(|offset: &mut i64| *offset = (*offset).max(next))
             .or_insert(next);
     }
@@ -126,10 +127,10 @@ impl PublishedPositions {
     }
 
     /// Whether `derived` is news: past the last published offset of its partition.
-    pub fn should_publish(&self, derived: &DerivedTransaction) -> bool {
+    pub fn should_publish(&self, derived: &Derived) -> bool {
         should_publish(
-            derived.source.offset,
-            self.last_published(derived.source.partition),
+            derived.source().offset,
+            self.last_published(derived.source().partition),
         )
     }
 
@@ -151,7 +152,7 @@ impl PublishedPositions {
 #[derive(Debug, Default)]
 pub struct PublishQueue {
     published: PublishedPositions,
-    waiting: BTreeMap<i32, VecDeque<DerivedTransaction>>,
+    waiting: BTreeMap<i32, VecDeque<Derived>>,
 }
 
 impl PublishQueue {
@@ -164,10 +165,10 @@ impl PublishQueue {
     }
 
     /// Keeps `derived` until it is known to be published; drops it if it is already.
-    pub fn offer(&mut self, derived: DerivedTransaction) {
+    pub fn offer(&mut self, derived: Derived) {
         if self.published.should_publish(&derived) {
             self.waiting
-                .entry(derived.source.partition)
+                .entry(derived.source().partition)
                 .or_default()
                 .push_back(derived);
         }
@@ -183,7 +184,7 @@ impl PublishQueue {
     }
 
     /// This instance's transaction with `batch` committed.
-    pub fn published(&mut self, batch: &[DerivedTransaction]) {
+    pub fn published(&mut self, batch: &[Derived]) {
         for (partition, next) in offsets_to_commit(batch) {
             self.mark_published(partition, next - 1);
         }
@@ -191,7 +192,7 @@ impl PublishQueue {
 
     /// What to publish now: the waiting events of `owned` partitions, each partition's in
     /// offset order, at most `max` of them.
-    pub fn next_batch(&self, owned: &BTreeSet<i32>, max: usize) -> Vec<DerivedTransaction> {
+    pub fn next_batch(&self, owned: &BTreeSet<i32>, max: usize) -> Vec<Derived> {
         owned
             .iter()
             .filter_map(|partition| self.waiting.get(partition))
@@ -222,11 +223,51 @@ impl PublishQueue {
         }
         self.published.last_published.insert(partition, last);
         if let Some(waiting) = self.waiting.get_mut(&partition) {
-            while waiting.front().is_some_and(|d| d.source.offset <= last) {
+            while waiting.front().is_some_and(|d| d.source().offset <= last) {
                 waiting.pop_front();
             }
         }
     }
+}
+
+/// What the state store holds of `partition` (of `partitions`) past the published offset
+/// `after`, in offset order, to publish after a restart: its transactions (of the `issued` ids
+/// there) with their alerts, and its failed standing-order runs.
+pub fn stored_news(
+    store: &Store,
+    partitions: i32,
+    partition: i32,
+    issued: i64,
+    after: Option<i64>,
+) -> Result<Vec<Derived>, StoreError> {
+    let transactions = store
+        .derived_after(partitions, partition, issued, after)?
+        .into_iter()
+        .map(|stored| {
+            Derived::Transaction(DerivedTransaction {
+                event: (&stored.transaction).into(),
+                alerts: stored
+                    .alerts
+                    .iter()
+                    .map(|alert| alert.event(&stored.transaction))
+                    .collect(),
+                source: stored.source,
+                traceparent: None,
+            })
+        });
+    let run_failures = store
+        .run_failures_after(partition, after)?
+        .into_iter()
+        .filter_map(|stored| {
+            Some(Derived::RunFailure(DerivedRunFailure {
+                event: stored.failure.alert()?,
+                source: stored.source,
+                traceparent: None,
+            }))
+        });
+    let mut news: Vec<Derived> = transactions.chain(run_failures).collect();
+    news.sort_by_key(|derived| derived.source().offset);
+    Ok(news)
 }
 
 #[cfg(test)]
@@ -239,8 +280,8 @@ mod tests {
     use crate::source::Source;
     use crate::test_events::*;
 
-    fn derived(partition: i32, offset: i64) -> DerivedTransaction {
-        DerivedTransaction {
+    fn derived(partition: i32, offset: i64) -> Derived {
+        Derived::Transaction(DerivedTransaction {
             source: Source::at(partition, offset),
             event: topology::TransactionHappenedEvent {
                 iban: A.into(),
@@ -253,7 +294,7 @@ mod tests {
             },
             alerts: Vec::new(),
             traceparent: None,
-        }
+        })
     }
 
     #[test]
@@ -330,7 +371,9 @@ mod tests {
             if let Some(derived) = projector
                 .project(Source::at(partition, offset), event)
                 .unwrap()
+                .and_then(Derived::transaction)
             {
+                let derived = Derived::Transaction(derived);
                 if published_before.should_publish(&derived) {
                     batch.push(derived);
                 }
@@ -346,6 +389,10 @@ mod tests {
             committed.extend(offsets_to_commit(&batch));
             published.append(&mut batch);
         }
+        let published = published
+            .into_iter()
+            .filter_map(Derived::transaction)
+            .collect();
         (published, committed)
     }
 
@@ -470,7 +517,7 @@ mod tests {
             let batch = self.queue.next_batch(&self.owned, max);
             committed.extend(offsets_to_commit(&batch));
             self.queue.published(&batch);
-            out.extend(batch);
+            out.extend(batch.into_iter().filter_map(Derived::transaction));
         }
     }
 

@@ -30,7 +30,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
-use topology::Id;
+use topology::{Id, StandingOrderRunFailedEvent};
 
 use crate::account_index::{AccountIndex, AccountSearch};
 use crate::alerts::{AlertRules, FiredAlert, Kind};
@@ -41,6 +41,8 @@ use crate::store::{Restored, Round, Store, StoredAccount};
 mod holds;
 mod standing_orders;
 mod tiered_history;
+
+pub use standing_orders::RunFailure;
 
 use tiered_history::TieredHistory;
 
@@ -489,17 +491,22 @@ impl ReadModel {
     /// Once a transfer is completed or failed no money event that needs it comes any more: the
     /// saga writes a transfer's debit and return before its final event, all in the transfer's
     /// home partition. Its credit may come later (another partition) but carries what it needs.
+    /// Transfer `id` ended (by the event at `source`); when it was a standing order's run that
+    /// failed, answers the alert its owner gets.
     pub(crate) fn finish_transfer(
         &self,
         id: &Id,
         state: TransferState,
         reason: Option<String>,
-        at_millis: Option<i64>,
-    ) {
+        source: Source,
+    ) -> Option<StandingOrderRunFailedEvent> {
         let transfer = self.transfers.remove(id).map(|(_, t)| t);
-        if let (Some(transfer), TransferState::Failed, Some(reason)) = (&transfer, state, &reason) {
-            self.run_failed(id, transfer, reason, at_millis);
-        }
+        let run_failure = match (&transfer, state, &reason) {
+            (Some(transfer), TransferState::Failed, Some(reason)) => {
+                self.run_failed(id, transfer, reason, source)
+            }
+            _ => None,
+        };
         let initiator = transfer.map(|t| t.initiator);
         let outcome = TransferOutcome {
             state,
@@ -507,6 +514,7 @@ impl ReadModel {
             initiator,
         };
         self.history.record_outcome(id, outcome);
+        run_failure
     }
 
     /// Changes the balance of `iban` by `change` and returns the new balance. An IBAN never

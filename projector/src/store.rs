@@ -47,7 +47,7 @@ use topology::Id;
 
 use crate::alerts::{AlertRules, FiredAlert};
 use crate::query_results::{Account, Transaction};
-use crate::read_model::{Transfer, TransferOutcome};
+use crate::read_model::{RunFailure, Transfer, TransferOutcome};
 use crate::source::Source;
 
 /// redb's page cache: queries read history one account at a time, so a small one serves them.
@@ -67,10 +67,13 @@ const OUTCOMES: Table<u128, Postcard<TransferOutcome>> = Table::new("outcomes");
 const TRANSACTIONS: Table<i32, Postcard<StoredTransaction>> = Table::new("transactions");
 /// (IBAN, transaction id): an IBAN's transactions in id order, which is its partition's order.
 const BY_IBAN: Table<(&str, i32), ()> = Table::new("transactions_by_iban");
+/// (partition, offset) of a `TransferFailedEvent` → the standing order's run that failed by it,
+/// whose alert is published from that source like a transaction.
+const RUN_FAILURES: Table<(i32, i64), Postcard<StoredRunFailure>> = Table::new("run_failures");
 
 const LAYOUT: Layout = Layout {
     // Bumped whenever a table's layout or encoding changes: an older store is then rebuilt.
-    format: 7,
+    format: 8,
     tables: &[
         &ISSUED,
         &USERS,
@@ -79,6 +82,7 @@ const LAYOUT: Layout = Layout {
         &OUTCOMES,
         &TRANSACTIONS,
         &BY_IBAN,
+        &RUN_FAILURES,
     ],
 };
 
@@ -123,6 +127,13 @@ pub struct StoredTransaction {
     pub alerts: Vec<FiredAlert>,
 }
 
+/// A standing order's run that failed, and the `TransferFailedEvent` it failed by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRunFailure {
+    pub source: Source,
+    pub failure: RunFailure,
+}
+
 /// One round of the projection, written in one transaction.
 #[derive(Debug, Default)]
 pub struct Round {
@@ -132,6 +143,7 @@ pub struct Round {
     pub transfers: Vec<(Id, Option<Transfer>)>,
     pub outcomes: Vec<(Id, TransferOutcome)>,
     pub transactions: Vec<StoredTransaction>,
+    pub run_failures: Vec<(Source, RunFailure)>,
     pub positions: Vec<(String, i32, i64)>,
     pub issued: Vec<(i32, i64)>,
 }
@@ -143,6 +155,7 @@ impl Round {
             && self.transfers.is_empty()
             && self.outcomes.is_empty()
             && self.transactions.is_empty()
+            && self.run_failures.is_empty()
             && self.positions.is_empty()
             && self.issued.is_empty()
     }
@@ -302,6 +315,14 @@ impl Store {
                     transactions.insert(transaction.id, stored)?;
                     by_iban.insert((transaction.iban.as_str(), transaction.id), &())?;
                 }
+                let mut run_failures = RUN_FAILURES.write(write)?;
+                for (source, failure) in &round.run_failures {
+                    let stored = StoredRunFailure {
+                        source: *source,
+                        failure: failure.clone(),
+                    };
+                    run_failures.insert((source.partition, source.offset), &stored)?;
+                }
                 write.set_positions(
                     round
                         .positions
@@ -388,6 +409,25 @@ impl Store {
             found.push(stored);
         }
         found.reverse();
+        Ok(found)
+    }
+
+    /// The stored failed runs of `partition` derived from records after offset `after`
+    /// (`None`: all of them), oldest first.
+    pub fn run_failures_after(
+        &self,
+        partition: i32,
+        after: Option<i64>,
+    ) -> Result<Vec<StoredRunFailure>, StoreError> {
+        let table = RUN_FAILURES.read(&self.file.read()?)?;
+        let from = after.map_or(Bound::Included((partition, i64::MIN)), |after| {
+            Bound::Excluded((partition, after))
+        });
+        let mut found = Vec::new();
+        for entry in table.range((from, Bound::Included((partition, i64::MAX))))? {
+            let (_, stored) = entry?;
+            found.push(stored);
+        }
         Ok(found)
     }
 

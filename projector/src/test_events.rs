@@ -320,6 +320,34 @@ pub fn alert_removed(iban: &str, kind: topology::AlertKind) -> BankEvent {
     .into()
 }
 
+/// Standing order `order` from `from` to `to`: € 650,00 "rent", monthly, 12 runs.
+pub fn standing_order_set(order: Id, from: &str, to: &str) -> BankEvent {
+    topology::StandingOrderSetEvent {
+        id: order,
+        iban: from.into(),
+        to: to.into(),
+        amount: 65_000,
+        description: "rent".into(),
+        username: "alice".into(),
+        token_hash: None,
+        schedule: topology::StandingOrderSchedule::Monthly,
+        first_at: 1_000,
+        runs: Some(12),
+    }
+    .into()
+}
+
+/// Run `run` of standing order `order` from `from` is due: its transfer starts next.
+pub fn standing_order_ran(order: Id, from: &str, run: u32) -> BankEvent {
+    topology::StandingOrderRanEvent {
+        id: order,
+        iban: from.into(),
+        run: i32::try_from(run).unwrap_or(i32::MAX),
+        transfer_id: topology::schedules::run_transfer_id(order, run),
+    }
+    .into()
+}
+
 /// Projects `delivered` with a fresh projector of `partitions` partitions.
 pub fn project_delivered(
     partitions: i32,
@@ -336,6 +364,7 @@ pub fn project_delivered(
             projector
                 .project(crate::source::Source::at(partition, offset), event)
                 .unwrap()
+                .and_then(crate::projection::Derived::transaction)
         })
         .collect();
     (projector, derived)

@@ -151,7 +151,7 @@ async fn apply_creates_the_topology_and_a_second_apply_does_nothing() {
         })
         .collect();
     assert_eq!(subjects, expected_subjects());
-    assert_eq!(subjects.len(), 65);
+    assert_eq!(subjects.len(), 66);
 
     let again = synchronizer(&["apply"]);
     assert!(again.status.success());

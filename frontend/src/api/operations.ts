@@ -295,6 +295,7 @@ export const ALERTS = graphql(`
       iban
       message
       transaction_id
+      transfer_id
       at
     }
   }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Result, SimpleObject};
-use topology::AlertTriggeredEvent;
+use topology::AlertEvent;
 
 use super::access::{acting_owner, caller, forbidden, NOT_AN_OWNER};
 use super::errors::graphql_error;
@@ -77,6 +77,28 @@ impl From<reads::AlertRuleKind> for AlertKind {
     }
 }
 
+/// Why an alert fired: a rule of one of the [`AlertKind`]s, or a standing order's run that
+/// failed (always told, no rule needed).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertCause {
+    BalanceBelow,
+    LargeDebit,
+    AnyCredit,
+    /// A run of a standing order failed (e.g. not enough money); the order goes on with its
+    /// next run.
+    StandingOrderFailed,
+}
+
+impl From<topology::AlertKind> for AlertCause {
+    fn from(kind: topology::AlertKind) -> Self {
+        match kind {
+            topology::AlertKind::BalanceBelow => AlertCause::BalanceBelow,
+            topology::AlertKind::LargeDebit => AlertCause::LargeDebit,
+            topology::AlertKind::AnyCredit => AlertCause::AnyCredit,
+        }
+    }
+}
+
 /// One rule of an account.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 #[graphql(rename_fields = "snake_case")]
@@ -95,33 +117,50 @@ impl AlertRule {
     }
 }
 
-/// An alert a rule fired.
+/// An alert: a rule fired, or a standing order's run failed.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 #[graphql(rename_fields = "snake_case")]
 pub struct Alert {
-    pub kind: AlertKind,
+    pub kind: AlertCause,
     pub iban: String,
     /// What happened, in words.
     pub message: String,
-    /// The transaction that fired it.
-    pub transaction_id: i32,
-    /// When its money event was written: RFC 3339 in UTC.
+    /// The transaction that fired it; null for STANDING_ORDER_FAILED (no money moved).
+    pub transaction_id: Option<i32>,
+    /// The transfer of the standing order's run that failed (transfer_status tells its
+    /// reason); null for the other kinds.
+    pub transfer_id: Option<String>,
+    /// When its event was written: RFC 3339 in UTC.
     pub at: String,
 }
 
 impl Alert {
     /// `written_ms`: when the alert record itself was written, for an alert without the time
-    /// of its money event.
-    pub fn from_event(event: &AlertTriggeredEvent, written_ms: Option<i64>) -> Self {
-        let at = event.at_millis.or(written_ms).unwrap_or_default();
-        Self {
-            kind: event.alert_kind.into(),
-            iban: event.iban.clone(),
-            message: event.message.clone(),
-            transaction_id: event.transaction_id,
-            at: crate::instants::format(at),
+    /// of its event.
+    pub fn from_event(event: &AlertEvent, written_ms: Option<i64>) -> Self {
+        match event {
+            AlertEvent::AlertTriggeredEvent(event) => Self {
+                kind: event.alert_kind.into(),
+                iban: event.iban.clone(),
+                message: event.message.clone(),
+                transaction_id: Some(event.transaction_id),
+                transfer_id: None,
+                at: at(event.at_millis, written_ms),
+            },
+            AlertEvent::StandingOrderRunFailedEvent(event) => Self {
+                kind: AlertCause::StandingOrderFailed,
+                iban: event.iban.clone(),
+                message: event.message.clone(),
+                transaction_id: None,
+                transfer_id: Some(event.transfer_id.to_uuid_string()),
+                at: at(event.at_millis, written_ms),
+            },
         }
     }
+}
+
+fn at(at_millis: Option<i64>, written_ms: Option<i64>) -> String {
+    crate::instants::format(at_millis.or(written_ms).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -154,7 +193,7 @@ mod tests {
 
     #[test]
     fn an_alert_shows_the_time_of_its_money_event() {
-        let event = AlertTriggeredEvent {
+        let event = topology::AlertTriggeredEvent {
             iban: "NL66OPEN0000000000".into(),
             alert_kind: topology::AlertKind::AnyCredit,
             threshold: None,
@@ -162,8 +201,36 @@ mod tests {
             transaction_id: 3,
             at_millis: Some(1_796_025_600_000),
         };
-        let alert = Alert::from_event(&event, Some(0));
+        let alert = Alert::from_event(&AlertEvent::AlertTriggeredEvent(event), Some(0));
         assert_eq!(alert.at, "2026-11-30T08:00:00.000Z");
-        assert_eq!(alert.kind, AlertKind::AnyCredit);
+        assert_eq!(alert.kind, AlertCause::AnyCredit);
+        assert_eq!(alert.transaction_id, Some(3));
+    }
+
+    #[test]
+    fn a_failed_standing_order_run_is_an_alert_with_its_transfer() {
+        let transfer = topology::Id::random();
+        let event = topology::StandingOrderRunFailedEvent {
+            id: topology::Id::random(),
+            iban: "NL66OPEN0000000000".into(),
+            transfer_id: transfer,
+            to: "NL20OPEN0123456789".into(),
+            amount: 1_200,
+            description: "rent".into(),
+            reason: "insufficient funds".into(),
+            message: "Standing order payment failed".into(),
+            at_millis: None,
+        };
+        let alert = Alert::from_event(
+            &AlertEvent::StandingOrderRunFailedEvent(event),
+            Some(1_796_025_600_000),
+        );
+        assert_eq!(alert.kind, AlertCause::StandingOrderFailed);
+        assert_eq!(alert.transaction_id, None);
+        assert_eq!(alert.transfer_id, Some(transfer.to_uuid_string()));
+        assert_eq!(
+            alert.at, "2026-11-30T08:00:00.000Z",
+            "the record's own time"
+        );
     }
 }

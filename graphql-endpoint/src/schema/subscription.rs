@@ -294,11 +294,13 @@ impl SubscriptionRoot {
         let slot = SubscriptionSlots::take(ctx)?;
         let watched = iban.clone();
         let keep = move |alert: &Alert| (alert.iban == watched).then(|| alert.clone());
-        let items = delivered_or_resync(
-            receiver,
-            keep,
-            |alert| value!({ "iban": alert.iban, "transaction_id": alert.transaction_id }),
-        );
+        let items = delivered_or_resync(receiver, keep, |alert| {
+            value!({
+                "iban": alert.iban,
+                "transaction_id": alert.transaction_id,
+                "transfer_id": alert.transfer_id,
+            })
+        });
         let check_rules = rules_allowed;
         Ok(while_allowed(items, move || {
             let (recheck, iban, _slot) = (recheck.clone(), iban.clone(), &slot);

@@ -11,8 +11,9 @@ fn projector() -> BankProjector {
     BankProjector::new(Arc::new(ReadModel::new()), 1)
 }
 
-/// Projects `events` at offsets 0, 1, … of partition 0 and returns the derived events.
-fn project_all(projector: &mut BankProjector, events: &[BankEvent]) -> Vec<DerivedTransaction> {
+/// Projects `events` at offsets 0, 1, … of partition 0 (after those projected before) and
+/// returns everything they derived.
+fn derive_all(projector: &mut BankProjector, events: &[BankEvent]) -> Vec<Derived> {
     let start = projector
         .last_projected_offset(0)
         .map_or(0, |last| last + 1);
@@ -20,6 +21,14 @@ fn project_all(projector: &mut BankProjector, events: &[BankEvent]) -> Vec<Deriv
         .iter()
         .zip(start..)
         .filter_map(|(event, offset)| projector.project(Source::at(0, offset), event).unwrap())
+        .collect()
+}
+
+/// Projects `events` like [`derive_all`] and returns the derived transactions.
+fn project_all(projector: &mut BankProjector, events: &[BankEvent]) -> Vec<DerivedTransaction> {
+    derive_all(projector, events)
+        .into_iter()
+        .filter_map(Derived::transaction)
         .collect()
 }
 
@@ -321,6 +330,7 @@ fn exhausted_transaction_ids_fail_without_touching_the_balance() {
     let first = projector
         .project(Source::at(1, 0), &credited(id(1), A, 5))
         .unwrap();
+    let first = first.and_then(Derived::transaction);
     assert_eq!(first.map(|d| d.event.transaction_id), Some(2));
     let error = projector
         .project(Source::at(1, 1), &credited(id(1), A, 5))
@@ -512,34 +522,13 @@ fn a_hold_shows_on_its_account_until_captured_or_released_and_books_nothing() {
 #[test]
 fn a_failed_run_of_a_standing_order_is_kept_on_the_paying_account() {
     use topology::schedules::run_transfer_id;
-    use topology::{StandingOrderRanEvent, StandingOrderSchedule, StandingOrderSetEvent};
     let order = id(7);
-    let set: BankEvent = StandingOrderSetEvent {
-        id: order,
-        iban: A.into(),
-        to: B.into(),
-        amount: 65_000,
-        description: "rent".into(),
-        username: "alice".into(),
-        token_hash: None,
-        schedule: StandingOrderSchedule::Monthly,
-        first_at: 1_000,
-        runs: Some(12),
-    }
-    .into();
-    let ran = |run: i32| -> BankEvent {
-        StandingOrderRanEvent {
-            id: order,
-            iban: A.into(),
-            run,
-            transfer_id: run_transfer_id(order, u32::try_from(run).unwrap_or(0)),
-        }
-        .into()
-    };
+    let set = standing_order_set(order, A, B);
+    let ran = |run: u32| standing_order_ran(order, A, run);
     let first = run_transfer_id(order, 0);
     let second = run_transfer_id(order, 1);
     let mut projector = projector();
-    project_all(
+    let derived = derive_all(
         &mut projector,
         &[
             account_created(A, "alice", "ta"),
@@ -575,4 +564,33 @@ fn a_failed_run_of_a_standing_order_is_kept_on_the_paying_account() {
         )
     );
     assert_eq!(account.standing_orders[0].next_run, 2);
+
+    // Its owner is told once, from the run's TransferFailed (offset 4); the failure of a
+    // transfer that is no run tells nothing.
+    let told: Vec<&DerivedRunFailure> = derived
+        .iter()
+        .filter_map(|derived| match derived {
+            Derived::RunFailure(failure) => Some(failure),
+            Derived::Transaction(_) => None,
+        })
+        .collect();
+    assert_eq!(told.len(), 1, "{derived:?}");
+    let alert = &told[0].event;
+    assert_eq!(told[0].source, Source::at(0, 4));
+    assert_eq!(
+        (
+            alert.id,
+            alert.transfer_id,
+            alert.iban.as_str(),
+            alert.amount
+        ),
+        (order, first, A, 65_000)
+    );
+    assert_eq!(
+        alert.message,
+        format!(
+            "Standing order payment of € 650,00 from {A} to {B} (rent) failed: insufficient \
+             funds would be below the limit of € -500,00"
+        )
+    );
 }

@@ -4,14 +4,17 @@
 //! after the StandingOrderRan, its end later), are keyed by the paying IBAN, so they follow the
 //! order of one partition.
 
+use serde::{Deserialize, Serialize};
 use topology::schedules::{run_at, run_transfer_id};
+use topology::values::format_euro;
 use topology::{
-    Id, StandingOrderEndedEvent, StandingOrderRanEvent, StandingOrderSchedule,
-    StandingOrderSetEvent,
+    Id, StandingOrderEndedEvent, StandingOrderRanEvent, StandingOrderRunFailedEvent,
+    StandingOrderSchedule, StandingOrderSetEvent,
 };
 
 use super::{ReadModel, Transfer};
 use crate::query_results::{Account, FailedRun, StandingOrder};
+use crate::source::Source;
 
 /// The schedule as the answers name it.
 pub fn schedule_name(schedule: StandingOrderSchedule) -> &'static str {
@@ -105,32 +108,72 @@ impl ReadModel {
         })
     }
 
-    /// A run's transfer failed: the paying account keeps it among its latest failed runs.
+    /// A run's transfer failed, by the event at `source`: the paying account keeps it among its
+    /// latest failed runs, and its owner gets the alert this answers (kept with the round, so
+    /// one not yet published when the projector stops goes out after the restart).
     pub(super) fn run_failed(
         &self,
         transfer_id: &Id,
         transfer: &Transfer,
         reason: &str,
-        at_millis: Option<i64>,
-    ) {
-        let Some((order, amount)) = &transfer.standing_order else {
-            return;
+        source: Source,
+    ) -> Option<StandingOrderRunFailedEvent> {
+        let (order, amount) = transfer.standing_order.as_ref()?;
+        let run = FailedRun {
+            order: order.clone(),
+            transfer: transfer_id.to_uuid_string(),
+            to: transfer.to.clone(),
+            amount: *amount,
+            description: transfer.description.clone(),
+            reason: reason.to_string(),
+            at_millis: source.timestamp_ms,
         };
         if let Some(mut account) = self.accounts.get_mut(&transfer.from) {
-            account.failed_runs.insert(
-                0,
-                FailedRun {
-                    order: order.clone(),
-                    transfer: transfer_id.to_uuid_string(),
-                    to: transfer.to.clone(),
-                    amount: *amount,
-                    description: transfer.description.clone(),
-                    reason: reason.to_string(),
-                    at_millis,
-                },
-            );
+            account.failed_runs.insert(0, run.clone());
             account.failed_runs.truncate(FailedRun::KEPT);
         }
         self.history.record_account(&transfer.from);
+        let failure = RunFailure {
+            iban: transfer.from.clone(),
+            run,
+        };
+        let alert = failure.alert();
+        self.history.record_run_failure(source, failure);
+        alert
+    }
+}
+
+/// A failed run of a standing order from `iban`, as the state store keeps it until its alert is
+/// published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFailure {
+    pub iban: String,
+    pub run: FailedRun,
+}
+
+impl RunFailure {
+    /// The alert its owner gets (`None` only for ids that are not uuids, which the projection
+    /// never keeps).
+    pub fn alert(&self) -> Option<StandingOrderRunFailedEvent> {
+        let run = &self.run;
+        let message = format!(
+            "Standing order payment of {} from {} to {} ({}) failed: {}",
+            format_euro(run.amount),
+            self.iban,
+            run.to,
+            run.description,
+            run.reason
+        );
+        Some(StandingOrderRunFailedEvent {
+            id: run.order.parse().ok()?,
+            iban: self.iban.clone(),
+            transfer_id: run.transfer.parse().ok()?,
+            to: run.to.clone(),
+            amount: run.amount,
+            description: run.description.clone(),
+            reason: run.reason.clone(),
+            message,
+            at_millis: run.at_millis,
+        })
     }
 }

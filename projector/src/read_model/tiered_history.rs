@@ -18,6 +18,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use topology::Id;
 
+use super::standing_orders::RunFailure;
 use super::{Transfer, TransferOutcome};
 use crate::alerts::FiredAlert;
 use crate::query_results::Transaction;
@@ -35,6 +36,8 @@ struct Pending {
     transactions: BTreeMap<i32, (Arc<Transaction>, Source)>,
     /// The alerts each pending transaction fired, by transaction id.
     alerts: BTreeMap<i32, Vec<FiredAlert>>,
+    /// Standing orders' runs that failed, with the event they were derived from.
+    run_failures: Vec<(Source, RunFailure)>,
 }
 
 /// The history in its three tiers: pending, in flight, stored.
@@ -124,6 +127,11 @@ impl TieredHistory {
             .insert(transaction.id, (transaction, source));
     }
 
+    /// A standing order's run failed, by the event at `source`: kept until its alert is out.
+    pub fn record_run_failure(&self, source: Source, failure: RunFailure) {
+        self.pending_mut().run_failures.push((source, failure));
+    }
+
     // ---- the round: pending → in flight → stored ----
 
     /// What changed since the last round, as a round to write to the store with the
@@ -171,6 +179,7 @@ impl TieredHistory {
                             .unwrap_or_default(),
                     })
                     .collect(),
+                run_failures: pending.run_failures.clone(),
                 positions,
                 issued,
             }

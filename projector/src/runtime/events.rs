@@ -26,7 +26,8 @@ use topology::{BankEvent, KafkaSettings, UserEvent, BANK_PARTITIONS};
 
 use super::publisher::Publisher;
 use super::{metrics, RuntimeError, Shutdown, Status};
-use crate::projection::{project_user_event, BankProjector};
+use crate::projection::{project_user_event, BankProjector, Derived};
+use crate::publishing::stored_news;
 use crate::read_model::ReadModel;
 use crate::source::Source;
 use crate::store::{Identity, Store};
@@ -224,24 +225,14 @@ pub async fn run(
         .map(|(&(_, partition), &next)| (partition, next - 1))
         .collect();
     if let Some(publisher) = &mut publisher {
-        for (&partition, &count) in &issued {
-            let after = publisher.last_published(partition);
+        for partition in &bank_partitions {
+            let after = publisher.last_published(*partition);
+            let count = issued.get(partition).copied().unwrap_or(0);
             let stored = tokio::task::block_in_place(|| {
-                model
-                    .store()
-                    .derived_after(partition_count, partition, count, after)
+                stored_news(model.store(), partition_count, *partition, count, after)
             })?;
-            for stored in stored {
-                publisher.offer(crate::projection::DerivedTransaction {
-                    event: (&stored.transaction).into(),
-                    alerts: stored
-                        .alerts
-                        .iter()
-                        .map(|alert| alert.event(&stored.transaction))
-                        .collect(),
-                    source: stored.source,
-                    traceparent: None,
-                });
+            for derived in stored {
+                publisher.offer(derived);
             }
         }
     }
@@ -431,10 +422,15 @@ impl Projection<'_> {
     ) {
         match self.projector.project(source, event) {
             Ok(Some(mut derived)) => {
-                derived.traceparent = traceparent;
+                derived.set_traceparent(traceparent);
                 self.derived_in_round += 1;
-                metrics::transaction_derived();
-                metrics::alerts_derived(&derived.alerts);
+                match &derived {
+                    Derived::Transaction(derived) => {
+                        metrics::transaction_derived();
+                        metrics::alerts_derived(&derived.alerts);
+                    }
+                    Derived::RunFailure(_) => metrics::run_failure_derived(),
+                }
                 if let Some(publisher) = &mut self.publisher {
                     publisher.offer(derived);
                 }

@@ -33,6 +33,11 @@ pub fn transaction_derived() {
     counter!("open_bank_transactions_derived_total").increment(1);
 }
 
+/// `open_bank_alerts_derived_total{kind="STANDING_ORDER_FAILED"}`: a standing order's run failed.
+pub fn run_failure_derived() {
+    counter!("open_bank_alerts_derived_total", "kind" => "STANDING_ORDER_FAILED").increment(1);
+}
+
 /// `open_bank_alerts_derived_total{kind}`: alerts a money event fired, by kind.
 pub fn alerts_derived(alerts: &[topology::AlertTriggeredEvent]) {
     for alert in alerts {

@@ -28,7 +28,7 @@ use topology::{AlertEvent, KafkaSettings, TransactionEvent};
 
 use super::assignment::{Members, Membership, PublishingAssignment, PublishingMember};
 use super::{RuntimeError, Shutdown, Status};
-use crate::projection::DerivedTransaction;
+use crate::projection::Derived;
 use crate::publishing::{offsets_to_commit, PublishQueue, PublishedPositions};
 
 /// The most derived events in one transaction.
@@ -150,7 +150,7 @@ impl Publisher {
     }
 
     /// Keeps `derived` until it is published, by this instance or another.
-    pub fn offer(&mut self, derived: DerivedTransaction) {
+    pub fn offer(&mut self, derived: Derived) {
         self.queue.offer(derived);
     }
 
@@ -236,34 +236,48 @@ impl Publisher {
         }
     }
 
-    async fn records(&self, batch: &[DerivedTransaction]) -> Result<Vec<Record>, RuntimeError> {
+    async fn records(&self, batch: &[Derived]) -> Result<Vec<Record>, RuntimeError> {
         let mut records = Vec::with_capacity(batch.len());
         for derived in batch {
-            let message = TransactionEvent::from(derived.event.clone());
-            records.push(Record {
-                topic: TRANSACTION_EVENTS,
-                key: derived.key().to_string(),
-                payload: self.codec.encode(&message).await?,
-                traceparent: derived.traceparent.clone(),
-                answer: false,
-            });
-            // In the same transaction as the transaction they judge: published exactly when
-            // it is (see `crate::alerts`).
-            for alert in &derived.alerts {
-                let message = AlertEvent::from(alert.clone());
-                records.push(Record {
-                    topic: ALERT_EVENTS,
-                    key: alert.iban.clone(),
-                    payload: self.codec.encode(&message).await?,
-                    traceparent: derived.traceparent.clone(),
-                    answer: false,
-                });
+            match derived {
+                Derived::Transaction(derived) => {
+                    let message = TransactionEvent::from(derived.event.clone());
+                    records.push(Record {
+                        topic: TRANSACTION_EVENTS,
+                        key: derived.key().to_string(),
+                        payload: self.codec.encode(&message).await?,
+                        traceparent: derived.traceparent.clone(),
+                        answer: false,
+                    });
+                    // In the same transaction as the transaction they judge: published exactly
+                    // when it is (see `crate::alerts`).
+                    for alert in &derived.alerts {
+                        let message = AlertEvent::from(alert.clone());
+                        records.push(Record {
+                            topic: ALERT_EVENTS,
+                            key: alert.iban.clone(),
+                            payload: self.codec.encode(&message).await?,
+                            traceparent: derived.traceparent.clone(),
+                            answer: false,
+                        });
+                    }
+                }
+                Derived::RunFailure(failure) => {
+                    let message = AlertEvent::from(failure.event.clone());
+                    records.push(Record {
+                        topic: ALERT_EVENTS,
+                        key: failure.event.iban.clone(),
+                        payload: self.codec.encode(&message).await?,
+                        traceparent: failure.traceparent.clone(),
+                        answer: false,
+                    });
+                }
             }
         }
         Ok(records)
     }
 
-    fn offsets(&self, batch: &[DerivedTransaction]) -> Result<TopicPartitionList, RuntimeError> {
+    fn offsets(&self, batch: &[Derived]) -> Result<TopicPartitionList, RuntimeError> {
         let mut offsets = TopicPartitionList::new();
         for (partition, next) in offsets_to_commit(batch) {
             offsets

@@ -4,7 +4,8 @@ use topology::values::open_iban_for_account;
 use topology::BankEvent;
 
 use super::*;
-use crate::projection::{BankProjector, DerivedTransaction};
+use crate::projection::{BankProjector, Derived, DerivedTransaction};
+use crate::publishing::stored_news;
 use crate::read_model::ReadModel;
 use crate::test_events::*;
 
@@ -46,7 +47,8 @@ fn project(
             derived.extend(
                 projector
                     .project(Source::at(partition, offset), event)
-                    .unwrap(),
+                    .unwrap()
+                    .and_then(Derived::transaction),
             );
             moved.insert(partition, offset + 1);
         }
@@ -175,6 +177,47 @@ fn the_derived_events_after_a_published_offset_are_read_back_in_order() {
             assert_eq!(read, expected, "partition {partition} after {after:?}");
         }
     }
+}
+
+#[test]
+fn a_failed_standing_order_run_not_yet_published_is_read_back_in_offset_order() {
+    let order = id(7);
+    let run = topology::schedules::run_transfer_id(order, 0);
+    let history = [
+        account_created(A, "alice", "ta"),
+        standing_order_set(order, A, B),
+        standing_order_ran(order, A, 0),
+        transfer_started(run, A, B, "rent"),
+        transfer_failed(run, "insufficient funds"),
+        credited(id(9), A, 5),
+    ];
+    let delivered: Vec<(i32, i64, &BankEvent)> = history
+        .iter()
+        .zip(0..)
+        .map(|(event, offset)| (0, offset, event))
+        .collect();
+    let mut projector = BankProjector::new(Arc::new(ReadModel::new()), 1);
+    project(&mut projector, &delivered, 2);
+    let store = projector.read_model().store();
+    let issued = projector.issued()[0].1;
+    let news = |after| -> Vec<(i64, &'static str)> {
+        stored_news(store, 1, 0, issued, after)
+            .unwrap()
+            .iter()
+            .map(|derived| match derived {
+                Derived::Transaction(derived) => (derived.source.offset, "transaction"),
+                Derived::RunFailure(failure) => {
+                    assert_eq!(failure.event.transfer_id, run);
+                    assert_eq!(failure.event.reason, "insufficient funds");
+                    (failure.source.offset, "failed run")
+                }
+            })
+            .collect()
+    };
+    assert_eq!(news(None), [(4, "failed run"), (5, "transaction")]);
+    assert_eq!(news(Some(3)), [(4, "failed run"), (5, "transaction")]);
+    assert_eq!(news(Some(4)), [(5, "transaction")]);
+    assert_eq!(news(Some(5)), []);
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::bail;
-use projector::{answer, BankProjector, QueryAnswer, ReadModel, Source};
+use projector::{answer, BankProjector, Derived, QueryAnswer, ReadModel, Source};
 use topology::query_results::StatementPage;
 use topology::values::{new_token, open_iban_for_account, CASH};
 use topology::{
@@ -114,7 +114,10 @@ fn project_history(iban: &str, transactions: u32, rules: bool) -> anyhow::Result
             .into()
         };
         let source = Source::written(0, offset, Some(instant_of(n)));
-        if let Some(derived) = projector.project(source, &event)? {
+        if let Some(derived) = projector
+            .project(source, &event)?
+            .and_then(Derived::transaction)
+        {
             alerts += derived.alerts.len();
         }
         offset += 1;
