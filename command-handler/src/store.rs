@@ -215,6 +215,15 @@ impl Changes {
             && self.positions.is_empty()
     }
 
+    /// Every transfer it writes a row of: a status, a booking or a refused credit.
+    pub fn transfers_written(&self) -> impl Iterator<Item = Id> + '_ {
+        self.transfers
+            .iter()
+            .copied()
+            .chain(self.bookings.iter().map(|(transfer, _, _)| *transfer))
+            .chain(self.refused_credits.keys().copied())
+    }
+
     /// How many rows it will write, roughly: to bound a replay's batch.
     pub fn len(&self) -> usize {
         self.users.len()
@@ -296,6 +305,15 @@ impl Store {
     /// Deletes everything and records `identity`: the partitions are replayed from offset 0.
     pub fn reset(&self, identity: &Identity) -> Result<(), StoreError> {
         self.file.reset(identity)
+    }
+
+    /// Whether no transfer has a row here (a status, a booking or a refused credit): then
+    /// [`Self::facts`] finds nothing of any transfer not written since.
+    pub fn holds_no_transfers(&self) -> Result<bool, StoreError> {
+        let read = self.file.read()?;
+        Ok(STATUSES.read(&read)?.is_empty()?
+            && BOOKINGS.read(&read)?.is_empty()?
+            && REFUSED_CREDITS.read(&read)?.is_empty()?)
     }
 
     /// The live data of `partitions` and where they go on.
