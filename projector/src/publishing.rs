@@ -27,9 +27,9 @@
 //!   second, after every assignment change, and from this instance's own commits.
 //! - Per round, the waiting events of the owned partitions go out in one producer transaction:
 //!   produce them to `transaction_events` (a transaction) and `alert_events` (its alerts, or a
-//!   standing order's failed run), keyed by the IBAN, `send_offsets_to_transaction` with [`offsets_to_commit`] of the batch (for *each* partition
-//!   in the batch, the offset after its last derived event there) and the member's group
-//!   metadata, and commit. Partitions without a derived event in the batch keep their committed
+//!   standing order's failed run), keyed by the IBAN, `send_offsets_to_transaction` with
+//!   [`offsets_to_commit`] of the batch (for *each* partition in the batch, the offset after
+//!   its last derived event there) and the member's group metadata, and commit. Partitions without a derived event in the batch keep their committed
 //!   offset; events that derive nothing need no commit.
 //! - After an assignment change, nothing is published until the committed offsets were read
 //!   again (a stable read, which waits for open transactions with offsets of the group).
