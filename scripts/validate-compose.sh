@@ -269,7 +269,7 @@ PROJECTOR = "projector"
 PROJECTOR_DEFAULT_ID = "projector-transactions"
 PROJECTOR_DEFAULT_GROUPS = {"PROJECTOR_GROUP": "projector", "PROJECTOR_QUERY_GROUP": "projector-queries"}
 # How often the brokers must look for timed-out transactions (ms): a SIGKILLed replica's open
-# transaction blocks its partitions until aborted (the handler's transaction.timeout.ms is 6 s).
+# transaction blocks its partitions until aborted (the handler's transaction.timeout.ms is 10 s).
 ABORT_CLEANUP_VAR = "KAFKA_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS"
 ABORT_CLEANUP_MAX_MS = 1000
 BROKER_IMAGE = "apache/kafka"

@@ -19,7 +19,7 @@ const ACCOUNTS: usize = 36;
 const TRANSFERS: usize = 360;
 const DEPOSIT: i64 = 100_000;
 const FOREIGN_IBAN: &str = "NL91ABNA0417164300";
-/// Bound on one handover: session timeout (6 s) + aborting a dead transaction + the rebuild.
+/// Bound on one handover: session timeout (10 s) + aborting a dead transaction + the rebuild.
 const HANDOVER_WAIT: Duration = Duration::from_secs(60);
 
 struct Cluster {
@@ -215,10 +215,11 @@ async fn instances_come_and_go_without_losing_or_doubling_money() {
                 if let Some(process) = cluster.instances.get_mut(&4) {
                     process.pause();
                 }
-                faults.push("SIGSTOP instance 4 for 10 s");
+                faults.push("SIGSTOP instance 4 for 15 s");
                 let mut frozen = cluster.instances.remove(&4);
                 handovers.push(("instance 4 frozen", cluster.handover(at, &before).await));
-                tokio::time::sleep(Duration::from_secs(10).saturating_sub(at.elapsed())).await;
+                // Past its session and transaction timeouts (10 s each).
+                tokio::time::sleep(Duration::from_secs(15).saturating_sub(at.elapsed())).await;
                 if let Some(process) = frozen.as_mut() {
                     process.resume();
                 }

@@ -62,7 +62,8 @@ enum Ready {
 
 impl ServiceProcess {
     /// Starts `program` listening on 127.0.0.1 and a [`free_port`], which it is given in the
-    /// variables `(port_variable, host_variable)`, with `RUST_LOG=info`, the Kafka identity of
+    /// variables `(port_variable, host_variable)`, with `RUST_LOG=info` (or
+    /// `OPEN_BANK_SERVICE_LOG`, e.g. `info,librdkafka=debug` with `KAFKA_DEBUG=cgrp`), the Kafka identity of
     /// its principal ([`crate::service_identity`]) and `env` (which may override both). Stdin is closed, stdout and stderr go to `<temp dir>/<name>-<port>.log`:
     /// the log outlives the test for a look after a failure, and failures quote it. `name` also
     /// names the service in messages.
@@ -83,7 +84,10 @@ impl ServiceProcess {
         let child = Command::new(program)
             .env(port_variable, health_port.to_string())
             .env(host_variable, "127.0.0.1")
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("OPEN_BANK_SERVICE_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .envs(crate::service_identity(std::path::Path::new(program)))
             .envs(env)
             .stdin(Stdio::null())

@@ -20,6 +20,14 @@ impl KafkaSettings {
         for (key, value) in &self.overrides {
             config.set(key, value);
         }
+        // librdkafka looks a partition's leader up again only when it has none; a leader that
+        // died keeps its partitions in the client's view until the next periodic refresh
+        // (5 minutes by default), long after the cluster moved them (it does once the
+        // controller fences the broker, 4 s after its last heartbeat here). Records for those
+        // partitions then wait in the client until they time out with their transaction
+        // (6 s), which aborts it. Refreshed every second, a client finds the new leaders about
+        // a second after the move, for one small Metadata request a second per client.
+        self.set_default(&mut config, "topic.metadata.refresh.interval.ms", "1000");
         config
     }
 
@@ -43,16 +51,25 @@ impl KafkaSettings {
         config.set("transactional.id", transactional_id);
         // A transaction left open by a killed instance blocks the readers of its partitions
         // until the coordinator aborts it, this long after it began: it bounds how fast another
-        // instance can take those partitions over. A batch commits in milliseconds.
-        self.set_default(&mut config, "transaction.timeout.ms", "6000");
+        // instance can take those partitions over. It also bounds every record of a
+        // transaction (librdkafka caps message.timeout.ms at it): records whose partition
+        // leader died wait for the cluster to move the partition, which takes up to 6 s when
+        // the lost broker was also the active controller (2 s to elect another, then the 4 s
+        // broker session). At 6 s they timed out just before (the broker-loss test), and the
+        // transaction was aborted, its producer often replaced and every partition taken over:
+        // 12 s without answers instead of 5-8 s. A batch commits in milliseconds.
+        self.set_default(&mut config, "transaction.timeout.ms", "10000");
         config.create_with_context(context)
     }
 
     /// A member of a consumer group that must fail over within seconds: static membership
     /// under `instance_id` (a restart takes its partitions back at once, without a rebalance,
-    /// and a still-running older member with that id is fenced by the broker) and a 6 s
+    /// and a still-running older member with that id is fenced by the broker) and a 10 s
     /// session, so a killed member's partitions move to the others within seconds rather than
-    /// the default 45 s. `context` hears the rebalances.
+    /// the default 45 s. Not shorter: a lost broker that held the group's coordinator (and was
+    /// the active controller) is replaced up to 6 s later, and the member must reach the new
+    /// coordinator within the session or librdkafka ends it (below), which costs a rejoin and
+    /// a takeover. `context` hears the rebalances.
     ///
     /// librdkafka ends such a member for good once it is fenced, which also happens to a live
     /// one that lost its coordinator for a session (e.g. the broker holding it died) and
@@ -86,7 +103,7 @@ impl KafkaSettings {
         let mut config = self.consumer_config(group_id);
         config.set("group.instance.id", instance_id);
         self.observe(&mut config, group_id);
-        self.set_default(&mut config, "session.timeout.ms", "6000");
+        self.set_default(&mut config, "session.timeout.ms", "10000");
         self.set_default(&mut config, "heartbeat.interval.ms", "1500");
         config
     }

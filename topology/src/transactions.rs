@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{ConsumerContext, ConsumerGroupMetadata};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -46,6 +47,16 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(8);
 /// producer: `send_offsets_to_transaction` ignores its timeout and can wait forever for a group
 /// coordinator on a broker that died (librdkafka #5456, #5511; seen in the broker-loss test).
 const ABANDON_AFTER: Duration = Duration::from_secs(10);
+/// How long `send_offsets_to_transaction` may take, soon after trouble with a broker, before
+/// its producer is abandoned. That is when it hangs: the producer still names the lost broker
+/// as the group's coordinator, and once the cluster has dropped that broker nothing makes
+/// librdkafka look the coordinator up again until some other broker connection changes state
+/// (librdkafka #5511), which under load may be never, or when the lost broker is back. A call
+/// that does not hang takes two round trips, a few milliseconds, plus the new coordinator's
+/// load of the group (well under a second in the broker-loss test). Abandoning costs a new
+/// producer and a takeover of the partitions from the state store, about 2 s; waiting the full
+/// [`ABANDON_AFTER`] cost 10 s of no answers in the broker-loss test.
+const ABANDON_SEND_OFFSETS_IN_TROUBLE: Duration = Duration::from_secs(3);
 /// How many abandoned producers may be blocked in their calls at once. Each holds a whole
 /// librdkafka client (its threads, connections and buffers) that only the call's return frees;
 /// past this, [`TransactionalWriter::start`] refuses to add another, so the process ends and
@@ -72,8 +83,8 @@ pub enum TransactionError {
     Fatal(KafkaError),
     /// A call did not return in time (see [`ABANDON_AFTER`]): the producer is abandoned, still
     /// blocked on its thread, and only a new one can go on.
-    #[error("{call} did not return within {ABANDON_AFTER:?}; the producer is abandoned")]
-    Stuck { call: &'static str },
+    #[error("{call} did not return within {after:?}; the producer is abandoned")]
+    Stuck { call: &'static str, after: Duration },
     /// Too many abandoned producers are still blocked (see [`MAX_ABANDONED`]): only a restart
     /// frees them.
     #[error("{0} abandoned producers are still blocked in calls that never returned; restart to free them")]
@@ -114,7 +125,7 @@ pub struct TransactionalWriter {
 /// Why a transaction did not commit.
 enum Failure {
     Kafka(KafkaError),
-    Stuck(&'static str),
+    Stuck(&'static str, Duration),
 }
 
 impl From<KafkaError> for Failure {
@@ -138,11 +149,21 @@ pub struct BrokerTrouble;
 /// it, not the producer.
 pub fn note_client_error(error: &KafkaError, reason: &str) {
     if is_broker_trouble(error) {
-        *LAST_BROKER_TROUBLE
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        note_broker_trouble();
     }
     tracing::error!("librdkafka: {error}: {reason}");
+}
+
+fn note_broker_trouble() {
+    *LAST_BROKER_TROUBLE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+}
+
+/// librdkafka logs every failed or lost broker connection (refused, reset, closed by the
+/// peer, a failed TLS handshake) under the facility `FAIL`, and nothing else.
+fn is_broker_failure(facility: &str) -> bool {
+    facility == "FAIL"
 }
 
 impl BrokerTrouble {
@@ -157,6 +178,33 @@ impl BrokerTrouble {
 impl ClientContext for BrokerTrouble {
     fn error(&self, error: KafkaError, reason: &str) {
         note_client_error(&error, reason);
+    }
+
+    /// Logs as librdkafka's default context does, and notes a lost broker connection as
+    /// trouble: the producer hears of a broker that died only through this log line (`FAIL`,
+    /// "Disconnected"), seconds before any error reaches [`ClientContext::error`], and a
+    /// transaction waiting on that broker must know it then (see [`Patience`]).
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        if is_broker_failure(facility) {
+            note_broker_trouble();
+        }
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", "librdkafka: {facility} {message}")
+            }
+            RDKafkaLogLevel::Warning => {
+                tracing::warn!(target: "librdkafka", "librdkafka: {facility} {message}")
+            }
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", "librdkafka: {facility} {message}")
+            }
+            RDKafkaLogLevel::Debug => {
+                tracing::debug!(target: "librdkafka", "librdkafka: {facility} {message}")
+            }
+        }
     }
 
     fn stats(&self, statistics: rdkafka::statistics::Statistics) {
@@ -215,11 +263,14 @@ impl TransactionalWriter {
             if self.stuck.load(Ordering::SeqCst) {
                 return Err(TransactionError::Stuck {
                     call: "an earlier call",
+                    after: ABANDON_AFTER,
                 });
             }
             let error = match self.try_write(records, depends_on, offsets, group).await {
                 Ok(written) => return Ok(written),
-                Err(Failure::Stuck(call)) => return Err(TransactionError::Stuck { call }),
+                Err(Failure::Stuck(call, after)) => {
+                    return Err(TransactionError::Stuck { call, after })
+                }
                 Err(Failure::Kafka(error)) => error,
             };
             if is_fenced(&error) {
@@ -244,7 +295,9 @@ impl TransactionalWriter {
                 Ok(()) => {}
                 Err(Failure::Kafka(abort)) if is_fenced(&abort) => return Err(fenced(abort)),
                 Err(Failure::Kafka(abort)) => return Err(TransactionError::Fatal(abort)),
-                Err(Failure::Stuck(call)) => return Err(TransactionError::Stuck { call }),
+                Err(Failure::Stuck(call, after)) => {
+                    return Err(TransactionError::Stuck { call, after })
+                }
             }
             if lost {
                 return Err(TransactionError::LostOwnership(error));
@@ -283,9 +336,13 @@ impl TransactionalWriter {
         }
         if offsets.count() > 0 {
             let (offsets, group) = (offsets.clone(), Arc::clone(group));
-            self.call("send_offsets_to_transaction", move |producer| {
-                producer.send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT)
-            })
+            self.call_within(
+                Patience::SEND_OFFSETS,
+                "send_offsets_to_transaction",
+                move |producer| {
+                    producer.send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT)
+                },
+            )
             .await?;
         }
         self.commit().await?;
@@ -339,17 +396,29 @@ impl TransactionalWriter {
         name: &'static str,
         call: impl FnOnce(&FutureProducer<BrokerTrouble>) -> Result<(), KafkaError> + Send + 'static,
     ) -> Result<(), Failure> {
+        self.call_within(Patience::USUAL, name, call).await
+    }
+
+    /// [`Self::call`], abandoned as `patience` says.
+    async fn call_within(
+        &self,
+        patience: Patience,
+        name: &'static str,
+        call: impl FnOnce(&FutureProducer<BrokerTrouble>) -> Result<(), KafkaError> + Send + 'static,
+    ) -> Result<(), Failure> {
         let producer = Arc::clone(&self.producer);
-        match abandonable(ABANDON_AFTER, move || call(&producer)).await {
+        let in_trouble = || BrokerTrouble::seen_within(TROUBLE_WINDOW);
+        match abandonable(patience, in_trouble, move || call(&producer)).await {
             Some(result) => Ok(result?),
             None => {
                 tracing::error!(
                     call = name,
+                    waited = ?patience.waited(),
                     abandoned = abandoned_producers(),
                     "a transactional call did not return; abandoning the producer"
                 );
                 self.stuck.store(true, Ordering::SeqCst);
-                Err(Failure::Stuck(name))
+                Err(Failure::Stuck(name, patience.waited()))
             }
         }
     }
@@ -418,16 +487,47 @@ enum CallState {
     Abandoned,
 }
 
-/// Runs `work` on a blocking thread and waits for it at most `after`: `None` when it did not
-/// return by then. It is then counted in [`abandoned_producers`] until it does return (which
-/// may be never), so the process knows how much it leaves behind.
+/// How long a blocking call is waited for before it is abandoned.
+#[derive(Debug, Clone, Copy)]
+struct Patience {
+    /// At most this long.
+    usual: Duration,
+    /// Only this long when trouble with a broker was heard of by then (it may come after the
+    /// call began: the broker that dies is often the one the call waits for).
+    in_trouble: Duration,
+}
+
+impl Patience {
+    const USUAL: Patience = Patience {
+        usual: ABANDON_AFTER,
+        in_trouble: ABANDON_AFTER,
+    };
+    const SEND_OFFSETS: Patience = Patience {
+        usual: ABANDON_AFTER,
+        in_trouble: ABANDON_SEND_OFFSETS_IN_TROUBLE,
+    };
+
+    /// How long a call was waited for once abandoned.
+    fn waited(self) -> Duration {
+        if BrokerTrouble::seen_within(TROUBLE_WINDOW) {
+            self.in_trouble
+        } else {
+            self.usual
+        }
+    }
+}
+
+/// Runs `work` on a blocking thread and waits for it as `patience` says: `None` when it did
+/// not return by then. It is then counted in [`abandoned_producers`] until it does return
+/// (which may be never), so the process knows how much it leaves behind.
 async fn abandonable<T: Send + 'static>(
-    after: Duration,
+    patience: Patience,
+    in_trouble: impl Fn() -> bool,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {
     let state = Arc::new(Mutex::new(CallState::Running));
     let on_return = Arc::clone(&state);
-    let running = tokio::task::spawn_blocking(move || {
+    let mut running = tokio::task::spawn_blocking(move || {
         let result = work();
         let mut state = on_return.lock().unwrap_or_else(PoisonError::into_inner);
         if *state == CallState::Abandoned {
@@ -436,7 +536,14 @@ async fn abandonable<T: Send + 'static>(
         *state = CallState::Returned;
         result
     });
-    match tokio::time::timeout(after, running).await {
+    let early = patience.in_trouble.min(patience.usual);
+    let waited = match tokio::time::timeout(early, &mut running).await {
+        Err(_waited) if !in_trouble() => {
+            tokio::time::timeout(patience.usual - early, &mut running).await
+        }
+        waited => waited,
+    };
+    match waited {
         Ok(Ok(result)) => Some(result),
         // A panicking call: nothing is left running.
         Ok(Err(_panicked)) => None,
@@ -527,7 +634,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn abandoned_calls_are_counted_until_they_return_and_bound_new_producers() {
         assert_eq!(abandoned_producers(), 0);
-        let quick = abandonable(Duration::from_secs(5), || 7).await;
+        let patience = |after| Patience {
+            usual: after,
+            in_trouble: after,
+        };
+        let calm = || false;
+        let quick = abandonable(patience(Duration::from_secs(5)), calm, || 7).await;
         assert_eq!((quick, abandoned_producers()), (Some(7), 0));
         assert!(room_for_another_producer().is_ok());
 
@@ -535,7 +647,9 @@ mod tests {
         for stuck in 1..=MAX_ABANDONED {
             let (release, blocked) = std::sync::mpsc::channel::<()>();
             releases.push(release);
-            let call = abandonable(Duration::from_millis(50), move || blocked.recv().is_ok());
+            let call = abandonable(patience(Duration::from_millis(50)), calm, move || {
+                blocked.recv().is_ok()
+            });
             assert_eq!(call.await, None);
             assert_eq!(abandoned_producers(), stuck);
         }
@@ -556,6 +670,37 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(room_for_another_producer().is_ok());
+
+        // Trouble with a broker, heard of while a call waits, shortens the wait; without it, a
+        // call slower than the short wait is waited for.
+        let patience = Patience {
+            usual: Duration::from_secs(5),
+            in_trouble: Duration::from_millis(50),
+        };
+        let slow = abandonable(patience, calm, || {
+            std::thread::sleep(Duration::from_millis(200));
+            8
+        });
+        assert_eq!(slow.await, Some(8));
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let began = Instant::now();
+        let hung = abandonable(patience, || true, move || blocked.recv().is_ok());
+        assert_eq!(hung.await, None);
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+        assert_eq!(abandoned_producers(), 1);
+        release.send(()).ok();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while abandoned_producers() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the returned call is still counted"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     #[test]
@@ -568,6 +713,8 @@ mod tests {
         assert!(is_broker_trouble(&KafkaError::MessageProduction(
             RDKafkaErrorCode::MessageTimedOut
         )));
+        assert!(is_broker_failure("FAIL"));
+        assert!(!is_broker_failure("TXNERR"));
         // The fencing itself is reported through the same callback: counting it would make a
         // real newer instance look like librdkafka's confusion.
         assert!(!is_broker_trouble(&global(RDKafkaErrorCode::Fenced)));

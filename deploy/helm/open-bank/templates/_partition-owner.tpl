@@ -68,7 +68,7 @@ spec:
       securityContext:
         {{- include "open-bank.podSecurityContext" $ctx | nindent 8 }}
       # A stopping instance finishes its transaction; a fenced or killed one is aborted by the
-      # coordinator within transaction.timeout.ms (6 s) + 1 s.
+      # coordinator within transaction.timeout.ms (10 s) + 1 s.
       terminationGracePeriodSeconds: 30
       {{- include "open-bank.topologySpread" (dict "ctx" $ctx "component" .component) | nindent 6 }}
       initContainers:
