@@ -26,7 +26,7 @@
 # transaction behind. <SERVICE>_TRANSACTIONAL_ID and <SERVICE>_HEALTH_PORT (COMMAND_HANDLER_…,
 # PROJECTOR_…), if set, replace the base id and base port. `stop` and `status` find every
 # instance by its pid file, whatever N they were started with. Instances stopped when going to
-# fewer keep their partitions until their session times out (6 s) before the others take them
+# fewer keep their partitions until their session times out (10 s) before the others take them
 # over.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -32,6 +32,7 @@ pub mod schema;
 pub mod secrets;
 pub mod server;
 pub mod sessions;
+pub mod shedding;
 pub mod standing_orders;
 pub mod statement_download;
 pub mod statements;
@@ -206,6 +207,7 @@ pub async fn run(
     let downloads = statement_download::Downloads::new(Arc::clone(&bank), Arc::clone(&sessions));
     let app = server::router(
         schema,
+        bank.commands.admission(),
         sessions,
         readiness.clone(),
         &config.http,

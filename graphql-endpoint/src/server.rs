@@ -10,6 +10,8 @@
 //! - more than one credential-checking field in the batch: 400 `TOO_MANY_CREDENTIAL_CHECKS`
 //!   (per document, [`crate::schema::limits`] refuses it too, also over WebSocket);
 //! - an `open-bank-consistency` header that is not a token: 400 `BAD_CONSISTENCY_TOKEN`;
+//! - only commands while no command would be admitted: 503 `BUSY` with `Retry-After`
+//!   ([`crate::shedding`]);
 //! - an answer over `GRAPHQL_MAX_RESPONSE_BYTES`: replaced by one error, `RESPONSE_TOO_LARGE`.
 
 use std::net::SocketAddr;
@@ -30,6 +32,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use topology::consistency::Positions;
 use topology::telemetry::{Metrics, CONTENT_TYPE};
 
+use crate::bus::admission::Admission;
+use crate::bus::commands::count_shed;
+use crate::bus::BusError;
 use crate::client_address::TrustedProxies;
 use crate::schema::observed::IncomingTrace;
 use crate::schema::BankSchema;
@@ -122,6 +127,7 @@ struct Api {
     max_batch: usize,
     max_response_bytes: usize,
     proxies: TrustedProxies,
+    admission: Arc<Admission>,
 }
 
 pub(crate) fn refusal(status: StatusCode, code: &str, message: String) -> Response {
@@ -178,6 +184,17 @@ async fn graphql(
             requests.len()
         );
         return refusal(StatusCode::BAD_REQUEST, "BATCH_TOO_LARGE", message);
+    }
+    if api.admission.is_full() && crate::shedding::only_commands(requests) {
+        count_shed();
+        let mut busy = refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "BUSY",
+            BusError::Busy.to_string(),
+        );
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return busy;
     }
     if let Err(message) = schema::limits::one_credential_check(requests) {
         return refusal(
@@ -303,6 +320,7 @@ fn security_headers(router: Router) -> Router {
 
 pub fn router(
     schema: BankSchema,
+    admission: Arc<Admission>,
     sessions: Arc<Sessions>,
     readiness: Readiness,
     config: &HttpConfig,
@@ -339,6 +357,7 @@ pub fn router(
                 max_batch: config.max_batch,
                 max_response_bytes: config.max_response_bytes,
                 proxies: config.proxies.clone(),
+                admission,
             }),
         )
         .route(

@@ -543,7 +543,8 @@ async fn login_deposit_transfer_stream_query_and_every_error_path() {
 
 /// Admission control: with one command allowed in flight and the command handler frozen, the
 /// first deposit waits for its answer until the endpoint's timeout, and a second is refused at
-/// once with `BUSY`; once the first is over, commands are admitted again.
+/// once with `BUSY` (HTTP 503 before any GraphQL work), while a login still runs; once the first
+/// is over, commands are admitted again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Kafka + schema registry: run scripts/test.sh"]
 async fn a_full_endpoint_refuses_more_commands_at_once_with_busy() {
@@ -586,6 +587,21 @@ async fn a_full_endpoint_refuses_more_commands_at_once_with_busy() {
         took < Duration::from_secs(1),
         "answered at once, not queued: {took:?}"
     );
+    // Refused before any GraphQL work (`shedding`): HTTP 503 with Retry-After.
+    let shed = reqwest::Client::new()
+        .post(format!("{}/graphql", client.base))
+        .json(&json!({
+            "query": TIMED,
+            "variables": transfer(&alice, 100, "cash", &alice.iban, "shed again").variables(),
+        }))
+        .send()
+        .await
+        .expect("POST /graphql");
+    assert_eq!(shed.status(), 503);
+    assert_eq!(shed.headers()["retry-after"], "1");
+    // What sends no command still runs meanwhile: a customer logs in.
+    let session = client.customer_session(&alice.name, STRONG_PASSWORD).await;
+    assert!(!session.is_empty());
     let waited = waiting.await.expect("the first deposit's task");
     assert_eq!(
         waited["ended"], false,
@@ -608,7 +624,7 @@ async fn a_full_endpoint_refuses_more_commands_at_once_with_busy() {
         .await
         .expect("metrics");
     assert!(
-        metrics.contains("open_bank_commands_shed_total 1"),
-        "the shed command is counted"
+        metrics.contains("open_bank_commands_shed_total 2"),
+        "both shed commands are counted"
     );
 }

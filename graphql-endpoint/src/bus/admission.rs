@@ -48,6 +48,11 @@ impl Admission {
             })
     }
 
+    /// Whether one more command would be refused now.
+    pub fn is_full(&self) -> bool {
+        self.in_flight() >= self.limit
+    }
+
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
     }

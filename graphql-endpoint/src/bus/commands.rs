@@ -133,17 +133,23 @@ impl CommandBus {
             .await
     }
 
-    /// Sends `command` under its aggregate's key and waits (up to the configured timeout) for
-    /// the feedback to its id.
     /// A place among the commands in flight, held until the answer is in (see
     /// [`super::admission`]); `BusError::Busy` when there is none.
     pub fn admit(&self) -> Result<Admitted, BusError> {
         self.admission.admit().ok_or_else(|| {
-            metrics::counter!("open_bank_commands_shed_total").increment(1);
+            count_shed();
             BusError::Busy
         })
     }
 
+    /// The bound on commands in flight, for refusing before a request runs (see
+    /// [`crate::shedding`]).
+    pub fn admission(&self) -> Arc<Admission> {
+        Arc::clone(&self.admission)
+    }
+
+    /// Sends `command` under its aggregate's key and waits (up to the configured timeout) for
+    /// the feedback to its id.
     pub async fn execute<M: Command>(&self, command: &M) -> Result<Feedback, BusError> {
         let _admitted = self.admit()?;
         let key = record_key(command)?;
@@ -159,6 +165,12 @@ impl CommandBus {
     pub fn pending(&self) -> usize {
         self.exchange.pending()
     }
+}
+
+/// A command refused for want of a place (`open_bank_commands_shed_total`), in its resolver or
+/// before its request ran.
+pub fn count_shed() {
+    metrics::counter!("open_bank_commands_shed_total").increment(1);
 }
 
 /// What the endpoint can send on a command topic: a command with an id that its feedback
