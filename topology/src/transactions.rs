@@ -661,14 +661,7 @@ mod tests {
         for release in releases {
             release.send(()).ok();
         }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while abandoned_producers() > 0 {
-            assert!(
-                Instant::now() < deadline,
-                "returned calls are still counted"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        until_none_abandoned("returned calls are still counted").await;
         assert!(room_for_another_producer().is_ok());
 
         // Trouble with a broker, heard of while a call waits, shortens the wait; without it, a
@@ -693,12 +686,13 @@ mod tests {
         );
         assert_eq!(abandoned_producers(), 1);
         release.send(()).ok();
+        until_none_abandoned("the returned call is still counted").await;
+    }
+
+    async fn until_none_abandoned(failure: &str) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while abandoned_producers() > 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the returned call is still counted"
-            );
+            assert!(Instant::now() < deadline, "{failure}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
