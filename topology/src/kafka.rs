@@ -28,6 +28,14 @@ impl KafkaSettings {
         // (6 s), which aborts it. Refreshed every second, a client finds the new leaders about
         // a second after the move, for one small Metadata request a second per client.
         self.set_default(&mut config, "topic.metadata.refresh.interval.ms", "1000");
+        // A transactional producer looks its transaction coordinator up again only when its
+        // connection to the old one changes state, i.e. after each reconnect attempt, and those
+        // back off up to 10 s by default. When the coordinator's broker died, the cluster moves
+        // the coordinator 4-7.5 s later, and the producer learned of it up to 10 s after that:
+        // records waiting for their partitions to join the transaction timed out meanwhile
+        // (the broker-loss test, with librdkafka's `eos` debug log). Retrying every second at
+        // most costs one refused connection a second while a broker is down.
+        self.set_default(&mut config, "reconnect.backoff.max.ms", "1000");
         config
     }
 
