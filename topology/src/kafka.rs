@@ -24,14 +24,14 @@ impl KafkaSettings {
         // died keeps its partitions in the client's view until the next periodic refresh
         // (5 minutes by default), long after the cluster moved them (it does once the
         // controller fences the broker, 4 s after its last heartbeat here). Records for those
-        // partitions then wait in the client until they time out with their transaction
-        // (6 s), which aborts it. Refreshed every second, a client finds the new leaders about
-        // a second after the move, for one small Metadata request a second per client.
+        // partitions then wait in the client until they time out with their transaction,
+        // which aborts it. Refreshed every second, a client finds the new leaders about a
+        // second after the move, for one small Metadata request a second per client.
         self.set_default(&mut config, "topic.metadata.refresh.interval.ms", "1000");
         // A transactional producer looks its transaction coordinator up again only when its
         // connection to the old one changes state, i.e. after each reconnect attempt, and those
         // back off up to 10 s by default. When the coordinator's broker died, the cluster moves
-        // the coordinator 4-7.5 s later, and the producer learned of it up to 10 s after that:
+        // the coordinator 3.5-8 s later, and the producer learned of it up to 10 s after that:
         // records waiting for their partitions to join the transaction timed out meanwhile
         // (the broker-loss test, with librdkafka's `eos` debug log). Retrying every second at
         // most costs one refused connection a second while a broker is down.
@@ -61,11 +61,11 @@ impl KafkaSettings {
         // until the coordinator aborts it, this long after it began: it bounds how fast another
         // instance can take those partitions over. It also bounds every record of a
         // transaction (librdkafka caps message.timeout.ms at it): records whose partition
-        // leader died wait for the cluster to move the partition, which takes up to 6 s when
-        // the lost broker was also the active controller (2 s to elect another, then the 4 s
+        // leader died wait for the cluster to move the partition, which took 5.5-7.7 s when the
+        // lost broker was also the active controller (1.5-3.6 s to elect another, then the 4 s
         // broker session). At 6 s they timed out just before (the broker-loss test), and the
         // transaction was aborted, its producer often replaced and every partition taken over:
-        // 12 s without answers instead of 5-8 s. A batch commits in milliseconds.
+        // 12 s without answers instead of 5-10 s. A batch commits in milliseconds.
         self.set_default(&mut config, "transaction.timeout.ms", "10000");
         config.create_with_context(context)
     }
@@ -75,7 +75,7 @@ impl KafkaSettings {
     /// and a still-running older member with that id is fenced by the broker) and a 10 s
     /// session, so a killed member's partitions move to the others within seconds rather than
     /// the default 45 s. Not shorter: a lost broker that held the group's coordinator (and was
-    /// the active controller) is replaced up to 6 s later, and the member must reach the new
+    /// the active controller) is replaced up to 7.7 s later, and the member must reach the new
     /// coordinator within the session or librdkafka ends it (below), which costs a rejoin and
     /// a takeover. `context` hears the rebalances.
     ///
