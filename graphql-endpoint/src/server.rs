@@ -189,7 +189,7 @@ async fn graphql(
         count_shed();
         let mut busy = refusal(
             StatusCode::SERVICE_UNAVAILABLE,
-            "BUSY",
+            schema::errors::BUSY,
             BusError::Busy.to_string(),
         );
         busy.headers_mut()

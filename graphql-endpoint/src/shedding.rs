@@ -119,20 +119,53 @@ mod tests {
         assert!(!only_commands(&[request(two).operation_name("Other")]));
     }
 
+    /// The body of `type MutationRoot` in the published schema.
+    fn schema_mutations() -> &'static str {
+        include_str!("../schema.graphql")
+            .split("type MutationRoot {")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .expect("the schema has a MutationRoot")
+    }
+
     /// Every name listed is a mutation of the published schema, so a renamed field cannot
     /// silently drop out of the list.
     #[test]
     fn every_command_field_is_a_mutation_of_the_schema() {
-        let schema = include_str!("../schema.graphql");
-        let mutations = schema
-            .split("type MutationRoot {")
-            .nth(1)
-            .and_then(|rest| rest.split("\n}").next())
-            .expect("the schema has a MutationRoot");
+        let mutations = schema_mutations();
         for field in COMMAND_FIELDS {
             assert!(
                 mutations.contains(&format!("\n\t{field}(")),
                 "{field} is not a mutation of schema.graphql"
+            );
+        }
+    }
+
+    /// Every mutation of the published schema is either listed as a command or known not to
+    /// be one, so a new mutation has to be placed in one list or the other.
+    #[test]
+    fn every_mutation_of_the_schema_is_classified() {
+        const NOT_COMMANDS: [&str; 5] = [
+            "get_account",
+            "login",
+            "employee_login",
+            "refresh_session",
+            "logout",
+        ];
+        let mutations = schema_mutations();
+        for line in mutations.lines() {
+            let Some(field) = line
+                .strip_prefix('\t')
+                .and_then(|rest| rest.split(['(', ':']).next())
+                .filter(|name| {
+                    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                })
+            else {
+                continue;
+            };
+            assert!(
+                COMMAND_FIELDS.contains(&field) || NOT_COMMANDS.contains(&field),
+                "the mutation {field} is neither in COMMAND_FIELDS nor known not to send a command"
             );
         }
     }

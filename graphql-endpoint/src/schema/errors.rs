@@ -8,6 +8,10 @@ use crate::bus::BusError;
 use crate::reads::ReadError;
 use crate::validation::InvalidInput;
 
+/// The `extensions.code` of a command refused by admission control, in its resolver or before
+/// its request ran ([`crate::shedding`]).
+pub const BUSY: &str = "BUSY";
+
 pub fn graphql_error(error: RequestError) -> Error {
     let code = match &error {
         RequestError::Invalid(_) => "BAD_USER_INPUT",
@@ -19,7 +23,7 @@ pub fn graphql_error(error: RequestError) -> Error {
             "NOT_CAUGHT_UP"
         }
         RequestError::Read(ReadError::Refused(_)) => "NOT_FOUND",
-        RequestError::Bus(BusError::Busy) => "BUSY",
+        RequestError::Bus(BusError::Busy) => BUSY,
         _ => "INTERNAL",
     };
     if code == "INTERNAL" {
