@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/infra.sh — local, Docker-free Kafka broker + schema registry for Open Bank on Kafka.
 #
-#   scripts/infra.sh up [--brokers N]|down|status|logs [kafka|kafka-<n>|registry] [-f]|reset|fetch|env|topics|smoke
+#   scripts/infra.sh up [--brokers N]|down|status|logs [kafka|kafka-<n>|kafka-controller|registry] [-f]|reset|fetch|env|topics|smoke
 #                    |kill-broker <n>|credentials <principal>|acls|users
 #
 # What it runs (everything real, downloaded once from Maven Central with `mvn`, cached outside git in
@@ -11,12 +11,13 @@
 #     (broker+controller, node.id=1) on 127.0.0.1:9092 (clients: SASL_SSL, SCRAM-SHA-512), controller on
 #     127.0.0.1:9093 (mutual TLS), broker-to-broker on 127.0.0.1:9192 (mutual TLS). Nothing is PLAINTEXT:
 #     see "Security" below and scripts/infra/SECURITY.md.
-#     `up --brokers 3` (or OPEN_BANK_BROKERS=3) runs three such nodes instead, together the controller
-#     quorum: node n listens on 9092+2(n-1) (9092, 9094, 9096), its controller on 9093+2(n-1), its
-#     broker-to-broker listener on 9192+2(n-1), and every
-#     topic gets replication 3 with min.insync.replicas=2, so the cluster survives losing any one broker.
-#     The count is kept with the data (formatted for it); `reset` wipes it. `kill-broker <n>` SIGKILLs a
-#     node, as in a crash, and `up` starts whichever node is missing.
+#     `up --brokers 3` (or OPEN_BANK_BROKERS=3) runs three brokers (process.roles=broker) and a KRaft
+#     controller of their own (process.roles=controller, node.id=0, "kafka-controller", on 9093): broker n
+#     listens on 9092+2(n-1) (9092, 9094, 9096), its broker-to-broker listener on 9192+2(n-1), and every
+#     topic gets replication 3 with min.insync.replicas=2, so the cluster survives losing any one broker,
+#     and losing one never costs a controller election too. The count is kept with the data (formatted for
+#     it); `reset` wipes it. `kill-broker <n>` SIGKILLs a broker, as in a crash, and `up` starts whichever
+#     node is missing.
 #   * Apicurio Registry (io.apicurio:apicurio-registry-app:<version>:tar.gz:all, the Quarkus "all" distribution)
 #     on 127.0.0.1:8081; the Confluent-compatible API is http://127.0.0.1:8081/apis/ccompat/v7.
 #     Storage is `kafkasql` against the local broker: schemas live in the topics _apicurio-kafkasql-journal
@@ -58,6 +59,7 @@
 #   OPEN_BANK_KAFKA_INTERNAL_PORT [$OPEN_BANK_KAFKA_PORT + 100]             (broker to broker; node n: +2(n-1))
 #   OPEN_BANK_REGISTRY_PORT [8081]  OPEN_BANK_REGISTRY_MGMT_PORT [9081] (Apicurio >= 3.1 management interface)
 #   OPEN_BANK_KAFKA_HEAP ["-Xms256m -Xmx768m"]  OPEN_BANK_REGISTRY_HEAP ["-Xms64m -Xmx512m"]
+#   OPEN_BANK_KAFKA_CONTROLLER_HEAP ["-Xms64m -Xmx256m"]  the dedicated controller's (several brokers)
 #   OPEN_BANK_KAFKA_JVM ["-XX:+UseG1GC -XX:MaxGCPauseMillis=20 ..."]   the brokers' GC and JIT options (a
 #                                                 test suite's short-lived brokers spend less CPU with
 #                                                 "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
@@ -86,6 +88,7 @@ KAFKA_INTERNAL_PORT="${OPEN_BANK_KAFKA_INTERNAL_PORT:-$((KAFKA_PORT + 100))}"
 REGISTRY_PORT="${OPEN_BANK_REGISTRY_PORT:-8081}"
 REGISTRY_MGMT_PORT="${OPEN_BANK_REGISTRY_MGMT_PORT:-9081}"
 KAFKA_HEAP="${OPEN_BANK_KAFKA_HEAP:--Xms256m -Xmx768m}"
+KAFKA_CONTROLLER_HEAP="${OPEN_BANK_KAFKA_CONTROLLER_HEAP:--Xms64m -Xmx256m}"
 REGISTRY_JVM="${OPEN_BANK_REGISTRY_JVM:-}"
 KAFKA_JVM="${OPEN_BANK_KAFKA_JVM:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent}"
 REGISTRY_HEAP="${OPEN_BANK_REGISTRY_HEAP:--Xms64m -Xmx512m}"
@@ -146,20 +149,34 @@ RUNNING_BROKERS_FILE="$RUN_DIR/brokers"
 
 # ---------------------------------------------------------------------------------------------------
 # Nodes: node 1 keeps the single-node names (kafka, kafka.log, data/kafka), node n > 1 is kafka-<n>.
+# One broker is also the KRaft controller. Several brokers get a controller of their own, node 0
+# (kafka-controller, process.roles=controller): the brokers then have no controller role, so losing
+# any one of them never costs a controller election on top of its own failover (measured: 1.5-3.6 s
+# more before its partitions moved, see the README's "Losing one of three brokers").
 # ---------------------------------------------------------------------------------------------------
 BROKERS=1          # set by choose_brokers
-KAFKA_BROKERS=""   # bootstrap list of every node, set by choose_brokers
+KAFKA_BROKERS=""   # bootstrap list of every broker, set by choose_brokers
+CONTROLLER_NODE=0  # the dedicated controller's node id, when there is one
 
-node_name() { if (($1 == 1)); then echo kafka; else echo "kafka-$1"; fi; }
+node_name() {
+    if (($1 == CONTROLLER_NODE)); then echo kafka-controller; elif (($1 == 1)); then echo kafka; else echo "kafka-$1"; fi
+}
 node_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
-node_controller_port() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); }
+node_controller_port() { if (($1 == CONTROLLER_NODE)); then echo "$KAFKA_CONTROLLER_PORT"; else echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); fi; }
 node_internal_port() { echo $((KAFKA_INTERNAL_PORT + 2 * ($1 - 1))); }
-node_cert() { echo "kafka-$1"; } # security/kafka-<n>.{crt,keystore.p12,keystore.password}, CN=open-bank-kafka-<n>
+# security/<cert>.{crt,keystore.p12,keystore.password}, CN=open-bank-<cert>: kafka-<n>, kafka-controller
+node_cert() { if (($1 == CONTROLLER_NODE)); then echo kafka-controller; else echo "kafka-$1"; fi; }
 node_principal() { echo "User:CN=open-bank-$(node_cert "$1")"; }
 node_data() { echo "$DATA_DIR/$(node_name "$1")"; }
 node_log() { echo "$LOG_DIR/$(node_name "$1").log"; }
 node_props() { echo "$RUN_DIR/$(node_name "$1").properties"; }
-nodes() { seq 1 "$BROKERS"; }
+nodes() { seq 1 "$BROKERS"; } # the brokers
+dedicated_controller() { ((BROKERS > 1)); }
+controller_nodes() { if dedicated_controller; then echo "$CONTROLLER_NODE"; else echo 1; fi; } # the KRaft quorum
+all_nodes() { if dedicated_controller; then echo "$CONTROLLER_NODE"; fi; nodes; } # controller first, as started
+node_roles() { # process.roles of a node
+    if ! dedicated_controller; then echo broker,controller; elif (($1 == CONTROLLER_NODE)); then echo controller; else echo broker; fi
+}
 
 formatted_brokers() { # what DATA_DIR holds: its recorded count, 1 for data from before the count was kept
     if [[ -f "$FORMATTED_BROKERS_FILE" ]]; then
@@ -171,7 +188,7 @@ formatted_brokers() { # what DATA_DIR holds: its recorded count, 1 for data from
 
 any_broker_running() {
     local n
-    for ((n = 1; n <= MAX_BROKERS; n++)); do
+    for ((n = CONTROLLER_NODE; n <= MAX_BROKERS; n++)); do
         is_running "$(node_name "$n")" && return 0
     done
     return 1
@@ -212,13 +229,13 @@ Local, Docker-free Kafka $KAFKA_VERSION (KRaft, one node or several) + Apicurio 
 Commands:
   up [--brokers N]    fetch if needed, format storage (first time), start the broker(s) then the registry, wait
                       until all answer; idempotent (what runs is left as it is, a missing broker is started).
-                      --brokers 3 (or OPEN_BANK_BROKERS=3): three nodes, replication 3, min.insync.replicas=2;
-                      the data remembers its count. The first time, it creates the CA, the certificates and
+                      --brokers 3 (or OPEN_BANK_BROKERS=3): three brokers and a KRaft controller of their
+                      own, replication 3, min.insync.replicas=2; the data remembers its count. The first time, it creates the CA, the certificates and
                       the SCRAM passwords in <data>/security/ (see scripts/infra/SECURITY.md). Prints the env.
   down                stop registry then brokers (SIGTERM, SIGKILL after ${STOP_TIMEOUT}s); safe when already down
   status              running/healthy state of each; exit 0 when all are up and healthy, 3 otherwise
-  logs [kafka|kafka-<n>|registry] [-f]
-                      last 100 lines of the logs (all when no component is given; kafka = every broker); -f follows
+  logs [kafka|kafka-<n>|kafka-controller|registry] [-f]
+                      last 100 lines of the logs (all when no component is given; kafka = every Kafka node); -f follows
   kill-broker <n>     SIGKILL broker node n, as in a crash (to try failover); 'up' starts it again
   reset               down, then wipe the broker data and with it the registry's storage (same Kafka data),
                       the CA, the certificates and the passwords
@@ -509,7 +526,7 @@ refuse_old_data() {
 
 super_users() { # the nodes' certificate principals, then the SCRAM super users; ';'-separated (DNs hold commas)
     local n list=()
-    for n in $(nodes); do list+=("$(node_principal "$n")"); done
+    for n in $(all_nodes); do list+=("$(node_principal "$n")"); done
     for n in "${SUPER_PRINCIPALS[@]}"; do list+=("User:$n"); done
     (IFS=';'; echo "${list[*]}")
 }
@@ -637,7 +654,7 @@ ensure_security() { # create what is missing under $SECURITY_DIR; reuse what is 
     local n
     ensure_ca
     ensure_truststore
-    for n in $(nodes); do ensure_node_cert "$n"; done
+    for n in $(all_nodes); do ensure_node_cert "$n"; done
     ensure_passwords
     render_client_configs
     chmod 600 "$SECURITY_DIR"/* 2>/dev/null || true
@@ -669,20 +686,30 @@ check_port_free() { # <port> <what>
     fi
 }
 
+node_listeners() { # <node>: its listeners, and those it advertises (controllers are found through the voters)
+    local client="CLIENT://$HOST:$(node_port "$1")" internal="INTERNAL://$HOST:$(node_internal_port "$1")"
+    local controller="CONTROLLER://$HOST:$(node_controller_port "$1")"
+    case "$(node_roles "$1")" in
+        controller) echo "$controller" "$controller" ;;
+        broker) echo "$client,$internal" "$client,$internal" ;;
+        *) echo "$client,$internal,$controller" "$client,$internal" ;;
+    esac
+}
+
 render_kafka_props() { # <node>
     mkdir -p "$RUN_DIR"
-    local n voters=() replication min_isr
-    for n in $(nodes); do voters+=("$n@$HOST:$(node_controller_port "$n")"); done
+    local n voters=() replication min_isr listeners advertised
+    for n in $(controller_nodes); do voters+=("$n@$HOST:$(node_controller_port "$n")"); done
     replication=$((BROKERS < 3 ? BROKERS : 3))
     min_isr=$((BROKERS < 3 ? 1 : 2))
+    read -r listeners advertised < <(node_listeners "$1")
     sed -e "s#@NODE_ID@#$1#g" \
+        -e "s#@PROCESS_ROLES@#$(node_roles "$1")#g" \
+        -e "s#@LISTENERS@#$listeners#g" \
+        -e "s#@ADVERTISED_LISTENERS@#$advertised#g" \
         -e "s#@QUORUM_VOTERS@#$(IFS=,; echo "${voters[*]}")#g" \
         -e "s#@REPLICATION@#$replication#g" \
         -e "s#@MIN_ISR@#$min_isr#g" \
-        -e "s#@KAFKA_HOST@#$HOST#g" \
-        -e "s#@KAFKA_PORT@#$(node_port "$1")#g" \
-        -e "s#@KAFKA_CONTROLLER_PORT@#$(node_controller_port "$1")#g" \
-        -e "s#@KAFKA_INTERNAL_PORT@#$(node_internal_port "$1")#g" \
         -e "s#@SECURITY_DIR@#$SECURITY_DIR#g" \
         -e "s#@NODE_CERT@#$(node_cert "$1")#g" \
         -e "s#@SUPER_USERS@#$(super_users)#g" \
@@ -690,9 +717,11 @@ render_kafka_props() { # <node>
         "$INFRA_DIR/kafka.properties.template" >"$(node_props "$1")"
 }
 
-kafka_java_opts() {
+kafka_java_opts() { # <node>
     # shellcheck disable=SC2206 # heap options are meant to be word-split
     local heap=($KAFKA_HEAP) jvm=($KAFKA_JVM)
+    # shellcheck disable=SC2206
+    if [[ "$(node_roles "$1")" == controller ]]; then heap=($KAFKA_CONTROLLER_HEAP); fi
     printf '%s\n' "${heap[@]}" "${jvm[@]}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
         "-Dlog4j2.configurationFile=$INFRA_DIR/kafka-log4j2.properties" \
         "-Dopen-bank.kafka.authorizer.log.level=${OPEN_BANK_KAFKA_AUTHORIZER_LOG:-INFO}"
@@ -703,6 +732,11 @@ check_formatted_for_brokers() { # the data of a 1-node cluster cannot serve as 3
     formatted="$(formatted_brokers)"
     if [[ -n "$formatted" && "$formatted" != "$BROKERS" ]]; then
         die "$DATA_DIR holds a $formatted-broker cluster, not $BROKERS; use --brokers $formatted, another OPEN_BANK_DATA, or 'scripts/infra.sh reset'"
+    fi
+    # Brokers that were their own controllers have the quorum's metadata in their logs; they cannot
+    # join a quorum of one dedicated controller.
+    if [[ -n "$formatted" ]] && dedicated_controller && [[ ! -f "$(node_data "$CONTROLLER_NODE")/meta.properties" ]]; then
+        die "$DATA_DIR holds a $formatted-broker cluster from before its dedicated controller: 'scripts/infra.sh reset' (or another OPEN_BANK_DATA)"
     fi
 }
 
@@ -728,7 +762,7 @@ format_kafka_if_needed() { # <node>
     mkdir -p "$data"
     id="$(cluster_id)"
     say "formatting KRaft storage of $(node_name "$1") in $data (cluster id $id; SCRAM-SHA-512 credentials for ${PRINCIPALS[*]}) ..."
-    mapfile -t opts < <(kafka_java_opts)
+    mapfile -t opts < <(kafka_java_opts "$1")
     # The SCRAM credentials go into the metadata log's bootstrap records, so they exist before any listener
     # opens. The passwords are handed over in a java @argfile (mode 600, removed right after), not on a
     # command line that `ps` would show.
@@ -757,15 +791,23 @@ start_kafka() { # <node>
         echo "$pid" >"$RUN_DIR/$name.pid"
         return 0
     fi
-    check_port_free "$(node_port "$1")" "Kafka broker $1"
-    check_port_free "$(node_controller_port "$1")" "Kafka controller $1"
-    check_port_free "$(node_internal_port "$1")" "Kafka broker-to-broker listener $1"
+    local roles
+    roles="$(node_roles "$1")"
+    if [[ "$roles" == *broker* ]]; then
+        check_port_free "$(node_port "$1")" "Kafka broker $1"
+        check_port_free "$(node_internal_port "$1")" "Kafka broker-to-broker listener $1"
+    fi
+    [[ "$roles" != *controller* ]] || check_port_free "$(node_controller_port "$1")" "Kafka controller $1"
     rotate_log "$log"
     render_kafka_props "$1"
     format_kafka_if_needed "$1"
     local opts
-    mapfile -t opts < <(kafka_java_opts)
-    say "starting $name $KAFKA_VERSION on $HOST:$(node_port "$1") (SASL_SSL; controller :$(node_controller_port "$1") and broker-to-broker :$(node_internal_port "$1") mTLS; log: $log, data: $(node_data "$1")) ..."
+    mapfile -t opts < <(kafka_java_opts "$1")
+    case "$roles" in
+        controller) say "starting $name $KAFKA_VERSION, the KRaft controller, on $HOST:$(node_controller_port "$1") (mTLS; log: $log, data: $(node_data "$1")) ..." ;;
+        broker) say "starting $name $KAFKA_VERSION on $HOST:$(node_port "$1") (SASL_SSL; broker-to-broker :$(node_internal_port "$1") mTLS; log: $log, data: $(node_data "$1")) ..." ;;
+        *) say "starting $name $KAFKA_VERSION on $HOST:$(node_port "$1") (SASL_SSL; controller :$(node_controller_port "$1") and broker-to-broker :$(node_internal_port "$1") mTLS; log: $log, data: $(node_data "$1")) ..." ;;
+    esac
     start_detached "$name" "$log" "$RUN_DIR" \
         "$JAVA" "${opts[@]}" "$(tag_of "$name")" -cp "$KAFKA_LIBS/*" kafka.Kafka "$(node_props "$1")"
     echo "$DATA_DIR" >"$RUN_DIR/data.dir"
@@ -776,7 +818,7 @@ wait_kafka() {
     local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) summary n rc refused_since="" items err="$RUN_DIR/probe.err"
     mapfile -t items < <(ensure_items)
     while :; do
-        for n in $(nodes); do
+        for n in $(all_nodes); do
             is_running "$(node_name "$n")" ||
                 fail_start "$(node_name "$n")" "$(node_log "$n")" "$(node_name "$n") exited during startup"
         done
@@ -970,23 +1012,23 @@ cmd_up() {
     fi
     cmd_fetch
     mkdir -p "$LOG_DIR" "$RUN_DIR" "$DATA_DIR"
-    for n in $(nodes); do start_kafka "$n"; done
+    for n in $(all_nodes); do start_kafka "$n"; done
     wait_kafka
     start_registry
     wait_registry
     init_registry_config
-    say "up in $((SECONDS - t0))s — $BROKERS broker(s) pid $(broker_pids), registry pid $(first_pid registry)"
+    say "up in $((SECONDS - t0))s — $BROKERS broker(s)$(if dedicated_controller; then echo " and their controller"; fi) pid $(broker_pids), registry pid $(first_pid registry)"
     print_env
 }
 
 all_brokers_running() {
     local n
-    for n in $(nodes); do is_running "$(node_name "$n")" || return 1; done
+    for n in $(all_nodes); do is_running "$(node_name "$n")" || return 1; done
 }
 
 broker_pids() { # first pid of each running node, space-separated
     local n pids=()
-    for n in $(nodes); do pids+=("$(first_pid "$(node_name "$n")")"); done
+    for n in $(all_nodes); do pids+=("$(first_pid "$(node_name "$n")")"); done
     echo "${pids[*]}"
 }
 
@@ -1044,16 +1086,20 @@ cmd_down() {
         if is_running "$(node_name "$n")"; then stop_one "$(node_name "$n")"; fi
     done
     stop_one kafka
+    # Last: the brokers' controlled shutdown goes through the controller.
+    if is_running "$(node_name "$CONTROLLER_NODE")"; then stop_one "$(node_name "$CONTROLLER_NODE")"; fi
     rm -f "$RUN_DIR/data.dir" "$RUNNING_BROKERS_FILE"
 }
 
 cmd_status() {
     local ok=0 pid summary n
-    for n in $(nodes); do
+    for n in $(all_nodes); do
         pid="$(first_pid "$(node_name "$n")")"
         if [[ -z "$pid" ]]; then
             printf '%-9s %s\n' "$(node_name "$n"):" "not running"
             ok=3
+        elif [[ "$(node_roles "$n")" == controller ]]; then
+            printf '%-9s %s\n' "$(node_name "$n"):" "running (pid $pid), the KRaft controller, on $HOST:$(node_controller_port "$n") (mTLS)"
         else
             printf '%-9s %s\n' "$(node_name "$n"):" "running (pid $pid) on $HOST:$(node_port "$n") (SASL_SSL)"
         fi
@@ -1090,12 +1136,13 @@ cmd_status() {
 
 cmd_logs() {
     local follow=() files=() arg n broker_logs=()
-    for n in $(nodes); do broker_logs+=("$(node_log "$n")"); done
+    for n in $(all_nodes); do broker_logs+=("$(node_log "$n")"); done
     for arg in "$@"; do
         case "$arg" in
             -f | --follow) follow=(-f) ;;
             kafka) files+=("${broker_logs[@]}") ;;
             kafka-[1-9]) files+=("$(node_log "${arg#kafka-}")") ;;
+            kafka-controller) files+=("$(node_log "$CONTROLLER_NODE")") ;;
             registry) files+=("$REGISTRY_LOG") ;;
             *) warn "unknown logs argument: $arg"; usage >&2; exit 2 ;;
         esac
