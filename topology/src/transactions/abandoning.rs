@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::TransactionError;
 
@@ -100,11 +100,18 @@ pub(super) async fn abandonable<T: Send + 'static>(
 ) -> Option<T> {
     let state = Arc::new(Mutex::new(CallState::Running));
     let on_return = Arc::clone(&state);
+    let began = Instant::now();
     let mut running = tokio::task::spawn_blocking(move || {
         let result = work();
         let mut state = on_return.lock().unwrap_or_else(PoisonError::into_inner);
         if *state == CallState::Abandoned {
             ABANDONED.fetch_sub(1, Ordering::SeqCst);
+            // When an abandoned call comes back says what it was stuck on: the coordinator's
+            // move, or the lost broker's return.
+            tracing::info!(
+                after = ?began.elapsed(),
+                "an abandoned transactional call returned; its producer is freed"
+            );
         }
         *state = CallState::Returned;
         result
@@ -133,8 +140,6 @@ pub(super) async fn abandonable<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use super::*;
 
     /// A call that never returns is counted as abandoned until it does return, so a process
