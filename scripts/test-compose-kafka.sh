@@ -230,12 +230,19 @@ public class AdminCheck {
 }
 JAVA
 admin_check() { java -cp "$KAFKA_HOME/libs/*" "$work/AdminCheck.java" "$@" 2>"$work/admin.err"; }
-for _ in $(seq 30); do # every broker registered (with several, the quorum may answer first)
-  admin_check "$INTERNAL" "$node/admin.properties" >"$work/admin.out" || { cat "$work/admin.err" >&2; fail "admin.properties"; }
-  [[ "$(cat "$work/admin.out")" == "nodes ${#brokers[@]}" ]] && break
+# Every broker registered (with several, the quorum may answer first). A try may also time out
+# while the suite's other lanes keep both cores busy (seen once: the TLS and SCRAM handshakes of a
+# fresh JVM took longer than its 15 s); only the last one's error counts.
+for _ in $(seq 30); do
+  if admin_check "$INTERNAL" "$node/admin.properties" >"$work/admin.out"; then
+    [[ "$(cat "$work/admin.out")" == "nodes ${#brokers[@]}" ]] && break
+  fi
   sleep 2
 done
-[[ "$(cat "$work/admin.out")" == "nodes ${#brokers[@]}" ]] || fail "admin sees $(cat "$work/admin.out"), want ${#brokers[@]}"
+if [[ "$(cat "$work/admin.out")" != "nodes ${#brokers[@]}" ]]; then
+  cat "$work/admin.err" >&2
+  fail "admin.properties: admin sees '$(cat "$work/admin.out")', want nodes ${#brokers[@]}"
+fi
 say "admin with admin.properties (the healthcheck's --command-config): $(cat "$work/admin.out") over TLS"
 BROKERS_UNDER_TEST="$EXTERNAL" as admin "$work/secrets/passwords/admin.password" "$BIN/synchronizer" --timeout 10s \
   acls --apply >/dev/null || fail "admin on the EXTERNAL listener"
