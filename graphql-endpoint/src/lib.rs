@@ -26,6 +26,7 @@ pub mod instants;
 pub mod logins;
 pub mod operations;
 pub mod owners;
+pub mod pseudonyms;
 pub mod reads;
 pub mod rights;
 pub mod schema;
@@ -180,7 +181,7 @@ pub async fn run(
         commands,
         queries,
         operations: Arc::clone(&operations),
-        logins: logins::Logins::default(),
+        logins: logins::Logins::new(pseudonyms::Pseudonyms::new(&config.token_secret)),
         rights: rights::Rights::default(),
         tokens: tokens::AccountTokens::new(&config.token_secret),
     });

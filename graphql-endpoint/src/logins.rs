@@ -2,7 +2,7 @@
 //! ([`crate::throttle`]), verified on the bounded hashing queue ([`crate::secrets`]) against
 //! the stored hash or, for an unknown user, a stand-in (so both take as long), then counted on
 //! `/metrics` (`open_bank_logins_total{kind, outcome}`) and, when refused, logged with the
-//! username and address, never the password. A username that logged in from the same address
+//! username's pseudonym ([`crate::pseudonyms`]) and the address, never the password. A username that logged in from the same address
 //! before waits in the known customers' lane ([`KnownClients`], [`Lane`]), which a guessing run
 //! from any number of addresses cannot fill.
 
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use metrics::counter;
 
+use crate::pseudonyms::Pseudonyms;
 use crate::secrets::{verify_password, Lane, SecretError};
 use crate::throttle::{LoginThrottle, Throttled};
 
@@ -99,9 +100,22 @@ impl KnownClients {
 pub struct Logins {
     throttle: LoginThrottle,
     known: KnownClients,
+    pseudonyms: Pseudonyms,
 }
 
 impl Logins {
+    pub fn new(pseudonyms: Pseudonyms) -> Self {
+        Self {
+            pseudonyms,
+            ..Self::default()
+        }
+    }
+
+    /// What the logs show for `username`.
+    pub fn pseudonym(&self, username: &str) -> String {
+        self.pseudonyms.of(username)
+    }
+
     /// Checks `password` of `username` against `stored` (its hash; `None` for a user that
     /// does not exist), from `address`.
     pub async fn check(
@@ -124,11 +138,13 @@ impl Logins {
             }
             Ok(false) => {
                 self.throttle.failed(username, address);
-                tracing::info!(kind = kind.label(), username, address = ?address, "a login was refused");
+                let user = self.pseudonym(username);
+                tracing::info!(kind = kind.label(), user, address = ?address, "a login was refused");
                 Checked::Refused
             }
             Err(SecretError::Busy) => {
-                tracing::warn!(kind = kind.label(), username, address = ?address, "password checks are busy; refused at once");
+                let user = self.pseudonym(username);
+                tracing::warn!(kind = kind.label(), user, address = ?address, "password checks are busy; refused at once");
                 Checked::Busy
             }
             Err(error) => return Err(error),
@@ -153,7 +169,8 @@ impl Logins {
         address: Option<IpAddr>,
     ) -> Result<(), Throttled> {
         self.throttle.attempt(username, address).inspect_err(|throttled| {
-            tracing::info!(kind = kind.label(), username, address = ?address, wait = ?throttled.0, "a login was throttled");
+            let user = self.pseudonym(username);
+            tracing::info!(kind = kind.label(), user, address = ?address, wait = ?throttled.0, "a login was throttled");
             counter!("open_bank_logins_total", "kind" => kind.label(), "outcome" => "throttled").increment(1);
         })
     }

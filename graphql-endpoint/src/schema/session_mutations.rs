@@ -116,7 +116,8 @@ impl SessionMutations {
             .publish(&claims.sub, event)
             .await
             .map_err(|e| graphql_error(e.into()))?;
-        tracing::info!(username = claims.sub, "logged out");
+        let user = ctx.data::<Arc<Bank>>()?.logins.pseudonym(&claims.sub);
+        tracing::info!(user, "logged out");
         Ok(CommandOutcome::succeeded().into())
     }
 

@@ -109,6 +109,29 @@ async fn sessions_are_checked_refreshed_and_ended_on_every_replica() {
     let again = second.post(LOGOUT, json!({})).await;
     assert_eq!(again["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 
+    // The refused logins and the logout are in the log, under a pseudonym; no service's log
+    // names the customer.
+    let log = suite.endpoint.log_text();
+    for line in ["a login was refused", "logged out"] {
+        assert!(log.contains(line), "no '{line}' in the endpoint's log");
+    }
+    for (service, log) in [
+        ("endpoint", log),
+        ("replica", replica.log_text()),
+        ("command handler", suite.handler.log_text()),
+        ("projector", suite.projector.log_text()),
+    ] {
+        let naming: Vec<&str> = log
+            .lines()
+            .filter(|line| line.contains(alice.name.as_str()))
+            .collect();
+        assert!(
+            naming.is_empty(),
+            "the {service}'s log names the customer:\n{}",
+            naming.join("\n")
+        );
+    }
+
     // A password change ends the user's other sessions everywhere, and keeps this one.
     let phone = alice.caller.session_of(&alice.name, STRONG_PASSWORD).await;
     let laptop = alice.caller.session_of(&alice.name, STRONG_PASSWORD).await;
