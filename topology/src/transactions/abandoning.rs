@@ -14,14 +14,16 @@ use super::TransactionError;
 pub(super) const ABANDON_AFTER: Duration = Duration::from_secs(10);
 /// How long `send_offsets_to_transaction` may take, soon after trouble with a broker, before
 /// its producer is abandoned. That is when it hangs: the producer still names the lost broker
-/// as the group's coordinator, and once the cluster has dropped that broker nothing makes
-/// librdkafka look the coordinator up again until some other broker connection changes state
-/// (librdkafka #5511), which under load may be never, or when the lost broker is back. A call
-/// that does not hang takes two round trips, a few milliseconds, plus the new coordinator's
-/// load of the group (well under a second in the broker-loss test). Abandoning costs a new
-/// producer and a takeover of the partitions from the state store, about 2 s; waiting the full
-/// [`ABANDON_AFTER`] cost 10 s of no answers in the broker-loss test.
-const ABANDON_SEND_OFFSETS_IN_TROUBLE: Duration = Duration::from_secs(3);
+/// as the group's coordinator (librdkafka #5456, #5511). Mostly it goes on once the cluster has
+/// moved the coordinator: in the broker-loss test (the local cluster fences a lost broker
+/// 3.2–4.2 s after its loss) two of three such calls returned 4.2 and 5.5 s after they began;
+/// the third never did, since once the cluster has dropped the broker nothing makes librdkafka
+/// look the coordinator up again until some other connection changes state. Nothing can go on
+/// before that move anyway: a new producer needs the transaction coordinator, and the old
+/// transaction's abort the new leaders of its partitions. So abandoning at 3 s, as before, only
+/// added a new producer and a takeover (pauses of 6.7–7.7 s); waiting past the move keeps the
+/// producer in the calls that return, and costs 3 s more in the one that never would.
+const ABANDON_SEND_OFFSETS_IN_TROUBLE: Duration = Duration::from_secs(6);
 /// How many abandoned producers may be blocked in their calls at once. Each holds a whole
 /// librdkafka client (its threads, connections and buffers) that only the call's return frees;
 /// past this, [`super::TransactionalWriter::start`] refuses to add another, so the process ends and
