@@ -55,7 +55,7 @@
 #   OPEN_BANK_KAFKA_VERSION [4.4.0]               OPEN_BANK_LOG4J_VERSION [2.25.5]  OPEN_BANK_SLF4J_VERSION [2.0.17]
 #   OPEN_BANK_APICURIO_VERSION [3.0.9]
 #   OPEN_BANK_BROKERS [1, or what the data was formatted for]   number of KRaft nodes (1-5)
-#   OPEN_BANK_KAFKA_PORT [9092]  OPEN_BANK_KAFKA_CONTROLLER_PORT [9093]   (node n: +2(n-1) each)
+#   OPEN_BANK_KAFKA_PORT [9092] (node n: +2(n-1))  OPEN_BANK_KAFKA_CONTROLLER_PORT [9093] (the one controller)
 #   OPEN_BANK_KAFKA_INTERNAL_PORT [$OPEN_BANK_KAFKA_PORT + 100]             (broker to broker; node n: +2(n-1))
 #   OPEN_BANK_REGISTRY_PORT [8081]  OPEN_BANK_REGISTRY_MGMT_PORT [9081] (Apicurio >= 3.1 management interface)
 #   OPEN_BANK_KAFKA_HEAP ["-Xms256m -Xmx768m"]  OPEN_BANK_REGISTRY_HEAP ["-Xms64m -Xmx512m"]
@@ -162,7 +162,6 @@ node_name() {
     if (($1 == CONTROLLER_NODE)); then echo kafka-controller; elif (($1 == 1)); then echo kafka; else echo "kafka-$1"; fi
 }
 node_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
-node_controller_port() { if (($1 == CONTROLLER_NODE)); then echo "$KAFKA_CONTROLLER_PORT"; else echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); fi; }
 node_internal_port() { echo $((KAFKA_INTERNAL_PORT + 2 * ($1 - 1))); }
 # security/<cert>.{crt,keystore.p12,keystore.password}, CN=open-bank-<cert>: kafka-<n>, kafka-controller
 node_cert() { if (($1 == CONTROLLER_NODE)); then echo kafka-controller; else echo "kafka-$1"; fi; }
@@ -172,7 +171,7 @@ node_log() { echo "$LOG_DIR/$(node_name "$1").log"; }
 node_props() { echo "$RUN_DIR/$(node_name "$1").properties"; }
 nodes() { seq 1 "$BROKERS"; } # the brokers
 dedicated_controller() { ((BROKERS > 1)); }
-controller_nodes() { if dedicated_controller; then echo "$CONTROLLER_NODE"; else echo 1; fi; } # the KRaft quorum
+controller_node() { if dedicated_controller; then echo "$CONTROLLER_NODE"; else echo 1; fi; } # the KRaft quorum, on KAFKA_CONTROLLER_PORT
 all_nodes() { if dedicated_controller; then echo "$CONTROLLER_NODE"; fi; nodes; } # controller first, as started
 node_roles() { # process.roles of a node
     if ! dedicated_controller; then echo broker,controller; elif (($1 == CONTROLLER_NODE)); then echo controller; else echo broker; fi
@@ -186,7 +185,7 @@ formatted_brokers() { # what DATA_DIR holds: its recorded count, 1 for data from
     fi
 }
 
-any_broker_running() {
+any_node_running() {
     local n
     for ((n = CONTROLLER_NODE; n <= MAX_BROKERS; n++)); do
         is_running "$(node_name "$n")" && return 0
@@ -202,7 +201,7 @@ choose_brokers() {
         [[ "$requested" =~ ^[1-9][0-9]*$ ]] && ((requested <= MAX_BROKERS)) ||
             die "the number of brokers must be 1 to $MAX_BROKERS, not '$requested'"
         BROKERS="$requested"
-    elif any_broker_running && [[ -s "$RUNNING_BROKERS_FILE" ]]; then
+    elif any_node_running && [[ -s "$RUNNING_BROKERS_FILE" ]]; then
         BROKERS="$(cat "$RUNNING_BROKERS_FILE")"
     else
         BROKERS="$(formatted_brokers)"
@@ -688,7 +687,7 @@ check_port_free() { # <port> <what>
 
 node_listeners() { # <node>: its listeners, and those it advertises (controllers are found through the voters)
     local client="CLIENT://$HOST:$(node_port "$1")" internal="INTERNAL://$HOST:$(node_internal_port "$1")"
-    local controller="CONTROLLER://$HOST:$(node_controller_port "$1")"
+    local controller="CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT"
     case "$(node_roles "$1")" in
         controller) echo "$controller" "$controller" ;;
         broker) echo "$client,$internal" "$client,$internal" ;;
@@ -698,8 +697,7 @@ node_listeners() { # <node>: its listeners, and those it advertises (controllers
 
 render_kafka_props() { # <node>
     mkdir -p "$RUN_DIR"
-    local n voters=() replication min_isr listeners advertised
-    for n in $(controller_nodes); do voters+=("$n@$HOST:$(node_controller_port "$n")"); done
+    local replication min_isr listeners advertised
     replication=$((BROKERS < 3 ? BROKERS : 3))
     min_isr=$((BROKERS < 3 ? 1 : 2))
     read -r listeners advertised < <(node_listeners "$1")
@@ -707,7 +705,7 @@ render_kafka_props() { # <node>
         -e "s#@PROCESS_ROLES@#$(node_roles "$1")#g" \
         -e "s#@LISTENERS@#$listeners#g" \
         -e "s#@ADVERTISED_LISTENERS@#$advertised#g" \
-        -e "s#@QUORUM_VOTERS@#$(IFS=,; echo "${voters[*]}")#g" \
+        -e "s#@QUORUM_VOTERS@#$(controller_node)@$HOST:$KAFKA_CONTROLLER_PORT#g" \
         -e "s#@REPLICATION@#$replication#g" \
         -e "s#@MIN_ISR@#$min_isr#g" \
         -e "s#@SECURITY_DIR@#$SECURITY_DIR#g" \
@@ -797,16 +795,16 @@ start_kafka() { # <node>
         check_port_free "$(node_port "$1")" "Kafka broker $1"
         check_port_free "$(node_internal_port "$1")" "Kafka broker-to-broker listener $1"
     fi
-    [[ "$roles" != *controller* ]] || check_port_free "$(node_controller_port "$1")" "Kafka controller $1"
+    [[ "$roles" != *controller* ]] || check_port_free "$KAFKA_CONTROLLER_PORT" "Kafka controller $1"
     rotate_log "$log"
     render_kafka_props "$1"
     format_kafka_if_needed "$1"
     local opts
     mapfile -t opts < <(kafka_java_opts "$1")
     case "$roles" in
-        controller) say "starting $name $KAFKA_VERSION, the KRaft controller, on $HOST:$(node_controller_port "$1") (mTLS; log: $log, data: $(node_data "$1")) ..." ;;
+        controller) say "starting $name $KAFKA_VERSION, the KRaft controller, on $HOST:$KAFKA_CONTROLLER_PORT (mTLS; log: $log, data: $(node_data "$1")) ..." ;;
         broker) say "starting $name $KAFKA_VERSION on $HOST:$(node_port "$1") (SASL_SSL; broker-to-broker :$(node_internal_port "$1") mTLS; log: $log, data: $(node_data "$1")) ..." ;;
-        *) say "starting $name $KAFKA_VERSION on $HOST:$(node_port "$1") (SASL_SSL; controller :$(node_controller_port "$1") and broker-to-broker :$(node_internal_port "$1") mTLS; log: $log, data: $(node_data "$1")) ..." ;;
+        *) say "starting $name $KAFKA_VERSION on $HOST:$(node_port "$1") (SASL_SSL; controller :$KAFKA_CONTROLLER_PORT and broker-to-broker :$(node_internal_port "$1") mTLS; log: $log, data: $(node_data "$1")) ..." ;;
     esac
     start_detached "$name" "$log" "$RUN_DIR" \
         "$JAVA" "${opts[@]}" "$(tag_of "$name")" -cp "$KAFKA_LIBS/*" kafka.Kafka "$(node_props "$1")"
@@ -990,7 +988,7 @@ cmd_up() {
     local t0=$SECONDS running_data running_brokers n
     running_data="$(cat "$RUN_DIR/data.dir" 2>/dev/null || true)"
     running_brokers="$(cat "$RUNNING_BROKERS_FILE" 2>/dev/null || echo 1)"
-    if any_broker_running; then
+    if any_node_running; then
         if [[ -n "$running_data" && "$running_data" != "$DATA_DIR" ]]; then
             die "the running stack uses data dir $running_data, not $DATA_DIR; run 'scripts/infra.sh down' first"
         fi
@@ -1004,8 +1002,8 @@ cmd_up() {
     local items
     mapfile -t items < <(ensure_items)
     # Already up: the probe also (re)applies the credentials and the registry's ACLs, as a start would.
-    if all_brokers_running && is_running registry && kafka_probe 3000 "${items[@]}" >/dev/null 2>&1 && registry_healthy; then
-        say "already up: $BROKERS broker(s) (pid $(broker_pids)) and registry (pid $(first_pid registry)) are running and healthy"
+    if all_nodes_running && is_running registry && kafka_probe 3000 "${items[@]}" >/dev/null 2>&1 && registry_healthy; then
+        say "already up: $BROKERS broker(s) (pid $(node_pids)) and registry (pid $(first_pid registry)) are running and healthy"
         init_registry_config
         print_env
         return 0
@@ -1017,16 +1015,16 @@ cmd_up() {
     start_registry
     wait_registry
     init_registry_config
-    say "up in $((SECONDS - t0))s — $BROKERS broker(s)$(if dedicated_controller; then echo " and their controller"; fi) pid $(broker_pids), registry pid $(first_pid registry)"
+    say "up in $((SECONDS - t0))s — $BROKERS broker(s)$(if dedicated_controller; then echo " and their controller"; fi) pid $(node_pids), registry pid $(first_pid registry)"
     print_env
 }
 
-all_brokers_running() {
+all_nodes_running() {
     local n
     for n in $(all_nodes); do is_running "$(node_name "$n")" || return 1; done
 }
 
-broker_pids() { # first pid of each running node, space-separated
+node_pids() { # first pid of each running node (the controller first), space-separated
     local n pids=()
     for n in $(all_nodes); do pids+=("$(first_pid "$(node_name "$n")")"); done
     echo "${pids[*]}"
@@ -1099,12 +1097,12 @@ cmd_status() {
             printf '%-9s %s\n' "$(node_name "$n"):" "not running"
             ok=3
         elif [[ "$(node_roles "$n")" == controller ]]; then
-            printf '%-9s %s\n' "$(node_name "$n"):" "running (pid $pid), the KRaft controller, on $HOST:$(node_controller_port "$n") (mTLS)"
+            printf '%-9s %s\n' "$(node_name "$n"):" "running (pid $pid), the KRaft controller, on $HOST:$KAFKA_CONTROLLER_PORT (mTLS)"
         else
             printf '%-9s %s\n' "$(node_name "$n"):" "running (pid $pid) on $HOST:$(node_port "$n") (SASL_SSL)"
         fi
     done
-    if ! any_broker_running; then
+    if ! any_node_running; then
         :
     elif [[ ! -f "$HELPER_DIR/KafkaCheck.class" ]]; then
         echo "cluster:  health unknown (helper not built; run scripts/infra.sh fetch)"
@@ -1195,7 +1193,7 @@ require_kafka_up() {
     [[ -f "$HELPER_DIR/KafkaCheck.class" ]] || die "not fetched yet; run: scripts/infra.sh up"
     refuse_old_data
     [[ -s "$ADMIN_CLIENT_CONFIG" ]] || die "no credentials yet in $SECURITY_DIR: run scripts/infra.sh up"
-    any_broker_running || die "kafka is not running; run: scripts/infra.sh up"
+    any_node_running || die "kafka is not running; run: scripts/infra.sh up"
 }
 
 cmd_topics() {

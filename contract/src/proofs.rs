@@ -59,7 +59,8 @@ pub fn same_hash(given: &str, known: &str) -> bool {
     given.as_bytes().ct_eq(known.as_bytes()).into()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`, as every hash and signature here is written.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

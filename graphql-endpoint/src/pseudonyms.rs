@@ -46,11 +46,7 @@ impl Pseudonyms {
         mac.update(b"log pseudonym\n");
         mac.update(username.as_bytes());
         let digest = mac.finalize().into_bytes();
-        let hex: String = digest[..8]
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        format!("user-{hex}")
+        format!("user-{}", topology::proofs::hex(&digest[..8]))
     }
 }
 

@@ -82,10 +82,7 @@ impl Claims {
 }
 
 pub fn session_hash(sid: &str) -> String {
-    Sha256::digest(sid.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    topology::proofs::hex(&Sha256::digest(sid.as_bytes()))
 }
 
 /// A token handed out by `login`, `employee_login` or `refresh_session`.
